@@ -1,0 +1,91 @@
+# eidgate - see README.md. `make` builds bin/, `make test` runs every test with
+# AddressSanitizer and UndefinedBehaviorSanitizer, `make run` starts the demo.
+
+CC      ?= cc
+BUILD   ?= build/release
+BIN     ?= bin
+SAN     ?=
+CFLAGS_BASE = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-format-truncation \
+              -Wno-deprecated-declarations -Iinclude -I. -MMD -MP
+ifeq ($(SAN),1)
+CFLAGS_OPT  = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+LDFLAGS_SAN = -fsanitize=address,undefined
+else
+CFLAGS_OPT  = -O2 -g -fstack-protector-strong -D_FORTIFY_SOURCE=2
+LDFLAGS_SAN =
+endif
+CFLAGS  += $(CFLAGS_BASE) $(CFLAGS_OPT)
+LDFLAGS += $(LDFLAGS_SAN)
+LIBS    = -lmicrohttpd -lgnutls -lcurl -lldap -llber -llmdb -ljansson -lssl -lcrypto -lpthread
+
+CORE_SRC = $(wildcard core/*.c)
+LIB_SRC  = $(CORE_SRC) $(wildcard auth/*.c policy/*.c proxy/*.c audit/*.c)
+LIB_OBJ  = $(LIB_SRC:%.c=$(BUILD)/%.o)
+CORE_OBJ = $(CORE_SRC:%.c=$(BUILD)/%.o)
+BACKEND_COMMON = $(BUILD)/backends/common.o
+UNIT_SRC = $(wildcard tests/unit/*_test.c)
+UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/unit/%)
+TOOL_SRC = $(wildcard tests/tools/*.c)
+TOOL_BIN = $(TOOL_SRC:tests/tools/%.c=$(BIN)/%)
+
+PROGS = $(BIN)/eidgate $(BIN)/eidgate-login $(BIN)/eidgate-demo-modules $(BIN)/eidgate-demo-dossiers
+
+.PHONY: all deps test unit e2e browser run clean cppcheck bench
+all: $(PROGS) $(TOOL_BIN)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(BIN)/eidgate: $(BUILD)/cmd/eidgate.o $(LIB_OBJ)
+	@mkdir -p $(BIN)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+# The PKCS#11 client runs on users' machines: it links only core/ and auth/login/.
+LOGIN_OBJ = $(patsubst %.c,$(BUILD)/%.o,$(wildcard auth/login/*.c))
+$(BUILD)/auth/login/%.o: auth/login/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -I/usr/include/p11-kit-1 -c $< -o $@
+
+$(BIN)/eidgate-login: $(LOGIN_OBJ) $(CORE_OBJ)
+	@mkdir -p $(BIN)
+	$(CC) $(LDFLAGS) -o $@ $^ -lcurl -ljansson -lssl -lcrypto -ldl
+
+$(BIN)/eidgate-demo-%: $(BUILD)/backends/%.o $(BACKEND_COMMON) $(CORE_OBJ)
+	@mkdir -p $(BIN)
+	$(CC) $(LDFLAGS) -o $@ $^ -lmicrohttpd -ljansson -lssl -lcrypto -lpthread
+
+$(BIN)/%: $(BUILD)/tests/tools/%.o $(LIB_OBJ)
+	@mkdir -p $(BIN)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/unit/%: $(BUILD)/tests/unit/%.o $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+deps:
+	bash scripts/deps.sh
+
+# Every test, built with the sanitizers, on a machine set up from nothing.
+test: deps
+	$(MAKE) BUILD=build/asan BIN=build/asan/bin SAN=1 all asan-unit
+	bash tests/run.sh build/asan/bin build/asan/unit
+
+asan-unit: $(UNIT_BIN)
+unit: $(UNIT_BIN)
+
+run: deps all
+	bash scripts/run-demo.sh
+
+bench: all
+	bash bench/run.sh
+
+cppcheck:
+	cppcheck --quiet --error-exitcode=1 --enable=warning,portability,performance \
+	  --std=c11 --inline-suppr -Iinclude -D__GNUC__ \
+	  --suppress=missingIncludeSystem core auth policy proxy audit cmd backends tests/unit
+
+clean:
+	rm -rf build bin
+
+-include $(shell find build -name '*.d' 2>/dev/null)

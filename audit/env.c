@@ -1,0 +1,121 @@
+/* env.c - opening a log read-only, shared by audit_query and verify. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "eidgate/err.h"
+#include "audit_int.h"
+
+void
+audit_errf(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err == NULL || errlen == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+/*
+ * LMDB keeps its lock state in lock.mdb and detects "first user" with fcntl locks, which
+ * are per process: a second environment on the same files in one process would
+ * re-initialise the lock table under the writer's feet, and closing it would drop the
+ * writer's locks. So a process that writes a log must not read it through this path.
+ */
+static int
+check_dir(const char *dir, char *err, size_t errlen)
+{
+	char path[4096];
+	struct stat st;
+
+	if (stat(dir, &st) != 0) {
+		audit_errf(err, errlen, "audit log %s: %s", dir, strerror(errno));
+		return EG_ERR_AUDIT;
+	}
+	if (audit_dir_is_writing(st.st_dev, st.st_ino)) {
+		audit_errf(err, errlen, "audit log %s: open for writing in this process; "
+		    "read it from another process", dir);
+		return EG_ERR_AUDIT;
+	}
+	/* Check for the data file first: LMDB would create a stray lock.mdb otherwise. */
+	if ((size_t)snprintf(path, sizeof(path), "%s/data.mdb", dir) >= sizeof(path)) {
+		audit_errf(err, errlen, "audit log %s: path too long", dir);
+		return EG_ERR_AUDIT;
+	}
+	if (stat(path, &st) != 0) {
+		audit_errf(err, errlen, "audit log %s: %s", dir, strerror(errno));
+		return EG_ERR_AUDIT;
+	}
+	return EG_OK;
+}
+
+int
+audit_env_open_ro(const char *dir, MDB_env **envp, char *err, size_t errlen)
+{
+	MDB_env *env = NULL;
+	int dead = 0, rc;
+
+	*envp = NULL;
+	if (check_dir(dir, err, errlen) != EG_OK)
+		return EG_ERR_AUDIT;
+	if ((rc = mdb_env_create(&env)) != 0 ||
+	    (rc = mdb_env_set_maxdbs(env, AUDIT_MAX_DBS)) != 0 ||
+	    /* 0 before open: adopt the map size the writer recorded. */
+	    (rc = mdb_env_set_mapsize(env, 0)) != 0 ||
+	    (rc = mdb_env_open(env, dir, MDB_RDONLY, 0600)) != 0) {
+		audit_errf(err, errlen, "audit log %s: %s", dir, mdb_strerror(rc));
+		if (env != NULL)
+			mdb_env_close(env);
+		return EG_ERR_AUDIT;
+	}
+	/* Free slots of readers that died, or they pin old pages and the file grows. */
+	if ((rc = mdb_reader_check(env, &dead)) != 0) {
+		audit_errf(err, errlen, "audit log %s: reader check: %s", dir, mdb_strerror(rc));
+		mdb_env_close(env);
+		return EG_ERR_AUDIT;
+	}
+	*envp = env;
+	return EG_OK;
+}
+
+int
+audit_txn_begin_ro(MDB_env *env, const char *dir, MDB_txn **txn, char *err, size_t errlen)
+{
+	int rc, tries;
+
+	/* The writer may grow the map again between our resize and begin: retry a few. */
+	for (tries = 0; tries < 8; tries++) {
+		rc = mdb_txn_begin(env, NULL, MDB_RDONLY, txn);
+		if (rc != MDB_MAP_RESIZED)
+			break;
+		if ((rc = mdb_env_set_mapsize(env, 0)) != 0)
+			break;
+		rc = MDB_MAP_RESIZED;
+	}
+	if (rc != 0) {
+		audit_errf(err, errlen, "audit log %s: read transaction: %s", dir,
+		    mdb_strerror(rc));
+		return EG_ERR_AUDIT;
+	}
+	return EG_OK;
+}
+
+int
+audit_dbis_open(MDB_txn *txn, unsigned int flags, struct audit_dbis *d)
+{
+	const unsigned int dup = MDB_DUPSORT | MDB_DUPFIXED;
+	int rc;
+
+	if ((rc = mdb_dbi_open(txn, "log", flags, &d->log)) != 0 ||
+	    (rc = mdb_dbi_open(txn, "meta", flags, &d->meta)) != 0 ||
+	    (rc = mdb_dbi_open(txn, "by_nrn", flags | dup, &d->by_nrn)) != 0 ||
+	    (rc = mdb_dbi_open(txn, "by_org", flags | dup, &d->by_org)) != 0 ||
+	    (rc = mdb_dbi_open(txn, "by_facility", flags | dup, &d->by_facility)) != 0 ||
+	    (rc = mdb_dbi_open(txn, "by_time", flags | dup, &d->by_time)) != 0)
+		return rc;
+	return 0;
+}

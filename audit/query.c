@@ -1,0 +1,285 @@
+/* query.c - reading the log: pick the narrowest index, then filter every record. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "eidgate/err.h"
+#include "eidgate/log.h"
+#include "eidgate/util.h"
+#include "audit_int.h"
+
+struct qctx {
+	const char *dir;
+	const struct audit_filter *f;
+	int (*cb)(const struct audit_record *, void *);
+	void *arg;
+	MDB_txn *txn;
+	struct audit_dbis d;
+	char *buf;              /* decoded strings of the current record */
+	size_t cap;
+	uint64_t matched;
+	int cbrc;
+	char *err;
+	size_t errlen;
+};
+
+/* Walk results: go on, stop (limit or callback), or fail (err set). */
+enum { Q_MORE = 0, Q_STOP = 1, Q_FAIL = -1 };
+
+static int
+str_match(const char *want, const char *have)
+{
+	return want == NULL || (have != NULL && strcmp(want, have) == 0);
+}
+
+/* Every filter field is checked on the record itself, whichever index found it. */
+static int
+rec_match(const struct audit_filter *f, const struct audit_record *r)
+{
+	return str_match(f->nrn, r->nrn) && str_match(f->org, r->org) &&
+	    str_match(f->facility, r->facility) && str_match(f->decision, r->decision) &&
+	    str_match(f->kind, r->kind) && (f->since_us == 0 || r->time_us >= f->since_us) &&
+	    (f->until_us == 0 || r->time_us <= f->until_us);
+}
+
+static int
+emit(struct qctx *q, const MDB_val *v, uint64_t seq)
+{
+	unsigned char hash[AUDIT_HASH_LEN];
+	char hex[AUDIT_HEX_LEN];
+	struct audit_record r;
+	const char *why = NULL;
+
+	if (v->mv_size > q->cap) {
+		char *nb = realloc(q->buf, v->mv_size);
+
+		if (nb == NULL) {
+			audit_errf(q->err, q->errlen, "audit log %s: out of memory", q->dir);
+			return Q_FAIL;
+		}
+		q->buf = nb;
+		q->cap = v->mv_size;
+	}
+	if (audit_record_decode(v->mv_data, v->mv_size, &r, q->buf, q->cap, &why) != 0 ||
+	    r.seq != seq) {
+		audit_errf(q->err, q->errlen, "audit log %s: record seq %llu is corrupt: %s",
+		    q->dir, (unsigned long long)seq, why ? why : "sequence mismatch");
+		return Q_FAIL;
+	}
+	if (!rec_match(q->f, &r))
+		return Q_MORE;
+	if (audit_chain_hash(v->mv_data, v->mv_size, hash) != EG_OK) {
+		audit_errf(q->err, q->errlen, "audit log %s: hashing failed", q->dir);
+		return Q_FAIL;
+	}
+	eg_hex(hash, sizeof(hash), hex);
+	r.hash = hex;
+	if ((q->cbrc = q->cb(&r, q->arg)) != 0)
+		return Q_STOP;
+	if (q->f->limit != 0 && ++q->matched >= q->f->limit)
+		return Q_STOP;
+	return Q_MORE;
+}
+
+/* Follows an index entry (8-byte seq) to its record. */
+static int
+emit_seq(struct qctx *q, const MDB_val *seqv)
+{
+	MDB_val v;
+	int rc;
+
+	if (seqv->mv_size != 8) {
+		audit_errf(q->err, q->errlen, "audit log %s: corrupt index entry", q->dir);
+		return Q_FAIL;
+	}
+	rc = mdb_get(q->txn, q->d.log, (MDB_val *)(uintptr_t)seqv, &v);
+	if (rc != 0) {
+		audit_errf(q->err, q->errlen, "audit log %s: index points to seq %llu: %s",
+		    q->dir, (unsigned long long)audit_be64_get(seqv->mv_data), mdb_strerror(rc));
+		return Q_FAIL;
+	}
+	return emit(q, &v, audit_be64_get(seqv->mv_data));
+}
+
+enum walk_mode { W_LOG, W_INDEX, W_TIME };
+
+/* Emits from the cursor's position (rc: result of the positioning call) on, moving with
+ * `next`, until the cursor runs out, a by_time key passes until_us, or emit says stop. */
+static int
+walk(struct qctx *q, MDB_cursor *c, MDB_val *k, MDB_val *v, int rc, MDB_cursor_op next,
+    enum walk_mode mode)
+{
+	int r;
+
+	while (rc == 0) {
+		if (mode == W_TIME && (k->mv_size != 8 || (q->f->until_us != 0 &&
+		    audit_be64_get(k->mv_data) > (uint64_t)q->f->until_us)))
+			break;
+		if (mode != W_LOG)
+			r = emit_seq(q, v);
+		else if (k->mv_size == 8)
+			r = emit(q, v, audit_be64_get(k->mv_data));
+		else {
+			audit_errf(q->err, q->errlen, "audit log %s: corrupt log key", q->dir);
+			r = Q_FAIL;
+		}
+		if (r != Q_MORE)
+			return r;
+		rc = mdb_cursor_get(c, k, v, next);
+	}
+	if (rc != 0 && rc != MDB_NOTFOUND) {
+		audit_errf(q->err, q->errlen, "audit log %s: read: %s", q->dir, mdb_strerror(rc));
+		return Q_FAIL;
+	}
+	return Q_MORE;
+}
+
+struct plan {
+	MDB_dbi dbi;
+	const char *key;        /* NULL: no string index applies */
+	size_t count;
+};
+
+/* Counts the duplicates of one index key; the smallest count is the narrowest walk. */
+static int
+consider(struct qctx *q, MDB_cursor *c, const char *key, struct plan *p)
+{
+	size_t klen = key ? strlen(key) : 0, n = 0;
+	MDB_val k = { klen, (void *)(uintptr_t)key }, v;
+	int rc;
+
+	/* Same rule as the writer: empty and over-long values are not indexed. */
+	if (klen == 0 || klen > (size_t)mdb_env_get_maxkeysize(mdb_txn_env(q->txn)))
+		return 0;
+	rc = mdb_cursor_get(c, &k, &v, MDB_SET);
+	if (rc == 0)
+		rc = mdb_cursor_count(c, &n);
+	else if (rc == MDB_NOTFOUND)
+		rc = 0;
+	if (rc == 0 && (p->key == NULL || n < p->count)) {
+		p->dbi = mdb_cursor_dbi(c);
+		p->key = key;
+		p->count = n;
+	}
+	return rc;
+}
+
+static int
+choose_index(struct qctx *q, struct plan *p)
+{
+	MDB_dbi dbis[3] = { q->d.by_nrn, q->d.by_facility, q->d.by_org };
+	const char *keys[3] = { q->f->nrn, q->f->facility, q->f->org };
+	MDB_cursor *c;
+	int i, rc = 0;
+
+	memset(p, 0, sizeof(*p));
+	for (i = 0; i < 3 && rc == 0; i++) {
+		if (keys[i] == NULL)
+			continue;
+		if ((rc = mdb_cursor_open(q->txn, dbis[i], &c)) != 0)
+			break;
+		rc = consider(q, c, keys[i], p);
+		mdb_cursor_close(c);
+	}
+	if (rc != 0)
+		audit_errf(q->err, q->errlen, "audit log %s: index: %s", q->dir, mdb_strerror(rc));
+	return rc == 0 ? Q_MORE : Q_FAIL;
+}
+
+static int
+run_plan(struct qctx *q)
+{
+	unsigned char since[8];
+	struct plan p;
+	MDB_cursor *c;
+	MDB_val k, v;
+	int rc, r;
+
+	if ((r = choose_index(q, &p)) != Q_MORE)
+		return r;
+	if (p.key != NULL && p.count == 0)
+		return Q_MORE;  /* nobody has that value: nothing to walk */
+	if ((rc = mdb_cursor_open(q->txn, p.key ? p.dbi : (q->f->since_us || q->f->until_us) ?
+	    q->d.by_time : q->d.log, &c)) != 0) {
+		audit_errf(q->err, q->errlen, "audit log %s: cursor: %s", q->dir, mdb_strerror(rc));
+		return Q_FAIL;
+	}
+	if (p.key != NULL) {
+		k.mv_size = strlen(p.key);
+		k.mv_data = (void *)(uintptr_t)p.key;
+		rc = mdb_cursor_get(c, &k, &v, MDB_SET_KEY);
+		r = walk(q, c, &k, &v, rc, MDB_NEXT_DUP, W_INDEX);
+	} else if (q->f->since_us || q->f->until_us) {
+		audit_be64_put(since, (uint64_t)(q->f->since_us > 0 ? q->f->since_us : 0));
+		k.mv_size = 8;
+		k.mv_data = since;
+		rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
+		r = walk(q, c, &k, &v, rc, MDB_NEXT, W_TIME);
+	} else {
+		rc = mdb_cursor_get(c, &k, &v, MDB_FIRST);
+		r = walk(q, c, &k, &v, rc, MDB_NEXT, W_LOG);
+	}
+	mdb_cursor_close(c);
+	return r;
+}
+
+/*
+ * Results come oldest first: by seq when walking the log or a string index, by time when
+ * walking by_time. since_us and until_us are both inclusive.
+ */
+int
+audit_query_dir(const char *dir, const struct audit_filter *f,
+    int (*cb)(const struct audit_record *, void *), void *arg, char *err, size_t errlen)
+{
+	struct qctx q;
+	MDB_env *env;
+	int rc, r;
+
+	memset(&q, 0, sizeof(q));
+	q.dir = dir;
+	q.f = f;
+	q.cb = cb;
+	q.arg = arg;
+	q.err = err;
+	q.errlen = errlen;
+	if (errlen > 0)
+		err[0] = '\0';
+	if (audit_env_open_ro(dir, &env, err, errlen) != EG_OK)
+		return EG_ERR_AUDIT;
+	if (audit_txn_begin_ro(env, dir, &q.txn, err, errlen) != EG_OK) {
+		mdb_env_close(env);
+		return EG_ERR_AUDIT;
+	}
+	rc = audit_dbis_open(q.txn, 0, &q.d);
+	if (rc == MDB_NOTFOUND) {
+		r = Q_MORE;     /* created but never written: an empty log */
+	} else if (rc != 0) {
+		audit_errf(err, errlen, "audit log %s: %s", dir, mdb_strerror(rc));
+		r = Q_FAIL;
+	} else {
+		r = run_plan(&q);
+	}
+	mdb_txn_abort(q.txn);
+	mdb_env_close(env);
+	free(q.buf);
+	if (r == Q_FAIL)
+		return EG_ERR_AUDIT;
+	return q.cbrc;
+}
+
+int
+audit_query(const char *dir, const struct audit_filter *f,
+    int (*cb)(const struct audit_record *, void *), void *arg)
+{
+	static const struct audit_filter all;
+	char err[512];
+	int rc;
+
+	if (dir == NULL || cb == NULL) {
+		log_warnx("audit_query: no directory or callback");
+		return EG_ERR_AUDIT;
+	}
+	rc = audit_query_dir(dir, f ? f : &all, cb, arg, err, sizeof(err));
+	if (rc == EG_ERR_AUDIT && err[0] != '\0')
+		log_warnx("%s", err);
+	return rc;
+}

@@ -1,0 +1,432 @@
+/* store.c - the writer's LMDB side: opening, recovering the chain head, batches. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "eidgate/err.h"
+#include "eidgate/log.h"
+#include "audit_int.h"
+
+/*
+ * Logs open for writing in this process, so that audit_query can refuse to open a second
+ * environment on the same files (see env.c for why that would break LMDB's locks).
+ */
+static pthread_mutex_t reg_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct audit_log *reg_head;
+
+int
+audit_dir_is_writing(dev_t dev, ino_t ino)
+{
+	struct audit_log *l;
+	int found = 0;
+
+	pthread_mutex_lock(&reg_mu);
+	for (l = reg_head; l != NULL; l = l->reg_next)
+		if (l->dev == dev && l->ino == ino && l->pid == getpid())
+			found = 1;
+	pthread_mutex_unlock(&reg_mu);
+	return found;
+}
+
+static void
+reg_add(struct audit_log *log)
+{
+	pthread_mutex_lock(&reg_mu);
+	log->reg_next = reg_head;
+	reg_head = log;
+	pthread_mutex_unlock(&reg_mu);
+}
+
+static void
+reg_remove(struct audit_log *log)
+{
+	struct audit_log **pp;
+
+	pthread_mutex_lock(&reg_mu);
+	for (pp = &reg_head; *pp != NULL; pp = &(*pp)->reg_next)
+		if (*pp == log) {
+			*pp = log->reg_next;
+			break;
+		}
+	pthread_mutex_unlock(&reg_mu);
+}
+
+/* Creates dir (0700) when missing and takes writer.lock so two gateways never fork the
+ * chain: LMDB would serialise their transactions, but each would number records alone. */
+static int
+lock_dir(struct audit_log *log)
+{
+	char path[4096];
+	struct stat st;
+
+	if (mkdir(log->dir, 0700) != 0 && errno != EEXIST) {
+		log_warn("audit log %s: mkdir", log->dir);
+		return EG_ERR_AUDIT;
+	}
+	if (stat(log->dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+		log_warnx("audit log %s: not a directory", log->dir);
+		return EG_ERR_AUDIT;
+	}
+	log->dev = st.st_dev;
+	log->ino = st.st_ino;
+	log->pid = getpid();
+	if ((size_t)snprintf(path, sizeof(path), "%s/writer.lock", log->dir) >= sizeof(path)) {
+		log_warnx("audit log %s: path too long", log->dir);
+		return EG_ERR_AUDIT;
+	}
+	log->lockfd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (log->lockfd < 0) {
+		log_warn("audit log %s: open writer.lock", log->dir);
+		return EG_ERR_AUDIT;
+	}
+	if (flock(log->lockfd, LOCK_EX | LOCK_NB) != 0) {
+		log_warn("audit log %s: already open for writing", log->dir);
+		return EG_ERR_AUDIT;
+	}
+	return EG_OK;
+}
+
+static int
+grow_map(struct audit_log *log)
+{
+	MDB_envinfo info;
+	int rc;
+
+	if ((rc = mdb_env_info(log->env, &info)) != 0) {
+		log_warnx("audit log %s: env info: %s", log->dir, mdb_strerror(rc));
+		return EG_ERR_AUDIT;
+	}
+	if ((uint64_t)info.me_mapsize >= AUDIT_MAX_MAP / 2) {
+		log_warnx("audit log %s: map full at %zu bytes, limit reached", log->dir,
+		    info.me_mapsize);
+		return EG_ERR_AUDIT;
+	}
+	/* Legal only with no transaction open in this process on this env: the writer
+	 * thread owns every transaction of log->env (audit_query opens its own env). */
+	if ((rc = mdb_env_set_mapsize(log->env, info.me_mapsize * 2)) != 0) {
+		log_warnx("audit log %s: grow map to %zu bytes: %s", log->dir,
+		    info.me_mapsize * 2, mdb_strerror(rc));
+		return EG_ERR_AUDIT;
+	}
+	log_info("audit log %s: map grown to %zu bytes", log->dir, info.me_mapsize * 2);
+	return EG_OK;
+}
+
+/*
+ * Runs fn in a write transaction and commits; on MDB_MAP_FULL (from a put or from the
+ * commit itself) the whole transaction is redone after doubling the map. fn returns an
+ * LMDB code.
+ */
+static int
+run_txn(struct audit_log *log, const char *what,
+    int (*fn)(struct audit_log *, MDB_txn *, void *), void *arg)
+{
+	MDB_txn *txn;
+	int rc;
+
+	for (;;) {
+		if ((rc = mdb_txn_begin(log->env, NULL, 0, &txn)) != 0)
+			break;
+		if ((rc = fn(log, txn, arg)) != 0) {
+			mdb_txn_abort(txn);
+		} else {
+			/* mdb_txn_commit frees txn even when it fails. */
+			rc = mdb_txn_commit(txn);
+		}
+		if (rc != MDB_MAP_FULL)
+			break;
+		if (grow_map(log) != EG_OK)
+			return EG_ERR_AUDIT;
+	}
+	if (rc != 0) {
+		log_warnx("audit log %s: %s: %s", log->dir, what, mdb_strerror(rc));
+		return EG_ERR_AUDIT;
+	}
+	return EG_OK;
+}
+
+static int
+meta_put(struct audit_log *log, MDB_txn *txn, const char *name, const void *v, size_t len)
+{
+	MDB_val k = { strlen(name), (void *)(uintptr_t)name };
+	MDB_val d = { len, (void *)(uintptr_t)v };
+
+	return mdb_put(txn, log->dbi.meta, &k, &d, 0);
+}
+
+static int
+meta_get(struct audit_log *log, MDB_txn *txn, const char *name, MDB_val *d)
+{
+	MDB_val k = { strlen(name), (void *)(uintptr_t)name };
+
+	return mdb_get(txn, log->dbi.meta, &k, d);
+}
+
+/* Format check on open; a log written by a newer eidgate is not ours to append to. */
+static int
+check_format(struct audit_log *log, MDB_txn *txn)
+{
+	unsigned char fmt = AUDIT_FORMAT;
+	MDB_val d;
+	int rc;
+
+	rc = meta_get(log, txn, "format", &d);
+	if (rc == MDB_NOTFOUND)
+		return meta_put(log, txn, "format", &fmt, 1);
+	if (rc != 0)
+		return rc;
+	if (d.mv_size != 1 || *(unsigned char *)d.mv_data != AUDIT_FORMAT) {
+		log_warnx("audit log %s: unsupported format", log->dir);
+		return MDB_INCOMPATIBLE;
+	}
+	return 0;
+}
+
+/* Compares meta with the last record; the log itself is the truth (meta is a cache). */
+static void
+check_meta(struct audit_log *log, MDB_txn *txn)
+{
+	unsigned char want[8];
+	MDB_val seq, head;
+
+	audit_be64_put(want, log->last_seq_written);
+	if (meta_get(log, txn, "last_seq", &seq) != 0 || seq.mv_size != 8 ||
+	    memcmp(seq.mv_data, want, 8) != 0 ||
+	    meta_get(log, txn, "head", &head) != 0 || head.mv_size != AUDIT_HASH_LEN ||
+	    memcmp(head.mv_data, log->head, AUDIT_HASH_LEN) != 0) {
+		if (log->last_seq_written != 0)
+			log_warnx("audit log %s: meta disagrees with the last record (seq %llu);"
+			    " using the record", log->dir,
+			    (unsigned long long)log->last_seq_written);
+	}
+}
+
+/* Reads the chain head from the last record so numbering and hashing continue. */
+static int
+recover_head(struct audit_log *log, MDB_txn *txn, void *arg)
+{
+	MDB_cursor *cur;
+	MDB_val k, v;
+	int rc;
+
+	(void)arg;
+	if ((rc = audit_dbis_open(txn, MDB_CREATE, &log->dbi)) != 0 ||
+	    (rc = check_format(log, txn)) != 0 ||
+	    (rc = mdb_cursor_open(txn, log->dbi.log, &cur)) != 0)
+		return rc;
+	rc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
+	mdb_cursor_close(cur);
+	memset(log->head, 0, sizeof(log->head));
+	log->last_seq_written = 0;
+	if (rc == MDB_NOTFOUND)
+		return 0;
+	if (rc != 0)
+		return rc;
+	if (k.mv_size != 8 || v.mv_size < AUDIT_VALUE_MIN ||
+	    audit_be64_get((unsigned char *)v.mv_data + AUDIT_OFF_SEQ) !=
+	    audit_be64_get(k.mv_data)) {
+		log_warnx("audit log %s: last record is corrupt; run eidgate audit verify",
+		    log->dir);
+		return MDB_CORRUPTED;
+	}
+	log->last_seq_written = audit_be64_get(k.mv_data);
+	if (audit_chain_hash(v.mv_data, v.mv_size, log->head) != EG_OK)
+		return MDB_PANIC;
+	check_meta(log, txn);
+	/* Rewrite meta so it agrees again with the log. */
+	rc = meta_put(log, txn, "head", log->head, AUDIT_HASH_LEN);
+	if (rc == 0)
+		rc = meta_put(log, txn, "last_seq", (unsigned char *)k.mv_data, 8);
+	return rc;
+}
+
+static int
+open_env(struct audit_log *log, const struct audit_options *opt)
+{
+	unsigned int flags = opt->sync == AUDIT_SYNC_NONE ? MDB_NOSYNC : 0;
+	uint64_t map = opt->map_size ? opt->map_size : AUDIT_DEFAULT_MAP;
+	int dead = 0, rc;
+
+	if ((rc = mdb_env_create(&log->env)) != 0) {
+		log_warnx("audit log %s: env create: %s", log->dir, mdb_strerror(rc));
+		return EG_ERR_AUDIT;
+	}
+	if ((rc = mdb_env_set_maxdbs(log->env, AUDIT_MAX_DBS)) != 0 ||
+	    (rc = mdb_env_set_mapsize(log->env, (size_t)map)) != 0 ||
+	    (rc = mdb_env_open(log->env, log->dir, flags, 0600)) != 0 ||
+	    (rc = mdb_reader_check(log->env, &dead)) != 0) {
+		log_warnx("audit log %s: open: %s", log->dir, mdb_strerror(rc));
+		return EG_ERR_AUDIT;
+	}
+	log->max_key = (size_t)mdb_env_get_maxkeysize(log->env);
+	return run_txn(log, "open", recover_head, NULL);
+}
+
+static int
+init_sync(struct audit_log *log)
+{
+	if (pthread_mutex_init(&log->mu, NULL) != 0)
+		return EG_ERR_AUDIT;
+	if (audit_cond_init(&log->wake) != 0 || audit_cond_init(&log->done) != 0 ||
+	    audit_cond_init(&log->space) != 0)
+		return EG_ERR_AUDIT;
+	return EG_OK;
+}
+
+int
+audit_open(const struct audit_options *opt, struct audit_log **out)
+{
+	struct audit_log *log;
+	int rc;
+
+	*out = NULL;
+	if (opt == NULL || opt->dir == NULL || opt->batch_records < 0 || opt->batch_ms < 0) {
+		log_warnx("audit_open: bad options");
+		return EG_ERR_AUDIT;
+	}
+	if ((log = calloc(1, sizeof(*log))) == NULL || (log->dir = strdup(opt->dir)) == NULL) {
+		log_warn("audit log %s: allocation", opt->dir);
+		free(log);
+		return EG_ERR_AUDIT;
+	}
+	log->lockfd = -1;
+	log->sync = opt->sync;
+	log->batch_records = opt->batch_records ? opt->batch_records : 1000;
+	log->batch_ms = opt->batch_ms ? opt->batch_ms : 5;
+	if ((rc = lock_dir(log)) != EG_OK || (rc = open_env(log, opt)) != EG_OK ||
+	    (rc = init_sync(log)) != EG_OK)
+		goto fail;
+	log->next_seq = log->last_seq_written + 1;
+	log->committed_seq = log->last_seq_written;
+	if (pthread_create(&log->thread, NULL, audit_writer_main, log) != 0) {
+		log_warnx("audit log %s: cannot start the writer thread", log->dir);
+		rc = EG_ERR_AUDIT;
+		goto fail;
+	}
+	log->thread_started = 1;
+	reg_add(log);
+	*out = log;
+	return EG_OK;
+fail:
+	audit_close(log);
+	return rc;
+}
+
+void
+audit_close(struct audit_log *log)
+{
+	int rc;
+
+	if (log == NULL)
+		return;
+	if (log->thread_started) {
+		(void)audit_flush(log);
+		pthread_mutex_lock(&log->mu);
+		log->stop = 1;
+		pthread_cond_signal(&log->wake);
+		pthread_mutex_unlock(&log->mu);
+		pthread_join(log->thread, NULL);
+		reg_remove(log);
+		pthread_mutex_destroy(&log->mu);
+		pthread_cond_destroy(&log->wake);
+		pthread_cond_destroy(&log->done);
+		pthread_cond_destroy(&log->space);
+	}
+	if (log->env != NULL) {
+		/* With MDB_NOSYNC the last batches are only in the page cache: closing makes
+		 * them durable so that "none" loses data only on a crash. */
+		if (log->sync == AUDIT_SYNC_NONE && (rc = mdb_env_sync(log->env, 1)) != 0)
+			log_warnx("audit log %s: sync on close: %s", log->dir, mdb_strerror(rc));
+		mdb_env_close(log->env);
+	}
+	if (log->lockfd >= 0)
+		close(log->lockfd);
+	free(log->dir);
+	free(log);
+}
+
+/* Secondary index entry: key -> seq, appended at the end of that key's duplicates since
+ * seqs only grow (MDB_APPENDDUP). Empty or over-long keys are not indexed; query.c falls
+ * back to a scan for them by the same rule. */
+static int
+index_put(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen, const unsigned char *seq)
+{
+	MDB_val k = { klen, (void *)(uintptr_t)key };
+	MDB_val d = { 8, (void *)(uintptr_t)seq };
+
+	if (klen == 0)
+		return 0;
+	return mdb_put(txn, dbi, &k, &d, MDB_APPENDDUP);
+}
+
+static int
+put_item(struct audit_log *log, MDB_txn *txn, struct audit_item *it, unsigned char *prev)
+{
+	unsigned char seq[8], tkey[8];
+	MDB_val k = { 8, seq }, d = { it->len, it->data };
+	int rc;
+
+	audit_be64_put(seq, it->seq);
+	audit_be64_put(tkey, (uint64_t)it->time_us);
+	memcpy(it->data, prev, AUDIT_HASH_LEN);
+	if ((rc = mdb_put(txn, log->dbi.log, &k, &d, MDB_APPEND)) != 0 ||
+	    (rc = index_put(txn, log->dbi.by_nrn, it->data + it->nrn_off, it->nrn_len, seq)) ||
+	    (rc = index_put(txn, log->dbi.by_org, it->data + it->org_off, it->org_len, seq)) ||
+	    (rc = index_put(txn, log->dbi.by_facility, it->data + it->fac_off, it->fac_len,
+	    seq)) ||
+	    (rc = index_put(txn, log->dbi.by_time, tkey, 8, seq)) != 0)
+		return rc;
+	return audit_chain_hash(it->data, it->len, prev) == EG_OK ? 0 : MDB_PANIC;
+}
+
+/* One batch, one transaction. head/last_seq advance only after the commit, so a retry
+ * after MDB_MAP_FULL starts again from the committed head. */
+static int
+batch_txn(struct audit_log *log, MDB_txn *txn, void *arg)
+{
+	unsigned char head[AUDIT_HASH_LEN], seq[8];
+	struct audit_item *it, *last = NULL;
+	int rc;
+
+	memcpy(head, log->head, sizeof(head));
+	for (it = arg; it != NULL; it = it->next) {
+		if ((rc = put_item(log, txn, it, head)) != 0) {
+			if (rc == MDB_MAP_FULL)
+				return rc;      /* run_txn grows the map and retries */
+			log_warnx("audit log %s: write seq %llu: %s", log->dir,
+			    (unsigned long long)it->seq, mdb_strerror(rc));
+			return rc;
+		}
+		last = it;
+	}
+	if (last == NULL)
+		return 0;
+	audit_be64_put(seq, last->seq);
+	if ((rc = meta_put(log, txn, "last_seq", seq, 8)) != 0 ||
+	    (rc = meta_put(log, txn, "head", head, AUDIT_HASH_LEN)) != 0)
+		return rc;
+	return 0;
+}
+
+int
+audit_store_write_batch(struct audit_log *log, struct audit_item *batch)
+{
+	struct audit_item *last = batch;
+
+	if (batch == NULL)
+		return EG_OK;
+	if (run_txn(log, "commit", batch_txn, batch) != EG_OK)
+		return EG_ERR_AUDIT;
+	while (last->next != NULL)
+		last = last->next;
+	/* The committed hash of the last record is the new head. */
+	if (audit_chain_hash(last->data, last->len, log->head) != EG_OK)
+		return EG_ERR_AUDIT;
+	log->last_seq_written = last->seq;
+	return EG_OK;
+}

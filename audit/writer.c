@@ -1,0 +1,252 @@
+/* writer.c - the queue between request threads and the one writer thread (group commit). */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "eidgate/err.h"
+#include "eidgate/log.h"
+#include "eidgate/util.h"
+#include "audit_int.h"
+
+/* Waits use CLOCK_MONOTONIC so a clock step never shortens or stretches a deadline. */
+int
+audit_cond_init(pthread_cond_t *c)
+{
+	pthread_condattr_t a;
+	int rc;
+
+	if (pthread_condattr_init(&a) != 0)
+		return -1;
+	rc = pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
+	if (rc == 0)
+		rc = pthread_cond_init(c, &a);
+	pthread_condattr_destroy(&a);
+	return rc == 0 ? 0 : -1;
+}
+
+static void
+mono_ts(int64_t ms, struct timespec *ts)
+{
+	ts->tv_sec = (time_t)(ms / 1000);
+	ts->tv_nsec = (long)(ms % 1000) * 1000000L;
+}
+
+static void
+index_key(struct audit_item *it, unsigned id, size_t max_key, size_t *off, size_t *len)
+{
+	if (audit_record_find(it->data, it->len, id, off, len) != 0 || *len > max_key)
+		*len = 0;       /* not indexed: query.c scans for such values */
+}
+
+/* Encodes the record in the caller's thread, so the writer only chains and stores. */
+static struct audit_item *
+item_new(const struct audit_log *log, const struct audit_record *rec)
+{
+	struct audit_record r = *rec;
+	struct audit_item *it;
+	const char *bad = NULL;
+	size_t len;
+
+	if (r.time_us == 0)
+		r.time_us = eg_now_us();
+	if (r.time_us < 0) {
+		log_warnx("audit log %s: negative record time refused", log->dir);
+		return NULL;
+	}
+	r.seq = 0;      /* set under the queue lock, see audit_append */
+	if ((len = audit_record_size(&r, &bad)) == 0) {
+		log_warnx("audit log %s: field %s longer than %d bytes refused", log->dir, bad,
+		    AUDIT_FIELD_MAX);
+		return NULL;
+	}
+	if ((it = malloc(sizeof(*it) + len)) == NULL) {
+		log_warn("audit log %s: queue allocation", log->dir);
+		return NULL;
+	}
+	memset(it, 0, sizeof(*it));
+	it->time_us = r.time_us;
+	it->len = len;
+	audit_record_encode(&r, it->data);
+	index_key(it, AUDIT_ID_NRN, log->max_key, &it->nrn_off, &it->nrn_len);
+	index_key(it, AUDIT_ID_ORG, log->max_key, &it->org_off, &it->org_len);
+	index_key(it, AUDIT_ID_FACILITY, log->max_key, &it->fac_off, &it->fac_len);
+	return it;
+}
+
+/* Called with mu held. Waits up to AUDIT_APPEND_WAIT_MS for room; never drops. */
+static int
+wait_space(struct audit_log *log)
+{
+	int64_t deadline = eg_mono_ms() + AUDIT_APPEND_WAIT_MS;
+	struct timespec ts;
+
+	mono_ts(deadline, &ts);
+	while (!log->failed && !log->stop && log->q_count >= AUDIT_QUEUE_MAX) {
+		if (pthread_cond_timedwait(&log->space, &log->mu, &ts) == ETIMEDOUT &&
+		    log->q_count >= AUDIT_QUEUE_MAX) {
+			log_warnx("audit log %s: queue full for %d ms, record refused", log->dir,
+			    AUDIT_APPEND_WAIT_MS);
+			return EG_ERR_AUDIT;
+		}
+	}
+	if (log->failed || log->stop) {
+		log_warnx("audit log %s: %s, record refused", log->dir,
+		    log->failed ? "writer failed earlier" : "log is closing");
+		return EG_ERR_AUDIT;
+	}
+	return EG_OK;
+}
+
+/* Called with mu held: waits until seq is committed or the writer failed. */
+static int
+wait_committed(struct audit_log *log, uint64_t seq)
+{
+	log->urgent++;
+	pthread_cond_signal(&log->wake);
+	while (log->committed_seq < seq && !log->failed)
+		pthread_cond_wait(&log->done, &log->mu);
+	log->urgent--;
+	return log->committed_seq >= seq ? EG_OK : EG_ERR_AUDIT;
+}
+
+int
+audit_append(struct audit_log *log, const struct audit_record *rec, uint64_t *seq_out)
+{
+	struct audit_item *it;
+	uint64_t seq;
+	int rc;
+
+	if (log == NULL || rec == NULL || (it = item_new(log, rec)) == NULL)
+		return EG_ERR_AUDIT;
+	pthread_mutex_lock(&log->mu);
+	if ((rc = wait_space(log)) != EG_OK) {
+		pthread_mutex_unlock(&log->mu);
+		free(it);
+		return rc;
+	}
+	/* Numbered under the lock in queue order, so the writer stores seqs in order. */
+	seq = it->seq = log->next_seq++;
+	audit_be64_put(it->data + AUDIT_OFF_SEQ, seq);
+	if (log->q_tail == NULL) {
+		log->q_head = it;
+		log->q_first_ms = eg_mono_ms();
+	} else {
+		log->q_tail->next = it;
+	}
+	log->q_tail = it;
+	/* it belongs to the writer from here on. */
+	if (++log->q_count >= (size_t)log->batch_records)
+		pthread_cond_signal(&log->wake);
+	rc = EG_OK;
+	if (log->sync == AUDIT_SYNC_FULL && (rc = wait_committed(log, seq)) != EG_OK)
+		log_warnx("audit log %s: seq %llu not committed", log->dir,
+		    (unsigned long long)seq);
+	pthread_mutex_unlock(&log->mu);
+	if (rc == EG_OK && seq_out != NULL)
+		*seq_out = seq;
+	return rc;
+}
+
+int
+audit_flush(struct audit_log *log)
+{
+	int rc;
+
+	if (log == NULL)
+		return EG_ERR_AUDIT;
+	pthread_mutex_lock(&log->mu);
+	rc = wait_committed(log, log->next_seq - 1);
+	pthread_mutex_unlock(&log->mu);
+	return rc;
+}
+
+/*
+ * Called with mu held; returns when there is a batch to write or the log stops. Callers
+ * waiting for durability (FULL appends, flush) make the writer go at once: a batch is then
+ * whatever queued while the previous commit ran, which is what makes group commit cheap.
+ */
+static void
+wait_work(struct audit_log *log)
+{
+	struct timespec ts;
+	int64_t deadline;
+
+	while (!log->stop) {
+		if (log->q_count > 0 && (log->urgent > 0 || log->failed ||
+		    log->q_count >= (size_t)log->batch_records))
+			return;
+		if (log->q_count == 0) {
+			pthread_cond_wait(&log->wake, &log->mu);
+			continue;
+		}
+		deadline = log->q_first_ms + log->batch_ms;
+		if (eg_mono_ms() >= deadline)
+			return;
+		mono_ts(deadline, &ts);
+		(void)pthread_cond_timedwait(&log->wake, &log->mu, &ts);
+	}
+}
+
+static void
+free_batch(struct audit_item *it)
+{
+	while (it != NULL) {
+		struct audit_item *next = it->next;
+
+		free(it);
+		it = next;
+	}
+}
+
+/* Called with mu held, after a write attempt of seqs up to last. */
+static void
+finish_batch(struct audit_log *log, int rc, uint64_t first, uint64_t last)
+{
+	if (rc == EG_OK) {
+		log->committed_seq = last;
+	} else if (!log->failed) {
+		/* Records already acknowledged in group/none mode are lost: say which. */
+		log->failed = 1;
+		log_warnx("audit log %s: writer failed; seq %llu..%llu not written, every "
+		    "further record is refused", log->dir, (unsigned long long)first,
+		    (unsigned long long)last);
+	}
+	pthread_cond_broadcast(&log->done);
+}
+
+void *
+audit_writer_main(void *arg)
+{
+	struct audit_log *log = arg;
+
+	pthread_mutex_lock(&log->mu);
+	for (;;) {
+		struct audit_item *batch;
+		uint64_t first, last;
+		int rc, failed;
+
+		wait_work(log);
+		if (log->q_head == NULL) {
+			if (log->stop)
+				break;
+			continue;
+		}
+		batch = log->q_head;
+		first = batch->seq;
+		last = log->next_seq - 1;       /* the queue holds every seq up to it */
+		log->q_head = log->q_tail = NULL;
+		log->q_count = 0;
+		pthread_cond_broadcast(&log->space);
+		failed = log->failed;
+		pthread_mutex_unlock(&log->mu);
+
+		rc = failed ? EG_ERR_AUDIT : audit_store_write_batch(log, batch);
+		free_batch(batch);
+
+		pthread_mutex_lock(&log->mu);
+		finish_batch(log, rc, first, last);
+	}
+	pthread_mutex_unlock(&log->mu);
+	return NULL;
+}

@@ -1,0 +1,172 @@
+/*
+ * challenge.c - login challenges for eidgate-login (PKCS#11 login, PRODUCT.md §1):
+ * sealed, bound to the gateway's origin, valid for a short time and single-use, and the
+ * check of the card's signature over one.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <openssl/x509.h>
+
+#include "eidgate/auth.h"
+#include "eidgate/err.h"
+#include "eidgate/session.h"
+#include "eidgate/util.h"
+#include "auth/seal.h"
+
+#define STORE_SLOTS 4096
+
+struct used_nonce {
+	char nonce[33];
+	int64_t expires;
+};
+
+/* Used nonces until they expire. A full table refuses new challenges rather than forget
+ * a used one: forgetting would allow a replay. */
+struct challenge_store {
+	pthread_mutex_t mu;
+	struct used_nonce slots[STORE_SLOTS];
+};
+
+int
+challenge_store_new(struct challenge_store **out)
+{
+	struct challenge_store *cs = calloc(1, sizeof(*cs));
+
+	*out = NULL;
+	if (cs == NULL)
+		return EG_ERR_NOMEM;
+	pthread_mutex_init(&cs->mu, NULL);
+	*out = cs;
+	return EG_OK;
+}
+
+void
+challenge_store_free(struct challenge_store *cs)
+{
+	if (cs == NULL)
+		return;
+	pthread_mutex_destroy(&cs->mu);
+	free(cs);
+}
+
+int
+challenge_issue(const struct session_key *k, const char *origin, int ttl_s, char *out,
+    size_t outlen)
+{
+	unsigned char rnd[16];
+	char nonce[33], *tok = NULL, *plain;
+	json_t *j;
+	int r;
+
+	if (RAND_bytes(rnd, sizeof(rnd)) != 1)
+		return EG_ERR_CRYPTO;
+	eg_hex(rnd, sizeof(rnd), nonce);
+	j = json_pack("{s:s, s:s, s:I}", "n", nonce, "o", origin,
+	    "e", (json_int_t)(eg_now_us() / 1000000 + ttl_s));
+	plain = j != NULL ? json_dumps(j, JSON_COMPACT) : NULL;
+	json_decref(j);
+	if (plain == NULL)
+		return EG_ERR_NOMEM;
+	r = seal(session_key_challenge(k), "eidgate-challenge-v1", (unsigned char *)plain,
+	    strlen(plain), &tok);
+	free(plain);
+	if (r != EG_OK)
+		return r;
+	/* The token is "v1.<base64url>"; eidgate-login wants base64url only. */
+	r = eg_strlcpy(out, tok + 3, outlen) < outlen ? EG_OK : EG_ERR_TOO_LONG;
+	free(tok);
+	return r;
+}
+
+/* Marks nonce used; -1 when it already was (replay) or the table is full. */
+static int
+mark_used(struct challenge_store *cs, const char *nonce, int64_t expires, int64_t now)
+{
+	struct used_nonce *free_slot = NULL;
+	size_t i;
+	int r = -1;
+
+	pthread_mutex_lock(&cs->mu);
+	for (i = 0; i < STORE_SLOTS; i++) {
+		struct used_nonce *u = &cs->slots[i];
+		if (u->nonce[0] != '\0' && u->expires < now)
+			u->nonce[0] = '\0';
+		if (u->nonce[0] == '\0') {
+			if (free_slot == NULL)
+				free_slot = u;
+		} else if (strcmp(u->nonce, nonce) == 0) {
+			goto out;
+		}
+	}
+	if (free_slot != NULL) {
+		eg_strlcpy(free_slot->nonce, nonce, sizeof(free_slot->nonce));
+		free_slot->expires = expires;
+		r = 0;
+	}
+out:
+	pthread_mutex_unlock(&cs->mu);
+	return r;
+}
+
+int
+challenge_redeem(const struct session_key *k, struct challenge_store *cs,
+    const char *challenge, const char *origin)
+{
+	char tok[1100];
+	unsigned char *plain = NULL;
+	size_t len = 0;
+	json_t *j;
+	const char *nonce, *o;
+	int64_t exp, now = eg_now_us() / 1000000;
+	int r = EG_ERR_PARSE;
+
+	if (snprintf(tok, sizeof(tok), "v1.%s", challenge) >= (int)sizeof(tok) ||
+	    unseal(session_key_challenge(k), "eidgate-challenge-v1", tok, &plain, &len) != EG_OK)
+		return EG_ERR_PARSE;
+	j = json_loadb((const char *)plain, len, JSON_REJECT_DUPLICATES, NULL);
+	eg_freezero(plain, len);
+	if (j == NULL)
+		return EG_ERR_PARSE;
+	nonce = json_string_value(json_object_get(j, "n"));
+	o = json_string_value(json_object_get(j, "o"));
+	exp = json_integer_value(json_object_get(j, "e"));
+	if (nonce != NULL && o != NULL && strcmp(o, origin) == 0 && exp >= now &&
+	    mark_used(cs, nonce, exp, now) == 0)
+		r = EG_OK;
+	json_decref(j);
+	return r;
+}
+
+/* RSA cards sign PKCS#1 v1.5 over SHA-256; EC (applet 1.8) cards ECDSA over SHA-384. */
+int
+auth_verify_login_signature(const unsigned char *leaf_der, size_t leaf_len, const char *alg,
+    const unsigned char *msg, size_t msglen, const unsigned char *sig, size_t siglen)
+{
+	const unsigned char *p = leaf_der;
+	X509 *x = d2i_X509(NULL, &p, (long)leaf_len);
+	EVP_PKEY *pk = x != NULL ? X509_get0_pubkey(x) : NULL;
+	EVP_MD_CTX *md = NULL;
+	const EVP_MD *h = NULL;
+	int ok = 0;
+
+	if (pk == NULL)
+		goto out;
+	if (strcmp(alg, "RSA-SHA256") == 0 && EVP_PKEY_get_base_id(pk) == EVP_PKEY_RSA)
+		h = EVP_sha256();
+	else if (strcmp(alg, "ECDSA-SHA384") == 0 && EVP_PKEY_get_base_id(pk) == EVP_PKEY_EC)
+		h = EVP_sha384();
+	if (h == NULL || (md = EVP_MD_CTX_new()) == NULL)
+		goto out;
+	ok = EVP_DigestVerifyInit(md, NULL, h, NULL, pk) == 1 &&
+	    EVP_DigestVerify(md, sig, siglen, msg, msglen) == 1;
+out:
+	EVP_MD_CTX_free(md);
+	X509_free(x);
+	return ok ? EG_OK : EG_ERR_CRYPTO;
+}

@@ -1,0 +1,100 @@
+/*
+ * eidgate.c - the `eidgate` command: dispatches to the module that owns each
+ * subcommand (PRODUCT.md §1).
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "eidgate/audit.h"
+#include "eidgate/auth.h"
+#include "eidgate/config.h"
+#include "eidgate/err.h"
+#include "eidgate/log.h"
+#include "eidgate/policy.h"
+#include "eidgate/proxy.h"
+
+static const char usage_text[] =
+    "usage: eidgate COMMAND ...\n"
+    "\n"
+    "  serve -c FILE                 run the gateway in the foreground\n"
+    "  check-config -c FILE          validate a configuration file\n"
+    "  policy check FILE             lint a policy file\n"
+    "  cert inspect FILE             show what eidgate reads from a certificate\n"
+    "  cert verify -c FILE CERT      validate a certificate as a login would\n"
+    "  audit query --db DIR ...      read the access log (see eidgate audit --help)\n"
+    "  audit verify --db DIR         check the access log's hash chain\n";
+
+static int
+usage(FILE *f, int code)
+{
+	fputs(usage_text, f);
+	return code;
+}
+
+/* Accepts "-c FILE" as argv[1..2]; returns the file or NULL. */
+static const char *
+config_arg(int argc, char **argv)
+{
+	if (argc == 3 && (strcmp(argv[1], "-c") == 0 || strcmp(argv[1], "--config") == 0))
+		return argv[2];
+	return NULL;
+}
+
+static int
+cmd_check_config(int argc, char **argv)
+{
+	struct eg_config cfg;
+	const char *file = config_arg(argc, argv);
+
+	if (argc == 2 && strcmp(argv[1], "--help") == 0) {
+		printf("usage: eidgate check-config -c FILE\n");
+		return 0;
+	}
+	if (file == NULL) {
+		fprintf(stderr, "eidgate: usage: eidgate check-config -c FILE\n");
+		return 2;
+	}
+	if (config_load(file, &cfg, NULL) != EG_OK)
+		return 1;
+	printf("%s: configuration OK\n", file);
+	return 0;
+}
+
+static int
+cmd_serve(int argc, char **argv)
+{
+	const char *file = config_arg(argc, argv);
+
+	if (argc == 2 && strcmp(argv[1], "--help") == 0) {
+		printf("usage: eidgate serve -c FILE\n");
+		return 0;
+	}
+	if (file == NULL) {
+		fprintf(stderr, "eidgate: usage: eidgate serve -c FILE\n");
+		return 2;
+	}
+	return proxy_serve(file);
+}
+
+int
+main(int argc, char **argv)
+{
+	log_init("eidgate", LOG_LVL_INFO);
+	if (argc < 2)
+		return usage(stderr, 2);
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+	    strcmp(argv[1], "help") == 0)
+		return usage(stdout, 0);
+	if (strcmp(argv[1], "serve") == 0)
+		return cmd_serve(argc - 1, argv + 1);
+	if (strcmp(argv[1], "check-config") == 0)
+		return cmd_check_config(argc - 1, argv + 1);
+	if (strcmp(argv[1], "policy") == 0)
+		return policy_cli(argc - 1, argv + 1);
+	if (strcmp(argv[1], "audit") == 0)
+		return audit_cli(argc - 1, argv + 1);
+	if (strcmp(argv[1], "cert") == 0)
+		return auth_cli(argc - 1, argv + 1);
+	fprintf(stderr, "eidgate: unknown command \"%s\"\n", argv[1]);
+	return usage(stderr, 2);
+}

@@ -1,0 +1,383 @@
+/*
+ * config.c - table-driven INI reader for the configuration of PRODUCT.md §2.
+ *
+ * One row per key; a handful of generic setters do the work (nginx's conf slots, Redis'
+ * createXConfig tables). Relative paths are taken relative to the directory of the
+ * configuration file, so a test or demo tree can be moved as a whole.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "eidgate/audit.h"
+#include "eidgate/config.h"
+#include "eidgate/err.h"
+#include "eidgate/limits.h"
+#include "eidgate/util.h"
+
+enum cfg_type { T_STR, T_PATH, T_DUR, T_SIZE, T_INT, T_ENUM, T_LISTEN };
+
+struct cfg_enum { const char *name; int value; };
+
+static const struct cfg_enum client_cert_enum[] = {
+	{ "request", CFG_CLIENT_CERT_REQUEST }, { "require", CFG_CLIENT_CERT_REQUIRE }, { NULL, 0 },
+};
+static const struct cfg_enum ocsp_enum[] = {
+	{ "off", CFG_OCSP_OFF }, { "prefer", CFG_OCSP_PREFER }, { "require", CFG_OCSP_REQUIRE },
+	{ NULL, 0 },
+};
+static const struct cfg_enum sync_enum[] = {
+	{ "full", AUDIT_SYNC_FULL }, { "group", AUDIT_SYNC_GROUP }, { "none", AUDIT_SYNC_NONE },
+	{ NULL, 0 },
+};
+
+struct cfg_row {
+	const char *section, *key;
+	enum cfg_type type;
+	size_t off, size;               /* field offset and size (strings) */
+	long long min, max;             /* bounds for T_INT, T_DUR (ms), T_SIZE */
+	const char *def;                /* default text, NULL = required */
+	const struct cfg_enum *e;
+};
+
+#define F(f) offsetof(struct eg_config, f), sizeof(((struct eg_config *)0)->f)
+static const struct cfg_row rows[] = {
+	{ "listen", "address", T_LISTEN, 0, 0, 0, 0, NULL, NULL },
+	{ "listen", "tls_cert", T_PATH, F(tls_cert), 0, 0, NULL, NULL },
+	{ "listen", "tls_key", T_PATH, F(tls_key), 0, 0, NULL, NULL },
+	{ "listen", "client_cert", T_ENUM, F(client_cert), 0, 0, "request", client_cert_enum },
+	{ "listen", "threads", T_INT, F(threads), 0, 256, "0", NULL },
+	{ "listen", "origin", T_STR, F(public_origin), 0, 0, "", NULL },
+	{ "eid", "trust_anchors", T_PATH, F(trust_anchors), 0, 0, NULL, NULL },
+	{ "eid", "intermediates", T_PATH, F(intermediates), 0, 0, "", NULL },
+	{ "eid", "crl", T_PATH, F(crl_dir), 0, 0, "", NULL },
+	{ "eid", "ocsp", T_ENUM, F(ocsp), 0, 0, "prefer", ocsp_enum },
+	{ "eid", "ocsp_timeout", T_DUR, F(ocsp_timeout_ms), 10, 60000, "2s", NULL },
+	{ "eid", "ocsp_cache", T_DUR, F(ocsp_cache_ms), 0, 86400000, "10m", NULL },
+	{ "session", "key_file", T_PATH, F(session_key_file), 0, 0, NULL, NULL },
+	{ "session", "idle_timeout", T_DUR, F(idle_timeout_ms), 1000, 86400000, "15m", NULL },
+	{ "session", "absolute_timeout", T_DUR, F(absolute_timeout_ms), 1000, 604800000, "8h", NULL },
+	{ "ldap", "uri", T_STR, F(ldap_uri), 0, 0, NULL, NULL },
+	{ "ldap", "base", T_STR, F(ldap_base), 0, 0, NULL, NULL },
+	{ "ldap", "bind_dn", T_STR, F(ldap_bind_dn), 0, 0, "", NULL },
+	{ "ldap", "bind_password_file", T_PATH, F(ldap_password_file), 0, 0, "", NULL },
+	{ "ldap", "cache_ttl", T_DUR, F(ldap_cache_ttl_ms), 0, 86400000, "60s", NULL },
+	{ "ldap", "timeout", T_DUR, F(ldap_timeout_ms), 10, 60000, "2s", NULL },
+	{ "policy", "file", T_PATH, F(policy_file), 0, 0, NULL, NULL },
+	{ "audit", "db", T_PATH, F(audit_db), 0, 0, NULL, NULL },
+	{ "audit", "map_size", T_SIZE, F(audit_map_size), 1LL << 20, 1LL << 42, "1GiB", NULL },
+	{ "audit", "sync", T_ENUM, F(audit_sync), 0, 0, "group", sync_enum },
+	{ "audit", "signing_key", T_PATH, F(audit_signing_key), 0, 0, "", NULL },
+	{ "assertion", "signing_key", T_PATH, F(assertion_key), 0, 0, NULL, NULL },
+	{ "assertion", "lifetime", T_DUR, F(assertion_lifetime_ms), 1000, 3600000, "60s", NULL },
+	{ "assertion", "issuer", T_STR, F(assertion_issuer), 0, 0, "eidgate", NULL },
+};
+#undef F
+#define NROWS (sizeof(rows) / sizeof(rows[0]))
+
+struct cfg_parse {
+	const char *file;
+	char dir[1024];                 /* directory of the file, for relative paths */
+	const struct config_diag *diag;
+	int errors;
+	int line;
+	unsigned char seen[NROWS];
+	struct eg_config *cfg;
+};
+
+static void cfg_error(struct cfg_parse *p, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+cfg_error(struct cfg_parse *p, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	p->errors++;
+	if (p->diag != NULL && p->diag->emit != NULL)
+		p->diag->emit(p->diag->arg, p->file, p->line, msg);
+	else
+		fprintf(stderr, "eidgate: %s:%d: %s\n", p->file, p->line, msg);
+}
+
+static int
+set_listen(struct cfg_parse *p, const char *v)
+{
+	const char *colon = strrchr(v, ':');
+	long long port;
+	size_t hostlen;
+
+	if (colon == NULL || colon == v) {
+		cfg_error(p, "address \"%s\" must be host:port", v);
+		return -1;
+	}
+	hostlen = (size_t)(colon - v);
+	if (hostlen >= sizeof(p->cfg->listen_host) ||
+	    eg_strtonum(colon + 1, 1, 65535, &port) != EG_OK) {
+		cfg_error(p, "address \"%s\" must be host:port with port 1-65535", v);
+		return -1;
+	}
+	memcpy(p->cfg->listen_host, v, hostlen);
+	p->cfg->listen_host[hostlen] = '\0';
+	p->cfg->listen_port = (int)port;
+	return 0;
+}
+
+static int
+set_string(struct cfg_parse *p, const struct cfg_row *r, const char *v, int is_path)
+{
+	char *dst = (char *)p->cfg + r->off;
+	int n;
+
+	if (is_path && v[0] != '/' && v[0] != '\0')
+		n = snprintf(dst, r->size, "%s/%s", p->dir, v);
+	else
+		n = snprintf(dst, r->size, "%s", v);
+	if (n < 0 || (size_t)n >= r->size) {
+		cfg_error(p, "value of %s is too long", r->key);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+set_enum(struct cfg_parse *p, const struct cfg_row *r, const char *v)
+{
+	const struct cfg_enum *e;
+
+	for (e = r->e; e->name != NULL; e++) {
+		if (strcmp(e->name, v) == 0) {
+			memcpy((char *)p->cfg + r->off, &e->value, sizeof(int));
+			return 0;
+		}
+	}
+	cfg_error(p, "unknown value \"%s\"", v);
+	return -1;
+}
+
+static int
+set_number(struct cfg_parse *p, const struct cfg_row *r, const char *v)
+{
+	long long ll;
+	int64_t ms;
+	uint64_t sz;
+	int iv;
+
+	switch (r->type) {
+	case T_INT:
+		if (eg_strtonum(v, r->min, r->max, &ll) != EG_OK)
+			break;
+		iv = (int)ll;
+		memcpy((char *)p->cfg + r->off, &iv, sizeof(iv));
+		return 0;
+	case T_DUR:
+		if (eg_parse_duration_ms(v, &ms) != EG_OK || ms < r->min || ms > r->max)
+			break;
+		memcpy((char *)p->cfg + r->off, &ms, sizeof(ms));
+		return 0;
+	case T_SIZE:
+		if (eg_parse_size(v, &sz) != EG_OK || sz < (uint64_t)r->min ||
+		    sz > (uint64_t)r->max)
+			break;
+		memcpy((char *)p->cfg + r->off, &sz, sizeof(sz));
+		return 0;
+	default:
+		break;
+	}
+	cfg_error(p, "bad or out-of-range value \"%s\"", v);
+	return -1;
+}
+
+static int
+set_value(struct cfg_parse *p, const struct cfg_row *r, const char *v)
+{
+	switch (r->type) {
+	case T_LISTEN:
+		return set_listen(p, v);
+	case T_STR:
+		return set_string(p, r, v, 0);
+	case T_PATH:
+		return set_string(p, r, v, 1);
+	case T_ENUM:
+		return set_enum(p, r, v);
+	default:
+		return set_number(p, r, v);
+	}
+}
+
+static const struct cfg_row *
+find_row(const char *section, const char *key, size_t *idx)
+{
+	size_t i;
+
+	for (i = 0; i < NROWS; i++) {
+		if (strcmp(rows[i].section, section) == 0 && strcmp(rows[i].key, key) == 0) {
+			*idx = i;
+			return &rows[i];
+		}
+	}
+	return NULL;
+}
+
+static int
+known_section(const char *s)
+{
+	size_t i;
+
+	for (i = 0; i < NROWS; i++)
+		if (strcmp(rows[i].section, s) == 0)
+			return 1;
+	return 0;
+}
+
+static char *
+trim(char *s)
+{
+	char *e;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	e = s + strlen(s);
+	while (e > s && isspace((unsigned char)e[-1]))
+		*--e = '\0';
+	return s;
+}
+
+/* Cuts a comment: ';' or '#' at the start or after whitespace (paths may hold '#'). */
+static void
+strip_comment(char *s)
+{
+	char *p;
+
+	for (p = s; *p != '\0'; p++) {
+		if ((*p == ';' || *p == '#') && (p == s || p[-1] == ' ' || p[-1] == '\t')) {
+			*p = '\0';
+			return;
+		}
+	}
+}
+
+static void
+parse_line(struct cfg_parse *p, char *line, char *section, size_t seclen)
+{
+	char *eq, *key, *val;
+	const struct cfg_row *r;
+	size_t idx;
+
+	strip_comment(line);
+	line = trim(line);
+	if (*line == '\0')
+		return;
+	if (*line == '[') {
+		char *end = strchr(line, ']');
+		if (end == NULL || end[1] != '\0') {
+			cfg_error(p, "malformed section header \"%s\"", line);
+			return;
+		}
+		*end = '\0';
+		if (!known_section(line + 1))
+			cfg_error(p, "unknown section [%s]", line + 1);
+		eg_strlcpy(section, line + 1, seclen);
+		return;
+	}
+	eq = strchr(line, '=');
+	if (eq == NULL) {
+		cfg_error(p, "expected key = value, got \"%s\"", line);
+		return;
+	}
+	*eq = '\0';
+	key = trim(line);
+	val = trim(eq + 1);
+	if (section[0] == '\0') {
+		cfg_error(p, "key \"%s\" outside any section", key);
+		return;
+	}
+	r = find_row(section, key, &idx);
+	if (r == NULL) {
+		cfg_error(p, "unknown key \"%s\"", key);
+		return;
+	}
+	if (p->seen[idx]) {
+		cfg_error(p, "duplicate key \"%s\"", key);
+		return;
+	}
+	p->seen[idx] = 1;
+	set_value(p, r, val);
+}
+
+static void
+apply_defaults(struct cfg_parse *p)
+{
+	size_t i;
+	char msg[128];
+
+	p->line = 0;
+	for (i = 0; i < NROWS; i++) {
+		if (p->seen[i])
+			continue;
+		if (rows[i].def == NULL) {
+			snprintf(msg, sizeof(msg), "[%s] %s", rows[i].section, rows[i].key);
+			cfg_error(p, "missing required key %s", msg);
+			continue;
+		}
+		set_value(p, &rows[i], rows[i].def);
+	}
+}
+
+static void
+set_dir(struct cfg_parse *p, const char *path)
+{
+	char resolved[PATH_MAX];
+	char *slash;
+
+	if (realpath(path, resolved) == NULL || strlen(resolved) >= sizeof(p->dir))
+		eg_strlcpy(p->dir, ".", sizeof(p->dir));
+	else
+		eg_strlcpy(p->dir, resolved, sizeof(p->dir));
+	slash = strrchr(p->dir, '/');
+	if (slash != NULL && slash != p->dir)
+		*slash = '\0';
+}
+
+int
+config_load(const char *path, struct eg_config *out, const struct config_diag *diag)
+{
+	struct cfg_parse p;
+	char section[64] = "";
+	char line[EG_MAX_LINE + 2];
+	FILE *f;
+
+	memset(out, 0, sizeof(*out));
+	memset(&p, 0, sizeof(p));
+	p.file = path;
+	p.diag = diag;
+	p.cfg = out;
+	if ((f = fopen(path, "r")) == NULL) {
+		cfg_error(&p, "cannot open: %s", strerror(errno));
+		return EG_ERR_CONFIG;
+	}
+	set_dir(&p, path);
+	eg_strlcpy(out->path, path, sizeof(out->path));
+	while (fgets(line, sizeof(line), f) != NULL) {
+		p.line++;
+		if (strchr(line, '\n') == NULL && !feof(f)) {
+			cfg_error(&p, "line longer than %d bytes", EG_MAX_LINE);
+			while (fgets(line, sizeof(line), f) != NULL && strchr(line, '\n') == NULL)
+				;
+			continue;
+		}
+		parse_line(&p, line, section, sizeof(section));
+	}
+	fclose(f);
+	apply_defaults(&p);
+	return p.errors == 0 ? EG_OK : EG_ERR_CONFIG;
+}

@@ -1,0 +1,98 @@
+/*
+ * policy.h - the policy language of PRODUCT.md §5: parsing, path normalisation and
+ * decisions.
+ *
+ * A loaded struct policy is immutable: any number of threads may call policy_decide()
+ * on it concurrently. A reload loads a new one and swaps it in; the old one is freed by
+ * whoever drops the last reference (see proxy/).
+ */
+#ifndef EIDGATE_POLICY_H
+#define EIDGATE_POLICY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "eidgate/limits.h"
+
+enum policy_identity { POLICY_IDENTITY_ASSERTION, POLICY_IDENTITY_HEADERS };
+
+struct policy_backend {
+	char name[EG_MAX_ID];
+	char url[1024];             /* base URL, no trailing slash: "http://127.0.0.1:9101" */
+	int64_t timeout_ms;         /* read timeout; 0 = gateway default */
+	uint64_t max_body;          /* 0 = EG_DEFAULT_MAX_BODY */
+	enum policy_identity identity;
+};
+
+enum eg_scope_kind { EG_SCOPE_ORGANISATION, EG_SCOPE_FACILITY, EG_SCOPE_REGION };
+
+/* One role a person holds, as the directory resolver reports it. */
+struct eg_grant {
+	char role[EG_MAX_ID];       /* "vte", "moduleerder", ... */
+	enum eg_scope_kind kind;
+	char scope[EG_MAX_ID];      /* enterprise number, facility id or region */
+	char org[EG_MAX_ID];        /* for facility grants: the owning organisation */
+};
+
+/* What a decision is taken about: the user of the request. */
+struct eg_subject {
+	int authenticated;
+	const struct eg_grant *grants;
+	size_t ngrants;
+	const char *context_facility;       /* facility acted for, NULL if none chosen */
+	const char *context_org;            /* its organisation */
+	const char *const *capacities;      /* capacities of context_org */
+	size_t ncapacities;
+	/* Owning organisation of a facility id, or NULL when unknown. Used for
+	 * "role R on facility {f}" when R is held on the organisation. May be NULL. */
+	const char *(*facility_org)(void *arg, const char *facility);
+	void *facility_org_arg;
+};
+
+struct policy;
+
+/* Diagnostics: each error/warning is one line "file:line: problem". */
+struct policy_diag {
+	void (*emit)(void *arg, int is_error, const char *file, int line, const char *msg);
+	void *arg;
+};
+
+/* Parses path into a new policy. All errors are reported through diag (when not NULL)
+ * before failing, then EG_ERR_POLICY is returned. On success *out owns the policy. */
+int policy_load(const char *path, struct policy **out, const struct policy_diag *diag);
+void policy_free(struct policy *p);
+
+/* Hex SHA-256 prefix (16 chars) of the file content: names the policy in log records. */
+const char *policy_version(const struct policy *p);
+
+size_t policy_backend_count(const struct policy *p);
+const struct policy_backend *policy_backend_at(const struct policy *p, size_t i);
+const struct policy_backend *policy_backend_find(const struct policy *p, const char *name);
+
+struct policy_decision {
+	int allow;                              /* 1 allow, 0 deny */
+	const char *rule;                       /* deciding rule id, NULL when none matched */
+	const struct policy_backend *backend;   /* set when allow */
+	int reason;                             /* EG_OK, EG_ERR_DENIED or EG_ERR_NO_RULE */
+};
+
+/* Decides method + normalised path for subject. Pointers in *out point into p and stay
+ * valid as long as p. Never fails: no matching allow means deny. */
+void policy_decide(const struct policy *p, const char *method, const char *path,
+    const struct eg_subject *s, struct policy_decision *out);
+
+/*
+ * Normalises a raw request target (as received, before any decoding) into the path the
+ * backend will receive and the policy will see: percent-decoding of unreserved characters,
+ * removal of dot segments (RFC 3986 §5.2.4), collapsing of repeated slashes. The query
+ * string (after '?') is returned separately, unchanged. Anything ambiguous (encoded '/',
+ * '\\' or NUL, dot segments above the root, invalid percent-encoding, control
+ * characters, non-origin-form targets) gives EG_ERR_BAD_PATH.
+ */
+int policy_normalise_path(const char *target, char *path, size_t pathlen, char *query,
+    size_t querylen);
+
+/* `eidgate policy SUBCOMMAND ...`: argv[0] is "policy". Returns the exit code. */
+int policy_cli(int argc, char **argv);
+
+#endif

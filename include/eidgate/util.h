@@ -1,0 +1,54 @@
+/*
+ * util.h - small helpers glibc lacks: bounded copies, bounded number parsing, durations,
+ * sizes, hex, and secret wiping. All functions are pure and thread-safe.
+ */
+#ifndef EIDGATE_UTIL_H
+#define EIDGATE_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Copies src into dst (size dstsize), always NUL-terminates when dstsize > 0. Returns
+ * strlen(src): a result >= dstsize means the copy was cut. */
+size_t eg_strlcpy(char *dst, const char *src, size_t dstsize);
+
+/* Parses a decimal integer in [min, max]. Returns EG_OK or EG_ERR_PARSE; the whole string
+ * must be the number (OpenBSD strtonum semantics without the errstr). */
+int eg_strtonum(const char *s, long long min, long long max, long long *out);
+
+/* "250ms", "2s", "10m", "8h" -> milliseconds. A bare number is refused: units are
+ * mandatory so that a config never means seconds where the writer thought minutes. */
+int eg_parse_duration_ms(const char *s, int64_t *out_ms);
+
+/* "4GiB", "512MiB", "64KiB", "100" (bytes) -> bytes. */
+int eg_parse_size(const char *s, uint64_t *out);
+
+/* Lower-case hex of len bytes into out (>= 2*len+1 bytes). */
+void eg_hex(const unsigned char *in, size_t len, char *out);
+
+/* base64url without padding (RFC 7515 §2). out must hold 4*ceil(len/3)+1 bytes. Returns
+ * the length written, excluding the NUL. */
+size_t eg_b64url(const unsigned char *in, size_t len, char *out);
+
+/* Decodes base64url (no padding). Returns EG_OK or EG_ERR_PARSE; *outlen set on success. */
+int eg_b64url_decode(const char *in, size_t inlen, unsigned char *out, size_t outmax,
+    size_t *outlen);
+
+/* Wipes and frees a secret buffer of len bytes (NULL is allowed). */
+void eg_freezero(void *p, size_t len);
+
+/* Reads a whole file (at most max bytes) into a NUL-terminated malloc'd buffer. */
+int eg_read_file(const char *path, size_t max, char **out, size_t *outlen);
+
+/* Microseconds since the epoch (CLOCK_REALTIME) and a monotonic clock in ms. */
+int64_t eg_now_us(void);
+int64_t eg_mono_ms(void);
+
+/* Formats a time in µs since the epoch as ISO 8601 UTC with microseconds
+ * ("2026-11-22T20:01:53.123456Z") into out (>= 32 bytes). */
+void eg_format_time(int64_t us, char *out, size_t outlen);
+
+/* Parses ISO 8601 "YYYY-MM-DD", "YYYY-MM-DDTHH:MM[:SS][Z]" (UTC) into µs since epoch. */
+int eg_parse_time(const char *s, int64_t *out_us);
+
+#endif

@@ -1,0 +1,222 @@
+/*
+ * eval.c - decisions (PRODUCT.md §5 semantics). Every rule whose methods and path match
+ * is considered; a matching deny whose condition holds wins (the first in file order is
+ * named); otherwise the first matching allow, in file order, whose condition holds;
+ * otherwise deny with no rule.
+ *
+ * Nothing here allocates: the request's segments and the candidates live on the stack,
+ * and the policy is read-only, so any number of threads may decide at once.
+ */
+#include <string.h>
+
+#include "eidgate/err.h"
+#include "policy_int.h"
+
+#define NO_RULE UINT32_MAX
+
+struct decide_ctx {
+	const struct policy *p;
+	const struct path_segs *ps;
+	const struct eg_subject *s;
+	unsigned method;
+	uint32_t deny;
+	uint32_t allow;
+};
+
+static int
+seg_eq(const char *str, const char *seg, size_t len)
+{
+	return str != NULL && strncmp(str, seg, len) == 0 && str[len] == '\0';
+}
+
+/* The organisation owning facility f: from any facility grant of the subject that names
+ * it, else the directory's answer, else the session's own organisation when f is the
+ * context facility. */
+static const char *
+facility_org(const struct eg_subject *s, const char *f, size_t flen)
+{
+	char buf[EG_MAX_ID];
+	const char *org;
+	size_t i;
+
+	for (i = 0; i < s->ngrants; i++) {
+		const struct eg_grant *g = &s->grants[i];
+		if (g->kind == EG_SCOPE_FACILITY && g->org[0] != '\0' &&
+		    seg_eq(g->scope, f, flen))
+			return g->org;
+	}
+	if (flen >= sizeof(buf))
+		return NULL;
+	memcpy(buf, f, flen);
+	buf[flen] = '\0';
+	if (s->facility_org != NULL &&
+	    (org = s->facility_org(s->facility_org_arg, buf)) != NULL)
+		return org;
+	if (s->context_facility != NULL && s->context_org != NULL &&
+	    strcmp(s->context_facility, buf) == 0)
+		return s->context_org;
+	return NULL;
+}
+
+/* Does the subject hold role on scope (kind, v)? On a facility, a grant on the owning
+ * organisation counts too (PRODUCT.md §4). */
+static int
+holds_role(const struct eg_subject *s, const char *role, enum eg_scope_kind kind,
+    const char *v, size_t vlen)
+{
+	const char *org = NULL;
+	int org_done = 0;
+	size_t i;
+
+	for (i = 0; i < s->ngrants; i++) {
+		const struct eg_grant *g = &s->grants[i];
+		if (strcmp(g->role, role) != 0)
+			continue;
+		if (g->kind == kind && seg_eq(g->scope, v, vlen))
+			return 1;
+		if (kind != EG_SCOPE_FACILITY || g->kind != EG_SCOPE_ORGANISATION)
+			continue;
+		if (!org_done) {
+			org = facility_org(s, v, vlen);
+			org_done = 1;
+		}
+		if (org != NULL && strcmp(g->scope, org) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+static int
+holds_role_anywhere(const struct eg_subject *s, const char *role)
+{
+	size_t i;
+
+	for (i = 0; i < s->ngrants; i++)
+		if (strcmp(s->grants[i].role, role) == 0)
+			return 1;
+	return 0;
+}
+
+static int
+term_holds(const struct policy_term *t, const struct path_segs *ps,
+    const struct eg_subject *s)
+{
+	const char *v;
+	size_t i;
+
+	/* Roles and capacities also require a login, so a caller that fills grants for an
+	 * anonymous request cannot open anything. */
+	if (!s->authenticated)
+		return 0;
+	if (t->kind == TERM_AUTHENTICATED)
+		return 1;
+	if (t->kind == TERM_CAPACITY) {
+		for (i = 0; i < s->ncapacities; i++)
+			if (s->capacities[i] != NULL && strcmp(s->capacities[i], t->name) == 0)
+				return 1;
+		return 0;
+	}
+	if (t->scope == SCOPE_ANY)
+		return holds_role_anywhere(s, t->name);
+	if (t->scope == SCOPE_PARAM)
+		return t->param < ps->stored && holds_role(s, t->name, t->scope_kind,
+		    ps->ptr[t->param], ps->len[t->param]);
+	if (t->scope == SCOPE_LITERAL)
+		v = t->literal;
+	else
+		v = t->scope_kind == EG_SCOPE_ORGANISATION ? s->context_org :
+		    s->context_facility;
+	return v != NULL && v[0] != '\0' &&
+	    holds_role(s, t->name, t->scope_kind, v, strlen(v));
+}
+
+int
+policy_cond_holds(const struct policy_rule *r, const struct path_segs *ps,
+    const struct eg_subject *s)
+{
+	size_t i = 0;
+	int group;
+
+	if (r->nterms == 0)
+		return 1;       /* no `when`: the rule applies to every request */
+	while (i < r->nterms) {
+		group = 1;
+		do {
+			if (group && !term_holds(&r->terms[i], ps, s))
+				group = 0;
+			i++;
+		} while (i < r->nterms && !r->terms[i].or_start);
+		if (group)
+			return 1;
+	}
+	return 0;
+}
+
+/* Called by the trie for each rule whose path matches. Rules later in the file than the
+ * best candidate so far are not evaluated, nor allows once a deny holds. */
+static void
+consider(void *arg, uint32_t idx)
+{
+	struct decide_ctx *d = arg;
+	const struct policy_rule *r = &d->p->rules[idx];
+
+	if ((r->methods & d->method) == 0)
+		return;
+	if (r->deny) {
+		if ((d->deny == NO_RULE || idx < d->deny) &&
+		    policy_cond_holds(r, d->ps, d->s))
+			d->deny = idx;
+		return;
+	}
+	if (d->deny == NO_RULE && (d->allow == NO_RULE || idx < d->allow) &&
+	    policy_cond_holds(r, d->ps, d->s))
+		d->allow = idx;
+}
+
+/* "/a/b/" -> "a", "b", ""; "/" -> nothing. */
+static void
+split_path(const char *path, struct path_segs *ps)
+{
+	const char *p = path + 1, *e;
+
+	ps->n = ps->stored = 0;
+	if (*p == '\0')
+		return;
+	for (;;) {
+		e = strchr(p, '/');
+		if (ps->stored < EG_MAX_SEGMENTS) {
+			ps->ptr[ps->stored] = p;
+			ps->len[ps->stored++] = e != NULL ? (size_t)(e - p) : strlen(p);
+		}
+		ps->n++;
+		if (e == NULL)
+			return;
+		p = e + 1;
+	}
+}
+
+void
+policy_decide(const struct policy *p, const char *method, const char *path,
+    const struct eg_subject *s, struct policy_decision *out)
+{
+	struct path_segs ps;
+	struct decide_ctx d = { p, &ps, s, 0, NO_RULE, NO_RULE };
+
+	memset(out, 0, sizeof(*out));
+	out->reason = EG_ERR_NO_RULE;
+	if (p == NULL || method == NULL || path == NULL || path[0] != '/' || s == NULL)
+		return;
+	if ((d.method = policy_method_bit(method, strlen(method))) == 0)
+		return;
+	split_path(path, &ps);
+	trie_match(p->root, &ps, consider, &d);
+	if (d.deny != NO_RULE) {
+		out->rule = p->rules[d.deny].id;
+		out->reason = EG_ERR_DENIED;
+	} else if (d.allow != NO_RULE) {
+		out->allow = 1;
+		out->rule = p->rules[d.allow].id;
+		out->backend = &p->backends[p->rules[d.allow].backend];
+		out->reason = EG_OK;
+	}
+}

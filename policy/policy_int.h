@@ -1,0 +1,130 @@
+/*
+ * policy_int.h - what the files of policy/ share and nobody else may see: the compiled
+ * form of a policy. Everything here is private to policy/; the public contract is
+ * include/eidgate/policy.h.
+ */
+#ifndef EIDGATE_POLICY_INT_H
+#define EIDGATE_POLICY_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "eidgate/policy.h"
+
+/* Method bits. `*` means all of them: an unknown method (TRACE, CONNECT, WebDAV...) never
+ * matches any rule, so it is always denied. */
+enum {
+	PM_GET = 1 << 0, PM_HEAD = 1 << 1, PM_POST = 1 << 2, PM_PUT = 1 << 3,
+	PM_PATCH = 1 << 4, PM_DELETE = 1 << 5, PM_OPTIONS = 1 << 6,
+	PM_ALL = (1 << 7) - 1
+};
+
+/* Returns the bit of an upper-case method name, 0 when unknown. */
+unsigned policy_method_bit(const char *m, size_t len);
+
+enum seg_kind { SEG_LITERAL, SEG_PARAM, SEG_STAR, SEG_GLOB };
+
+struct policy_seg {
+	enum seg_kind kind;
+	char *text;                 /* literal, or param name without braces; else NULL */
+};
+
+enum term_kind { TERM_AUTHENTICATED, TERM_ROLE, TERM_CAPACITY };
+enum term_scope { SCOPE_ANY, SCOPE_PARAM, SCOPE_CONTEXT, SCOPE_LITERAL };
+
+struct policy_term {
+	enum term_kind kind;
+	int or_start;               /* 1: this term opens a new `or` alternative */
+	char name[EG_MAX_ID];       /* role or capacity */
+	enum term_scope scope;
+	enum eg_scope_kind scope_kind;
+	unsigned param;             /* SCOPE_PARAM: index of the captured path segment */
+	char literal[EG_MAX_ID];    /* SCOPE_LITERAL */
+};
+
+struct policy_rule {
+	char id[EG_MAX_ID];
+	int deny;
+	int line;
+	unsigned methods;
+	size_t backend;             /* index into backends; allow rules only */
+	char backend_name[EG_MAX_ID];
+	struct policy_seg *segs;
+	size_t nsegs;
+	struct policy_term *terms;  /* none: the rule holds for every request */
+	size_t nterms;
+};
+
+/* Trie of path patterns (see trie.c). */
+struct trie_node;
+
+struct policy {
+	char version[17];
+	struct policy_backend *backends;
+	size_t nbackends;
+	struct policy_rule *rules;
+	size_t nrules;
+	size_t caprules;
+	struct trie_node *root;
+};
+
+/* A request path cut into segments; pointers into the caller's string. */
+struct path_segs {
+	const char *ptr[EG_MAX_SEGMENTS];
+	size_t len[EG_MAX_SEGMENTS];
+	size_t n;                   /* all segments, may exceed EG_MAX_SEGMENTS */
+	size_t stored;              /* min(n, EG_MAX_SEGMENTS) */
+};
+
+/* Called for every rule whose pattern matches, in no particular order. */
+typedef void (*trie_visit_fn)(void *arg, uint32_t rule);
+
+struct trie_node *trie_new(void);
+void trie_free(struct trie_node *root);
+/* Builds the trie for all rules of p: EG_OK or EG_ERR_NOMEM. */
+int trie_build(struct policy *p);
+void trie_match(const struct trie_node *root, const struct path_segs *ps,
+    trie_visit_fn fn, void *arg);
+
+/* Checks a condition against subject and the request's segments (eval.c). */
+int policy_cond_holds(const struct policy_rule *r, const struct path_segs *ps,
+    const struct eg_subject *s);
+
+/* Parsing context shared by parse*.c; see parse.c. */
+struct pctx {
+	const char *file;
+	const struct policy_diag *diag;
+	int nerrors;
+	int nwarnings;
+	int line;
+	struct policy *p;
+	uint32_t *idset;            /* open-addressing set of rule indices + 1, by id */
+	size_t idcap;
+};
+
+/* Report at the current line; returns -1 so callers can `return pctx_error(...)`. */
+int pctx_error(struct pctx *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+void pctx_warn_at(struct pctx *c, int line, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* A statement's words; the strings point into the (modified) line. */
+struct words {
+	char **w;
+	size_t n;
+};
+
+int parse_backend(struct pctx *c, const struct words *ws);
+int parse_rule(struct pctx *c, const struct words *ws);
+/* Parses the words after `when` into r->terms. */
+int parse_cond(struct pctx *c, char **w, size_t n, struct policy_rule *r,
+    int pattern_ok);
+/* 1 if s is a non-empty [A-Za-z0-9_.-]+ shorter than EG_MAX_ID. */
+int policy_valid_name(const char *s);
+
+/* Warnings that need the whole policy (lint.c). */
+void policy_lint(struct pctx *c);
+
+void policy_rule_clear(struct policy_rule *r);
+
+#endif

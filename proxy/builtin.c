@@ -1,0 +1,313 @@
+/*
+ * builtin.c - the gateway's own endpoints under /eidgate/ and the JWK set
+ * (PRODUCT.md §6): health, metrics, who am I, and the PKCS#11 login.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "eidgate/auth.h"
+#include "eidgate/err.h"
+#include "eidgate/log.h"
+#include "eidgate/session.h"
+#include "eidgate/signer.h"
+#include "eidgate/util.h"
+#include "proxy/internal.h"
+
+#define BUILTIN_MAX_BODY (64 * 1024)
+
+struct builtin_state {
+	char *body;
+	size_t len;
+	int too_big;
+};
+
+static enum MHD_Result
+reply_json_obj(struct request *r, unsigned status, json_t *j)
+{
+	char *s = j != NULL ? json_dumps(j, JSON_COMPACT) : NULL;
+	enum MHD_Result ret;
+
+	json_decref(j);
+	if (s == NULL)
+		return respond_error(r, 500, "internal", "The gateway could not answer.");
+	r->phase = REQ_RESPONDED;
+	ret = respond_json(r->conn, status, s);
+	free(s);
+	return ret;
+}
+
+static enum MHD_Result
+serve_jwks(struct request *r)
+{
+	r->phase = REQ_RESPONDED;
+	return respond_json(r->conn, 200, signer_jwks(r->snap->signer));
+}
+
+static enum MHD_Result
+serve_metrics(struct request *r)
+{
+	char body[1024];
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+
+	snprintf(body, sizeof(body),
+	    "# TYPE eidgate_requests_allowed_total counter\neidgate_requests_allowed_total %lu\n"
+	    "# TYPE eidgate_requests_denied_total counter\neidgate_requests_denied_total %lu\n"
+	    "# TYPE eidgate_upstream_errors_total counter\neidgate_upstream_errors_total %lu\n",
+	    atomic_load(&r->gw->stat_allowed), atomic_load(&r->gw->stat_denied),
+	    atomic_load(&r->gw->stat_upstream_errors));
+	resp = MHD_create_response_from_buffer(strlen(body), body, MHD_RESPMEM_MUST_COPY);
+	if (resp == NULL)
+		return MHD_NO;
+	MHD_add_response_header(resp, "Content-Type", "text/plain; version=0.0.4");
+	r->phase = REQ_RESPONDED;
+	ret = MHD_queue_response(r->conn, 200, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+static json_t *
+grants_json(const struct dir_person *p)
+{
+	static const char *const kinds[] = { "organisation", "facility", "region" };
+	json_t *arr = json_array();
+	size_t i;
+
+	for (i = 0; p != NULL && i < p->ngrants; i++)
+		json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:s?}", "role",
+		    p->grants[i].role, "scope_kind", kinds[p->grants[i].kind], "scope",
+		    p->grants[i].scope, "organisation",
+		    p->grants[i].org[0] ? p->grants[i].org : NULL));
+	return arr;
+}
+
+static enum MHD_Result
+serve_whoami(struct request *r)
+{
+	const struct req_user *u = &r->user;
+	char masked[16];
+
+	if (!u->authenticated)
+		return respond_error(r, 401, "no-certificate", "Please log in with your eID card.");
+	log_mask_nrn(u->id.nrn, masked, sizeof(masked));
+	return reply_json_obj(r, 200, json_pack(
+	    "{s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:s?, s:s?, s:s?}",
+	    "nrn_masked", masked, "name", u->id.name, "given_name", u->id.given,
+	    "family_name", u->id.surname, "card", u->id.kind == EG_CARD_FOREIGNER ?
+	    "foreigner" : "citizen", "key", u->id.key_type, "roles", grants_json(u->person),
+	    "organisation", u->context_org[0] ? u->context_org : NULL,
+	    "facility", u->context_facility[0] ? u->context_facility : NULL,
+	    "csrf", u->csrf[0] ? u->csrf : NULL));
+}
+
+static enum MHD_Result
+serve_challenge(struct request *r)
+{
+	char ch[512];
+
+	if (challenge_issue(r->snap->session, r->gw->origin, 60, ch, sizeof(ch)) != EG_OK)
+		return respond_error(r, 500, "internal", "No challenge could be made.");
+	return reply_json_obj(r, 200, json_pack("{s:s, s:s, s:i}", "challenge", ch,
+	    "origin", r->gw->origin, "expires_in", 60));
+}
+
+/* Decodes the base64url certificates of a token request into DER buffers. */
+static int
+decode_chain(json_t *chain, unsigned char **ders, size_t *lens, size_t *n)
+{
+	size_t i;
+
+	*n = 0;
+	if (!json_is_array(chain) || json_array_size(chain) == 0 ||
+	    json_array_size(chain) > EG_MAX_CHAIN)
+		return -1;
+	for (i = 0; i < json_array_size(chain); i++) {
+		const char *b = json_string_value(json_array_get(chain, i));
+		size_t blen = b != NULL ? strlen(b) : 0;
+		if (b == NULL || (ders[i] = malloc(blen)) == NULL)
+			return -1;
+		(*n)++;
+		if (eg_b64url_decode(b, blen, ders[i], blen, &lens[i]) != EG_OK)
+			return -1;
+	}
+	return 0;
+}
+
+static int
+check_login_signature(struct request *r, json_t *j, const unsigned char *leaf, size_t leaflen)
+{
+	const char *ch = json_string_value(json_object_get(j, "challenge"));
+	const char *alg = json_string_value(json_object_get(j, "alg"));
+	const char *sigb = json_string_value(json_object_get(j, "signature"));
+	unsigned char sig[1024];
+	char msg[2048];
+	size_t siglen = 0;
+	int n;
+
+	if (ch == NULL || alg == NULL || sigb == NULL ||
+	    eg_b64url_decode(sigb, strlen(sigb), sig, sizeof(sig), &siglen) != EG_OK)
+		return EG_ERR_PARSE;
+	if (challenge_redeem(r->snap->session, r->gw->challenges, ch, r->gw->origin) != EG_OK)
+		return EG_ERR_PARSE;
+	n = snprintf(msg, sizeof(msg), "eidgate-login-v1\n%s\n%s", r->gw->origin, ch);
+	if (n < 0 || (size_t)n >= sizeof(msg))
+		return EG_ERR_PARSE;
+	return auth_verify_login_signature(leaf, leaflen, alg, (unsigned char *)msg, (size_t)n,
+	    sig, siglen);
+}
+
+static enum MHD_Result
+issue_session(struct request *r)
+{
+	struct eg_session s;
+	int64_t now = eg_now_us() / 1000000;
+	char *token = NULL;
+	enum MHD_Result ret;
+
+	memset(&s, 0, sizeof(s));
+	eg_strlcpy(s.nrn, r->user.id.nrn, sizeof(s.nrn));
+	eg_strlcpy(s.fingerprint, r->user.id.fingerprint, sizeof(s.fingerprint));
+	eg_strlcpy(s.name, r->user.id.name, sizeof(s.name));
+	eg_strlcpy(s.given, r->user.id.given, sizeof(s.given));
+	eg_strlcpy(s.surname, r->user.id.surname, sizeof(s.surname));
+	s.created = s.last_seen = now;
+	if (session_init(&s) != EG_OK || session_seal(r->snap->session, &s, &token) != EG_OK)
+		return respond_error(r, 500, "internal", "No session could be made.");
+	session_public_id(&s, r->user.session_id, sizeof(r->user.session_id));
+	if (req_audit(r, "login", 1, EG_OK, NULL, 0, 0) != EG_OK) {
+		eg_freezero(token, strlen(token));
+		return respond_error(r, 503, "audit-unavailable",
+		    "The access log cannot be written; the request was refused.");
+	}
+	ret = reply_json_obj(r, 200, json_pack("{s:s, s:I, s:s}", "token", token, "expires_in",
+	    (json_int_t)(r->snap->cfg.absolute_timeout_ms / 1000), "name", s.name));
+	eg_freezero(token, strlen(token));
+	return ret;
+}
+
+static enum MHD_Result
+refuse_login(struct request *r, int err, const char *message)
+{
+	if (req_audit(r, "login-refused", 0, err, NULL, 0, 0) != EG_OK)
+		return respond_error(r, 503, "audit-unavailable",
+		    "The access log cannot be written; the request was refused.");
+	return respond_error(r, 403, eg_err_code(err), message);
+}
+
+static enum MHD_Result
+serve_token(struct request *r, struct builtin_state *st)
+{
+	unsigned char *ders[EG_MAX_CHAIN] = { NULL };
+	size_t lens[EG_MAX_CHAIN], n = 0, i;
+	json_t *j = json_loadb(st->body, st->len, JSON_REJECT_DUPLICATES, NULL);
+	const char *origin = json_string_value(json_object_get(j, "origin"));
+	enum MHD_Result ret;
+	int err;
+
+	if (j == NULL || decode_chain(json_object_get(j, "chain"), ders, lens, &n) != 0) {
+		ret = refuse_login(r, EG_ERR_PARSE, "The login request is malformed.");
+		goto out;
+	}
+	err = auth_verify(r->snap->auth, (const unsigned char *const *)ders, lens, n,
+	    &r->user.id, r->user.auth_detail, sizeof(r->user.auth_detail));
+	if (err != EG_OK) {
+		ret = refuse_login(r, err, "Your certificate is not accepted for login.");
+		goto out;
+	}
+	if (origin == NULL || strcmp(origin, r->gw->origin) != 0 ||
+	    check_login_signature(r, j, ders[0], lens[0]) != EG_OK) {
+		ret = refuse_login(r, EG_ERR_CRYPTO,
+		    "The challenge is unknown, expired, already used or wrongly signed.");
+		goto out;
+	}
+	ret = issue_session(r);
+out:
+	for (i = 0; i < n; i++)
+		free(ders[i]);
+	json_decref(j);
+	return ret;
+}
+
+/* Collects a small request body; returns 1 once it is complete. */
+static int
+collect_body(struct request *r, const char *upload, size_t *upload_size)
+{
+	struct builtin_state *st = r->builtin;
+	char *nb;
+
+	if (*upload_size == 0)
+		return 1;
+	if (st->len + *upload_size > BUILTIN_MAX_BODY) {
+		st->too_big = 1;
+	} else if ((nb = realloc(st->body, st->len + *upload_size + 1)) != NULL) {
+		memcpy(nb + st->len, upload, *upload_size);
+		st->body = nb;
+		st->len += *upload_size;
+		st->body[st->len] = '\0';
+	} else {
+		st->too_big = 1;
+	}
+	*upload_size = 0;
+	return 0;
+}
+
+static enum MHD_Result
+route_get(struct request *r)
+{
+	const char *p = r->path;
+
+	if (strcmp(p, "/.well-known/eidgate-jwks.json") == 0)
+		return serve_jwks(r);
+	if (strcmp(p, "/eidgate/healthz") == 0)
+		return reply_json_obj(r, 200, json_pack("{s:s}", "status", "ok"));
+	if (strcmp(p, "/eidgate/metrics") == 0)
+		return serve_metrics(r);
+	if (strcmp(p, "/eidgate/whoami") == 0)
+		return serve_whoami(r);
+	return respond_error(r, 404, "not-found", "There is nothing here.");
+}
+
+enum MHD_Result
+builtin_handle(struct request *r, const char *upload, size_t *upload_size)
+{
+	struct builtin_state *st = r->builtin;
+
+	if (r->phase == REQ_RESPONDED) {
+		*upload_size = 0;
+		return MHD_YES;
+	}
+	if (strcmp(r->method, "GET") == 0 || strcmp(r->method, "HEAD") == 0)
+		return route_get(r);
+	if (strcmp(r->method, "POST") != 0)
+		return respond_error(r, 405, "method-not-allowed", "This method is not allowed here.");
+	if (st == NULL) {
+		if ((st = calloc(1, sizeof(*st))) == NULL)
+			return MHD_NO;
+		r->builtin = st;
+		return MHD_YES;
+	}
+	if (!collect_body(r, upload, upload_size))
+		return MHD_YES;
+	if (st->too_big)
+		return respond_error(r, 413, "body-too-large", "The request body is too large.");
+	if (strcmp(r->path, "/eidgate/auth/challenge") == 0)
+		return serve_challenge(r);
+	if (strcmp(r->path, "/eidgate/auth/token") == 0)
+		return serve_token(r, st);
+	return respond_error(r, 404, "not-found", "There is nothing here.");
+}
+
+void
+builtin_request_done(struct request *r)
+{
+	struct builtin_state *st = r->builtin;
+
+	if (st == NULL)
+		return;
+	free(st->body);
+	free(st);
+	r->builtin = NULL;
+}

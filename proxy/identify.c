@@ -1,0 +1,241 @@
+/*
+ * identify.c - who is making this request: the TLS client certificate (verified here,
+ * libmicrohttpd does not), then the person's roles from the directory and the facility
+ * they act for.
+ */
+#include <string.h>
+#include <strings.h>
+
+#include <gnutls/gnutls.h>
+#include <openssl/evp.h>
+
+#include "eidgate/err.h"
+#include "eidgate/log.h"
+#include "eidgate/session.h"
+#include "eidgate/util.h"
+#include "proxy/internal.h"
+
+/* A verdict is reused on one connection for at most this long, so that a certificate
+ * revoked while a keep-alive connection stays open is refused soon after. */
+#define VERDICT_TTL_MS 60000
+
+static gnutls_session_t
+tls_session(struct MHD_Connection *conn)
+{
+	const union MHD_ConnectionInfo *ci =
+	    MHD_get_connection_info(conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+
+	return ci != NULL ? (gnutls_session_t)ci->tls_session : NULL;
+}
+
+static struct conn_ctx *
+conn_context(struct MHD_Connection *conn)
+{
+	const union MHD_ConnectionInfo *ci =
+	    MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+
+	return ci != NULL ? ci->socket_context : NULL;
+}
+
+static void
+hash_chain(const gnutls_datum_t *certs, unsigned n, unsigned char out[32])
+{
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	unsigned int len = 0;
+	unsigned i;
+
+	memset(out, 0, 32);
+	if (md == NULL)
+		return;
+	if (EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1) {
+		for (i = 0; i < n; i++) {
+			uint32_t l = certs[i].size;
+			EVP_DigestUpdate(md, &l, sizeof(l));
+			EVP_DigestUpdate(md, certs[i].data, certs[i].size);
+		}
+		EVP_DigestFinal_ex(md, out, &len);
+	}
+	EVP_MD_CTX_free(md);
+}
+
+static void
+verify_chain(struct request *r, const gnutls_datum_t *certs, unsigned n, struct conn_ctx *cc)
+{
+	const unsigned char *ders[EG_MAX_CHAIN];
+	size_t lens[EG_MAX_CHAIN];
+	unsigned i;
+
+	if (n > EG_MAX_CHAIN) {
+		cc->err = EG_ERR_CHAIN;
+		eg_strlcpy(cc->detail, "chain too long", sizeof(cc->detail));
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		ders[i] = certs[i].data;
+		lens[i] = certs[i].size;
+	}
+	cc->err = auth_verify(r->snap->auth, ders, lens, n, &cc->id, cc->detail,
+	    sizeof(cc->detail));
+	cc->verified_ms = eg_mono_ms();
+	cc->have_verdict = 1;
+}
+
+/* Verifies the client's certificate chain, or reuses this connection's verdict. */
+static void
+identify_certificate(struct request *r)
+{
+	struct req_user *u = &r->user;
+	gnutls_session_t s = tls_session(r->conn);
+	const gnutls_datum_t *certs;
+	struct conn_ctx *cc = conn_context(r->conn);
+	struct conn_ctx local;
+	unsigned char h[32];
+	unsigned n = 0;
+
+	u->auth_err = EG_ERR_NO_CERT;
+	if (s == NULL || (certs = gnutls_certificate_get_peers(s, &n)) == NULL || n == 0)
+		return;
+	if (cc == NULL) {
+		memset(&local, 0, sizeof(local));
+		cc = &local;
+	}
+	hash_chain(certs, n, h);
+	if (!cc->have_verdict || memcmp(cc->chain_hash, h, sizeof(h)) != 0 ||
+	    eg_mono_ms() - cc->verified_ms > VERDICT_TTL_MS) {
+		memcpy(cc->chain_hash, h, sizeof(h));
+		verify_chain(r, certs, n, cc);
+	}
+	u->auth_err = cc->err;
+	u->id = cc->id;
+	eg_strlcpy(u->auth_detail, cc->detail, sizeof(u->auth_detail));
+	if (cc->err != EG_OK) {
+		char masked[16];
+		log_mask_nrn(cc->id.nrn, masked, sizeof(masked));
+		log_info("request %s: client %s: certificate of %s refused: %s%s%s", r->id,
+		    r->client, masked, eg_err(cc->err), cc->detail[0] ? ": " : "", cc->detail);
+		return;
+	}
+	u->authenticated = 1;
+}
+
+/*
+ * The facility acted for when the session has not chosen one: the only facility where
+ * the user holds a role. Someone with roles in several facilities must choose (portal).
+ */
+static void
+default_context(struct req_user *u)
+{
+	const struct dir_person *p = u->person;
+	const char *fac = NULL, *org = NULL;
+	int many_fac = 0, many_org = 0;
+	size_t i;
+
+	for (i = 0; p != NULL && i < p->ngrants; i++) {
+		const struct eg_grant *g = &p->grants[i];
+		if (g->kind == EG_SCOPE_REGION)
+			continue;
+		if (org != NULL && strcmp(org, g->org) != 0)
+			many_org = 1;
+		org = g->org;
+		if (g->kind == EG_SCOPE_FACILITY) {
+			if (fac != NULL && strcmp(fac, g->scope) != 0)
+				many_fac = 1;
+			fac = g->scope;
+		}
+	}
+	if (org != NULL && !many_org)
+		eg_strlcpy(u->context_org, org, sizeof(u->context_org));
+	if (fac != NULL && !many_fac && !many_org)
+		eg_strlcpy(u->context_facility, fac, sizeof(u->context_facility));
+}
+
+/* The session token from "Authorization: Bearer" or the __Host-eidgate cookie. */
+static const char *
+session_token(struct MHD_Connection *conn)
+{
+	const char *a = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization");
+
+	if (a != NULL && strncasecmp(a, "Bearer ", 7) == 0)
+		return a + 7;
+	return MHD_lookup_connection_value(conn, MHD_COOKIE_KIND, "__Host-eidgate");
+}
+
+static int
+check_session(struct request *r, const struct eg_session *s)
+{
+	const struct eg_config *cfg = &r->snap->cfg;
+	struct req_user *u = &r->user;
+	int64_t now = eg_now_us() / 1000000;
+
+	if (now - s->created > cfg->absolute_timeout_ms / 1000 ||
+	    now - s->last_seen > cfg->idle_timeout_ms / 1000 || s->created > now + 60)
+		return EG_ERR_SESSION_EXPIRED;
+	/* A token is bound to the certificate that created it: presented over a TLS
+	 * connection with another certificate, it is someone else's token. */
+	if (u->authenticated && strcmp(u->id.fingerprint, s->fingerprint) != 0)
+		return EG_ERR_SESSION_CERT;
+	return EG_OK;
+}
+
+static void
+identify_session(struct request *r, const char *token)
+{
+	struct req_user *u = &r->user;
+	struct eg_session s;
+	int err;
+
+	if (session_open(r->snap->session, token, &s) != EG_OK)
+		err = EG_ERR_SESSION;
+	else
+		err = check_session(r, &s);
+	if (err != EG_OK) {
+		u->authenticated = 0;
+		u->auth_err = err;
+		explicit_bzero(&s, sizeof(s));
+		return;
+	}
+	if (!u->authenticated) {
+		memset(&u->id, 0, sizeof(u->id));
+		eg_strlcpy(u->id.nrn, s.nrn, sizeof(u->id.nrn));
+		eg_strlcpy(u->id.name, s.name, sizeof(u->id.name));
+		eg_strlcpy(u->id.given, s.given, sizeof(u->id.given));
+		eg_strlcpy(u->id.surname, s.surname, sizeof(u->id.surname));
+		eg_strlcpy(u->id.fingerprint, s.fingerprint, sizeof(u->id.fingerprint));
+		u->authenticated = 1;
+		u->auth_err = EG_OK;
+	}
+	session_public_id(&s, u->session_id, sizeof(u->session_id));
+	eg_strlcpy(u->csrf, s.csrf, sizeof(u->csrf));
+	eg_strlcpy(u->context_facility, s.facility, sizeof(u->context_facility));
+	eg_strlcpy(u->context_org, s.org, sizeof(u->context_org));
+	explicit_bzero(&s, sizeof(s));
+}
+
+void
+identify_user(struct request *r)
+{
+	struct req_user *u = &r->user;
+	const char *token;
+	int err;
+
+	identify_certificate(r);
+	if (u->auth_err != EG_OK && u->auth_err != EG_ERR_NO_CERT)
+		return;         /* a bad certificate is refused, whatever else comes with it */
+	if ((token = session_token(r->conn)) != NULL)
+		identify_session(r, token);
+	if (!u->authenticated)
+		return;
+	err = dir_person(r->gw->dir, u->id.nrn, &u->person);
+	if (err != EG_OK) {
+		u->authenticated = 0;
+		u->auth_err = err == EG_ERR_DIRECTORY ? EG_ERR_DIRECTORY : EG_ERR_INTERNAL;
+		return;
+	}
+	if (u->context_facility[0] == '\0' && u->context_org[0] == '\0')
+		default_context(u);
+	if (u->context_org[0] != '\0' &&
+	    dir_org(r->gw->dir, u->context_org, &u->org) == EG_ERR_DIRECTORY) {
+		u->authenticated = 0;
+		u->auth_err = EG_ERR_DIRECTORY;
+	}
+}

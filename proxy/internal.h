@@ -1,0 +1,139 @@
+/*
+ * internal.h - shared between the files of proxy/ only.
+ */
+#ifndef EIDGATE_PROXY_INTERNAL_H
+#define EIDGATE_PROXY_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <microhttpd.h>
+
+#include "eidgate/auth.h"
+#include "eidgate/config.h"
+#include "eidgate/directory.h"
+#include "eidgate/policy.h"
+
+struct audit_log;
+struct signer;
+struct upstream_pool;
+struct session_key;
+
+/* Everything decided by one configuration: swapped whole on reload, freed by the last
+ * request that still uses it. */
+struct gw_snapshot {
+	atomic_int refs;
+	struct eg_config cfg;
+	struct auth_ctx *auth;
+	struct policy *policy;
+	struct signer *signer;
+	struct session_key *session;
+};
+
+struct gateway {
+	_Atomic(struct gw_snapshot *) snap;
+	pthread_mutex_t snap_mu;        /* serialises acquire against swap */
+	struct dir_resolver *dir;
+	struct audit_log *audit;
+	struct upstream_pool *upstream;
+	struct challenge_store *challenges;
+	struct MHD_Daemon *daemon;
+	char origin[512];               /* https://host:port users see */
+	atomic_ulong request_counter;
+	atomic_ulong stat_allowed, stat_denied, stat_upstream_errors;
+};
+
+struct gw_snapshot *gw_snapshot_get(struct gateway *gw);
+void gw_snapshot_put(struct gw_snapshot *s);
+
+/* Per TLS connection (libmicrohttpd socket context): the verdict on the client's
+ * certificate chain, so that keep-alive requests are not re-verified each time. */
+struct conn_ctx {
+	unsigned char chain_hash[32];   /* SHA-256 over the DER chain the verdict is for */
+	int have_verdict;
+	int err;
+	char detail[160];
+	struct eg_identity id;
+	int64_t verified_ms;
+};
+
+/* What the request pipeline knows about the user of one request. */
+struct req_user {
+	int authenticated;
+	int auth_err;                   /* EG_OK or why not */
+	char auth_detail[160];
+	struct eg_identity id;
+	const struct dir_person *person;  /* reference, released with the request */
+	char session_id[24];            /* hash of the session, never the token */
+	char csrf[44];                  /* the session's CSRF token, when it has one */
+	char context_facility[EG_MAX_ID];
+	char context_org[EG_MAX_ID];
+	const struct dir_org *org;        /* reference: org acted for */
+};
+
+enum req_phase { REQ_NEW, REQ_STARTED, REQ_FORWARDING, REQ_RESPONDED };
+
+struct upstream_xfer;
+
+/* One HTTP request from first header to completion. */
+struct request {
+	struct gateway *gw;
+	struct gw_snapshot *snap;
+	struct MHD_Connection *conn;
+	enum req_phase phase;
+	char id[40];                    /* X-Request-Id */
+	char client[64];
+	char method[16];
+	char path[EG_MAX_PATH];         /* normalised */
+	char query[EG_MAX_PATH];
+	int64_t start_us;
+	struct req_user user;
+	struct policy_decision decision;
+	int path_err;
+	struct upstream_xfer *xfer;
+	void *builtin;                  /* state of a built-in endpoint (body buffer) */
+};
+
+/* request.c */
+enum MHD_Result req_access_handler(void *cls, struct MHD_Connection *conn, const char *url,
+    const char *method, const char *version, const char *upload_data,
+    size_t *upload_data_size, void **con_cls);
+void req_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+    enum MHD_RequestTerminationCode toe);
+void *req_uri_log(void *cls, const char *uri, struct MHD_Connection *conn);
+/* Writes the access-log record of r. EG_OK or EG_ERR_AUDIT: then the caller must refuse
+ * with 503, whatever it was about to send. */
+int req_audit(struct request *r, const char *kind, int allow, int reason_err,
+    const char *reason_text, int upstream_status, uint64_t bytes);
+
+/* respond.c */
+enum MHD_Result respond_error(struct request *r, unsigned status, const char *code,
+    const char *message);
+enum MHD_Result respond_json(struct MHD_Connection *conn, unsigned status, const char *json);
+int client_wants_html(struct MHD_Connection *conn);
+void respond_add_security_headers(struct MHD_Response *resp);
+
+/* builtin.c */
+/* Handles /eidgate/... and the JWK set. Called again for each piece of the body until
+ * it answers. */
+enum MHD_Result builtin_handle(struct request *r, const char *upload, size_t *upload_size);
+void builtin_request_done(struct request *r);
+
+/* assertion.c: builds the claims and signs them (cached per session/backend/facility). */
+int assertion_make(struct request *r, const struct policy_backend *b, char **jws);
+
+/* identify.c */
+void identify_user(struct request *r);
+
+/* upstream.c */
+int upstream_pool_new(int nworkers, struct upstream_pool **out);
+void upstream_pool_free(struct upstream_pool *p);
+/* Starts forwarding r to backend b; the request is answered from the upstream callbacks.
+ * Returns MHD_YES/MHD_NO for the access handler. */
+enum MHD_Result upstream_start(struct request *r, const struct policy_backend *b);
+enum MHD_Result upstream_continue(struct request *r, const char *upload, size_t *upload_size);
+void upstream_request_done(struct request *r, int client_gone);
+
+#endif

@@ -1,0 +1,266 @@
+/*
+ * request.c - the pipeline of one request: target normalisation, identification,
+ * directory, policy, then a built-in page or the backend; and its access-log record.
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/rand.h>
+
+#include "eidgate/audit.h"
+#include "eidgate/err.h"
+#include "eidgate/log.h"
+#include "eidgate/util.h"
+#include "proxy/internal.h"
+
+static void
+client_address(struct MHD_Connection *conn, char *out, size_t outlen)
+{
+	const union MHD_ConnectionInfo *ci =
+	    MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	const struct sockaddr *sa = ci != NULL ? ci->client_addr : NULL;
+
+	eg_strlcpy(out, "?", outlen);
+	if (sa == NULL)
+		return;
+	if (sa->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, out,
+		    (socklen_t)outlen);
+	else if (sa->sa_family == AF_INET6)
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr,
+		    out, (socklen_t)outlen);
+}
+
+static void
+new_request_id(char *out, size_t outlen)
+{
+	unsigned char rnd[12];
+
+	if (RAND_bytes(rnd, sizeof(rnd)) != 1) {
+		/* Uniqueness, not secrecy, is what matters for an id: fall back to time. */
+		int64_t t = eg_now_us();
+		memset(rnd, 0, sizeof(rnd));
+		memcpy(rnd, &t, sizeof(t));
+	}
+	if (outlen > 2 * sizeof(rnd))
+		eg_hex(rnd, sizeof(rnd), out);
+}
+
+/*
+ * libmicrohttpd hands us the raw request target here, before it splits off the query and
+ * decodes anything; the decision must be taken on exactly what the backend will receive,
+ * so the request state starts here.
+ */
+void *
+req_uri_log(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+	struct request *r = calloc(1, sizeof(*r));
+
+	if (r == NULL)
+		return NULL;
+	r->gw = cls;
+	r->conn = conn;
+	r->start_us = eg_now_us();
+	r->path_err = policy_normalise_path(uri, r->path, sizeof(r->path), r->query,
+	    sizeof(r->query));
+	if (r->path_err != EG_OK) {
+		eg_strlcpy(r->path, "?", sizeof(r->path));
+		r->query[0] = '\0';
+	}
+	return r;
+}
+
+int
+req_audit(struct request *r, const char *kind, int allow, int reason_err,
+    const char *reason_text, int upstream_status, uint64_t bytes)
+{
+	struct audit_record rec;
+	const struct req_user *u = &r->user;
+
+	memset(&rec, 0, sizeof(rec));
+	rec.kind = kind;
+	rec.request_id = r->id;
+	rec.client = r->client;
+	rec.nrn = u->id.nrn[0] ? u->id.nrn : NULL;
+	rec.cert_sha256 = u->id.fingerprint[0] ? u->id.fingerprint : NULL;
+	rec.session = u->session_id[0] ? u->session_id : NULL;
+	rec.org = u->context_org[0] ? u->context_org : NULL;
+	rec.facility = u->context_facility[0] ? u->context_facility : NULL;
+	rec.capacity = u->org != NULL && u->org->ncapacities > 0 ? u->org->capacities[0] : NULL;
+	rec.method = r->method;
+	rec.path = r->path;
+	rec.rule = r->decision.rule;
+	rec.decision = allow ? "allow" : "deny";
+	rec.reason = reason_text != NULL ? reason_text : eg_err_code(reason_err);
+	rec.backend = r->decision.backend != NULL ? r->decision.backend->name : NULL;
+	rec.policy_version = r->snap != NULL && r->snap->policy != NULL ?
+	    policy_version(r->snap->policy) : NULL;
+	rec.upstream_status = upstream_status;
+	rec.bytes = bytes;
+	rec.latency_us = (uint64_t)(eg_now_us() - r->start_us);
+	atomic_fetch_add(allow ? &r->gw->stat_allowed : &r->gw->stat_denied, 1);
+	if (audit_append(r->gw->audit, &rec, NULL) != EG_OK) {
+		log_warnx("request %s: access log cannot be written: refusing", r->id);
+		return EG_ERR_AUDIT;
+	}
+	return EG_OK;
+}
+
+/* Records a refusal and answers it; the record comes first. */
+static enum MHD_Result
+refuse(struct request *r, const char *kind, unsigned status, int err, const char *message)
+{
+	if (req_audit(r, kind, 0, err, NULL, 0, 0) != EG_OK)
+		return respond_error(r, 503, "audit-unavailable",
+		    "The access log cannot be written; the request was refused.");
+	return respond_error(r, status, eg_err_code(err), message);
+}
+
+static int
+known_method(const char *m)
+{
+	static const char *const methods[] = {
+		"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", NULL,
+	};
+	size_t i;
+
+	for (i = 0; methods[i] != NULL; i++)
+		if (strcmp(m, methods[i]) == 0)
+			return 1;
+	return 0;
+}
+
+static int
+is_builtin(const char *path)
+{
+	return strcmp(path, "/eidgate") == 0 || strncmp(path, "/eidgate/", 9) == 0 ||
+	    strcmp(path, "/.well-known/eidgate-jwks.json") == 0;
+}
+
+static const char *
+facility_org_cb(void *arg, const char *facility)
+{
+	struct request *r = arg;
+	const struct dir_facility *f = NULL;
+	static __thread char org[EG_MAX_ID];
+
+	if (dir_facility(r->gw->dir, facility, &f) != EG_OK || f == NULL)
+		return NULL;
+	if (!f->found) {
+		dir_release(f);
+		return NULL;
+	}
+	/* Thread-local copy: the decision runs on this thread and uses it at once. */
+	eg_strlcpy(org, f->org, sizeof(org));
+	dir_release(f);
+	return org;
+}
+
+static void
+decide(struct request *r)
+{
+	struct eg_subject s;
+	const struct req_user *u = &r->user;
+
+	memset(&s, 0, sizeof(s));
+	s.authenticated = u->authenticated;
+	if (u->person != NULL) {
+		s.grants = u->person->grants;
+		s.ngrants = u->person->ngrants;
+	}
+	s.context_facility = u->context_facility[0] ? u->context_facility : NULL;
+	s.context_org = u->context_org[0] ? u->context_org : NULL;
+	if (u->org != NULL) {
+		s.capacities = u->org->capacity_ptrs;
+		s.ncapacities = u->org->ncapacities;
+	}
+	s.facility_org = facility_org_cb;
+	s.facility_org_arg = r;
+	policy_decide(r->snap->policy, r->method, r->path, &s, &r->decision);
+}
+
+static enum MHD_Result
+start_request(struct request *r, const char *method, const char *upload, size_t *upload_size)
+{
+	r->snap = gw_snapshot_get(r->gw);
+	new_request_id(r->id, sizeof(r->id));
+	client_address(r->conn, r->client, sizeof(r->client));
+	eg_strlcpy(r->method, method, sizeof(r->method));
+	if (!known_method(r->method))
+		return refuse(r, "request", 405, EG_ERR_PARSE, "This method is not supported.");
+	if (r->path_err != EG_OK)
+		return refuse(r, "request", 400, EG_ERR_BAD_PATH, "The request path is not acceptable.");
+	identify_user(r);
+	if (r->user.auth_err == EG_ERR_DIRECTORY)
+		return refuse(r, "request", 503, EG_ERR_DIRECTORY,
+		    "The directory is unavailable; please try again later.");
+	if (r->user.auth_err == EG_ERR_SESSION || r->user.auth_err == EG_ERR_SESSION_EXPIRED)
+		return refuse(r, "login-refused", 401, r->user.auth_err,
+		    "Your session is not valid any more; please log in again.");
+	if (r->user.auth_err != EG_OK && r->user.auth_err != EG_ERR_NO_CERT)
+		return refuse(r, "login-refused", 403, r->user.auth_err,
+		    "Your certificate or session is not accepted for login.");
+	if (is_builtin(r->path))
+		return builtin_handle(r, upload, upload_size);
+	decide(r);
+	if (!r->decision.allow) {
+		if (!r->user.authenticated)
+			return refuse(r, "request", 401, EG_ERR_NO_CERT,
+			    "Please log in with your eID card.");
+		return refuse(r, "request", 403, r->decision.reason,
+		    "You do not have the rights for this request.");
+	}
+	return upstream_start(r, r->decision.backend);
+}
+
+enum MHD_Result
+req_access_handler(void *cls, struct MHD_Connection *conn, const char *url,
+    const char *method, const char *version, const char *upload_data,
+    size_t *upload_data_size, void **con_cls)
+{
+	struct request *r = *con_cls;
+
+	(void)cls;
+	(void)url;
+	(void)version;
+	if (r == NULL)
+		return MHD_NO;
+	r->conn = conn;
+	switch (r->phase) {
+	case REQ_NEW:
+		r->phase = REQ_STARTED;
+		return start_request(r, method, upload_data, upload_data_size);
+	case REQ_STARTED:
+		return builtin_handle(r, upload_data, upload_data_size);
+	case REQ_FORWARDING:
+		return upstream_continue(r, upload_data, upload_data_size);
+	case REQ_RESPONDED:
+		break;
+	}
+	/* Already answered: swallow whatever body is still arriving. */
+	*upload_data_size = 0;
+	return MHD_YES;
+}
+
+void
+req_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+    enum MHD_RequestTerminationCode toe)
+{
+	struct request *r = *con_cls;
+
+	(void)cls;
+	(void)conn;
+	if (r == NULL)
+		return;
+	*con_cls = NULL;
+	upstream_request_done(r, toe != MHD_REQUEST_TERMINATED_COMPLETED_OK);
+	builtin_request_done(r);
+	dir_release(r->user.person);
+	dir_release(r->user.org);
+	if (r->snap != NULL)
+		gw_snapshot_put(r->snap);
+	free(r);
+}

@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Writes an eidgate configuration and policy for a local stack (demo and tests).
+# usage: scripts/write-config.sh DIR PKI GATEWAY_PORT LDAP_PORT MODULES_PORT DOSSIERS_PORT [SYNC]
+# Creates DIR/eidgate.conf and DIR/jeugdhulp.policy (the example policy of PRODUCT.md §5
+# pointed at the given backend ports); the audit log goes to DIR/audit.
+set -euo pipefail
+[ $# -ge 6 ] || { echo "usage: $0 DIR PKI GATEWAY_PORT LDAP_PORT MODULES_PORT DOSSIERS_PORT [SYNC]" >&2; exit 2; }
+dir=$1 pki=$2 gw=$3 ldap=$4 mod=$5 dos=$6 sync=${7:-group}
+mkdir -p "$dir"
+umask 077
+
+cat > "$dir/jeugdhulp.policy" <<POLICY
+# The example policy of PRODUCT.md §5.
+backend modules  http://127.0.0.1:$mod  timeout=10s
+backend dossiers http://127.0.0.1:$dos  timeout=10s
+
+allow catalog      GET,HEAD  /modules/catalog/**                  -> modules  when authenticated
+allow module-read  GET,HEAD  /modules/facilities/{f}/**           -> modules  when role member on facility {f} or role moduleerder on facility {f}
+allow module-write POST,PUT,PATCH,DELETE /modules/facilities/{f}/** -> modules when role moduleerder on facility {f}
+allow a-doc-submit POST      /dossiers/a-documents                -> dossiers when role insisto-aanmelder on facility context
+allow a-doc-read   GET       /dossiers/facilities/{f}/**          -> dossiers when role insisto-aanmelder on facility {f} or role insisto-raadpleger on facility {f}
+allow itp          *         /dossiers/regions/{r}/**             -> dossiers when role indicatiesteller on region {r} or role jeugdhulpregisseur on region {r}
+deny  no-delete    DELETE    /dossiers/**
+POLICY
+
+cat > "$dir/eidgate.conf" <<CONF
+[listen]
+address = 127.0.0.1:$gw
+tls_cert = $pki/server/server.pem
+tls_key = $pki/server/server.key
+client_cert = request
+
+[eid]
+trust_anchors = $pki/trust/roots
+intermediates = $pki/trust/intermediates
+ocsp = off
+
+[session]
+key_file = $pki/keys/session.key
+idle_timeout = 15m
+absolute_timeout = 8h
+
+[ldap]
+uri = ldap://127.0.0.1:$ldap
+base = dc=jeugdhulp,dc=example
+bind_dn = cn=eidgate,dc=jeugdhulp,dc=example
+bind_password_file = $pki/keys/ldap.secret
+cache_ttl = 60s
+timeout = 2s
+
+[policy]
+file = $dir/jeugdhulp.policy
+
+[audit]
+db = $dir/audit
+map_size = 64MiB
+sync = $sync
+signing_key = $pki/keys/audit.key
+
+[assertion]
+signing_key = $pki/keys/assertion.key
+lifetime = 60s
+CONF

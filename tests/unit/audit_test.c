@@ -1,0 +1,591 @@
+/*
+ * audit_test.c - the access log: group commit in each sync mode, queries, numbering
+ * across restarts, the hash chain (and its detection of a changed byte), map growth,
+ * concurrent writers, a reader process while the writer runs, and the command line.
+ */
+#define _XOPEN_SOURCE 700
+#include <fcntl.h>
+#include <ftw.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <lmdb.h>
+
+#include "eidgate/audit.h"
+#include "eidgate/err.h"
+#include "eidgate/log.h"
+#include "eidgate/util.h"
+#include "../../audit/audit_int.h"
+#include "check.h"
+
+#define N_RECORDS 10000
+#define T0 1763841713000000LL   /* 2025-11-22T20:01:53Z */
+
+static char base[64];
+
+/* Fills r with the i-th synthetic record; bufs holds its strings. */
+struct recbuf {
+	char nrn[16], org[16], fac[16], path[64];
+};
+
+static void
+make_record(int i, struct audit_record *r, struct recbuf *b)
+{
+	memset(r, 0, sizeof(*r));
+	snprintf(b->nrn, sizeof(b->nrn), "850101%05d", i % 100);
+	snprintf(b->org, sizeof(b->org), "org%d", i % 7);
+	snprintf(b->fac, sizeof(b->fac), "fac%d", i % 13);
+	snprintf(b->path, sizeof(b->path), "/modules/facilities/fac%d/%d", i % 13, i);
+	r->time_us = T0 + (int64_t)i * 1000;
+	r->kind = i % 50 == 0 ? "login" : "request";
+	r->request_id = "req";
+	r->client = "192.0.2.1";
+	r->nrn = b->nrn;
+	r->org = b->org;
+	r->facility = b->fac;
+	r->method = "GET";
+	r->path = b->path;
+	r->rule = "module-read";
+	r->decision = i % 3 == 0 ? "deny" : "allow";
+	r->reason = i % 3 == 0 ? "no-rule" : NULL;
+	r->upstream_status = 200;
+	r->bytes = (uint64_t)i;
+	r->latency_us = 10;
+}
+
+static char *
+subdir(const char *name)
+{
+	static char paths[16][128];
+	static int n;
+	char *p = paths[n++ % 16];
+
+	snprintf(p, 128, "%s/%s", base, name);
+	return p;
+}
+
+struct count {
+	uint64_t n, last_seq;
+	int64_t last_time;
+	int ordered;
+};
+
+static int
+count_cb(const struct audit_record *r, void *arg)
+{
+	struct count *c = arg;
+
+	if (r->seq <= c->last_seq && c->n > 0)
+		c->ordered = 0;
+	c->last_seq = r->seq;
+	c->last_time = r->time_us;
+	c->n++;
+	return 0;
+}
+
+static uint64_t
+query_count(const char *dir, const struct audit_filter *f, int *ok)
+{
+	struct count c = { 0, 0, 0, 1 };
+
+	*ok = audit_query(dir, f, count_cb, &c) == EG_OK && c.ordered;
+	return c.n;
+}
+
+static int
+str_ok(const char *want, const char *have)
+{
+	return want == NULL || (have != NULL && strcmp(want, have) == 0);
+}
+
+/* What the query must find, computed from the generator. */
+static uint64_t
+expect_count(const struct audit_filter *f, int n)
+{
+	struct audit_record r;
+	struct recbuf b = { "", "", "", "" };
+	uint64_t c = 0;
+	int i;
+
+	for (i = 0; i < n; i++) {
+		make_record(i, &r, &b);
+		if (str_ok(f->nrn, r.nrn) && str_ok(f->org, r.org) &&
+		    str_ok(f->facility, r.facility) && str_ok(f->decision, r.decision) &&
+		    str_ok(f->kind, r.kind) && (!f->since_us || r.time_us >= f->since_us) &&
+		    (!f->until_us || r.time_us <= f->until_us))
+			c++;
+	}
+	if (f->limit && c > f->limit)
+		c = f->limit;
+	return c;
+}
+
+static double
+fill(const char *dir, enum audit_sync sync, int n, uint64_t map)
+{
+	struct audit_options o = { dir, map, sync, 0, 0 };
+	struct audit_log *log = NULL;
+	struct audit_record r;
+	struct recbuf b = { "", "", "", "" };
+	uint64_t seq = 0;
+	int64_t t0;
+	int i, ok = 1;
+
+	CHECK(audit_open(&o, &log) == EG_OK);
+	if (log == NULL)
+		return 0;
+	t0 = eg_now_us();
+	for (i = 0; i < n; i++) {
+		make_record(i, &r, &b);
+		if (audit_append(log, &r, &seq) != EG_OK || seq != (uint64_t)i + 1)
+			ok = 0;
+	}
+	CHECK(ok);
+	CHECK(audit_flush(log) == EG_OK);
+	t0 = eg_now_us() - t0;
+	audit_close(log);
+	return t0 > 0 ? (double)n * 1e6 / (double)t0 : 0;
+}
+
+static void
+test_queries(const char *dir)
+{
+	struct audit_filter fs[] = {
+		{ .nrn = "85010100042" },
+		{ .org = "org3", .decision = "deny" },
+		{ .facility = "fac5" },
+		{ .nrn = "85010100007", .facility = "fac7" },
+		{ .decision = "deny" },
+		{ .kind = "login" },
+		{ .since_us = T0 + 100 * 1000, .until_us = T0 + 199 * 1000 },
+		{ .since_us = T0 + 9990 * 1000 },
+		{ .until_us = T0 + 9 * 1000, .org = "org1" },
+		{ .nrn = "85010100042", .limit = 5 },
+		{ .nrn = "nobody" },
+		{ .limit = 3 },
+	};
+	size_t i;
+	int ok;
+
+	for (i = 0; i < sizeof(fs) / sizeof(fs[0]); i++) {
+		uint64_t got = query_count(dir, &fs[i], &ok), want = expect_count(&fs[i],
+		    N_RECORDS);
+
+		CHECK(ok);
+		CHECK(got == want);
+		if (got != want)
+			printf("  filter %zu: got %llu want %llu\n", i, (unsigned long long)got,
+			    (unsigned long long)want);
+	}
+}
+
+/* Every field survives the round trip; hash is 64 hex digits. */
+static struct audit_record full_rec;
+static int
+full_cb(const struct audit_record *r, void *arg)
+{
+	size_t i;
+	int *ok = arg;
+
+	*ok = r->seq == full_rec.seq && r->time_us == full_rec.time_us &&
+	    r->upstream_status == -1 && r->bytes == UINT64_MAX && r->latency_us == 7 &&
+	    r->hash != NULL && strlen(r->hash) == 64;
+	for (i = 0; i < audit_nfields; i++) {
+		const char *a = audit_field_get(&full_rec, &audit_fields[i]);
+		const char *b = audit_field_get(r, &audit_fields[i]);
+
+		if ((a == NULL) != (b == NULL) || (a && strcmp(a, b) != 0))
+			*ok = 0;
+	}
+	return 0;
+}
+
+static void
+test_roundtrip(void)
+{
+	struct audit_options o = { subdir("rt"), 0, AUDIT_SYNC_FULL, 0, 0 };
+	struct audit_filter f = { .kind = "rights" };
+	struct audit_log *log;
+	size_t i;
+	int ok = 0;
+
+	full_rec.time_us = T0;
+	full_rec.upstream_status = -1;
+	full_rec.bytes = UINT64_MAX;
+	full_rec.latency_us = 7;
+	for (i = 0; i < audit_nfields; i++) {
+		const char **p = (const char **)(void *)((char *)&full_rec + audit_fields[i].off);
+		*p = audit_fields[i].name;
+	}
+	full_rec.kind = "rights";
+	full_rec.reason = "";           /* empty is present, not absent */
+	full_rec.actor = NULL;
+	full_rec.path = "=HYPERLINK(\"x\")\x1b[31m";
+	CHECK(audit_open(&o, &log) == EG_OK);
+	CHECK(audit_append(log, &full_rec, &full_rec.seq) == EG_OK);
+	audit_close(log);
+	CHECK(audit_query(o.dir, &f, full_cb, &ok) == EG_OK);
+	CHECK(ok);
+}
+
+static void
+test_reopen(const char *dir)
+{
+	struct audit_options o = { dir, 0, AUDIT_SYNC_GROUP, 0, 0 };
+	struct audit_verify_result res;
+	struct audit_log *log;
+	struct audit_record r;
+	struct recbuf b = { "", "", "", "" };
+	uint64_t seq = 0;
+	char err[256];
+
+	CHECK(audit_verify(dir, &res, err, sizeof(err)) == EG_OK);
+	CHECK(res.records == N_RECORDS);
+	CHECK(audit_open(&o, &log) == EG_OK);
+	/* A second writer on the same directory would fork the chain. */
+	{
+		struct audit_log *two = NULL;
+		CHECK(audit_open(&o, &two) == EG_ERR_AUDIT && two == NULL);
+	}
+	/* The writer's own process must not open a second env on its files. */
+	CHECK(audit_query(dir, NULL, count_cb, &(struct count){ 0, 0, 0, 1 }) ==
+	    EG_ERR_AUDIT);
+	make_record(N_RECORDS, &r, &b);
+	CHECK(audit_append(log, &r, &seq) == EG_OK);
+	CHECK(seq == N_RECORDS + 1);
+	audit_close(log);
+	CHECK(audit_verify(dir, &res, err, sizeof(err)) == EG_OK);
+	CHECK(res.records == N_RECORDS + 1);
+}
+
+/* Rewrites the stored value of seq with fn applied, as an attacker with file access. */
+static void
+tamper(const char *dir, uint64_t seq, size_t off, unsigned char x)
+{
+	unsigned char key[8], *copy;
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	MDB_val k = { 8, key }, v;
+
+	audit_be64_put(key, seq);
+	CHECK(mdb_env_create(&env) == 0);
+	CHECK(mdb_env_set_maxdbs(env, 8) == 0);
+	CHECK(mdb_env_open(env, dir, 0, 0600) == 0);
+	CHECK(mdb_txn_begin(env, NULL, 0, &txn) == 0);
+	CHECK(mdb_dbi_open(txn, "log", 0, &dbi) == 0);
+	CHECK(mdb_get(txn, dbi, &k, &v) == 0);
+	copy = malloc(v.mv_size);
+	memcpy(copy, v.mv_data, v.mv_size);
+	copy[off] ^= x;
+	v.mv_data = copy;
+	CHECK(mdb_put(txn, dbi, &k, &v, 0) == 0);
+	CHECK(mdb_txn_commit(txn) == 0);
+	mdb_env_close(env);
+	free(copy);
+}
+
+static void
+test_tamper(const char *dir)
+{
+	struct audit_verify_result res;
+	char err[256];
+	int ok;
+
+	/* One byte of the path of record 500. */
+	tamper(dir, 500, AUDIT_VALUE_MIN + 70, 0x01);
+	CHECK(audit_verify(dir, &res, err, sizeof(err)) == EG_ERR_AUDIT);
+	CHECK(res.bad_seq == 500);
+	printf("  verify after tampering: seq %llu: %s\n", (unsigned long long)res.bad_seq,
+	    res.why);
+	/* A length that points past the end: reported, never read (ASan watches). */
+	tamper(dir, 700, AUDIT_VALUE_MIN + 1, 0xff);
+	CHECK(query_count(dir, &(struct audit_filter){ .kind = "x" }, &ok) == 0 && !ok);
+	/* The last record has no successor: meta's head catches it. */
+	tamper(dir, N_RECORDS + 1, AUDIT_VALUE_MIN + 70, 0x01);
+	tamper(dir, 500, AUDIT_VALUE_MIN + 70, 0x01);
+	tamper(dir, 700, AUDIT_VALUE_MIN + 1, 0xff);
+	CHECK(audit_verify(dir, &res, err, sizeof(err)) == EG_ERR_AUDIT);
+	CHECK(res.bad_seq == N_RECORDS + 1);
+}
+
+static void
+test_map_growth(void)
+{
+	struct audit_verify_result res;
+	char err[256], *dir = subdir("tiny");
+
+	fill(dir, AUDIT_SYNC_NONE, 5000, 64 * 1024);
+	CHECK(audit_verify(dir, &res, err, sizeof(err)) == EG_OK);
+	CHECK(res.records == 5000);
+}
+
+struct thr {
+	struct audit_log *log;
+	int base, n, ok;
+	uint64_t *seqs;
+};
+
+static void *
+appender(void *arg)
+{
+	struct thr *t = arg;
+	struct audit_record r;
+	struct recbuf b = { "", "", "", "" };
+	int i;
+
+	t->ok = 1;
+	for (i = 0; i < t->n; i++) {
+		make_record(t->base + i, &r, &b);
+		if (audit_append(t->log, &r, &t->seqs[t->base + i]) != EG_OK)
+			t->ok = 0;
+	}
+	return NULL;
+}
+
+static void
+test_threads(void)
+{
+	struct audit_options o = { subdir("threads"), 0, AUDIT_SYNC_FULL, 0, 0 };
+	struct audit_verify_result res;
+	uint64_t *seqs = calloc(N_RECORDS, sizeof(*seqs));
+	unsigned char *seen = calloc(N_RECORDS + 1, 1);
+	struct audit_log *log = NULL;
+	struct thr t[4];
+	pthread_t tid[4];
+	char err[256];
+	int i, ok = 1;
+	int64_t t0;
+
+	CHECK(audit_open(&o, &log) == EG_OK);
+	t0 = eg_now_us();
+	for (i = 0; i < 4; i++) {
+		t[i] = (struct thr){ log, i * (N_RECORDS / 4), N_RECORDS / 4, 0, seqs };
+		CHECK(pthread_create(&tid[i], NULL, appender, &t[i]) == 0);
+	}
+	for (i = 0; i < 4; i++) {
+		pthread_join(tid[i], NULL);
+		CHECK(t[i].ok);
+	}
+	t0 = eg_now_us() - t0;
+	printf("  rate full, 4 threads: %.0f records/s (information only)\n",
+	    t0 > 0 ? N_RECORDS * 1e6 / (double)t0 : 0.0);
+	audit_close(log);
+	/* Every seq handed out exactly once, 1..N, no gap. */
+	for (i = 0; i < N_RECORDS; i++) {
+		if (seqs[i] < 1 || seqs[i] > N_RECORDS || seen[seqs[i]])
+			ok = 0;
+		else
+			seen[seqs[i]] = 1;
+	}
+	CHECK(ok);
+	CHECK(audit_verify(o.dir, &res, err, sizeof(err)) == EG_OK);
+	CHECK(res.records == N_RECORDS);
+	free(seqs);
+	free(seen);
+}
+
+/* The child: queries and verifies in a loop while the parent writes and grows the map. */
+static int
+reader_child(const char *dir, int stopfd)
+{
+	struct audit_verify_result res;
+	uint64_t prev = 0, n, rounds = 0;
+	char err[256], c;
+	int ok = 1, q_ok;
+
+	for (;;) {
+		ssize_t r = read(stopfd, &c, 1);
+
+		n = query_count(dir, NULL, &q_ok);
+		if (!q_ok || n < prev)
+			ok = 0;
+		prev = n;
+		if (audit_verify(dir, &res, err, sizeof(err)) != EG_OK) {
+			printf("  reader: verify: %s %s\n", err, res.why);
+			ok = 0;
+		}
+		rounds++;
+		if (r == 0)
+			break;  /* parent closed the pipe after its last flush */
+	}
+	printf("  reader process: %llu rounds while writing, saw %llu records at the end\n",
+	    (unsigned long long)rounds, (unsigned long long)prev);
+	fflush(stdout);
+	return ok && prev == 3 * N_RECORDS ? 0 : 1;
+}
+
+static void
+test_reader_while_writing(void)
+{
+	struct audit_options o = { subdir("live"), 64 * 1024, AUDIT_SYNC_GROUP, 0, 1 };
+	struct audit_log *log = NULL;
+	struct audit_record r;
+	struct recbuf b = { "", "", "", "" };
+	int p[2], st = -1, i, ok = 1;
+	pid_t pid;
+
+	CHECK(audit_open(&o, &log) == EG_OK);
+	make_record(0, &r, &b);
+	CHECK(audit_append(log, &r, NULL) == EG_OK && audit_flush(log) == EG_OK);
+	CHECK(pipe(p) == 0);
+	CHECK(fcntl(p[0], F_SETFL, O_NONBLOCK) == 0);
+	fflush(stdout);
+	if ((pid = fork()) == 0) {
+		close(p[1]);
+		_exit(reader_child(o.dir, p[0]));
+	}
+	close(p[0]);
+	for (i = 1; i < 3 * N_RECORDS; i++) {
+		make_record(i, &r, &b);
+		if (audit_append(log, &r, NULL) != EG_OK)
+			ok = 0;
+		if (i % 1000 == 0)
+			usleep(2000);   /* let the reader see the log at many sizes */
+	}
+	CHECK(ok);
+	CHECK(audit_flush(log) == EG_OK);
+	close(p[1]);
+	CHECK(pid > 0 && waitpid(pid, &st, 0) == pid);
+	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	audit_close(log);
+}
+
+/* Runs audit_cli with stdout and stderr in files; returns the exit code. */
+static int
+cli(char **out, char **err, const char *a1, const char *a2, const char *a3,
+    const char *a4, const char *a5)
+{
+	char *argv[] = { "audit", (char *)a1, (char *)a2, (char *)a3, (char *)a4,
+	    (char *)a5, NULL };
+	static char fo[128], fe[128];
+	int argc = 1, so, se, fdo, fde, rc;
+	size_t len;
+
+	while (argv[argc] != NULL)
+		argc++;
+	snprintf(fo, sizeof(fo), "%s/cli.out", base);
+	snprintf(fe, sizeof(fe), "%s/cli.err", base);
+	fflush(stdout);
+	fflush(stderr);
+	so = dup(1);
+	se = dup(2);
+	fdo = open(fo, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	fde = open(fe, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	dup2(fdo, 1);
+	dup2(fde, 2);
+	rc = audit_cli(argc, argv);
+	fflush(stdout);
+	fflush(stderr);
+	dup2(so, 1);
+	dup2(se, 2);
+	close(so);
+	close(se);
+	close(fdo);
+	close(fde);
+	*out = *err = NULL;
+	CHECK(eg_read_file(fo, 1 << 24, out, &len) == EG_OK);
+	CHECK(eg_read_file(fe, 1 << 24, err, &len) == EG_OK);
+	return rc;
+}
+
+#define CLI(code, a1, a2, a3, a4, a5)                                                \
+	do {                                                                         \
+		free(out);                                                           \
+		free(err);                                                           \
+		CHECK(cli(&out, &err, a1, a2, a3, a4, a5) == (code));                \
+	} while (0)
+
+#define JSON_HEAD "{\"seq\":1,\"time\":\"2025-11-22T20:01:53.000000Z\",\"kind\":\"rights\","
+#define CSV_HEAD "seq,time,kind,request_id,client,nrn,cert_sha256,session,org,facility," \
+	"capacity,method,path,rule,decision,reason,backend,policy_version,upstream_status," \
+	"bytes,latency_us,actor,action,target,role,scope,hash\r\n"
+
+static void
+test_cli(void)
+{
+	char *out = NULL, *err = NULL, *rt = subdir("rt"), *full = subdir("full");
+	char *tampered = subdir("group"), *missing = subdir("missing");
+	char want[256];
+
+	CLI(0, "--help", NULL, NULL, NULL, NULL);
+	CHECK(strncmp(out, "usage:", 6) == 0);
+	CLI(0, "query", "--help", NULL, NULL, NULL);
+	CHECK(strstr(out, "--since") != NULL);
+	CLI(0, "verify", "--help", NULL, NULL, NULL);
+	CLI(2, "query", NULL, NULL, NULL, NULL);
+	CLI(2, "frobnicate", NULL, NULL, NULL, NULL);
+	CLI(2, "query", "--db", rt, "--decision", "maybe");
+	CLI(2, "query", "--db", rt, "--since", "yesterday");
+	CLI(2, "query", "--db", rt, "--bogus", "1");
+	CLI(1, "query", "--db", missing, NULL, NULL);
+	snprintf(want, sizeof(want), "eidgate: audit log %s: No such file or directory\n",
+	    missing);
+	CHECK(strcmp(err, want) == 0);
+	CLI(0, "query", "--db", rt, "--format", "json");
+	CHECK(strncmp(out, JSON_HEAD, sizeof(JSON_HEAD) - 1) == 0);
+	CHECK(strstr(out, "\"actor\"") == NULL && strstr(out, "\"reason\":\"\"") != NULL);
+	CHECK(strstr(out, "\"hash\":\"") != NULL && strchr(out, '\n') == out + strlen(out) - 1);
+	CLI(0, "query", "--db", rt, "--format", "csv");
+	CHECK(strncmp(out, CSV_HEAD, sizeof(CSV_HEAD) - 1) == 0);
+	CHECK(strstr(out, ",\"'=HYPERLINK(\"\"x\"\")\x1b[31m\",") != NULL);
+	CLI(0, "query", "--db", rt, NULL, NULL);
+	CHECK(strncmp(out, "seq", 3) == 0 && strchr(out, '\x1b') == NULL);
+	printf("%s", out);
+	CHECK(strstr(out, "=HYPERLINK(\"x\")?[31m") != NULL);
+	CLI(0, "query", "--db", full, "--limit", "3");
+	CHECK(strstr(out, "\n3 ") != NULL && strstr(out, "\n4 ") == NULL);
+	CLI(0, "verify", "--db", full, NULL, NULL);
+	CHECK(strncmp(out, "ok: 10000 records, head ", 24) == 0);
+	CLI(1, "verify", "--db", tampered, NULL, NULL);
+	CHECK(strstr(err, "chain broken at seq 10001") != NULL);
+	free(out);
+	free(err);
+}
+
+static int
+rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+int
+main(void)
+{
+	static const char *names[] = { "full", "group", "none" };
+	enum audit_sync modes[] = { AUDIT_SYNC_FULL, AUDIT_SYNC_GROUP, AUDIT_SYNC_NONE };
+	int i;
+
+	log_init("eidgate", LOG_LVL_WARN);
+	/* Lines in order with the warnings on stderr; the summary stays the last line. */
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	snprintf(base, sizeof(base), "/tmp/eidgate-audit-XXXXXX");
+	if (mkdtemp(base) == NULL) {
+		perror("mkdtemp");
+		return 1;
+	}
+	for (i = 0; i < 3; i++) {
+		double rate = fill(subdir(names[i]), modes[i], N_RECORDS, 0);
+
+		printf("  rate %s, 1 thread: %.0f records/s (information only)\n", names[i],
+		    rate);
+	}
+	test_queries(subdir("group"));
+	test_roundtrip();
+	test_reopen(subdir("group"));
+	test_tamper(subdir("group"));
+	test_map_growth();
+	test_threads();
+	test_reader_while_writing();
+	test_cli();
+	nftw(base, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	return check_report();
+}
