@@ -1,0 +1,244 @@
+"""A real eidgate stack for end-to-end tests: test PKI, slapd, both sample backends and
+the gateway, each a real process on 127.0.0.1 with ports picked free at start.
+
+Only the Python standard library is used; certificates and keys come from
+certs/gen-test-pki.sh, the directory from scripts/slapd.sh and scripts/demo/make-ldif.sh.
+"""
+import base64
+import hashlib
+import http.client
+import json
+import os
+import shutil
+import signal
+import socket
+import ssl
+import subprocess
+import tempfile
+import time
+
+REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_port(port, timeout=10.0):
+    end = time.time() + timeout
+    while time.time() < end:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError("nothing listens on port %d" % port)
+
+
+def shared_pki():
+    """The test PKI, generated once per checkout (idempotent, ~10 s the first time)."""
+    pki = os.environ.get("EIDGATE_TEST_PKI", os.path.join(REPO, "run", "test", "pki"))
+    subprocess.run(["bash", os.path.join(REPO, "certs", "gen-test-pki.sh"), pki], check=True,
+                   stdout=subprocess.DEVNULL)
+    return pki
+
+
+def shared_tokens(pki):
+    tokens = os.path.join(os.path.dirname(pki), "tokens")
+    subprocess.run(["bash", os.path.join(REPO, "certs", "make-tokens.sh"), pki, tokens],
+                   check=True, stdout=subprocess.DEVNULL)
+    return tokens
+
+
+class Response:
+    def __init__(self, status, headers, body):
+        self.status = status
+        self.headers = headers
+        self.body = body
+
+    def json(self):
+        return json.loads(self.body)
+
+    def __repr__(self):
+        return "<Response %d %r>" % (self.status, self.body[:200])
+
+
+class Stack:
+    def __init__(self, bin_dir, sync="group"):
+        self.bin = os.path.abspath(bin_dir)
+        self.pki = shared_pki()
+        self.root = tempfile.mkdtemp(prefix="eidgate-e2e-", dir=os.path.join(REPO, "run"))
+        self.sync = sync
+        self.procs = {}
+        self.ldap_port = free_port()
+        self.modules_port = free_port()
+        self.dossiers_port = free_port()
+        self.port = free_port()
+
+    # ---- lifecycle -------------------------------------------------------------------
+    def start(self):
+        self.start_ldap()
+        self.start_backends()
+        subprocess.run(["bash", os.path.join(REPO, "scripts", "write-config.sh"), self.root,
+                        self.pki, str(self.port), str(self.ldap_port), str(self.modules_port),
+                        str(self.dossiers_port), self.sync], check=True)
+        self.config = os.path.join(self.root, "eidgate.conf")
+        self.start_gateway()
+        return self
+
+    def start_ldap(self):
+        ldap = os.path.join(self.root, "ldap")
+        subprocess.run(["bash", os.path.join(REPO, "scripts", "slapd.sh"), "start", ldap,
+                        str(self.ldap_port), os.path.join(self.pki, "keys", "ldap.secret")],
+                       check=True, stdout=subprocess.DEVNULL)
+        ldif = subprocess.run(["bash", os.path.join(REPO, "scripts", "demo", "make-ldif.sh")],
+                              check=True, capture_output=True).stdout
+        subprocess.run(["bash", os.path.join(REPO, "scripts", "slapd.sh"), "load", ldap, "-"],
+                       input=ldif, check=True, stdout=subprocess.DEVNULL)
+
+    def stop_ldap(self):
+        subprocess.run(["bash", os.path.join(REPO, "scripts", "slapd.sh"), "stop",
+                        os.path.join(self.root, "ldap")], check=False,
+                       stdout=subprocess.DEVNULL)
+
+    def restart_ldap(self):
+        subprocess.run(["bash", os.path.join(REPO, "scripts", "slapd.sh"), "restart",
+                        os.path.join(self.root, "ldap")], check=True,
+                       stdout=subprocess.DEVNULL)
+
+    def spawn(self, name, args):
+        log = open(os.path.join(self.root, name + ".log"), "ab")
+        self.procs[name] = subprocess.Popen(args, stdout=log, stderr=log,
+                                            stdin=subprocess.DEVNULL)
+
+    def start_backends(self):
+        self.spawn("modules", [os.path.join(self.bin, "eidgate-demo-modules"), "--listen",
+                               "127.0.0.1:%d" % self.modules_port])
+        self.spawn("dossiers", [os.path.join(self.bin, "eidgate-demo-dossiers"), "--listen",
+                                "127.0.0.1:%d" % self.dossiers_port])
+        wait_port(self.modules_port)
+        wait_port(self.dossiers_port)
+
+    def start_gateway(self):
+        self.spawn("gateway", [os.path.join(self.bin, "eidgate"), "serve", "-c", self.config])
+        try:
+            wait_port(self.port)
+        except RuntimeError:
+            raise RuntimeError("gateway did not start:\n" + self.log("gateway"))
+
+    def stop_process(self, name, sig=signal.SIGTERM, timeout=20):
+        p = self.procs.pop(name, None)
+        if p is None:
+            return None
+        if p.poll() is None:
+            p.send_signal(sig)
+            try:
+                p.wait(timeout)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+        return p.returncode
+
+    def log(self, name):
+        try:
+            with open(os.path.join(self.root, name + ".log"), "rb") as f:
+                return f.read().decode("utf-8", "replace")
+        except OSError:
+            return ""
+
+    def stop(self, keep=False):
+        for name in list(self.procs):
+            self.stop_process(name)
+        self.stop_ldap()
+        if not keep:
+            shutil.rmtree(self.root, ignore_errors=True)
+
+    # ---- people and requests -----------------------------------------------------------
+    def person(self, key):
+        d = os.path.join(self.pki, "people", key)
+        with open(os.path.join(d, "nrn")) as f:
+            nrn = f.read().strip()
+        return {"key": key, "nrn": nrn, "chain": os.path.join(d, "chain.pem"),
+                "cert": os.path.join(d, "auth.pem"), "key_file": os.path.join(d, "auth.key"),
+                "sign": os.path.join(d, "sign.pem"), "sign_key": os.path.join(d, "sign.key")}
+
+    def tls_context(self, cert=None, key=None):
+        ctx = ssl.create_default_context(cafile=os.path.join(self.pki, "server", "server-ca.pem"))
+        if cert is not None:
+            ctx.load_cert_chain(cert, key)
+        return ctx
+
+    def request(self, method, path, who=None, cert=None, key=None, headers=None, body=None,
+                conn=None):
+        """who: a person key (their authentication chain is the client certificate)."""
+        if who is not None:
+            p = self.person(who)
+            cert, key = p["chain"], p["key_file"]
+        own = conn is None
+        if own:
+            conn = http.client.HTTPSConnection("127.0.0.1", self.port, timeout=30,
+                                               context=self.tls_context(cert, key))
+        conn.request(method, path, body=body, headers=headers or {})
+        r = conn.getresponse()
+        data = r.read()
+        if own:
+            conn.close()
+        return Response(r.status, {k.lower(): v for k, v in r.getheaders()}, data)
+
+    # ---- the access log ----------------------------------------------------------------
+    def audit(self, *args):
+        out = subprocess.run([os.path.join(self.bin, "eidgate"), "audit", "query", "--db",
+                              os.path.join(self.root, "audit"), "--format", "json"] + list(args),
+                             check=True, capture_output=True, text=True).stdout
+        return [json.loads(line) for line in out.splitlines() if line.strip()]
+
+    def audit_record(self, request_id, timeout=5.0):
+        """The record of one request (group commit may take a few ms to land)."""
+        end = time.time() + timeout
+        while time.time() < end:
+            for rec in self.audit():
+                if rec.get("request_id") == request_id:
+                    return rec
+            time.sleep(0.05)
+        raise AssertionError("no access-log record for request %s" % request_id)
+
+
+# ---- JWS (ES256) checking with the openssl command line ----------------------------------
+def b64url_decode(s):
+    return base64.urlsafe_b64decode(s + "=" * (-len(s) % 4))
+
+
+def der_int(b):
+    b = b.lstrip(b"\x00") or b"\x00"
+    if b[0] & 0x80:
+        b = b"\x00" + b
+    return b"\x02" + bytes([len(b)]) + b
+
+
+def raw_to_der(sig):
+    body = der_int(sig[:32]) + der_int(sig[32:])
+    return b"\x30" + bytes([len(body)]) + body
+
+
+def verify_jws(token, pubkey_pem):
+    """Returns (header, claims) when the ES256 signature verifies under pubkey_pem."""
+    h, p, s = token.split(".")
+    with tempfile.TemporaryDirectory() as d:
+        with open(os.path.join(d, "in"), "wb") as f:
+            f.write((h + "." + p).encode())
+        with open(os.path.join(d, "sig"), "wb") as f:
+            f.write(raw_to_der(b64url_decode(s)))
+        r = subprocess.run(["openssl", "dgst", "-sha256", "-verify", pubkey_pem, "-signature",
+                            os.path.join(d, "sig"), os.path.join(d, "in")],
+                           capture_output=True, text=True)
+    if r.returncode != 0:
+        raise AssertionError("assertion signature does not verify: " + r.stdout + r.stderr)
+    return json.loads(b64url_decode(h)), json.loads(b64url_decode(p))
+
+
+def jwk_thumbprint(jwk):
+    canon = json.dumps({"crv": jwk["crv"], "kty": jwk["kty"], "x": jwk["x"], "y": jwk["y"]},
+                       separators=(",", ":"), sort_keys=True)
+    return base64.urlsafe_b64encode(hashlib.sha256(canon.encode()).digest()).rstrip(b"=").decode()
