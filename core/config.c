@@ -53,6 +53,7 @@ static const struct cfg_row rows[] = {
 	{ "listen", "client_cert", T_ENUM, F(client_cert), 0, 0, "request", client_cert_enum },
 	{ "listen", "threads", T_INT, F(threads), 0, 256, "0", NULL },
 	{ "listen", "origin", T_STR, F(public_origin), 0, 0, "", NULL },
+	{ "listen", "web_root", T_PATH, F(web_root), 0, 0, "/usr/share/eidgate/web", NULL },
 	{ "eid", "trust_anchors", T_PATH, F(trust_anchors), 0, 0, NULL, NULL },
 	{ "eid", "intermediates", T_PATH, F(intermediates), 0, 0, "", NULL },
 	{ "eid", "crl", T_PATH, F(crl_dir), 0, 0, "", NULL },

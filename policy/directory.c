@@ -502,3 +502,72 @@ dir_facility(struct dir_resolver *d, const char *id, const struct dir_facility *
 	*out = f;
 	return EG_OK;
 }
+
+struct faclist_parse {
+	const char *org;
+	struct dir_facility_list *list;
+};
+
+static int
+faclist_parse(LDAP *ld, LDAPMessage *res, void *arg)
+{
+	struct faclist_parse *fp = arg;
+	int n = res != NULL ? ldap_count_entries(ld, res) : 0;
+	struct dir_facility_list *l;
+	LDAPMessage *e;
+
+	l = dref_alloc(sizeof(*l) + (size_t)(n > 0 ? n : 0) * sizeof(struct dir_facility));
+	if (l == NULL)
+		return EG_ERR_NOMEM;
+	for (e = res ? ldap_first_entry(ld, res) : NULL; e != NULL && l->n < (size_t)n;
+	    e = ldap_next_entry(ld, e)) {
+		struct dir_facility *f = &l->items[l->n];
+		entry_value(ld, e, "ou", f->id, sizeof(f->id));
+		if (f->id[0] == '\0')
+			continue;
+		f->found = 1;
+		eg_strlcpy(f->org, fp->org, sizeof(f->org));
+		entry_value(ld, e, "description", f->name, sizeof(f->name));
+		entry_value(ld, e, "eidgateSector", f->sector, sizeof(f->sector));
+		entry_value(ld, e, "eidgateRegion", f->region, sizeof(f->region));
+		l->n++;
+	}
+	fp->list = l;
+	return EG_OK;
+}
+
+int
+dir_facilities_of(struct dir_resolver *d, const char *org, const struct dir_facility_list **out)
+{
+	char *attrs[] = { "ou", "description", "eidgateSector", "eidgateRegion", NULL };
+	struct faclist_parse fp = { org, NULL };
+	char key[96], base[1024], rdn[256];
+	LDAPAVA ava, *rdnp[2] = { &ava, NULL };
+	char *rdnstr = NULL;
+	int r;
+
+	*out = NULL;
+	if (org == NULL || !valid_id(org))
+		return EG_ERR_PARSE;
+	snprintf(key, sizeof(key), "l:%s", org);
+	if ((*out = dcache_get(d->facilities, key)) != NULL)
+		return EG_OK;
+	/* The organisation's RDN is built by libldap so that its value is DN-escaped. */
+	memset(&ava, 0, sizeof(ava));
+	ava.la_attr.bv_val = "o";
+	ava.la_attr.bv_len = 1;
+	ava.la_value.bv_val = (char *)(uintptr_t)org;
+	ava.la_value.bv_len = strlen(org);
+	ava.la_flags = LDAP_AVA_STRING;
+	if (ldap_rdn2str(rdnp, &rdnstr, LDAP_DN_FORMAT_LDAPV3) != LDAP_SUCCESS)
+		return EG_ERR_PARSE;
+	eg_strlcpy(rdn, rdnstr, sizeof(rdn));
+	ldap_memfree(rdnstr);
+	snprintf(base, sizeof(base), "%s,ou=organisations,%s", rdn, d->base);
+	if ((r = dir_search(d, base, "(objectClass=eidgateFacility)", attrs, faclist_parse,
+	    &fp)) != EG_OK)
+		return r;
+	dcache_put(d->facilities, key, fp.list);
+	*out = fp.list;
+	return EG_OK;
+}

@@ -33,8 +33,7 @@ reply_json_obj(struct request *r, unsigned status, json_t *j)
 	json_decref(j);
 	if (s == NULL)
 		return respond_error(r, 500, "internal", "The gateway could not answer.");
-	r->phase = REQ_RESPONDED;
-	ret = respond_json(r->conn, status, s);
+	ret = respond_json(r, status, s);
 	free(s);
 	return ret;
 }
@@ -42,16 +41,13 @@ reply_json_obj(struct request *r, unsigned status, json_t *j)
 static enum MHD_Result
 serve_jwks(struct request *r)
 {
-	r->phase = REQ_RESPONDED;
-	return respond_json(r->conn, 200, signer_jwks(r->snap->signer));
+	return respond_json(r, 200, signer_jwks(r->snap->signer));
 }
 
 static enum MHD_Result
 serve_metrics(struct request *r)
 {
 	char body[1024];
-	struct MHD_Response *resp;
-	enum MHD_Result ret;
 
 	snprintf(body, sizeof(body),
 	    "# TYPE eidgate_requests_allowed_total counter\neidgate_requests_allowed_total %lu\n"
@@ -59,14 +55,7 @@ serve_metrics(struct request *r)
 	    "# TYPE eidgate_upstream_errors_total counter\neidgate_upstream_errors_total %lu\n",
 	    atomic_load(&r->gw->stat_allowed), atomic_load(&r->gw->stat_denied),
 	    atomic_load(&r->gw->stat_upstream_errors));
-	resp = MHD_create_response_from_buffer(strlen(body), body, MHD_RESPMEM_MUST_COPY);
-	if (resp == NULL)
-		return MHD_NO;
-	MHD_add_response_header(resp, "Content-Type", "text/plain; version=0.0.4");
-	r->phase = REQ_RESPONDED;
-	ret = MHD_queue_response(r->conn, 200, resp);
-	MHD_destroy_response(resp);
-	return ret;
+	return respond_buffer(r, 200, "text/plain; version=0.0.4", body, strlen(body));
 }
 
 static json_t *
@@ -84,6 +73,54 @@ grants_json(const struct dir_person *p)
 	return arr;
 }
 
+/* Adds facility f to arr unless present: what the user may choose to act for. */
+static void
+add_facility(struct request *r, json_t *arr, const struct dir_facility *f)
+{
+	const struct dir_org *o = NULL;
+	json_t *caps = json_array();
+	size_t i;
+
+	for (i = 0; i < json_array_size(arr); i++)
+		if (strcmp(json_string_value(json_object_get(json_array_get(arr, i), "id")), f->id) == 0) {
+			json_decref(caps);
+			return;
+		}
+	if (dir_org(r->gw->dir, f->org, &o) == EG_OK && o->found)
+		for (i = 0; i < o->ncapacities; i++)
+			json_array_append_new(caps, json_string(o->capacities[i]));
+	json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:s, s:s, s:o}", "id", f->id,
+	    "name", f->name, "region", f->region, "organisation", f->org, "organisation_name",
+	    o != NULL && o->found ? o->name : "", "capacities", caps));
+	dir_release(o);
+}
+
+/* The facilities where the user holds a role, directly or through the organisation. */
+static json_t *
+facilities_json(struct request *r)
+{
+	const struct dir_person *p = r->user.person;
+	json_t *arr = json_array();
+	size_t i, k;
+
+	for (i = 0; p != NULL && i < p->ngrants; i++) {
+		const struct eg_grant *g = &p->grants[i];
+		if (g->kind == EG_SCOPE_FACILITY) {
+			const struct dir_facility *f = NULL;
+			if (dir_facility(r->gw->dir, g->scope, &f) == EG_OK && f->found)
+				add_facility(r, arr, f);
+			dir_release(f);
+		} else if (g->kind == EG_SCOPE_ORGANISATION) {
+			const struct dir_facility_list *l = NULL;
+			if (dir_facilities_of(r->gw->dir, g->scope, &l) == EG_OK)
+				for (k = 0; k < l->n; k++)
+					add_facility(r, arr, &l->items[k]);
+			dir_release(l);
+		}
+	}
+	return arr;
+}
+
 static enum MHD_Result
 serve_whoami(struct request *r)
 {
@@ -94,12 +131,14 @@ serve_whoami(struct request *r)
 		return respond_error(r, 401, "no-certificate", "Please log in with your eID card.");
 	log_mask_nrn(u->id.nrn, masked, sizeof(masked));
 	return reply_json_obj(r, 200, json_pack(
-	    "{s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:s?, s:s?, s:s?}",
+	    "{s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:s?, s:s?, s:s?, s:s?}",
 	    "nrn_masked", masked, "name", u->id.name, "given_name", u->id.given,
 	    "family_name", u->id.surname, "card", u->id.kind == EG_CARD_FOREIGNER ?
 	    "foreigner" : "citizen", "key", u->id.key_type, "roles", grants_json(u->person),
+	    "facilities", facilities_json(r),
 	    "organisation", u->context_org[0] ? u->context_org : NULL,
 	    "facility", u->context_facility[0] ? u->context_facility : NULL,
+	    "capacity", u->org != NULL && u->org->ncapacities > 0 ? u->org->capacities[0] : NULL,
 	    "csrf", u->csrf[0] ? u->csrf : NULL));
 }
 
@@ -159,31 +198,29 @@ check_login_signature(struct request *r, json_t *j, const unsigned char *leaf, s
 	    sig, siglen);
 }
 
+/* A session for eidgate-login: the same sealed session, handed over as a Bearer token. */
 static enum MHD_Result
 issue_session(struct request *r)
 {
-	struct eg_session s;
-	int64_t now = eg_now_us() / 1000000;
+	struct req_user *u = &r->user;
 	char *token = NULL;
 	enum MHD_Result ret;
 
-	memset(&s, 0, sizeof(s));
-	eg_strlcpy(s.nrn, r->user.id.nrn, sizeof(s.nrn));
-	eg_strlcpy(s.fingerprint, r->user.id.fingerprint, sizeof(s.fingerprint));
-	eg_strlcpy(s.name, r->user.id.name, sizeof(s.name));
-	eg_strlcpy(s.given, r->user.id.given, sizeof(s.given));
-	eg_strlcpy(s.surname, r->user.id.surname, sizeof(s.surname));
-	s.created = s.last_seen = now;
-	if (session_init(&s) != EG_OK || session_seal(r->snap->session, &s, &token) != EG_OK)
+	r->user.authenticated = 1;
+	if (websession_issue(r) != EG_OK)
 		return respond_error(r, 500, "internal", "No session could be made.");
-	session_public_id(&s, r->user.session_id, sizeof(r->user.session_id));
+	free(u->set_cookie);
+	u->set_cookie = NULL;
+	u->via_bearer = 1;
+	if (websession_reseal(r, &token) != EG_OK)
+		return respond_error(r, 500, "internal", "No session could be made.");
 	if (req_audit(r, "login", 1, EG_OK, NULL, 0, 0) != EG_OK) {
 		eg_freezero(token, strlen(token));
 		return respond_error(r, 503, "audit-unavailable",
 		    "The access log cannot be written; the request was refused.");
 	}
 	ret = reply_json_obj(r, 200, json_pack("{s:s, s:I, s:s}", "token", token, "expires_in",
-	    (json_int_t)(r->snap->cfg.absolute_timeout_ms / 1000), "name", s.name));
+	    (json_int_t)(r->snap->cfg.absolute_timeout_ms / 1000), "name", u->id.name));
 	eg_freezero(token, strlen(token));
 	return ret;
 }
@@ -254,6 +291,91 @@ collect_body(struct request *r, const char *upload, size_t *upload_size)
 	return 0;
 }
 
+/* May the user act for facility f? Any role on it, or on its organisation. */
+static int
+holds_role_on(const struct dir_person *p, const struct dir_facility *f)
+{
+	size_t i;
+
+	for (i = 0; p != NULL && i < p->ngrants; i++) {
+		const struct eg_grant *g = &p->grants[i];
+		if ((g->kind == EG_SCOPE_FACILITY && strcmp(g->scope, f->id) == 0) ||
+		    (g->kind == EG_SCOPE_ORGANISATION && strcmp(g->scope, f->org) == 0))
+			return 1;
+	}
+	return 0;
+}
+
+/* POST /eidgate/context {"facility": ID}: choose the facility to act for. */
+static enum MHD_Result
+serve_context(struct request *r, struct builtin_state *st)
+{
+	json_t *j = json_loadb(st->body ? st->body : "", st->len, JSON_REJECT_DUPLICATES, NULL);
+	const char *fid = json_string_value(json_object_get(j, "facility"));
+	const struct dir_facility *f = NULL;
+	struct req_user *u = &r->user;
+	char *token = NULL;
+	enum MHD_Result ret;
+	int err;
+
+	if (fid == NULL) {
+		json_decref(j);
+		return respond_error(r, 400, "facility", "Field \"facility\" is missing.");
+	}
+	err = dir_facility(r->gw->dir, fid, &f);
+	json_decref(j);
+	if (err == EG_ERR_DIRECTORY)
+		ret = respond_error(r, 503, "directory-unavailable", "The directory is unavailable.");
+	else if (err != EG_OK || !f->found || !holds_role_on(u->person, f))
+		ret = respond_error(r, 403, "not-your-facility",
+		    "You hold no role on this facility.");
+	else {
+		eg_strlcpy(u->sess.facility, f->id, sizeof(u->sess.facility));
+		eg_strlcpy(u->sess.org, f->org, sizeof(u->sess.org));
+		eg_strlcpy(u->context_facility, f->id, sizeof(u->context_facility));
+		eg_strlcpy(u->context_org, f->org, sizeof(u->context_org));
+		if (websession_reseal(r, &token) != EG_OK)
+			ret = respond_error(r, 500, "internal", "The session could not be updated.");
+		else
+			ret = reply_json_obj(r, 200, json_pack("{s:s, s:s, s:s?}", "facility", f->id,
+			    "organisation", f->org, "token", u->via_bearer ? token : NULL));
+	}
+	if (token != NULL)
+		eg_freezero(token, strlen(token));
+	dir_release(f);
+	return ret;
+}
+
+/* POST /eidgate/logout: the cookie is cleared; sealed tokens cannot be recalled, so the
+ * browser forgetting it is what ends the session (the idle timeout bounds the rest). */
+static enum MHD_Result
+serve_logout(struct request *r)
+{
+	free(r->user.set_cookie);
+	r->user.set_cookie = strdup("__Host-eidgate=; Secure; HttpOnly; SameSite=Strict; Path=/; Max-Age=0");
+	if (req_audit(r, "logout", 1, EG_OK, NULL, 0, 0) != EG_OK)
+		return respond_error(r, 503, "audit-unavailable",
+		    "The access log cannot be written; the request was refused.");
+	return reply_json_obj(r, 200, json_pack("{s:b}", "logged_out", 1));
+}
+
+/* Pages: the portal, rights management and audit, and their assets. */
+static enum MHD_Result
+route_page(struct request *r)
+{
+	const char *p = r->path;
+
+	if (strcmp(p, "/eidgate") == 0 || strcmp(p, "/eidgate/") == 0)
+		return static_serve(r, "portal/index.html");
+	if (strcmp(p, "/eidgate/admin/") == 0 || strcmp(p, "/eidgate/admin") == 0)
+		return static_serve(r, "admin/index.html");
+	if (strcmp(p, "/eidgate/audit/") == 0 || strcmp(p, "/eidgate/audit") == 0)
+		return static_serve(r, "audit/index.html");
+	if (strncmp(p, "/eidgate/static/", 16) == 0)
+		return static_serve(r, p + 16);
+	return respond_error(r, 404, "not-found", "There is nothing here.");
+}
+
 static enum MHD_Result
 route_get(struct request *r)
 {
@@ -267,7 +389,43 @@ route_get(struct request *r)
 		return serve_metrics(r);
 	if (strcmp(p, "/eidgate/whoami") == 0)
 		return serve_whoami(r);
+	return route_page(r);
+}
+
+/* Endpoints that need no login: the two steps of the PKCS#11 login. */
+static int
+is_login_endpoint(const char *p)
+{
+	return strcmp(p, "/eidgate/auth/challenge") == 0 || strcmp(p, "/eidgate/auth/token") == 0;
+}
+
+static enum MHD_Result
+route_authenticated(struct request *r, struct builtin_state *st)
+{
+	const char *p = r->path;
+
+	if (!r->user.authenticated)
+		return respond_error(r, 401, "no-certificate", "Please log in with your eID card.");
+	if (strcmp(r->method, "GET") != 0 && strcmp(r->method, "HEAD") != 0 &&
+	    !websession_csrf_ok(r)) {
+		if (req_audit(r, "request", 0, EG_ERR_CSRF, NULL, 0, 0) != EG_OK)
+			return respond_error(r, 503, "audit-unavailable",
+			    "The access log cannot be written; the request was refused.");
+		return respond_error(r, 403, "csrf", "The request lacks its CSRF token.");
+	}
+	if (strncmp(p, "/eidgate/admin/api/", 19) == 0)
+		return admin_api(r, st->body != NULL ? st->body : "", st->len);
+	if (strcmp(r->method, "POST") == 0 && strcmp(p, "/eidgate/context") == 0)
+		return serve_context(r, st);
+	if (strcmp(r->method, "POST") == 0 && strcmp(p, "/eidgate/logout") == 0)
+		return serve_logout(r);
 	return respond_error(r, 404, "not-found", "There is nothing here.");
+}
+
+static int
+is_api(const char *p)
+{
+	return strncmp(p, "/eidgate/admin/api/", 19) == 0;
 }
 
 enum MHD_Result
@@ -279,10 +437,8 @@ builtin_handle(struct request *r, const char *upload, size_t *upload_size)
 		*upload_size = 0;
 		return MHD_YES;
 	}
-	if (strcmp(r->method, "GET") == 0 || strcmp(r->method, "HEAD") == 0)
+	if ((strcmp(r->method, "GET") == 0 || strcmp(r->method, "HEAD") == 0) && !is_api(r->path))
 		return route_get(r);
-	if (strcmp(r->method, "POST") != 0)
-		return respond_error(r, 405, "method-not-allowed", "This method is not allowed here.");
 	if (st == NULL) {
 		if ((st = calloc(1, sizeof(*st))) == NULL)
 			return MHD_NO;
@@ -293,11 +449,13 @@ builtin_handle(struct request *r, const char *upload, size_t *upload_size)
 		return MHD_YES;
 	if (st->too_big)
 		return respond_error(r, 413, "body-too-large", "The request body is too large.");
-	if (strcmp(r->path, "/eidgate/auth/challenge") == 0)
+	if (strcmp(r->method, "POST") == 0 && strcmp(r->path, "/eidgate/auth/challenge") == 0)
 		return serve_challenge(r);
-	if (strcmp(r->path, "/eidgate/auth/token") == 0)
+	if (strcmp(r->method, "POST") == 0 && strcmp(r->path, "/eidgate/auth/token") == 0)
 		return serve_token(r, st);
-	return respond_error(r, 404, "not-found", "There is nothing here.");
+	if (is_login_endpoint(r->path))
+		return respond_error(r, 405, "method-not-allowed", "This method is not allowed here.");
+	return route_authenticated(r, st);
 }
 
 void

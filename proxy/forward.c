@@ -393,6 +393,7 @@ make_response(struct request *r, struct upstream_xfer *x)
 	for (h = x->headers; h != NULL; h = h->next)
 		MHD_add_response_header(resp, h->name, h->value);
 	MHD_add_response_header(resp, "X-Request-Id", r->id);
+	websession_add_cookie(r, resp);
 	return resp;
 }
 

@@ -151,11 +151,12 @@ default_context(struct req_user *u)
 
 /* The session token from "Authorization: Bearer" or the __Host-eidgate cookie. */
 static const char *
-session_token(struct MHD_Connection *conn)
+session_token(struct MHD_Connection *conn, int *via_bearer)
 {
 	const char *a = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization");
 
-	if (a != NULL && strncasecmp(a, "Bearer ", 7) == 0)
+	*via_bearer = a != NULL && strncasecmp(a, "Bearer ", 7) == 0;
+	if (*via_bearer)
 		return a + 7;
 	return MHD_lookup_connection_value(conn, MHD_COOKIE_KIND, "__Host-eidgate");
 }
@@ -178,37 +179,38 @@ check_session(struct request *r, const struct eg_session *s)
 }
 
 static void
-identify_session(struct request *r, const char *token)
+identify_session(struct request *r, const char *token, int via_bearer)
 {
 	struct req_user *u = &r->user;
-	struct eg_session s;
+	struct eg_session *s = &u->sess;
 	int err;
 
-	if (session_open(r->snap->session, token, &s) != EG_OK)
+	if (session_open(r->snap->session, token, s) != EG_OK)
 		err = EG_ERR_SESSION;
 	else
-		err = check_session(r, &s);
+		err = check_session(r, s);
 	if (err != EG_OK) {
 		u->authenticated = 0;
 		u->auth_err = err;
-		explicit_bzero(&s, sizeof(s));
+		explicit_bzero(s, sizeof(*s));
 		return;
 	}
 	if (!u->authenticated) {
 		memset(&u->id, 0, sizeof(u->id));
-		eg_strlcpy(u->id.nrn, s.nrn, sizeof(u->id.nrn));
-		eg_strlcpy(u->id.name, s.name, sizeof(u->id.name));
-		eg_strlcpy(u->id.given, s.given, sizeof(u->id.given));
-		eg_strlcpy(u->id.surname, s.surname, sizeof(u->id.surname));
-		eg_strlcpy(u->id.fingerprint, s.fingerprint, sizeof(u->id.fingerprint));
+		eg_strlcpy(u->id.nrn, s->nrn, sizeof(u->id.nrn));
+		eg_strlcpy(u->id.name, s->name, sizeof(u->id.name));
+		eg_strlcpy(u->id.given, s->given, sizeof(u->id.given));
+		eg_strlcpy(u->id.surname, s->surname, sizeof(u->id.surname));
+		eg_strlcpy(u->id.fingerprint, s->fingerprint, sizeof(u->id.fingerprint));
 		u->authenticated = 1;
 		u->auth_err = EG_OK;
 	}
-	session_public_id(&s, u->session_id, sizeof(u->session_id));
-	eg_strlcpy(u->csrf, s.csrf, sizeof(u->csrf));
-	eg_strlcpy(u->context_facility, s.facility, sizeof(u->context_facility));
-	eg_strlcpy(u->context_org, s.org, sizeof(u->context_org));
-	explicit_bzero(&s, sizeof(s));
+	u->has_session = 1;
+	u->via_bearer = via_bearer;
+	session_public_id(s, u->session_id, sizeof(u->session_id));
+	eg_strlcpy(u->csrf, s->csrf, sizeof(u->csrf));
+	eg_strlcpy(u->context_facility, s->facility, sizeof(u->context_facility));
+	eg_strlcpy(u->context_org, s->org, sizeof(u->context_org));
 }
 
 void
@@ -216,13 +218,13 @@ identify_user(struct request *r)
 {
 	struct req_user *u = &r->user;
 	const char *token;
-	int err;
+	int err, via_bearer;
 
 	identify_certificate(r);
 	if (u->auth_err != EG_OK && u->auth_err != EG_ERR_NO_CERT)
 		return;         /* a bad certificate is refused, whatever else comes with it */
-	if ((token = session_token(r->conn)) != NULL)
-		identify_session(r, token);
+	if ((token = session_token(r->conn, &via_bearer)) != NULL)
+		identify_session(r, token, via_bearer);
 	if (!u->authenticated)
 		return;
 	err = dir_person(r->gw->dir, u->id.nrn, &u->person);
@@ -237,5 +239,13 @@ identify_user(struct request *r)
 	    dir_org(r->gw->dir, u->context_org, &u->org) == EG_ERR_DIRECTORY) {
 		u->authenticated = 0;
 		u->auth_err = EG_ERR_DIRECTORY;
+		return;
 	}
+	/* A browser that logged in with its certificate gets a session on the gateway's own
+	 * pages: it carries the chosen facility and the CSRF token. */
+	if (!u->has_session && (strcmp(r->path, "/eidgate") == 0 ||
+	    strncmp(r->path, "/eidgate/", 9) == 0) && websession_issue(r) != EG_OK)
+		log_warnx("request %s: cannot issue a session", r->id);
+	else if (websession_touch(r) != EG_OK)
+		log_warnx("request %s: cannot refresh the session", r->id);
 }

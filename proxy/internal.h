@@ -15,6 +15,7 @@
 #include "eidgate/config.h"
 #include "eidgate/directory.h"
 #include "eidgate/policy.h"
+#include "eidgate/session.h"
 
 struct audit_log;
 struct signer;
@@ -68,6 +69,10 @@ struct req_user {
 	const struct dir_person *person;  /* reference, released with the request */
 	char session_id[24];            /* hash of the session, never the token */
 	char csrf[44];                  /* the session's CSRF token, when it has one */
+	int has_session;
+	int via_bearer;                 /* session came in Authorization: Bearer */
+	struct eg_session sess;         /* the session (wiped with the request) */
+	char *set_cookie;               /* Set-Cookie value to send, or NULL */
 	char context_facility[EG_MAX_ID];
 	char context_org[EG_MAX_ID];
 	const struct dir_org *org;        /* reference: org acted for */
@@ -108,12 +113,39 @@ void *req_uri_log(void *cls, const char *uri, struct MHD_Connection *conn);
 int req_audit(struct request *r, const char *kind, int allow, int reason_err,
     const char *reason_text, int upstream_status, uint64_t bytes);
 
+/* Writes a kind=rights access-log record with the user as actor. EG_OK or EG_ERR_AUDIT. */
+int req_audit_rights(struct request *r, int allow, const char *reason, const char *action,
+    const char *target, const char *role, const char *scope);
+
+/* session_web.c: browser sessions on top of the certificate login. */
+/* Issues a new session for a certificate-authenticated user (cookie). */
+int websession_issue(struct request *r);
+/* Re-seals the session after a change (facility) or when it is due for an idle refresh;
+ * sets r->user.set_cookie for cookie sessions. With token_out, returns the token. */
+int websession_reseal(struct request *r, char **token_out);
+/* Re-seals a cookie session that was last refreshed a minute or more ago. */
+int websession_touch(struct request *r);
+/* Adds the Set-Cookie header of this request, if any, to resp. */
+void websession_add_cookie(struct request *r, struct MHD_Response *resp);
+/* Constant-time check of X-Eidgate-CSRF for state-changing built-in requests. 1 = ok. */
+int websession_csrf_ok(struct request *r);
+
+/* admin.c: the rights-management JSON API (PRODUCT.md §8), called once the body is
+ * complete, for an authenticated user whose CSRF token was checked. */
+enum MHD_Result admin_api(struct request *r, const char *body, size_t len);
+
 /* respond.c */
 enum MHD_Result respond_error(struct request *r, unsigned status, const char *code,
     const char *message);
-enum MHD_Result respond_json(struct MHD_Connection *conn, unsigned status, const char *json);
+enum MHD_Result respond_json(struct request *r, unsigned status, const char *json);
+/* Queues body (copied) with the gateway's security headers and the session cookie. */
+enum MHD_Result respond_buffer(struct request *r, unsigned status, const char *ctype,
+    const char *body, size_t len);
 int client_wants_html(struct MHD_Connection *conn);
 void respond_add_security_headers(struct MHD_Response *resp);
+
+/* static.c: files under [listen] web_root; rel is relative to it. */
+enum MHD_Result static_serve(struct request *r, const char *rel);
 
 /* builtin.c */
 /* Handles /eidgate/... and the JWK set. Called again for each piece of the body until

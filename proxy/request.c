@@ -109,6 +109,36 @@ req_audit(struct request *r, const char *kind, int allow, int reason_err,
 	return EG_OK;
 }
 
+int
+req_audit_rights(struct request *r, int allow, const char *reason, const char *action,
+    const char *target, const char *role, const char *scope)
+{
+	struct audit_record rec;
+
+	memset(&rec, 0, sizeof(rec));
+	rec.kind = "rights";
+	rec.request_id = r->id;
+	rec.client = r->client;
+	rec.nrn = r->user.id.nrn[0] ? r->user.id.nrn : NULL;
+	rec.cert_sha256 = r->user.id.fingerprint[0] ? r->user.id.fingerprint : NULL;
+	rec.session = r->user.session_id[0] ? r->user.session_id : NULL;
+	rec.method = r->method;
+	rec.path = r->path;
+	rec.decision = allow ? "allow" : "deny";
+	rec.reason = reason;
+	rec.actor = rec.nrn;
+	rec.action = action;
+	rec.target = target;
+	rec.role = role;
+	rec.scope = scope;
+	rec.latency_us = (uint64_t)(eg_now_us() - r->start_us);
+	if (audit_append(r->gw->audit, &rec, NULL) != EG_OK) {
+		log_warnx("request %s: access log cannot be written: refusing", r->id);
+		return EG_ERR_AUDIT;
+	}
+	return EG_OK;
+}
+
 /* Records a refusal and answers it; the record comes first. */
 static enum MHD_Result
 refuse(struct request *r, const char *kind, unsigned status, int err, const char *message)
@@ -260,6 +290,8 @@ req_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	builtin_request_done(r);
 	dir_release(r->user.person);
 	dir_release(r->user.org);
+	free(r->user.set_cookie);
+	explicit_bzero(&r->user.sess, sizeof(r->user.sess));
 	if (r->snap != NULL)
 		gw_snapshot_put(r->snap);
 	free(r);

@@ -33,32 +33,32 @@ client_wants_html(struct MHD_Connection *conn)
 	return accept != NULL && strstr(accept, "text/html") != NULL;
 }
 
-static enum MHD_Result
-queue_buffer(struct MHD_Connection *conn, unsigned status, const char *ctype, const char *body,
-    const char *request_id)
+enum MHD_Result
+respond_buffer(struct request *r, unsigned status, const char *ctype, const char *body,
+    size_t len)
 {
 	struct MHD_Response *resp;
 	enum MHD_Result ret;
 
-	resp = MHD_create_response_from_buffer(strlen(body), (void *)(uintptr_t)body,
-	    MHD_RESPMEM_MUST_COPY);
+	resp = MHD_create_response_from_buffer(len, (void *)(uintptr_t)body, MHD_RESPMEM_MUST_COPY);
 	if (resp == NULL)
 		return MHD_NO;
 	MHD_add_response_header(resp, "Content-Type", ctype);
-	if (request_id != NULL)
-		MHD_add_response_header(resp, "X-Request-Id", request_id);
+	MHD_add_response_header(resp, "X-Request-Id", r->id);
 	respond_add_security_headers(resp);
+	websession_add_cookie(r, resp);
 	if (status == 401)
 		MHD_add_response_header(resp, "WWW-Authenticate", "Bearer realm=\"eidgate\"");
-	ret = MHD_queue_response(conn, status, resp);
+	r->phase = REQ_RESPONDED;
+	ret = MHD_queue_response(r->conn, status, resp);
 	MHD_destroy_response(resp);
 	return ret;
 }
 
 enum MHD_Result
-respond_json(struct MHD_Connection *conn, unsigned status, const char *json)
+respond_json(struct request *r, unsigned status, const char *json)
 {
-	return queue_buffer(conn, status, "application/json", json, NULL);
+	return respond_buffer(r, status, "application/json", json, strlen(json));
 }
 
 /* HTML-escapes text (only fixed messages and codes reach here, but be safe anyway). */
@@ -105,14 +105,14 @@ respond_error(struct request *r, unsigned status, const char *code, const char *
 		    "</head><body><main><h1>%s</h1><p>Reason: <code>%s</code></p>"
 		    "<p>Request id: <code>%s</code></p><p><a href=\"/eidgate/\">Portal</a></p>"
 		    "</main></body></html>", status, msg, cod, r->id);
-		return queue_buffer(r->conn, status, "text/html; charset=utf-8", body, r->id);
+		return respond_buffer(r, status, "text/html; charset=utf-8", body, strlen(body));
 	}
 	j = json_pack("{s:s, s:s, s:s}", "error", message, "reason", code, "request_id", r->id);
 	s = j != NULL ? json_dumps(j, JSON_COMPACT) : NULL;
 	json_decref(j);
 	if (s == NULL)
 		return MHD_NO;
-	ret = queue_buffer(r->conn, status, "application/json", s, r->id);
+	ret = respond_buffer(r, status, "application/json", s, strlen(s));
 	free(s);
 	return ret;
 }

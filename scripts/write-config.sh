@@ -29,6 +29,7 @@ address = 127.0.0.1:$gw
 tls_cert = $pki/server/server.pem
 tls_key = $pki/server/server.key
 client_cert = request
+web_root = $(cd "$(dirname "$0")/.." && pwd)/web
 
 [eid]
 trust_anchors = $pki/trust/roots

@@ -24,6 +24,7 @@ struct eg_config {
 	enum cfg_client_cert client_cert;
 	int threads;                    /* [listen] threads: MHD pool size (0 = nproc) */
 	char public_origin[512];        /* [listen] origin: "https://host:port" users see */
+	char web_root[1024];            /* [listen] web_root: the static pages (web/) */
 
 	char trust_anchors[1024], intermediates[1024], crl_dir[1024];
 	enum cfg_ocsp ocsp;

@@ -67,7 +67,189 @@ int dir_org(struct dir_resolver *d, const char *id, const struct dir_org **out);
 int dir_facility(struct dir_resolver *d, const char *id, const struct dir_facility **out);
 void dir_release(const void *entry);
 
+/* The facilities of an organisation, for choosing one to act for. */
+struct dir_facility_list {
+	size_t n;
+	struct dir_facility items[];
+};
+int dir_facilities_of(struct dir_resolver *d, const char *org,
+    const struct dir_facility_list **out);
+
 /* Drops cached entries of one person (after a rights change made through eidgate). */
 void dir_forget_person(struct dir_resolver *d, const char *nrn);
+
+/* ==== Rights management (policy/dirvocab.c, rights.c, dirwrite.c, dirquery.c,
+ * bootstrap.c). Everything below is pure or uses its own connection (struct dir_writer):
+ * the resolver above stays read-only. ==== */
+
+/* People listed for one scope by dir_list_people(); a larger scope is cut (and says so).
+ * (Belongs in limits.h; kept here until that file's owner moves it.) */
+#define DIR_MAX_LISTED 2000
+/* Names an administrator types for a new person: 1..128 characters (code points). */
+#define DIR_MAX_NAME_CHARS 128
+
+/* A scope as written in the API and the access log: "organisation:<enterprise number>",
+ * "facility:<facility id>" or "region:<region>". */
+struct rights_scope {
+	enum eg_scope_kind kind;
+	char id[EG_MAX_ID];
+	char org[EG_MAX_ID];    /* owning organisation: id itself for an organisation, the
+	                         * facility's organisation (looked up by the caller), "" for
+	                         * a region */
+};
+
+/* ---- dirvocab.c: the vocabulary of PRODUCT.md §4; all pure and thread-safe. ---- */
+
+/* Parses "kind:id" with a syntactically valid id (enterprise number with valid check
+ * digits, facility id [a-z0-9-]{1,63}, known region). Sets out->org for organisations.
+ * EG_OK or EG_ERR_PARSE. */
+int rights_scope_parse(const char *text, struct rights_scope *out);
+/* "organisation:0412345614" etc. into out; the length rights_scope_parse accepts. */
+void rights_scope_format(const struct rights_scope *s, char *out, size_t outlen);
+/* 1 when role is one of the roles of §4 (any scope kind), else 0. */
+int rights_role_known(const char *role);
+/* 1 when role can be held on that kind of scope (e.g. "vte" on an organisation). */
+int rights_role_on(const char *role, enum eg_scope_kind kind);
+/* NULL-terminated list of the roles that can be held on kind, in documented order. */
+const char *const *rights_roles_of(enum eg_scope_kind kind);
+/* Enterprise number: 10 digits, first 0 or 1, last two = 97 - (first eight mod 97). */
+int rights_valid_org_number(const char *s);
+/* Facility id: [a-z0-9-]{1,63}. */
+int rights_valid_facility_id(const char *s);
+int rights_valid_region(const char *s);
+int rights_valid_sector(const char *s);
+int rights_valid_capacity(const char *s);
+/* A person's name as an administrator types it: valid UTF-8, 1..DIR_MAX_NAME_CHARS code
+ * points, not blank, no leading or trailing space, no control characters (C0, DEL, C1)
+ * and no bidirectional overrides (they make a name display as another). */
+int rights_valid_name(const char *s);
+/* Splits "Given Surname" at the FIRST space: given = first word, surname = the rest, so
+ * Flemish surnames with particles ("Vanden Berge", "De Keyser") stay whole; a name
+ * without a space is all surname. The name on the card, read at login, is authoritative;
+ * this split only fills givenName/sn of an entry made before the person's first login. */
+void rights_split_name(const char *name, char *given, size_t glen, char *surname,
+    size_t slen);
+
+/* ---- rights.c: who may change what (PRODUCT.md §4); pure, thread-safe. ---- */
+
+enum rights_action { RIGHTS_GRANT, RIGHTS_REVOKE };
+
+enum rights_verdict {
+	RIGHTS_ALLOWED = 0,
+	RIGHTS_BAD_ROLE,        /* role unknown or not held on this kind of scope: 400 */
+	RIGHTS_REGION,          /* regional roles are not managed in the pages: 403 */
+	RIGHTS_OUTSIDE,         /* outside the caller's rights: 403 */
+	RIGHTS_SELF             /* the caller's own roles: 403 */
+};
+
+/*
+ * May a caller holding grants[0..n) grant (or revoke) role on scope s for target_nrn?
+ * s->org must be set. The authority is decided first, then self-change, so RIGHTS_SELF
+ * means "would be allowed, but it is the caller's own role". target_nrn NULL skips the
+ * self check (used to list what a caller may grant). Rules:
+ *   vte on O:    co-vte, lb, security-officer on O; revokes (never grants) vte on O;
+ *                plus all of co-vte and lb on O.
+ *   co-vte on O: lb on O; lb on each facility of O; plus all of lb on O.
+ *   lb on O:     member, moduleerder, insisto-aanmelder, insisto-raadpleger on each
+ *                facility of O.
+ *   lb on F:     the same four roles on F only.
+ * A VTE appointing another VTE is the platform operator's job (eidgate directory
+ * add-vte); a VTE may revoke another VTE, so that 409 protects the last one.
+ */
+enum rights_verdict rights_check(const struct eg_grant *grants, size_t n,
+    const char *caller_nrn, enum rights_action action, const char *target_nrn,
+    const char *role, const struct rights_scope *s);
+/* 1 when the caller may see and manage people in s (vte, co-vte, lb on s->org, or lb on
+ * the facility s). */
+int rights_may_administer(const struct eg_grant *grants, size_t n,
+    const struct rights_scope *s);
+/* Fills out[0..max) with the roles the caller may grant (or revoke) on s, in documented
+ * order (pointers to static strings); returns how many. */
+size_t rights_allowed_roles(const struct eg_grant *grants, size_t n,
+    enum rights_action action, const struct rights_scope *s, const char **out, size_t max);
+/* 1 when the caller holds role on organisation org. */
+int rights_holds_org(const struct eg_grant *grants, size_t n, const char *role,
+    const char *org);
+
+/* ---- dirwrite.c / dirquery.c: reads and writes over a connection of their own. ---- */
+
+/*
+ * One LDAP connection with the service account of [ldap], for rights changes and the
+ * uncached reads they need (an administrator must see the directory as it is now, not
+ * as cached for request decisions). Reconnects once when the server went away.
+ * Not thread-safe: one thread at a time per writer (the admin API serialises its calls,
+ * which also keeps "delete the group with its last member" free of races inside one
+ * gateway). Errors: EG_ERR_DIRECTORY (unreachable, refused, or an LDAP error: logged
+ * with the LDAP text), EG_ERR_PARSE (a value failed validation), EG_ERR_NOMEM.
+ */
+struct dir_writer;
+
+int dirw_open(const struct eg_config *cfg, struct dir_writer **out);
+void dirw_close(struct dir_writer *w);
+/* The LDAP text of the last failure (for CLI messages); never NULL. */
+const char *dirw_last_error(const struct dir_writer *w);
+/* 1 when the last failure was the server refusing access (insufficient access). */
+int dirw_last_was_access(const struct dir_writer *w);
+
+/* *exists = 1 when the entry at the DN of scope s exists (facility: under s->org). */
+int dirw_scope_exists(struct dir_writer *w, const struct rights_scope *s, int *exists);
+/* Finds the organisation owning facility id (*org_out "" when there is none). */
+int dirw_facility_org(struct dir_writer *w, const char *facility, char *org_out,
+    size_t orglen);
+int dirw_person_exists(struct dir_writer *w, const char *nrn, int *exists);
+/* Creates uid=<nrn>,ou=people with cn = name and givenName/sn per rights_split_name.
+ * EG_OK also when it appeared meanwhile (*created = 0). */
+int dirw_person_create(struct dir_writer *w, const char *nrn, const char *name,
+    int *created);
+/* Adds nrn to cn=<role> below s, creating the group when absent. *added = 0 when the
+ * person already held the role. */
+int dirw_add_member(struct dir_writer *w, const struct rights_scope *s, const char *role,
+    const char *nrn, int *added);
+/* Removes nrn from cn=<role> below s; deletes the group when it was the last member.
+ * *removed = 0 when the person did not hold the role. */
+int dirw_remove_member(struct dir_writer *w, const struct rights_scope *s,
+    const char *role, const char *nrn, int *removed);
+/* Members of cn=<role> below s: *count, and *holds = 1 when nrn is one of them (nrn
+ * may be NULL). Counts VTEs before the last one is removed. */
+int dirw_members(struct dir_writer *w, const struct rights_scope *s, const char *role,
+    const char *nrn, size_t *count, int *holds);
+
+/* Bootstrap writes. Each returns EG_ERR_NOT_FOUND... see bootstrap.c for messages. */
+int dirw_add_base_ou(struct dir_writer *w, const char *rdn_value, const char *parent_rdn,
+    const char *description, int *created);
+int dirw_org_create(struct dir_writer *w, const char *number, const char *name,
+    const char *const *capacities, size_t ncap);
+int dirw_facility_create(struct dir_writer *w, const char *org, const char *id,
+    const char *name, const char *sector, const char *region);
+
+/* One role held by one person, as dir_list_people reports it. */
+struct dir_holding {
+	char nrn[EG_NRN_LEN + 1];
+	char name[EG_MAX_NAME];         /* cn of the person entry, "" when it has none */
+	struct eg_grant grant;
+};
+
+struct dir_people {
+	size_t n;
+	int truncated;                  /* more than DIR_MAX_LISTED holdings */
+	struct dir_holding *h;          /* sorted by name, then nrn, then scope and role */
+};
+
+/* Lists who holds which role in s: for an organisation its own roles and those on its
+ * facilities; for a facility the roles on it. role (NULL: any) keeps one role; q (NULL:
+ * any) keeps people whose name contains q (case-insensitive; escaped for the filter).
+ * *out is freed with dir_people_free. */
+int dir_list_people(struct dir_writer *w, const struct rights_scope *s, const char *role,
+    const char *q, struct dir_people *out);
+void dir_people_free(struct dir_people *p);
+/* The facilities of organisation org (*out malloc'd, *n entries, found = 1 each). */
+int dir_list_facilities(struct dir_writer *w, const char *org, struct dir_facility **out,
+    size_t *n);
+/* Reads organisation org (out->found = 0 when absent). */
+int dirw_org(struct dir_writer *w, const char *org, struct dir_org *out);
+
+/* `eidgate directory init|add-organisation|add-facility|add-vte ...`: argv[0] is
+ * "directory". Returns the exit code (0 done, 1 refused or failed, 2 bad usage). */
+int directory_cli(int argc, char **argv);
 
 #endif

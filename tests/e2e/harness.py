@@ -242,3 +242,34 @@ def jwk_thumbprint(jwk):
     canon = json.dumps({"crv": jwk["crv"], "kty": jwk["kty"], "x": jwk["x"], "y": jwk["y"]},
                        separators=(",", ":"), sort_keys=True)
     return base64.urlsafe_b64encode(hashlib.sha256(canon.encode()).digest()).rstrip(b"=").decode()
+
+
+def gateway_variant(stack, name, replace=None, session_key=None):
+    """Starts another gateway on the same directory and backends, with its own port,
+    access log and configuration lines replaced ({"idle_timeout = 15m": "..."})."""
+    port = free_port()
+    with open(stack.config) as f:
+        text = f.read()
+    text = text.replace("127.0.0.1:%d" % stack.port, "127.0.0.1:%d" % port)
+    text = text.replace("db = %s/audit" % stack.root, "db = %s/audit-%s" % (stack.root, name))
+    if session_key is not None:
+        text = text.replace(os.path.join(stack.pki, "keys", "session.key"), session_key)
+    for old, new in (replace or {}).items():
+        assert old in text, old
+        text = text.replace(old, new)
+    path = os.path.join(stack.root, name + ".conf")
+    with open(path, "w") as f:
+        f.write(text)
+    stack.spawn(name, [os.path.join(stack.bin, "eidgate"), "serve", "-c", path])
+    wait_port(port)
+    return port
+
+
+def request_on(stack, port, method, path, who=None, headers=None, body=None):
+    """Like Stack.request, against another gateway port."""
+    saved = stack.port
+    stack.port = port
+    try:
+        return stack.request(method, path, who=who, headers=headers, body=body)
+    finally:
+        stack.port = saved
