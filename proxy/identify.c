@@ -65,19 +65,25 @@ verify_chain(struct request *r, const gnutls_datum_t *certs, unsigned n, struct 
 	size_t lens[EG_MAX_CHAIN];
 	unsigned i;
 
+	cc->verified_ms = eg_mono_ms();
+	cc->have_verdict = 1;
 	if (n > EG_MAX_CHAIN) {
 		cc->err = EG_ERR_CHAIN;
 		eg_strlcpy(cc->detail, "chain too long", sizeof(cc->detail));
 		return;
 	}
+	if (verdict_get(r->gw->verdicts, cc->chain_hash, &cc->err, &cc->id, cc->detail,
+	    sizeof(cc->detail)))
+		return;
 	for (i = 0; i < n; i++) {
 		ders[i] = certs[i].data;
 		lens[i] = certs[i].size;
 	}
 	cc->err = auth_verify(r->snap->auth, ders, lens, n, &cc->id, cc->detail,
 	    sizeof(cc->detail));
-	cc->verified_ms = eg_mono_ms();
-	cc->have_verdict = 1;
+	/* Only verdicts that hold for a while are shared: an internal error is not one. */
+	if (cc->err != EG_ERR_NOMEM && cc->err != EG_ERR_INTERNAL)
+		verdict_put(r->gw->verdicts, cc->chain_hash, cc->err, &cc->id, cc->detail);
 }
 
 /* Verifies the client's certificate chain, or reuses this connection's verdict. */

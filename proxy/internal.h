@@ -40,6 +40,8 @@ struct gateway {
 	struct audit_log *audit;
 	struct upstream_pool *upstream;
 	struct challenge_store *challenges;
+	struct verdict_cache *verdicts;
+	void *ticket_key;               /* gnutls_datum_t: TLS session ticket key */
 	struct MHD_Daemon *daemon;
 	char origin[512];               /* https://host:port users see */
 	atomic_ulong request_counter;
@@ -155,6 +157,19 @@ void builtin_request_done(struct request *r);
 
 /* assertion.c: builds the claims and signs them (cached per session/backend/facility). */
 int assertion_make(struct request *r, const struct policy_backend *b, char **jws);
+
+/* verdict.c: verdicts on client chains, shared by all connections, so that a resumed TLS
+ * session or a new connection of the same card is not re-checked (over the network, once
+ * OCSP is on) each time. Entries live at most ttl_ms, so a revocation is honoured within
+ * [eid] ocsp_cache. */
+struct verdict_cache;
+struct verdict_cache *verdict_cache_new(int64_t ttl_ms);
+void verdict_cache_free(struct verdict_cache *vc);
+/* 1 and *err, *id filled when a fresh verdict for chain_hash is cached. */
+int verdict_get(struct verdict_cache *vc, const unsigned char chain_hash[32], int *err,
+    struct eg_identity *id, char *detail, size_t detaillen);
+void verdict_put(struct verdict_cache *vc, const unsigned char chain_hash[32], int err,
+    const struct eg_identity *id, const char *detail);
 
 /* identify.c */
 void identify_user(struct request *r);

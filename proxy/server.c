@@ -120,9 +120,14 @@ notify_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
 	}
 	*socket_context = calloc(1, sizeof(struct conn_ctx));
 	snap = gw_snapshot_get(gw);
+	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+	/* Session tickets let a returning client skip the full handshake; its certificate
+	 * is still available and its verdict comes from the verdict cache. */
+	if (ci != NULL && ci->tls_session != NULL && gw->ticket_key != NULL)
+		gnutls_session_ticket_enable_server((gnutls_session_t)ci->tls_session,
+		    (const gnutls_datum_t *)gw->ticket_key);
 	/* libmicrohttpd can only request a certificate; requiring one is GnuTLS's job. */
 	if (snap->cfg.client_cert == CFG_CLIENT_CERT_REQUIRE) {
-		ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);
 		if (ci != NULL && ci->tls_session != NULL)
 			gnutls_certificate_server_set_request(
 			    (gnutls_session_t)ci->tls_session, GNUTLS_CERT_REQUIRE);
@@ -204,6 +209,31 @@ make_origin(const struct eg_config *cfg, char *out, size_t outlen)
 }
 
 static int
+ticket_key_new(struct gateway *gw)
+{
+	gnutls_datum_t *k = calloc(1, sizeof(*k));
+
+	if (k == NULL || gnutls_session_ticket_key_generate(k) != GNUTLS_E_SUCCESS) {
+		free(k);
+		return -1;
+	}
+	gw->ticket_key = k;
+	return 0;
+}
+
+static void
+ticket_key_free(struct gateway *gw)
+{
+	gnutls_datum_t *k = gw->ticket_key;
+
+	if (k == NULL)
+		return;
+	explicit_bzero(k->data, k->size);
+	gnutls_free(k->data);
+	free(k);
+}
+
+static int
 open_services(struct gateway *gw, const struct eg_config *cfg, int threads)
 {
 	struct audit_options ao;
@@ -219,6 +249,12 @@ open_services(struct gateway *gw, const struct eg_config *cfg, int threads)
 	if (dir_open(cfg, &gw->dir) != EG_OK || upstream_pool_new(threads, &gw->upstream) != EG_OK ||
 	    challenge_store_new(&gw->challenges) != EG_OK)
 		return -1;
+	/* Verdicts may be reused as long as an OCSP answer may be (at most a minute when
+	 * OCSP is off, so that a new CRL takes effect soon). */
+	gw->verdicts = verdict_cache_new(cfg->ocsp != CFG_OCSP_OFF && cfg->ocsp_cache_ms < 60000 ?
+	    cfg->ocsp_cache_ms : 60000);
+	if (gw->verdicts == NULL || ticket_key_new(gw) != 0)
+		return -1;
 	return 0;
 }
 
@@ -230,6 +266,8 @@ close_services(struct gateway *gw)
 	upstream_pool_free(gw->upstream);
 	dir_close(gw->dir);
 	challenge_store_free(gw->challenges);
+	verdict_cache_free(gw->verdicts);
+	ticket_key_free(gw);
 	audit_close(gw->audit);
 	gw_snapshot_put(atomic_load(&gw->snap));
 }

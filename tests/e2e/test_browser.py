@@ -1,0 +1,39 @@
+"""Browser scenarios (tests/browser/*.test.mjs): Debian's chromium driven by
+playwright-core, against this run's stack."""
+import glob
+import json
+import os
+import subprocess
+
+import harness
+
+BROWSER = os.path.join(harness.REPO, "tests", "browser")
+
+
+def ensure_playwright():
+    if not os.path.isdir(os.path.join(BROWSER, "node_modules", "playwright-core")):
+        subprocess.run(["npm", "install", "--no-audit", "--no-fund", "--silent"], cwd=BROWSER,
+                       check=True, timeout=600)
+
+
+def run_scenario(stack, name):
+    ensure_playwright()
+    shots = os.path.join(harness.REPO, "run", "screenshots")
+    os.makedirs(shots, exist_ok=True)
+    ctx = {"baseURL": "https://127.0.0.1:%d" % stack.port, "pki": stack.pki, "bin": stack.bin,
+           "auditDir": os.path.join(stack.root, "audit"), "root": stack.root,
+           "screenshotDir": shots}
+    r = subprocess.run(["node", os.path.join(BROWSER, "run.mjs"), os.path.join(BROWSER, name)],
+                       env=dict(os.environ, EIDGATE_BROWSER_CTX=json.dumps(ctx)),
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_portal_in_a_real_browser(stack):
+    run_scenario(stack, "portal.test.mjs")
+
+
+def test_other_browser_scenarios(stack):
+    for path in sorted(glob.glob(os.path.join(BROWSER, "*.test.mjs"))):
+        if os.path.basename(path) != "portal.test.mjs":
+            run_scenario(stack, os.path.basename(path))

@@ -1,0 +1,57 @@
+"""Issue 3 §3: client_cert = require refuses a handshake without a certificate; TLS
+session resumption works and a resumed session still carries the certificate."""
+import os
+import socket
+import ssl
+
+import harness
+
+
+def handshake(stack, port, ctx, session=None):
+    raw = socket.create_connection(("127.0.0.1", port), timeout=10)
+    s = ctx.wrap_socket(raw, server_hostname="localhost", session=session)
+    s.sendall(b"GET /eidgate/whoami HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+    data = b""
+    while True:
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    sess, reused = s.session, s.session_reused
+    s.close()
+    return data, sess, reused
+
+
+def test_require_refuses_handshake_without_certificate(stack):
+    port = harness.gateway_variant(stack, "require", replace={
+        "client_cert = request": "client_cert = require"})
+    ctx = stack.tls_context()
+    try:
+        data, _, _ = handshake(stack, port, ctx)
+    except (ssl.SSLError, ConnectionError, OSError):
+        data = b""
+    assert not data.startswith(b"HTTP/1.1 200"), data[:200]
+    me = stack.person("vte-a")
+    data, _, _ = handshake(stack, port, stack.tls_context(me["chain"], me["key_file"]))
+    assert data.startswith(b"HTTP/1.1 200"), data[:200]
+
+
+def test_tls12_is_offered_for_rsa_cards(stack):
+    me = stack.person("vte-a")
+    ctx = stack.tls_context(me["chain"], me["key_file"])
+    ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+    data, _, _ = handshake(stack, stack.port, ctx)
+    assert data.startswith(b"HTTP/1.1 200"), data[:200]
+
+
+def test_session_resumption_keeps_the_certificate(stack):
+    me = stack.person("mod-molenberg")
+    for version in (ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_3):
+        ctx = stack.tls_context(me["chain"], me["key_file"])
+        ctx.maximum_version = version
+        ctx.minimum_version = version
+        data, sess, _ = handshake(stack, stack.port, ctx)
+        assert data.startswith(b"HTTP/1.1 200") and sess is not None, data[:200]
+        data, _, reused = handshake(stack, stack.port, ctx, session=sess)
+        assert reused, "TLS session was not resumed (%s)" % version
+        assert data.startswith(b"HTTP/1.1 200") and b"Rudi Gerrits" in data, data[:300]
