@@ -332,6 +332,9 @@ proxy_serve(const char *config_path)
 	sigaddset(&set, SIGHUP);
 	sigaddset(&set, SIGPIPE);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	/* A file-size limit must turn into a write error the access log reports (and the
+	 * gateway answers 503), not kill the process. */
+	signal(SIGXFSZ, SIG_IGN);
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
 		return 1;
 	if (snapshot_load(config_path, &snap) != EG_OK) {

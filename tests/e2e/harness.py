@@ -108,10 +108,10 @@ class Stack:
                         os.path.join(self.root, "ldap")], check=True,
                        stdout=subprocess.DEVNULL)
 
-    def spawn(self, name, args):
+    def spawn(self, name, args, preexec_fn=None):
         log = open(os.path.join(self.root, name + ".log"), "ab")
         self.procs[name] = subprocess.Popen(args, stdout=log, stderr=log,
-                                            stdin=subprocess.DEVNULL)
+                                            stdin=subprocess.DEVNULL, preexec_fn=preexec_fn)
 
     def start_backends(self):
         self.spawn("modules", [os.path.join(self.bin, "eidgate-demo-modules"), "--listen",
@@ -171,14 +171,15 @@ class Stack:
         return ctx
 
     def request(self, method, path, who=None, cert=None, key=None, headers=None, body=None,
-                conn=None):
-        """who: a person key (their authentication chain is the client certificate)."""
+                conn=None, port=None):
+        """who: a person key (their authentication chain is the client certificate);
+        port: another gateway than this stack's."""
         if who is not None:
             p = self.person(who)
             cert, key = p["chain"], p["key_file"]
         own = conn is None
         if own:
-            conn = http.client.HTTPSConnection("127.0.0.1", self.port, timeout=30,
+            conn = http.client.HTTPSConnection("127.0.0.1", port or self.port, timeout=30,
                                                context=self.tls_context(cert, key))
         conn.request(method, path, body=body, headers=headers or {})
         r = conn.getresponse()
@@ -244,10 +245,10 @@ def jwk_thumbprint(jwk):
     return base64.urlsafe_b64encode(hashlib.sha256(canon.encode()).digest()).rstrip(b"=").decode()
 
 
-def gateway_variant(stack, name, replace=None, session_key=None):
+def gateway_variant(stack, name, replace=None, session_key=None, preexec_fn=None, port=None):
     """Starts another gateway on the same directory and backends, with its own port,
     access log and configuration lines replaced ({"idle_timeout = 15m": "..."})."""
-    port = free_port()
+    port = port or free_port()
     with open(stack.config) as f:
         text = f.read()
     text = text.replace("127.0.0.1:%d" % stack.port, "127.0.0.1:%d" % port)
@@ -260,16 +261,15 @@ def gateway_variant(stack, name, replace=None, session_key=None):
     path = os.path.join(stack.root, name + ".conf")
     with open(path, "w") as f:
         f.write(text)
-    stack.spawn(name, [os.path.join(stack.bin, "eidgate"), "serve", "-c", path])
-    wait_port(port)
+    stack.spawn(name, [os.path.join(stack.bin, "eidgate"), "serve", "-c", path],
+                preexec_fn=preexec_fn)
+    try:
+        wait_port(port)
+    except RuntimeError:
+        raise RuntimeError("gateway %s did not start:\n%s" % (name, stack.log(name)))
     return port
 
 
 def request_on(stack, port, method, path, who=None, headers=None, body=None):
     """Like Stack.request, against another gateway port."""
-    saved = stack.port
-    stack.port = port
-    try:
-        return stack.request(method, path, who=who, headers=headers, body=body)
-    finally:
-        stack.port = saved
+    return stack.request(method, path, who=who, headers=headers, body=body, port=port)
