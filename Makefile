@@ -78,7 +78,7 @@ run: deps all
 	bash scripts/run-demo.sh
 
 bench: all
-	bash bench/run.sh
+	for b in bench/*.sh; do bash "$$b" || exit 1; done
 
 cppcheck:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability,performance \

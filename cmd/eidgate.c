@@ -19,10 +19,14 @@ static const char usage_text[] =
     "  serve -c FILE                 run the gateway in the foreground\n"
     "  check-config -c FILE          validate a configuration file\n"
     "  policy check FILE             lint a policy file\n"
+    "  policy explain -c FILE --nrn N [--facility F] METHOD PATH\n"
+    "                                why a request is allowed or denied\n"
     "  cert inspect FILE             show what eidgate reads from a certificate\n"
     "  cert verify -c FILE CERT      validate a certificate as a login would\n"
-    "  audit query --db DIR ...      read the access log (see eidgate audit --help)\n"
-    "  audit verify --db DIR         check the access log's hash chain\n";
+    "  audit {query,export,tail,stats,verify,checkpoint,archive} --db DIR ...\n"
+    "                                the access log (see eidgate audit --help)\n"
+    "  directory {init,add-organisation,add-facility,add-vte} -c FILE ...\n"
+    "                                bootstrap the directory (platform operator)\n";
 
 static int
 usage(FILE *f, int code)

@@ -29,6 +29,30 @@ seg_eq(const char *str, const char *seg, size_t len)
 	return str != NULL && strncmp(str, seg, len) == 0 && str[len] == '\0';
 }
 
+/* Records why a term held or not, when the caller asked (explain.c); returns 1 for a
+ * code that means "held", so callers can `return why_set(...)`. */
+static int
+why_set(struct term_why *why, enum term_why_code code, const struct eg_grant *g,
+    const char *org)
+{
+	if (why != NULL) {
+		why->code = code;
+		why->grant = g;
+		why->org = org;
+	}
+	return code == WHY_LOGGED_IN || code == WHY_CAPACITY || code == WHY_GRANT ||
+	    code == WHY_ORG_GRANT;
+}
+
+static void
+why_value(struct term_why *why, const char *v, size_t len)
+{
+	if (why != NULL) {
+		why->value = v;
+		why->value_len = len;
+	}
+}
+
 /* The organisation owning facility f: from any facility grant of the subject that names
  * it, else the directory's answer, else the session's own organisation when f is the
  * context facility. */
@@ -59,10 +83,13 @@ facility_org(const struct eg_subject *s, const char *f, size_t flen)
 }
 
 /* Does the subject hold role on scope (kind, v)? On a facility, a grant on the owning
- * organisation counts too (PRODUCT.md §4). */
+ * organisation counts too (PRODUCT.md §4). With why, also says which grant held or, when
+ * none did, which organisation owns the facility, so explain.c can say "no grant on f or
+ * its organisation o"; only then is the owner looked up even without organisation grants
+ * (the hot path skips that directory call). */
 static int
 holds_role(const struct eg_subject *s, const char *role, enum eg_scope_kind kind,
-    const char *v, size_t vlen)
+    const char *v, size_t vlen, struct term_why *why)
 {
 	const char *org = NULL;
 	int org_done = 0;
@@ -73,7 +100,7 @@ holds_role(const struct eg_subject *s, const char *role, enum eg_scope_kind kind
 		if (strcmp(g->role, role) != 0)
 			continue;
 		if (g->kind == kind && seg_eq(g->scope, v, vlen))
-			return 1;
+			return why_set(why, WHY_GRANT, g, NULL);
 		if (kind != EG_SCOPE_FACILITY || g->kind != EG_SCOPE_ORGANISATION)
 			continue;
 		if (!org_done) {
@@ -81,53 +108,71 @@ holds_role(const struct eg_subject *s, const char *role, enum eg_scope_kind kind
 			org_done = 1;
 		}
 		if (org != NULL && strcmp(g->scope, org) == 0)
-			return 1;
+			return why_set(why, WHY_ORG_GRANT, g, org);
 	}
+	if (why != NULL && kind == EG_SCOPE_FACILITY && !org_done)
+		org = facility_org(s, v, vlen);
+	why_set(why, WHY_NO_GRANT, NULL, org);
 	return 0;
 }
 
 static int
-holds_role_anywhere(const struct eg_subject *s, const char *role)
+holds_role_anywhere(const struct eg_subject *s, const char *role, struct term_why *why)
 {
 	size_t i;
 
 	for (i = 0; i < s->ngrants; i++)
 		if (strcmp(s->grants[i].role, role) == 0)
-			return 1;
+			return why_set(why, WHY_GRANT, &s->grants[i], NULL);
+	why_set(why, WHY_NO_GRANT, NULL, NULL);
 	return 0;
 }
 
 static int
-term_holds(const struct policy_term *t, const struct path_segs *ps,
-    const struct eg_subject *s)
+capacity_holds(const struct policy_term *t, const struct eg_subject *s,
+    struct term_why *why)
+{
+	size_t i;
+
+	for (i = 0; i < s->ncapacities; i++)
+		if (s->capacities[i] != NULL && strcmp(s->capacities[i], t->name) == 0)
+			return why_set(why, WHY_CAPACITY, NULL, s->context_org);
+	why_set(why, WHY_NO_CAPACITY, NULL, s->context_org);
+	return 0;
+}
+
+int
+policy_term_eval(const struct policy_term *t, const struct path_segs *ps,
+    const struct eg_subject *s, struct term_why *why)
 {
 	const char *v;
-	size_t i;
 
 	/* Roles and capacities also require a login, so a caller that fills grants for an
 	 * anonymous request cannot open anything. */
 	if (!s->authenticated)
-		return 0;
+		return why_set(why, WHY_NOT_LOGGED_IN, NULL, NULL);
 	if (t->kind == TERM_AUTHENTICATED)
-		return 1;
-	if (t->kind == TERM_CAPACITY) {
-		for (i = 0; i < s->ncapacities; i++)
-			if (s->capacities[i] != NULL && strcmp(s->capacities[i], t->name) == 0)
-				return 1;
-		return 0;
-	}
+		return why_set(why, WHY_LOGGED_IN, NULL, NULL);
+	if (t->kind == TERM_CAPACITY)
+		return capacity_holds(t, s, why);
 	if (t->scope == SCOPE_ANY)
-		return holds_role_anywhere(s, t->name);
-	if (t->scope == SCOPE_PARAM)
-		return t->param < ps->stored && holds_role(s, t->name, t->scope_kind,
-		    ps->ptr[t->param], ps->len[t->param]);
+		return holds_role_anywhere(s, t->name, why);
+	if (t->scope == SCOPE_PARAM) {
+		if (t->param >= ps->stored)
+			return why_set(why, WHY_NO_SEGMENT, NULL, NULL);
+		why_value(why, ps->ptr[t->param], ps->len[t->param]);
+		return holds_role(s, t->name, t->scope_kind, ps->ptr[t->param],
+		    ps->len[t->param], why);
+	}
 	if (t->scope == SCOPE_LITERAL)
 		v = t->literal;
 	else
 		v = t->scope_kind == EG_SCOPE_ORGANISATION ? s->context_org :
 		    s->context_facility;
-	return v != NULL && v[0] != '\0' &&
-	    holds_role(s, t->name, t->scope_kind, v, strlen(v));
+	if (v == NULL || v[0] == '\0')
+		return why_set(why, WHY_NO_CONTEXT, NULL, NULL);
+	why_value(why, v, strlen(v));
+	return holds_role(s, t->name, t->scope_kind, v, strlen(v), why);
 }
 
 int
@@ -142,7 +187,7 @@ policy_cond_holds(const struct policy_rule *r, const struct path_segs *ps,
 	while (i < r->nterms) {
 		group = 1;
 		do {
-			if (group && !term_holds(&r->terms[i], ps, s))
+			if (group && !policy_term_eval(&r->terms[i], ps, s, NULL))
 				group = 0;
 			i++;
 		} while (i < r->nterms && !r->terms[i].or_start);
@@ -174,8 +219,8 @@ consider(void *arg, uint32_t idx)
 }
 
 /* "/a/b/" -> "a", "b", ""; "/" -> nothing. */
-static void
-split_path(const char *path, struct path_segs *ps)
+void
+policy_split_path(const char *path, struct path_segs *ps)
 {
 	const char *p = path + 1, *e;
 
@@ -208,7 +253,7 @@ policy_decide(const struct policy *p, const char *method, const char *path,
 		return;
 	if ((d.method = policy_method_bit(method, strlen(method))) == 0)
 		return;
-	split_path(path, &ps);
+	policy_split_path(path, &ps);
 	trie_match(p->root, &ps, consider, &d);
 	if (d.deny != NO_RULE) {
 		out->rule = p->rules[d.deny].id;

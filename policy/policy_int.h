@@ -90,6 +90,35 @@ void trie_match(const struct trie_node *root, const struct path_segs *ps,
 int policy_cond_holds(const struct policy_rule *r, const struct path_segs *ps,
     const struct eg_subject *s);
 
+/* Why a term held or not (eval.c fills it, explain.c words it). */
+enum term_why_code {
+	WHY_NOT_LOGGED_IN,      /* every term needs a login */
+	WHY_LOGGED_IN,          /* held: `authenticated` */
+	WHY_CAPACITY,           /* held: the acting organisation (org) has the capacity */
+	WHY_NO_CAPACITY,        /* not held; org is the acting organisation or NULL */
+	WHY_GRANT,              /* held: grant names the scope itself (or any, no `on`) */
+	WHY_ORG_GRANT,          /* held: grant is on org, which owns the facility */
+	WHY_NO_GRANT,           /* not held; for a facility, org owns it (NULL: unknown) */
+	WHY_NO_CONTEXT,         /* not held: `context` but no facility is acted for */
+	WHY_NO_SEGMENT          /* not held: the parameter's segment is beyond the limit */
+};
+
+struct term_why {
+	enum term_why_code code;
+	const struct eg_grant *grant;   /* the grant that held, else NULL */
+	const char *value;              /* the scope checked (not NUL-terminated), or NULL */
+	size_t value_len;
+	const char *org;                /* see the codes; valid until the next evaluation */
+};
+
+/* Evaluates one term exactly as policy_decide() does; with why (may be NULL) also says
+ * why. Returns 1 when the term holds. */
+int policy_term_eval(const struct policy_term *t, const struct path_segs *ps,
+    const struct eg_subject *s, struct term_why *why);
+
+/* Cuts a normalised path into segments: "/a/b/" -> "a", "b", ""; "/" -> none. */
+void policy_split_path(const char *path, struct path_segs *ps);
+
 /* Parsing context shared by parse*.c; see parse.c. */
 struct pctx {
 	const char *file;

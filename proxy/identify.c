@@ -124,37 +124,6 @@ identify_certificate(struct request *r)
 	u->authenticated = 1;
 }
 
-/*
- * The facility acted for when the session has not chosen one: the only facility where
- * the user holds a role. Someone with roles in several facilities must choose (portal).
- */
-static void
-default_context(struct req_user *u)
-{
-	const struct dir_person *p = u->person;
-	const char *fac = NULL, *org = NULL;
-	int many_fac = 0, many_org = 0;
-	size_t i;
-
-	for (i = 0; p != NULL && i < p->ngrants; i++) {
-		const struct eg_grant *g = &p->grants[i];
-		if (g->kind == EG_SCOPE_REGION)
-			continue;
-		if (org != NULL && strcmp(org, g->org) != 0)
-			many_org = 1;
-		org = g->org;
-		if (g->kind == EG_SCOPE_FACILITY) {
-			if (fac != NULL && strcmp(fac, g->scope) != 0)
-				many_fac = 1;
-			fac = g->scope;
-		}
-	}
-	if (org != NULL && !many_org)
-		eg_strlcpy(u->context_org, org, sizeof(u->context_org));
-	if (fac != NULL && !many_fac && !many_org)
-		eg_strlcpy(u->context_facility, fac, sizeof(u->context_facility));
-}
-
 /* The session token from "Authorization: Bearer" or the __Host-eidgate cookie. */
 static const char *
 session_token(struct MHD_Connection *conn, int *via_bearer)
@@ -239,8 +208,11 @@ identify_user(struct request *r)
 		u->auth_err = err == EG_ERR_DIRECTORY ? EG_ERR_DIRECTORY : EG_ERR_INTERNAL;
 		return;
 	}
+	/* The facility acted for when the session has not chosen one: the only one where
+	 * the user holds a role. Someone with roles in several must choose (portal). */
 	if (u->context_facility[0] == '\0' && u->context_org[0] == '\0')
-		default_context(u);
+		policy_default_context(u->person->grants, u->person->ngrants,
+		    u->context_facility, u->context_org);
 	if (u->context_org[0] != '\0' &&
 	    dir_org(r->gw->dir, u->context_org, &u->org) == EG_ERR_DIRECTORY) {
 		u->authenticated = 0;

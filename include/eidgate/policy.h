@@ -95,4 +95,40 @@ int policy_normalise_path(const char *target, char *path, size_t pathlen, char *
 /* `eidgate policy SUBCOMMAND ...`: argv[0] is "policy". Returns the exit code. */
 int policy_cli(int argc, char **argv);
 
+/*
+ * The facility a user acts for before choosing one (policy/context.c): the organisation
+ * when all the user's organisation and facility grants are in one, and the facility when
+ * moreover all facility grants name one. Regional grants play no part. fac and org
+ * (EG_MAX_ID bytes each) are set to "" when there is no such default. Returns 1 when a
+ * facility was chosen, 0 otherwise. The gateway and `policy explain` both use it, so an
+ * explanation shows what a fresh login gets.
+ */
+int policy_default_context(const struct eg_grant *grants, size_t n, char *fac, char *org);
+
+/* ==== Explanations (policy/explain.c, `eidgate policy explain`) ==== */
+
+#include <stdio.h>
+
+/* policy_explain() flags. */
+#define POLICY_EXPLAIN_VERBOSE 1u   /* also the rules that do not match method or path */
+
+/*
+ * Writes to out, in words, how policy_decide() decides method + path (already normalised)
+ * for subject s: every rule whose methods and path match, in file order, with each term of
+ * its condition and why it held or not ("role moduleerder on facility f1 ({f}): not held:
+ * no grant of moduleerder on f1 or its organisation o1"), then which rule decides. With
+ * POLICY_EXPLAIN_VERBOSE, rules whose path matches but not the method, and rules whose
+ * path does not match, are listed too.
+ *
+ * The same compiled matcher (trie) and the same term evaluation as policy_decide() are
+ * used, and the verdict derived from the listed results is stored in *dec (pointers into
+ * p, as for policy_decide). Tests and the CLI compare it with policy_decide().
+ *
+ * s->facility_org may be called (it may query the directory). Returns EG_OK, EG_ERR_NOMEM,
+ * EG_ERR_INTERNAL (the per-term results disagree with the rule's condition: a bug) or
+ * EG_ERR_IO (writing to out failed). Thread-safe as policy_decide(), for distinct out.
+ */
+int policy_explain(const struct policy *p, const char *method, const char *path,
+    const struct eg_subject *s, unsigned flags, FILE *out, struct policy_decision *dec);
+
 #endif

@@ -1,7 +1,9 @@
 /*
  * path_test.c - policy_normalise_path(): the canonical form, and every trick known to
  * make a gateway and a backend read a path differently (encoded dots and slashes, double
- * encoding, overlong UTF-8, path parameters, backslashes, NUL).
+ * encoding, overlong UTF-8, path parameters, backslashes, NUL). Method case, absolute-form
+ * targets and Host headers are checked end to end in tests/e2e/test_policy.py, together
+ * with "the backend receives exactly the path that was decided".
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -103,11 +105,43 @@ static const struct pcase cases[] = {
 	{ "/%a9", BAD, NULL },
 	{ "/\xc0\xae", BAD, NULL },
 	{ "/\xff", BAD, NULL },
+	/* more tricks: each one either has one canonical form or is refused */
+	{ "/%2e", "/", "" },
+	{ "/a/b/%2e%2e", "/a/", "" },
+	{ "/a/%2e./b", "/b", "" },
+	{ "/a//../b", "/b", "" },               /* we collapse first, and forward "/b" */
+	{ "/a/./../b", "/b", "" },
+	{ "/a/%2e%2e%2fb", BAD, NULL },
+	{ "/a/%2e%2e%5cb", BAD, NULL },
+	{ "/a/..%00/b", BAD, NULL },
+	{ "/a/%2e%2e;/b", BAD, NULL },
+	{ "/a/%u002e%u002e/b", BAD, NULL },     /* IIS %u escapes are not percent-encoding */
+	{ "/a/%C0%AE%C0%AE/b", BAD, NULL },
+	{ "/a/%c0%80", BAD, NULL },             /* overlong NUL */
+	{ "/a/%e0%80%80", BAD, NULL },
+	{ "/a/%c0%2e", BAD, NULL },
+	{ "/a/%ef%bc%8f", "/a/%EF%BC%8F", "" }, /* fullwidth solidus: stays one segment */
+	{ "/a/%e2%80%ae", "/a/%E2%80%AE", "" },
+	{ "/a%09b", BAD, NULL },
+	{ "/a\r\nb", BAD, NULL },
+	{ "/a%0d%0aSet-Cookie:x", BAD, NULL },
+	{ "/a?x=\x7f", BAD, NULL },
+	{ "/a?x=1 y", BAD, NULL },
+	{ "/A/B", "/A/B", "" },                 /* case is kept: the backend decides */
+	{ "/%41/%61", "/A/a", "" },
+	{ "/a%2525252e", BAD, NULL },
+	{ "/a/%25", "/a/%25", "" },
+	{ "/a/%", BAD, NULL },
 	/* fragments and non-origin forms */
 	{ "/a#frag", BAD, NULL },
 	{ "/a?q#frag", BAD, NULL },
 	{ "/a?q\x01", BAD, NULL },
 	{ "http://host/a", BAD, NULL },
+	{ "HTTP://127.0.0.1:8443/a", BAD, NULL },
+	{ "https://evil.example/a", BAD, NULL },
+	{ "//evil.example/a", "/evil.example/a", "" },  /* a path, not an authority */
+	{ "\\evil.example/a", BAD, NULL },
+	{ " /a", BAD, NULL },
 	{ "*", BAD, NULL },
 	{ "", BAD, NULL },
 	{ "a/b", BAD, NULL },

@@ -208,12 +208,36 @@ static const struct dcase example_cases[] = {
 	{ "user", &s_user, "GET", "/eidgate/whoami", 0, NULL, NULL },
 };
 
+/* policy_explain() must reach the verdict policy_decide() reaches, with the same rule
+ * and backend, and print without internal disagreement. */
+static int
+explain_agrees(const struct policy *p, const char *method, const char *path,
+    const struct eg_subject *s)
+{
+	struct policy_decision d, e;
+	FILE *devnull = fopen("/dev/null", "w");
+	int r, ok;
+
+	if (devnull == NULL)
+		return 0;
+	policy_decide(p, method, path, s, &d);
+	r = policy_explain(p, method, path, s, POLICY_EXPLAIN_VERBOSE, devnull, &e);
+	fclose(devnull);
+	ok = r == EG_OK && d.allow == e.allow && d.rule == e.rule &&
+	    d.backend == e.backend && d.reason == e.reason;
+	if (!ok)
+		printf("  explain %s %s: r=%d decide=%d/%s explain=%d/%s\n", method, path, r,
+		    d.allow, d.rule ? d.rule : "-", e.allow, e.rule ? e.rule : "-");
+	return ok;
+}
+
 static int
 decision_ok(const struct policy *p, const struct dcase *c)
 {
 	struct policy_decision d;
 	int ok;
 
+	CHECK(explain_agrees(p, c->method, c->path, c->s));
 	policy_decide(p, c->method, c->path, c->s, &d);
 	ok = d.allow == c->allow &&
 	    ((c->rule == NULL && d.rule == NULL) ||
@@ -288,7 +312,17 @@ static const char semantics_policy[] =
     "allow lit      GET  /lit              -> b when role lb on facility F9 and capacity ggz\n"
     "allow org      GET  /org/{o}/*        -> b when role vte on organisation {o}\n"
     "allow exact    GET  /exact/{f}/file   -> a when authenticated\n"
-    "deny  sealed   GET  /x/sealed         when role member\n";
+    "deny  sealed   GET  /x/sealed         when role member\n"
+    "allow litorg   GET  /litorg           -> a when role vte on facility f1\n"
+    "allow litreg   GET  /litreg           -> a when role indicatiesteller on region limburg\n"
+    "allow litoname GET  /litoname         -> a when role vte on organisation o1\n"
+    "allow cap      GET  /cap              -> a when capacity jeugdhulp\n"
+    "allow ctxlb    GET  /ctxlb            -> a when role lb on context\n"
+    "allow prec     GET  /prec/{o}         -> a when role lb and capacity handicap or "
+    "role vte on organisation {o}\n"
+    "allow star     GET  /star/*/end       -> b when authenticated\n"
+    "allow m2       *    /m2/**            -> a when authenticated\n"
+    "deny  m2del    DELETE /m2/keep        when role lb on facility F9\n";
 
 static const struct eg_grant g_sem[] = {
 	{ "member", EG_SCOPE_FACILITY, "f1", "o1" },
@@ -300,6 +334,16 @@ static const char *const caps_other[] = { "handicap" };
 
 static const struct eg_subject s_sem = { 1, g_sem, 3, "f1", "o1", caps_ggz, 2, NULL, NULL };
 static const struct eg_subject s_sem_nocap = { 1, g_sem, 3, NULL, NULL, caps_other, 1,
+    NULL, NULL };
+static const struct eg_grant g_lb_org[] = { { "lb", EG_SCOPE_ORGANISATION, "o1", "" } };
+static const struct eg_subject s_ctx_org_lb = { 1, g_lb_org, 1, "fQ", "o1", NULL, 0, NULL,
+    NULL };
+static const struct eg_subject s_ctx_org_lb2 = { 1, g_lb_org, 1, "fD", "o2", NULL, 0, NULL,
+    NULL };
+static const char *const caps_handicap[] = { "handicap" };
+static const struct eg_subject s_lb_handicap = { 1, g_lb_org, 1, NULL, "o1", caps_handicap,
+    1, NULL, NULL };
+static const struct eg_subject s_lb_nocap = { 1, g_lb_org, 1, NULL, "o1", caps_ggz, 2,
     NULL, NULL };
 
 static const struct dcase semantics_cases[] = {
@@ -324,6 +368,38 @@ static const struct dcase semantics_cases[] = {
 	{ "sem", &s_sem, "GET", "/exact/f/file", 1, "exact", "a" },
 	{ "sem", &s_sem, "GET", "/exact/f/file/", 0, NULL, NULL },
 	{ "sem", &s_sem, "GET", "/exact//file", 0, NULL, NULL },
+	/* `**` matches zero segments too */
+	{ "anon", &s_anon, "GET", "/open", 1, "open", "a" },
+	{ "anon", &s_anon, "GET", "/open/", 1, "open", "a" },
+	/* literal scopes: an organisation grant holds on a literal facility it owns */
+	{ "sem", &s_sem, "GET", "/litorg", 1, "litorg", "a" },
+	{ "semNoCtx", &s_sem_nocap, "GET", "/litorg", 1, "litorg", "a" },
+	{ "orgCb", &s_org_cb, "GET", "/litorg", 0, NULL, NULL },
+	{ "itp", &s_itp, "GET", "/litreg", 1, "litreg", "a" },
+	{ "sem", &s_sem, "GET", "/litreg", 0, NULL, NULL },
+	{ "sem", &s_sem, "GET", "/litoname", 1, "litoname", "a" },
+	{ "orgCb", &s_org_cb, "GET", "/litoname", 0, NULL, NULL },
+	/* capacity of the acting organisation; none without one */
+	{ "sem", &s_sem, "GET", "/cap", 1, "cap", "a" },
+	{ "semNoCap", &s_sem_nocap, "GET", "/cap", 0, NULL, NULL },
+	{ "user", &s_user, "GET", "/cap", 0, NULL, NULL },
+	/* `on context` with the role held on the context's organisation */
+	{ "ctxOrgLb", &s_ctx_org_lb, "GET", "/ctxlb", 1, "ctxlb", "a" },
+	{ "ctxOrgLbElsewhere", &s_ctx_org_lb2, "GET", "/ctxlb", 0, NULL, NULL },
+	/* `and` binds tighter than `or` */
+	{ "sem", &s_sem, "GET", "/prec/o1", 1, "prec", "a" },
+	{ "sem", &s_sem, "GET", "/prec/o2", 0, NULL, NULL },
+	{ "lbHandicap", &s_lb_handicap, "GET", "/prec/o2", 1, "prec", "a" },
+	{ "lbNoCap", &s_lb_nocap, "GET", "/prec/o2", 0, NULL, NULL },
+	/* `*` is exactly one non-empty segment */
+	{ "user", &s_user, "GET", "/star/x/end", 1, "star", "b" },
+	{ "user", &s_user, "GET", "/star/end", 0, NULL, NULL },
+	{ "user", &s_user, "GET", "/star/x/y/end", 0, NULL, NULL },
+	/* `*` methods; a deny names only its methods and its holders */
+	{ "sem", &s_sem, "DELETE", "/m2/keep", 0, "m2del", NULL },
+	{ "sem", &s_sem, "PATCH", "/m2/keep", 1, "m2", "a" },
+	{ "user", &s_user, "DELETE", "/m2/keep", 1, "m2", "a" },
+	{ "user", &s_user, "TRACE", "/m2/keep", 0, NULL, NULL },
 };
 
 static void
@@ -348,6 +424,200 @@ test_semantics(void)
 	for (i = 0; i < sizeof(semantics_cases) / sizeof(semantics_cases[0]); i++)
 		CHECK(decision_ok(p, &semantics_cases[i]));
 	policy_free(p);
+}
+
+/* --- explanations -------------------------------------------------------------------- */
+
+/* The explanation of one request as text (malloc'd). */
+static char *
+explain_text(const struct policy *p, const char *method, const char *path,
+    const struct eg_subject *s, unsigned flags)
+{
+	struct policy_decision e;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	if (f == NULL)
+		return NULL;
+	CHECK(policy_explain(p, method, path, s, flags, f, &e) == EG_OK);
+	fclose(f);
+	return buf;
+}
+
+/* 1 when the explanation of the request contains every needle. */
+static int
+explains(const struct policy *p, const char *method, const char *path,
+    const struct eg_subject *s, unsigned flags, const char *const *needles)
+{
+	char *t = explain_text(p, method, path, s, flags);
+	int ok = t != NULL;
+
+	for (; ok && *needles != NULL; needles++)
+		if (strstr(t, *needles) == NULL) {
+			printf("  explain %s %s lacks \"%s\":\n%s", method, path, *needles, t);
+			ok = 0;
+		}
+	free(t);
+	return ok;
+}
+
+static void
+test_explain_words(void)
+{
+	struct policy *p = NULL;
+	struct policy_diag diag = { collect, NULL };
+	struct diags d;
+	static const char *const fac_grant[] = { "decision: allow by rule module-read -> "
+	    "modules", "when role member on facility fA ({f}): not held: no grant of member "
+	    "on facility fA or its organisation o1", "or role moduleerder on facility fA "
+	    "({f}): held (facility grant)", "<- decides", NULL };
+	static const char *const org_grant[] = { "role moduleerder on facility fC ({f}): "
+	    "held (organisation grant on o1, which owns this facility)", NULL };
+	static const char *const other_org[] = { "decision: deny (no allow rule holds",
+	    "no grant of moduleerder on facility fD or its organisation o2", NULL };
+	static const char *const unknown_org[] = { "no grant of moduleerder on facility fE "
+	    "(its organisation is unknown to the directory)", NULL };
+	static const char *const deny[] = { "decision: deny by rule no-delete",
+	    "held (region grant)", "(overridden by deny no-delete)", "no 'when': holds for "
+	    "every request", NULL };
+	static const char *const ctx[] = { "role insisto-aanmelder on facility context: "
+	    "not held: acting for no facility", NULL };
+	static const char *const anon[] = { "when authenticated: not held: not logged in",
+	    NULL };
+	static const char *const verbose[] = { "path matches, method does not:",
+	    "allow module-read (line 5) GET,HEAD /modules/facilities/{f}/** -> modules",
+	    "path does not match:", "deny  no-delete (line 10) DELETE /dossiers/**", NULL };
+	static const char *const none[] = { "rules whose methods and path match (0)",
+	    "  none", NULL };
+
+	memset(&d, 0, sizeof(d));
+	diag.arg = &d;
+	CHECK(policy_load(EXAMPLE, &p, &diag) == EG_OK);
+	if (p == NULL)
+		return;
+	CHECK(explains(p, "GET", "/modules/facilities/fA/m", &s_mod_a, 0, fac_grant));
+	CHECK(explains(p, "POST", "/modules/facilities/fC/m", &s_org_cb, 0, org_grant));
+	CHECK(explains(p, "POST", "/modules/facilities/fD/m", &s_org_cb, 0, other_org));
+	CHECK(explains(p, "POST", "/modules/facilities/fE/m", &s_org_cb, 0, unknown_org));
+	CHECK(explains(p, "DELETE", "/dossiers/regions/limburg/x", &s_itp, 0, deny));
+	CHECK(explains(p, "POST", "/dossiers/a-documents", &s_aanm, 0, ctx));
+	CHECK(explains(p, "GET", "/modules/catalog/x", &s_anon, 0, anon));
+	CHECK(explains(p, "POST", "/modules/facilities/fB/m", &s_mem_a, POLICY_EXPLAIN_VERBOSE,
+	    verbose));
+	CHECK(explains(p, "GET", "/nowhere", &s_user, 0, none));
+	policy_free(p);
+}
+
+/* A small deterministic generator (xorshift): the same table on every run. */
+static uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
+
+static unsigned
+rnd(unsigned n)
+{
+	rng_state ^= rng_state << 13;
+	rng_state ^= rng_state >> 7;
+	rng_state ^= rng_state << 17;
+	return (unsigned)(rng_state % n);
+}
+
+static const char *const vocab[] = { "a", "b", "f1", "f2", "o1", "x" };
+static const char *const gen_methods[] = { "GET", "POST", "DELETE", "GET,HEAD", "*" };
+static const char *const gen_terms[] = {
+	"authenticated", "role member on facility {p}", "role lb on organisation o1",
+	"role vte on facility {p}", "capacity ggz", "role member on context",
+	"role lb on facility f1", "role member",
+};
+
+/* One random rule line: literal, `{p}`, `*` and `**` segments, 0-3 terms. */
+static size_t
+gen_rule(char *buf, size_t cap, size_t i)
+{
+	size_t len, k, nseg = 1 + rnd(3), nterm = rnd(4);
+	int deny = rnd(5) == 0, has_p = 0;
+
+	len = (size_t)snprintf(buf, cap, "%s g%zu %s ", deny ? "deny" : "allow", i,
+	    gen_methods[rnd(5)]);
+	for (k = 0; k < nseg; k++) {
+		unsigned kind = rnd(6);
+		if (kind == 0 && !has_p) {
+			len += (size_t)snprintf(buf + len, cap - len, "/{p}");
+			has_p = 1;
+		} else if (kind == 1) {
+			len += (size_t)snprintf(buf + len, cap - len, "/*");
+		} else if (kind == 2 && k + 1 == nseg) {
+			len += (size_t)snprintf(buf + len, cap - len, "/**");
+		} else {
+			len += (size_t)snprintf(buf + len, cap - len, "/%s", vocab[rnd(6)]);
+		}
+	}
+	if (!deny)
+		len += (size_t)snprintf(buf + len, cap - len, " -> %s", rnd(2) ? "a" : "b");
+	for (k = 0; k < nterm; k++) {
+		const char *t = gen_terms[rnd(8)];
+		if (!has_p && strstr(t, "{p}") != NULL)
+			t = "authenticated";
+		len += (size_t)snprintf(buf + len, cap - len, " %s %s", k == 0 ? "when" :
+		    rnd(2) ? "and" : "or", t);
+	}
+	len += (size_t)snprintf(buf + len, cap - len, "\n");
+	return len;
+}
+
+static const struct eg_grant g_rand[] = {
+	{ "member", EG_SCOPE_FACILITY, "f1", "o1" },
+	{ "lb", EG_SCOPE_ORGANISATION, "o1", "" },
+	{ "vte", EG_SCOPE_ORGANISATION, "o2", "" },
+	{ "member", EG_SCOPE_FACILITY, "x", "o2" },
+};
+
+/* Random policies, requests and subjects: explain and decide agree on every one. */
+static void
+test_explain_agrees(void)
+{
+	static const char *const req_methods[] = { "GET", "HEAD", "POST", "DELETE", "PUT" };
+	char *text = malloc(64 * 200 + 128), path[128];
+	struct eg_subject s;
+	struct policy *p;
+	struct diags d;
+	size_t round, i, len, k, bad = 0, total = 0;
+
+	if (text == NULL)
+		return;
+	for (round = 0; round < 40; round++) {
+		len = (size_t)snprintf(text, 128, "backend a http://h:1\nbackend b http://h:2\n");
+		for (i = 0; i < 60; i++)
+			len += gen_rule(text + len, 64 * 200 + 128 - len, i);
+		p = NULL;
+		if (load_text(text, &d, &p) != EG_OK || p == NULL) {
+			printf("  generated policy does not load:\n%s", text);
+			bad++;
+			continue;
+		}
+		for (i = 0; i < 100; i++) {
+			size_t nseg = rnd(5), plen = 0;
+			memset(&s, 0, sizeof(s));
+			s.authenticated = rnd(8) != 0;
+			s.grants = g_rand + rnd(3);
+			s.ngrants = rnd(2) + 1;
+			s.context_facility = rnd(2) ? "f1" : NULL;
+			s.context_org = s.context_facility != NULL ? "o1" : NULL;
+			s.capacities = caps_ggz;
+			s.ncapacities = rnd(3);
+			s.facility_org = owner_of;
+			path[0] = '/';
+			path[1] = '\0';
+			for (k = 0; k < nseg; k++)
+				plen += (size_t)snprintf(path + plen, sizeof(path) - plen, "/%s",
+				    vocab[rnd(6)]);
+			bad += !explain_agrees(p, req_methods[rnd(5)], path, &s);
+			total++;
+		}
+		policy_free(p);
+	}
+	printf("explain: %zu random requests, %zu disagreements\n", total, bad);
+	CHECK(bad == 0 && total == 4000);
+	free(text);
 }
 
 /* --- load errors --------------------------------------------------------------------- */
@@ -489,6 +759,115 @@ test_misc_load(void)
 	CHECK(d.n == 1 && !d.is_error[0] && strstr(d.msg[0], "never holds") != NULL);
 }
 
+/* --- lint warnings (policy check) ---------------------------------------------------- */
+
+struct wcase {
+	const char *text;
+	int nwarn;              /* expected number of warnings */
+	int line;               /* line of the first, when nwarn > 0 */
+	const char *needle;
+};
+
+static const struct wcase warn_cases[] = {
+	/* admits everyone */
+	{ BK "allow r GET /a -> m\n", 1, 2, "admits every request" },
+	/* a term that can never hold: role on a scope kind it is never granted on */
+	{ BK "allow r GET /a/{o} -> m when role member on organisation {o}\n", 1, 2,
+	    "never granted on an organisation" },
+	{ BK "allow r GET /a -> m when role indicatiesteller on context\n", 1, 2,
+	    "never granted on a facility" },
+	{ BK "allow r GET /a -> m when role vte on region limburg\n", 1, 2,
+	    "never granted on a region" },
+	{ BK "allow r GET /a/{f} -> m when role vte on facility {f}\n", 0, 0, NULL },
+	/* always overridden by a deny */
+	{ BK "deny d * /a/**\nallow r GET /a/b -> m\n", 2, 3, "admits every request" },
+	{ BK "deny d GET,POST /a/**\nallow r GET /a/{x}/c -> m when role lb\n", 1, 3,
+	    "deny rule 'd' (line 2) covers all its requests" },
+	{ BK "allow r GET /a/b -> m when role lb\ndeny d GET /a/* when authenticated\n", 1, 2,
+	    "can never allow" },
+	{ BK "deny d GET /a/** when role lb\nallow r GET /a/b -> m when authenticated\n", 0, 0,
+	    NULL },
+	{ BK "deny d GET /a/b\nallow r GET,POST /a/b -> m when authenticated\n", 0, 0, NULL },
+	{ BK "deny d GET /a/b\nallow r GET /a/* -> m when authenticated\n", 0, 0, NULL },
+	{ BK "deny d GET /a/b when authenticated\nallow r GET /a/b -> m\n", 1, 3,
+	    "admits every request" },
+	/* two allows that send the same request to different backends */
+	{ BK "backend n http://h:2\nallow r GET /a/** -> m when authenticated\n"
+	    "allow s GET /a/{x} -> n when role lb\n", 1, 4, "different backends (m, n); "
+	    "'r' wins" },
+	{ BK "backend n http://h:2\nallow r * /a/*/c -> m when authenticated\n"
+	    "allow s POST /a/b/* -> n when role lb\n", 1, 4, "different backends" },
+	{ BK "backend n http://h:2\nallow r GET /a/** -> m when authenticated\n"
+	    "allow s POST /a/b -> n when role lb\n", 0, 0, NULL },
+	{ BK "backend n http://h:2\nallow r GET /a/b -> m when authenticated\n"
+	    "allow s GET /a/c -> n when role lb\n", 0, 0, NULL },
+	{ BK "backend n http://h:2\nallow r GET /a/b -> m when authenticated\n"
+	    "allow s GET /a/b/c -> n when role lb\n", 0, 0, NULL },
+	{ BK "allow r GET /a/** -> m when authenticated\nallow s GET /a/b -> m when role lb\n",
+	    0, 0, NULL },
+};
+
+static void
+test_lint(void)
+{
+	struct diags d;
+	size_t i;
+
+	for (i = 0; i < sizeof(warn_cases) / sizeof(warn_cases[0]); i++) {
+		const struct wcase *w = &warn_cases[i];
+		int ok = load_text(w->text, &d, NULL) == EG_OK && d.nerr == 0 &&
+		    d.n == w->nwarn;
+		int j, found = w->nwarn == 0;
+
+		for (j = 0; j < d.n && ok && !found; j++)
+			found = d.line[j] == w->line && strstr(d.msg[j], w->needle) != NULL;
+		if (!ok || !found) {
+			printf("  lint case %zu: %d warnings, expected %d\n", i, d.n, w->nwarn);
+			for (j = 0; j < d.n; j++)
+				printf("    line %d: %s\n", d.line[j], d.msg[j]);
+		}
+		CHECK(ok && found);
+	}
+}
+
+/* Nodes with many literal children are looked up through a hash index (trie.c): names
+ * that are prefixes of one another, misses and parameters beside them. */
+static void
+test_wide_node(void)
+{
+	char text[8192], path[64];
+	struct policy_decision dec;
+	struct policy *p = NULL;
+	struct diags d;
+	size_t len, i;
+
+	len = (size_t)snprintf(text, sizeof(text), BK);
+	for (i = 0; i < 100; i++)
+		len += (size_t)snprintf(text + len, sizeof(text) - len,
+		    "allow s%zu GET /w/s%zu/** -> m when authenticated\n", i, i);
+	snprintf(text + len, sizeof(text) - len, "allow any GET /w/{x}/p -> m when role lb\n");
+	CHECK(load_text(text, &d, &p) == EG_OK);
+	if (p == NULL)
+		return;
+	for (i = 0; i < 100; i++) {
+		snprintf(path, sizeof(path), "/w/s%zu/x", i);
+		policy_decide(p, "GET", path, &s_user, &dec);
+		CHECK(dec.allow && strcmp(dec.rule, path + 3) != 0 && dec.rule[0] == 's' &&
+		    strncmp(dec.rule, path + 3, strlen(dec.rule)) == 0 &&
+		    path[3 + strlen(dec.rule)] == '/');
+	}
+	policy_decide(p, "GET", "/w/s100/x", &s_user, &dec);
+	CHECK(!dec.allow && dec.rule == NULL);
+	policy_decide(p, "GET", "/w/s/x", &s_user, &dec);
+	CHECK(!dec.allow);
+	policy_decide(p, "GET", "/w/s1", &s_user, &dec);
+	CHECK(dec.allow && strcmp(dec.rule, "s1") == 0);
+	policy_decide(p, "GET", "/w/zzz/p", &s_sem, &dec);
+	CHECK(dec.allow && strcmp(dec.rule, "any") == 0);
+	CHECK(explain_agrees(p, "GET", "/w/s42/p", &s_sem));
+	policy_free(p);
+}
+
 /* --- micro-benchmark (informational) ------------------------------------------------- */
 
 static void
@@ -535,10 +914,14 @@ main(void)
 {
 	test_example();
 	test_semantics();
+	test_explain_words();
+	test_explain_agrees();
 	test_errors();
 	test_long_line();
 	test_many_errors();
 	test_misc_load();
+	test_lint();
+	test_wide_node();
 	bench(10);
 	bench(1000);
 	return check_report();
