@@ -6,7 +6,11 @@
  *   "meta"        "format" (1 byte), "last_seq" (8 bytes BE), "head" (32 bytes)
  *   "by_nrn", "by_org", "by_facility"   DUPSORT|DUPFIXED, key: the string, value: seq BE
  *   "by_time"     DUPSORT|DUPFIXED, key: time_us (8 bytes BE), value: seq BE
- *   (a later issue adds "checkpoints" for signed checkpoints; AUDIT_MAX_DBS leaves room)
+ *   "checkpoints" key: seq (8 bytes BE)  value: version (1) || time_us (8 BE) ||
+ *                 hash[32] || key_id[32] || DER ECDSA signature (checkpoint.c)
+ *   meta also holds, once `eidgate audit archive` removed a prefix of the log,
+ *   "archived_seq" (8 bytes BE) and "archived_hash" (32): the last archived record, so
+ *   that a writer reopening an emptied log continues the chain (archive.c).
  * A record's hash is SHA-256 over its whole stored value, i.e. SHA-256(prev_hash ||
  * encoded record); the first record's prev_hash is 32 zero bytes.
  *
@@ -41,8 +45,16 @@
 #define AUDIT_DEFAULT_MAP (1ULL << 30)
 /* A string field's length is stored in 2 bytes. */
 #define AUDIT_FIELD_MAX 65535
-/* log, meta, 4 indexes, and room for checkpoints. */
+/* log, meta, 4 indexes, checkpoints, and one spare. */
 #define AUDIT_MAX_DBS 8
+/* How long a FULL commit may wait for more appenders to join its batch (see writer.c). */
+#define AUDIT_FULL_LINGER_US 1000
+/* The writer frees the reader slots of dead processes this often (LIBNOTES: a killed
+ * reader pins old pages and the file grows). */
+#define AUDIT_READER_CHECK_MS 5000
+/* A signed checkpoint at least this often while records arrive, and every this many. */
+#define AUDIT_CKPT_MS 1000
+#define AUDIT_CKPT_RECORDS 1000
 
 #define AUDIT_FORMAT 1
 #define AUDIT_HASH_LEN 32
@@ -109,7 +121,8 @@ int audit_chain_hash(const void *value, size_t len, unsigned char out[AUDIT_HASH
 
 /* env.c: the read side shared by query and verify, and the DBI names. */
 struct audit_dbis {
-	MDB_dbi log, meta, by_nrn, by_org, by_facility, by_time;
+	MDB_dbi log, meta, by_nrn, by_org, by_facility, by_time, ckpt;
+	int has_ckpt;           /* readers: a log written without a key has no such DBI */
 };
 void audit_errf(char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -118,25 +131,109 @@ int audit_env_open_ro(const char *dir, MDB_env **env, char *err, size_t errlen);
 int audit_txn_begin_ro(MDB_env *env, const char *dir, MDB_txn **txn, char *err,
     size_t errlen);
 /* Opens the DBIs; flags is 0 for readers, MDB_CREATE for the writer. Returns the LMDB
- * code: MDB_NOTFOUND for readers means an empty log. */
+ * code: MDB_NOTFOUND for readers means an empty log. A missing "checkpoints" DBI is not
+ * an error for readers: d->has_ckpt says whether it exists. */
 int audit_dbis_open(MDB_txn *txn, unsigned int flags, struct audit_dbis *d);
 /* Is dir (by device and inode) open for writing in this process? (store.c) */
 int audit_dir_is_writing(dev_t dev, ino_t ino);
 
 /* query.c / verify.c with error text for the command line instead of the log. */
+/* The query of audit_query_dir inside a read transaction the caller owns. */
+int audit_query_txn(MDB_txn *txn, const char *dir, const struct audit_filter *f,
+    int (*cb)(const struct audit_record *, void *), void *arg, char *err, size_t errlen);
 int audit_query_dir(const char *dir, const struct audit_filter *f,
     int (*cb)(const struct audit_record *, void *), void *arg, char *err, size_t errlen);
 
-struct audit_verify_result {
-	uint64_t records;
-	uint64_t bad_seq;               /* 0 when the chain is intact */
-	char head[AUDIT_HEX_LEN];       /* hex hash of the last record (zeros when empty) */
-	char why[160];                  /* what is wrong at bad_seq */
+/* checkpoint.c: keys and signed checkpoints. */
+#define AUDIT_CKPT_DOMAIN "eidgate-audit-checkpoint-v1"
+#define AUDIT_CKPT_MSG_LEN (sizeof(AUDIT_CKPT_DOMAIN) - 1 + 8 + AUDIT_HASH_LEN + 8)
+#define AUDIT_KEYID_LEN 32
+#define AUDIT_SIG_MAX 80                /* DER ECDSA P-256: at most 72 */
+#define AUDIT_CKPT_VAL_MAX (1 + 8 + AUDIT_HASH_LEN + AUDIT_KEYID_LEN + AUDIT_SIG_MAX)
+#define AUDIT_CKPT_VERSION 1
+
+struct audit_ckpt {
+	uint64_t seq;
+	int64_t time_us;
+	unsigned char hash[AUDIT_HASH_LEN];
+	unsigned char key_id[AUDIT_KEYID_LEN];  /* SHA-256 of the DER SubjectPublicKeyInfo */
+	unsigned char sig[AUDIT_SIG_MAX];
+	size_t sig_len;
 };
-/* EG_OK when the whole chain checks; EG_ERR_AUDIT with res->bad_seq set when it is
- * broken, or with bad_seq 0 and err set when the log cannot be read. */
+
+struct audit_key;
+/* Loads an EC P-256 key from PEM. need_private: a private key whose file group and
+ * others cannot read (as signer.c); otherwise a public key, or a private key of which
+ * only the public half is used. EG_OK or EG_ERR_CONFIG with err set. */
+int audit_key_load(const char *path, int need_private, struct audit_key **out, char *err,
+    size_t errlen);
+void audit_key_free(struct audit_key *k);
+const unsigned char *audit_key_id(const struct audit_key *k);
+/* The signed bytes: DOMAIN || seq BE8 || hash || time_us BE8 (out: AUDIT_CKPT_MSG_LEN). */
+void audit_ckpt_message(const struct audit_ckpt *c, unsigned char *out);
+/* Fills c->key_id and c->sig from seq, hash and time_us. EG_OK or EG_ERR_CRYPTO. */
+int audit_ckpt_sign(const struct audit_key *k, struct audit_ckpt *c);
+/* 0: valid; 1: signed by another key (key id differs); 2: the signature is invalid. */
+int audit_ckpt_check(const struct audit_key *k, const struct audit_ckpt *c);
+size_t audit_ckpt_encode(const struct audit_ckpt *c, unsigned char *out);
+/* 0 or -1 (malformed) */
+int audit_ckpt_decode(const MDB_val *k, const MDB_val *v, struct audit_ckpt *c);
+/* One line of JSON (no newline), malloc'd; NULL when out of memory. */
+char *audit_ckpt_to_json(const struct audit_ckpt *c);
+int audit_ckpt_from_json(const char *text, struct audit_ckpt *c, char *err, size_t errlen);
+/* The latest checkpoint of dir (read-only). EG_OK, EG_ERR_NOT_FOUND, or EG_ERR_AUDIT. */
+int audit_ckpt_latest(const char *dir, struct audit_ckpt *c, char *err, size_t errlen);
+
+/* verify.c */
+enum audit_vfail {
+	AUDIT_VF_NONE, AUDIT_VF_READ, AUDIT_VF_CHAIN, AUDIT_VF_META, AUDIT_VF_CKPT_KEY,
+	AUDIT_VF_CKPT_SIG, AUDIT_VF_CKPT_HASH, AUDIT_VF_CKPT_BEYOND, AUDIT_VF_HEAD,
+	AUDIT_VF_START, AUDIT_VF_ARCHIVE,
+};
+
+struct audit_verify_opts {
+	const struct audit_key *key;    /* NULL: checkpoints are not checked */
+	const struct audit_ckpt *head;  /* an exported head, or NULL */
+	const char *const *archives;    /* oldest first; each continues the one before */
+	size_t narchives;
+	int allow_truncated_start;
+	int progress;                   /* progress lines on stderr */
+	MDB_txn *txn;                   /* read the live log in this transaction (in-process) */
+};
+
+struct audit_verify_result {
+	uint64_t records;               /* in the live log */
+	uint64_t first_seq, last_seq;   /* of the live log (0 when empty) */
+	uint64_t archived;              /* records checked in --archive files */
+	uint64_t bad_seq;               /* 0 when the chain is intact */
+	enum audit_vfail fail;
+	uint64_t checkpoints;           /* verified */
+	uint64_t ckpt_skipped;          /* below first_seq: their records were archived */
+	struct audit_ckpt last_ckpt;    /* seq 0 when none */
+	int head_checked;
+	int truncated_start;            /* starts after seq 1 with nothing to check it */
+	int64_t elapsed_us;
+	char head[AUDIT_HEX_LEN];       /* hex hash of the last record (zeros when empty) */
+	char why[240];                  /* what is wrong at bad_seq */
+};
+/* EG_OK when the whole chain checks; EG_ERR_AUDIT with res->fail set when it is
+ * broken, or with fail AUDIT_VF_READ and err set when the log cannot be read. */
 int audit_verify(const char *dir, struct audit_verify_result *res, char *err,
     size_t errlen);
+int audit_verify_ex(const char *dir, const struct audit_verify_opts *o,
+    struct audit_verify_result *res, char *err, size_t errlen);
+
+/* archive.c: the archive file format, shared by `archive` and `verify --archive`. */
+struct audit_archive_reader;
+int audit_archive_open(const char *path, struct audit_archive_reader **out, char *err,
+    size_t errlen);
+/* Next stored value: 1 with val and len set (owned by the reader until the next call),
+ * 0 at the end (then the trailer is in *trailer), -1 on a malformed file (err set). */
+int audit_archive_next(struct audit_archive_reader *r, const unsigned char **val,
+    size_t *len, struct audit_ckpt *trailer, char *err, size_t errlen);
+void audit_archive_close(struct audit_archive_reader *r);
+int audit_archive_run(const char *dir, int64_t before_us, const char *out_path,
+    const struct audit_key *key, uint64_t *archived, char *err, size_t errlen);
 
 /* The writer side (store.c and writer.c). */
 struct audit_item {
@@ -166,9 +263,26 @@ struct audit_log {
 	/* Writer-thread state: only the writer touches these after audit_open. */
 	unsigned char head[AUDIT_HASH_LEN];
 	uint64_t last_seq_written;
+	struct audit_key *ckpt_key;     /* NULL: no checkpoints (no signing key given) */
+	uint64_t ckpt_seq;              /* last checkpointed seq */
+	int64_t ckpt_ms;                /* monotonic ms of the last checkpoint */
+	int64_t reader_check_at;        /* monotonic ms of the next mdb_reader_check */
+
+	/* Tunables (tests and bench change them under mu); defaults from the constants. */
+	int64_t linger_us;              /* AUDIT_FULL_LINGER_US */
+	int64_t reader_check_ms;        /* AUDIT_READER_CHECK_MS */
+	int64_t ckpt_every_ms;          /* AUDIT_CKPT_MS */
+	uint64_t ckpt_every;            /* AUDIT_CKPT_RECORDS */
+	/* Counters for tests and bench, under mu. */
+	uint64_t n_commits, n_ckpts, n_dead_readers;
+	size_t full_peak;               /* records in the last FULL batch: the linger target */
 
 	pthread_t thread;
 	int thread_started;
+	/* Live readers in this process (audit_export_live, audit_verify_live) hold it
+	 * shared for the length of a read transaction; growing the map holds it exclusive,
+	 * because mdb_env_set_mapsize is legal only with no transaction open. */
+	pthread_rwlock_t resize_lock;
 	pthread_mutex_t mu;             /* protects everything below */
 	pthread_cond_t wake;            /* writer: work or stop */
 	pthread_cond_t done;            /* appenders/flushers: committed_seq moved or failed */
@@ -176,6 +290,7 @@ struct audit_log {
 	struct audit_item *q_head, *q_tail;
 	size_t q_count;
 	int64_t q_first_ms;             /* when the oldest queued record arrived */
+	int64_t q_first_us;             /* the same in µs, for the FULL linger */
 	uint64_t next_seq;
 	uint64_t committed_seq;
 	int urgent;                     /* callers waiting for a commit: don't linger */
@@ -185,8 +300,18 @@ struct audit_log {
 
 /* store.c */
 int audit_store_write_batch(struct audit_log *log, struct audit_item *batch);
+/* Writes a checkpoint-only transaction when records are not yet covered (housekeep.c). */
+int audit_store_checkpoint(struct audit_log *log);
+/* Reader check and time-based checkpoint when due; returns the next monotonic ms at which
+ * it wants to run again. Called by the writer without mu. */
+int64_t audit_housekeep(struct audit_log *log, int64_t now_ms);
+/* Meta helpers (store.c). */
+int audit_meta_put(struct audit_log *log, MDB_txn *txn, const char *name, const void *v,
+    size_t len);
+int audit_meta_get(MDB_dbi meta, MDB_txn *txn, const char *name, MDB_val *d);
 /* writer.c */
 void *audit_writer_main(void *arg);
+int64_t audit_mono_us(void);
 int audit_cond_init(pthread_cond_t *c);
 
 #endif

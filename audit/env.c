@@ -117,5 +117,8 @@ audit_dbis_open(MDB_txn *txn, unsigned int flags, struct audit_dbis *d)
 	    (rc = mdb_dbi_open(txn, "by_facility", flags | dup, &d->by_facility)) != 0 ||
 	    (rc = mdb_dbi_open(txn, "by_time", flags | dup, &d->by_time)) != 0)
 		return rc;
-	return 0;
+	/* Logs written before checkpoints existed, or without a key, lack this DBI. */
+	rc = mdb_dbi_open(txn, "checkpoints", flags, &d->ckpt);
+	d->has_ckpt = rc == 0;
+	return rc == MDB_NOTFOUND && !(flags & MDB_CREATE) ? 0 : rc;
 }

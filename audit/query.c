@@ -227,11 +227,10 @@ run_plan(struct qctx *q)
  * walking by_time. since_us and until_us are both inclusive.
  */
 int
-audit_query_dir(const char *dir, const struct audit_filter *f,
+audit_query_txn(MDB_txn *txn, const char *dir, const struct audit_filter *f,
     int (*cb)(const struct audit_record *, void *), void *arg, char *err, size_t errlen)
 {
 	struct qctx q;
-	MDB_env *env;
 	int rc, r;
 
 	memset(&q, 0, sizeof(q));
@@ -241,14 +240,9 @@ audit_query_dir(const char *dir, const struct audit_filter *f,
 	q.arg = arg;
 	q.err = err;
 	q.errlen = errlen;
+	q.txn = txn;
 	if (errlen > 0)
 		err[0] = '\0';
-	if (audit_env_open_ro(dir, &env, err, errlen) != EG_OK)
-		return EG_ERR_AUDIT;
-	if (audit_txn_begin_ro(env, dir, &q.txn, err, errlen) != EG_OK) {
-		mdb_env_close(env);
-		return EG_ERR_AUDIT;
-	}
 	rc = audit_dbis_open(q.txn, 0, &q.d);
 	if (rc == MDB_NOTFOUND) {
 		r = Q_MORE;     /* created but never written: an empty log */
@@ -258,12 +252,32 @@ audit_query_dir(const char *dir, const struct audit_filter *f,
 	} else {
 		r = run_plan(&q);
 	}
-	mdb_txn_abort(q.txn);
-	mdb_env_close(env);
 	free(q.buf);
 	if (r == Q_FAIL)
 		return EG_ERR_AUDIT;
 	return q.cbrc;
+}
+
+int
+audit_query_dir(const char *dir, const struct audit_filter *f,
+    int (*cb)(const struct audit_record *, void *), void *arg, char *err, size_t errlen)
+{
+	MDB_env *env;
+	MDB_txn *txn;
+	int r;
+
+	if (errlen > 0)
+		err[0] = '\0';
+	if (audit_env_open_ro(dir, &env, err, errlen) != EG_OK)
+		return EG_ERR_AUDIT;
+	if (audit_txn_begin_ro(env, dir, &txn, err, errlen) != EG_OK) {
+		mdb_env_close(env);
+		return EG_ERR_AUDIT;
+	}
+	r = audit_query_txn(txn, dir, f, cb, arg, err, errlen);
+	mdb_txn_abort(txn);
+	mdb_env_close(env);
+	return r;
 }
 
 int

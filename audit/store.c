@@ -10,6 +10,7 @@
 
 #include "eidgate/err.h"
 #include "eidgate/log.h"
+#include "eidgate/util.h"
 #include "audit_int.h"
 
 /*
@@ -107,8 +108,12 @@ grow_map(struct audit_log *log)
 		return EG_ERR_AUDIT;
 	}
 	/* Legal only with no transaction open in this process on this env: the writer
-	 * thread owns every transaction of log->env (audit_query opens its own env). */
-	if ((rc = mdb_env_set_mapsize(log->env, info.me_mapsize * 2)) != 0) {
+	 * thread owns every write transaction, and live readers are held off by
+	 * resize_lock (audit_query in another process opens its own env). */
+	pthread_rwlock_wrlock(&log->resize_lock);
+	rc = mdb_env_set_mapsize(log->env, info.me_mapsize * 2);
+	pthread_rwlock_unlock(&log->resize_lock);
+	if (rc != 0) {
 		log_warnx("audit log %s: grow map to %zu bytes: %s", log->dir,
 		    info.me_mapsize * 2, mdb_strerror(rc));
 		return EG_ERR_AUDIT;
@@ -150,8 +155,9 @@ run_txn(struct audit_log *log, const char *what,
 	return EG_OK;
 }
 
-static int
-meta_put(struct audit_log *log, MDB_txn *txn, const char *name, const void *v, size_t len)
+int
+audit_meta_put(struct audit_log *log, MDB_txn *txn, const char *name, const void *v,
+    size_t len)
 {
 	MDB_val k = { strlen(name), (void *)(uintptr_t)name };
 	MDB_val d = { len, (void *)(uintptr_t)v };
@@ -159,12 +165,12 @@ meta_put(struct audit_log *log, MDB_txn *txn, const char *name, const void *v, s
 	return mdb_put(txn, log->dbi.meta, &k, &d, 0);
 }
 
-static int
-meta_get(struct audit_log *log, MDB_txn *txn, const char *name, MDB_val *d)
+int
+audit_meta_get(MDB_dbi meta, MDB_txn *txn, const char *name, MDB_val *d)
 {
 	MDB_val k = { strlen(name), (void *)(uintptr_t)name };
 
-	return mdb_get(txn, log->dbi.meta, &k, d);
+	return mdb_get(txn, meta, &k, d);
 }
 
 /* Format check on open; a log written by a newer eidgate is not ours to append to. */
@@ -175,9 +181,9 @@ check_format(struct audit_log *log, MDB_txn *txn)
 	MDB_val d;
 	int rc;
 
-	rc = meta_get(log, txn, "format", &d);
+	rc = audit_meta_get(log->dbi.meta, txn, "format", &d);
 	if (rc == MDB_NOTFOUND)
-		return meta_put(log, txn, "format", &fmt, 1);
+		return audit_meta_put(log, txn, "format", &fmt, 1);
 	if (rc != 0)
 		return rc;
 	if (d.mv_size != 1 || *(unsigned char *)d.mv_data != AUDIT_FORMAT) {
@@ -195,15 +201,52 @@ check_meta(struct audit_log *log, MDB_txn *txn)
 	MDB_val seq, head;
 
 	audit_be64_put(want, log->last_seq_written);
-	if (meta_get(log, txn, "last_seq", &seq) != 0 || seq.mv_size != 8 ||
+	if (audit_meta_get(log->dbi.meta, txn, "last_seq", &seq) != 0 || seq.mv_size != 8 ||
 	    memcmp(seq.mv_data, want, 8) != 0 ||
-	    meta_get(log, txn, "head", &head) != 0 || head.mv_size != AUDIT_HASH_LEN ||
+	    audit_meta_get(log->dbi.meta, txn, "head", &head) != 0 || head.mv_size != AUDIT_HASH_LEN ||
 	    memcmp(head.mv_data, log->head, AUDIT_HASH_LEN) != 0) {
 		if (log->last_seq_written != 0)
 			log_warnx("audit log %s: meta disagrees with the last record (seq %llu);"
 			    " using the record", log->dir,
 			    (unsigned long long)log->last_seq_written);
 	}
+}
+
+/* After `audit archive` emptied the log, the chain continues from the archived head. */
+static int
+archived_head(struct audit_log *log, MDB_txn *txn)
+{
+	MDB_val s, h;
+	int rc;
+
+	rc = audit_meta_get(log->dbi.meta, txn, "archived_seq", &s);
+	if (rc == MDB_NOTFOUND)
+		return 0;
+	if (rc != 0 || (rc = audit_meta_get(log->dbi.meta, txn, "archived_hash", &h)) != 0)
+		return rc;
+	if (s.mv_size != 8 || h.mv_size != AUDIT_HASH_LEN)
+		return MDB_CORRUPTED;
+	log->last_seq_written = audit_be64_get(s.mv_data);
+	memcpy(log->head, h.mv_data, AUDIT_HASH_LEN);
+	return 0;
+}
+
+/* Numbering of checkpoints continues too: one is due only for records after it. */
+static int
+last_checkpoint(struct audit_log *log, MDB_txn *txn)
+{
+	MDB_cursor *cur;
+	MDB_val k, v;
+	int rc;
+
+	log->ckpt_seq = 0;
+	if ((rc = mdb_cursor_open(txn, log->dbi.ckpt, &cur)) != 0)
+		return rc;
+	rc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
+	mdb_cursor_close(cur);
+	if (rc == 0 && k.mv_size == 8)
+		log->ckpt_seq = audit_be64_get(k.mv_data);
+	return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
 /* Reads the chain head from the last record so numbering and hashing continue. */
@@ -216,7 +259,7 @@ recover_head(struct audit_log *log, MDB_txn *txn, void *arg)
 
 	(void)arg;
 	if ((rc = audit_dbis_open(txn, MDB_CREATE, &log->dbi)) != 0 ||
-	    (rc = check_format(log, txn)) != 0 ||
+	    (rc = check_format(log, txn)) != 0 || (rc = last_checkpoint(log, txn)) != 0 ||
 	    (rc = mdb_cursor_open(txn, log->dbi.log, &cur)) != 0)
 		return rc;
 	rc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
@@ -224,7 +267,7 @@ recover_head(struct audit_log *log, MDB_txn *txn, void *arg)
 	memset(log->head, 0, sizeof(log->head));
 	log->last_seq_written = 0;
 	if (rc == MDB_NOTFOUND)
-		return 0;
+		return archived_head(log, txn);
 	if (rc != 0)
 		return rc;
 	if (k.mv_size != 8 || v.mv_size < AUDIT_VALUE_MIN ||
@@ -239,9 +282,9 @@ recover_head(struct audit_log *log, MDB_txn *txn, void *arg)
 		return MDB_PANIC;
 	check_meta(log, txn);
 	/* Rewrite meta so it agrees again with the log. */
-	rc = meta_put(log, txn, "head", log->head, AUDIT_HASH_LEN);
+	rc = audit_meta_put(log, txn, "head", log->head, AUDIT_HASH_LEN);
 	if (rc == 0)
-		rc = meta_put(log, txn, "last_seq", (unsigned char *)k.mv_data, 8);
+		rc = audit_meta_put(log, txn, "last_seq", (unsigned char *)k.mv_data, 8);
 	return rc;
 }
 
@@ -268,9 +311,27 @@ open_env(struct audit_log *log, const struct audit_options *opt)
 }
 
 static int
+load_key(struct audit_log *log, const struct audit_options *opt)
+{
+	char err[512];
+
+	if (opt->signing_key == NULL || opt->signing_key[0] == '\0') {
+		log_warnx("audit log %s: no signing key: no signed checkpoints, so a rewritten "
+		    "chain or a cut tail cannot be proven", log->dir);
+		return EG_OK;
+	}
+	if (audit_key_load(opt->signing_key, 1, &log->ckpt_key, err, sizeof(err)) != EG_OK) {
+		log_warnx("audit log %s: signing key %s", log->dir, err);
+		return EG_ERR_AUDIT;
+	}
+	return EG_OK;
+}
+
+static int
 init_sync(struct audit_log *log)
 {
-	if (pthread_mutex_init(&log->mu, NULL) != 0)
+	if (pthread_mutex_init(&log->mu, NULL) != 0 ||
+	    pthread_rwlock_init(&log->resize_lock, NULL) != 0)
 		return EG_ERR_AUDIT;
 	if (audit_cond_init(&log->wake) != 0 || audit_cond_init(&log->done) != 0 ||
 	    audit_cond_init(&log->space) != 0)
@@ -298,9 +359,21 @@ audit_open(const struct audit_options *opt, struct audit_log **out)
 	log->sync = opt->sync;
 	log->batch_records = opt->batch_records ? opt->batch_records : 1000;
 	log->batch_ms = opt->batch_ms ? opt->batch_ms : 5;
-	if ((rc = lock_dir(log)) != EG_OK || (rc = open_env(log, opt)) != EG_OK ||
-	    (rc = init_sync(log)) != EG_OK)
+	log->linger_us = AUDIT_FULL_LINGER_US;
+	log->reader_check_ms = AUDIT_READER_CHECK_MS;
+	log->ckpt_every_ms = AUDIT_CKPT_MS;
+	log->ckpt_every = AUDIT_CKPT_RECORDS;
+	log->full_peak = 1;
+	if ((rc = load_key(log, opt)) != EG_OK || (rc = lock_dir(log)) != EG_OK ||
+	    (rc = open_env(log, opt)) != EG_OK || (rc = init_sync(log)) != EG_OK)
 		goto fail;
+	/* A crash can leave records after the last checkpoint: cover them now. */
+	if (audit_store_checkpoint(log) != EG_OK) {
+		rc = EG_ERR_AUDIT;
+		goto fail;
+	}
+	log->ckpt_ms = eg_mono_ms();
+	log->reader_check_at = log->ckpt_ms + log->reader_check_ms;
 	log->next_seq = log->last_seq_written + 1;
 	log->committed_seq = log->last_seq_written;
 	if (pthread_create(&log->thread, NULL, audit_writer_main, log) != 0) {
@@ -331,8 +404,12 @@ audit_close(struct audit_log *log)
 		pthread_cond_signal(&log->wake);
 		pthread_mutex_unlock(&log->mu);
 		pthread_join(log->thread, NULL);
+		/* Clean shutdown: the final head is signed, so a later cut shows. */
+		if (!log->failed)
+			(void)audit_store_checkpoint(log);
 		reg_remove(log);
 		pthread_mutex_destroy(&log->mu);
+		pthread_rwlock_destroy(&log->resize_lock);
 		pthread_cond_destroy(&log->wake);
 		pthread_cond_destroy(&log->done);
 		pthread_cond_destroy(&log->space);
@@ -346,6 +423,7 @@ audit_close(struct audit_log *log)
 	}
 	if (log->lockfd >= 0)
 		close(log->lockfd);
+	audit_key_free(log->ckpt_key);
 	free(log->dir);
 	free(log);
 }
@@ -384,17 +462,59 @@ put_item(struct audit_log *log, MDB_txn *txn, struct audit_item *it, unsigned ch
 	return audit_chain_hash(it->data, it->len, prev) == EG_OK ? 0 : MDB_PANIC;
 }
 
+/* Signs the head at seq and stores it; the caller's transaction makes it atomic with
+ * the records it covers. */
+static int
+put_checkpoint(struct audit_log *log, MDB_txn *txn, uint64_t seq,
+    const unsigned char *head)
+{
+	unsigned char key[8], val[AUDIT_CKPT_VAL_MAX];
+	struct audit_ckpt c;
+	MDB_val k = { 8, key }, d;
+
+	memset(&c, 0, sizeof(c));
+	c.seq = seq;
+	c.time_us = eg_now_us();
+	memcpy(c.hash, head, AUDIT_HASH_LEN);
+	if (audit_ckpt_sign(log->ckpt_key, &c) != EG_OK) {
+		log_warnx("audit log %s: signing the checkpoint at seq %llu failed", log->dir,
+		    (unsigned long long)seq);
+		return MDB_PANIC;
+	}
+	audit_be64_put(key, seq);
+	d.mv_size = audit_ckpt_encode(&c, val);
+	d.mv_data = val;
+	return mdb_put(txn, log->dbi.ckpt, &k, &d, MDB_APPEND);
+}
+
+struct batch_arg {
+	struct audit_item *items;
+	uint64_t ckpt_seq;      /* set when this transaction wrote a checkpoint */
+	uint64_t nckpt;         /* how many */
+};
+
+/* At the end of a batch: due when ckpt_every_ms passed since the last one. */
+static int
+ckpt_due(const struct audit_log *log, uint64_t seq)
+{
+	return log->ckpt_key != NULL && seq > log->ckpt_seq &&
+	    eg_mono_ms() - log->ckpt_ms >= log->ckpt_every_ms;
+}
+
 /* One batch, one transaction. head/last_seq advance only after the commit, so a retry
  * after MDB_MAP_FULL starts again from the committed head. */
 static int
 batch_txn(struct audit_log *log, MDB_txn *txn, void *arg)
 {
 	unsigned char head[AUDIT_HASH_LEN], seq[8];
+	struct batch_arg *ba = arg;
 	struct audit_item *it, *last = NULL;
 	int rc;
 
 	memcpy(head, log->head, sizeof(head));
-	for (it = arg; it != NULL; it = it->next) {
+	ba->ckpt_seq = 0;
+	ba->nckpt = 0;
+	for (it = ba->items; it != NULL; it = it->next) {
 		if ((rc = put_item(log, txn, it, head)) != 0) {
 			if (rc == MDB_MAP_FULL)
 				return rc;      /* run_txn grows the map and retries */
@@ -402,25 +522,50 @@ batch_txn(struct audit_log *log, MDB_txn *txn, void *arg)
 			    (unsigned long long)it->seq, mdb_strerror(rc));
 			return rc;
 		}
+		/* Every ckpt_every records exactly, even inside a large batch. */
+		if (log->ckpt_key != NULL && it->seq - (ba->ckpt_seq ? ba->ckpt_seq :
+		    log->ckpt_seq) >= log->ckpt_every) {
+			if ((rc = put_checkpoint(log, txn, it->seq, head)) != 0)
+				return rc;
+			ba->ckpt_seq = it->seq;
+			ba->nckpt++;
+		}
 		last = it;
 	}
 	if (last == NULL)
 		return 0;
 	audit_be64_put(seq, last->seq);
-	if ((rc = meta_put(log, txn, "last_seq", seq, 8)) != 0 ||
-	    (rc = meta_put(log, txn, "head", head, AUDIT_HASH_LEN)) != 0)
+	if ((rc = audit_meta_put(log, txn, "last_seq", seq, 8)) != 0 ||
+	    (rc = audit_meta_put(log, txn, "head", head, AUDIT_HASH_LEN)) != 0)
 		return rc;
+	if (ba->ckpt_seq != last->seq && ckpt_due(log, last->seq)) {
+		if ((rc = put_checkpoint(log, txn, last->seq, head)) != 0)
+			return rc;
+		ba->ckpt_seq = last->seq;
+		ba->nckpt++;
+	}
 	return 0;
+}
+
+static void
+ckpt_done(struct audit_log *log, uint64_t seq, uint64_t n)
+{
+	log->ckpt_seq = seq;
+	log->ckpt_ms = eg_mono_ms();
+	pthread_mutex_lock(&log->mu);
+	log->n_ckpts += n;
+	pthread_mutex_unlock(&log->mu);
 }
 
 int
 audit_store_write_batch(struct audit_log *log, struct audit_item *batch)
 {
+	struct batch_arg ba = { batch, 0, 0 };
 	struct audit_item *last = batch;
 
 	if (batch == NULL)
 		return EG_OK;
-	if (run_txn(log, "commit", batch_txn, batch) != EG_OK)
+	if (run_txn(log, "commit", batch_txn, &ba) != EG_OK)
 		return EG_ERR_AUDIT;
 	while (last->next != NULL)
 		last = last->next;
@@ -428,5 +573,26 @@ audit_store_write_batch(struct audit_log *log, struct audit_item *batch)
 	if (audit_chain_hash(last->data, last->len, log->head) != EG_OK)
 		return EG_ERR_AUDIT;
 	log->last_seq_written = last->seq;
+	if (ba.ckpt_seq != 0)
+		ckpt_done(log, ba.ckpt_seq, ba.nckpt);
+	return EG_OK;
+}
+
+static int
+ckpt_txn(struct audit_log *log, MDB_txn *txn, void *arg)
+{
+	(void)arg;
+	return put_checkpoint(log, txn, log->last_seq_written, log->head);
+}
+
+/* Writer thread (or audit_open/audit_close with no writer running). */
+int
+audit_store_checkpoint(struct audit_log *log)
+{
+	if (log->ckpt_key == NULL || log->last_seq_written <= log->ckpt_seq)
+		return EG_OK;
+	if (run_txn(log, "checkpoint", ckpt_txn, NULL) != EG_OK)
+		return EG_ERR_AUDIT;
+	ckpt_done(log, log->last_seq_written, 1);
 	return EG_OK;
 }

@@ -4,6 +4,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <openssl/crypto.h>
+
 #include "eidgate/err.h"
 #include "eidgate/log.h"
 #include "eidgate/util.h"
@@ -30,6 +32,22 @@ mono_ts(int64_t ms, struct timespec *ts)
 {
 	ts->tv_sec = (time_t)(ms / 1000);
 	ts->tv_nsec = (long)(ms % 1000) * 1000000L;
+}
+
+int64_t
+audit_mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static void
+mono_ts_us(int64_t us, struct timespec *ts)
+{
+	ts->tv_sec = (time_t)(us / 1000000);
+	ts->tv_nsec = (long)(us % 1000000) * 1000L;
 }
 
 static void
@@ -130,13 +148,16 @@ audit_append(struct audit_log *log, const struct audit_record *rec, uint64_t *se
 	audit_be64_put(it->data + AUDIT_OFF_SEQ, seq);
 	if (log->q_tail == NULL) {
 		log->q_head = it;
-		log->q_first_ms = eg_mono_ms();
+		log->q_first_us = audit_mono_us();
+		log->q_first_ms = log->q_first_us / 1000;
 	} else {
 		log->q_tail->next = it;
 	}
 	log->q_tail = it;
 	/* it belongs to the writer from here on. */
-	if (++log->q_count >= (size_t)log->batch_records)
+	/* Wake the writer for the first record of a batch (it sleeps without a deadline
+	 * on an empty queue, so it must start the batch_ms clock) and for a full batch. */
+	if (++log->q_count == 1 || log->q_count >= (size_t)log->batch_records)
 		pthread_cond_signal(&log->wake);
 	rc = EG_OK;
 	if (log->sync == AUDIT_SYNC_FULL && (rc = wait_committed(log, seq)) != EG_OK)
@@ -162,25 +183,54 @@ audit_flush(struct audit_log *log)
 }
 
 /*
- * Called with mu held; returns when there is a batch to write or the log stops. Callers
- * waiting for durability (FULL appends, flush) make the writer go at once: a batch is then
- * whatever queued while the previous commit ran, which is what makes group commit cheap.
+ * A FULL appender waits for an fsync anyway; making the commit wait a little longer
+ * lets the other request threads' records into the same fsync. The target is the size
+ * of the last FULL batch, i.e. how many appenders were seen together: a lone appender
+ * (target 1) never waits, and when fewer than the target come the linger ends after
+ * linger_us and the target drops to what came. Returns 1 to commit now, or 0 with *ts
+ * set to when to look again.
+ */
+static int
+full_ready(struct audit_log *log, struct timespec *ts)
+{
+	size_t target = log->full_peak;
+	int64_t deadline;
+
+	if (target > (size_t)log->batch_records)
+		target = (size_t)log->batch_records;
+	if (log->sync != AUDIT_SYNC_FULL || log->failed || log->q_count >= target ||
+	    log->linger_us <= 0)
+		return 1;
+	deadline = log->q_first_us + log->linger_us;
+	if (audit_mono_us() >= deadline)
+		return 1;
+	mono_ts_us(deadline, ts);
+	return 0;
+}
+
+/*
+ * Called with mu held; returns when there is a batch to write, the log stops, or
+ * housekeeping is due at `due_ms` (monotonic). Callers waiting for durability (FULL
+ * appends, flush) make the writer go soon: a batch is then whatever queued while the
+ * previous commit ran plus the FULL linger, which is what makes group commit cheap.
  */
 static void
-wait_work(struct audit_log *log)
+wait_work(struct audit_log *log, int64_t due_ms)
 {
 	struct timespec ts;
 	int64_t deadline;
 
 	while (!log->stop) {
 		if (log->q_count > 0 && (log->urgent > 0 || log->failed ||
-		    log->q_count >= (size_t)log->batch_records))
-			return;
-		if (log->q_count == 0) {
-			pthread_cond_wait(&log->wake, &log->mu);
+		    log->q_count >= (size_t)log->batch_records)) {
+			if (log->q_count >= (size_t)log->batch_records || full_ready(log, &ts))
+				return;
+			(void)pthread_cond_timedwait(&log->wake, &log->mu, &ts);
 			continue;
 		}
-		deadline = log->q_first_ms + log->batch_ms;
+		deadline = log->q_count == 0 ? due_ms : log->q_first_ms + log->batch_ms;
+		if (log->q_count > 0 && deadline > due_ms)
+			deadline = due_ms;
 		if (eg_mono_ms() >= deadline)
 			return;
 		mono_ts(deadline, &ts);
@@ -205,6 +255,7 @@ finish_batch(struct audit_log *log, int rc, uint64_t first, uint64_t last)
 {
 	if (rc == EG_OK) {
 		log->committed_seq = last;
+		log->n_commits++;
 	} else if (!log->failed) {
 		/* Records already acknowledged in group/none mode are lost: say which. */
 		log->failed = 1;
@@ -215,38 +266,90 @@ finish_batch(struct audit_log *log, int rc, uint64_t first, uint64_t last)
 	pthread_cond_broadcast(&log->done);
 }
 
+/* Called with mu held: detaches the queue. */
+static struct audit_item *
+take_batch(struct audit_log *log, uint64_t *first, uint64_t *last)
+{
+	struct audit_item *batch = log->q_head;
+
+	if (batch == NULL)
+		return NULL;
+	*first = batch->seq;
+	*last = log->next_seq - 1;      /* the queue holds every seq up to it */
+	if (log->sync == AUDIT_SYNC_FULL)
+		log->full_peak = log->q_count;
+	log->q_head = log->q_tail = NULL;
+	log->q_count = 0;
+	pthread_cond_broadcast(&log->space);
+	return batch;
+}
+
 void *
 audit_writer_main(void *arg)
 {
 	struct audit_log *log = arg;
+	int64_t due = eg_mono_ms();
 
 	pthread_mutex_lock(&log->mu);
 	for (;;) {
 		struct audit_item *batch;
-		uint64_t first, last;
-		int rc, failed;
+		uint64_t first = 0, last = 0;
+		int rc = EG_OK, failed;
 
-		wait_work(log);
-		if (log->q_head == NULL) {
-			if (log->stop)
-				break;
-			continue;
-		}
-		batch = log->q_head;
-		first = batch->seq;
-		last = log->next_seq - 1;       /* the queue holds every seq up to it */
-		log->q_head = log->q_tail = NULL;
-		log->q_count = 0;
-		pthread_cond_broadcast(&log->space);
+		wait_work(log, due);
+		batch = take_batch(log, &first, &last);
+		if (batch == NULL && log->stop)
+			break;
 		failed = log->failed;
 		pthread_mutex_unlock(&log->mu);
 
-		rc = failed ? EG_ERR_AUDIT : audit_store_write_batch(log, batch);
-		free_batch(batch);
+		if (batch != NULL) {
+			rc = failed ? EG_ERR_AUDIT : audit_store_write_batch(log, batch);
+			free_batch(batch);
+		}
+		/* After the batch, so a checkpoint due by time covers it too. */
+		due = failed ? eg_mono_ms() + 1000 : audit_housekeep(log, eg_mono_ms());
 
 		pthread_mutex_lock(&log->mu);
-		finish_batch(log, rc, first, last);
+		if (batch != NULL)
+			finish_batch(log, rc, first, last);
 	}
 	pthread_mutex_unlock(&log->mu);
+	/* Signing gave this thread its own DRBG: free it now rather than rely on OpenSSL's
+	 * thread-exit hook, which LeakSanitizer shows does not always run before exit. */
+	OPENSSL_thread_stop();
 	return NULL;
+}
+
+/*
+ * Runs in the writer thread between batches. mdb_reader_check at open only is not
+ * enough for a daemon that runs for months while report scripts get killed: their
+ * stale slots pin old pages and the file grows (LIBNOTES). The time-based checkpoint
+ * covers the last records of a burst that did not reach ckpt_every.
+ */
+int64_t
+audit_housekeep(struct audit_log *log, int64_t now)
+{
+	int64_t next;
+	int dead = 0, rc;
+
+	if (now >= log->reader_check_at) {
+		if ((rc = mdb_reader_check(log->env, &dead)) != 0)
+			log_warnx("audit log %s: reader check: %s", log->dir, mdb_strerror(rc));
+		else if (dead > 0)
+			log_info("audit log %s: freed %d reader slots of dead processes",
+			    log->dir, dead);
+		pthread_mutex_lock(&log->mu);
+		log->n_dead_readers += (uint64_t)dead;
+		pthread_mutex_unlock(&log->mu);
+		log->reader_check_at = now + log->reader_check_ms;
+	}
+	if (log->ckpt_key != NULL && log->last_seq_written > log->ckpt_seq &&
+	    now - log->ckpt_ms >= log->ckpt_every_ms && audit_store_checkpoint(log) != EG_OK)
+		log_warnx("audit log %s: time-based checkpoint failed; retrying", log->dir);
+	next = log->reader_check_at;
+	if (log->ckpt_key != NULL && log->last_seq_written > log->ckpt_seq &&
+	    log->ckpt_ms + log->ckpt_every_ms < next)
+		next = log->ckpt_ms + log->ckpt_every_ms;
+	return next;
 }

@@ -25,20 +25,6 @@ struct builtin_state {
 };
 
 static enum MHD_Result
-reply_json_obj(struct request *r, unsigned status, json_t *j)
-{
-	char *s = j != NULL ? json_dumps(j, JSON_COMPACT) : NULL;
-	enum MHD_Result ret;
-
-	json_decref(j);
-	if (s == NULL)
-		return respond_error(r, 500, "internal", "The gateway could not answer.");
-	ret = respond_json(r, status, s);
-	free(s);
-	return ret;
-}
-
-static enum MHD_Result
 serve_jwks(struct request *r)
 {
 	return respond_json(r, 200, signer_jwks(r->snap->signer));
@@ -130,7 +116,7 @@ serve_whoami(struct request *r)
 	if (!u->authenticated)
 		return respond_error(r, 401, "no-certificate", "Please log in with your eID card.");
 	log_mask_nrn(u->id.nrn, masked, sizeof(masked));
-	return reply_json_obj(r, 200, json_pack(
+	return respond_json_obj(r, 200, json_pack(
 	    "{s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:s?, s:s?, s:s?, s:s?}",
 	    "nrn_masked", masked, "name", u->id.name, "given_name", u->id.given,
 	    "family_name", u->id.surname, "card", u->id.kind == EG_CARD_FOREIGNER ?
@@ -149,7 +135,7 @@ serve_challenge(struct request *r)
 
 	if (challenge_issue(r->snap->session, r->gw->origin, 60, ch, sizeof(ch)) != EG_OK)
 		return respond_error(r, 500, "internal", "No challenge could be made.");
-	return reply_json_obj(r, 200, json_pack("{s:s, s:s, s:i}", "challenge", ch,
+	return respond_json_obj(r, 200, json_pack("{s:s, s:s, s:i}", "challenge", ch,
 	    "origin", r->gw->origin, "expires_in", 60));
 }
 
@@ -219,7 +205,7 @@ issue_session(struct request *r)
 		return respond_error(r, 503, "audit-unavailable",
 		    "The access log cannot be written; the request was refused.");
 	}
-	ret = reply_json_obj(r, 200, json_pack("{s:s, s:I, s:s}", "token", token, "expires_in",
+	ret = respond_json_obj(r, 200, json_pack("{s:s, s:I, s:s}", "token", token, "expires_in",
 	    (json_int_t)(r->snap->cfg.absolute_timeout_ms / 1000), "name", u->id.name));
 	eg_freezero(token, strlen(token));
 	return ret;
@@ -337,7 +323,7 @@ serve_context(struct request *r, struct builtin_state *st)
 		if (websession_reseal(r, &token) != EG_OK)
 			ret = respond_error(r, 500, "internal", "The session could not be updated.");
 		else
-			ret = reply_json_obj(r, 200, json_pack("{s:s, s:s, s:s?}", "facility", f->id,
+			ret = respond_json_obj(r, 200, json_pack("{s:s, s:s, s:s?}", "facility", f->id,
 			    "organisation", f->org, "token", u->via_bearer ? token : NULL));
 	}
 	if (token != NULL)
@@ -356,7 +342,7 @@ serve_logout(struct request *r)
 	if (req_audit(r, "logout", 1, EG_OK, NULL, 0, 0) != EG_OK)
 		return respond_error(r, 503, "audit-unavailable",
 		    "The access log cannot be written; the request was refused.");
-	return reply_json_obj(r, 200, json_pack("{s:b}", "logged_out", 1));
+	return respond_json_obj(r, 200, json_pack("{s:b}", "logged_out", 1));
 }
 
 /* Pages: the portal, rights management and audit, and their assets. */
@@ -384,11 +370,16 @@ route_get(struct request *r)
 	if (strcmp(p, "/.well-known/eidgate-jwks.json") == 0)
 		return serve_jwks(r);
 	if (strcmp(p, "/eidgate/healthz") == 0)
-		return reply_json_obj(r, 200, json_pack("{s:s}", "status", "ok"));
+		return respond_json_obj(r, 200, json_pack("{s:s}", "status", "ok"));
 	if (strcmp(p, "/eidgate/metrics") == 0)
 		return serve_metrics(r);
 	if (strcmp(p, "/eidgate/whoami") == 0)
 		return serve_whoami(r);
+	if (strncmp(p, "/eidgate/audit/api/", 19) == 0) {
+		if (!r->user.authenticated)
+			return respond_error(r, 401, "no-certificate", "Please log in with your eID card.");
+		return audit_api(r);
+	}
 	return route_page(r);
 }
 

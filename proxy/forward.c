@@ -195,27 +195,45 @@ request_has_body(struct request *r, int64_t *length)
 	return te != NULL;
 }
 
+/* Connect timeout when the backend line names no timeout; its read timeout then is
+ * DEFAULT_TIMEOUT_MS of silence. */
+#define DEFAULT_CONNECT_MS 5000
+#define DEFAULT_TIMEOUT_MS 30000
+/* Upload bytes swallowed after the answer is settled (body too large, backend gone).
+ * libmicrohttpd 0.9.75 cannot queue a response while a body is still arriving, so the
+ * body must end before the client sees its 413 or 502; past this much, the connection
+ * is closed instead. */
+#define DISCARD_MAX (16ULL * 1024 * 1024)
+/* libmicrohttpd's buffer for a streamed response; small bodies get their own size
+ * (it is allocated and zeroed per response, which perf showed for 1 KiB bodies). */
+#define RESPONSE_BLOCK (32 * 1024)
+
 static int
 setup_easy(struct request *r, const struct policy_backend *b, struct upstream_xfer *x,
     int64_t body_len, int has_body)
 {
 	char url[EG_MAX_PATH * 2 + 1100];
 	CURL *e = x->easy;
-	int64_t timeout = b->timeout_ms > 0 ? b->timeout_ms : 30000;
+	int64_t timeout = b->timeout_ms > 0 ? b->timeout_ms : DEFAULT_TIMEOUT_MS;
+	int64_t connect = b->timeout_ms > 0 ? b->timeout_ms : DEFAULT_CONNECT_MS;
 
-	snprintf(url, sizeof(url), "%s%s%s%s", b->url, r->path, r->query[0] ? "?" : "", r->query);
-	curl_easy_setopt(e, CURLOPT_URL, url);
+	if ((size_t)snprintf(url, sizeof(url), "%s%s%s%s", b->url, r->path,
+	    r->query[0] ? "?" : "", r->query) >= sizeof(url))
+		return -1;
+	x->timeout_ms = timeout;
+	if (curl_easy_setopt(e, CURLOPT_URL, url) != CURLE_OK)
+		return -1;
 	curl_easy_setopt(e, CURLOPT_PRIVATE, x);
 	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
 	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
 	curl_easy_setopt(e, CURLOPT_PATH_AS_IS, 1L);
 	curl_easy_setopt(e, CURLOPT_HTTP_CONTENT_DECODING, 0L);
-	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
-	/* A backend that sends nothing for `timeout` is slow: 504. */
-	curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
-	curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, (long)((timeout + 999) / 1000));
+	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)connect);
+	/* The read timeout is upstream.c's: curl's low-speed check has one-second steps
+	 * and also counts the time a transfer waits for a slow client. */
 	curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+	curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
 	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->errbuf);
 	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, upstream_on_header);
 	curl_easy_setopt(e, CURLOPT_HEADERDATA, x);
@@ -225,6 +243,10 @@ setup_easy(struct request *r, const struct policy_backend *b, struct upstream_xf
 	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
 	if (strcmp(r->method, "HEAD") == 0) {
 		curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
+		/* A libmicrohttpd 0.9.75 backend sends a stray chunked body after an unknown-size
+		 * HEAD answer (LIBNOTES.md); on a reused connection it would be read as the next
+		 * request's answer. HEAD is rare enough to cost a connection. */
+		curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
 	} else if (has_body) {
 		curl_easy_setopt(e, CURLOPT_UPLOAD, 1L);
 		curl_easy_setopt(e, CURLOPT_READFUNCTION, upstream_on_read);
@@ -237,6 +259,24 @@ setup_easy(struct request *r, const struct policy_backend *b, struct upstream_xf
 	return 0;
 }
 
+static int
+client_fd(struct MHD_Connection *conn)
+{
+	const union MHD_ConnectionInfo *ci =
+	    MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+
+	return ci != NULL ? ci->connect_fd : -1;
+}
+
+static enum MHD_Result
+refuse_too_big(struct request *r)
+{
+	if (req_audit(r, "request", 0, EG_ERR_TOO_BIG, NULL, 413, 0) != EG_OK)
+		return respond_error(r, 503, "audit-unavailable",
+		    "The access log cannot be written; the request was refused.");
+	return respond_error(r, 413, "body-too-large", "The request body is too large.");
+}
+
 enum MHD_Result
 upstream_start(struct request *r, const struct policy_backend *b)
 {
@@ -245,15 +285,14 @@ upstream_start(struct request *r, const struct policy_backend *b)
 	int has_body = request_has_body(r, &body_len);
 	uint64_t max_body = b->max_body ? b->max_body : EG_DEFAULT_MAX_BODY;
 
-	if (has_body && body_len >= 0 && (uint64_t)body_len > max_body) {
-		req_audit(r, "request", 0, EG_ERR_TOO_BIG, NULL, 0, 0);
-		return respond_error(r, 413, "body-too-large", "The request body is too large.");
-	}
-	if ((x = upstream_xfer_new(r->conn, has_body)) == NULL)
+	if (has_body && body_len >= 0 && (uint64_t)body_len > max_body)
+		return refuse_too_big(r);
+	if ((x = upstream_xfer_new(r->gw->upstream, r->conn, has_body)) == NULL)
 		goto fail;
 	x->max_body = max_body;
 	x->is_head = strcmp(r->method, "HEAD") == 0;
 	x->start_ms = eg_mono_ms();
+	x->client_fd = client_fd(r->conn);
 	if ((x->req_headers = build_headers(r, b)) == NULL ||
 	    setup_easy(r, b, x, body_len, has_body) != 0) {
 		upstream_xfer_put(x);
@@ -261,42 +300,59 @@ upstream_start(struct request *r, const struct policy_backend *b)
 	}
 	r->xfer = x;
 	r->phase = REQ_FORWARDING;
-	if (upstream_submit(r->gw->upstream, x) != 0)
+	if (upstream_submit(x) != 0)
 		goto fail;
 	return MHD_YES;
 fail:
 	log_warnx("request %s: cannot start the upstream transfer", r->id);
-	req_audit(r, "request", 0, EG_ERR_INTERNAL, NULL, 0, 0);
+	if (req_audit(r, "request", 0, EG_ERR_INTERNAL, NULL, 500, 0) != EG_OK)
+		return respond_error(r, 503, "audit-unavailable",
+		    "The access log cannot be written; the request was refused.");
 	return respond_error(r, 500, "internal", "The gateway could not handle the request.");
 }
 
-/* ---- upload: client -> buffer (libmicrohttpd thread) -------------------------------- */
+/* ---- upload: client -> ring (libmicrohttpd thread) ---------------------------------- */
 
-/* Moves what fits of the client's upload into the transfer's buffer. Returns 1 when the
- * body grew past max_body. */
+/*
+ * Moves what fits of the client's upload into the transfer's ring; suspends the
+ * connection when the ring is full. Once the answer is settled (body too large, or the
+ * backend finished or failed before taking the whole body) the rest is swallowed.
+ * Returns -1 when the connection must be closed (too much to swallow).
+ */
 static int
 feed_upload(struct upstream_xfer *x, const char *data, size_t *size, int *wake_curl)
 {
-	size_t room, take;
+	size_t take;
+	int cancel = 0;
 
 	pthread_mutex_lock(&x->mu);
-	room = EG_PROXY_BUF - x->up_len;
-	take = *size < room ? *size : room;
-	memcpy(x->up + x->up_len, data, take);
-	x->up_len += take;
+	if (x->too_big || x->done) {
+		x->discarded += *size;
+		*size = 0;
+		pthread_mutex_unlock(&x->mu);
+		return x->discarded > DISCARD_MAX ? -1 : 0;
+	}
+	take = ring_put(&x->up, data, *size);
 	x->up_total += take;
 	*size -= take;
-	if (take > 0 && x->up_paused) {
+	if (x->up_total > x->max_body) {
+		x->too_big = cancel = 1;
+		x->cancelled = 1;
+		*size = 0;
+	} else if (take > 0 && x->up_paused) {
 		x->up_paused = 0;
+		x->last_activity_ms = eg_mono_ms();     /* the wait was the client's */
 		*wake_curl = 1;
 	}
-	if (*size > 0 && !x->done) {
-		/* Buffer full: wait until curl has sent some of it. */
+	if (*size > 0 && !x->up.oom) {
+		/* Ring full: wait until curl has sent some of it. */
 		x->waiting = WAIT_UPLOAD_SPACE;
 		MHD_suspend_connection(x->conn);
 	}
 	pthread_mutex_unlock(&x->mu);
-	return x->up_total > x->max_body;
+	if (cancel)
+		upstream_cancel(x);
+	return 0;
 }
 
 static void
@@ -315,34 +371,34 @@ finish_upload(struct upstream_xfer *x)
 		upstream_unpause(x);
 }
 
-/* ---- download: buffer -> client (libmicrohttpd thread) ------------------------------ */
+/* ---- download: ring -> client (libmicrohttpd thread) -------------------------------- */
 
 static ssize_t
 read_body(void *cls, uint64_t pos, char *buf, size_t max)
 {
 	struct upstream_xfer *x = cls;
-	size_t n, first;
 	int wake = 0;
 	ssize_t ret;
+	size_t n;
 
 	(void)pos;
 	pthread_mutex_lock(&x->mu);
-	if (x->down_len > 0) {
-		n = max < x->down_len ? max : x->down_len;
-		first = n < EG_PROXY_BUF - x->down_head ? n : EG_PROXY_BUF - x->down_head;
-		memcpy(buf, x->down + x->down_head, first);
-		memcpy(buf + first, x->down, n - first);
-		x->down_head = (x->down_head + n) % EG_PROXY_BUF;
-		x->down_len -= n;
+	if ((n = ring_get(&x->down, buf, max)) > 0) {
 		x->down_total += n;
 		if (x->down_paused) {
 			x->down_paused = 0;
+			x->last_activity_ms = eg_mono_ms();     /* the wait was the client's */
 			wake = 1;
 		}
 		ret = (ssize_t)n;
 	} else if (x->done) {
+		/* A body that broke off must not look complete: with a Content-Length the
+		 * client sees a short read, chunked gets no terminating chunk. */
 		ret = x->result == CURLE_OK ? MHD_CONTENT_READER_END_OF_STREAM :
 		    MHD_CONTENT_READER_END_WITH_ERROR;
+		if (x->result != CURLE_OK)
+			log_warnx("backend broke off after %llu bytes: %s",
+			    (unsigned long long)x->down_total, x->errbuf);
 	} else {
 		/* Nothing yet: sleep until curl delivers (LIBNOTES: return 0 only together
 		 * with a suspend, or libmicrohttpd spins). */
@@ -365,48 +421,76 @@ free_body(void *cls)
 static int
 no_body_status(long status)
 {
-	return status == 204 || status == 304 || (status >= 100 && status < 200);
+	return status == 204 || (status >= 100 && status < 200);
 }
 
+/* Is name listed in the backend's Connection header (hop-by-hop)? */
+static int
+resp_hop_by_hop(const struct upstream_xfer *x, const char *name)
+{
+	return x->resp_connection != NULL && named_in_connection(x->resp_connection, name);
+}
+
+/*
+ * libmicrohttpd 0.9.75 sends a stray chunked body for unknown-size HEAD and 304
+ * responses (LIBNOTES.md): those get a known size, which for HEAD and 304 is the
+ * backend's Content-Length (libmicrohttpd then sends the header and no body).
+ */
 static struct MHD_Response *
 make_response(struct request *r, struct upstream_xfer *x)
 {
 	struct MHD_Response *resp;
 	struct resp_header *h;
-	uint64_t size = x->content_length >= 0 ? (uint64_t)x->content_length : MHD_SIZE_UNKNOWN;
+	int64_t cl = x->content_length;
+	int bodyless = x->is_head || x->status == 304;
+	size_t block = cl > 0 && cl < RESPONSE_BLOCK ? (size_t)cl : RESPONSE_BLOCK;
 
-	/* libmicrohttpd 0.9.75 sends a stray chunked body for unknown-size HEAD and 304
-	 * responses: give those a known size (LIBNOTES.md). */
-	if (no_body_status(x->status)) {
+	if (no_body_status(x->status) || (bodyless && cl < 0)) {
 		resp = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
-	} else if (x->is_head) {
-		resp = x->content_length >= 0 ?
-		    MHD_create_response_from_callback(size, 4096, read_body, x, NULL) :
-		    MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
 	} else {
-		resp = MHD_create_response_from_callback(size, 64 * 1024, read_body, x, free_body);
+		resp = MHD_create_response_from_callback(cl >= 0 ? (uint64_t)cl : MHD_SIZE_UNKNOWN,
+		    bodyless ? 1 : block, read_body, x, free_body);
 		if (resp != NULL)
 			atomic_fetch_add(&x->refs, 1);
 	}
 	if (resp == NULL)
 		return NULL;
 	for (h = x->headers; h != NULL; h = h->next)
-		MHD_add_response_header(resp, h->name, h->value);
+		if (!resp_hop_by_hop(x, h->name))
+			MHD_add_response_header(resp, h->name, h->value);
 	MHD_add_response_header(resp, "X-Request-Id", r->id);
 	websession_add_cookie(r, resp);
 	return resp;
 }
 
+/*
+ * The transfer ended without an answer to pass on. A refused or timed-out connect is an
+ * unreachable backend (502); a backend that accepted the request and then stayed silent
+ * past its timeout is a slow one (504). Neither answer shows curl's message.
+ */
 static enum MHD_Result
 answer_upstream_failure(struct request *r, struct upstream_xfer *x)
 {
-	int timeout = x->result == CURLE_OPERATION_TIMEDOUT;
+	int slow = (x->fail == FAIL_TIMEOUT || x->result == CURLE_OPERATION_TIMEDOUT) &&
+	    x->connected;
+	const char *bname = r->decision.backend->name;
 
-	log_warnx("request %s: backend %s: %s", r->id, r->decision.backend->name, x->errbuf);
 	atomic_fetch_add(&r->gw->stat_upstream_errors, 1);
-	req_audit(r, "request", 1, timeout ? EG_ERR_UPSTREAM_TIMEOUT : EG_ERR_UPSTREAM, NULL,
-	    timeout ? 504 : 502, 0);
-	return timeout ? respond_error(r, 504, "upstream-timeout", "The service did not answer in time.") :
+	if (x->fail == FAIL_CLIENT_GONE) {
+		log_info("request %s: client went away while backend %s worked on it", r->id, bname);
+		req_audit(r, "request", 1, EG_OK, "client-gone", 0, 0);
+		return MHD_NO;
+	}
+	if (slow)
+		log_warnx("request %s: backend %s: no answer within %lld ms", r->id, bname,
+		    (long long)x->timeout_ms);
+	else
+		log_warnx("request %s: backend %s: %s", r->id, bname, x->errbuf);
+	if (req_audit(r, "request", 1, slow ? EG_ERR_UPSTREAM_TIMEOUT : EG_ERR_UPSTREAM, NULL,
+	    slow ? 504 : 502, 0) != EG_OK)
+		return respond_error(r, 503, "audit-unavailable",
+		    "The access log cannot be written; the request was refused.");
+	return slow ? respond_error(r, 504, "upstream-timeout", "The service did not answer in time.") :
 	    respond_error(r, 502, "upstream-unreachable", "The service is unreachable.");
 }
 
@@ -432,41 +516,51 @@ answer_from_upstream(struct request *r, struct upstream_xfer *x)
 	return ret;
 }
 
-enum MHD_Result
-upstream_continue(struct request *r, const char *upload, size_t *upload_size)
+/* The body has arrived (or there was none): answer once the backend's headers are in,
+ * suspending until then. */
+static enum MHD_Result
+answer_when_ready(struct request *r, struct upstream_xfer *x)
 {
-	struct upstream_xfer *x = r->xfer;
-	int wake = 0, ready, done;
+	int ready, done, too_big;
 
-	if (*upload_size > 0) {
-		if (x->up == NULL) {            /* body on a request declared without one */
-			*upload_size = 0;
-			return MHD_YES;
-		}
-		if (feed_upload(x, upload, upload_size, &wake)) {
-			upstream_cancel(x);
-			req_audit(r, "request", 0, EG_ERR_TOO_BIG, NULL, 0, 0);
-			*upload_size = 0;
-			return respond_error(r, 413, "body-too-large", "The request body is too large.");
-		}
-		if (wake)
-			upstream_unpause(x);
-		return MHD_YES;
-	}
-	if (x->up != NULL)
+	if (x->has_body)
 		finish_upload(x);
 	pthread_mutex_lock(&x->mu);
-	ready = x->headers_ready;
+	too_big = x->too_big;
+	ready = x->headers_ready && !too_big;
 	done = x->done;
-	if (!ready && !done) {
+	if (!too_big && !ready && !done) {
 		x->waiting = WAIT_HEADERS;
 		MHD_suspend_connection(r->conn);
 	}
 	pthread_mutex_unlock(&x->mu);
+	if (too_big)
+		return refuse_too_big(r);
 	if (ready)
 		return answer_from_upstream(r, x);
 	if (done)
 		return answer_upstream_failure(r, x);
+	return MHD_YES;
+}
+
+enum MHD_Result
+upstream_continue(struct request *r, const char *upload, size_t *upload_size)
+{
+	struct upstream_xfer *x = r->xfer;
+	int wake = 0;
+
+	if (*upload_size == 0)
+		return answer_when_ready(r, x);
+	if (!x->has_body) {             /* body on a request declared without one */
+		*upload_size = 0;
+		return MHD_YES;
+	}
+	if (feed_upload(x, upload, upload_size, &wake) != 0) {
+		log_info("request %s: closing: too much upload after the answer was settled", r->id);
+		return MHD_NO;
+	}
+	if (wake)
+		upstream_unpause(x);
 	return MHD_YES;
 }
 

@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
 #include <microhttpd.h>
 
 #include "eidgate/auth.h"
@@ -75,6 +76,7 @@ struct req_user {
 	int via_bearer;                 /* session came in Authorization: Bearer */
 	struct eg_session sess;         /* the session (wiped with the request) */
 	char *set_cookie;               /* Set-Cookie value to send, or NULL */
+	char rights_facility[EG_MAX_ID];  /* facility of a rights change, for its record */
 	char context_facility[EG_MAX_ID];
 	char context_org[EG_MAX_ID];
 	const struct dir_org *org;        /* reference: org acted for */
@@ -140,11 +142,16 @@ enum MHD_Result admin_api(struct request *r, const char *body, size_t len);
 enum MHD_Result respond_error(struct request *r, unsigned status, const char *code,
     const char *message);
 enum MHD_Result respond_json(struct request *r, unsigned status, const char *json);
+/* Serialises and queues j (which it takes over; NULL answers 500). */
+enum MHD_Result respond_json_obj(struct request *r, unsigned status, json_t *j);
 /* Queues body (copied) with the gateway's security headers and the session cookie. */
 enum MHD_Result respond_buffer(struct request *r, unsigned status, const char *ctype,
     const char *body, size_t len);
 int client_wants_html(struct MHD_Connection *conn);
 void respond_add_security_headers(struct MHD_Response *resp);
+
+/* audit_api.c: the security officers' JSON API under /eidgate/audit/api/. */
+enum MHD_Result audit_api(struct request *r);
 
 /* static.c: files under [listen] web_root; rel is relative to it. */
 enum MHD_Result static_serve(struct request *r, const char *rel);
@@ -157,6 +164,8 @@ void builtin_request_done(struct request *r);
 
 /* assertion.c: builds the claims and signs them (cached per session/backend/facility). */
 int assertion_make(struct request *r, const struct policy_backend *b, char **jws);
+/* Assertions reused from the cache / signed, since start (for /eidgate/metrics). */
+void assertion_cache_stats(unsigned long *hits, unsigned long *misses);
 
 /* verdict.c: verdicts on client chains, shared by all connections, so that a resumed TLS
  * session or a new connection of the same card is not re-checked (over the network, once
@@ -176,7 +185,14 @@ void identify_user(struct request *r);
 
 /* upstream.c */
 int upstream_pool_new(int nworkers, struct upstream_pool **out);
+/* Ends every running transfer (resuming its suspended connection) and refuses new ones:
+ * call before MHD_stop_daemon(), which must not meet suspended connections. */
+void upstream_pool_shutdown(struct upstream_pool *p);
 void upstream_pool_free(struct upstream_pool *p);
+/* For /eidgate/metrics: transfers running now (gauge), transfers started and upstream
+ * connections opened since start (counters; their ratio shows connection reuse). */
+void upstream_stats(struct upstream_pool *p, long *active, unsigned long *requests,
+    unsigned long *connects);
 /* Starts forwarding r to backend b; the request is answered from the upstream callbacks.
  * Returns MHD_YES/MHD_NO for the access handler. */
 enum MHD_Result upstream_start(struct request *r, const struct policy_backend *b);

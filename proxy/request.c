@@ -109,14 +109,37 @@ req_audit(struct request *r, const char *kind, int allow, int reason_err,
 	return EG_OK;
 }
 
+/* The organisation a rights change belongs to, so its security officers see it. */
+static void
+scope_org(struct request *r, const char *scope, char *org, size_t orglen)
+{
+	const struct dir_facility *f = NULL;
+
+	org[0] = '\0';
+	if (scope == NULL)
+		return;
+	if (strncmp(scope, "organisation:", 13) == 0) {
+		eg_strlcpy(org, scope + 13, orglen);
+	} else if (strncmp(scope, "facility:", 9) == 0 &&
+	    dir_facility(r->gw->dir, scope + 9, &f) == EG_OK && f->found) {
+		eg_strlcpy(org, f->org, orglen);
+		eg_strlcpy(r->user.rights_facility, scope + 9, sizeof(r->user.rights_facility));
+	}
+	dir_release(f);
+}
+
 int
 req_audit_rights(struct request *r, int allow, const char *reason, const char *action,
     const char *target, const char *role, const char *scope)
 {
 	struct audit_record rec;
+	char org[EG_MAX_ID];
 
 	memset(&rec, 0, sizeof(rec));
+	scope_org(r, scope, org, sizeof(org));
 	rec.kind = "rights";
+	rec.org = org[0] ? org : NULL;
+	rec.facility = r->user.rights_facility[0] ? r->user.rights_facility : NULL;
 	rec.request_id = r->id;
 	rec.client = r->client;
 	rec.nrn = r->user.id.nrn[0] ? r->user.id.nrn : NULL;

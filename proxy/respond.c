@@ -56,6 +56,20 @@ respond_buffer(struct request *r, unsigned status, const char *ctype, const char
 }
 
 enum MHD_Result
+respond_json_obj(struct request *r, unsigned status, json_t *j)
+{
+	char *s = j != NULL ? json_dumps(j, JSON_COMPACT) : NULL;
+	enum MHD_Result ret;
+
+	json_decref(j);
+	if (s == NULL)
+		return respond_error(r, 500, "internal", "The gateway could not answer.");
+	ret = respond_json(r, status, s);
+	free(s);
+	return ret;
+}
+
+enum MHD_Result
 respond_json(struct request *r, unsigned status, const char *json)
 {
 	return respond_buffer(r, status, "application/json", json, strlen(json));

@@ -242,6 +242,7 @@ open_services(struct gateway *gw, const struct eg_config *cfg, int threads)
 	ao.dir = cfg->audit_db;
 	ao.map_size = cfg->audit_map_size;
 	ao.sync = (enum audit_sync)cfg->audit_sync;
+	ao.signing_key = cfg->audit_signing_key[0] ? cfg->audit_signing_key : NULL;
 	if (audit_open(&ao, &gw->audit) != EG_OK) {
 		log_warnx("[audit] db %s: cannot open the access log", cfg->audit_db);
 		return -1;

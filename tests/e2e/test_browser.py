@@ -29,11 +29,13 @@ def run_scenario(stack, name):
     assert r.returncode == 0, r.stdout + r.stderr
 
 
-def test_portal_in_a_real_browser(stack):
-    run_scenario(stack, "portal.test.mjs")
+def make_test(name):
+    def test(stack):
+        run_scenario(stack, name)
+    return test
 
 
-def test_other_browser_scenarios(stack):
-    for path in sorted(glob.glob(os.path.join(BROWSER, "*.test.mjs"))):
-        if os.path.basename(path) != "portal.test.mjs":
-            run_scenario(stack, os.path.basename(path))
+# One scenario per tests/browser/*.test.mjs file: test_browser_<name>.
+for _path in sorted(glob.glob(os.path.join(BROWSER, "*.test.mjs"))):
+    _name = os.path.basename(_path)
+    globals()["test_browser_" + _name[:-len(".test.mjs")]] = make_test(_name)

@@ -1,7 +1,9 @@
 /*
  * audit_test.c - the access log: group commit in each sync mode, queries, numbering
  * across restarts, the hash chain (and its detection of a changed byte), map growth,
- * concurrent writers, a reader process while the writer runs, and the command line.
+ * concurrent writers, a reader process while the writer runs, and the command line;
+ * what each sync mode promises, the FULL linger, the periodic reader check and signed
+ * checkpoints (tests/audit/tamper_test.sh covers verify against edited logs).
  */
 #define _XOPEN_SOURCE 700
 #include <fcntl.h>
@@ -15,6 +17,8 @@
 #include <unistd.h>
 
 #include <lmdb.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
 
 #include "eidgate/audit.h"
 #include "eidgate/err.h"
@@ -128,7 +132,7 @@ expect_count(const struct audit_filter *f, int n)
 static double
 fill(const char *dir, enum audit_sync sync, int n, uint64_t map)
 {
-	struct audit_options o = { dir, map, sync, 0, 0 };
+	struct audit_options o = { dir, map, sync, 0, 0, NULL };
 	struct audit_log *log = NULL;
 	struct audit_record r;
 	struct recbuf b = { "", "", "", "" };
@@ -208,7 +212,7 @@ full_cb(const struct audit_record *r, void *arg)
 static void
 test_roundtrip(void)
 {
-	struct audit_options o = { subdir("rt"), 0, AUDIT_SYNC_FULL, 0, 0 };
+	struct audit_options o = { subdir("rt"), 0, AUDIT_SYNC_FULL, 0, 0, NULL };
 	struct audit_filter f = { .kind = "rights" };
 	struct audit_log *log;
 	size_t i;
@@ -236,7 +240,7 @@ test_roundtrip(void)
 static void
 test_reopen(const char *dir)
 {
-	struct audit_options o = { dir, 0, AUDIT_SYNC_GROUP, 0, 0 };
+	struct audit_options o = { dir, 0, AUDIT_SYNC_GROUP, 0, 0, NULL };
 	struct audit_verify_result res;
 	struct audit_log *log;
 	struct audit_record r;
@@ -351,7 +355,7 @@ appender(void *arg)
 static void
 test_threads(void)
 {
-	struct audit_options o = { subdir("threads"), 0, AUDIT_SYNC_FULL, 0, 0 };
+	struct audit_options o = { subdir("threads"), 0, AUDIT_SYNC_FULL, 0, 0, NULL };
 	struct audit_verify_result res;
 	uint64_t *seqs = calloc(N_RECORDS, sizeof(*seqs));
 	unsigned char *seen = calloc(N_RECORDS + 1, 1);
@@ -423,7 +427,7 @@ reader_child(const char *dir, int stopfd)
 static void
 test_reader_while_writing(void)
 {
-	struct audit_options o = { subdir("live"), 64 * 1024, AUDIT_SYNC_GROUP, 0, 1 };
+	struct audit_options o = { subdir("live"), 64 * 1024, AUDIT_SYNC_GROUP, 0, 1, NULL };
 	struct audit_log *log = NULL;
 	struct audit_record r;
 	struct recbuf b = { "", "", "", "" };
@@ -454,6 +458,257 @@ test_reader_while_writing(void)
 	CHECK(pid > 0 && waitpid(pid, &st, 0) == pid);
 	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 	audit_close(log);
+}
+
+/* A P-256 key in PEM under base, with the given mode. */
+static char *
+make_key(const char *name, mode_t mode)
+{
+	char *path = subdir(name);
+	EVP_PKEY *k = EVP_EC_gen("P-256");
+	FILE *f = fopen(path, "w");
+
+	CHECK(k != NULL && f != NULL);
+	if (k == NULL || f == NULL)
+		return path;
+	CHECK(PEM_write_PrivateKey(f, k, NULL, NULL, 0, NULL, NULL) == 1);
+	fclose(f);
+	CHECK(chmod(path, mode) == 0);
+	EVP_PKEY_free(k);
+	return path;
+}
+
+/* Records another process sees in dir (the writer's own process may not look). */
+static uint64_t
+count_elsewhere(const char *dir)
+{
+	int st = 0, ok;
+	pid_t pid;
+
+	fflush(stdout);
+	if ((pid = fork()) == 0) {
+		uint64_t n = query_count(dir, NULL, &ok);
+
+		_exit(ok ? (int)(n > 200 ? 200 : n) : 255);
+	}
+	if (pid < 0 || waitpid(pid, &st, 0) != pid || !WIFEXITED(st))
+		return 999;
+	return (uint64_t)WEXITSTATUS(st);
+}
+
+/* FULL: committed when append returns. GROUP: committed within batch_ms without a flush.
+ * NONE: the environment does not fsync. */
+static void
+test_sync_modes(void)
+{
+	struct audit_options o = { subdir("sync-full"), 0, AUDIT_SYNC_FULL, 0, 0, NULL };
+	struct audit_log *log = NULL;
+	struct audit_record r;
+	struct recbuf b = { "", "", "", "" };
+	unsigned int flags = 0;
+	int i;
+
+	make_record(1, &r, &b);
+	CHECK(audit_open(&o, &log) == EG_OK);
+	CHECK(audit_append(log, &r, NULL) == EG_OK);
+	CHECK(count_elsewhere(o.dir) == 1);
+	CHECK(mdb_env_get_flags(log->env, &flags) == 0 && !(flags & MDB_NOSYNC));
+	audit_close(log);
+
+	o = (struct audit_options){ subdir("sync-group"), 0, AUDIT_SYNC_GROUP, 0, 20, NULL };
+	CHECK(audit_open(&o, &log) == EG_OK);
+	CHECK(audit_append(log, &r, NULL) == EG_OK);
+	for (i = 0; i < 100 && count_elsewhere(o.dir) != 1; i++)
+		usleep(10000);
+	CHECK(i < 100);
+	printf("  group: visible to another process after ~%d ms (batch_ms 20)\n", i * 10);
+	CHECK(mdb_env_get_flags(log->env, &flags) == 0 && !(flags & MDB_NOSYNC));
+	audit_close(log);
+
+	o = (struct audit_options){ subdir("sync-none"), 0, AUDIT_SYNC_NONE, 0, 0, NULL };
+	CHECK(audit_open(&o, &log) == EG_OK);
+	CHECK(mdb_env_get_flags(log->env, &flags) == 0 && (flags & MDB_NOSYNC));
+	CHECK(audit_append(log, &r, NULL) == EG_OK && audit_flush(log) == EG_OK);
+	audit_close(log);
+	CHECK(count_elsewhere(o.dir) == 1);
+}
+
+struct lthr {
+	struct audit_log *log;
+	int n, ok;
+};
+
+static void *
+lappender(void *arg)
+{
+	struct lthr *t = arg;
+	struct audit_record r;
+	struct recbuf b = { "", "", "", "" };
+	int i;
+
+	t->ok = 1;
+	for (i = 0; i < t->n; i++) {
+		make_record(i, &r, &b);
+		if (audit_append(t->log, &r, NULL) != EG_OK)
+			t->ok = 0;
+	}
+	return NULL;
+}
+
+/* Appends n records from nt FULL threads; returns records per commit. */
+static double
+full_run(const char *name, int nt, int linger_us, double *rate)
+{
+	struct audit_options o = { subdir(name), 0, AUDIT_SYNC_FULL, 0, 0, NULL };
+	struct audit_log *log = NULL;
+	struct lthr t[4];
+	pthread_t tid[4];
+	uint64_t commits;
+	int64_t t0;
+	int i;
+
+	CHECK(audit_open(&o, &log) == EG_OK);
+	if (log == NULL)
+		return 0;
+	pthread_mutex_lock(&log->mu);
+	log->linger_us = linger_us;
+	pthread_mutex_unlock(&log->mu);
+	t0 = eg_now_us();
+	for (i = 0; i < nt; i++) {
+		t[i] = (struct lthr){ log, 400, 0 };
+		CHECK(pthread_create(&tid[i], NULL, lappender, &t[i]) == 0);
+	}
+	for (i = 0; i < nt; i++) {
+		pthread_join(tid[i], NULL);
+		CHECK(t[i].ok);
+	}
+	t0 = eg_now_us() - t0;
+	*rate = t0 > 0 ? nt * 400 * 1e6 / (double)t0 : 0;
+	commits = log->n_commits;
+	audit_close(log);
+	return commits ? nt * 400.0 / (double)commits : 0;
+}
+
+/* The FULL linger gathers concurrent appenders into one fsync; a lone appender never
+ * waits for company. */
+static void
+test_full_linger(void)
+{
+	double r4, r4n, r1, per4 = full_run("linger4", 4, AUDIT_FULL_LINGER_US, &r4);
+	double per4n = full_run("linger4-off", 4, 0, &r4n);
+	double per1 = full_run("linger1", 1, AUDIT_FULL_LINGER_US, &r1);
+
+	printf("  full, 4 threads: %.1f records/commit (%.0f/s) with the linger, %.1f (%.0f/s) "
+	    "without; 1 thread: %.1f (%.0f/s)\n", per4, r4, per4n, r4n, per1, r1);
+	CHECK(per4 >= 2.0);
+	CHECK(per1 == 1.0);
+}
+
+/* A reader process killed inside a transaction leaves a slot; the writer frees it. */
+static void
+test_reader_check(void)
+{
+	struct audit_options o = { subdir("readers"), 0, AUDIT_SYNC_GROUP, 0, 0, NULL };
+	struct audit_log *log = NULL;
+	struct audit_record r;
+	struct recbuf b = { "", "", "", "" };
+	int st, i;
+	uint64_t dead = 0;
+	pid_t pid;
+
+	make_record(1, &r, &b);
+	CHECK(audit_open(&o, &log) == EG_OK);
+	/* Under mu before the append below: the writer reads them after taking that batch. */
+	pthread_mutex_lock(&log->mu);
+	log->reader_check_ms = 50;
+	log->reader_check_at = 0;
+	pthread_mutex_unlock(&log->mu);
+	fflush(stdout);
+	if ((pid = fork()) == 0) {
+		MDB_env *env;
+		MDB_txn *txn;
+
+		if (audit_env_open_ro(o.dir, &env, NULL, 0) != EG_OK ||
+		    mdb_txn_begin(env, NULL, MDB_RDONLY, &txn) != 0)
+			_exit(1);
+		_exit(0);       /* dies holding a reader slot */
+	}
+	CHECK(pid > 0 && waitpid(pid, &st, 0) == pid && WIFEXITED(st) &&
+	    WEXITSTATUS(st) == 0);
+	CHECK(audit_append(log, &r, NULL) == EG_OK && audit_flush(log) == EG_OK);
+	for (i = 0; i < 300 && dead == 0; i++) {
+		usleep(10000);
+		pthread_mutex_lock(&log->mu);
+		dead = log->n_dead_readers;
+		pthread_mutex_unlock(&log->mu);
+	}
+	printf("  stale reader slot freed by the writer after ~%d ms\n", i * 10);
+	CHECK(dead == 1);
+	audit_close(log);
+}
+
+static uint64_t
+verified_ckpts(const char *dir, const char *keypath, int *ok)
+{
+	struct audit_verify_opts vo;
+	struct audit_verify_result res;
+	struct audit_key *key = NULL;
+	char err[256];
+
+	memset(&vo, 0, sizeof(vo));
+	*ok = audit_key_load(keypath, 0, &key, err, sizeof(err)) == EG_OK;
+	vo.key = key;
+	*ok = *ok && audit_verify_ex(dir, &vo, &res, err, sizeof(err)) == EG_OK;
+	audit_key_free(key);
+	return res.checkpoints;
+}
+
+/* Every 1,000 records, after a quiet second (here 50 ms), at close; a key others can
+ * read is refused. */
+static void
+test_checkpoints(void)
+{
+	char *key = make_key("ckpt.key", 0600), *loose = make_key("loose.key", 0644);
+	struct audit_options o = { subdir("ckpt"), 0, AUDIT_SYNC_GROUP, 0, 0, key };
+	struct audit_log *log = NULL;
+	struct audit_record r;
+	struct recbuf b = { "", "", "", "" };
+	struct audit_ckpt latest;
+	uint64_t n = 0, n0 = 0;
+	int i, ok = 1;
+
+	CHECK(audit_open(&o, &log) == EG_OK);
+	for (i = 0; i < 2500; i++) {
+		make_record(i, &r, &b);
+		ok &= audit_append(log, &r, NULL) == EG_OK;
+	}
+	CHECK(ok && audit_flush(log) == EG_OK);
+	/* 1000 and 2000 by count (and maybe more by time on a slow disk); then the quiet
+	 * period signs 2500 without a new record and before close. */
+	pthread_mutex_lock(&log->mu);
+	n0 = log->n_ckpts;
+	log->ckpt_every_ms = 50;
+	pthread_mutex_unlock(&log->mu);
+	for (i = 0; i < 300 && n <= n0; i++) {
+		usleep(10000);
+		pthread_mutex_lock(&log->mu);
+		n = log->n_ckpts;
+		pthread_mutex_unlock(&log->mu);
+	}
+	CHECK(n0 >= 2 && n == n0 + 1);
+	if (n != n0 + 1)
+		printf("  checkpoints: %llu after the burst, %llu after the pause\n",
+		    (unsigned long long)n0, (unsigned long long)n);
+	audit_close(log);       /* nothing left to sign */
+	CHECK(audit_ckpt_latest(o.dir, &latest, NULL, 0) == EG_OK && latest.seq == 2500);
+	CHECK(verified_ckpts(o.dir, key, &ok) == n && ok);
+	CHECK(audit_open(&o, &log) == EG_OK);
+	CHECK(audit_append(log, &r, NULL) == EG_OK);
+	audit_close(log);       /* signs 2501 */
+	CHECK(verified_ckpts(o.dir, key, &ok) == n + 1 && ok);
+	o.signing_key = loose;
+	log = NULL;
+	CHECK(audit_open(&o, &log) == EG_ERR_AUDIT && log == NULL);
 }
 
 /* Runs audit_cli with stdout and stderr in files; returns the exit code. */
@@ -585,6 +840,10 @@ main(void)
 	test_map_growth();
 	test_threads();
 	test_reader_while_writing();
+	test_sync_modes();
+	test_full_linger();
+	test_reader_check();
+	test_checkpoints();
 	test_cli();
 	nftw(base, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 	return check_report();

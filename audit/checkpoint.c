@@ -1,0 +1,331 @@
+/*
+ * checkpoint.c - signed checkpoints: ECDSA P-256 (SHA-256) over the chain head at a seq.
+ *
+ * The hash chain alone proves order and integrity only against someone who cannot
+ * recompute it; anyone with write access to the files can change a record and rehash
+ * everything after it. A checkpoint signs (seq, head hash, time) with a key the files do
+ * not hold, so such a rewrite no longer verifies, and an exported checkpoint kept
+ * elsewhere proves how long the log was (tail cuts).
+ *
+ * The signed bytes are fixed here and never change for version 1:
+ *   "eidgate-audit-checkpoint-v1" || seq (8 bytes BE) || hash (32) || time_us (8 BE)
+ * The key id is SHA-256 of the DER SubjectPublicKeyInfo, as Certificate Transparency
+ * (RFC 6962 §3.2) names log keys: it needs no JWK canonicalisation.
+ */
+#include <errno.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <jansson.h>
+#include <openssl/bio.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
+#include "eidgate/err.h"
+#include "eidgate/util.h"
+#include "audit_int.h"
+
+struct audit_key {
+	EVP_PKEY *pkey;
+	unsigned char id[AUDIT_KEYID_LEN];
+};
+
+/* A private key readable by others is a leaked key: refuse it as signer.c does. */
+static int
+check_secrecy(const char *path, char *err, size_t errlen)
+{
+	struct stat st;
+
+	if (stat(path, &st) != 0) {
+		audit_errf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (st.st_mode & (S_IRWXG | S_IRWXO)) {
+		audit_errf(err, errlen, "%s: private key is accessible by group or others "
+		    "(mode %03o)", path, (unsigned)(st.st_mode & 0777));
+		return -1;
+	}
+	return 0;
+}
+
+static int
+is_p256(EVP_PKEY *key)
+{
+	char group[32] = "";
+	size_t glen = 0;
+
+	return EVP_PKEY_get_base_id(key) == EVP_PKEY_EC &&
+	    EVP_PKEY_get_group_name(key, group, sizeof(group), &glen) == 1 &&
+	    strcmp(group, "prime256v1") == 0;
+}
+
+static EVP_PKEY *
+read_pem(const char *text, size_t len, int need_private)
+{
+	EVP_PKEY *k = NULL;
+	BIO *b;
+
+	if (!need_private && (b = BIO_new_mem_buf(text, (int)len)) != NULL) {
+		k = PEM_read_bio_PUBKEY(b, NULL, NULL, NULL);
+		BIO_free(b);
+	}
+	if (k == NULL && (b = BIO_new_mem_buf(text, (int)len)) != NULL) {
+		k = PEM_read_bio_PrivateKey(b, NULL, NULL, NULL);
+		BIO_free(b);
+	}
+	return k;
+}
+
+static int
+make_id(struct audit_key *k)
+{
+	unsigned char *der = NULL;
+	unsigned int mdlen = 0;
+	int len, ok;
+
+	if ((len = i2d_PUBKEY(k->pkey, &der)) <= 0)
+		return -1;
+	ok = EVP_Digest(der, (size_t)len, k->id, &mdlen, EVP_sha256(), NULL) == 1;
+	OPENSSL_free(der);
+	return ok && mdlen == AUDIT_KEYID_LEN ? 0 : -1;
+}
+
+int
+audit_key_load(const char *path, int need_private, struct audit_key **out, char *err,
+    size_t errlen)
+{
+	struct audit_key *k;
+	char *text = NULL;
+	size_t len = 0;
+
+	*out = NULL;
+	if (need_private && check_secrecy(path, err, errlen) != 0)
+		return EG_ERR_CONFIG;
+	if (eg_read_file(path, 1 << 16, &text, &len) != EG_OK) {
+		audit_errf(err, errlen, "%s: cannot read the key file", path);
+		return EG_ERR_CONFIG;
+	}
+	if ((k = calloc(1, sizeof(*k))) == NULL) {
+		eg_freezero(text, len);
+		audit_errf(err, errlen, "%s: out of memory", path);
+		return EG_ERR_CONFIG;
+	}
+	k->pkey = read_pem(text, len, need_private);
+	eg_freezero(text, len);
+	if (k->pkey == NULL || !is_p256(k->pkey) || make_id(k) != 0) {
+		audit_errf(err, errlen, "%s: not an EC P-256 %s key in PEM", path,
+		    need_private ? "private" : "public or private");
+		audit_key_free(k);
+		return EG_ERR_CONFIG;
+	}
+	*out = k;
+	return EG_OK;
+}
+
+void
+audit_key_free(struct audit_key *k)
+{
+	if (k == NULL)
+		return;
+	EVP_PKEY_free(k->pkey);
+	free(k);
+}
+
+const unsigned char *
+audit_key_id(const struct audit_key *k)
+{
+	return k->id;
+}
+
+void
+audit_ckpt_message(const struct audit_ckpt *c, unsigned char *out)
+{
+	size_t n = sizeof(AUDIT_CKPT_DOMAIN) - 1;
+
+	memcpy(out, AUDIT_CKPT_DOMAIN, n);
+	audit_be64_put(out + n, c->seq);
+	memcpy(out + n + 8, c->hash, AUDIT_HASH_LEN);
+	audit_be64_put(out + n + 8 + AUDIT_HASH_LEN, (uint64_t)c->time_us);
+}
+
+int
+audit_ckpt_sign(const struct audit_key *k, struct audit_ckpt *c)
+{
+	unsigned char msg[AUDIT_CKPT_MSG_LEN];
+	EVP_MD_CTX *ctx;
+	size_t len = sizeof(c->sig);
+	int ok;
+
+	audit_ckpt_message(c, msg);
+	memcpy(c->key_id, k->id, AUDIT_KEYID_LEN);
+	if ((ctx = EVP_MD_CTX_new()) == NULL)
+		return EG_ERR_CRYPTO;
+	ok = EVP_DigestSignInit(ctx, NULL, EVP_sha256(), NULL, k->pkey) == 1 &&
+	    EVP_DigestSign(ctx, c->sig, &len, msg, sizeof(msg)) == 1;
+	EVP_MD_CTX_free(ctx);
+	c->sig_len = ok ? len : 0;
+	return ok ? EG_OK : EG_ERR_CRYPTO;
+}
+
+int
+audit_ckpt_check(const struct audit_key *k, const struct audit_ckpt *c)
+{
+	unsigned char msg[AUDIT_CKPT_MSG_LEN];
+	EVP_MD_CTX *ctx;
+	int ok;
+
+	if (memcmp(c->key_id, k->id, AUDIT_KEYID_LEN) != 0)
+		return 1;
+	audit_ckpt_message(c, msg);
+	if ((ctx = EVP_MD_CTX_new()) == NULL)
+		return 2;
+	ok = EVP_DigestVerifyInit(ctx, NULL, EVP_sha256(), NULL, k->pkey) == 1 &&
+	    EVP_DigestVerify(ctx, c->sig, c->sig_len, msg, sizeof(msg)) == 1;
+	EVP_MD_CTX_free(ctx);
+	return ok ? 0 : 2;
+}
+
+size_t
+audit_ckpt_encode(const struct audit_ckpt *c, unsigned char *out)
+{
+	unsigned char *p = out;
+
+	*p++ = AUDIT_CKPT_VERSION;
+	audit_be64_put(p, (uint64_t)c->time_us);
+	p += 8;
+	memcpy(p, c->hash, AUDIT_HASH_LEN);
+	p += AUDIT_HASH_LEN;
+	memcpy(p, c->key_id, AUDIT_KEYID_LEN);
+	p += AUDIT_KEYID_LEN;
+	memcpy(p, c->sig, c->sig_len);
+	return (size_t)(p - out) + c->sig_len;
+}
+
+int
+audit_ckpt_decode(const MDB_val *k, const MDB_val *v, struct audit_ckpt *c)
+{
+	const unsigned char *p = v->mv_data;
+	const size_t fixed = 1 + 8 + AUDIT_HASH_LEN + AUDIT_KEYID_LEN;
+
+	memset(c, 0, sizeof(*c));
+	if (k->mv_size != 8 || v->mv_size <= fixed || v->mv_size > AUDIT_CKPT_VAL_MAX ||
+	    p[0] != AUDIT_CKPT_VERSION)
+		return -1;
+	c->seq = audit_be64_get(k->mv_data);
+	c->time_us = (int64_t)audit_be64_get(p + 1);
+	memcpy(c->hash, p + 9, AUDIT_HASH_LEN);
+	memcpy(c->key_id, p + 9 + AUDIT_HASH_LEN, AUDIT_KEYID_LEN);
+	c->sig_len = v->mv_size - fixed;
+	memcpy(c->sig, p + fixed, c->sig_len);
+	return 0;
+}
+
+/*
+ * {"seq":N,"hash":"hex","time":"ISO","time_us":N,"signature":"b64url DER","key_id":"hex"}
+ * time_us is what was signed; time is for people.
+ */
+char *
+audit_ckpt_to_json(const struct audit_ckpt *c)
+{
+	char hash[AUDIT_HEX_LEN], kid[2 * AUDIT_KEYID_LEN + 1], t[40];
+	char sig[4 * ((AUDIT_SIG_MAX + 2) / 3) + 1];
+	json_t *o;
+	char *s;
+
+	eg_hex(c->hash, AUDIT_HASH_LEN, hash);
+	eg_hex(c->key_id, AUDIT_KEYID_LEN, kid);
+	eg_b64url(c->sig, c->sig_len, sig);
+	eg_format_time(c->time_us, t, sizeof(t));
+	o = json_pack("{s:I,s:s,s:s,s:I,s:s,s:s}", "seq", (json_int_t)c->seq, "hash", hash,
+	    "time", t, "time_us", (json_int_t)c->time_us, "signature", sig, "key_id", kid);
+	if (o == NULL)
+		return NULL;
+	s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(o);
+	return s;
+}
+
+static int
+unhex(const char *s, unsigned char *out, size_t n)
+{
+	size_t i;
+
+	if (strlen(s) != 2 * n)
+		return -1;
+	for (i = 0; i < 2 * n; i++) {
+		const char *d = strchr("0123456789abcdef", s[i] | 0x20);
+		unsigned v;
+
+		if (d == NULL || s[i] == '\0')
+			return -1;
+		v = (unsigned)(d - "0123456789abcdef");
+		out[i / 2] = (unsigned char)(i % 2 ? (out[i / 2] | v) : (v << 4));
+	}
+	return 0;
+}
+
+int
+audit_ckpt_from_json(const char *text, struct audit_ckpt *c, char *err, size_t errlen)
+{
+	json_int_t seq = 0, tus = 0;
+	const char *hash = NULL, *sig = NULL, *kid = NULL;
+	json_error_t je;
+	json_t *o;
+	int rc = EG_ERR_PARSE;
+
+	memset(c, 0, sizeof(*c));
+	if ((o = json_loads(text, JSON_DISABLE_EOF_CHECK, &je)) == NULL) {
+		audit_errf(err, errlen, "not JSON: %s", je.text);
+		return EG_ERR_PARSE;
+	}
+	if (json_unpack_ex(o, &je, 0, "{s:I,s:s,s:I,s:s,s:s}", "seq", &seq, "hash", &hash,
+	    "time_us", &tus, "signature", &sig, "key_id", &kid) != 0)
+		audit_errf(err, errlen, "not an exported checkpoint: %s", je.text);
+	else if (seq <= 0 || unhex(hash, c->hash, AUDIT_HASH_LEN) != 0 ||
+	    unhex(kid, c->key_id, AUDIT_KEYID_LEN) != 0 ||
+	    eg_b64url_decode(sig, strlen(sig), c->sig, sizeof(c->sig), &c->sig_len) != EG_OK)
+		audit_errf(err, errlen, "malformed seq, hash, key_id or signature");
+	else
+		rc = EG_OK;
+	c->seq = (uint64_t)seq;
+	c->time_us = (int64_t)tus;
+	json_decref(o);
+	return rc;
+}
+
+int
+audit_ckpt_latest(const char *dir, struct audit_ckpt *c, char *err, size_t errlen)
+{
+	struct audit_dbis d;
+	MDB_cursor *cur;
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_val k, v;
+	int rc, r = EG_ERR_AUDIT;
+
+	if (audit_env_open_ro(dir, &env, err, errlen) != EG_OK)
+		return EG_ERR_AUDIT;
+	if (audit_txn_begin_ro(env, dir, &txn, err, errlen) != EG_OK) {
+		mdb_env_close(env);
+		return EG_ERR_AUDIT;
+	}
+	rc = audit_dbis_open(txn, 0, &d);
+	if (rc == MDB_NOTFOUND || (rc == 0 && !d.has_ckpt)) {
+		r = EG_ERR_NOT_FOUND;
+	} else if (rc == 0 && (rc = mdb_cursor_open(txn, d.ckpt, &cur)) == 0) {
+		rc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
+		if (rc == 0)
+			r = audit_ckpt_decode(&k, &v, c) == 0 ? EG_OK : EG_ERR_AUDIT;
+		else if (rc == MDB_NOTFOUND)
+			r = EG_ERR_NOT_FOUND;
+		mdb_cursor_close(cur);
+		if (rc == 0 && r != EG_OK)
+			audit_errf(err, errlen, "audit log %s: latest checkpoint is malformed", dir);
+	}
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		audit_errf(err, errlen, "audit log %s: checkpoints: %s", dir, mdb_strerror(rc));
+	mdb_txn_abort(txn);
+	mdb_env_close(env);
+	return r;
+}

@@ -1,0 +1,138 @@
+/*
+ * live.c - reading the live log inside the gateway process (audit.h, "Reading the live
+ * log"): through the writer's own environment, under resize_lock.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <lmdb.h>
+
+#include "eidgate/audit.h"
+#include "eidgate/err.h"
+#include "eidgate/log.h"
+#include "eidgate/util.h"
+#include "audit/audit_int.h"
+#include "audit/output.h"
+
+static int
+live_begin(struct audit_log *log, MDB_txn **txn)
+{
+	int rc;
+
+	pthread_rwlock_rdlock(&log->resize_lock);
+	if ((rc = mdb_txn_begin(log->env, NULL, MDB_RDONLY, txn)) != 0) {
+		pthread_rwlock_unlock(&log->resize_lock);
+		log_warnx("audit log %s: read transaction: %s", log->dir, mdb_strerror(rc));
+		return EG_ERR_AUDIT;
+	}
+	return EG_OK;
+}
+
+static void
+live_end(struct audit_log *log, MDB_txn *txn)
+{
+	mdb_txn_abort(txn);
+	pthread_rwlock_unlock(&log->resize_lock);
+}
+
+static int
+count_one(const struct audit_record *r, void *arg)
+{
+	(void)r;
+	(*(uint64_t *)arg)++;
+	return 0;
+}
+
+struct skip_out {
+	uint64_t skip;
+	struct audit_out *out;
+};
+
+static int
+skip_then_out(const struct audit_record *r, void *arg)
+{
+	struct skip_out *so = arg;
+
+	if (so->skip > 0) {
+		so->skip--;
+		return 0;
+	}
+	return audit_out_record(r, so->out);
+}
+
+/* Runs the query; for newest_first, a counting pass finds how many oldest to skip (the
+ * output is then reversed by the caller, which holds at most `limit` records). */
+static int
+export_txn(struct audit_log *log, MDB_txn *txn, const struct audit_filter *f,
+    struct audit_out *out, char *err, size_t errlen)
+{
+	struct audit_filter all = *f;
+	struct skip_out so = { 0, out };
+	uint64_t n = 0;
+	int rc;
+
+	if (!f->newest_first || f->limit == 0)
+		return audit_query_txn(txn, log->dir, f, audit_out_record, out, err, errlen);
+	all.limit = 0;
+	if ((rc = audit_query_txn(txn, log->dir, &all, count_one, &n, err, errlen)) != EG_OK)
+		return rc;
+	so.skip = n > f->limit ? n - f->limit : 0;
+	return audit_query_txn(txn, log->dir, &all, skip_then_out, &so, err, errlen);
+}
+
+int
+audit_export_live(struct audit_log *log, const struct audit_filter *f,
+    enum audit_export_fmt fmt, FILE *out)
+{
+	struct audit_out *po;           /* large (a page of table rows): on the heap */
+	MDB_txn *txn;
+	char err[512];
+	int rc;
+
+	if (log == NULL || f == NULL || out == NULL)
+		return EG_ERR_AUDIT;
+	if ((po = calloc(1, sizeof(*po))) == NULL)
+		return EG_ERR_AUDIT;
+	audit_out_init(po, fmt == AUDIT_EXPORT_CSV ? AUDIT_FMT_CSV : AUDIT_FMT_JSON, out);
+	if ((rc = live_begin(log, &txn)) != EG_OK) {
+		free(po);
+		return rc;
+	}
+	rc = export_txn(log, txn, f, po, err, sizeof(err));
+	live_end(log, txn);
+	if (audit_out_finish(po) != 0 && rc == EG_OK)
+		rc = EG_ERR_AUDIT;
+	free(po);
+	if (rc != EG_OK && err[0] != '\0')
+		log_warnx("%s", err);
+	return rc == EG_OK ? EG_OK : EG_ERR_AUDIT;
+}
+
+int
+audit_verify_live(struct audit_log *log, struct audit_live_status *st)
+{
+	struct audit_verify_opts o;
+	struct audit_verify_result res;
+	MDB_txn *txn;
+	char err[512] = "";
+	int rc;
+
+	memset(st, 0, sizeof(*st));
+	memset(&o, 0, sizeof(o));
+	if (log == NULL || live_begin(log, &txn) != EG_OK) {
+		eg_strlcpy(st->error, "the access log cannot be read", sizeof(st->error));
+		return EG_ERR_AUDIT;
+	}
+	o.key = log->ckpt_key;
+	o.txn = txn;
+	rc = audit_verify_ex(log->dir, &o, &res, err, sizeof(err));
+	live_end(log, txn);
+	st->records = res.records;
+	st->checkpoint_seq = res.last_ckpt.seq;
+	eg_strlcpy(st->head, res.head, sizeof(st->head));
+	if (rc != EG_OK)
+		eg_strlcpy(st->error, res.why[0] ? res.why : err[0] ? err : "verification failed",
+		    sizeof(st->error));
+	return rc == EG_OK ? EG_OK : EG_ERR_AUDIT;
+}
