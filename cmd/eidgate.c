@@ -8,6 +8,7 @@
 #include "eidgate/audit.h"
 #include "eidgate/auth.h"
 #include "eidgate/config.h"
+#include "eidgate/directory.h"
 #include "eidgate/err.h"
 #include "eidgate/log.h"
 #include "eidgate/policy.h"
@@ -99,6 +100,8 @@ main(int argc, char **argv)
 		return audit_cli(argc - 1, argv + 1);
 	if (strcmp(argv[1], "cert") == 0)
 		return auth_cli(argc - 1, argv + 1);
+	if (strcmp(argv[1], "directory") == 0)
+		return directory_cli(argc - 1, argv + 1);
 	fprintf(stderr, "eidgate: unknown command \"%s\"\n", argv[1]);
 	return usage(stderr, 2);
 }

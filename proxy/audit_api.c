@@ -169,7 +169,7 @@ count_days(char *lines, size_t len)
 {
 	json_t *days = json_object(), *arr = json_array();
 	char *p = lines, *nl;
-	const char *day;
+	void *it;
 	json_t *v;
 
 	while (p < lines + len && (nl = memchr(p, '\n', (size_t)(lines + len - p))) != NULL) {
@@ -189,8 +189,9 @@ count_days(char *lines, size_t len)
 		json_decref(rec);
 		p = nl + 1;
 	}
-	json_object_foreach(days, day, v)
-		json_array_append(arr, v);
+	/* jansson keeps insertion order: days come out oldest first, as records did. */
+	for (it = json_object_iter(days); it != NULL; it = json_object_iter_next(days, it))
+		json_array_append(arr, json_object_iter_value(it));
 	json_decref(days);
 	return arr;
 }

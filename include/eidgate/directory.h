@@ -120,7 +120,7 @@ int rights_valid_region(const char *s);
 int rights_valid_sector(const char *s);
 int rights_valid_capacity(const char *s);
 /* A person's name as an administrator types it: valid UTF-8, 1..DIR_MAX_NAME_CHARS code
- * points, not blank, no leading or trailing space, no control characters (C0, DEL, C1)
+ * points and < EG_MAX_NAME bytes, no leading or trailing space, no control characters (C0, DEL, C1)
  * and no bidirectional overrides (they make a name display as another). */
 int rights_valid_name(const char *s);
 /* Splits "Given Surname" at the FIRST space: given = first word, surname = the rest, so
@@ -196,6 +196,8 @@ int dirw_scope_exists(struct dir_writer *w, const struct rights_scope *s, int *e
 /* Finds the organisation owning facility id (*org_out "" when there is none). */
 int dirw_facility_org(struct dir_writer *w, const char *facility, char *org_out,
     size_t orglen);
+/* *count = entries named ou=<facility> anywhere below ou=organisations (uniqueness). */
+int dirw_facility_count(struct dir_writer *w, const char *facility, int *count);
 int dirw_person_exists(struct dir_writer *w, const char *nrn, int *exists);
 /* Creates uid=<nrn>,ou=people with cn = name and givenName/sn per rights_split_name.
  * EG_OK also when it appeared meanwhile (*created = 0). */
@@ -214,13 +216,16 @@ int dirw_remove_member(struct dir_writer *w, const struct rights_scope *s,
 int dirw_members(struct dir_writer *w, const struct rights_scope *s, const char *role,
     const char *nrn, size_t *count, int *holds);
 
-/* Bootstrap writes. Each returns EG_ERR_NOT_FOUND... see bootstrap.c for messages. */
-int dirw_add_base_ou(struct dir_writer *w, const char *rdn_value, const char *parent_rdn,
+/* Bootstrap writes (eidgate directory ...). *created = 0 when the entry already existed
+ * (nothing is changed then). dirw_base_ou makes ou=<ou>,<base>, or ou=<ou>,ou=regions,
+ * <base> when in_regions. The organisation/facility must not exist; values are
+ * validated by the caller (dirvocab.c). */
+int dirw_base_ou(struct dir_writer *w, const char *ou, int in_regions,
     const char *description, int *created);
 int dirw_org_create(struct dir_writer *w, const char *number, const char *name,
-    const char *const *capacities, size_t ncap);
+    const char *const *capacities, size_t ncap, int *created);
 int dirw_facility_create(struct dir_writer *w, const char *org, const char *id,
-    const char *name, const char *sector, const char *region);
+    const char *name, const char *sector, const char *region, int *created);
 
 /* One role held by one person, as dir_list_people reports it. */
 struct dir_holding {
