@@ -13,7 +13,7 @@
  * is authenticated and, for POST without a Bearer token, the CSRF header.
  *
  * Directory access: one writer connection (policy/dirwconn.c) shared by all threads and
- * used under admin_mu, so admin calls run one at a time. Rights changes are rare; the
+ * used under the gateway's admin mutex, so admin calls run one at a time. Rights changes are rare; the
  * serialisation makes "count the VTEs, then remove one" and "delete the group with its
  * last member" free of races inside this gateway. Reads go through the same connection
  * because an administrator must see the directory as it is now, not as cached.
@@ -31,46 +31,41 @@
 #include "eidgate/util.h"
 #include "proxy/admin_int.h"
 
-static pthread_mutex_t admin_mu = PTHREAD_MUTEX_INITIALIZER;
-static struct dir_writer *admin_w;      /* guarded by admin_mu */
-static char admin_w_key[4096];          /* the [ldap] settings admin_w was made from */
-
 /*
  * The writer for the current configuration, made on first use and again when a reload
- * changed [ldap]. Called with admin_mu held, so no other thread uses the old one.
+ * changed [ldap]. Called with the gateway's admin mutex held, so no other thread uses
+ * the old one.
  */
 static struct dir_writer *
-writer_get(const struct eg_config *cfg)
+writer_get(struct admin_writer *aw, const struct eg_config *cfg)
 {
-	char key[sizeof(admin_w_key)];
+	char key[sizeof(aw->key)];
 
 	snprintf(key, sizeof(key), "%s\n%s\n%s\n%s\n%lld", cfg->ldap_uri, cfg->ldap_base,
 	    cfg->ldap_bind_dn, cfg->ldap_password_file, (long long)cfg->ldap_timeout_ms);
-	if (admin_w != NULL && strcmp(key, admin_w_key) == 0)
-		return admin_w;
-	dirw_close(admin_w);
-	admin_w = NULL;
-	if (dirw_open(cfg, &admin_w) != EG_OK) {
+	if (aw->w != NULL && strcmp(key, aw->key) == 0)
+		return aw->w;
+	dirw_close(aw->w);
+	aw->w = NULL;
+	if (dirw_open(cfg, &aw->w) != EG_OK) {
 		log_warnx("admin: cannot use [ldap] of %s for rights changes", cfg->path);
 		return NULL;
 	}
-	eg_strlcpy(admin_w_key, key, sizeof(admin_w_key));
-	return admin_w;
+	eg_strlcpy(aw->key, key, sizeof(aw->key));
+	return aw->w;
+}
+
+void
+admin_writer_close(struct admin_writer *aw)
+{
+	dirw_close(aw->w);
+	aw->w = NULL;
 }
 
 enum MHD_Result
 admin_reply(struct request *r, unsigned status, json_t *j)
 {
-	char *s = j != NULL ? json_dumps(j, JSON_COMPACT) : NULL;
-	enum MHD_Result ret;
-
-	json_decref(j);
-	if (s == NULL)
-		return respond_error(r, 500, "internal", "The gateway could not answer.");
-	r->phase = REQ_RESPONDED;
-	ret = respond_json(r, status, s);
-	free(s);
-	return ret;
+	return respond_json_obj(r, status, j);
 }
 
 /* An error answer naming the field at fault (field may be NULL). */
@@ -161,13 +156,13 @@ admin_api(struct request *r, const char *body, size_t len)
 	if (!r->user.authenticated || r->user.person == NULL)
 		return admin_error(r, 401, "no-certificate", "Please log in with your eID card.",
 		    NULL);
-	pthread_mutex_lock(&admin_mu);
-	w = writer_get(&r->snap->cfg);
+	pthread_mutex_lock(&r->gw->admin.mu);
+	w = writer_get(&r->gw->admin, &r->snap->cfg);
 	if (w == NULL)
 		ret = admin_error(r, 503, "directory-unavailable",
 		    "The directory is unavailable; please try again later.", NULL);
 	else
 		ret = route(r, w, body, len);
-	pthread_mutex_unlock(&admin_mu);
+	pthread_mutex_unlock(&r->gw->admin.mu);
 	return ret;
 }

@@ -34,6 +34,15 @@ struct gw_snapshot {
 	struct session_key *session;
 };
 
+/* The directory writer of the rights API (admin.c): one connection, one change at a
+ * time, so "count the VTEs, then remove one" cannot race within a gateway. */
+struct admin_writer {
+	pthread_mutex_t mu;
+	struct dir_writer *w;           /* guarded by mu */
+	char key[4096];                 /* the [ldap] settings w was made from */
+};
+void admin_writer_close(struct admin_writer *aw);
+
 struct gateway {
 	_Atomic(struct gw_snapshot *) snap;
 	pthread_mutex_t snap_mu;        /* serialises acquire against swap */
@@ -42,6 +51,7 @@ struct gateway {
 	struct upstream_pool *upstream;
 	struct challenge_store *challenges;
 	struct verdict_cache *verdicts;
+	struct admin_writer admin;
 	void *ticket_key;               /* gnutls_datum_t: TLS session ticket key */
 	struct MHD_Daemon *daemon;
 	char origin[512];               /* https://host:port users see */

@@ -343,6 +343,7 @@ proxy_serve(const char *config_path)
 		return 1;
 	}
 	pthread_mutex_init(&gw.snap_mu, NULL);
+	pthread_mutex_init(&gw.admin.mu, NULL);
 	atomic_init(&gw.snap, snap);
 	threads = worker_count(&snap->cfg);
 	make_origin(&snap->cfg, gw.origin, sizeof(gw.origin));
@@ -353,6 +354,8 @@ proxy_serve(const char *config_path)
 		rc = wait_for_signals(&gw, config_path) == 0 ? 0 : 1;
 	}
 	close_services(&gw);
+	admin_writer_close(&gw.admin);
+	pthread_mutex_destroy(&gw.admin.mu);
 	pthread_mutex_destroy(&gw.snap_mu);
 	curl_global_cleanup();
 	return rc;
