@@ -3,7 +3,7 @@
  *
  * The Makefile links exactly one shared object into each backend, so this file holds
  * several small concerns in sections: demo directory data, per-request state, the
- * `received` report, replies, the test endpoints (echo, big, slow, status), request
+ * `received` report, replies, the test endpoints (echo, big, slow, status, stats), request
  * dispatch, and the program around the daemon.
  */
 #include <errno.h>
@@ -17,8 +17,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdatomic.h>
 #include <sys/socket.h>
 #include <time.h>
+
+#include <openssl/evp.h>
 
 #include "eidgate/err.h"
 #include "eidgate/limits.h"
@@ -100,7 +105,19 @@ bk_is_read(const char *method)
 
 /* ---- per-request state ---- */
 
-enum bk_kind { BK_APP, BK_ECHO, BK_BIG, BK_SLOW, BK_STATUS };
+enum bk_kind { BK_APP, BK_ECHO, BK_BIG, BK_SLOW, BK_STATUS, BK_STATS };
+
+/*
+ * What the gateway did to this backend, for /__stats: tests use it to see from the
+ * backend's side that connections are reused and that abandoned requests are abandoned
+ * upstream too (the gateway's own view could be wrong in exactly the way being tested).
+ */
+static struct {
+	atomic_ulong connections;       /* TCP connections accepted */
+	atomic_ulong requests;          /* requests started */
+	atomic_ulong big_aborted;       /* /__big responses whose reader went away early */
+	atomic_ulong slow_peer_closed;  /* /__slow requests whose peer had closed at wake-up */
+} bk_stats;
 enum bk_slow_state { BK_SLOW_NONE, BK_SLOW_WAITING, BK_SLOW_DONE };
 
 /*
@@ -114,6 +131,7 @@ struct bk_req {
 	enum bk_kind br_kind;
 	uint64_t br_body_bytes;
 	uint64_t br_fnv;             /* FNV-1a 64 of the body, for /__echo */
+	EVP_MD_CTX *br_sha;          /* SHA-256 of the body, for /__echo (NULL: none) */
 	char *br_body;               /* buffered body, BK_APP only */
 	size_t br_body_len;
 	size_t br_body_cap;
@@ -161,6 +179,7 @@ on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 		return;
 	free(req->br_target);
 	free(req->br_body);
+	EVP_MD_CTX_free(req->br_sha);
 	free(req);
 	*con_cls = NULL;
 }
@@ -447,16 +466,83 @@ echo_take(struct bk_req *req, const char *data, size_t len)
 		h *= FNV64_PRIME;
 	}
 	req->br_fnv = h;
+	/* SHA-256 as well: a client can compute it at C speed, FNV it cannot for 1 GiB. */
+	if (req->br_sha == NULL && req->br_body_bytes == len) {
+		req->br_sha = EVP_MD_CTX_new();
+		if (req->br_sha != NULL && EVP_DigestInit_ex(req->br_sha, EVP_sha256(), NULL) != 1) {
+			EVP_MD_CTX_free(req->br_sha);
+			req->br_sha = NULL;
+		}
+	}
+	if (req->br_sha != NULL && EVP_DigestUpdate(req->br_sha, data, len) != 1) {
+		EVP_MD_CTX_free(req->br_sha);
+		req->br_sha = NULL;
+	}
+}
+
+/* Hex SHA-256 of the echoed body ("" when it could not be computed). */
+static void
+echo_sha256(struct bk_req *req, char out[65])
+{
+	unsigned char md[32];
+	unsigned int len = 0;
+	EVP_MD_CTX *c = req->br_sha;
+
+	out[0] = '\0';
+	if (c == NULL) {
+		/* No body at all: the digest of nothing. */
+		if ((c = EVP_MD_CTX_new()) == NULL ||
+		    EVP_DigestInit_ex(c, EVP_sha256(), NULL) != 1) {
+			EVP_MD_CTX_free(c);
+			return;
+		}
+		req->br_sha = c;
+	}
+	if (EVP_DigestFinal_ex(c, md, &len) != 1 || len != sizeof(md))
+		return;
+	eg_hex(md, sizeof(md), out);
+}
+
+static enum MHD_Result
+collect_name(void *cls, enum MHD_ValueKind kind, const char *name, const char *value)
+{
+	json_t *names = cls;
+	char lower[128];
+	size_t i;
+
+	(void)kind;
+	(void)value;
+	for (i = 0; name[i] != '\0' && i + 1 < sizeof(lower); i++)
+		lower[i] = (name[i] >= 'A' && name[i] <= 'Z') ? (char)(name[i] - 'A' + 'a') : name[i];
+	lower[i] = '\0';
+	return json_array_append_new(names, text_value(lower)) == 0 ? MHD_YES : MHD_NO;
+}
+
+/* The names of every request header (lower case), so that a test can see which
+ * headers the gateway removed (hop-by-hop ones) and which it let through. */
+static json_t *
+header_names(struct MHD_Connection *conn)
+{
+	json_t *names = json_array();
+
+	if (names != NULL &&
+	    MHD_get_connection_values(conn, MHD_HEADER_KIND, collect_name, names) < 0) {
+		json_decref(names);
+		return NULL;
+	}
+	return names;
 }
 
 static enum MHD_Result
 echo_reply(const struct bk_call *call)
 {
-	char hex[17];
+	char hex[17], sha[65];
 
 	snprintf(hex, sizeof(hex), "%016" PRIx64, call->bc_req->br_fnv);
-	return bk_reply_json(call, MHD_HTTP_OK, json_pack("{s:I, s:s}",
-	    "body_bytes", (json_int_t)call->bc_req->br_body_bytes, "body_fnv64", hex));
+	echo_sha256(call->bc_req, sha);
+	return bk_reply_json(call, MHD_HTTP_OK, json_pack("{s:I, s:s, s:s, s:o}",
+	    "body_bytes", (json_int_t)call->bc_req->br_body_bytes, "body_fnv64", hex,
+	    "body_sha256", sha, "header_names", header_names(call->bc_conn)));
 }
 
 /* ---- /__big?bytes=N: byte i is i % 251, produced on demand ---- */
@@ -470,20 +556,43 @@ big_pattern_init(void)
 		bk_big_pattern[i] = (unsigned char)(i % BK_BIG_PERIOD);
 }
 
+/* One /__big response. `abort_after` lets a test break the body mid-way, the way a
+ * crashing backend would, to see that the gateway does not pass it off as complete. */
+struct big_state {
+	uint64_t total;
+	uint64_t sent;
+	uint64_t abort_after;       /* UINT64_MAX: never */
+};
+
 static ssize_t
 big_read(void *cls, uint64_t pos, char *buf, size_t max)
 {
-	uint64_t total = *(const uint64_t *)cls;
+	struct big_state *st = cls;
 	uint64_t left;
 	size_t n = max < BK_BIG_BLOCK ? max : BK_BIG_BLOCK;
 
-	if (pos >= total)
+	if (pos >= st->total)
 		return MHD_CONTENT_READER_END_OF_STREAM;
-	left = total - pos;
+	if (pos >= st->abort_after)
+		return MHD_CONTENT_READER_END_WITH_ERROR;
+	left = (st->abort_after < st->total ? st->abort_after : st->total) - pos;
 	if (left < n)
 		n = (size_t)left;
 	memcpy(buf, bk_big_pattern + pos % BK_BIG_PERIOD, n);
+	st->sent = pos + n;
 	return (ssize_t)n;
+}
+
+/* Runs when MHD lets go of the response: a body not sent to the end means its reader
+ * (the gateway) went away, which is what the cancellation tests look for. */
+static void
+big_free(void *cls)
+{
+	struct big_state *st = cls;
+
+	if (st->sent < st->total && st->abort_after == UINT64_MAX)
+		atomic_fetch_add(&bk_stats.big_aborted, 1);
+	free(st);
 }
 
 /* Parses query argument `name` as an integer in [min, max]; answers 400 when it is
@@ -504,25 +613,44 @@ query_number(const struct bk_call *call, const char *name, long long min, long l
 
 /* The size is known up front so MHD sends Content-Length, which is what lets a test
  * check that the gateway forwards every byte and does not fall back to chunking. */
+/* Optional query argument: absent gives dflt. */
+static int
+query_optional(const struct bk_call *call, const char *name, long long max, long long dflt,
+    long long *out, enum MHD_Result *result)
+{
+	if (MHD_lookup_connection_value(call->bc_conn, MHD_GET_ARGUMENT_KIND, name) == NULL) {
+		*out = dflt;
+		return 0;
+	}
+	return query_number(call, name, 0, max, out, result);
+}
+
+/* The size is known up front so MHD sends Content-Length, which is what lets a test
+ * check that the gateway forwards every byte and does not fall back to chunking;
+ * chunked=1 sends the same body chunked, abort_after=M breaks it after M bytes. */
 static enum MHD_Result
 big_reply(const struct bk_call *call)
 {
 	struct MHD_Response *resp;
 	enum MHD_Result ret;
-	uint64_t *total;
-	long long n;
+	struct big_state *st;
+	long long n, chunked, abort_after;
 
 	if (!bk_is_read(call->bc_method))
 		return bk_reply_405(call, "GET, HEAD");
-	if (query_number(call, "bytes", 0, (long long)BK_BIG_MAX, &n, &ret) != 0)
+	if (query_number(call, "bytes", 0, (long long)BK_BIG_MAX, &n, &ret) != 0 ||
+	    query_optional(call, "chunked", 1, 0, &chunked, &ret) != 0 ||
+	    query_optional(call, "abort_after", (long long)BK_BIG_MAX, -1, &abort_after,
+	    &ret) != 0)
 		return ret;
-	total = malloc(sizeof(*total));
-	if (total == NULL)
+	if ((st = calloc(1, sizeof(*st))) == NULL)
 		return MHD_NO;
-	*total = (uint64_t)n;
-	resp = MHD_create_response_from_callback(*total, BK_BIG_BLOCK, big_read, total, free);
+	st->total = (uint64_t)n;
+	st->abort_after = abort_after < 0 ? UINT64_MAX : (uint64_t)abort_after;
+	resp = MHD_create_response_from_callback(chunked ? MHD_SIZE_UNKNOWN : st->total,
+	    BK_BIG_BLOCK, big_read, st, big_free);
 	if (resp == NULL) {
-		free(total);
+		free(st);
 		return MHD_NO;
 	}
 	if (MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
@@ -673,6 +801,20 @@ slow_enqueue(struct bk_req *req, long long ms)
 	return queued ? 0 : -1;
 }
 
+/* Has the peer of conn closed its side? TCP_INFO says so without reading anything. */
+static int
+peer_closed(struct MHD_Connection *conn)
+{
+	const union MHD_ConnectionInfo *ci =
+	    MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+	struct tcp_info ti;
+	socklen_t len = sizeof(ti);
+
+	if (ci == NULL || getsockopt(ci->connect_fd, IPPROTO_TCP, TCP_INFO, &ti, &len) != 0)
+		return 0;
+	return ti.tcpi_state == TCP_CLOSE_WAIT || ti.tcpi_state == TCP_CLOSE;
+}
+
 static enum MHD_Result
 slow_reply(const struct bk_call *call)
 {
@@ -684,6 +826,8 @@ slow_reply(const struct bk_call *call)
 	if (call->bc_req->br_slow_state == BK_SLOW_NONE && ms > 0 &&
 	    slow_enqueue(call->bc_req, ms) == 0)
 		return MHD_YES;
+	if (call->bc_req->br_slow_state == BK_SLOW_DONE && peer_closed(call->bc_conn))
+		atomic_fetch_add(&bk_stats.slow_peer_closed, 1);
 	return bk_reply_json(call, MHD_HTTP_OK, json_pack("{s:I}", "slept_ms",
 	    (json_int_t)ms));
 }
@@ -704,6 +848,29 @@ status_reply(const struct bk_call *call)
 	    (json_int_t)code));
 }
 
+/* ---- /__stats ---- */
+
+static enum MHD_Result
+stats_reply(const struct bk_call *call)
+{
+	return bk_reply_json(call, MHD_HTTP_OK, json_pack("{s:I, s:I, s:I, s:I}",
+	    "connections", (json_int_t)atomic_load(&bk_stats.connections),
+	    "requests", (json_int_t)atomic_load(&bk_stats.requests),
+	    "big_aborted", (json_int_t)atomic_load(&bk_stats.big_aborted),
+	    "slow_peer_closed", (json_int_t)atomic_load(&bk_stats.slow_peer_closed)));
+}
+
+static void
+on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+    enum MHD_ConnectionNotificationCode code)
+{
+	(void)cls;
+	(void)conn;
+	(void)socket_context;
+	if (code == MHD_CONNECTION_NOTIFY_STARTED)
+		atomic_fetch_add(&bk_stats.connections, 1);
+}
+
 /* ---- dispatch ---- */
 
 static enum bk_kind
@@ -717,6 +884,8 @@ classify(const char *url)
 		return BK_SLOW;
 	if (strcmp(url, "/__status") == 0)
 		return BK_STATUS;
+	if (strcmp(url, "/__stats") == 0)
+		return BK_STATS;
 	return BK_APP;
 }
 
@@ -796,6 +965,8 @@ finish(struct bk_req *req, struct MHD_Connection *conn, const char *url,
 		return slow_reply(&call);
 	case BK_STATUS:
 		return status_reply(&call);
+	case BK_STATS:
+		return stats_reply(&call);
 	case BK_APP:
 		break;
 	}
@@ -826,6 +997,7 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
 	if (!req->br_started) {
 		req->br_started = 1;
 		req->br_kind = classify(url);
+		atomic_fetch_add(&bk_stats.requests, 1);
 		return MHD_YES;
 	}
 	if (*upload_data_size > 0) {
@@ -1000,6 +1172,7 @@ start_daemon(const struct bk_opts *o)
 	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)2,
 	    MHD_OPTION_URI_LOG_CALLBACK, on_uri, NULL,
 	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
+	    MHD_OPTION_NOTIFY_CONNECTION, on_connection, NULL,
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)BK_CONN_TIMEOUT_S,
 	    MHD_OPTION_END);
 }

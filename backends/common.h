@@ -6,8 +6,8 @@
  *
  * common.c owns everything that is the same in both programs: the command line, the
  * libmicrohttpd daemon, the per-request state, the `received` object that reports what
- * the gateway forwarded, JSON replies, and the test endpoints /__echo, /__big, /__slow
- * and /__status. A backend supplies only a router for its own paths (struct bk_app).
+ * the gateway forwarded, JSON replies, and the test endpoints /__echo, /__big, /__slow,
+ * /__status and /__stats. A backend supplies only a router for its own paths (struct bk_app).
  *
  * Threads: libmicrohttpd runs a pool of two epoll threads; a router runs on either of
  * them, concurrently, so any state it shares must be locked by the backend. Every

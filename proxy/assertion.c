@@ -40,24 +40,42 @@ struct acache_slot {
 	char jws[ACACHE_JWS_MAX];
 };
 
-static struct acache_slot acache[ACACHE_SLOTS];
-static pthread_once_t acache_once = PTHREAD_ONCE_INIT;
-static atomic_ulong acache_hits, acache_misses;
+struct assertion_cache {
+	atomic_ulong hits, misses;
+	struct acache_slot slots[ACACHE_SLOTS];
+};
 
-static void
-acache_init(void)
+struct assertion_cache *
+assertion_cache_new(void)
 {
+	struct assertion_cache *c = calloc(1, sizeof(*c));
 	size_t i;
 
+	if (c == NULL)
+		return NULL;
 	for (i = 0; i < ACACHE_SLOTS; i++)
-		pthread_mutex_init(&acache[i].mu, NULL);
+		pthread_mutex_init(&c->slots[i].mu, NULL);
+	return c;
 }
 
 void
-assertion_cache_stats(unsigned long *hits, unsigned long *misses)
+assertion_cache_free(struct assertion_cache *c)
 {
-	*hits = atomic_load(&acache_hits);
-	*misses = atomic_load(&acache_misses);
+	size_t i;
+
+	if (c == NULL)
+		return;
+	for (i = 0; i < ACACHE_SLOTS; i++)
+		pthread_mutex_destroy(&c->slots[i].mu);
+	explicit_bzero(c, sizeof(*c));
+	free(c);
+}
+
+void
+assertion_cache_stats(struct assertion_cache *c, unsigned long *hits, unsigned long *misses)
+{
+	*hits = atomic_load(&c->hits);
+	*misses = atomic_load(&c->misses);
 }
 
 static const char *
@@ -176,7 +194,7 @@ make_key(struct request *r, const struct policy_backend *b, char *out, size_t ou
 }
 
 static struct acache_slot *
-slot_for(const char *key, size_t len)
+slot_for(struct assertion_cache *c, const char *key, size_t len)
 {
 	uint64_t h = 0xcbf29ce484222325ULL;     /* FNV-1a 64: spreads, need not resist */
 	size_t i;
@@ -185,7 +203,7 @@ slot_for(const char *key, size_t len)
 		h ^= (unsigned char)key[i];
 		h *= 0x100000001b3ULL;
 	}
-	return &acache[h % ACACHE_SLOTS];
+	return &c->slots[h % ACACHE_SLOTS];
 }
 
 /* A copy of the cached assertion for key, or NULL. */
@@ -250,6 +268,7 @@ sign_claims(struct request *r, const struct policy_backend *b, int64_t now, char
 int
 assertion_make(struct request *r, const struct policy_backend *b, char **jws)
 {
+	struct assertion_cache *c = r->gw->assertions;
 	char key[ACACHE_KEY_MAX];
 	struct acache_slot *slot = NULL;
 	int64_t lifetime = r->snap->cfg.assertion_lifetime_ms;
@@ -258,16 +277,15 @@ assertion_make(struct request *r, const struct policy_backend *b, char **jws)
 	int rc;
 
 	*jws = NULL;
-	pthread_once(&acache_once, acache_init);
 	keylen = make_key(r, b, key, sizeof(key));
 	if (keylen > 0) {
-		slot = slot_for(key, keylen);
+		slot = slot_for(c, key, keylen);
 		if ((*jws = cache_get(slot, key, keylen)) != NULL) {
-			atomic_fetch_add(&acache_hits, 1);
+			atomic_fetch_add(&c->hits, 1);
 			return EG_OK;
 		}
 	}
-	atomic_fetch_add(&acache_misses, 1);
+	atomic_fetch_add(&c->misses, 1);
 	rc = sign_claims(r, b, eg_now_us() / 1000000, jws);
 	if (rc != EG_OK) {
 		log_warnx("request %s: cannot sign the assertion: %s", r->id, eg_err(rc));

@@ -33,14 +33,24 @@ serve_jwks(struct request *r)
 static enum MHD_Result
 serve_metrics(struct request *r)
 {
-	char body[1024];
+	unsigned long reqs = 0, conns = 0, hits = 0, misses = 0;
+	long active = 0;
+	char body[2048];
 
+	upstream_stats(r->gw->upstream, &active, &reqs, &conns);
+	assertion_cache_stats(r->gw->assertions, &hits, &misses);
 	snprintf(body, sizeof(body),
 	    "# TYPE eidgate_requests_allowed_total counter\neidgate_requests_allowed_total %lu\n"
 	    "# TYPE eidgate_requests_denied_total counter\neidgate_requests_denied_total %lu\n"
-	    "# TYPE eidgate_upstream_errors_total counter\neidgate_upstream_errors_total %lu\n",
+	    "# TYPE eidgate_upstream_errors_total counter\neidgate_upstream_errors_total %lu\n"
+	    "# TYPE eidgate_upstream_active gauge\neidgate_upstream_active %ld\n"
+	    "# TYPE eidgate_upstream_requests_total counter\neidgate_upstream_requests_total %lu\n"
+	    "# TYPE eidgate_upstream_connections_total counter\n"
+	    "eidgate_upstream_connections_total %lu\n"
+	    "# TYPE eidgate_assertions_reused_total counter\neidgate_assertions_reused_total %lu\n"
+	    "# TYPE eidgate_assertions_signed_total counter\neidgate_assertions_signed_total %lu\n",
 	    atomic_load(&r->gw->stat_allowed), atomic_load(&r->gw->stat_denied),
-	    atomic_load(&r->gw->stat_upstream_errors));
+	    atomic_load(&r->gw->stat_upstream_errors), active, reqs, conns, hits, misses);
 	return respond_buffer(r, 200, "text/plain; version=0.0.4", body, strlen(body));
 }
 

@@ -7,6 +7,7 @@
 #include <strings.h>
 
 #include <gnutls/gnutls.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 
 #include "eidgate/err.h"
@@ -153,6 +154,33 @@ check_session(struct request *r, const struct eg_session *s)
 	return EG_OK;
 }
 
+/*
+ * Opens token, or takes it from this connection's cache when the same token came before
+ * (constant-time compare). The cache is per TLS connection, so a token can never be
+ * served from another client's entry.
+ */
+static int
+open_session(struct request *r, const char *token, struct eg_session *s)
+{
+	struct conn_ctx *cc = conn_context(r->conn);
+	size_t n = strlen(token);
+
+	if (cc != NULL && cc->sess_token != NULL && strlen(cc->sess_token) == n &&
+	    CRYPTO_memcmp(cc->sess_token, token, n) == 0) {
+		*s = cc->sess;
+		return EG_OK;
+	}
+	if (session_open(r->snap->session, token, s) != EG_OK)
+		return EG_ERR_SESSION;
+	if (cc != NULL && n < 8192) {
+		if (cc->sess_token != NULL)
+			eg_freezero(cc->sess_token, strlen(cc->sess_token));
+		cc->sess_token = strdup(token);
+		cc->sess = *s;
+	}
+	return EG_OK;
+}
+
 static void
 identify_session(struct request *r, const char *token, int via_bearer)
 {
@@ -160,9 +188,8 @@ identify_session(struct request *r, const char *token, int via_bearer)
 	struct eg_session *s = &u->sess;
 	int err;
 
-	if (session_open(r->snap->session, token, s) != EG_OK)
-		err = EG_ERR_SESSION;
-	else
+	err = open_session(r, token, s);
+	if (err == EG_OK)
 		err = check_session(r, s);
 	if (err != EG_OK) {
 		u->authenticated = 0;

@@ -52,10 +52,12 @@ struct gateway {
 	struct challenge_store *challenges;
 	struct verdict_cache *verdicts;
 	struct admin_writer admin;
+	struct assertion_cache *assertions;
 	void *ticket_key;               /* gnutls_datum_t: TLS session ticket key */
 	struct MHD_Daemon *daemon;
 	char origin[512];               /* https://host:port users see */
 	atomic_ulong request_counter;
+	char id_prefix[9];              /* random, per start: request ids are prefix + counter */
 	atomic_ulong stat_allowed, stat_denied, stat_upstream_errors;
 };
 
@@ -71,6 +73,10 @@ struct conn_ctx {
 	char detail[160];
 	struct eg_identity id;
 	int64_t verified_ms;
+	/* The last session token opened on this connection and what it held: keep-alive
+	 * requests with the same token skip AES-GCM and JSON (timeouts are still checked). */
+	char *sess_token;
+	struct eg_session sess;
 };
 
 /* What the request pipeline knows about the user of one request. */
@@ -175,7 +181,12 @@ void builtin_request_done(struct request *r);
 /* assertion.c: builds the claims and signs them (cached per session/backend/facility). */
 int assertion_make(struct request *r, const struct policy_backend *b, char **jws);
 /* Assertions reused from the cache / signed, since start (for /eidgate/metrics). */
-void assertion_cache_stats(unsigned long *hits, unsigned long *misses);
+/* The cache of recently signed assertions (one per gateway). */
+struct assertion_cache;
+struct assertion_cache *assertion_cache_new(void);
+void assertion_cache_free(struct assertion_cache *c);
+void assertion_cache_stats(struct assertion_cache *c, unsigned long *hits,
+    unsigned long *misses);
 
 /* verdict.c: verdicts on client chains, shared by all connections, so that a resumed TLS
  * session or a new connection of the same card is not re-checked (over the network, once

@@ -14,6 +14,7 @@
 
 #include <curl/curl.h>
 #include <gnutls/gnutls.h>
+#include <openssl/rand.h>
 
 #include "eidgate/audit.h"
 #include "eidgate/err.h"
@@ -114,7 +115,13 @@ notify_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
 	struct gw_snapshot *snap;
 
 	if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
-		free(*socket_context);
+		struct conn_ctx *cc = *socket_context;
+		if (cc != NULL) {
+			if (cc->sess_token != NULL)
+				eg_freezero(cc->sess_token, strlen(cc->sess_token));
+			explicit_bzero(cc, sizeof(*cc));
+			free(cc);
+		}
 		*socket_context = NULL;
 		return;
 	}
@@ -187,7 +194,9 @@ start_daemon(struct gateway *gw, const struct eg_config *cfg, int threads)
 	    MHD_OPTION_NOTIFY_COMPLETED, req_completed, gw,
 	    MHD_OPTION_NOTIFY_CONNECTION, notify_connection, gw,
 	    MHD_OPTION_CONNECTION_TIMEOUT, 60u,
-	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(128 * 1024),
+	    /* libmicrohttpd 0.9.75 zeroes the whole pool after every keep-alive request:
+	     * 64 KiB holds the largest headers an eID browser sends, with room. */
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
 	    MHD_OPTION_END);
 	tls_material_free(&t);
 	if (gw->daemon == NULL) {
@@ -254,7 +263,8 @@ open_services(struct gateway *gw, const struct eg_config *cfg, int threads)
 	 * OCSP is off, so that a new CRL takes effect soon). */
 	gw->verdicts = verdict_cache_new(cfg->ocsp != CFG_OCSP_OFF && cfg->ocsp_cache_ms < 60000 ?
 	    cfg->ocsp_cache_ms : 60000);
-	if (gw->verdicts == NULL || ticket_key_new(gw) != 0)
+	gw->assertions = assertion_cache_new();
+	if (gw->verdicts == NULL || gw->assertions == NULL || ticket_key_new(gw) != 0)
 		return -1;
 	return 0;
 }
@@ -262,9 +272,14 @@ open_services(struct gateway *gw, const struct eg_config *cfg, int threads)
 static void
 close_services(struct gateway *gw)
 {
+	/* libmicrohttpd must not be stopped with connections suspended on upstream
+	 * transfers: end those first, which resumes their connections. */
+	if (gw->upstream != NULL)
+		upstream_pool_shutdown(gw->upstream);
 	if (gw->daemon != NULL)
 		MHD_stop_daemon(gw->daemon);
 	upstream_pool_free(gw->upstream);
+	assertion_cache_free(gw->assertions);
 	dir_close(gw->dir);
 	challenge_store_free(gw->challenges);
 	verdict_cache_free(gw->verdicts);
@@ -308,6 +323,17 @@ wait_for_signals(struct gateway *gw, const char *config_path)
 }
 
 static int
+make_id_prefix(struct gateway *gw)
+{
+	unsigned char rnd[4];
+
+	if (RAND_bytes(rnd, sizeof(rnd)) != 1)
+		return -1;
+	eg_hex(rnd, sizeof(rnd), gw->id_prefix);
+	return 0;
+}
+
+static int
 worker_count(const struct eg_config *cfg)
 {
 	long n = sysconf(_SC_NPROCESSORS_ONLN);
@@ -336,7 +362,7 @@ proxy_serve(const char *config_path)
 	/* A file-size limit must turn into a write error the access log reports (and the
 	 * gateway answers 503), not kill the process. */
 	signal(SIGXFSZ, SIG_IGN);
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK || make_id_prefix(&gw) != 0)
 		return 1;
 	if (snapshot_load(config_path, &snap) != EG_OK) {
 		fprintf(stderr, "eidgate: %s: configuration not usable\n", config_path);

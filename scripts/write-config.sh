@@ -3,6 +3,9 @@
 # usage: scripts/write-config.sh DIR PKI GATEWAY_PORT LDAP_PORT MODULES_PORT DOSSIERS_PORT [SYNC]
 # Creates DIR/eidgate.conf and DIR/jeugdhulp.policy (the example policy of PRODUCT.md §5
 # pointed at the given backend ports); the audit log goes to DIR/audit.
+# With EIDGATE_TEST_RULES=1 in the environment, the policy also routes the sample
+# backends' test endpoints (/__echo, /__big, /__slow, /__status, /__stats): tests and
+# bench/ only, never the demo of `make run`.
 set -euo pipefail
 [ $# -ge 6 ] || { echo "usage: $0 DIR PKI GATEWAY_PORT LDAP_PORT MODULES_PORT DOSSIERS_PORT [SYNC]" >&2; exit 2; }
 dir=$1 pki=$2 gw=$3 ldap=$4 mod=$5 dos=$6 sync=${7:-group}
@@ -22,6 +25,28 @@ allow a-doc-read   GET       /dossiers/facilities/{f}/**          -> dossiers wh
 allow itp          *         /dossiers/regions/{r}/**             -> dossiers when role indicatiesteller on region {r} or role jeugdhulpregisseur on region {r}
 deny  no-delete    DELETE    /dossiers/**
 POLICY
+
+if [ "${EIDGATE_TEST_RULES:-0}" = 1 ]; then
+	cat >> "$dir/jeugdhulp.policy" <<POLICY
+
+# Test only (EIDGATE_TEST_RULES=1): the sample backends' test endpoints, behind backend
+# lines that differ in one option each. Port 1 has no listener: connection refused.
+backend test-bulk    http://127.0.0.1:$mod  timeout=10s max_body=2GiB
+backend test-headers http://127.0.0.1:$mod  timeout=10s identity=headers
+backend test-small   http://127.0.0.1:$mod  timeout=10s max_body=1MiB
+backend test-quick   http://127.0.0.1:$mod  timeout=1s
+backend test-down    http://127.0.0.1:1     timeout=2s
+
+allow test-echo        *        /__echo               -> test-bulk    when authenticated
+allow test-echo-hdrs   *        /__echo/headers/**    -> test-headers when authenticated
+allow test-echo-small  *        /__echo/small/**      -> test-small   when authenticated
+allow test-echo-down   *        /__echo/down/**       -> test-down    when authenticated
+allow test-big         GET,HEAD /__big                -> modules      when authenticated
+allow test-slow        GET      /__slow               -> test-quick   when authenticated
+allow test-status      GET,HEAD /__status             -> modules      when authenticated
+allow test-stats       GET      /__stats              -> modules      when authenticated
+POLICY
+fi
 
 cat > "$dir/eidgate.conf" <<CONF
 [listen]

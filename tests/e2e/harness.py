@@ -81,9 +81,11 @@ class Stack:
     def start(self):
         self.start_ldap()
         self.start_backends()
+        # Test stacks get the test-only routes to the backends' /__echo, /__big, ...
         subprocess.run(["bash", os.path.join(REPO, "scripts", "write-config.sh"), self.root,
                         self.pki, str(self.port), str(self.ldap_port), str(self.modules_port),
-                        str(self.dossiers_port), self.sync], check=True)
+                        str(self.dossiers_port), self.sync], check=True,
+                       env=dict(os.environ, EIDGATE_TEST_RULES="1"))
         self.config = os.path.join(self.root, "eidgate.conf")
         self.start_gateway()
         return self
