@@ -1,9 +1,9 @@
 /*
- * chain.c - path validation of client certificates against the configured Belgian eID
- * roots, with configured and client-sent intermediates, and CRLs.
+ * chain.c - the auth context (roots, intermediates, CRL store, OCSP cache) and the login
+ * verification that strings profile, path and revocation checks together.
  *
  * libmicrohttpd (GnuTLS) never verifies the client certificate (LIBNOTES.md): a chain
- * from any CA completes the handshake, so this file is where trust is decided.
+ * from any CA completes the handshake, so this module is where trust is decided.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include <openssl/err.h>
+#include <openssl/objects.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <openssl/x509_vfy.h>
@@ -24,15 +25,9 @@
 #include "eidgate/util.h"
 #include "auth/internal.h"
 
-struct auth_ctx {
-	X509_STORE *store;              /* roots (+ CRLs when configured) */
-	STACK_OF(X509) *intermediates;  /* configured, untrusted */
-	int have_crls;
-};
-
-/* Adds every certificate of a PEM file: to the store (roots) or the stack. */
+/* Adds every certificate of a PEM file to sk. Returns the number added, -1 on error. */
 static int
-load_pem_certs(const char *file, X509_STORE *store, STACK_OF(X509) *sk)
+load_pem_certs(const char *file, STACK_OF(X509) *sk)
 {
 	FILE *f = fopen(file, "r");
 	X509 *x;
@@ -43,10 +38,8 @@ load_pem_certs(const char *file, X509_STORE *store, STACK_OF(X509) *sk)
 		return -1;
 	}
 	while ((x = PEM_read_X509(f, NULL, NULL, NULL)) != NULL) {
-		int ok = store != NULL ? X509_STORE_add_cert(store, x) : sk_X509_push(sk, x) > 0;
-		if (store != NULL || !ok)
+		if (sk_X509_push(sk, x) <= 0) {
 			X509_free(x);
-		if (!ok) {
 			fclose(f);
 			return -1;
 		}
@@ -57,34 +50,9 @@ load_pem_certs(const char *file, X509_STORE *store, STACK_OF(X509) *sk)
 	return n;
 }
 
+/* Loads every non-hidden file of dir into sk. Returns the number of certificates. */
 static int
-load_pem_crls(const char *file, X509_STORE *store)
-{
-	FILE *f = fopen(file, "r");
-	X509_CRL *crl;
-	int n = 0;
-
-	if (f == NULL)
-		return -1;
-	while ((crl = PEM_read_X509_CRL(f, NULL, NULL, NULL)) != NULL) {
-		if (X509_STORE_add_crl(store, crl) != 1) {
-			X509_CRL_free(crl);
-			fclose(f);
-			return -1;
-		}
-		X509_CRL_free(crl);
-		n++;
-	}
-	ERR_clear_error();
-	fclose(f);
-	return n;
-}
-
-enum load_kind { LOAD_ROOTS, LOAD_INTERMEDIATES, LOAD_CRLS };
-
-/* Loads every regular *.pem / *.crt / *.crl file of dir. Returns the number of objects. */
-static int
-load_dir(struct auth_ctx *ctx, const char *dir, enum load_kind kind)
+load_cert_dir(const char *dir, STACK_OF(X509) *sk)
 {
 	DIR *d = opendir(dir);
 	struct dirent *de;
@@ -98,14 +66,9 @@ load_dir(struct auth_ctx *ctx, const char *dir, enum load_kind kind)
 	while ((de = readdir(d)) != NULL) {
 		if (de->d_name[0] == '.')
 			continue;
-		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-		if (kind == LOAD_CRLS)
-			n = load_pem_crls(path, ctx->store);
-		else
-			n = load_pem_certs(path, kind == LOAD_ROOTS ? ctx->store : NULL,
-			    ctx->intermediates);
-		if (n < 0) {
-			log_warnx("%s: cannot load", path);
+		if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, de->d_name) >= sizeof(path) ||
+		    (n = load_pem_certs(path, sk)) < 0) {
+			log_warnx("%s/%s: cannot load certificates", dir, de->d_name);
 			closedir(d);
 			return -1;
 		}
@@ -115,31 +78,76 @@ load_dir(struct auth_ctx *ctx, const char *dir, enum load_kind kind)
 	return total;
 }
 
+void
+auth_options_default(struct auth_options *o)
+{
+	o->auth_level = AUTH_DEFAULT_LEVEL;
+	o->extra_policy_oids = NULL;
+}
+
+/* Copies the extra policy OIDs, checking that each is a dotted OID OpenSSL can parse. */
+static int
+set_extra_oids(struct auth_ctx *ctx, const char *const *oids)
+{
+	ASN1_OBJECT *obj;
+
+	for (; oids != NULL && *oids != NULL; oids++) {
+		if (ctx->n_extra_oids == AUTH_MAX_EXTRA_OIDS) {
+			log_warnx("more than %d extra policy OIDs", AUTH_MAX_EXTRA_OIDS);
+			return -1;
+		}
+		if ((obj = OBJ_txt2obj(*oids, 1)) == NULL ||
+		    eg_strlcpy(ctx->extra_oids[ctx->n_extra_oids], *oids, 64) >= 64) {
+			ASN1_OBJECT_free(obj);
+			ERR_clear_error();
+			log_warnx("bad policy OID '%s'", *oids);
+			return -1;
+		}
+		ASN1_OBJECT_free(obj);
+		ctx->n_extra_oids++;
+	}
+	return 0;
+}
+
+static int
+load_anchors(struct auth_ctx *ctx, const struct eg_config *cfg)
+{
+	if (load_cert_dir(cfg->trust_anchors, ctx->roots) <= 0) {
+		log_warnx("[eid] trust_anchors %s: no root certificates", cfg->trust_anchors);
+		return -1;
+	}
+	if (cfg->intermediates[0] != '\0' &&
+	    load_cert_dir(cfg->intermediates, ctx->intermediates) < 0) {
+		log_warnx("[eid] intermediates %s: cannot load", cfg->intermediates);
+		return -1;
+	}
+	return 0;
+}
+
 int
-auth_ctx_new(const struct eg_config *cfg, struct auth_ctx **out)
+auth_ctx_new_opts(const struct eg_config *cfg, const struct auth_options *opt,
+    struct auth_ctx **out)
 {
 	struct auth_ctx *ctx = calloc(1, sizeof(*ctx));
-	int n;
 
 	*out = NULL;
 	if (ctx == NULL)
 		return EG_ERR_NOMEM;
-	ctx->store = X509_STORE_new();
+	ctx->roots = sk_X509_new_null();
 	ctx->intermediates = sk_X509_new_null();
-	if (ctx->store == NULL || ctx->intermediates == NULL)
+	ctx->ocsp_mode = cfg->ocsp;
+	ctx->ocsp_timeout_ms = cfg->ocsp_timeout_ms;
+	ctx->ocsp_cache_ms = cfg->ocsp_cache_ms;
+	ctx->auth_level = opt->auth_level;
+	if (ctx->roots == NULL || ctx->intermediates == NULL || load_anchors(ctx, cfg) != 0 ||
+	    set_extra_oids(ctx, opt->extra_policy_oids) != 0)
 		goto fail;
-	if ((n = load_dir(ctx, cfg->trust_anchors, LOAD_ROOTS)) <= 0) {
-		log_warnx("[eid] trust_anchors %s: no root certificates", cfg->trust_anchors);
+	if (crl_state_new(cfg->crl_dir, ctx->roots, &ctx->crl) != EG_OK) {
+		log_warnx("[eid] crl %s: cannot load", cfg->crl_dir);
 		goto fail;
 	}
-	if (cfg->intermediates[0] != '\0' &&
-	    load_dir(ctx, cfg->intermediates, LOAD_INTERMEDIATES) < 0)
+	if (ocsp_cache_new(AUTH_OCSP_CACHE_MAX, &ctx->ocsp) != EG_OK)
 		goto fail;
-	if (cfg->crl_dir[0] != '\0') {
-		if ((n = load_dir(ctx, cfg->crl_dir, LOAD_CRLS)) < 0)
-			goto fail;
-		ctx->have_crls = n > 0;
-	}
 	*out = ctx;
 	return EG_OK;
 fail:
@@ -147,94 +155,114 @@ fail:
 	return EG_ERR_CONFIG;
 }
 
+int
+auth_ctx_new(const struct eg_config *cfg, struct auth_ctx **out)
+{
+	struct auth_options o;
+
+	auth_options_default(&o);
+	return auth_ctx_new_opts(cfg, &o, out);
+}
+
 void
 auth_ctx_free(struct auth_ctx *ctx)
 {
 	if (ctx == NULL)
 		return;
-	X509_STORE_free(ctx->store);
+	crl_state_free(ctx->crl);
+	ocsp_cache_free(ctx->ocsp);
+	sk_X509_pop_free(ctx->roots, X509_free);
 	sk_X509_pop_free(ctx->intermediates, X509_free);
 	free(ctx);
 }
 
-static int
-map_verify_error(int verr)
-{
-	switch (verr) {
-	case X509_V_ERR_CERT_HAS_EXPIRED:
-		return EG_ERR_EXPIRED;
-	case X509_V_ERR_CERT_NOT_YET_VALID:
-		return EG_ERR_NOT_YET_VALID;
-	case X509_V_ERR_CERT_REVOKED:
-		return EG_ERR_REVOKED;
-	case X509_V_ERR_CRL_HAS_EXPIRED:
-		return EG_ERR_CRL_EXPIRED;
-	case X509_V_ERR_UNABLE_TO_GET_CRL:
-	case X509_V_ERR_CRL_NOT_YET_VALID:
-		return EG_ERR_OCSP_UNAVAILABLE;
-	case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
-	case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
-	case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
-	case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
-		return EG_ERR_UNKNOWN_ROOT;
-	default:
-		return EG_ERR_CHAIN;
-	}
-}
-
-/* Decodes the client's DER certificates; the leaf must be a single exact DER object. */
+/* Decodes the client's DER certificates; each must be a single exact DER object. */
 static int
 decode_chain(const unsigned char *const *ders, const size_t *lens, size_t n, X509 **leaf,
-    STACK_OF(X509) *untrusted)
+    STACK_OF(X509) *sent)
 {
 	size_t i;
 
-	for (i = 0; i < n && i < EG_MAX_CHAIN; i++) {
+	if (n > EG_MAX_CHAIN)
+		return EG_ERR_CHAIN;
+	for (i = 0; i < n; i++) {
 		const unsigned char *p = ders[i];
 		X509 *x = d2i_X509(NULL, &p, (long)lens[i]);
 		if (x == NULL || p != ders[i] + lens[i]) {
 			X509_free(x);
+			ERR_clear_error();
 			return EG_ERR_CERT_PARSE;
 		}
 		if (i == 0) {
 			*leaf = x;
-		} else if (sk_X509_push(untrusted, x) <= 0) {
+		} else if (sk_X509_push(sent, x) <= 0) {
 			X509_free(x);
 			return EG_ERR_NOMEM;
 		}
 	}
-	return n > EG_MAX_CHAIN ? EG_ERR_CHAIN : EG_OK;
+	return EG_OK;
 }
 
+/* Client-sent and configured intermediates in one borrowed-pointer stack. */
+static STACK_OF(X509) *
+untrusted_set(const struct auth_ctx *ctx, STACK_OF(X509) *sent)
+{
+	STACK_OF(X509) *u = sk_X509_dup(sent);
+	int i;
+
+	for (i = 0; u != NULL && i < sk_X509_num(ctx->intermediates); i++)
+		if (sk_X509_push(u, sk_X509_value(ctx->intermediates, i)) <= 0) {
+			sk_X509_free(u);
+			return NULL;
+		}
+	return u;
+}
+
+/* Path and revocation checks of a leaf whose profile passed. */
 static int
-verify_path(const struct auth_ctx *ctx, X509 *leaf, STACK_OF(X509) *untrusted,
+verify_trust(const struct auth_ctx *ctx, X509 *leaf, STACK_OF(X509) *sent, int64_t at,
     char *detail, size_t detaillen)
 {
-	X509_STORE_CTX *sctx = X509_STORE_CTX_new();
-	int i, r = EG_ERR_NOMEM, verr;
+	STACK_OF(X509) *untrusted = untrusted_set(ctx, sent);
+	X509_STORE *store = crl_state_get(ctx->crl);
+	struct path_result pr = { NULL, NULL, CRL_LEAF_NONE };
+	int r = EG_ERR_NOMEM;
 
-	if (sctx == NULL)
-		return EG_ERR_NOMEM;
-	for (i = 0; i < sk_X509_num(ctx->intermediates); i++)
-		if (sk_X509_push(untrusted, X509_dup(sk_X509_value(ctx->intermediates, i))) <= 0)
-			goto out;
-	if (X509_STORE_CTX_init(sctx, ctx->store, leaf, untrusted) != 1)
-		goto out;
-	X509_STORE_CTX_set_purpose(sctx, X509_PURPOSE_SSL_CLIENT);
-	if (ctx->have_crls)
-		X509_STORE_CTX_set_flags(sctx, X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL);
-	if (X509_verify_cert(sctx) == 1) {
-		r = EG_OK;
-		goto out;
+	if (untrusted != NULL && store != NULL) {
+		r = auth_path_verify(ctx, store, leaf, untrusted, at, X509_PURPOSE_SSL_CLIENT, &pr,
+		    detail, detaillen);
+		if (r == EG_OK)
+			r = auth_revocation(ctx, store, leaf, &pr, at, detail, detaillen);
 	}
-	verr = X509_STORE_CTX_get_error(sctx);
-	r = map_verify_error(verr);
-	if (detail != NULL)
-		snprintf(detail, detaillen, "%s (depth %d)", X509_verify_cert_error_string(verr),
-		    X509_STORE_CTX_get_error_depth(sctx));
-out:
-	X509_STORE_CTX_free(sctx);
-	ERR_clear_error();
+	path_result_clear(&pr);
+	X509_STORE_free(store);
+	sk_X509_free(untrusted);
+	return r;
+}
+
+int
+auth_verify_at(const struct auth_ctx *ctx, const unsigned char *const *ders,
+    const size_t *lens, size_t n, int64_t at, struct eg_identity *id, char *detail,
+    size_t detaillen)
+{
+	STACK_OF(X509) *sent;
+	X509 *leaf = NULL;
+	int r;
+
+	memset(id, 0, sizeof(*id));
+	if (detail != NULL && detaillen > 0)
+		detail[0] = '\0';
+	if (n == 0)
+		return EG_ERR_NO_CERT;
+	if ((sent = sk_X509_new_null()) == NULL)
+		return EG_ERR_NOMEM;
+	r = decode_chain(ders, lens, n, &leaf, sent);
+	if (r == EG_OK)
+		r = auth_profile(leaf, ctx->extra_oids, ctx->n_extra_oids, at, id);
+	if (r == EG_OK)
+		r = verify_trust(ctx, leaf, sent, at, detail, detaillen);
+	X509_free(leaf);
+	sk_X509_pop_free(sent, X509_free);
 	return r;
 }
 
@@ -242,25 +270,26 @@ int
 auth_verify(const struct auth_ctx *ctx, const unsigned char *const *ders, const size_t *lens,
     size_t n, struct eg_identity *id, char *detail, size_t detaillen)
 {
-	STACK_OF(X509) *untrusted = sk_X509_new_null();
-	X509 *leaf = NULL;
-	int r;
+	return auth_verify_at(ctx, ders, lens, n, 0, id, detail, detaillen);
+}
 
-	memset(id, 0, sizeof(*id));
-	if (detail != NULL && detaillen > 0)
-		detail[0] = '\0';
-	if (n == 0) {
-		sk_X509_free(untrusted);
-		return EG_ERR_NO_CERT;
-	}
-	if (untrusted == NULL)
-		return EG_ERR_NOMEM;
-	r = decode_chain(ders, lens, n, &leaf, untrusted);
-	if (r == EG_OK)
-		r = auth_profile(leaf, id);
-	if (r == EG_OK)
-		r = verify_path(ctx, leaf, untrusted, detail, detaillen);
-	X509_free(leaf);
-	sk_X509_pop_free(untrusted, X509_free);
-	return r;
+/* "CN" or "CN serialNumber" for CA names in details and logs. An 11-digit serialNumber is
+ * a national number (personal data) and is left out. */
+void
+auth_name_short(const X509_NAME *name, char *out, size_t outlen)
+{
+	char cn[128] = "?", sn[64] = "";
+	size_t i;
+
+	X509_NAME_get_text_by_NID((X509_NAME *)name, NID_commonName, cn, sizeof(cn));
+	X509_NAME_get_text_by_NID((X509_NAME *)name, NID_serialNumber, sn, sizeof(sn));
+	ERR_clear_error();
+	if (sn[0] != '\0' && strlen(sn) != EG_NRN_LEN)
+		snprintf(out, outlen, "%s %s", cn, sn);
+	else
+		snprintf(out, outlen, "%s", cn);
+	/* Names of untrusted CAs end up in log lines: no control characters. */
+	for (i = 0; out[i] != '\0'; i++)
+		if ((unsigned char)out[i] < 0x20 || out[i] == 0x7f)
+			out[i] = '?';
 }

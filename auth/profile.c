@@ -3,6 +3,7 @@
  * what eidgate reads from it (PRODUCT.md §3).
  */
 #include <string.h>
+#include <time.h>
 
 #include <openssl/evp.h>
 #include <openssl/objects.h>
@@ -61,9 +62,38 @@ oid_in(const char *oid, const char *const *list)
 	return 0;
 }
 
-/* Finds the eID authentication policy OID and with it the card kind. */
+/* Test hierarchies carry one test OID for citizen and foreigner cards alike, so the kind
+ * of a leaf accepted through an extra OID comes from its issuer's name. */
+static enum eg_card_kind
+kind_from_issuer(X509 *x)
+{
+	char cn[EG_MAX_NAME];
+
+	if (subject_attr(X509_get_issuer_name(x), NID_commonName, cn, sizeof(cn)) <= 0)
+		return EG_CARD_UNKNOWN;
+	return strstr(cn, "Foreigner") != NULL ? EG_CARD_FOREIGNER : EG_CARD_CITIZEN;
+}
+
+/* Maps one policy OID to a card kind; EG_CARD_UNKNOWN when it is not an auth policy. */
+static enum eg_card_kind
+policy_kind(X509 *x, const char *oid, const char (*extra)[64], int n)
+{
+	int i;
+
+	if (oid_in(oid, citizen_oids))
+		return EG_CARD_CITIZEN;
+	if (oid_in(oid, foreigner_oids))
+		return EG_CARD_FOREIGNER;
+	for (i = 0; i < n; i++)
+		if (strcmp(oid, extra[i]) == 0)
+			return kind_from_issuer(x);
+	return EG_CARD_UNKNOWN;
+}
+
+/* Finds the eID authentication policy OID and with it the card kind. When none is found,
+ * policy_oid still shows the first OID so that `cert inspect` can say what was there. */
 static int
-read_policy(X509 *x, struct eg_identity *id)
+read_policy(X509 *x, const char (*extra)[64], int n, struct eg_identity *id)
 {
 	CERTIFICATEPOLICIES *pols = X509_get_ext_d2i(x, NID_certificate_policies, NULL, NULL);
 	int i, ret = EG_ERR_PROFILE;
@@ -73,14 +103,15 @@ read_policy(X509 *x, struct eg_identity *id)
 		return EG_ERR_PROFILE;
 	for (i = 0; i < sk_POLICYINFO_num(pols); i++) {
 		POLICYINFO *pi = sk_POLICYINFO_value(pols, i);
+		enum eg_card_kind kind;
+
 		if (OBJ_obj2txt(oid, sizeof(oid), pi->policyid, 1) <= 0)
 			continue;
-		if (oid_in(oid, citizen_oids))
-			id->kind = EG_CARD_CITIZEN;
-		else if (oid_in(oid, foreigner_oids))
-			id->kind = EG_CARD_FOREIGNER;
-		else
+		if (id->policy_oid[0] == '\0')
+			eg_strlcpy(id->policy_oid, oid, sizeof(id->policy_oid));
+		if ((kind = policy_kind(x, oid, extra, n)) == EG_CARD_UNKNOWN)
 			continue;
+		id->kind = kind;
 		eg_strlcpy(id->policy_oid, oid, sizeof(id->policy_oid));
 		ret = EG_OK;
 		break;
@@ -137,29 +168,34 @@ read_names(X509 *x, struct eg_identity *id)
 	X509_NAME *subj = X509_get_subject_name(x);
 	char cn[EG_MAX_NAME];
 	char *paren;
+	int is_sig;
 
 	if (subject_attr(subj, NID_commonName, cn, sizeof(cn)) < 0 ||
 	    subject_attr(subj, NID_givenName, id->given, sizeof(id->given)) < 0 ||
 	    subject_attr(subj, NID_surname, id->surname, sizeof(id->surname)) < 0)
 		return EG_ERR_PROFILE;
-	if (strstr(cn, "(Signature)") != NULL)
-		return EG_ERR_SIGNATURE_CERT;
-	paren = strstr(cn, " (Authentication)");
-	if (paren != NULL)
+	/* Anywhere in the CN, before the name is trimmed for display. */
+	is_sig = strstr(cn, "(Signature)") != NULL;
+	if ((paren = strstr(cn, " (Authentication)")) != NULL ||
+	    (paren = strstr(cn, " (Signature)")) != NULL)
 		*paren = '\0';
 	eg_strlcpy(id->name, cn, sizeof(id->name));
-	return EG_OK;
+	return is_sig ? EG_ERR_SIGNATURE_CERT : EG_OK;
 }
 
-/* nonRepudiation marks the qualified signature key: it must never log anyone in. */
+/* nonRepudiation marks the qualified signature key: it must never log anyone in. Older
+ * cards have no extended key usage; when one is present it must allow client auth. */
 static int
 check_key_usage(X509 *x)
 {
 	uint32_t ku = X509_get_key_usage(x);
+	uint32_t xku = X509_get_extended_key_usage(x);
 
 	if (ku != UINT32_MAX && (ku & KU_NON_REPUDIATION))
 		return EG_ERR_SIGNATURE_CERT;
 	if (ku == UINT32_MAX || !(ku & KU_DIGITAL_SIGNATURE))
+		return EG_ERR_PROFILE;
+	if (xku != UINT32_MAX && !(xku & XKU_SSL_CLIENT))
 		return EG_ERR_PROFILE;
 	return EG_OK;
 }
@@ -180,22 +216,44 @@ read_serial(X509 *x, struct eg_identity *id)
 	return r;
 }
 
-int
-auth_profile(X509 *x, struct eg_identity *id)
+/* A card past its dates is reported as such before anything else but the signature-key
+ * check: it is what the holder can act on (renew the card, fix the clock). at < 0: no
+ * date check (cert inspect); 0: now. */
+static int
+check_dates(X509 *x, int64_t at)
 {
-	int r;
+	time_t t = (time_t)at;
+	time_t *tp = at == 0 ? NULL : &t;
+
+	if (at < 0)
+		return EG_OK;
+	if (X509_cmp_time(X509_get0_notBefore(x), tp) >= 0)
+		return EG_ERR_NOT_YET_VALID;
+	if (X509_cmp_time(X509_get0_notAfter(x), tp) <= 0)
+		return EG_ERR_EXPIRED;
+	return EG_OK;
+}
+
+int
+auth_profile(X509 *x, const char (*extra)[64], int n, int64_t at, struct eg_identity *id)
+{
+	int r, pol;
 
 	memset(id, 0, sizeof(*id));
 	read_fingerprint(x, id);
 	read_key_type(x, id);
 	read_validity(x, id);
-	if ((r = read_names(x, id)) != EG_OK)
+	/* Read first so that a refusal still shows kind and policy; reported last, after
+	 * the more specific reasons below. */
+	pol = read_policy(x, extra, n, id);
+	if ((r = read_names(x, id)) != EG_OK || (r = check_key_usage(x)) != EG_OK ||
+	    (r = check_dates(x, at)) != EG_OK) {
+		(void)read_serial(x, id);       /* nrn for the log line, if readable */
 		return r;
-	if ((r = check_key_usage(x)) != EG_OK)
-		return r;
+	}
 	if ((r = read_serial(x, id)) != EG_OK)
 		return r;
-	return read_policy(x, id);
+	return pol;
 }
 
 int
@@ -210,7 +268,7 @@ auth_inspect_der(const unsigned char *der, size_t len, struct eg_identity *id)
 		memset(id, 0, sizeof(*id));
 		return EG_ERR_CERT_PARSE;
 	}
-	r = auth_profile(x, id);
+	r = auth_profile(x, NULL, 0, -1, id);
 	X509_free(x);
 	return r;
 }

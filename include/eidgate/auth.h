@@ -1,16 +1,68 @@
 /*
  * auth.h - who a user is: Belgian eID authentication certificates (PRODUCT.md §3).
  *
- * auth_ctx holds the trust anchors, configured intermediates and CRLs; it is built once
- * per configuration snapshot and then only read, so any number of threads may call
- * auth_verify() on one context concurrently.
+ * auth_ctx holds the trust anchors, configured intermediates, the CRL store and the OCSP
+ * cache. It is built once per configuration snapshot; after that, any number of threads
+ * may call auth_verify()/auth_verify_at() on one context concurrently (see "Threads").
  *
  * Checks, in this order, each with its own error code (err.h): the certificate parses;
- * it is an authentication certificate (no nonRepudiation, no "(Signature)" in the CN,
- * digitalSignature present, an eID authentication policy OID); its serialNumber is an
- * 11-digit national number with valid check digits; it chains to a configured root
- * through a configured or client-sent intermediate; it is within its validity; it is not
- * revoked (CRL from [eid] crl when configured).
+ * it is not a signature certificate (no nonRepudiation, no "(Signature)" in the CN) and
+ * has digitalSignature (and clientAuth when it has an extended key usage); the leaf is
+ * within its dates (reported before the rest: it is what a card holder can act on); its
+ * serialNumber is an 11-digit national number with valid check digits; it carries an eID
+ * authentication policy OID (PRODUCT §3; the "eID TEST EC" specimens carry the production
+ * citizen OID and pass as they are); then path validation, where every
+ * problem OpenSSL finds is collected and the verdict is the first of: rogue-root /
+ * rogue-ca / unknown-root / broken-chain, not-yet-valid / expired, weak-crypto, revoked
+ * (CRL), crl-expired, crl-invalid; then revocation per [eid] ocsp (below).
+ *
+ * Security level: verification runs at OpenSSL auth_level 1 (AUTH_DEFAULT_LEVEL): keys of
+ * at least 80 bits of security (RSA >= 1024, so the older RSA-1024 cards of PRODUCT §3
+ * pass), and no SHA-1 certificate signatures ("weak-crypto"). Every Belgian certificate
+ * signed with SHA-1 (Root CA, CA2, CA3 hierarchies) has expired by now; old cards are
+ * reported as "expired" because expiry ranks before weak-crypto. Level 2 would also refuse
+ * RSA-1024 keys, which the product contract still names. A caller may lower the level
+ * (auth_options) only to examine old certificates with a time override.
+ *
+ * Revocation:
+ * - CRLs: every file in [eid] crl (PEM, several CRLs per file allowed) is loaded into the
+ *   X509_STORE with the roots. On the verify path the directory listing (names, sizes,
+ *   mtimes, inodes) is compared at most once per second; on change a new store is built
+ *   off to the side and swapped in under a mutex; readers hold a reference
+ *   (X509_STORE_up_ref), so a verification in flight keeps the store it started with. A
+ *   directory that cannot be read completely keeps the previous store (logged, retried).
+ *   A CRL of the leaf's issuer that lists it: "revoked". An expired CRL anywhere in the
+ *   chain: "crl-expired", always, whatever OCSP says. Root CAs' CRLs (ARLs) are checked
+ *   when present and not required.
+ * - A leaf whose issuer has no CRL while [eid] crl is set: with ocsp = off, refused
+ *   ("crl-missing": the operator chose CRLs as the only source and this CA is not
+ *   covered); with prefer or require OCSP decides, and under prefer a failed responder
+ *   then means "accepted, logged as unchecked".
+ * - OCSP (prefer | require): to the first http:// OCSP URL of the leaf's AIA, with a
+ *   nonce, OSSL_HTTP_transfer with [eid] ocsp_timeout (rounded up to whole seconds, the
+ *   resolution of OpenSSL's HTTP client). The response must be successful, carry our nonce,
+ *   verify (OCSP_basic_verify against the roots, no CRL flag), name this certificate and
+ *   be within thisUpdate/nextUpdate (300 s leeway). good: accepted; revoked: "revoked";
+ *   unknown: "ocsp-unknown" (a genuine card is always known to its CA's responder).
+ *   Verified answers are cached per (issuer, serial) until min(nextUpdate, now +
+ *   ocsp_cache); ocsp_cache = 0 disables the cache. No answer (network, timeout, HTTP
+ *   error, tryLater): prefer falls back to the CRL result (or to no check) with a warning
+ *   on the log; require refuses with "ocsp-unavailable". A response that fails
+ *   verification (signature, nonce, validity): prefer falls back likewise, require
+ *   refuses with "ocsp-invalid-response". A responder that gave no answer is not asked
+ *   again for 5 s (AUTH_OCSP_BACKOFF_MS): those logins fall back (prefer) or are refused
+ *   (require) at once instead of each holding an HTTP worker for ocsp_timeout.
+ * - auth_verify_at() with a time override verifies path, profile and CRLs as of that time
+ *   and never asks OCSP (a responder answers for the present only).
+ *
+ * Threads: auth_ctx_new/auth_ctx_free are not thread-safe against other calls on the same
+ * context (the gateway frees a context only when its snapshot's last reference goes).
+ * auth_verify/auth_verify_at may run concurrently on one context: the roots and
+ * intermediates are immutable; the CRL store pointer is swapped under a mutex and
+ * reference-counted; the OCSP cache has its own mutex, held only for lookups and inserts,
+ * never across network I/O. auth_verify may block its thread for up to ocsp_timeout on a
+ * cache miss (two parallel misses for one certificate both ask the responder).
+ * auth_inspect_der, auth_nrn_check and auth_verify_login_signature are pure.
  */
 #ifndef EIDGATE_AUTH_H
 #define EIDGATE_AUTH_H
@@ -38,22 +90,50 @@ struct eg_identity {
 
 struct auth_ctx;
 
+/* The OpenSSL security level auth_verify uses; see the top of this file for why. */
+#define AUTH_DEFAULT_LEVEL 1
+
+/* Options beyond the configuration file. */
+struct auth_options {
+	int auth_level;                 /* OpenSSL security level, 0..5 */
+	/* NULL-terminated list of extra certificate policy OIDs accepted as authentication
+	 * policies, for test hierarchies whose leaves carry test OIDs (the old "eID test
+	 * Root CA" cards use 2.16.56.1.40.40.40.1). The card kind of such a leaf comes from
+	 * its issuer's CN ("Foreigner" -> foreigner, else citizen). NULL: none. Production
+	 * gateways leave this empty. At most 16 entries. */
+	const char *const *extra_policy_oids;
+};
+
+/* Fills *o with the defaults: AUTH_DEFAULT_LEVEL, no extra OIDs. */
+void auth_options_default(struct auth_options *o);
+
 /* Loads roots ([eid] trust_anchors, a directory of PEM files), intermediates and CRLs.
- * Errors: EG_ERR_CONFIG with a message on stderr naming the file. */
+ * Errors: EG_ERR_CONFIG with a message on stderr naming the file. auth_ctx_new uses
+ * auth_options_default. */
 int auth_ctx_new(const struct eg_config *cfg, struct auth_ctx **out);
+int auth_ctx_new_opts(const struct eg_config *cfg, const struct auth_options *opt,
+    struct auth_ctx **out);
 void auth_ctx_free(struct auth_ctx *ctx);
 
 /*
  * Verifies a certificate chain as a login would. ders[0] is the leaf (DER), the rest is
  * what the client sent (used only as untrusted intermediates). On EG_OK, *id is filled.
  * On a refusal, *id holds whatever could be read (nrn may be empty) and the EG_ERR_*
- * code names the reason; detail (may be NULL) receives a short explanation.
+ * code names the reason; detail (may be NULL) receives a short explanation. On EG_OK,
+ * detail says how revocation was checked ("OCSP good (cached)", "CRL", ...).
  */
 int auth_verify(const struct auth_ctx *ctx, const unsigned char *const *ders,
     const size_t *lens, size_t n, struct eg_identity *id, char *detail, size_t detaillen);
 
+/* auth_verify as of time `at` (seconds since the epoch; 0 = now). With a time given,
+ * OCSP is not consulted. For `eidgate cert verify --at` and tests. */
+int auth_verify_at(const struct auth_ctx *ctx, const unsigned char *const *ders,
+    const size_t *lens, size_t n, int64_t at, struct eg_identity *id, char *detail,
+    size_t detaillen);
+
 /* Reads what eidgate takes from a certificate (profile and national number checks, no
- * chain). Same codes as auth_verify for the profile part. */
+ * chain). Same codes as auth_verify for the profile part. policy_oid is filled with the
+ * first policy OID even when it is not an eID authentication policy. */
 int auth_inspect_der(const unsigned char *der, size_t len, struct eg_identity *id);
 
 /* Checks an 11-digit national number (or BIS number). EG_OK, EG_ERR_BAD_SERIAL when it

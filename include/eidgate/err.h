@@ -42,10 +42,25 @@
 	X(EG_ERR_CRL_EXPIRED, -32, "crl-expired", "CRL expired")                      \
 	X(EG_ERR_PROFILE, -33, "not-eid-auth",                                        \
 	  "certificate is not a Belgian eID authentication certificate")             \
+	X(EG_ERR_ROGUE_ROOT, -37, "rogue-root",                                       \
+	  "chain names a trusted root but is not signed by it")                       \
+	X(EG_ERR_WEAK_CRYPTO, -38, "weak-crypto",                                     \
+	  "key or signature algorithm below the security level")                      \
+	X(EG_ERR_CRL_MISSING, -39, "crl-missing",                                     \
+	  "no CRL for the issuing CA")                                                \
+	X(EG_ERR_ROGUE_CA, -90, "rogue-ca",                                           \
+	  "chain names a configured CA but is not signed by it")                      \
+	X(EG_ERR_CRL_INVALID, -91, "crl-invalid",                                     \
+	  "CRL cannot be used (bad signature or not yet valid)")                      \
+	X(EG_ERR_OCSP_UNKNOWN, -92, "ocsp-unknown",                                   \
+	  "OCSP responder does not know the certificate")                             \
+	X(EG_ERR_OCSP_INVALID, -93, "ocsp-invalid-response",                          \
+	  "OCSP response failed verification")                                        \
 	X(EG_ERR_SESSION, -34, "bad-session", "session token invalid")               \
 	X(EG_ERR_SESSION_EXPIRED, -35, "session-expired", "session expired")          \
 	X(EG_ERR_SESSION_CERT, -36, "session-certificate-mismatch",                   \
 	  "session belongs to another certificate")                                  \
+	X(EG_ERR_CSRF, -45, "csrf", "missing or wrong CSRF token")                    \
 	X(EG_ERR_DIRECTORY, -40, "directory-unavailable", "directory unavailable")    \
 	X(EG_ERR_NOT_FOUND, -41, "not-found", "not found")                            \
 	X(EG_ERR_POLICY, -50, "policy", "invalid policy")                             \
