@@ -84,7 +84,11 @@ def main():
     stack = harness.Stack(bin_dir).start()
     try:
         # The tests' 64 MiB access log would fill up: a gateway with room for the run.
-        port = harness.gateway_variant(stack, "bench", replace={"map_size = 64MiB": "map_size = 8GiB"})
+        replace = {"map_size = 64MiB": "map_size = 8GiB"}
+        if os.environ.get("GATEWAY_THREADS"):     # [listen] threads, for experiments
+            replace["client_cert = request"] = "client_cert = request\nthreads = %s" % (
+                os.environ["GATEWAY_THREADS"])
+        port = harness.gateway_variant(stack, "bench", replace=replace)
         token = session_token(stack, port)
         auth = "Authorization: Bearer " + token
         r = harness.request_on(stack, port, "GET", "/__big?bytes=16", headers={"Authorization": "Bearer " + token})

@@ -195,8 +195,8 @@ start_daemon(struct gateway *gw, const struct eg_config *cfg, int threads)
 	    MHD_OPTION_NOTIFY_CONNECTION, notify_connection, gw,
 	    MHD_OPTION_CONNECTION_TIMEOUT, 60u,
 	    /* libmicrohttpd 0.9.75 zeroes the whole pool after every keep-alive request:
-	     * 64 KiB holds the largest headers an eID browser sends, with room. */
-	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
+	     * 32 KiB holds the largest headers an eID browser sends, with room. */
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(32 * 1024),
 	    MHD_OPTION_END);
 	tls_material_free(&t);
 	if (gw->daemon == NULL) {

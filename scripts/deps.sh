@@ -10,7 +10,7 @@ PKGS=(
   liblmdb-dev lmdb-utils
   libcurl4-openssl-dev libjansson-dev
   softhsm2 opensc libp11-kit-dev
-  curl wrk python3
+  curl wrk python3 iproute2 util-linux
   chromium
 )
 
