@@ -43,6 +43,10 @@ bash scripts/write-config.sh "$DEMO" "$DEMO/pki" "$GW" "$LDAP" "$MOD" "$DOS"
 for _ in $(seq 50); do port_free "$GW" || break; sleep 0.1; done
 
 P=$DEMO/pki/people
+# A PKCS#12 of one demo card for importing into a browser (password: demo).
+openssl pkcs12 -export -passout pass:demo -in "$P/mod-betlehem/chain.pem" \
+	-inkey "$P/mod-betlehem/auth.key" -name "Johan Feskens (demo eID)" \
+	-out "$DEMO/mod-betlehem.p12" 2>/dev/null || true
 cat <<MSG
 
 eidgate demo is running at https://127.0.0.1:$GW/   (Ctrl-C stops everything)
@@ -62,6 +66,10 @@ Log in with a demo card (a SoftHSM2 token laid out like an eID card, PIN 1234):
        --cacert $DEMO/pki/server/server-ca.pem)
   curl --cacert $DEMO/pki/server/server-ca.pem -H "Authorization: Bearer \$TOKEN" \\
        https://127.0.0.1:$GW/eidgate/whoami
+
+In a browser: import $DEMO/mod-betlehem.p12 (password demo) as your certificate and
+trust $DEMO/pki/server/server-ca.pem, then open https://127.0.0.1:$GW/eidgate/
+(Johan Feskens may act for two facilities: choose one, then open its modules).
 
 Other demo people are in scripts/demo/people.tsv (their files: $P/<key>/).
 Read the access log:  $BIN/eidgate audit query --db $DEMO/audit
