@@ -71,7 +71,7 @@ audit_archive_open(const char *path, struct audit_archive_reader **out, char *er
 
 	*out = NULL;
 	if ((r = calloc(1, sizeof(*r))) == NULL || (r->fp = fopen(path, "rb")) == NULL) {
-		audit_errf(err, errlen, "archive %s: %s", path, strerror(errno));
+		eg_errf(err, errlen, "archive %s: %s", path, strerror(errno));
 		free(r);
 		return EG_ERR_AUDIT;
 	}
@@ -79,7 +79,7 @@ audit_archive_open(const char *path, struct audit_archive_reader **out, char *er
 	if (read_line(r->fp, line, sizeof(line)) != 0 ||
 	    (h = json_loads(line, 0, NULL)) == NULL ||
 	    json_unpack(h, "{s:s}", "format", &fmt) != 0 || strcmp(fmt, ARCHIVE_FORMAT) != 0) {
-		audit_errf(err, errlen, "archive %s: not an %s file", path, ARCHIVE_FORMAT);
+		eg_errf(err, errlen, "archive %s: not an %s file", path, ARCHIVE_FORMAT);
 		json_decref(h);
 		audit_archive_close(r);
 		return EG_ERR_AUDIT;
@@ -96,16 +96,16 @@ read_trailer(struct audit_archive_reader *r, struct audit_ckpt *t, char *err,
 	char line[ARCHIVE_LINE_MAX], why[200];
 
 	if (read_line(r->fp, line, sizeof(line)) != 0) {
-		audit_errf(err, errlen, "archive %s: the trailer is missing: file cut short",
+		eg_errf(err, errlen, "archive %s: the trailer is missing: file cut short",
 		    r->path);
 		return -1;
 	}
 	if (audit_ckpt_from_json(line, t, why, sizeof(why)) != EG_OK) {
-		audit_errf(err, errlen, "archive %s: trailer: %s", r->path, why);
+		eg_errf(err, errlen, "archive %s: trailer: %s", r->path, why);
 		return -1;
 	}
 	if (fgetc(r->fp) != EOF) {
-		audit_errf(err, errlen, "archive %s: data after the trailer", r->path);
+		eg_errf(err, errlen, "archive %s: data after the trailer", r->path);
 		return -1;
 	}
 	return 0;
@@ -119,28 +119,28 @@ audit_archive_next(struct audit_archive_reader *r, const unsigned char **val,
 	size_t n;
 
 	if (fread(lb, 1, 4, r->fp) != 4) {
-		audit_errf(err, errlen, "archive %s: file cut short", r->path);
+		eg_errf(err, errlen, "archive %s: file cut short", r->path);
 		return -1;
 	}
 	n = ((size_t)lb[0] << 24) | ((size_t)lb[1] << 16) | ((size_t)lb[2] << 8) | lb[3];
 	if (n == 0)
 		return read_trailer(r, trailer, err, errlen) == 0 ? 0 : -1;
 	if (n < AUDIT_VALUE_MIN || n > ARCHIVE_VALUE_MAX) {
-		audit_errf(err, errlen, "archive %s: bad record length %zu", r->path, n);
+		eg_errf(err, errlen, "archive %s: bad record length %zu", r->path, n);
 		return -1;
 	}
 	if (n > r->cap) {
 		unsigned char *nb = realloc(r->buf, n);
 
 		if (nb == NULL) {
-			audit_errf(err, errlen, "archive %s: out of memory", r->path);
+			eg_errf(err, errlen, "archive %s: out of memory", r->path);
 			return -1;
 		}
 		r->buf = nb;
 		r->cap = n;
 	}
 	if (fread(r->buf, 1, n, r->fp) != n) {
-		audit_errf(err, errlen, "archive %s: file cut short", r->path);
+		eg_errf(err, errlen, "archive %s: file cut short", r->path);
 		return -1;
 	}
 	*val = r->buf;
@@ -352,15 +352,15 @@ take_lock(const char *dir, int *fd, char *err, size_t errlen)
 	char path[4096];
 
 	if ((size_t)snprintf(path, sizeof(path), "%s/writer.lock", dir) >= sizeof(path)) {
-		audit_errf(err, errlen, "audit log %s: path too long", dir);
+		eg_errf(err, errlen, "audit log %s: path too long", dir);
 		return EG_ERR_AUDIT;
 	}
 	if ((*fd = open(path, O_RDWR | O_CLOEXEC)) < 0) {
-		audit_errf(err, errlen, "audit log %s: writer.lock: %s", dir, strerror(errno));
+		eg_errf(err, errlen, "audit log %s: writer.lock: %s", dir, strerror(errno));
 		return EG_ERR_AUDIT;
 	}
 	if (flock(*fd, LOCK_EX | LOCK_NB) != 0) {
-		audit_errf(err, errlen, errno == EWOULDBLOCK ? "audit log %s is open for writing "
+		eg_errf(err, errlen, errno == EWOULDBLOCK ? "audit log %s is open for writing "
 		    "by a running gateway (writer.lock is held): stop the gateway or archive "
 		    "during maintenance" : "audit log %s: writer.lock: %s", dir, strerror(errno));
 		close(*fd);
@@ -390,7 +390,7 @@ static int
 finish_file(struct arun *a)
 {
 	if (write_trailer(a) != 0 || fflush(a->fp) != 0 || fsync(fileno(a->fp)) != 0) {
-		audit_errf(a->err, a->errlen, "archive %s: write: %s", a->out, strerror(errno));
+		eg_errf(a->err, a->errlen, "archive %s: write: %s", a->out, strerror(errno));
 		return EG_ERR_AUDIT;
 	}
 	return EG_OK;
@@ -402,19 +402,19 @@ run(struct arun *a)
 	int fd, rc;
 
 	if ((rc = open_rw(a)) != 0) {
-		audit_errf(a->err, a->errlen, "audit log %s: %s", a->dir, mdb_strerror(rc));
+		eg_errf(a->err, a->errlen, "audit log %s: %s", a->dir, mdb_strerror(rc));
 		return EG_ERR_AUDIT;
 	}
 	/* O_EXCL: never overwrite an earlier archive, which may be the only copy. */
 	if ((fd = open(a->out, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0 ||
 	    (a->fp = fdopen(fd, "wb")) == NULL) {
-		audit_errf(a->err, a->errlen, "archive %s: %s", a->out, strerror(errno));
+		eg_errf(a->err, a->errlen, "archive %s: %s", a->out, strerror(errno));
 		if (fd >= 0)
 			close(fd);
 		return EG_ERR_AUDIT;
 	}
 	if ((rc = copy_records(a)) != 0) {
-		audit_errf(a->err, a->errlen, "archive %s: %s", a->out, rc == EIO ?
+		eg_errf(a->err, a->errlen, "archive %s: %s", a->out, rc == EIO ?
 		    strerror(errno) : mdb_strerror(rc));
 		return EG_ERR_AUDIT;
 	}
@@ -424,7 +424,7 @@ run(struct arun *a)
 		return EG_ERR_AUDIT;
 	if ((rc = delete_records(a)) != 0 || (rc = mdb_txn_commit(a->txn)) != 0) {
 		a->txn = NULL;  /* commit frees it even when it fails */
-		audit_errf(a->err, a->errlen, "audit log %s: removing the archived records: %s "
+		eg_errf(a->err, a->errlen, "audit log %s: removing the archived records: %s "
 		    "(the log is unchanged)", a->dir, mdb_strerror(rc));
 		return EG_ERR_AUDIT;
 	}
@@ -455,7 +455,7 @@ audit_archive_run(const char *dir, int64_t before_us, const char *out_path,
 	if (a.env != NULL)
 		mdb_env_close(a.env);
 	if (a.fp != NULL && fclose(a.fp) != 0 && rc == EG_OK) {
-		audit_errf(err, errlen, "archive %s: %s", out_path, strerror(errno));
+		eg_errf(err, errlen, "archive %s: %s", out_path, strerror(errno));
 		rc = EG_ERR_AUDIT;
 	}
 	/* No file for nothing archived, nor one whose records are still in the log. */

@@ -29,22 +29,19 @@
 #include <lmdb.h>
 
 #include "eidgate/audit.h"
+#include "eidgate/limits.h"
+#include "eidgate/util.h"
 
 /*
- * Limits of the access log. They belong in limits.h; it was frozen while this module was
- * written, so they live here until the lead moves them.
+ * Tuning of the access log. Its caps on input (EG_MAX_AUDIT_QUEUE, EG_MAX_AUDIT_FIELD)
+ * are in limits.h.
  */
-/* Queued, uncommitted records: ~64k x ~300 bytes = ~20 MB, and at the measured commit rate
- * well under a second of backlog. Beyond it appenders wait, then refuse (never drop). */
-#define AUDIT_QUEUE_MAX 65536
 /* How long a full queue may hold up a request before it is refused. */
 #define AUDIT_APPEND_WAIT_MS 1000
 /* The map doubles on MDB_MAP_FULL up to this size (sparse file: cheap until used). */
 #define AUDIT_MAX_MAP (1ULL << 40)
 /* Map size when the caller gives none. */
 #define AUDIT_DEFAULT_MAP (1ULL << 30)
-/* A string field's length is stored in 2 bytes. */
-#define AUDIT_FIELD_MAX 65535
 /* log, meta, 4 indexes, checkpoints, and one spare. */
 #define AUDIT_MAX_DBS 8
 /* How long a FULL commit may wait for more appenders to join its batch (see writer.c). */
@@ -99,7 +96,7 @@ extern const size_t audit_nfields;
 
 const char *audit_field_get(const struct audit_record *r, const struct audit_field *f);
 /* Bytes needed for the stored value of r (prev hash included), or 0 when a string is
- * longer than AUDIT_FIELD_MAX (then *bad names the field). */
+ * longer than EG_MAX_AUDIT_FIELD (then *bad names the field). */
 size_t audit_record_size(const struct audit_record *r, const char **bad);
 /* Writes r into out (exactly audit_record_size bytes), prev hash zeroed. */
 void audit_record_encode(const struct audit_record *r, unsigned char *out);
@@ -124,8 +121,6 @@ struct audit_dbis {
 	MDB_dbi log, meta, by_nrn, by_org, by_facility, by_time, ckpt;
 	int has_ckpt;           /* readers: a log written without a key has no such DBI */
 };
-void audit_errf(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
 int audit_env_open_ro(const char *dir, MDB_env **env, char *err, size_t errlen);
 /* Begins a read txn, adopting a map grown by the writer (MDB_MAP_RESIZED). */
 int audit_txn_begin_ro(MDB_env *env, const char *dir, MDB_txn **txn, char *err,

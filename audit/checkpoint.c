@@ -12,17 +12,14 @@
  * The key id is SHA-256 of the DER SubjectPublicKeyInfo, as Certificate Transparency
  * (RFC 6962 §3.2) names log keys: it needs no JWK canonicalisation.
  */
-#include <errno.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include <jansson.h>
-#include <openssl/bio.h>
 #include <openssl/evp.h>
-#include <openssl/pem.h>
 #include <openssl/x509.h>
 
 #include "eidgate/err.h"
+#include "eidgate/signer.h"
 #include "eidgate/util.h"
 #include "audit_int.h"
 
@@ -30,52 +27,6 @@ struct audit_key {
 	EVP_PKEY *pkey;
 	unsigned char id[AUDIT_KEYID_LEN];
 };
-
-/* A private key readable by others is a leaked key: refuse it as signer.c does. */
-static int
-check_secrecy(const char *path, char *err, size_t errlen)
-{
-	struct stat st;
-
-	if (stat(path, &st) != 0) {
-		audit_errf(err, errlen, "%s: %s", path, strerror(errno));
-		return -1;
-	}
-	if (st.st_mode & (S_IRWXG | S_IRWXO)) {
-		audit_errf(err, errlen, "%s: private key is accessible by group or others "
-		    "(mode %03o)", path, (unsigned)(st.st_mode & 0777));
-		return -1;
-	}
-	return 0;
-}
-
-static int
-is_p256(EVP_PKEY *key)
-{
-	char group[32] = "";
-	size_t glen = 0;
-
-	return EVP_PKEY_get_base_id(key) == EVP_PKEY_EC &&
-	    EVP_PKEY_get_group_name(key, group, sizeof(group), &glen) == 1 &&
-	    strcmp(group, "prime256v1") == 0;
-}
-
-static EVP_PKEY *
-read_pem(const char *text, size_t len, int need_private)
-{
-	EVP_PKEY *k = NULL;
-	BIO *b;
-
-	if (!need_private && (b = BIO_new_mem_buf(text, (int)len)) != NULL) {
-		k = PEM_read_bio_PUBKEY(b, NULL, NULL, NULL);
-		BIO_free(b);
-	}
-	if (k == NULL && (b = BIO_new_mem_buf(text, (int)len)) != NULL) {
-		k = PEM_read_bio_PrivateKey(b, NULL, NULL, NULL);
-		BIO_free(b);
-	}
-	return k;
-}
 
 static int
 make_id(struct audit_key *k)
@@ -96,25 +47,18 @@ audit_key_load(const char *path, int need_private, struct audit_key **out, char 
     size_t errlen)
 {
 	struct audit_key *k;
-	char *text = NULL;
-	size_t len = 0;
 
 	*out = NULL;
-	if (need_private && check_secrecy(path, err, errlen) != 0)
-		return EG_ERR_CONFIG;
-	if (eg_read_file(path, 1 << 16, &text, &len) != EG_OK) {
-		audit_errf(err, errlen, "%s: cannot read the key file", path);
-		return EG_ERR_CONFIG;
-	}
 	if ((k = calloc(1, sizeof(*k))) == NULL) {
-		eg_freezero(text, len);
-		audit_errf(err, errlen, "%s: out of memory", path);
+		eg_errf(err, errlen, "%s: out of memory", path);
 		return EG_ERR_CONFIG;
 	}
-	k->pkey = read_pem(text, len, need_private);
-	eg_freezero(text, len);
-	if (k->pkey == NULL || !is_p256(k->pkey) || make_id(k) != 0) {
-		audit_errf(err, errlen, "%s: not an EC P-256 %s key in PEM", path,
+	if (eg_key_load_p256(path, need_private, &k->pkey, err, errlen) != EG_OK) {
+		audit_key_free(k);
+		return EG_ERR_CONFIG;
+	}
+	if (make_id(k) != 0) {
+		eg_errf(err, errlen, "%s: not an EC P-256 %s key in PEM", path,
 		    need_private ? "private" : "public or private");
 		audit_key_free(k);
 		return EG_ERR_CONFIG;
@@ -276,16 +220,16 @@ audit_ckpt_from_json(const char *text, struct audit_ckpt *c, char *err, size_t e
 
 	memset(c, 0, sizeof(*c));
 	if ((o = json_loads(text, JSON_DISABLE_EOF_CHECK, &je)) == NULL) {
-		audit_errf(err, errlen, "not JSON: %s", je.text);
+		eg_errf(err, errlen, "not JSON: %s", je.text);
 		return EG_ERR_PARSE;
 	}
 	if (json_unpack_ex(o, &je, 0, "{s:I,s:s,s:I,s:s,s:s}", "seq", &seq, "hash", &hash,
 	    "time_us", &tus, "signature", &sig, "key_id", &kid) != 0)
-		audit_errf(err, errlen, "not an exported checkpoint: %s", je.text);
+		eg_errf(err, errlen, "not an exported checkpoint: %s", je.text);
 	else if (seq <= 0 || unhex(hash, c->hash, AUDIT_HASH_LEN) != 0 ||
 	    unhex(kid, c->key_id, AUDIT_KEYID_LEN) != 0 ||
 	    eg_b64url_decode(sig, strlen(sig), c->sig, sizeof(c->sig), &c->sig_len) != EG_OK)
-		audit_errf(err, errlen, "malformed seq, hash, key_id or signature");
+		eg_errf(err, errlen, "malformed seq, hash, key_id or signature");
 	else
 		rc = EG_OK;
 	c->seq = (uint64_t)seq;
@@ -321,10 +265,10 @@ audit_ckpt_latest(const char *dir, struct audit_ckpt *c, char *err, size_t errle
 			r = EG_ERR_NOT_FOUND;
 		mdb_cursor_close(cur);
 		if (rc == 0 && r != EG_OK)
-			audit_errf(err, errlen, "audit log %s: latest checkpoint is malformed", dir);
+			eg_errf(err, errlen, "audit log %s: latest checkpoint is malformed", dir);
 	}
 	if (rc != 0 && rc != MDB_NOTFOUND)
-		audit_errf(err, errlen, "audit log %s: checkpoints: %s", dir, mdb_strerror(rc));
+		eg_errf(err, errlen, "audit log %s: checkpoints: %s", dir, mdb_strerror(rc));
 	mdb_txn_abort(txn);
 	mdb_env_close(env);
 	return r;

@@ -59,7 +59,7 @@ emit(struct tail *t, const MDB_val *k, const MDB_val *v)
 		char *nb = realloc(t->buf, v->mv_size);
 
 		if (nb == NULL) {
-			audit_errf(t->err, sizeof(t->err), "audit tail: out of memory");
+			eg_errf(t->err, sizeof(t->err), "audit tail: out of memory");
 			return -1;
 		}
 		t->buf = nb;
@@ -67,7 +67,7 @@ emit(struct tail *t, const MDB_val *k, const MDB_val *v)
 	}
 	if (k->mv_size != 8 || audit_record_decode(v->mv_data, v->mv_size, &r, t->buf,
 	    t->cap, &why) != 0 || audit_chain_hash(v->mv_data, v->mv_size, hash) != EG_OK) {
-		audit_errf(t->err, sizeof(t->err), "audit log %s: record after seq %" PRIu64
+		eg_errf(t->err, sizeof(t->err), "audit log %s: record after seq %" PRIu64
 		    " is corrupt: %s", t->db, t->last, why);
 		return -1;
 	}
@@ -75,7 +75,7 @@ emit(struct tail *t, const MDB_val *k, const MDB_val *v)
 	r.hash = hex;
 	t->last = audit_be64_get(k->mv_data);
 	if (audit_out_record(&r, t->out) != 0) {
-		audit_errf(t->err, sizeof(t->err), "audit tail: write error on standard output");
+		eg_errf(t->err, sizeof(t->err), "audit tail: write error on standard output");
 		return -1;
 	}
 	return 0;
@@ -128,12 +128,12 @@ poll_once(struct tail *t, int first)
 	}
 	mdb_txn_abort(txn);
 	if (r == 0 && rc != 0 && rc != MDB_NOTFOUND) {
-		audit_errf(t->err, sizeof(t->err), "audit log %s: read: %s", t->db,
+		eg_errf(t->err, sizeof(t->err), "audit log %s: read: %s", t->db,
 		    mdb_strerror(rc));
 		r = -1;
 	}
 	if (r == 0 && audit_out_finish(t->out) != 0) {
-		audit_errf(t->err, sizeof(t->err), "audit tail: write error on standard output");
+		eg_errf(t->err, sizeof(t->err), "audit tail: write error on standard output");
 		r = -1;
 	}
 	return r;
@@ -152,7 +152,7 @@ follow(struct tail *t, int f)
 	tail_stop = 0;
 	if (f && (sigaction(SIGINT, &sa, &old_int) != 0 ||
 	    sigaction(SIGTERM, &sa, &old_term) != 0)) {
-		audit_errf(t->err, sizeof(t->err), "audit tail: cannot handle signals");
+		eg_errf(t->err, sizeof(t->err), "audit tail: cannot handle signals");
 		return -1;
 	}
 	r = poll_once(t, 1);

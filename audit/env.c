@@ -1,24 +1,11 @@
 /* env.c - opening a log read-only, shared by audit_query and verify. */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #include "eidgate/err.h"
 #include "audit_int.h"
-
-void
-audit_errf(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 /*
  * LMDB keeps its lock state in lock.mdb and detects "first user" with fcntl locks, which
@@ -33,21 +20,21 @@ check_dir(const char *dir, char *err, size_t errlen)
 	struct stat st;
 
 	if (stat(dir, &st) != 0) {
-		audit_errf(err, errlen, "audit log %s: %s", dir, strerror(errno));
+		eg_errf(err, errlen, "audit log %s: %s", dir, strerror(errno));
 		return EG_ERR_AUDIT;
 	}
 	if (audit_dir_is_writing(st.st_dev, st.st_ino)) {
-		audit_errf(err, errlen, "audit log %s: open for writing in this process; "
+		eg_errf(err, errlen, "audit log %s: open for writing in this process; "
 		    "read it from another process", dir);
 		return EG_ERR_AUDIT;
 	}
 	/* Check for the data file first: LMDB would create a stray lock.mdb otherwise. */
 	if ((size_t)snprintf(path, sizeof(path), "%s/data.mdb", dir) >= sizeof(path)) {
-		audit_errf(err, errlen, "audit log %s: path too long", dir);
+		eg_errf(err, errlen, "audit log %s: path too long", dir);
 		return EG_ERR_AUDIT;
 	}
 	if (stat(path, &st) != 0) {
-		audit_errf(err, errlen, "audit log %s: %s", dir, strerror(errno));
+		eg_errf(err, errlen, "audit log %s: %s", dir, strerror(errno));
 		return EG_ERR_AUDIT;
 	}
 	return EG_OK;
@@ -67,14 +54,14 @@ audit_env_open_ro(const char *dir, MDB_env **envp, char *err, size_t errlen)
 	    /* 0 before open: adopt the map size the writer recorded. */
 	    (rc = mdb_env_set_mapsize(env, 0)) != 0 ||
 	    (rc = mdb_env_open(env, dir, MDB_RDONLY, 0600)) != 0) {
-		audit_errf(err, errlen, "audit log %s: %s", dir, mdb_strerror(rc));
+		eg_errf(err, errlen, "audit log %s: %s", dir, mdb_strerror(rc));
 		if (env != NULL)
 			mdb_env_close(env);
 		return EG_ERR_AUDIT;
 	}
 	/* Free slots of readers that died, or they pin old pages and the file grows. */
 	if ((rc = mdb_reader_check(env, &dead)) != 0) {
-		audit_errf(err, errlen, "audit log %s: reader check: %s", dir, mdb_strerror(rc));
+		eg_errf(err, errlen, "audit log %s: reader check: %s", dir, mdb_strerror(rc));
 		mdb_env_close(env);
 		return EG_ERR_AUDIT;
 	}
@@ -97,7 +84,7 @@ audit_txn_begin_ro(MDB_env *env, const char *dir, MDB_txn **txn, char *err, size
 		rc = MDB_MAP_RESIZED;
 	}
 	if (rc != 0) {
-		audit_errf(err, errlen, "audit log %s: read transaction: %s", dir,
+		eg_errf(err, errlen, "audit log %s: read transaction: %s", dir,
 		    mdb_strerror(rc));
 		return EG_ERR_AUDIT;
 	}

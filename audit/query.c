@@ -53,7 +53,7 @@ emit(struct qctx *q, const MDB_val *v, uint64_t seq)
 		char *nb = realloc(q->buf, v->mv_size);
 
 		if (nb == NULL) {
-			audit_errf(q->err, q->errlen, "audit log %s: out of memory", q->dir);
+			eg_errf(q->err, q->errlen, "audit log %s: out of memory", q->dir);
 			return Q_FAIL;
 		}
 		q->buf = nb;
@@ -61,14 +61,14 @@ emit(struct qctx *q, const MDB_val *v, uint64_t seq)
 	}
 	if (audit_record_decode(v->mv_data, v->mv_size, &r, q->buf, q->cap, &why) != 0 ||
 	    r.seq != seq) {
-		audit_errf(q->err, q->errlen, "audit log %s: record seq %llu is corrupt: %s",
+		eg_errf(q->err, q->errlen, "audit log %s: record seq %llu is corrupt: %s",
 		    q->dir, (unsigned long long)seq, why ? why : "sequence mismatch");
 		return Q_FAIL;
 	}
 	if (!rec_match(q->f, &r))
 		return Q_MORE;
 	if (audit_chain_hash(v->mv_data, v->mv_size, hash) != EG_OK) {
-		audit_errf(q->err, q->errlen, "audit log %s: hashing failed", q->dir);
+		eg_errf(q->err, q->errlen, "audit log %s: hashing failed", q->dir);
 		return Q_FAIL;
 	}
 	eg_hex(hash, sizeof(hash), hex);
@@ -88,12 +88,12 @@ emit_seq(struct qctx *q, const MDB_val *seqv)
 	int rc;
 
 	if (seqv->mv_size != 8) {
-		audit_errf(q->err, q->errlen, "audit log %s: corrupt index entry", q->dir);
+		eg_errf(q->err, q->errlen, "audit log %s: corrupt index entry", q->dir);
 		return Q_FAIL;
 	}
 	rc = mdb_get(q->txn, q->d.log, (MDB_val *)(uintptr_t)seqv, &v);
 	if (rc != 0) {
-		audit_errf(q->err, q->errlen, "audit log %s: index points to seq %llu: %s",
+		eg_errf(q->err, q->errlen, "audit log %s: index points to seq %llu: %s",
 		    q->dir, (unsigned long long)audit_be64_get(seqv->mv_data), mdb_strerror(rc));
 		return Q_FAIL;
 	}
@@ -119,7 +119,7 @@ walk(struct qctx *q, MDB_cursor *c, MDB_val *k, MDB_val *v, int rc, MDB_cursor_o
 		else if (k->mv_size == 8)
 			r = emit(q, v, audit_be64_get(k->mv_data));
 		else {
-			audit_errf(q->err, q->errlen, "audit log %s: corrupt log key", q->dir);
+			eg_errf(q->err, q->errlen, "audit log %s: corrupt log key", q->dir);
 			r = Q_FAIL;
 		}
 		if (r != Q_MORE)
@@ -127,7 +127,7 @@ walk(struct qctx *q, MDB_cursor *c, MDB_val *k, MDB_val *v, int rc, MDB_cursor_o
 		rc = mdb_cursor_get(c, k, v, next);
 	}
 	if (rc != 0 && rc != MDB_NOTFOUND) {
-		audit_errf(q->err, q->errlen, "audit log %s: read: %s", q->dir, mdb_strerror(rc));
+		eg_errf(q->err, q->errlen, "audit log %s: read: %s", q->dir, mdb_strerror(rc));
 		return Q_FAIL;
 	}
 	return Q_MORE;
@@ -181,7 +181,7 @@ choose_index(struct qctx *q, struct plan *p)
 		mdb_cursor_close(c);
 	}
 	if (rc != 0)
-		audit_errf(q->err, q->errlen, "audit log %s: index: %s", q->dir, mdb_strerror(rc));
+		eg_errf(q->err, q->errlen, "audit log %s: index: %s", q->dir, mdb_strerror(rc));
 	return rc == 0 ? Q_MORE : Q_FAIL;
 }
 
@@ -200,7 +200,7 @@ run_plan(struct qctx *q)
 		return Q_MORE;  /* nobody has that value: nothing to walk */
 	if ((rc = mdb_cursor_open(q->txn, p.key ? p.dbi : (q->f->since_us || q->f->until_us) ?
 	    q->d.by_time : q->d.log, &c)) != 0) {
-		audit_errf(q->err, q->errlen, "audit log %s: cursor: %s", q->dir, mdb_strerror(rc));
+		eg_errf(q->err, q->errlen, "audit log %s: cursor: %s", q->dir, mdb_strerror(rc));
 		return Q_FAIL;
 	}
 	if (p.key != NULL) {
@@ -247,7 +247,7 @@ audit_query_txn(MDB_txn *txn, const char *dir, const struct audit_filter *f,
 	if (rc == MDB_NOTFOUND) {
 		r = Q_MORE;     /* created but never written: an empty log */
 	} else if (rc != 0) {
-		audit_errf(err, errlen, "audit log %s: %s", dir, mdb_strerror(rc));
+		eg_errf(err, errlen, "audit log %s: %s", dir, mdb_strerror(rc));
 		r = Q_FAIL;
 	} else {
 		r = run_plan(&q);

@@ -53,7 +53,7 @@ audit_record_size(const struct audit_record *r, const char **bad)
 		if (s == NULL)
 			continue;
 		n = strlen(s);
-		if (n > AUDIT_FIELD_MAX) {
+		if (n > EG_MAX_AUDIT_FIELD) {
 			*bad = audit_fields[i].name;
 			return 0;
 		}

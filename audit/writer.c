@@ -75,7 +75,7 @@ item_new(const struct audit_log *log, const struct audit_record *rec)
 	r.seq = 0;      /* set under the queue lock, see audit_append */
 	if ((len = audit_record_size(&r, &bad)) == 0) {
 		log_warnx("audit log %s: field %s longer than %d bytes refused", log->dir, bad,
-		    AUDIT_FIELD_MAX);
+		    EG_MAX_AUDIT_FIELD);
 		return NULL;
 	}
 	if ((it = malloc(sizeof(*it) + len)) == NULL) {
@@ -100,9 +100,9 @@ wait_space(struct audit_log *log)
 	struct timespec ts;
 
 	mono_ts(deadline, &ts);
-	while (!log->failed && !log->stop && log->q_count >= AUDIT_QUEUE_MAX) {
+	while (!log->failed && !log->stop && log->q_count >= EG_MAX_AUDIT_QUEUE) {
 		if (pthread_cond_timedwait(&log->space, &log->mu, &ts) == ETIMEDOUT &&
-		    log->q_count >= AUDIT_QUEUE_MAX) {
+		    log->q_count >= EG_MAX_AUDIT_QUEUE) {
 			log_warnx("audit log %s: queue full for %d ms, record refused", log->dir,
 			    AUDIT_APPEND_WAIT_MS);
 			return EG_ERR_AUDIT;

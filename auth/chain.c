@@ -92,8 +92,8 @@ set_extra_oids(struct auth_ctx *ctx, const char *const *oids)
 	ASN1_OBJECT *obj;
 
 	for (; oids != NULL && *oids != NULL; oids++) {
-		if (ctx->n_extra_oids == AUTH_MAX_EXTRA_OIDS) {
-			log_warnx("more than %d extra policy OIDs", AUTH_MAX_EXTRA_OIDS);
+		if (ctx->n_extra_oids == EG_MAX_EXTRA_OIDS) {
+			log_warnx("more than %d extra policy OIDs", EG_MAX_EXTRA_OIDS);
 			return -1;
 		}
 		if ((obj = OBJ_txt2obj(*oids, 1)) == NULL ||
@@ -146,7 +146,7 @@ auth_ctx_new_opts(const struct eg_config *cfg, const struct auth_options *opt,
 		log_warnx("[eid] crl %s: cannot load", cfg->crl_dir);
 		goto fail;
 	}
-	if (ocsp_cache_new(AUTH_OCSP_CACHE_MAX, &ctx->ocsp) != EG_OK)
+	if (ocsp_cache_new(EG_MAX_OCSP_CACHE, &ctx->ocsp) != EG_OK)
 		goto fail;
 	*out = ctx;
 	return EG_OK;

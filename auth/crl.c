@@ -132,7 +132,7 @@ load_crl_dir(const char *dir, X509_STORE *store)
 	while ((de = readdir(d)) != NULL) {
 		if (de->d_name[0] == '.')
 			continue;
-		if (++files > AUTH_MAX_CRL_FILES ||
+		if (++files > EG_MAX_CRL_FILES ||
 		    (size_t)snprintf(path, sizeof(path), "%s/%s", dir, de->d_name) >= sizeof(path) ||
 		    (n = load_crl_file(path, store)) < 0) {
 			closedir(d);

@@ -8,16 +8,12 @@
 
 #include "eidgate/auth.h"
 #include "eidgate/config.h"
+#include "eidgate/limits.h"
 
 /*
- * Caps of the auth module. They belong in limits.h (not owned by auth/ yet); kept here
- * with their reasons until they move.
+ * Timing and tuning of the auth module. Its caps on input (EG_MAX_OCSP_CACHE,
+ * EG_MAX_OCSP_RESPONSE, EG_MAX_CRL_FILES, EG_MAX_EXTRA_OIDS) are in limits.h.
  */
-/* OCSP cache entries: one per (issuer, serial); ~100 bytes each, so 16384 is ~2 MiB and
- * far more than the distinct cards that log in within one ocsp_cache period. */
-#define AUTH_OCSP_CACHE_MAX 16384
-/* An OCSP response for one certificate is ~2 KiB with the responder certificate. */
-#define AUTH_OCSP_MAX_RESPONSE (64 * 1024)
 /* Clock skew tolerated between us and an OCSP responder (thisUpdate in the future). */
 #define AUTH_OCSP_LEEWAY_S 300
 /* After a responder gave no answer, logins go without asking it for this long instead of
@@ -25,10 +21,6 @@
 #define AUTH_OCSP_BACKOFF_MS 5000
 /* Distinct responder URLs remembered as down (the Belgian PKI has one or two). */
 #define AUTH_OCSP_DOWN_MAX 8
-/* Files in the CRL directory; the Belgian PKI publishes a handful. */
-#define AUTH_MAX_CRL_FILES 256
-/* Extra (test) policy OIDs accepted through auth_options. */
-#define AUTH_MAX_EXTRA_OIDS 16
 /* The CRL directory is looked at no more often than this on the verify path. */
 #define AUTH_CRL_CHECK_MS 1000
 
@@ -51,7 +43,7 @@ struct auth_ctx {
 	int64_t ocsp_timeout_ms, ocsp_cache_ms;
 	int auth_level;
 	int n_extra_oids;
-	char extra_oids[AUTH_MAX_EXTRA_OIDS][64];
+	char extra_oids[EG_MAX_EXTRA_OIDS][64];
 };
 
 /* What the path check hands to the revocation step. */

@@ -7,21 +7,9 @@
  * people not in the national register) add 20 or 40 to the month; month 00 and day 00
  * occur when the birth date is (partly) unknown.
  */
-#include <string.h>
-
 #include "eidgate/auth.h"
 #include "eidgate/err.h"
-
-static int
-all_digits(const char *s, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (s[i] < '0' || s[i] > '9')
-			return 0;
-	return 1;
-}
+#include "eidgate/util.h"
 
 static unsigned
 two(const char *s)
@@ -36,7 +24,7 @@ auth_nrn_check(const char *nrn)
 	unsigned month, day, check;
 	size_t i;
 
-	if (nrn == NULL || strlen(nrn) != EG_NRN_LEN || !all_digits(nrn, EG_NRN_LEN))
+	if (nrn == NULL || !eg_all_digits(nrn, EG_NRN_LEN))
 		return EG_ERR_BAD_SERIAL;
 	month = two(nrn + 2);
 	day = two(nrn + 4);

@@ -57,7 +57,7 @@ ocsp_send(const char *url, OCSP_REQUEST *req, int64_t timeout_ms, OCSP_RESPONSE 
 	/* proxy NULL: http_proxy/no_proxy from the environment, as curl does. */
 	rspbio = OSSL_HTTP_transfer(NULL, host, port, path, 0, NULL, NULL, NULL, NULL, NULL,
 	    NULL, 0, NULL, "application/ocsp-request", reqbio, "application/ocsp-response", 1,
-	    AUTH_OCSP_MAX_RESPONSE, timeout_s < 1 ? 1 : timeout_s, 0);
+	    EG_MAX_OCSP_RESPONSE, timeout_s < 1 ? 1 : timeout_s, 0);
 	if (rspbio != NULL)
 		*resp = ASN1_item_d2i_bio(ASN1_ITEM_rptr(OCSP_RESPONSE), rspbio, NULL);
 out:

@@ -4,13 +4,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
 #include <openssl/ec.h>
 #include <openssl/evp.h>
-#include <openssl/pem.h>
 
 #include "eidgate/err.h"
 #include "eidgate/log.h"
@@ -23,24 +21,6 @@ struct signer {
 	char jwks[512];
 	char header_b64[256];           /* base64url of the fixed JWS header */
 };
-
-/* A private key readable by others is a leaked key: refuse it as OpenSSH does. */
-static int
-check_secrecy(const char *path)
-{
-	struct stat st;
-
-	if (stat(path, &st) != 0) {
-		log_warn("%s", path);
-		return -1;
-	}
-	if (st.st_mode & (S_IRWXG | S_IRWXO)) {
-		log_warnx("%s: private key is accessible by group or others (mode %03o)", path,
-		    (unsigned)(st.st_mode & 0777));
-		return -1;
-	}
-	return 0;
-}
 
 static int
 public_xy(EVP_PKEY *key, char *x, char *y)
@@ -86,38 +66,22 @@ make_kid_and_jwks(struct signer *s)
 	return 0;
 }
 
-static int
-is_p256(EVP_PKEY *key)
-{
-	char group[32] = "";
-	size_t glen = 0;
-
-	return EVP_PKEY_get_base_id(key) == EVP_PKEY_EC &&
-	    EVP_PKEY_get_group_name(key, group, sizeof(group), &glen) == 1 &&
-	    strcmp(group, "prime256v1") == 0;
-}
-
 int
 signer_load(const char *path, struct signer **out)
 {
 	struct signer *s;
-	FILE *f;
+	char err[512];
 
 	*out = NULL;
-	if (check_secrecy(path) != 0)
-		return EG_ERR_CONFIG;
-	if ((f = fopen(path, "r")) == NULL) {
-		log_warn("%s", path);
-		return EG_ERR_CONFIG;
-	}
 	s = calloc(1, sizeof(*s));
-	if (s == NULL) {
-		fclose(f);
+	if (s == NULL)
 		return EG_ERR_NOMEM;
+	if (eg_key_load_p256(path, 1, &s->key, err, sizeof(err)) != EG_OK) {
+		log_warnx("%s", err);
+		signer_free(s);
+		return EG_ERR_CONFIG;
 	}
-	s->key = PEM_read_PrivateKey(f, NULL, NULL, NULL);
-	fclose(f);
-	if (s->key == NULL || !is_p256(s->key) || make_kid_and_jwks(s) != 0) {
+	if (make_kid_and_jwks(s) != 0) {
 		log_warnx("%s: not an EC P-256 private key in PEM", path);
 		signer_free(s);
 		return EG_ERR_CONFIG;

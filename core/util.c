@@ -1,6 +1,7 @@
 /* util.c - small bounded helpers; see util.h. */
 #include <ctype.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -304,4 +305,27 @@ eg_parse_time(const char *s, int64_t *out_us)
 	tm.tm_sec = sec;
 	*out_us = (int64_t)timegm(&tm) * 1000000;
 	return EG_OK;
+}
+
+int
+eg_all_digits(const char *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return 0;       /* also stops at the NUL of a shorter s */
+	return s[n] == '\0';
+}
+
+void
+eg_errf(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err == NULL || errlen == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
 }

@@ -173,12 +173,6 @@ parse_explain_args(int argc, char **argv, struct explain_args *a)
 	return 0;
 }
 
-static int
-all_digits(const char *s, size_t n)
-{
-	return strlen(s) == n && strspn(s, "0123456789") == n;
-}
-
 static void
 explain_done(struct explain_run *x)
 {
@@ -436,7 +430,7 @@ explain(const struct explain_args *a)
 
 	memset(&x, 0, sizeof(x));
 	log_mask_nrn(a->nrn, x.masked, sizeof(x.masked));
-	if (!all_digits(a->nrn, EG_NRN_LEN)) {
+	if (!eg_all_digits(a->nrn, EG_NRN_LEN)) {
 		fprintf(stderr, "eidgate: policy explain: --nrn needs 11 digits\n");
 		return 2;
 	}

@@ -1,7 +1,6 @@
 /*
  * directory.c - LDAP resolver for people, organisations and facilities (directory.h).
  */
-#include <ctype.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +14,7 @@
 #include "eidgate/log.h"
 #include "eidgate/util.h"
 #include "policy/dircache.h"
+#include "policy/ldap_int.h"
 
 #define DIR_POOL 8
 
@@ -24,32 +24,12 @@ struct dir_conn {
 };
 
 struct dir_resolver {
-	char uri[1024], base[512], bind_dn[512];
-	char *password;                 /* wiped on close */
-	size_t password_len;
-	int64_t timeout_ms;
+	struct ldapc lc;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	struct dir_conn pool[DIR_POOL];
 	struct dcache *people, *orgs, *facilities;
 };
-
-static int
-read_password(struct dir_resolver *d, const char *file)
-{
-	size_t len;
-
-	if (file[0] == '\0')
-		return EG_OK;
-	if (eg_read_file(file, 1024, &d->password, &len) != EG_OK) {
-		log_warn("[ldap] bind_password_file %s", file);
-		return EG_ERR_CONFIG;
-	}
-	while (len > 0 && (d->password[len - 1] == '\n' || d->password[len - 1] == '\r'))
-		d->password[--len] = '\0';
-	d->password_len = len;
-	return EG_OK;
-}
 
 int
 dir_open(const struct eg_config *cfg, struct dir_resolver **out)
@@ -59,17 +39,13 @@ dir_open(const struct eg_config *cfg, struct dir_resolver **out)
 	*out = NULL;
 	if (d == NULL)
 		return EG_ERR_NOMEM;
-	eg_strlcpy(d->uri, cfg->ldap_uri, sizeof(d->uri));
-	eg_strlcpy(d->base, cfg->ldap_base, sizeof(d->base));
-	eg_strlcpy(d->bind_dn, cfg->ldap_bind_dn, sizeof(d->bind_dn));
-	d->timeout_ms = cfg->ldap_timeout_ms;
 	pthread_mutex_init(&d->mu, NULL);
 	pthread_cond_init(&d->cv, NULL);
 	d->people = dcache_new(cfg->ldap_cache_ttl_ms);
 	d->orgs = dcache_new(cfg->ldap_cache_ttl_ms);
 	d->facilities = dcache_new(cfg->ldap_cache_ttl_ms);
 	if (d->people == NULL || d->orgs == NULL || d->facilities == NULL ||
-	    read_password(d, cfg->ldap_password_file) != EG_OK) {
+	    ldapc_init(&d->lc, cfg) != EG_OK) {
 		dir_close(d);
 		return EG_ERR_CONFIG;
 	}
@@ -90,7 +66,7 @@ dir_close(struct dir_resolver *d)
 	dcache_free(d->people);
 	dcache_free(d->orgs);
 	dcache_free(d->facilities);
-	eg_freezero(d->password, d->password_len);
+	ldapc_free(&d->lc);
 	pthread_mutex_destroy(&d->mu);
 	pthread_cond_destroy(&d->cv);
 	free(d);
@@ -100,42 +76,6 @@ void
 dir_release(const void *entry)
 {
 	dref_put(entry);
-}
-
-static void
-ms_to_tv(int64_t ms, struct timeval *tv)
-{
-	tv->tv_sec = (time_t)(ms / 1000);
-	tv->tv_usec = (suseconds_t)(ms % 1000) * 1000;
-}
-
-static LDAP *
-conn_connect(struct dir_resolver *d)
-{
-	struct timeval tv;
-	struct berval cred;
-	int v3 = LDAP_VERSION3, r;
-	LDAP *ld = NULL;
-
-	if ((r = ldap_initialize(&ld, d->uri)) != LDAP_SUCCESS) {
-		log_warnx("ldap %s: %s", d->uri, ldap_err2string(r));
-		return NULL;
-	}
-	ms_to_tv(d->timeout_ms, &tv);
-	ldap_set_option(ld, LDAP_OPT_PROTOCOL_VERSION, &v3);
-	ldap_set_option(ld, LDAP_OPT_NETWORK_TIMEOUT, &tv);
-	ldap_set_option(ld, LDAP_OPT_TIMEOUT, &tv);
-	ldap_set_option(ld, LDAP_OPT_REFERRALS, LDAP_OPT_OFF);
-	cred.bv_val = d->password;
-	cred.bv_len = d->password_len;
-	r = ldap_sasl_bind_s(ld, d->bind_dn[0] ? d->bind_dn : NULL, LDAP_SASL_SIMPLE,
-	    d->password ? &cred : NULL, NULL, NULL, NULL);
-	if (r != LDAP_SUCCESS) {
-		log_warnx("ldap %s: bind as %s: %s", d->uri, d->bind_dn, ldap_err2string(r));
-		ldap_unbind_ext_s(ld, NULL, NULL);
-		return NULL;
-	}
-	return ld;
 }
 
 /* Takes a pooled connection, waiting while all are busy. */
@@ -157,7 +97,7 @@ conn_acquire(struct dir_resolver *d)
 	c->busy = 1;
 	pthread_mutex_unlock(&d->mu);
 	if (c->ld == NULL)
-		c->ld = conn_connect(d);
+		(void)ldapc_connect(&d->lc, &c->ld, 1);
 	return c;
 }
 
@@ -190,7 +130,7 @@ dir_search(struct dir_resolver *d, const char *base, const char *filter, char **
 	LDAPMessage *res;
 	int attempt, r = LDAP_SERVER_DOWN, ret;
 
-	ms_to_tv(d->timeout_ms, &tv);
+	ldapc_timeout(&d->lc, &tv);
 	for (attempt = 0; attempt < 2; attempt++) {
 		c = conn_acquire(d);
 		if (c->ld == NULL) {
@@ -209,32 +149,11 @@ dir_search(struct dir_resolver *d, const char *base, const char *filter, char **
 		}
 		ldap_msgfree(res);
 		conn_release(d, c, 1);
-		if (r != LDAP_SERVER_DOWN && r != LDAP_TIMEOUT && r != LDAP_CONNECT_ERROR)
+		if (!ldapc_is_down(r))
 			break;
 	}
-	log_warnx("ldap %s: search failed: %s", d->uri, ldap_err2string(r));
+	log_warnx("ldap %s: search failed: %s", d->lc.uri, ldap_err2string(r));
 	return EG_ERR_DIRECTORY;
-}
-
-/* First value of attr as text, with control characters replaced. */
-static void
-entry_value(LDAP *ld, LDAPMessage *e, const char *attr, char *out, size_t outlen)
-{
-	struct berval **vals = ldap_get_values_len(ld, e, attr);
-	size_t i, n;
-
-	out[0] = '\0';
-	if (vals == NULL || vals[0] == NULL) {
-		ldap_value_free_len(vals);
-		return;
-	}
-	n = vals[0]->bv_len < outlen - 1 ? vals[0]->bv_len : outlen - 1;
-	for (i = 0; i < n; i++) {
-		unsigned char ch = (unsigned char)vals[0]->bv_val[i];
-		out[i] = (ch < 0x20 || ch == 0x7f) ? '?' : (char)ch;
-	}
-	out[n] = '\0';
-	ldap_value_free_len(vals);
 }
 
 /*
@@ -284,33 +203,6 @@ dn_to_grant(const char *dn, struct eg_grant *g)
 	return ok ? 0 : -1;
 }
 
-static int
-is_nrn(const char *s)
-{
-	size_t i;
-
-	for (i = 0; i < EG_NRN_LEN; i++)
-		if (!isdigit((unsigned char)s[i]))
-			return 0;
-	return s[EG_NRN_LEN] == '\0';
-}
-
-/* Escapes value for use inside a filter (RFC 4515). */
-static int
-escape_filter(const char *value, char *out, size_t outlen)
-{
-	struct berval in, esc = { 0, NULL };
-	int ok;
-
-	in.bv_val = (char *)(uintptr_t)value;
-	in.bv_len = strlen(value);
-	if (ldap_bv2escaped_filter_value(&in, &esc) != 0)
-		return -1;
-	ok = eg_strlcpy(out, esc.bv_val, outlen) < outlen;
-	ber_memfree(esc.bv_val);
-	return ok ? 0 : -1;
-}
-
 struct person_parse {
 	const char *nrn;
 	struct dir_person *p;
@@ -333,12 +225,12 @@ person_parse(LDAP *ld, LDAPMessage *res, void *arg)
 		char uid[EG_MAX_ID];
 		if (dn == NULL)
 			continue;
-		entry_value(ld, e, "uid", uid, sizeof(uid));
+		ldapc_entry_value(ld, e, "uid", uid, sizeof(uid));
 		if (uid[0] != '\0' && strcmp(uid, pp->nrn) == 0) {
 			p->found = 1;
-			entry_value(ld, e, "cn", p->name, sizeof(p->name));
-			entry_value(ld, e, "givenName", p->given, sizeof(p->given));
-			entry_value(ld, e, "sn", p->surname, sizeof(p->surname));
+			ldapc_entry_value(ld, e, "cn", p->name, sizeof(p->name));
+			ldapc_entry_value(ld, e, "givenName", p->given, sizeof(p->given));
+			ldapc_entry_value(ld, e, "sn", p->surname, sizeof(p->surname));
 		} else if (dn_to_grant(dn, &p->grants[p->ngrants]) == 0) {
 			p->ngrants++;
 		} else {
@@ -359,19 +251,19 @@ dir_person(struct dir_resolver *d, const char *nrn, const struct dir_person **ou
 	int r;
 
 	*out = NULL;
-	if (nrn == NULL || !is_nrn(nrn))
+	if (nrn == NULL || !eg_all_digits(nrn, EG_NRN_LEN))
 		return EG_ERR_PARSE;
 	snprintf(key, sizeof(key), "p:%s", nrn);
 	if ((*out = dcache_get(d->people, key)) != NULL)
 		return EG_OK;
-	snprintf(member, sizeof(member), "uid=%s,ou=people,%s", nrn, d->base);
-	if (escape_filter(nrn, esc_nrn, sizeof(esc_nrn)) != 0 ||
-	    escape_filter(member, esc_member, sizeof(esc_member)) != 0)
+	snprintf(member, sizeof(member), "uid=%s,ou=people,%s", nrn, d->lc.base);
+	if (ldapc_filter_value(nrn, esc_nrn, sizeof(esc_nrn)) != 0 ||
+	    ldapc_filter_value(member, esc_member, sizeof(esc_member)) != 0)
 		return EG_ERR_PARSE;
 	snprintf(filter, sizeof(filter),
 	    "(|(&(objectClass=inetOrgPerson)(uid=%s))(&(objectClass=groupOfNames)(member=%s)))",
 	    esc_nrn, esc_member);
-	if ((r = dir_search(d, d->base, filter, attrs, person_parse, &pp)) != EG_OK)
+	if ((r = dir_search(d, d->lc.base, filter, attrs, person_parse, &pp)) != EG_OK)
 		return r;
 	dcache_put(d->people, key, pp.p);
 	*out = pp.p;
@@ -385,31 +277,6 @@ dir_forget_person(struct dir_resolver *d, const char *nrn)
 
 	snprintf(key, sizeof(key), "p:%s", nrn);
 	dcache_del(d->people, key);
-}
-
-static int
-org_parse(LDAP *ld, LDAPMessage *res, void *arg)
-{
-	struct dir_org *o = arg;
-	LDAPMessage *e = res != NULL ? ldap_first_entry(ld, res) : NULL;
-	struct berval **vals;
-	size_t i;
-
-	if (e == NULL)
-		return EG_OK;
-	o->found = 1;
-	entry_value(ld, e, "description", o->name, sizeof(o->name));
-	vals = ldap_get_values_len(ld, e, "eidgateCapacity");
-	for (i = 0; vals != NULL && vals[i] != NULL && o->ncapacities < 8; i++) {
-		if (vals[i]->bv_len == 0 || vals[i]->bv_len >= EG_MAX_ID)
-			continue;
-		memcpy(o->capacities[o->ncapacities], vals[i]->bv_val, vals[i]->bv_len);
-		o->capacities[o->ncapacities][vals[i]->bv_len] = '\0';
-		o->capacity_ptrs[o->ncapacities] = o->capacities[o->ncapacities];
-		o->ncapacities++;
-	}
-	ldap_value_free_len(vals);
-	return EG_OK;
 }
 
 static int
@@ -430,7 +297,7 @@ dir_org(struct dir_resolver *d, const char *id, const struct dir_org **out)
 	int r;
 
 	*out = NULL;
-	if (id == NULL || !valid_id(id) || escape_filter(id, esc, sizeof(esc)) != 0)
+	if (id == NULL || !valid_id(id) || ldapc_filter_value(id, esc, sizeof(esc)) != 0)
 		return EG_ERR_PARSE;
 	snprintf(key, sizeof(key), "o:%s", id);
 	if ((*out = dcache_get(d->orgs, key)) != NULL)
@@ -438,10 +305,10 @@ dir_org(struct dir_resolver *d, const char *id, const struct dir_org **out)
 	if ((o = dref_alloc(sizeof(*o))) == NULL)
 		return EG_ERR_NOMEM;
 	eg_strlcpy(o->id, id, sizeof(o->id));
-	snprintf(base, sizeof(base), "ou=organisations,%s", d->base);
+	snprintf(base, sizeof(base), "ou=organisations,%s", d->lc.base);
 	snprintf(filter, sizeof(filter), "(&(objectClass=eidgateOrganisation)(o=%s))", esc);
 	/* one level would do, but subtree with an exact o= match is as cheap with the index */
-	if ((r = dir_search(d, base, filter, attrs, org_parse, o)) != EG_OK) {
+	if ((r = dir_search(d, base, filter, attrs, ldapc_org_parse, o)) != EG_OK) {
 		dref_put(o);
 		return r;
 	}
@@ -469,9 +336,7 @@ facility_parse(LDAP *ld, LDAPMessage *res, void *arg)
 		return EG_OK;
 	f->found = 1;
 	eg_strlcpy(f->org, g.org, sizeof(f->org));
-	entry_value(ld, e, "description", f->name, sizeof(f->name));
-	entry_value(ld, e, "eidgateSector", f->sector, sizeof(f->sector));
-	entry_value(ld, e, "eidgateRegion", f->region, sizeof(f->region));
+	ldapc_facility_attrs(ld, e, f);
 	return EG_OK;
 }
 
@@ -484,7 +349,7 @@ dir_facility(struct dir_resolver *d, const char *id, const struct dir_facility *
 	int r;
 
 	*out = NULL;
-	if (id == NULL || !valid_id(id) || escape_filter(id, esc, sizeof(esc)) != 0)
+	if (id == NULL || !valid_id(id) || ldapc_filter_value(id, esc, sizeof(esc)) != 0)
 		return EG_ERR_PARSE;
 	snprintf(key, sizeof(key), "f:%s", id);
 	if ((*out = dcache_get(d->facilities, key)) != NULL)
@@ -492,7 +357,7 @@ dir_facility(struct dir_resolver *d, const char *id, const struct dir_facility *
 	if ((f = dref_alloc(sizeof(*f))) == NULL)
 		return EG_ERR_NOMEM;
 	eg_strlcpy(f->id, id, sizeof(f->id));
-	snprintf(base, sizeof(base), "ou=organisations,%s", d->base);
+	snprintf(base, sizeof(base), "ou=organisations,%s", d->lc.base);
 	snprintf(filter, sizeof(filter), "(&(objectClass=eidgateFacility)(ou=%s))", esc);
 	if ((r = dir_search(d, base, filter, attrs, facility_parse, f)) != EG_OK) {
 		dref_put(f);
@@ -522,14 +387,12 @@ faclist_parse(LDAP *ld, LDAPMessage *res, void *arg)
 	for (e = res ? ldap_first_entry(ld, res) : NULL; e != NULL && l->n < (size_t)n;
 	    e = ldap_next_entry(ld, e)) {
 		struct dir_facility *f = &l->items[l->n];
-		entry_value(ld, e, "ou", f->id, sizeof(f->id));
+		ldapc_entry_value(ld, e, "ou", f->id, sizeof(f->id));
 		if (f->id[0] == '\0')
 			continue;
 		f->found = 1;
 		eg_strlcpy(f->org, fp->org, sizeof(f->org));
-		entry_value(ld, e, "description", f->name, sizeof(f->name));
-		entry_value(ld, e, "eidgateSector", f->sector, sizeof(f->sector));
-		entry_value(ld, e, "eidgateRegion", f->region, sizeof(f->region));
+		ldapc_facility_attrs(ld, e, f);
 		l->n++;
 	}
 	fp->list = l;
@@ -563,7 +426,7 @@ dir_facilities_of(struct dir_resolver *d, const char *org, const struct dir_faci
 		return EG_ERR_PARSE;
 	eg_strlcpy(rdn, rdnstr, sizeof(rdn));
 	ldap_memfree(rdnstr);
-	snprintf(base, sizeof(base), "%s,ou=organisations,%s", rdn, d->base);
+	snprintf(base, sizeof(base), "%s,ou=organisations,%s", rdn, d->lc.base);
 	if ((r = dir_search(d, base, "(objectClass=eidgateFacility)", attrs, faclist_parse,
 	    &fp)) != EG_OK)
 		return r;

@@ -64,7 +64,7 @@ add_holding(struct people_ctx *c, const char *nrn, const struct eg_grant *g)
 	struct dir_people *o = c->out;
 	struct dir_holding *nh;
 
-	if (o->n >= DIR_MAX_LISTED) {
+	if (o->n >= EG_MAX_DIR_LISTED) {
 		o->truncated = 1;
 		return EG_OK;
 	}
@@ -125,8 +125,8 @@ names_parse(LDAP *ld, LDAPMessage *res, void *arg)
 
 	for (e = res ? ldap_first_entry(ld, res) : NULL; e != NULL; e = ldap_next_entry(ld, e)) {
 		char uid[EG_MAX_ID], name[EG_MAX_NAME];
-		dirw_entry_value(ld, e, "uid", uid, sizeof(uid));
-		dirw_entry_value(ld, e, "cn", name, sizeof(name));
+		ldapc_entry_value(ld, e, "uid", uid, sizeof(uid));
+		ldapc_entry_value(ld, e, "cn", name, sizeof(name));
 		for (i = 0; i < c->out->n; i++)
 			if (strcmp(c->out->h[i].nrn, uid) == 0) {
 				eg_strlcpy(c->out->h[i].name, name, sizeof(c->out->h[i].name));
@@ -145,7 +145,7 @@ lookup_names(struct dir_writer *w, struct people_ctx *c, size_t from, size_t to)
 	size_t i, o;
 	int n;
 
-	if (c->q != NULL && dirw_filter_value(c->q, qesc, sizeof(qesc)) != 0)
+	if (c->q != NULL && ldapc_filter_value(c->q, qesc, sizeof(qesc)) != 0)
 		return EG_ERR_PARSE;
 	n = snprintf(filter, sizeof(filter), "(&(objectClass=inetOrgPerson)%s%s%s(|",
 	    c->q ? "(cn=*" : "", c->q ? qesc : "", c->q ? "*)" : "");
@@ -158,7 +158,7 @@ lookup_names(struct dir_writer *w, struct people_ctx *c, size_t from, size_t to)
 	if (o + 3 > sizeof(filter))
 		return EG_ERR_TOO_LONG;
 	memcpy(filter + o, "))", 3);
-	snprintf(base, sizeof(base), "ou=people,%s", w->base);
+	snprintf(base, sizeof(base), "ou=people,%s", w->lc.base);
 	return dirw_search(w, base, LDAP_SCOPE_ONELEVEL, filter, attrs, NAME_CHUNK * 2,
 	    names_parse, c, "read people");
 }
@@ -200,14 +200,14 @@ find_groups(struct dir_writer *w, const struct rights_scope *s, const char *role
 	if (dirw_scope_dn(w, s, base, sizeof(base)) != 0)
 		return EG_ERR_PARSE;
 	if (role != NULL) {
-		if (!rights_role_known(role) || dirw_filter_value(role, esc, sizeof(esc)) != 0)
+		if (!rights_role_known(role) || ldapc_filter_value(role, esc, sizeof(esc)) != 0)
 			return EG_ERR_PARSE;
 		snprintf(filter, sizeof(filter), "(&(objectClass=groupOfNames)(cn=%s))", esc);
 	} else {
 		eg_strlcpy(filter, "(objectClass=groupOfNames)", sizeof(filter));
 	}
 	/* An organisation's subtree holds its own groups and its facilities' groups. */
-	return dirw_search(w, base, LDAP_SCOPE_SUBTREE, filter, attrs, DIR_MAX_LISTED,
+	return dirw_search(w, base, LDAP_SCOPE_SUBTREE, filter, attrs, EG_MAX_DIR_LISTED,
 	    groups_parse, c, "list role groups");
 }
 

@@ -2,7 +2,7 @@
  * dirquery.c - the uncached reads rights management needs (directory.h, dir_writer):
  * does a scope or person exist, who is in a role group, who holds roles in a scope,
  * which facilities an organisation has. Every value in a filter is escaped
- * (dirw_filter_value), every DN built by dirwconn.c.
+ * (ldapc_filter_value), every DN built by dirwconn.c.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -86,9 +86,9 @@ dirw_facility_org(struct dir_writer *w, const char *facility, char *org_out, siz
 	struct org_of o = { org_out, orglen };
 
 	org_out[0] = '\0';
-	if (!rights_valid_facility_id(facility) || dirw_filter_value(facility, esc, sizeof(esc)) != 0)
+	if (!rights_valid_facility_id(facility) || ldapc_filter_value(facility, esc, sizeof(esc)) != 0)
 		return EG_ERR_PARSE;
-	snprintf(base, sizeof(base), "ou=organisations,%s", w->base);
+	snprintf(base, sizeof(base), "ou=organisations,%s", w->lc.base);
 	snprintf(filter, sizeof(filter), "(&(objectClass=eidgateFacility)(ou=%s))", esc);
 	return dirw_search(w, base, LDAP_SCOPE_SUBTREE, filter, attrs, 2, facility_org_parse,
 	    &o, "find facility");
@@ -145,31 +145,6 @@ dirw_members(struct dir_writer *w, const struct rights_scope *s, const char *rol
 	return EG_OK;
 }
 
-static int
-org_parse(LDAP *ld, LDAPMessage *res, void *arg)
-{
-	struct dir_org *o = arg;
-	LDAPMessage *e = res != NULL ? ldap_first_entry(ld, res) : NULL;
-	struct berval **vals;
-	size_t i;
-
-	if (e == NULL)
-		return EG_OK;
-	o->found = 1;
-	dirw_entry_value(ld, e, "description", o->name, sizeof(o->name));
-	vals = ldap_get_values_len(ld, e, "eidgateCapacity");
-	for (i = 0; vals != NULL && vals[i] != NULL && o->ncapacities < 8; i++) {
-		if (vals[i]->bv_len == 0 || vals[i]->bv_len >= EG_MAX_ID)
-			continue;
-		memcpy(o->capacities[o->ncapacities], vals[i]->bv_val, vals[i]->bv_len);
-		o->capacities[o->ncapacities][vals[i]->bv_len] = '\0';
-		o->capacity_ptrs[o->ncapacities] = o->capacities[o->ncapacities];
-		o->ncapacities++;
-	}
-	ldap_value_free_len(vals);
-	return EG_OK;
-}
-
 int
 dirw_org(struct dir_writer *w, const char *org, struct dir_org *out)
 {
@@ -181,7 +156,7 @@ dirw_org(struct dir_writer *w, const char *org, struct dir_org *out)
 		return EG_ERR_PARSE;
 	eg_strlcpy(out->id, org, sizeof(out->id));
 	return dirw_search(w, dn, LDAP_SCOPE_BASE, "(objectClass=eidgateOrganisation)", attrs, 1,
-	    org_parse, out, "read organisation");
+	    ldapc_org_parse, out, "read organisation");
 }
 
 struct fac_list {
@@ -204,14 +179,12 @@ facilities_parse(LDAP *ld, LDAPMessage *res, void *arg)
 	for (e = ldap_first_entry(ld, res); e != NULL && l->n < (size_t)n;
 	    e = ldap_next_entry(ld, e)) {
 		struct dir_facility *f = &l->f[l->n];
-		dirw_entry_value(ld, e, "ou", f->id, sizeof(f->id));
+		ldapc_entry_value(ld, e, "ou", f->id, sizeof(f->id));
 		if (!rights_valid_facility_id(f->id))
 			continue;       /* not made by eidgate: do not hand it to the pages */
 		f->found = 1;
 		eg_strlcpy(f->org, l->org, sizeof(f->org));
-		dirw_entry_value(ld, e, "description", f->name, sizeof(f->name));
-		dirw_entry_value(ld, e, "eidgateSector", f->sector, sizeof(f->sector));
-		dirw_entry_value(ld, e, "eidgateRegion", f->region, sizeof(f->region));
+		ldapc_facility_attrs(ld, e, f);
 		l->n++;
 	}
 	return EG_OK;
@@ -231,7 +204,7 @@ dir_list_facilities(struct dir_writer *w, const char *org, struct dir_facility *
 	if (!rights_valid_org_number(org) || dirw_org_dn(w, org, dn, sizeof(dn)) != 0)
 		return EG_ERR_PARSE;
 	r = dirw_search(w, dn, LDAP_SCOPE_ONELEVEL, "(objectClass=eidgateFacility)", attrs,
-	    DIR_MAX_LISTED, facilities_parse, &l, "list facilities");
+	    EG_MAX_DIR_LISTED, facilities_parse, &l, "list facilities");
 	if (r != EG_OK) {
 		free(l.f);
 		return r;
@@ -248,9 +221,9 @@ dirw_facility_count(struct dir_writer *w, const char *facility, int *count)
 	char *attrs[] = { "1.1", NULL };
 
 	*count = 0;
-	if (!rights_valid_facility_id(facility) || dirw_filter_value(facility, esc, sizeof(esc)) != 0)
+	if (!rights_valid_facility_id(facility) || ldapc_filter_value(facility, esc, sizeof(esc)) != 0)
 		return EG_ERR_PARSE;
-	snprintf(base, sizeof(base), "ou=organisations,%s", w->base);
+	snprintf(base, sizeof(base), "ou=organisations,%s", w->lc.base);
 	/* any entry named ou=<id> below the organisations, facility or not */
 	snprintf(filter, sizeof(filter), "(ou=%s)", esc);
 	return dirw_search(w, base, LDAP_SCOPE_SUBTREE, filter, attrs, 10, count_parse, count,

@@ -77,17 +77,6 @@ rights_valid_capacity(const char *s)
 	return in_list(capacities, s);
 }
 
-static int
-all_digits(const char *s, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (s[i] < '0' || s[i] > '9')
-			return 0;
-	return s[n] == '\0';
-}
-
 /* Belgian enterprise (KBO/BCE) number: mod-97 check over the first eight digits. */
 int
 rights_valid_org_number(const char *s)
@@ -95,7 +84,7 @@ rights_valid_org_number(const char *s)
 	unsigned long body = 0;
 	size_t i;
 
-	if (s == NULL || strlen(s) != 10 || !all_digits(s, 10) || (s[0] != '0' && s[0] != '1'))
+	if (s == NULL || !eg_all_digits(s, 10) || (s[0] != '0' && s[0] != '1'))
 		return 0;
 	for (i = 0; i < 8; i++)
 		body = body * 10 + (unsigned long)(s[i] - '0');
@@ -204,7 +193,7 @@ rights_valid_name(const char *s)
 		if ((step = utf8_next(p, &c)) == 0 || forbidden_char(c))
 			return 0;
 		p += step;
-		if (++chars > DIR_MAX_NAME_CHARS)
+		if (++chars > EG_MAX_NAME_CHARS)
 			return 0;
 	}
 	return 1;

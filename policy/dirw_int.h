@@ -1,5 +1,5 @@
 /* dirw_int.h - shared by dirwrite.c and dirquery.c only: the writer's connection, DN
- * building and filter escaping. */
+ * building (filter escaping and entry values: ldap_int.h). */
 #ifndef EIDGATE_DIRW_INT_H
 #define EIDGATE_DIRW_INT_H
 
@@ -9,12 +9,10 @@
 #include <ldap.h>
 
 #include "eidgate/directory.h"
+#include "policy/ldap_int.h"
 
 struct dir_writer {
-	char uri[1024], base[512], bind_dn[512];
-	char *password;                 /* wiped on close */
-	size_t password_len;
-	int64_t timeout_ms;
+	struct ldapc lc;                /* settings and password, as the resolver's */
 	LDAP *ld;                       /* NULL until first use, and after a failure */
 	char last_error[256];
 	int last_access;
@@ -37,8 +35,6 @@ int dirw_search(struct dir_writer *w, const char *base, int scope, const char *f
     char **attrs, int sizelimit, dirw_parse_fn parse, void *arg, const char *what);
 /* *exists = 1 when an entry with this DN exists. */
 int dirw_dn_exists(struct dir_writer *w, const char *dn, int *exists);
-/* Search timeout as a timeval. */
-void dirw_timeout(const struct dir_writer *w, struct timeval *tv);
 
 /* RFC 4514: v with every byte but [A-Za-z0-9-] hex-escaped. 0, or -1 (empty, too long). */
 int dirw_dn_value(const char *v, char *out, size_t outlen);
@@ -49,12 +45,8 @@ int dirw_scope_dn(const struct dir_writer *w, const struct rights_scope *s, char
     size_t outlen);
 int dirw_group_dn(const struct dir_writer *w, const struct rights_scope *s, const char *role,
     char *out, size_t outlen);
-/* RFC 4515 escaping of a filter value (ldap_bv2escaped_filter_value). 0 or -1. */
-int dirw_filter_value(const char *value, char *out, size_t outlen);
 /* The national number of a member DN "uid=<11 digits>,ou=people,..." into out (12
  * bytes); 0 or -1 when the DN has another shape. */
 int dirw_member_nrn(const char *dn, char *out);
-/* First value of attr, control characters replaced, into out. */
-void dirw_entry_value(LDAP *ld, LDAPMessage *e, const char *attr, char *out, size_t outlen);
 
 #endif

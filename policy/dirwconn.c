@@ -14,24 +14,6 @@
 #include "eidgate/util.h"
 #include "policy/dirw_int.h"
 
-static int
-read_password(struct dir_writer *w, const char *file)
-{
-	size_t len;
-
-	if (file[0] == '\0')
-		return EG_OK;
-	if (eg_read_file(file, 1024, &w->password, &len) != EG_OK) {
-		log_warn("[ldap] bind_password_file %s", file);
-		return EG_ERR_CONFIG;
-	}
-	/* The same rule as the resolver: a trailing line end is not part of the password. */
-	while (len > 0 && (w->password[len - 1] == '\n' || w->password[len - 1] == '\r'))
-		w->password[--len] = '\0';
-	w->password_len = len;
-	return EG_OK;
-}
-
 int
 dirw_open(const struct eg_config *cfg, struct dir_writer **out)
 {
@@ -40,14 +22,12 @@ dirw_open(const struct eg_config *cfg, struct dir_writer **out)
 	*out = NULL;
 	if (w == NULL)
 		return EG_ERR_NOMEM;
-	eg_strlcpy(w->uri, cfg->ldap_uri, sizeof(w->uri));
-	eg_strlcpy(w->base, cfg->ldap_base, sizeof(w->base));
-	eg_strlcpy(w->bind_dn, cfg->ldap_bind_dn, sizeof(w->bind_dn));
-	w->timeout_ms = cfg->ldap_timeout_ms > 0 ? cfg->ldap_timeout_ms : 2000;
-	if (read_password(w, cfg->ldap_password_file) != EG_OK) {
+	if (ldapc_init(&w->lc, cfg) != EG_OK) {
 		dirw_close(w);
 		return EG_ERR_CONFIG;
 	}
+	if (w->lc.timeout_ms <= 0)
+		w->lc.timeout_ms = 2000;
 	*out = w;
 	return EG_OK;
 }
@@ -59,7 +39,7 @@ dirw_close(struct dir_writer *w)
 		return;
 	if (w->ld != NULL)
 		ldap_unbind_ext_s(w->ld, NULL, NULL);
-	eg_freezero(w->password, w->password_len);
+	ldapc_free(&w->lc);
 	free(w);
 }
 
@@ -75,46 +55,6 @@ dirw_last_was_access(const struct dir_writer *w)
 	return w->last_access;
 }
 
-void
-dirw_timeout(const struct dir_writer *w, struct timeval *tv)
-{
-	tv->tv_sec = (time_t)(w->timeout_ms / 1000);
-	tv->tv_usec = (suseconds_t)(w->timeout_ms % 1000) * 1000;
-}
-
-static int
-connect_bind(struct dir_writer *w)
-{
-	struct timeval tv;
-	struct berval cred;
-	int v3 = LDAP_VERSION3, r;
-
-	if ((r = ldap_initialize(&w->ld, w->uri)) != LDAP_SUCCESS) {
-		w->ld = NULL;
-		return r;
-	}
-	dirw_timeout(w, &tv);
-	ldap_set_option(w->ld, LDAP_OPT_PROTOCOL_VERSION, &v3);
-	ldap_set_option(w->ld, LDAP_OPT_NETWORK_TIMEOUT, &tv);
-	ldap_set_option(w->ld, LDAP_OPT_TIMEOUT, &tv);
-	ldap_set_option(w->ld, LDAP_OPT_REFERRALS, LDAP_OPT_OFF);
-	cred.bv_val = w->password;
-	cred.bv_len = w->password_len;
-	r = ldap_sasl_bind_s(w->ld, w->bind_dn[0] ? w->bind_dn : NULL, LDAP_SASL_SIMPLE,
-	    w->password ? &cred : NULL, NULL, NULL, NULL);
-	if (r != LDAP_SUCCESS) {
-		ldap_unbind_ext_s(w->ld, NULL, NULL);
-		w->ld = NULL;
-	}
-	return r;
-}
-
-static int
-is_down(int rc)
-{
-	return rc == LDAP_SERVER_DOWN || rc == LDAP_TIMEOUT || rc == LDAP_CONNECT_ERROR;
-}
-
 int
 dirw_run(struct dir_writer *w, dirw_op_fn op, void *arg)
 {
@@ -124,13 +64,13 @@ dirw_run(struct dir_writer *w, dirw_op_fn op, void *arg)
 	w->last_access = 0;
 	/* A restarted slapd leaves the handle dead: one retry on a fresh connection. */
 	for (attempt = 0; attempt < 2; attempt++) {
-		if (w->ld == NULL && (rc = connect_bind(w)) != LDAP_SUCCESS) {
-			if (!is_down(rc))
+		if (w->ld == NULL && (rc = ldapc_connect(&w->lc, &w->ld, 0)) != LDAP_SUCCESS) {
+			if (!ldapc_is_down(rc))
 				return rc;      /* bad credentials: retrying changes nothing */
 			continue;
 		}
 		rc = op(w, w->ld, arg);
-		if (!is_down(rc))
+		if (!ldapc_is_down(rc))
 			return rc;
 		ldap_unbind_ext_s(w->ld, NULL, NULL);
 		w->ld = NULL;
@@ -144,7 +84,7 @@ dirw_fail(struct dir_writer *w, int rc, const char *what)
 	snprintf(w->last_error, sizeof(w->last_error), "%s: %s", what, ldap_err2string(rc));
 	w->last_access = rc == LDAP_INSUFFICIENT_ACCESS || rc == LDAP_STRONG_AUTH_REQUIRED ||
 	    rc == LDAP_INVALID_CREDENTIALS;
-	log_warnx("ldap %s: %s", w->uri, w->last_error);
+	log_warnx("ldap %s: %s", w->lc.uri, w->last_error);
 	return EG_ERR_DIRECTORY;
 }
 
@@ -167,7 +107,7 @@ op_search(struct dir_writer *w, LDAP *ld, void *arg)
 	LDAPMessage *res = NULL;
 	int rc;
 
-	dirw_timeout(w, &tv);
+	ldapc_timeout(&w->lc, &tv);
 	rc = ldap_search_ext_s(ld, so->base, so->scope, so->filter, so->attrs, 0, NULL, NULL,
 	    &tv, so->sizelimit, &res);
 	/* A missing base is an empty answer: the scope or group simply does not exist. */
@@ -230,7 +170,7 @@ dirw_person_dn(const struct dir_writer *w, const char *nrn, char *out, size_t ou
 
 	if (dirw_dn_value(nrn, v, sizeof(v)) != 0)
 		return -1;
-	return fits(snprintf(out, outlen, "uid=%s,ou=people,%s", v, w->base), outlen);
+	return fits(snprintf(out, outlen, "uid=%s,ou=people,%s", v, w->lc.base), outlen);
 }
 
 int
@@ -240,7 +180,7 @@ dirw_org_dn(const struct dir_writer *w, const char *org, char *out, size_t outle
 
 	if (dirw_dn_value(org, v, sizeof(v)) != 0)
 		return -1;
-	return fits(snprintf(out, outlen, "o=%s,ou=organisations,%s", v, w->base), outlen);
+	return fits(snprintf(out, outlen, "o=%s,ou=organisations,%s", v, w->lc.base), outlen);
 }
 
 int
@@ -259,7 +199,7 @@ dirw_scope_dn(const struct dir_writer *w, const struct rights_scope *s, char *ou
 			return -1;
 		return fits(snprintf(out, outlen, "ou=%s,%s", v, org), outlen);
 	case EG_SCOPE_REGION:
-		return fits(snprintf(out, outlen, "ou=%s,ou=regions,%s", v, w->base), outlen);
+		return fits(snprintf(out, outlen, "ou=%s,ou=regions,%s", v, w->lc.base), outlen);
 	}
 	return -1;
 }
@@ -273,21 +213,6 @@ dirw_group_dn(const struct dir_writer *w, const struct rights_scope *s, const ch
 	if (dirw_dn_value(role, v, sizeof(v)) != 0 || dirw_scope_dn(w, s, parent, sizeof(parent)) != 0)
 		return -1;
 	return fits(snprintf(out, outlen, "cn=%s,%s", v, parent), outlen);
-}
-
-int
-dirw_filter_value(const char *value, char *out, size_t outlen)
-{
-	struct berval in, esc = { 0, NULL };
-	int ok;
-
-	in.bv_val = (char *)(uintptr_t)value;
-	in.bv_len = strlen(value);
-	if (ldap_bv2escaped_filter_value(&in, &esc) != 0)
-		return -1;
-	ok = eg_strlcpy(out, esc.bv_val, outlen) < outlen;
-	ber_memfree(esc.bv_val);
-	return ok ? 0 : -1;
 }
 
 int
@@ -316,26 +241,4 @@ dirw_member_nrn(const char *dn, char *out)
 	}
 	ldap_dnfree(parsed);
 	return ok ? 0 : -1;
-}
-
-void
-dirw_entry_value(LDAP *ld, LDAPMessage *e, const char *attr, char *out, size_t outlen)
-{
-	struct berval **vals = ldap_get_values_len(ld, e, attr);
-	size_t i, n;
-
-	out[0] = '\0';
-	if (vals != NULL && vals[0] != NULL) {
-		n = vals[0]->bv_len < outlen - 1 ? vals[0]->bv_len : outlen - 1;
-		/* When cut, cut before a whole UTF-8 sequence: the text ends up in JSON. */
-		while (n < vals[0]->bv_len && n > 0 &&
-		    ((unsigned char)vals[0]->bv_val[n] & 0xc0) == 0x80)
-			n--;
-		for (i = 0; i < n; i++) {
-			unsigned char ch = (unsigned char)vals[0]->bv_val[i];
-			out[i] = (ch < 0x20 || ch == 0x7f) ? '?' : (char)ch;
-		}
-		out[n] = '\0';
-	}
-	ldap_value_free_len(vals);
 }

@@ -185,7 +185,7 @@ delete_last(struct dir_writer *w, struct member_op *m, int *removed)
 	char filter[1600], esc[1500];
 	int rc;
 
-	if (dirw_filter_value(m->person_dn, esc, sizeof(esc)) != 0)
+	if (ldapc_filter_value(m->person_dn, esc, sizeof(esc)) != 0)
 		return EG_ERR_PARSE;
 	snprintf(filter, sizeof(filter), "(member=%s)", esc);
 	if (w->ld == NULL)
@@ -239,7 +239,7 @@ dirw_base_ou(struct dir_writer *w, const char *ou, int in_regions, const char *d
 	*created = 0;
 	if (dirw_dn_value(ou, v, sizeof(v)) != 0)
 		return EG_ERR_PARSE;
-	n = snprintf(dn, sizeof(dn), "ou=%s,%s%s", v, in_regions ? "ou=regions," : "", w->base);
+	n = snprintf(dn, sizeof(dn), "ou=%s,%s%s", v, in_regions ? "ou=regions," : "", w->lc.base);
 	if (n < 0 || (size_t)n >= sizeof(dn))
 		return EG_ERR_PARSE;
 	/* Look before adding: the service account may not create these entries, and an

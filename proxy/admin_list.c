@@ -12,9 +12,6 @@
 #include "eidgate/util.h"
 #include "proxy/admin_int.h"
 
-/* q longer than this cannot be a name fragment worth searching for */
-#define ADMIN_MAX_Q 256
-
 static json_t *
 text(const char *s)
 {
@@ -179,7 +176,7 @@ people_params(struct request *r, struct admin_op *op, const char **role, const c
 	if (query_param(r, "role", role) != 0 || (*role != NULL && !rights_role_known(*role)))
 		return "role";
 	op->role = *role;
-	if (query_param(r, "q", q) != 0 || (*q != NULL && (strlen(*q) > ADMIN_MAX_Q ||
+	if (query_param(r, "q", q) != 0 || (*q != NULL && (strlen(*q) > EG_MAX_ADMIN_Q ||
 	    !rights_valid_name(*q))))
 		return "q";
 	return NULL;

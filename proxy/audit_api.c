@@ -15,8 +15,6 @@
 #include "proxy/internal.h"
 
 #define RECORDS_DEFAULT 200
-#define RECORDS_MAX 10000
-#define CSV_MAX 100000
 
 static const char *
 arg(struct request *r, const char *name)
@@ -97,7 +95,7 @@ read_filter(struct request *r, struct audit_filter *f, uint64_t dflt_limit)
 	if (until != NULL && strlen(until) == 10)
 		f->until_us += 86400LL * 1000000 - 1;
 	if (limit != NULL) {
-		if (eg_strtonum(limit, 1, RECORDS_MAX, &n) != EG_OK)
+		if (eg_strtonum(limit, 1, EG_MAX_AUDIT_RECORDS, &n) != EG_OK)
 			return -1;
 		f->limit = (uint64_t)n;
 	}
@@ -149,7 +147,7 @@ serve_records(struct request *r)
 	size_t len = 0;
 	char *out;
 
-	if (read_filter(r, &f, csv ? CSV_MAX : RECORDS_DEFAULT) != 0)
+	if (read_filter(r, &f, csv ? EG_MAX_AUDIT_CSV : RECORDS_DEFAULT) != 0)
 		return respond_error(r, 400, "filter", "A filter value is malformed.");
 	if (!officer_of(r, f.org))
 		return refuse_officer(r);

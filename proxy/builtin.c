@@ -16,8 +16,6 @@
 #include "eidgate/util.h"
 #include "proxy/internal.h"
 
-#define BUILTIN_MAX_BODY (64 * 1024)
-
 struct builtin_state {
 	char *body;
 	size_t len;
@@ -273,7 +271,7 @@ collect_body(struct request *r, const char *upload, size_t *upload_size)
 
 	if (*upload_size == 0)
 		return 1;
-	if (st->len + *upload_size > BUILTIN_MAX_BODY) {
+	if (st->len + *upload_size > EG_MAX_BUILTIN_BODY) {
 		st->too_big = 1;
 	} else if ((nb = realloc(st->body, st->len + *upload_size + 1)) != NULL) {
 		memcpy(nb + st->len, upload, *upload_size);

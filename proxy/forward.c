@@ -199,11 +199,6 @@ request_has_body(struct request *r, int64_t *length)
  * DEFAULT_TIMEOUT_MS of silence. */
 #define DEFAULT_CONNECT_MS 5000
 #define DEFAULT_TIMEOUT_MS 30000
-/* Upload bytes swallowed after the answer is settled (body too large, backend gone).
- * libmicrohttpd 0.9.75 cannot queue a response while a body is still arriving, so the
- * body must end before the client sees its 413 or 502; past this much, the connection
- * is closed instead. */
-#define DISCARD_MAX (16ULL * 1024 * 1024)
 /* libmicrohttpd's buffer for a streamed response; small bodies get their own size
  * (it is allocated and zeroed per response, which perf showed for 1 KiB bodies). */
 #define RESPONSE_BLOCK (32 * 1024)
@@ -330,7 +325,7 @@ feed_upload(struct upstream_xfer *x, const char *data, size_t *size, int *wake_c
 		x->discarded += *size;
 		*size = 0;
 		pthread_mutex_unlock(&x->mu);
-		return x->discarded > DISCARD_MAX ? -1 : 0;
+		return x->discarded > EG_MAX_DISCARD ? -1 : 0;
 	}
 	take = ring_put(&x->up, data, *size);
 	x->up_total += take;

@@ -10,8 +10,6 @@
 #include "eidgate/util.h"
 #include "proxy/internal.h"
 
-#define STATIC_MAX (1024 * 1024)
-
 static const struct {
 	const char *ext, *type;
 } types[] = {
@@ -60,7 +58,7 @@ static_serve(struct request *r, const char *rel)
 	if (type == NULL || !safe_rel(rel))
 		return respond_error(r, 404, "not-found", "There is nothing here.");
 	if ((size_t)snprintf(path, sizeof(path), "%s/%s", r->snap->cfg.web_root, rel) >= sizeof(path) ||
-	    eg_read_file(path, STATIC_MAX, &data, &len) != EG_OK)
+	    eg_read_file(path, EG_MAX_STATIC_FILE, &data, &len) != EG_OK)
 		return respond_error(r, 404, "not-found", "There is nothing here.");
 	ret = respond_buffer(r, 200, type, data, len);
 	free(data);

@@ -82,12 +82,6 @@ void dir_forget_person(struct dir_resolver *d, const char *nrn);
  * bootstrap.c). Everything below is pure or uses its own connection (struct dir_writer):
  * the resolver above stays read-only. ==== */
 
-/* People listed for one scope by dir_list_people(); a larger scope is cut (and says so).
- * (Belongs in limits.h; kept here until that file's owner moves it.) */
-#define DIR_MAX_LISTED 2000
-/* Names an administrator types for a new person: 1..128 characters (code points). */
-#define DIR_MAX_NAME_CHARS 128
-
 /* A scope as written in the API and the access log: "organisation:<enterprise number>",
  * "facility:<facility id>" or "region:<region>". */
 struct rights_scope {
@@ -119,7 +113,7 @@ int rights_valid_facility_id(const char *s);
 int rights_valid_region(const char *s);
 int rights_valid_sector(const char *s);
 int rights_valid_capacity(const char *s);
-/* A person's name as an administrator types it: valid UTF-8, 1..DIR_MAX_NAME_CHARS code
+/* A person's name as an administrator types it: valid UTF-8, 1..EG_MAX_NAME_CHARS code
  * points and < EG_MAX_NAME bytes, no leading or trailing space, no control characters (C0, DEL, C1)
  * and no bidirectional overrides (they make a name display as another). */
 int rights_valid_name(const char *s);
@@ -236,7 +230,7 @@ struct dir_holding {
 
 struct dir_people {
 	size_t n;
-	int truncated;                  /* more than DIR_MAX_LISTED holdings */
+	int truncated;                  /* more than EG_MAX_DIR_LISTED holdings */
 	struct dir_holding *h;          /* sorted by name, then nrn, then scope and role */
 };
 

@@ -30,5 +30,49 @@
 #define EG_DEFAULT_MAX_BODY (64ULL * 1024 * 1024)
 /* Bytes buffered per direction per proxied request before back-pressure applies. */
 #define EG_PROXY_BUF (256 * 1024)
+/* A PEM key file (signer, audit checkpoint key): a P-256 key is a few hundred bytes. */
+#define EG_MAX_KEY_FILE (1 << 16)
+/* The LDAP bind password file: a password, not a document. */
+#define EG_MAX_PASSWORD_FILE 1024
+
+/* ---- access log (audit/) ---- */
+/* Queued, uncommitted records: ~64k x ~300 bytes = ~20 MB, well under a second of
+ * backlog at the measured commit rate. Beyond it appenders wait, then refuse (never drop). */
+#define EG_MAX_AUDIT_QUEUE 65536
+/* A record's string field: its length is stored in 2 bytes. */
+#define EG_MAX_AUDIT_FIELD 65535
+/* Largest ?limit= of an audit API query: records in one JSON page or CSV export. */
+#define EG_MAX_AUDIT_RECORDS 10000
+/* Records in one CSV export when no ?limit= is given: bounds the response's size. */
+#define EG_MAX_AUDIT_CSV 100000
+
+/* ---- certificates and revocation (auth/) ---- */
+/* OCSP cache entries, one per (issuer, serial): ~100 bytes each, ~2 MiB in all, far more
+ * than the distinct cards that log in within one ocsp_cache period. */
+#define EG_MAX_OCSP_CACHE 16384
+/* An OCSP response for one certificate is ~2 KiB with the responder certificate. */
+#define EG_MAX_OCSP_RESPONSE (64 * 1024)
+/* Files in the CRL directory; the Belgian PKI publishes a handful. */
+#define EG_MAX_CRL_FILES 256
+/* Extra (test) certificate policy OIDs accepted through auth_options. */
+#define EG_MAX_EXTRA_OIDS 16
+
+/* ---- directory and rights management (policy/, admin pages) ---- */
+/* People listed for one scope by dir_list_people(); a larger scope is cut (and says so). */
+#define EG_MAX_DIR_LISTED 2000
+/* Names an administrator types for a new person: 1..128 characters (code points). */
+#define EG_MAX_NAME_CHARS 128
+/* The admin people search (?q=): longer cannot be a name fragment worth searching for. */
+#define EG_MAX_ADMIN_Q 256
+
+/* ---- gateway's own pages and bodies (proxy/) ---- */
+/* Body of a request to a built-in endpoint (the PKCS#11 login): small JSON. */
+#define EG_MAX_BUILTIN_BODY (64 * 1024)
+/* A static page file served from web/ (HTML, JS, CSS): the largest is a few KiB. */
+#define EG_MAX_STATIC_FILE (1024 * 1024)
+/* Upload bytes swallowed after the answer is settled (body too large, backend gone):
+ * libmicrohttpd 0.9.75 cannot queue a response while a body is still arriving, so the
+ * body must end before the client sees its 413 or 502; past this, the connection closes. */
+#define EG_MAX_DISCARD (16ULL * 1024 * 1024)
 
 #endif

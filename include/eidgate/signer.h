@@ -11,6 +11,8 @@
 
 #include <stddef.h>
 
+#include <openssl/types.h>
+
 struct signer;
 
 /* Loads an EC P-256 private key (PEM). Refuses other key types and files that group or
@@ -28,5 +30,29 @@ const char *signer_jwks(const struct signer *s);
  * {"alg":"ES256","typ":"JWT","kid":...}. *out is malloc'd; the caller frees it.
  * EG_OK or EG_ERR_CRYPTO. */
 int signer_jws(const struct signer *s, const char *payload_json, char **out);
+
+/* ---- keyfile.c: the EC P-256 key files of the signer and of the audit checkpoints
+ * (audit/checkpoint.c). Pure apart from reading the file; thread-safe. ---- */
+
+/* Refuses a private key file that group or others may access in any way (as OpenSSH
+ * and relayd's check_file_secrecy do).
+ * @param path  the key file; stat(2)ed, not opened.
+ * @param err   receives the reason ("<path>: ..."), NUL-terminated, on failure; may be
+ *              NULL (errlen 0).
+ * @return EG_OK, or EG_ERR_CONFIG when the file cannot be stat'ed or its mode is open. */
+int eg_key_secrecy(const char *path, char *err, size_t errlen);
+
+/* 1 when key is an EC key on P-256 (prime256v1), else 0. */
+int eg_key_is_p256(EVP_PKEY *key);
+
+/* Loads an EC P-256 key from a PEM file of at most EG_MAX_KEY_FILE bytes.
+ * @param need_private  1: the file must hold a private key and pass eg_key_secrecy();
+ *                      0: a public key (SubjectPublicKeyInfo) or a private key will do.
+ * @param out   on EG_OK the key, owned by the caller (EVP_PKEY_free); NULL otherwise.
+ * @param err   receives the reason ("<path>: ...") on failure.
+ * The file's text is wiped before it is freed.
+ * @return EG_OK, or EG_ERR_CONFIG (unreadable, open mode, not PEM, not EC P-256). */
+int eg_key_load_p256(const char *path, int need_private, EVP_PKEY **out, char *err,
+    size_t errlen);
 
 #endif

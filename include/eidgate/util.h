@@ -51,4 +51,14 @@ void eg_format_time(int64_t us, char *out, size_t outlen);
 /* Parses ISO 8601 "YYYY-MM-DD", "YYYY-MM-DDTHH:MM[:SS][Z]" (UTC) into µs since epoch. */
 int eg_parse_time(const char *s, int64_t *out_us);
 
+/* 1 when s is exactly n ASCII digits (national numbers, enterprise numbers), else 0.
+ * Reads at most n + 1 bytes of s. */
+int eg_all_digits(const char *s, size_t n);
+
+/* Formats a message into a caller's error buffer err (errlen bytes, always
+ * NUL-terminated), for functions that report why they failed (audit/, keyfile.c). Does
+ * nothing when err is NULL or errlen is 0. */
+void eg_errf(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 #endif

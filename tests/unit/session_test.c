@@ -1,0 +1,134 @@
+/*
+ * session_test.c - sealed sessions and login challenges (auth/session.c, challenge.c):
+ * round trip, tampering, forgery, other keys, expiry, replay and origin binding.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "eidgate/err.h"
+#include "eidgate/session.h"
+#include "eidgate/util.h"
+#include "check.h"
+
+static struct session_key *
+make_key(const char *dir, const char *name, unsigned char fill)
+{
+	char path[512];
+	unsigned char raw[32];
+	struct session_key *k = NULL;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	memset(raw, fill, sizeof(raw));
+	raw[0] ^= 0x5a;
+	if ((f = fopen(path, "wb")) == NULL)
+		return NULL;
+	fwrite(raw, 1, sizeof(raw), f);
+	fclose(f);
+	chmod(path, 0600);
+	if (session_key_load(path, &k) != EG_OK)
+		return NULL;
+	return k;
+}
+
+static void
+test_key_file_rules(const char *dir)
+{
+	char path[512];
+	struct session_key *k = NULL;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/short.key", dir);
+	f = fopen(path, "wb");
+	fputs("too short", f);
+	fclose(f);
+	chmod(path, 0600);
+	CHECK(session_key_load(path, &k) == EG_ERR_CONFIG && k == NULL);
+	snprintf(path, sizeof(path), "%s/open.key", dir);
+	f = fopen(path, "wb");
+	fwrite("0123456789abcdef0123456789abcdef", 1, 32, f);
+	fclose(f);
+	chmod(path, 0644);
+	CHECK(session_key_load(path, &k) == EG_ERR_CONFIG && k == NULL);
+}
+
+static void
+test_round_trip_and_tampering(const struct session_key *k, const struct session_key *other)
+{
+	struct eg_session s, out;
+	char *token = NULL;
+	size_t i, n;
+
+	memset(&s, 0, sizeof(s));
+	eg_strlcpy(s.nrn, "72093006924", sizeof(s.nrn));
+	eg_strlcpy(s.name, "Rudi Gerrits", sizeof(s.name));
+	eg_strlcpy(s.facility, "ckg-molenberg", sizeof(s.facility));
+	s.created = s.last_seen = 1790000000;
+	CHECK(session_init(&s) == EG_OK && strlen(s.id) == 32 && strlen(s.csrf) > 40);
+	CHECK(session_seal(k, &s, &token) == EG_OK && strncmp(token, "v1.", 3) == 0);
+	CHECK(session_open(k, token, &out) == EG_OK);
+	CHECK(strcmp(out.nrn, s.nrn) == 0 && strcmp(out.facility, s.facility) == 0 &&
+	    out.created == s.created && strcmp(out.csrf, s.csrf) == 0);
+	CHECK(session_open(other, token, &out) == EG_ERR_PARSE);          /* other key */
+	n = strlen(token);
+	for (i = 3; i < n; i += 7) {                                       /* every region */
+		char saved = token[i];
+		token[i] = token[i] == 'A' ? 'B' : 'A';
+		CHECK(session_open(k, token, &out) == EG_ERR_PARSE);
+		token[i] = saved;
+	}
+	token[n - 4] = '\0';                                               /* truncated */
+	CHECK(session_open(k, token, &out) == EG_ERR_PARSE);
+	free(token);
+	CHECK(session_open(k, "v1.", &out) == EG_ERR_PARSE);
+	CHECK(session_open(k, "v2.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", &out) == EG_ERR_PARSE);
+	CHECK(session_open(k, "garbage", &out) == EG_ERR_PARSE);
+	CHECK(session_open(k, "", &out) == EG_ERR_PARSE);
+}
+
+static void
+test_challenges(const struct session_key *k, const struct session_key *other)
+{
+	struct challenge_store *cs = NULL;
+	const char *origin = "https://gateway.example:8443";
+	char ch[512], expired[512], forged[512];
+
+	CHECK(challenge_store_new(&cs) == EG_OK);
+	CHECK(challenge_issue(k, origin, 60, ch, sizeof(ch)) == EG_OK);
+	CHECK(strspn(ch, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") ==
+	    strlen(ch));
+	CHECK(challenge_redeem(k, cs, ch, "https://evil.example") == EG_ERR_PARSE);
+	CHECK(challenge_redeem(other, cs, ch, origin) == EG_ERR_PARSE);
+	CHECK(challenge_redeem(k, cs, ch, origin) == EG_OK);
+	CHECK(challenge_redeem(k, cs, ch, origin) == EG_ERR_PARSE);       /* replay */
+	CHECK(challenge_issue(k, origin, -1, expired, sizeof(expired)) == EG_OK);
+	CHECK(challenge_redeem(k, cs, expired, origin) == EG_ERR_PARSE);  /* expired */
+	CHECK(challenge_issue(k, origin, 60, forged, sizeof(forged)) == EG_OK);
+	forged[10] = forged[10] == 'A' ? 'B' : 'A';
+	CHECK(challenge_redeem(k, cs, forged, origin) == EG_ERR_PARSE);   /* tampered */
+	challenge_store_free(cs);
+}
+
+int
+main(void)
+{
+	char dir[] = "/tmp/eidgate-session-XXXXXX";
+	struct session_key *k, *other;
+
+	if (mkdtemp(dir) == NULL)
+		return 1;
+	k = make_key(dir, "a.key", 0x11);
+	other = make_key(dir, "b.key", 0x22);
+	CHECK(k != NULL && other != NULL);
+	if (k != NULL && other != NULL) {
+		test_key_file_rules(dir);
+		test_round_trip_and_tampering(k, other);
+		test_challenges(k, other);
+	}
+	session_key_free(k);
+	session_key_free(other);
+	return check_report();
+}
