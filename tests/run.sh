@@ -8,6 +8,11 @@ cd "$(dirname "$0")/.."
 BIN=$(cd "$1" && pwd)
 UNIT=$2
 export EIDGATE_BIN=$BIN
+# The public Belgian eID certificates live in shared/ beside the clone (never copied in).
+if [ -z "${EIDGATE_EID_PKI:-}" ] && [ -d ../shared/eid-pki ]; then
+	EIDGATE_EID_PKI=$(cd ../shared/eid-pki && pwd)
+	export EIDGATE_EID_PKI
+fi
 # LeakSanitizer reports go to the test output; a leak fails the process that has it.
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
