@@ -38,20 +38,8 @@ function masked(nrn) {
   return nrn.slice(0, 2) + "*******" + nrn.slice(9);
 }
 
-async function api(method, path, body) {
-  const opts = { method, headers: { "Accept": "application/json" }, credentials: "same-origin" };
-  if (body !== undefined) {
-    opts.headers["Content-Type"] = "application/json";
-    opts.headers["X-Eidgate-CSRF"] = csrf;
-    opts.body = JSON.stringify(body);
-  }
-  const resp = await fetch(path, opts);
-  const data = resp.status === 204 ? {} : await resp.json().catch(() => ({}));
-  if (!resp.ok) {
-    const field = data.field ? " (" + data.field + ")" : "";
-    throw new Error((data.error || ("HTTP " + resp.status)) + field);
-  }
-  return { status: resp.status, data };
+function api(method, path, body) {
+  return eidgateApi(method, path, body, csrf);
 }
 
 // Every scope the user administers, organisations first, each facility under its own.

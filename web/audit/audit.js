@@ -11,12 +11,7 @@ function text(id, value) {
 }
 
 async function getJSON(path) {
-  const resp = await fetch(path, { headers: { "Accept": "application/json" }, credentials: "same-origin" });
-  const data = await resp.json().catch(() => ({}));
-  if (!resp.ok) {
-    throw new Error(data.error || ("HTTP " + resp.status));
-  }
-  return data;
+  return (await eidgateApi("GET", path)).data;
 }
 
 function query() {

@@ -16,18 +16,7 @@ function cell(row, value) {
 }
 
 async function api(method, path, body) {
-  const opts = { method, headers: { "Accept": "application/json" }, credentials: "same-origin" };
-  if (body !== undefined) {
-    opts.headers["Content-Type"] = "application/json";
-    opts.headers["X-Eidgate-CSRF"] = csrf;
-    opts.body = JSON.stringify(body);
-  }
-  const resp = await fetch(path, opts);
-  const data = await resp.json().catch(() => ({}));
-  if (!resp.ok) {
-    throw new Error(data.error || ("HTTP " + resp.status));
-  }
-  return data;
+  return (await eidgateApi(method, path, body, csrf)).data;
 }
 
 function showApps(me) {
