@@ -83,10 +83,10 @@ session_init(struct eg_session *s)
 static json_t *
 session_to_json(const struct eg_session *s)
 {
-	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:s, s:s}",
+	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:s, s:s, s:b}",
 	    "n", s->nrn, "f", s->fingerprint, "nm", s->name, "g", s->given, "sn", s->surname,
 	    "fa", s->facility, "o", s->org, "c", (json_int_t)s->created,
-	    "l", (json_int_t)s->last_seen, "i", s->id, "x", s->csrf);
+	    "l", (json_int_t)s->last_seen, "i", s->id, "x", s->csrf, "t", s->tls_bound);
 }
 
 int
@@ -123,9 +123,11 @@ static int
 session_from_json(json_t *j, struct eg_session *s)
 {
 	json_t *c = json_object_get(j, "c"), *l = json_object_get(j, "l");
+	json_t *t = json_object_get(j, "t");
 
-	if (!json_is_integer(c) || !json_is_integer(l))
+	if (!json_is_integer(c) || !json_is_integer(l) || !json_is_boolean(t))
 		return EG_ERR_PARSE;
+	s->tls_bound = json_is_true(t);
 	if (copy_field(j, "n", s->nrn, sizeof(s->nrn)) || copy_field(j, "f", s->fingerprint,
 	    sizeof(s->fingerprint)) || copy_field(j, "nm", s->name, sizeof(s->name)) ||
 	    copy_field(j, "g", s->given, sizeof(s->given)) ||

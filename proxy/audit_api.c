@@ -49,6 +49,13 @@ refuse_officer(struct request *r)
 	    "Only a security officer of this organisation may read its access log.");
 }
 
+/* Reading the access log is itself recorded: security officers are audited too. */
+static int
+logged(struct request *r)
+{
+	return req_audit_builtin(r, "audit-read") == EG_OK;
+}
+
 static enum MHD_Result
 serve_scope(struct request *r)
 {
@@ -151,6 +158,8 @@ serve_records(struct request *r)
 		return respond_error(r, 400, "filter", "A filter value is malformed.");
 	if (!officer_of(r, f.org))
 		return refuse_officer(r);
+	if (!logged(r))
+		return respond_error(r, 503, "audit-unavailable", "The access log cannot be written.");
 	f.newest_first = 1;
 	if ((out = export(r, &f, csv ? AUDIT_EXPORT_CSV : AUDIT_EXPORT_JSON, &len)) == NULL)
 		return respond_error(r, 503, "audit-unavailable", "The access log cannot be read.");
@@ -206,6 +215,8 @@ serve_stats(struct request *r)
 		return respond_error(r, 400, "filter", "A filter value is malformed.");
 	if (!officer_of(r, f.org))
 		return refuse_officer(r);
+	if (!logged(r))
+		return respond_error(r, 503, "audit-unavailable", "The access log cannot be written.");
 	if (f.since_us == 0)
 		f.since_us = eg_now_us() - 30LL * 86400 * 1000000;
 	if ((out = export(r, &f, AUDIT_EXPORT_JSON, &len)) == NULL)

@@ -123,6 +123,9 @@ serve_whoami(struct request *r)
 
 	if (!u->authenticated)
 		return respond_error(r, 401, "no-certificate", "Please log in with your eID card.");
+	if (req_audit_builtin(r, "whoami") != EG_OK)
+		return respond_error(r, 503, "audit-unavailable",
+		    "The access log cannot be written; the request was refused.");
 	log_mask_nrn(u->id.nrn, masked, sizeof(masked));
 	return respond_json_obj(r, 200, json_pack(
 	    "{s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:s?, s:s?, s:s?, s:s?}",
@@ -183,13 +186,15 @@ check_login_signature(struct request *r, json_t *j, const unsigned char *leaf, s
 	if (ch == NULL || alg == NULL || sigb == NULL ||
 	    eg_b64url_decode(sigb, strlen(sigb), sig, sizeof(sig), &siglen) != EG_OK)
 		return EG_ERR_PARSE;
-	if (challenge_redeem(r->snap->session, r->gw->challenges, ch, r->gw->origin) != EG_OK)
-		return EG_ERR_PARSE;
 	n = snprintf(msg, sizeof(msg), "eidgate-login-v1\n%s\n%s", r->gw->origin, ch);
 	if (n < 0 || (size_t)n >= sizeof(msg))
 		return EG_ERR_PARSE;
-	return auth_verify_login_signature(leaf, leaflen, alg, (unsigned char *)msg, (size_t)n,
-	    sig, siglen);
+	/* The signature first: only a card holder's valid answer uses up a challenge, so
+	 * junk signatures cannot fill the store of used challenges. */
+	if (auth_verify_login_signature(leaf, leaflen, alg, (unsigned char *)msg, (size_t)n,
+	    sig, siglen) != EG_OK)
+		return EG_ERR_CRYPTO;
+	return challenge_redeem(r->snap->session, r->gw->challenges, ch, r->gw->origin);
 }
 
 /* A session for eidgate-login: the same sealed session, handed over as a Bearer token. */
@@ -200,8 +205,15 @@ issue_session(struct request *r)
 	char *token = NULL;
 	enum MHD_Result ret;
 
+	/* The new session is the signer's alone: nothing of whoever this connection
+	 * identified before (certificate, cookie) may carry over into it. */
+	dir_release(u->person);
+	dir_release(u->org);
+	u->person = NULL;
+	u->org = NULL;
+	u->context_facility[0] = u->context_org[0] = '\0';
 	r->user.authenticated = 1;
-	if (websession_issue(r) != EG_OK)
+	if (websession_issue(r, 0) != EG_OK)
 		return respond_error(r, 500, "internal", "No session could be made.");
 	free(u->set_cookie);
 	u->set_cookie = NULL;

@@ -30,6 +30,11 @@ drop_request_header(const char *name)
 	};
 	size_t i;
 
+	/* CGI-style backends read "X-Eidgate_Nrn" and "X-Eidgate-Nrn" alike (both become
+	 * HTTP_X_EIDGATE_NRN): a name with an underscore could smuggle an identity header
+	 * past the prefix checks, so such headers never pass (nginx drops them too). */
+	if (strchr(name, '_') != NULL)
+		return 1;
 	for (i = 0; exact[i] != NULL; i++)
 		if (strcasecmp(name, exact[i]) == 0)
 			return 1;
@@ -70,7 +75,7 @@ strip_session_cookie(const char *in, char *out, size_t outlen)
 			p++;
 			len--;
 		}
-		if (len > 0 && strncmp(p, "__Host-eidgate=", 15) != 0 && o + len + 3 < outlen) {
+		if (len > 0 && strncasecmp(p, "__Host-eidgate=", 15) != 0 && o + len + 3 < outlen) {
 			if (o > 0) {
 				out[o++] = ';';
 				out[o++] = ' ';
@@ -495,8 +500,13 @@ answer_from_upstream(struct request *r, struct upstream_xfer *x)
 	struct MHD_Response *resp;
 	enum MHD_Result ret;
 
-	if ((resp = make_response(r, x)) == NULL)
-		return MHD_NO;
+	if ((resp = make_response(r, x)) == NULL) {
+		upstream_cancel(x);
+		if (req_audit(r, "request", 1, EG_ERR_NOMEM, NULL, 0, 0) != EG_OK)
+			return respond_error(r, 503, "audit-unavailable",
+			    "The access log cannot be written; the request was refused.");
+		return respond_error(r, 500, "internal", "The gateway could not handle the request.");
+	}
 	/* Recorded before the response leaves: nothing is served unlogged. */
 	if (req_audit(r, "request", 1, EG_OK, NULL, (int)x->status,
 	    x->content_length > 0 ? (uint64_t)x->content_length : 0) != EG_OK) {

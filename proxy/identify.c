@@ -16,9 +16,16 @@
 #include "eidgate/util.h"
 #include "proxy/internal.h"
 
-/* A verdict is reused on one connection for at most this long, so that a certificate
- * revoked while a keep-alive connection stays open is refused soon after. */
-#define VERDICT_TTL_MS 60000
+/* A verdict is reused on one connection for at most a minute (or [eid] ocsp_cache when
+ * shorter and OCSP is on), so that a certificate revoked while a keep-alive connection
+ * stays open is refused soon after. */
+static int64_t
+verdict_ttl_ms(const struct eg_config *cfg)
+{
+	if (cfg->ocsp != CFG_OCSP_OFF && cfg->ocsp_cache_ms < 60000)
+		return cfg->ocsp_cache_ms;
+	return 60000;
+}
 
 static gnutls_session_t
 tls_session(struct MHD_Connection *conn)
@@ -108,8 +115,10 @@ identify_certificate(struct request *r)
 	}
 	hash_chain(certs, n, h);
 	if (!cc->have_verdict || memcmp(cc->chain_hash, h, sizeof(h)) != 0 ||
-	    eg_mono_ms() - cc->verified_ms > VERDICT_TTL_MS) {
+	    cc->verdict_gen != r->snap->gen ||
+	    eg_mono_ms() - cc->verified_ms > verdict_ttl_ms(&r->snap->cfg)) {
 		memcpy(cc->chain_hash, h, sizeof(h));
+		cc->verdict_gen = r->snap->gen;
 		verify_chain(r, certs, n, cc);
 	}
 	u->auth_err = cc->err;
@@ -137,19 +146,28 @@ session_token(struct MHD_Connection *conn, int *via_bearer)
 	return MHD_lookup_connection_value(conn, MHD_COOKIE_KIND, "__Host-eidgate");
 }
 
+/*
+ * Timeouts and the certificate binding. Cookie sessions are refreshed while used, so the
+ * idle timeout applies to them; a Bearer token (eidgate-login, scripts) cannot be
+ * refreshed and lives until the absolute timeout, as its expires_in said.
+ */
 static int
-check_session(struct request *r, const struct eg_session *s)
+check_session(struct request *r, const struct eg_session *s, int via_bearer)
 {
 	const struct eg_config *cfg = &r->snap->cfg;
 	struct req_user *u = &r->user;
 	int64_t now = eg_now_us() / 1000000;
 
-	if (now - s->created > cfg->absolute_timeout_ms / 1000 ||
-	    now - s->last_seen > cfg->idle_timeout_ms / 1000 || s->created > now + 60)
+	if (now - s->created > cfg->absolute_timeout_ms / 1000 || s->created > now + 60 ||
+	    (!via_bearer && now - s->last_seen > cfg->idle_timeout_ms / 1000))
 		return EG_ERR_SESSION_EXPIRED;
 	/* A token is bound to the certificate that created it: presented over a TLS
-	 * connection with another certificate, it is someone else's token. */
+	 * connection with another certificate, it is someone else's token; and a session
+	 * made by a TLS login is only good on a connection with that certificate, so a
+	 * stolen cookie is useless without the card. */
 	if (u->authenticated && strcmp(u->id.fingerprint, s->fingerprint) != 0)
+		return EG_ERR_SESSION_CERT;
+	if (s->tls_bound && !u->authenticated)
 		return EG_ERR_SESSION_CERT;
 	return EG_OK;
 }
@@ -166,7 +184,7 @@ open_session(struct request *r, const char *token, struct eg_session *s)
 	size_t n = strlen(token);
 
 	if (cc != NULL && cc->sess_token != NULL && strlen(cc->sess_token) == n &&
-	    CRYPTO_memcmp(cc->sess_token, token, n) == 0) {
+	    cc->sess_gen == r->snap->gen && CRYPTO_memcmp(cc->sess_token, token, n) == 0) {
 		*s = cc->sess;
 		return EG_OK;
 	}
@@ -177,6 +195,7 @@ open_session(struct request *r, const char *token, struct eg_session *s)
 			eg_freezero(cc->sess_token, strlen(cc->sess_token));
 		cc->sess_token = strdup(token);
 		cc->sess = *s;
+		cc->sess_gen = r->snap->gen;
 	}
 	return EG_OK;
 }
@@ -190,7 +209,7 @@ identify_session(struct request *r, const char *token, int via_bearer)
 
 	err = open_session(r, token, s);
 	if (err == EG_OK)
-		err = check_session(r, s);
+		err = check_session(r, s, via_bearer);
 	if (err != EG_OK) {
 		u->authenticated = 0;
 		u->auth_err = err;
@@ -213,6 +232,23 @@ identify_session(struct request *r, const char *token, int via_bearer)
 	eg_strlcpy(u->csrf, s->csrf, sizeof(u->csrf));
 	eg_strlcpy(u->context_facility, s->facility, sizeof(u->context_facility));
 	eg_strlcpy(u->context_org, s->org, sizeof(u->context_org));
+}
+
+/* A certificate login of a browser: a session, and its record in the access log
+ * ("every login", PRODUCT.md §7). A log that cannot be written refuses the request. */
+static void
+issue_browser_session(struct request *r)
+{
+	struct req_user *u = &r->user;
+
+	if (websession_issue(r, 1) != EG_OK) {
+		log_warnx("request %s: cannot issue a session", r->id);
+		return;
+	}
+	if (req_audit(r, "login", 1, EG_OK, NULL, 0, 0) != EG_OK) {
+		u->authenticated = 0;
+		u->auth_err = EG_ERR_AUDIT;
+	}
 }
 
 void
@@ -249,8 +285,8 @@ identify_user(struct request *r)
 	/* A browser that logged in with its certificate gets a session on the gateway's own
 	 * pages: it carries the chosen facility and the CSRF token. */
 	if (!u->has_session && (strcmp(r->path, "/eidgate") == 0 ||
-	    strncmp(r->path, "/eidgate/", 9) == 0) && websession_issue(r) != EG_OK)
-		log_warnx("request %s: cannot issue a session", r->id);
+	    strncmp(r->path, "/eidgate/", 9) == 0))
+		issue_browser_session(r);
 	else if (websession_touch(r) != EG_OK)
 		log_warnx("request %s: cannot refresh the session", r->id);
 }

@@ -32,6 +32,8 @@ struct gw_snapshot {
 	struct policy *policy;
 	struct signer *signer;
 	struct session_key *session;
+	uint64_t gen;                   /* 1 for the first, +1 per reload: what per-connection
+	                                 * caches compare to notice a new configuration */
 };
 
 /* The directory writer of the rights API (admin.c): one connection, one change at a
@@ -73,6 +75,8 @@ struct conn_ctx {
 	char detail[160];
 	struct eg_identity id;
 	int64_t verified_ms;
+	uint64_t verdict_gen;           /* configuration the verdict was made under */
+	uint64_t sess_gen;              /* configuration the cached session was opened under */
 	/* The last session token opened on this connection and what it held: keep-alive
 	 * requests with the same token skip AES-GCM and JSON (timeouts are still checked). */
 	char *sess_token;
@@ -133,13 +137,18 @@ void *req_uri_log(void *cls, const char *uri, struct MHD_Connection *conn);
 int req_audit(struct request *r, const char *kind, int allow, int reason_err,
     const char *reason_text, int upstream_status, uint64_t bytes);
 
+/* Records an answered built-in read (who am I, the access log) under reason `what`;
+ * on failure the caller answers 503. EG_OK or EG_ERR_AUDIT. */
+int req_audit_builtin(struct request *r, const char *what);
+
 /* Writes a kind=rights access-log record with the user as actor. EG_OK or EG_ERR_AUDIT. */
 int req_audit_rights(struct request *r, int allow, const char *reason, const char *action,
     const char *target, const char *role, const char *scope);
 
 /* session_web.c: browser sessions on top of the certificate login. */
-/* Issues a new session for a certificate-authenticated user (cookie). */
-int websession_issue(struct request *r);
+/* Issues a new session for the authenticated user (cookie). tls_bound: made by a TLS
+ * certificate login, so only good on connections with that certificate. */
+int websession_issue(struct request *r, int tls_bound);
 /* Re-seals the session after a change (facility) or when it is due for an idle refresh;
  * sets r->user.set_cookie for cookie sessions. With token_out, returns the token. */
 int websession_reseal(struct request *r, char **token_out);
@@ -198,6 +207,8 @@ void verdict_cache_free(struct verdict_cache *vc);
 /* 1 and *err, *id filled when a fresh verdict for chain_hash is cached. */
 int verdict_get(struct verdict_cache *vc, const unsigned char chain_hash[32], int *err,
     struct eg_identity *id, char *detail, size_t detaillen);
+/* Forgets every verdict (a reload may change trust anchors or revocation settings). */
+void verdict_cache_clear(struct verdict_cache *vc);
 void verdict_put(struct verdict_cache *vc, const unsigned char chain_hash[32], int err,
     const struct eg_identity *id, const char *detail);
 

@@ -156,6 +156,12 @@ req_audit_rights(struct request *r, int allow, const char *reason, const char *a
 	return EG_OK;
 }
 
+int
+req_audit_builtin(struct request *r, const char *what)
+{
+	return req_audit(r, "request", 1, EG_OK, what, 0, 0);
+}
+
 /* Records a refusal and answers it; the record comes first. */
 static enum MHD_Result
 refuse(struct request *r, const char *kind, unsigned status, int err, const char *message)
@@ -244,6 +250,9 @@ start_request(struct request *r, const char *method, const char *upload, size_t 
 	if (r->user.auth_err == EG_ERR_DIRECTORY)
 		return refuse(r, "request", 503, EG_ERR_DIRECTORY,
 		    "The directory is unavailable; please try again later.");
+	if (r->user.auth_err == EG_ERR_AUDIT)
+		return respond_error(r, 503, "audit-unavailable",
+		    "The access log cannot be written; the request was refused.");
 	if (r->user.auth_err == EG_ERR_SESSION || r->user.auth_err == EG_ERR_SESSION_EXPIRED)
 		return refuse(r, "login-refused", 401, r->user.auth_err,
 		    "Your session is not valid any more; please log in again.");

@@ -370,6 +370,7 @@ proxy_serve(const char *config_path)
 	}
 	pthread_mutex_init(&gw.snap_mu, NULL);
 	pthread_mutex_init(&gw.admin.mu, NULL);
+	snap->gen = 1;
 	atomic_init(&gw.snap, snap);
 	threads = worker_count(&snap->cfg);
 	make_origin(&snap->cfg, gw.origin, sizeof(gw.origin));

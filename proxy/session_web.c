@@ -57,7 +57,7 @@ websession_reseal(struct request *r, char **token_out)
 }
 
 int
-websession_issue(struct request *r)
+websession_issue(struct request *r, int tls_bound)
 {
 	struct req_user *u = &r->user;
 	int rc;
@@ -71,6 +71,7 @@ websession_issue(struct request *r)
 	eg_strlcpy(u->sess.facility, u->context_facility, sizeof(u->sess.facility));
 	eg_strlcpy(u->sess.org, u->context_org, sizeof(u->sess.org));
 	u->sess.created = eg_now_us() / 1000000;
+	u->sess.tls_bound = tls_bound;
 	if ((rc = session_init(&u->sess)) != EG_OK)
 		return rc;
 	u->has_session = 1;

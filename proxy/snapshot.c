@@ -78,7 +78,10 @@ snapshot_swap(struct gateway *gw, struct gw_snapshot *next)
 	struct gw_snapshot *old;
 
 	pthread_mutex_lock(&gw->snap_mu);
+	next->gen = atomic_load(&gw->snap)->gen + 1;
 	old = atomic_exchange(&gw->snap, next);
 	pthread_mutex_unlock(&gw->snap_mu);
 	gw_snapshot_put(old);
+	/* Verdicts were made under the old trust anchors and revocation settings. */
+	verdict_cache_clear(gw->verdicts);
 }

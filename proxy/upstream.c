@@ -182,7 +182,7 @@ upstream_xfer_put(struct upstream_xfer *x)
 void
 upstream_wake_client(struct upstream_xfer *x, enum wait_for what)
 {
-	if (x->conn != NULL && x->waiting == what) {
+	if (x->conn != NULL && what != WAIT_NONE && x->waiting == what) {
 		x->waiting = WAIT_NONE;
 		MHD_resume_connection(x->conn);
 	}
@@ -426,8 +426,9 @@ finish_xfer(struct up_worker *w, struct upstream_xfer *x, CURLcode result)
 	x->connected = connect_us > 0 || pretransfer_us > 0 || x->status > 0;
 	if (result != CURLE_OK && x->errbuf[0] == '\0')
 		eg_strlcpy(x->errbuf, curl_easy_strerror(result), sizeof(x->errbuf));
-	upstream_wake_client(x, x->headers_ready ? WAIT_BODY : WAIT_HEADERS);
-	upstream_wake_client(x, WAIT_UPLOAD_SPACE);
+	/* The end of the transfer answers every wait: headers (a body never came, or the
+	 * backend broke off), body, or upload space. */
+	upstream_wake_client(x, x->waiting);
 	pthread_mutex_unlock(&x->mu);
 	give_back_easy(w, e);
 	upstream_xfer_put(x);    /* the worker's reference */

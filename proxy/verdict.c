@@ -77,6 +77,19 @@ verdict_get(struct verdict_cache *vc, const unsigned char chain_hash[32], int *e
 }
 
 void
+verdict_cache_clear(struct verdict_cache *vc)
+{
+	size_t i;
+
+	if (vc == NULL)
+		return;
+	pthread_mutex_lock(&vc->mu);
+	for (i = 0; i < VERDICT_SLOTS; i++)
+		vc->slots[i].expires_ms = 0;
+	pthread_mutex_unlock(&vc->mu);
+}
+
+void
 verdict_put(struct verdict_cache *vc, const unsigned char chain_hash[32], int err,
     const struct eg_identity *id, const char *detail)
 {

@@ -32,6 +32,8 @@ struct eg_session {
 	int64_t created, last_seen;     /* seconds since the epoch */
 	char id[33];                    /* random session id (hex) */
 	char csrf[44];                  /* CSRF token (base64url) */
+	int tls_bound;                  /* made by a TLS certificate login: only good on a
+	                                 * connection presenting that certificate */
 };
 
 /* Loads exactly 32 bytes; refuses files readable by group or others. */

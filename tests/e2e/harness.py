@@ -198,12 +198,14 @@ class Stack:
         return [json.loads(line) for line in out.splitlines() if line.strip()]
 
     def audit_record(self, request_id, timeout=5.0):
-        """The record of one request (group commit may take a few ms to land)."""
+        """The decision record of one request (group commit may take a few ms to land).
+        A request that also logged someone in has a "login" record first: the decision
+        is the last record with its id."""
         end = time.time() + timeout
         while time.time() < end:
-            for rec in self.audit():
-                if rec.get("request_id") == request_id:
-                    return rec
+            found = [rec for rec in self.audit() if rec.get("request_id") == request_id]
+            if found:
+                return found[-1]
             time.sleep(0.05)
         raise AssertionError("no access-log record for request %s" % request_id)
 

@@ -61,3 +61,11 @@ def test_filters_csv_stats_and_verification(stack):
 def test_audit_page_is_served(stack):
     r = stack.request("GET", "/eidgate/audit/", who="secoff-a", headers={"Accept": "text/html"})
     assert r.status == 200 and b"audit.js" in r.body
+
+
+def test_reading_the_log_is_itself_recorded(stack):
+    r = stack.request("GET", "/eidgate/audit/api/records?org=" + ORG_A, who="secoff-a")
+    assert r.status == 200, r
+    nrn = stack.person("secoff-a")["nrn"]
+    reads = [x for x in stack.audit("--nrn", nrn) if x.get("reason") == "audit-read"]
+    assert reads, "no record of the officer's read"

@@ -395,3 +395,26 @@ def test_identity_headers_backend(stack):
     assert ids["x-eidgate-nrn"] == me["nrn"], ids
     assert ids["x-eidgate-name"] == "Rudi Gerrits"
     assert ids["x-eidgate-facility"] == "ckg-molenberg" and ids["x-eidgate-org"] == "0412345614"
+
+
+def test_headers_then_nothing_never_hangs(stack):
+    """A backend that sends headers and then no body bytes at all: an empty chunked
+    body is a complete answer; one that breaks off before its first byte ends the
+    client's response. Neither may leave the client waiting."""
+    c = connect(stack, timeout=15)
+    c.request("GET", "/__big?bytes=0&chunked=1")
+    r = c.getresponse()
+    assert r.status == 200 and r.read() == b""
+    c.close()
+    c = connect(stack, timeout=15)
+    c.request("GET", "/__big?bytes=1000&abort_after=0")
+    try:
+        r = c.getresponse()
+        try:
+            data = r.read()
+        except http.client.IncompleteRead as e:
+            data = e.partial
+        assert r.status >= 500 or len(data) < 1000, (r.status, len(data))
+    except (http.client.RemoteDisconnected, ConnectionError):
+        pass
+    c.close()

@@ -116,3 +116,23 @@ def test_tampered_and_foreign_tokens_are_refused(stack):
     assert r.status == 403 and r.json()["reason"] == "session-certificate-mismatch", r
     r = stack.request("GET", "/eidgate/whoami", headers={"Authorization": "Bearer " + token})
     assert r.status == 200 and r.json()["name"] == "Lotte Vermeulen", r
+
+
+def test_token_on_an_identified_connection_is_the_signers_own(stack):
+    """A PKCS#11 login over a TLS connection that presents someone else's certificate
+    gives a session of the signer, with nothing of the other person in it."""
+    p = stack.person("vte-b")
+    challenge = stack.request("POST", "/eidgate/auth/challenge").json()["challenge"]
+    origin = "https://127.0.0.1:%d" % stack.port
+    msg = ("eidgate-login-v1\n%s\n%s" % (origin, challenge)).encode()
+    sig = subprocess.run(["openssl", "dgst", "-sha256", "-sign", stack.person("mod-molenberg")["key_file"]],
+                         input=msg, check=True, capture_output=True).stdout
+    body = {"challenge": challenge, "origin": origin, "alg": "RSA-SHA256", "signature": b64u(sig),
+            "chain": [b64u(der_of(stack.person("mod-molenberg")["cert"]))]}
+    r = stack.request("POST", "/eidgate/auth/token", who="vte-b", body=json.dumps(body),
+                      headers={"Content-Type": "application/json"})
+    assert r.status == 200, r
+    me = stack.request("GET", "/eidgate/whoami",
+                       headers={"Authorization": "Bearer " + r.json()["token"]}).json()
+    assert me["name"] == "Rudi Gerrits" and me.get("facility") == "ckg-molenberg", me
+    assert me.get("organisation") == "0412345614" and p["nrn"] not in json.dumps(me)

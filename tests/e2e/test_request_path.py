@@ -195,3 +195,13 @@ def test_audit_query_filters_and_table(stack):
                           os.path.join(stack.root, "audit"), "--nrn", nrn], check=True,
                          capture_output=True, text=True).stdout
     assert "module-read" in out and "no-rule" in out
+
+
+def test_underscore_headers_never_reach_a_backend(stack):
+    # CGI-style backends read X-Eidgate_Nrn as HTTP_X_EIDGATE_NRN.
+    r = stack.request("GET", "/modules/facilities/ckg-molenberg/modules", who="mod-molenberg",
+                      headers={"X-Eidgate_Nrn": "00000000000", "X_Forwarded_For": "10.9.9.9",
+                               "X-Other_Header": "x"})
+    assert r.status == 200, r
+    names = [k.lower() for k in r.json()["received"]["identity_headers"]]
+    assert not any("_" in n for n in names), names

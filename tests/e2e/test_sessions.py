@@ -79,7 +79,7 @@ def test_forged_and_tampered_cookies_are_refused(stack):
 def test_other_instance_with_same_key_accepts_and_other_key_refuses(stack):
     cookie, _ = login(stack, "vte-a")
     port = harness.gateway_variant(stack, "twin")
-    r = harness.request_on(stack, port, "GET", "/eidgate/whoami",
+    r = harness.request_on(stack, port, "GET", "/eidgate/whoami", who="vte-a",
                            headers={"Cookie": "__Host-eidgate=" + cookie})
     assert r.status == 200 and r.json()["name"] == "Lotte Vermeulen", r
     other = os.path.join(stack.root, "other.key")
@@ -87,7 +87,7 @@ def test_other_instance_with_same_key_accepts_and_other_key_refuses(stack):
         f.write(os.urandom(32))
     os.chmod(other, 0o600)
     port2 = harness.gateway_variant(stack, "otherkey", session_key=other)
-    r = harness.request_on(stack, port2, "GET", "/eidgate/whoami",
+    r = harness.request_on(stack, port2, "GET", "/eidgate/whoami", who="vte-a",
                            headers={"Cookie": "__Host-eidgate=" + cookie})
     assert r.status == 401 and r.json()["reason"] == "bad-session", r
 
@@ -110,4 +110,38 @@ def test_logout_clears_the_cookie(stack):
                                "Content-Type": "application/json"})
     assert r.status == 200, r
     assert "Max-Age=0" in r.headers["set-cookie"]
-    assert any(x["kind"] == "logout" for x in stack.audit("--kind", "logout"))
+    assert stack.audit_record(r.headers["x-request-id"])["kind"] == "logout"
+
+
+def test_certificate_login_is_recorded_and_its_cookie_needs_the_card(stack):
+    r = stack.request("GET", "/eidgate/whoami", who="covte-a")
+    cookie = cookie_of(r)
+    stack.audit_record(r.headers["x-request-id"])         # landed
+    rec = [x for x in stack.audit("--kind", "login") if x["request_id"] == r.headers["x-request-id"]]
+    assert rec and rec[0]["nrn"] == stack.person("covte-a")["nrn"], rec
+    # The cookie alone, on a connection without the certificate: refused.
+    r = stack.request("GET", "/eidgate/whoami", headers={"Cookie": "__Host-eidgate=" + cookie})
+    assert r.status == 403 and r.json()["reason"] == "session-certificate-mismatch", r
+    # Cookie names are case-insensitive to the gateway: a case-changed copy is still
+    # recognised, and never passed on to a backend.
+    r = stack.request("GET", "/modules/catalog/modules", who="covte-a",
+                      headers={"Cookie": "__host-eidgate=" + cookie + "; theme=dark"})
+    assert r.status == 200, r
+    assert "cookie" not in r.json()["received"]["identity_headers"]
+
+
+def test_bearer_tokens_live_until_the_absolute_timeout(stack):
+    import test_pkcs11_login
+    port = harness.gateway_variant(stack, "bearer", replace={
+        "idle_timeout = 15m": "idle_timeout = 2s", "absolute_timeout = 8h": "absolute_timeout = 30s"})
+    saved = stack.port
+    stack.port = port
+    try:
+        ok, _ = test_pkcs11_login.signed_token_request(stack, "vte-a")
+    finally:
+        stack.port = saved
+    token = ok.json()["token"]
+    time.sleep(3.2)
+    r = harness.request_on(stack, port, "GET", "/eidgate/whoami",
+                           headers={"Authorization": "Bearer " + token})
+    assert r.status == 200, r

@@ -112,6 +112,20 @@ test_challenges(const struct session_key *k, const struct session_key *other)
 	challenge_store_free(cs);
 }
 
+static void
+cleanup(const char *dir)
+{
+	static const char *const names[] = { "a.key", "b.key", "short.key", "open.key" };
+	char path[512];
+	size_t i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+		unlink(path);
+	}
+	rmdir(dir);
+}
+
 int
 main(void)
 {
@@ -130,5 +144,6 @@ main(void)
 	}
 	session_key_free(k);
 	session_key_free(other);
+	cleanup(dir);
 	return check_report();
 }
