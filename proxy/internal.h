@@ -96,7 +96,6 @@ struct req_user {
 	int via_bearer;                 /* session came in Authorization: Bearer */
 	struct eg_session sess;         /* the session (wiped with the request) */
 	char *set_cookie;               /* Set-Cookie value to send, or NULL */
-	char rights_facility[EG_MAX_ID];  /* facility of a rights change, for its record */
 	char context_facility[EG_MAX_ID];
 	char context_org[EG_MAX_ID];
 	const struct dir_org *org;        /* reference: org acted for */
@@ -121,6 +120,7 @@ struct request {
 	struct req_user user;
 	struct policy_decision decision;
 	int path_err;
+	char facility_org[EG_MAX_ID];   /* the policy's facility_org answer (decide()) */
 	struct upstream_xfer *xfer;
 	void *builtin;                  /* state of a built-in endpoint (body buffer) */
 };

@@ -67,6 +67,37 @@ req_uri_log(void *cls, const char *uri, struct MHD_Connection *conn)
 	return r;
 }
 
+/* The fields every record of this request shares: who, from where, what, when. */
+static void
+record_base(const struct request *r, struct audit_record *rec, const char *kind, int allow,
+    const char *reason)
+{
+	const struct req_user *u = &r->user;
+
+	memset(rec, 0, sizeof(*rec));
+	rec->kind = kind;
+	rec->request_id = r->id;
+	rec->client = r->client;
+	rec->nrn = u->id.nrn[0] ? u->id.nrn : NULL;
+	rec->cert_sha256 = u->id.fingerprint[0] ? u->id.fingerprint : NULL;
+	rec->session = u->session_id[0] ? u->session_id : NULL;
+	rec->method = r->method;
+	rec->path = r->path;
+	rec->decision = allow ? "allow" : "deny";
+	rec->reason = reason;
+	rec->latency_us = (uint64_t)(eg_now_us() - r->start_us);
+}
+
+static int
+record_append(const struct request *r, const struct audit_record *rec)
+{
+	if (audit_append(r->gw->audit, rec, NULL) != EG_OK) {
+		log_warnx("request %s: access log cannot be written: refusing", r->id);
+		return EG_ERR_AUDIT;
+	}
+	return EG_OK;
+}
+
 int
 req_audit(struct request *r, const char *kind, int allow, int reason_err,
     const char *reason_text, int upstream_status, uint64_t bytes)
@@ -74,50 +105,37 @@ req_audit(struct request *r, const char *kind, int allow, int reason_err,
 	struct audit_record rec;
 	const struct req_user *u = &r->user;
 
-	memset(&rec, 0, sizeof(rec));
-	rec.kind = kind;
-	rec.request_id = r->id;
-	rec.client = r->client;
-	rec.nrn = u->id.nrn[0] ? u->id.nrn : NULL;
-	rec.cert_sha256 = u->id.fingerprint[0] ? u->id.fingerprint : NULL;
-	rec.session = u->session_id[0] ? u->session_id : NULL;
+	record_base(r, &rec, kind, allow, reason_text != NULL ? reason_text :
+	    eg_err_code(reason_err));
 	rec.org = u->context_org[0] ? u->context_org : NULL;
 	rec.facility = u->context_facility[0] ? u->context_facility : NULL;
 	rec.capacity = u->org != NULL && u->org->ncapacities > 0 ? u->org->capacities[0] : NULL;
-	rec.method = r->method;
-	rec.path = r->path;
 	rec.rule = r->decision.rule;
-	rec.decision = allow ? "allow" : "deny";
-	rec.reason = reason_text != NULL ? reason_text : eg_err_code(reason_err);
 	rec.backend = r->decision.backend != NULL ? r->decision.backend->name : NULL;
 	rec.policy_version = r->snap != NULL && r->snap->policy != NULL ?
 	    policy_version(r->snap->policy) : NULL;
 	rec.upstream_status = upstream_status;
 	rec.bytes = bytes;
-	rec.latency_us = (uint64_t)(eg_now_us() - r->start_us);
 	atomic_fetch_add(allow ? &r->gw->stat_allowed : &r->gw->stat_denied, 1);
-	if (audit_append(r->gw->audit, &rec, NULL) != EG_OK) {
-		log_warnx("request %s: access log cannot be written: refusing", r->id);
-		return EG_ERR_AUDIT;
-	}
-	return EG_OK;
+	return record_append(r, &rec);
 }
 
-/* The organisation a rights change belongs to, so its security officers see it. */
+/* The organisation (and facility) a rights change belongs to, so that the
+ * organisation's security officers see it. */
 static void
-scope_org(struct request *r, const char *scope, char *org, size_t orglen)
+scope_place(struct request *r, const char *scope, char *org, char *fac)
 {
 	const struct dir_facility *f = NULL;
 
-	org[0] = '\0';
+	org[0] = fac[0] = '\0';
 	if (scope == NULL)
 		return;
 	if (strncmp(scope, "organisation:", 13) == 0) {
-		eg_strlcpy(org, scope + 13, orglen);
+		eg_strlcpy(org, scope + 13, EG_MAX_ID);
 	} else if (strncmp(scope, "facility:", 9) == 0 &&
 	    dir_facility(r->gw->dir, scope + 9, &f) == EG_OK && f->found) {
-		eg_strlcpy(org, f->org, orglen);
-		eg_strlcpy(r->user.rights_facility, scope + 9, sizeof(r->user.rights_facility));
+		eg_strlcpy(org, f->org, EG_MAX_ID);
+		eg_strlcpy(fac, f->id, EG_MAX_ID);
 	}
 	dir_release(f);
 }
@@ -127,33 +145,18 @@ req_audit_rights(struct request *r, int allow, const char *reason, const char *a
     const char *target, const char *role, const char *scope)
 {
 	struct audit_record rec;
-	char org[EG_MAX_ID];
+	char org[EG_MAX_ID], fac[EG_MAX_ID];
 
-	memset(&rec, 0, sizeof(rec));
-	scope_org(r, scope, org, sizeof(org));
-	rec.kind = "rights";
+	scope_place(r, scope, org, fac);
+	record_base(r, &rec, "rights", allow, reason);
 	rec.org = org[0] ? org : NULL;
-	rec.facility = r->user.rights_facility[0] ? r->user.rights_facility : NULL;
-	rec.request_id = r->id;
-	rec.client = r->client;
-	rec.nrn = r->user.id.nrn[0] ? r->user.id.nrn : NULL;
-	rec.cert_sha256 = r->user.id.fingerprint[0] ? r->user.id.fingerprint : NULL;
-	rec.session = r->user.session_id[0] ? r->user.session_id : NULL;
-	rec.method = r->method;
-	rec.path = r->path;
-	rec.decision = allow ? "allow" : "deny";
-	rec.reason = reason;
+	rec.facility = fac[0] ? fac : NULL;
 	rec.actor = rec.nrn;
 	rec.action = action;
 	rec.target = target;
 	rec.role = role;
 	rec.scope = scope;
-	rec.latency_us = (uint64_t)(eg_now_us() - r->start_us);
-	if (audit_append(r->gw->audit, &rec, NULL) != EG_OK) {
-		log_warnx("request %s: access log cannot be written: refusing", r->id);
-		return EG_ERR_AUDIT;
-	}
-	return EG_OK;
+	return record_append(r, &rec);
 }
 
 int
@@ -198,7 +201,6 @@ facility_org_cb(void *arg, const char *facility)
 {
 	struct request *r = arg;
 	const struct dir_facility *f = NULL;
-	static __thread char org[EG_MAX_ID];
 
 	if (dir_facility(r->gw->dir, facility, &f) != EG_OK || f == NULL)
 		return NULL;
@@ -206,10 +208,10 @@ facility_org_cb(void *arg, const char *facility)
 		dir_release(f);
 		return NULL;
 	}
-	/* Thread-local copy: the decision runs on this thread and uses it at once. */
-	eg_strlcpy(org, f->org, sizeof(org));
+	/* Copied into the request: the decision uses it at once, the entry may go. */
+	eg_strlcpy(r->facility_org, f->org, sizeof(r->facility_org));
 	dir_release(f);
-	return org;
+	return r->facility_org;
 }
 
 static void
