@@ -82,6 +82,23 @@ export_txn(struct audit_log *log, MDB_txn *txn, const struct audit_filter *f,
 }
 
 int
+audit_query_live(struct audit_log *log, const struct audit_filter *f,
+    int (*cb)(const struct audit_record *rec, void *arg), void *arg)
+{
+	MDB_txn *txn;
+	char err[512] = "";
+	int rc;
+
+	if (log == NULL || f == NULL || cb == NULL || live_begin(log, &txn) != EG_OK)
+		return EG_ERR_AUDIT;
+	rc = audit_query_txn(txn, log->dir, f, cb, arg, err, sizeof(err));
+	live_end(log, txn);
+	if (rc == EG_ERR_AUDIT && err[0] != '\0')
+		log_warnx("%s", err);
+	return rc;
+}
+
+int
 audit_export_live(struct audit_log *log, const struct audit_filter *f,
     enum audit_export_fmt fmt, FILE *out)
 {

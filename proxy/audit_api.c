@@ -127,21 +127,38 @@ export(struct request *r, const struct audit_filter *f, enum audit_export_fmt fm
 	return buf;
 }
 
-/* JSON lines -> {"records":[...]}, newest first. */
+/* JSON lines (oldest first) -> {"records":[...]} newest first, without parsing them
+ * again: each line is already one JSON object. */
 static enum MHD_Result
 reply_records(struct request *r, char *lines, size_t len)
 {
-	json_t *arr = json_array();
-	char *p = lines, *nl;
+	char *out = malloc(len + 32), *end = lines + len, *start;
+	enum MHD_Result ret;
+	size_t o;
 
-	while (p < lines + len && (nl = memchr(p, '\n', (size_t)(lines + len - p))) != NULL) {
-		json_t *rec = json_loadb(p, (size_t)(nl - p), 0, NULL);
-		if (rec != NULL)
-			json_array_insert_new(arr, 0, rec);
-		p = nl + 1;
+	if (out == NULL) {
+		free(lines);
+		return respond_error(r, 500, "internal", "The gateway could not answer.");
 	}
+	o = (size_t)snprintf(out, len + 32, "{\"records\":[");
+	while (end > lines) {
+		if (end[-1] == '\n')
+			end--;
+		for (start = end; start > lines && start[-1] != '\n'; start--)
+			;
+		if (end > start) {
+			if (out[o - 1] != '[')
+				out[o++] = ',';
+			memcpy(out + o, start, (size_t)(end - start));
+			o += (size_t)(end - start);
+		}
+		end = start;
+	}
+	memcpy(out + o, "]}", 3);
 	free(lines);
-	return respond_json_obj(r, 200, json_pack("{s:o}", "records", arr));
+	ret = respond_buffer(r, 200, "application/json", out, o + 2);
+	free(out);
+	return ret;
 }
 
 static enum MHD_Result
@@ -170,45 +187,30 @@ serve_records(struct request *r)
 	return ret;
 }
 
-/* Counts per day and decision, from the JSON export (one pass over the range). */
-static json_t *
-count_days(char *lines, size_t len)
+/* Counts per UTC day and decision, oldest day first (records come oldest first). */
+static int
+count_day(const struct audit_record *rec, void *arg)
 {
-	json_t *days = json_object(), *arr = json_array();
-	char *p = lines, *nl;
-	void *it;
-	json_t *v;
+	json_t *days = arg, *last = json_array_get(days, json_array_size(days) - 1), *v;
+	const char *d = rec->decision != NULL && strcmp(rec->decision, "allow") == 0 ?
+	    "allow" : "deny";
+	char day[40];
 
-	while (p < lines + len && (nl = memchr(p, '\n', (size_t)(lines + len - p))) != NULL) {
-		json_t *rec = json_loadb(p, (size_t)(nl - p), 0, NULL);
-		const char *t = json_string_value(json_object_get(rec, "time"));
-		const char *d = json_string_value(json_object_get(rec, "decision"));
-		char key[11];
-		if (t != NULL && d != NULL && strlen(t) >= 10) {
-			memcpy(key, t, 10);
-			key[10] = '\0';
-			if ((v = json_object_get(days, key)) == NULL) {
-				v = json_pack("{s:s, s:i, s:i}", "day", key, "allow", 0, "deny", 0);
-				json_object_set_new(days, key, v);
-			}
-			json_object_set_new(v, d, json_integer(json_integer_value(json_object_get(v, d)) + 1));
-		}
-		json_decref(rec);
-		p = nl + 1;
+	eg_format_time(rec->time_us, day, sizeof(day));
+	day[10] = '\0';
+	if (last == NULL || strcmp(json_string_value(json_object_get(last, "day")), day) != 0) {
+		last = json_pack("{s:s, s:i, s:i}", "day", day, "allow", 0, "deny", 0);
+		if (last == NULL || json_array_append_new(days, last) != 0)
+			return -1;
 	}
-	/* jansson keeps insertion order: days come out oldest first, as records did. */
-	for (it = json_object_iter(days); it != NULL; it = json_object_iter_next(days, it))
-		json_array_append(arr, json_object_iter_value(it));
-	json_decref(days);
-	return arr;
+	v = json_object_get(last, d);
+	return json_integer_set(v, json_integer_value(v) + 1);
 }
 
 static enum MHD_Result
 serve_stats(struct request *r)
 {
 	struct audit_filter f;
-	size_t len = 0;
-	char *out;
 	json_t *days;
 
 	if (read_filter(r, &f, 0) != 0)
@@ -219,10 +221,12 @@ serve_stats(struct request *r)
 		return respond_error(r, 503, "audit-unavailable", "The access log cannot be written.");
 	if (f.since_us == 0)
 		f.since_us = eg_now_us() - 30LL * 86400 * 1000000;
-	if ((out = export(r, &f, AUDIT_EXPORT_JSON, &len)) == NULL)
+	if ((days = json_array()) == NULL)
+		return respond_error(r, 500, "internal", "The gateway could not answer.");
+	if (audit_query_live(r->gw->audit, &f, count_day, days) != EG_OK) {
+		json_decref(days);
 		return respond_error(r, 503, "audit-unavailable", "The access log cannot be read.");
-	days = count_days(out, len);
-	free(out);
+	}
 	return respond_json_obj(r, 200, json_pack("{s:o}", "days", days));
 }
 

@@ -139,6 +139,10 @@ int audit_query(const char *dir, const struct audit_filter *f,
  */
 enum audit_export_fmt { AUDIT_EXPORT_JSON, AUDIT_EXPORT_CSV };
 
+/* Calls cb for each record matching f, oldest first, as audit_query() does. */
+int audit_query_live(struct audit_log *log, const struct audit_filter *f,
+    int (*cb)(const struct audit_record *rec, void *arg), void *arg);
+
 /* Writes the records matching f to out: JSON lines (fields as `eidgate audit query`) or
  * CSV with a header line. With f->newest_first the newest f->limit come first.
  * EG_OK or EG_ERR_AUDIT. */
