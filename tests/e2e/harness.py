@@ -191,19 +191,21 @@ class Stack:
         return Response(r.status, {k.lower(): v for k, v in r.getheaders()}, data)
 
     # ---- the access log ----------------------------------------------------------------
-    def audit(self, *args):
+    def audit(self, *args, db=None):
+        """Records of this stack's access log (or of the log in db), as dicts."""
         out = subprocess.run([os.path.join(self.bin, "eidgate"), "audit", "query", "--db",
-                              os.path.join(self.root, "audit"), "--format", "json"] + list(args),
+                              db or os.path.join(self.root, "audit"), "--format", "json"]
+                             + list(args),
                              check=True, capture_output=True, text=True).stdout
         return [json.loads(line) for line in out.splitlines() if line.strip()]
 
-    def audit_record(self, request_id, timeout=5.0):
+    def audit_record(self, request_id, timeout=5.0, db=None):
         """The decision record of one request (group commit may take a few ms to land).
         A request that also logged someone in has a "login" record first: the decision
         is the last record with its id."""
         end = time.time() + timeout
         while time.time() < end:
-            found = [rec for rec in self.audit() if rec.get("request_id") == request_id]
+            found = [rec for rec in self.audit(db=db) if rec.get("request_id") == request_id]
             if found:
                 return found[-1]
             time.sleep(0.05)

@@ -1,7 +1,6 @@
 """Issue 6 §3: nothing is served unlogged. A log that cannot be written makes the gateway
 answer 503; a gateway killed with -9 under load restarts with a log that verifies, and
 with sync = full every response a client received has its record."""
-import json
 import os
 import resource
 import signal
@@ -13,10 +12,7 @@ import harness
 
 
 def audit_of(stack, name, *args):
-    out = subprocess.run([os.path.join(stack.bin, "eidgate"), "audit", "query", "--db",
-                          os.path.join(stack.root, "audit-" + name), "--format", "json"]
-                         + list(args), check=True, capture_output=True, text=True).stdout
-    return [json.loads(l) for l in out.splitlines() if l.strip()]
+    return stack.audit(*args, db=os.path.join(stack.root, "audit-" + name))
 
 
 def test_unwritable_log_gives_503(stack):

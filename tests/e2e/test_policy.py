@@ -12,7 +12,6 @@ Reload scenarios run on a gateway variant with a policy file of its own, so the 
 stack's policy never changes under the other modules' tests.
 """
 import hashlib
-import http.client
 import json
 import os
 import re
@@ -76,33 +75,14 @@ class Variant:
             time.sleep(0.05)
         raise AssertionError("no %r after SIGHUP:\n%s" % (expect, self.log()[-2000:]))
 
-    def request(self, method, path, who="mod-molenberg", timeout=30):
-        p = self.stack.person(who)
-        conn = http.client.HTTPSConnection(
-            "127.0.0.1", self.port, timeout=timeout,
-            context=self.stack.tls_context(p["chain"], p["key_file"]))
-        try:
-            conn.request(method, path)
-            r = conn.getresponse()
-            return harness.Response(r.status, {k.lower(): v for k, v in r.getheaders()},
-                                    r.read())
-        finally:
-            conn.close()
+    def request(self, method, path, who="mod-molenberg"):
+        return self.stack.request(method, path, who=who, port=self.port)
 
     def audit(self):
-        out = subprocess.run([os.path.join(self.stack.bin, "eidgate"), "audit", "query",
-                              "--db", self.db, "--format", "json"],
-                             check=True, capture_output=True, text=True).stdout
-        return [json.loads(line) for line in out.splitlines() if line.strip()]
+        return self.stack.audit(db=self.db)
 
     def record(self, request_id, timeout=5.0):
-        end = time.time() + timeout
-        while time.time() < end:
-            for rec in self.audit():
-                if rec.get("request_id") == request_id:
-                    return rec
-            time.sleep(0.05)
-        raise AssertionError("no access-log record for %s" % request_id)
+        return self.stack.audit_record(request_id, timeout, db=self.db)
 
     def stop(self):
         self.stack.stop_process(self.name)
