@@ -16,7 +16,7 @@ LDFLAGS_SAN =
 endif
 CFLAGS  += $(CFLAGS_BASE) $(CFLAGS_OPT)
 LDFLAGS += $(LDFLAGS_SAN)
-LIBS    = -lmicrohttpd -lgnutls -lcurl -lldap -llber -llmdb -ljansson -lssl -lcrypto -lpthread
+LIBS    = -lmicrohttpd -lgnutls -lldap -llber -llmdb -ljansson -lssl -lcrypto -lpthread
 
 CORE_SRC = $(wildcard core/*.c)
 LIB_SRC  = $(CORE_SRC) $(wildcard auth/*.c policy/*.c proxy/*.c audit/*.c)

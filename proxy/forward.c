@@ -1,15 +1,13 @@
 /*
  * forward.c - the libmicrohttpd side of a forwarded request: building the upstream
  * request, feeding the upload, answering from the backend's response.
- * The curl side and the shared transfer state are in upstream.c.
+ * The backend side is upconn.c, the shared transfer state upstream.c.
  */
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-
-#include <curl/curl.h>
 
 #include "eidgate/err.h"
 #include "eidgate/limits.h"
@@ -18,8 +16,9 @@
 #include "proxy/internal.h"
 #include "proxy/upstream_int.h"
 
-/* Headers the client may not send on: hop-by-hop ones (RFC 9110 §7.6.1), ones curl
- * computes itself, and every identity header, which only eidgate may set. */
+/* Headers the client may not send on: hop-by-hop ones (RFC 9110 §7.6.1), the framing
+ * and Host, which eidgate writes itself, and every identity header, which only eidgate
+ * may set. */
 static int
 drop_request_header(const char *name)
 {
@@ -90,18 +89,47 @@ strip_session_cookie(const char *in, char *out, size_t outlen)
 	}
 }
 
+/* A field line for the backend; a name or value that could break the line (CR, LF,
+ * NUL, other control characters) is not sent at all. */
+static int
+field_ok(const char *name, const char *value)
+{
+	const unsigned char *p;
+
+	if (*name == '\0')
+		return 0;
+	for (p = (const unsigned char *)name; *p != '\0'; p++)
+		if (*p <= 0x20 || *p == ':' || *p == 0x7f)
+			return 0;
+	for (p = (const unsigned char *)value; *p != '\0'; p++)
+		if ((*p < 0x20 && *p != '\t') || *p == 0x7f)
+			return 0;
+	return 1;
+}
+
+static void
+add_field(struct hbuf *h, const char *name, const char *value)
+{
+	if (!field_ok(name, value)) {
+		log_info("header %.64s not passed on: control characters", name);
+		return;
+	}
+	hbuf_adds(h, name);
+	hbuf_add(h, ": ", 2);
+	hbuf_adds(h, value);
+	hbuf_add(h, "\r\n", 2);
+}
+
 struct hdr_copy {
-	struct curl_slist *list;
+	struct hbuf *head;
 	const char *connection;
-	int failed;
 };
 
 static enum MHD_Result
 copy_header(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
 {
 	struct hdr_copy *hc = cls;
-	char line[EG_MAX_HEADER + 128], cookie[EG_MAX_HEADER];
-	struct curl_slist *l;
+	char cookie[EG_MAX_HEADER];
 
 	(void)kind;
 	if (value == NULL || drop_request_header(key) ||
@@ -113,76 +141,73 @@ copy_header(void *cls, enum MHD_ValueKind kind, const char *key, const char *val
 			return MHD_YES;
 		value = cookie;
 	}
-	if ((size_t)snprintf(line, sizeof(line), "%s: %s", key, value) >= sizeof(line))
-		return MHD_YES;
-	if ((l = curl_slist_append(hc->list, line)) == NULL) {
-		hc->failed = 1;
-		return MHD_NO;
-	}
-	hc->list = l;
+	add_field(hc->head, key, value);
 	return MHD_YES;
-}
-
-static int
-append_header(struct curl_slist **list, const char *name, const char *value)
-{
-	char line[EG_MAX_HEADER + 128];
-	struct curl_slist *l;
-
-	if ((size_t)snprintf(line, sizeof(line), "%s: %s", name, value) >= sizeof(line))
-		return -1;
-	if ((l = curl_slist_append(*list, line)) == NULL)
-		return -1;
-	*list = l;
-	return 0;
 }
 
 /* identity=headers: plain headers for backends that cannot verify a JWS. Values come from
  * a verified certificate and the directory; control characters were replaced there. */
-static int
-add_identity_headers(struct request *r, struct curl_slist **list)
+static void
+add_identity_headers(struct request *r, struct hbuf *h)
 {
 	const struct req_user *u = &r->user;
 
-	return append_header(list, "X-Eidgate-Nrn", u->id.nrn) ||
-	    append_header(list, "X-Eidgate-Name", u->id.name) ||
-	    append_header(list, "X-Eidgate-Org", u->context_org) ||
-	    append_header(list, "X-Eidgate-Facility", u->context_facility);
+	add_field(h, "X-Eidgate-Nrn", u->id.nrn);
+	add_field(h, "X-Eidgate-Name", u->id.name);
+	add_field(h, "X-Eidgate-Org", u->context_org);
+	add_field(h, "X-Eidgate-Facility", u->context_facility);
 }
 
-static struct curl_slist *
-build_headers(struct request *r, const struct policy_backend *b)
+/*
+ * The request as the backend receives it: the decided path (nothing else: the policy
+ * saw exactly this) under the backend's own prefix, the client's headers that may pass,
+ * the framing of the body and eidgate's own headers.
+ */
+static int
+build_head(struct request *r, const struct policy_backend *b, struct upstream_xfer *x,
+    int64_t body_len)
 {
-	struct hdr_copy hc = { NULL, NULL, 0 };
+	struct hdr_copy hc = { &x->head, NULL };
+	struct hbuf *h = &x->head;
+	char num[32];
 	char *jws = NULL;
-	int bad;
 
+	hbuf_adds(h, r->method);
+	hbuf_add(h, " ", 1);
+	hbuf_adds(h, x->target.path);
+	hbuf_adds(h, r->path);
+	if (r->query[0] != '\0') {
+		hbuf_add(h, "?", 1);
+		hbuf_adds(h, r->query);
+	}
+	hbuf_adds(h, " HTTP/1.1\r\nHost: ");
+	hbuf_adds(h, x->target.authority);
+	hbuf_add(h, "\r\n", 2);
 	hc.connection = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Connection");
 	MHD_get_connection_values(r->conn, MHD_HEADER_KIND, copy_header, &hc);
-	if (hc.failed)
-		goto fail;
-	bad = append_header(&hc.list, "Expect", "") ||
-	    append_header(&hc.list, "X-Request-Id", r->id) ||
-	    append_header(&hc.list, "X-Forwarded-For", r->client) ||
-	    append_header(&hc.list, "X-Forwarded-Proto", "https");
-	if (bad)
-		goto fail;
+	if (x->has_body) {
+		if (body_len >= 0) {
+			snprintf(num, sizeof(num), "%lld", (long long)body_len);
+			add_field(h, "Content-Length", num);
+		} else {
+			add_field(h, "Transfer-Encoding", "chunked");
+		}
+	}
+	add_field(h, "X-Request-Id", r->id);
+	add_field(h, "X-Forwarded-For", r->client);
+	add_field(h, "X-Forwarded-Proto", "https");
 	if (r->user.authenticated) {
 		if (b->identity == POLICY_IDENTITY_HEADERS) {
-			if (add_identity_headers(r, &hc.list) != 0)
-				goto fail;
+			add_identity_headers(r, h);
 		} else {
-			if (assertion_make(r, b, &jws) != EG_OK ||
-			    append_header(&hc.list, "X-Eidgate-Assertion", jws) != 0)
-				goto fail;
+			if (assertion_make(r, b, &jws) != EG_OK)
+				return -1;
+			add_field(h, "X-Eidgate-Assertion", jws);
 			free(jws);
 		}
 	}
-	return hc.list;
-fail:
-	free(jws);
-	curl_slist_free_all(hc.list);
-	return NULL;
+	hbuf_add(h, "\r\n", 2);
+	return h->failed ? -1 : 0;
 }
 
 static int
@@ -207,57 +232,6 @@ request_has_body(struct request *r, int64_t *length)
 /* libmicrohttpd's buffer for a streamed response; small bodies get their own size
  * (it is allocated and zeroed per response, which perf showed for 1 KiB bodies). */
 #define RESPONSE_BLOCK (32 * 1024)
-
-static int
-setup_easy(struct request *r, const struct policy_backend *b, struct upstream_xfer *x,
-    int64_t body_len, int has_body)
-{
-	char url[EG_MAX_PATH * 2 + 1100];
-	CURL *e = x->easy;
-	int64_t timeout = b->timeout_ms > 0 ? b->timeout_ms : DEFAULT_TIMEOUT_MS;
-	int64_t connect = b->timeout_ms > 0 ? b->timeout_ms : DEFAULT_CONNECT_MS;
-
-	if ((size_t)snprintf(url, sizeof(url), "%s%s%s%s", b->url, r->path,
-	    r->query[0] ? "?" : "", r->query) >= sizeof(url))
-		return -1;
-	x->timeout_ms = timeout;
-	if (curl_easy_setopt(e, CURLOPT_URL, url) != CURLE_OK)
-		return -1;
-	curl_easy_setopt(e, CURLOPT_PRIVATE, x);
-	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
-	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
-	curl_easy_setopt(e, CURLOPT_PATH_AS_IS, 1L);
-	curl_easy_setopt(e, CURLOPT_HTTP_CONTENT_DECODING, 0L);
-	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)connect);
-	/* The read timeout is upstream.c's: curl's low-speed check has one-second steps
-	 * and also counts the time a transfer waits for a slow client. */
-	curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
-	curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
-	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->errbuf);
-	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, upstream_on_header);
-	curl_easy_setopt(e, CURLOPT_HEADERDATA, x);
-	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, upstream_on_write);
-	curl_easy_setopt(e, CURLOPT_WRITEDATA, x);
-	curl_easy_setopt(e, CURLOPT_HTTPHEADER, x->req_headers);
-	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-	if (strcmp(r->method, "HEAD") == 0) {
-		curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
-		/* A libmicrohttpd 0.9.75 backend sends a stray chunked body after an unknown-size
-		 * HEAD answer (LIBNOTES.md); on a reused connection it would be read as the next
-		 * request's answer. HEAD is rare enough to cost a connection. */
-		curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
-	} else if (has_body) {
-		curl_easy_setopt(e, CURLOPT_UPLOAD, 1L);
-		curl_easy_setopt(e, CURLOPT_READFUNCTION, upstream_on_read);
-		curl_easy_setopt(e, CURLOPT_READDATA, x);
-		curl_easy_setopt(e, CURLOPT_INFILESIZE_LARGE, (curl_off_t)body_len);
-		curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, r->method);
-	} else if (strcmp(r->method, "GET") != 0) {
-		curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, r->method);
-	}
-	return 0;
-}
 
 static int
 client_fd(struct MHD_Connection *conn)
@@ -293,8 +267,10 @@ upstream_start(struct request *r, const struct policy_backend *b)
 	x->is_head = strcmp(r->method, "HEAD") == 0;
 	x->start_ms = eg_mono_ms();
 	x->client_fd = client_fd(r->conn);
-	if ((x->req_headers = build_headers(r, b)) == NULL ||
-	    setup_easy(r, b, x, body_len, has_body) != 0) {
+	x->timeout_ms = b->timeout_ms > 0 ? b->timeout_ms : DEFAULT_TIMEOUT_MS;
+	x->connect_timeout_ms = b->timeout_ms > 0 ? b->timeout_ms : DEFAULT_CONNECT_MS;
+	x->up_length = has_body ? body_len : 0;
+	if (upstream_target_parse(b->url, &x->target) != 0 || build_head(r, b, x, body_len) != 0) {
 		upstream_xfer_put(x);
 		goto fail;
 	}
@@ -320,7 +296,7 @@ fail:
  * Returns -1 when the connection must be closed (too much to swallow).
  */
 static int
-feed_upload(struct upstream_xfer *x, const char *data, size_t *size, int *wake_curl)
+feed_upload(struct upstream_xfer *x, const char *data, size_t *size, int *wake_backend)
 {
 	size_t take;
 	int cancel = 0;
@@ -342,10 +318,10 @@ feed_upload(struct upstream_xfer *x, const char *data, size_t *size, int *wake_c
 	} else if (take > 0 && x->up_paused) {
 		x->up_paused = 0;
 		x->last_activity_ms = eg_mono_ms();     /* the wait was the client's */
-		*wake_curl = 1;
+		*wake_backend = 1;
 	}
 	if (*size > 0 && !x->up.oom) {
-		/* Ring full: wait until curl has sent some of it. */
+		/* Ring full: wait until some of it went to the backend. */
 		x->waiting = WAIT_UPLOAD_SPACE;
 		MHD_suspend_connection(x->conn);
 	}
@@ -394,13 +370,13 @@ read_body(void *cls, uint64_t pos, char *buf, size_t max)
 	} else if (x->done) {
 		/* A body that broke off must not look complete: with a Content-Length the
 		 * client sees a short read, chunked gets no terminating chunk. */
-		ret = x->result == CURLE_OK ? MHD_CONTENT_READER_END_OF_STREAM :
+		ret = !x->broken ? MHD_CONTENT_READER_END_OF_STREAM :
 		    MHD_CONTENT_READER_END_WITH_ERROR;
-		if (x->result != CURLE_OK)
+		if (x->broken)
 			log_warnx("backend broke off after %llu bytes: %s",
 			    (unsigned long long)x->down_total, x->errbuf);
 	} else {
-		/* Nothing yet: sleep until curl delivers (LIBNOTES: return 0 only together
+		/* Nothing yet: sleep until the backend delivers (LIBNOTES: return 0 only together
 		 * with a suspend, or libmicrohttpd spins). */
 		x->waiting = WAIT_BODY;
 		MHD_suspend_connection(x->conn);
@@ -466,13 +442,12 @@ make_response(struct request *r, struct upstream_xfer *x)
 /*
  * The transfer ended without an answer to pass on. A refused or timed-out connect is an
  * unreachable backend (502); a backend that accepted the request and then stayed silent
- * past its timeout is a slow one (504). Neither answer shows curl's message.
+ * past its timeout is a slow one (504). Neither answer shows the reason to the client.
  */
 static enum MHD_Result
 answer_upstream_failure(struct request *r, struct upstream_xfer *x)
 {
-	int slow = (x->fail == FAIL_TIMEOUT || x->result == CURLE_OPERATION_TIMEDOUT) &&
-	    x->connected;
+	int slow = x->fail == FAIL_TIMEOUT && x->connected;
 	const char *bname = r->decision.backend->name;
 
 	atomic_fetch_add(&r->gw->stat_upstream_errors, 1);

@@ -56,7 +56,8 @@ struct gateway {
 	struct admin_writer admin;
 	struct assertion_cache *assertions;
 	void *ticket_key;               /* gnutls_datum_t: TLS session ticket key */
-	struct MHD_Daemon *daemon;
+	struct gw_loop **loops;         /* one libmicrohttpd daemon and event loop each */
+	int nloops;
 	char origin[512];               /* https://host:port users see */
 	atomic_ulong request_counter;
 	char id_prefix[9];              /* random, per start: request ids are prefix + counter */
@@ -101,7 +102,9 @@ struct req_user {
 	const struct dir_org *org;        /* reference: org acted for */
 };
 
-enum req_phase { REQ_NEW, REQ_STARTED, REQ_FORWARDING, REQ_RESPONDED };
+/* REQ_HEADERS: a request without a body whose start waits for libmicrohttpd's second
+ * call (request.c says why). */
+enum req_phase { REQ_NEW, REQ_HEADERS, REQ_STARTED, REQ_FORWARDING, REQ_RESPONDED };
 
 struct upstream_xfer;
 
@@ -217,8 +220,16 @@ void identify_user(struct request *r);
 
 /* upstream.c */
 int upstream_pool_new(int nworkers, struct upstream_pool **out);
-/* Ends every running transfer (resuming its suspended connection) and refuses new ones:
- * call before MHD_stop_daemon(), which must not meet suspended connections. */
+struct up_worker *upstream_worker(struct upstream_pool *p, int i);
+
+/* loop.c: an event-loop thread running daemon and worker w. loop_new takes the daemon
+ * (stopped by loop_free, or at once when loop_new fails). */
+struct gw_loop;
+struct gw_loop *loop_new(struct MHD_Daemon *daemon, struct up_worker *w);
+int loop_start(struct gw_loop *l);
+void loop_stop(struct gw_loop *l);
+void loop_free(struct gw_loop *l);
+/* Refuses new transfers from now on; each loop ends its running ones when it stops. */
 void upstream_pool_shutdown(struct upstream_pool *p);
 void upstream_pool_free(struct upstream_pool *p);
 /* For /eidgate/metrics: transfers running now (gauge), transfers started and upstream

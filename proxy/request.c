@@ -274,6 +274,17 @@ start_request(struct request *r, const char *method, const char *upload, size_t 
 	return upstream_start(r, r->decision.backend);
 }
 
+/* Does the request announce a body? A Content-Length of 0 is no body. */
+static int
+announces_body(struct MHD_Connection *conn)
+{
+	const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
+
+	if (MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Transfer-Encoding") != NULL)
+		return 1;
+	return cl != NULL && strcmp(cl, "0") != 0;
+}
+
 enum MHD_Result
 req_access_handler(void *cls, struct MHD_Connection *conn, const char *url,
     const char *method, const char *version, const char *upload_data,
@@ -289,6 +300,20 @@ req_access_handler(void *cls, struct MHD_Connection *conn, const char *url,
 	r->conn = conn;
 	switch (r->phase) {
 	case REQ_NEW:
+		/*
+		 * libmicrohttpd 0.9.75 closes the connection after any response queued in the
+		 * first call of a request, body or not, so every refusal and built-in page
+		 * would cost the client a new TLS handshake. A request without a body starts
+		 * on the second call, which libmicrohttpd makes at once. One with a body starts
+		 * now: its upload must stream, and closing after an early refusal is right
+		 * for a body nobody will read.
+		 */
+		if (!announces_body(conn)) {
+			r->phase = REQ_HEADERS;
+			return MHD_YES;
+		}
+		/* FALLTHROUGH */
+	case REQ_HEADERS:
 		r->phase = REQ_STARTED;
 		return start_request(r, method, upload_data, upload_data_size);
 	case REQ_STARTED:

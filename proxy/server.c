@@ -1,10 +1,11 @@
 /*
- * server.c - `eidgate serve`: starts the TLS listener (libmicrohttpd, epoll thread
- * pool), the upstream workers, the directory resolver and the access log; reloads on
+ * server.c - `eidgate serve`: starts the TLS listener (a libmicrohttpd daemon per
+ * event-loop thread, loop.c), the backend workers, the directory resolver and the access log; reloads on
  * SIGHUP; stops cleanly on SIGTERM/SIGINT.
  */
 #include <arpa/inet.h>
 #include <dirent.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
@@ -12,7 +13,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <curl/curl.h>
 #include <gnutls/gnutls.h>
 #include <openssl/rand.h>
 
@@ -167,28 +167,39 @@ listen_addr(const struct eg_config *cfg, struct sockaddr_in *sa)
 	return inet_pton(AF_INET, cfg->listen_host, &sa->sin_addr) == 1 ? 0 : -1;
 }
 
+/* One listening socket for every loop's daemon (each gets its own descriptor of it, as
+ * libmicrohttpd closes the one it was given). */
 static int
-start_daemon(struct gateway *gw, const struct eg_config *cfg, int threads)
+listen_socket(const struct eg_config *cfg)
 {
-	struct tls_material t;
 	struct sockaddr_in sa;
+	int fd, one = 1;
 
 	if (listen_addr(cfg, &sa) != 0) {
 		log_warnx("[listen] address %s: not an IPv4 address", cfg->listen_host);
 		return -1;
 	}
-	if (tls_material_load(cfg, &t) != 0) {
-		tls_material_free(&t);
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
+	    bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 || listen(fd, 1024) != 0) {
+		log_warn("cannot listen on %s:%d", cfg->listen_host, cfg->listen_port);
+		if (fd >= 0)
+			close(fd);
 		return -1;
 	}
-	gw->daemon = MHD_start_daemon(MHD_USE_TLS | MHD_USE_EPOLL_INTERNAL_THREAD |
-	    MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG, 0, NULL, NULL,
+	return fd;
+}
+
+static struct MHD_Daemon *
+new_daemon(struct gateway *gw, const struct tls_material *t, int fd)
+{
+	return MHD_start_daemon(MHD_USE_TLS | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
+	    MHD_USE_ERROR_LOG, 0, NULL, NULL,
 	    req_access_handler, gw,
 	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
-	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
-	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned)threads,
-	    MHD_OPTION_HTTPS_MEM_CERT, t.cert, MHD_OPTION_HTTPS_MEM_KEY, t.key,
-	    MHD_OPTION_HTTPS_MEM_TRUST, t.trust,
+	    MHD_OPTION_LISTEN_SOCKET, fd,
+	    MHD_OPTION_HTTPS_MEM_CERT, t->cert, MHD_OPTION_HTTPS_MEM_KEY, t->key,
+	    MHD_OPTION_HTTPS_MEM_TRUST, t->trust,
 	    MHD_OPTION_HTTPS_PRIORITIES, TLS_PRIORITIES,
 	    MHD_OPTION_URI_LOG_CALLBACK, req_uri_log, gw,
 	    MHD_OPTION_NOTIFY_COMPLETED, req_completed, gw,
@@ -198,12 +209,44 @@ start_daemon(struct gateway *gw, const struct eg_config *cfg, int threads)
 	     * 32 KiB holds the largest headers an eID browser sends, with room. */
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(32 * 1024),
 	    MHD_OPTION_END);
-	tls_material_free(&t);
-	if (gw->daemon == NULL) {
-		log_warnx("cannot listen on %s:%d", cfg->listen_host, cfg->listen_port);
+}
+
+/* The event loops: one daemon each, all on one listening socket. */
+static int
+start_loops(struct gateway *gw, const struct eg_config *cfg, int threads)
+{
+	struct tls_material t;
+	struct MHD_Daemon *d;
+	int lfd, fd, i, rc = -1;
+
+	if ((gw->loops = calloc((size_t)threads, sizeof(*gw->loops))) == NULL)
+		return -1;
+	if (tls_material_load(cfg, &t) != 0) {
+		tls_material_free(&t);
 		return -1;
 	}
-	return 0;
+	if ((lfd = listen_socket(cfg)) < 0)
+		goto out;
+	for (i = 0; i < threads; i++) {
+		if ((fd = fcntl(lfd, F_DUPFD_CLOEXEC, 0)) < 0)
+			break;
+		if ((d = new_daemon(gw, &t, fd)) == NULL) {
+			close(fd);
+			log_warnx("cannot start the HTTP server on %s:%d", cfg->listen_host,
+			    cfg->listen_port);
+			break;
+		}
+		if ((gw->loops[i] = loop_new(d, upstream_worker(gw->upstream, i))) == NULL)
+			break;
+		gw->nloops++;
+		if (loop_start(gw->loops[i]) != 0)
+			break;
+	}
+	rc = i == threads ? 0 : -1;
+	close(lfd);
+out:
+	tls_material_free(&t);
+	return rc;
 }
 
 static void
@@ -272,12 +315,17 @@ open_services(struct gateway *gw, const struct eg_config *cfg, int threads)
 static void
 close_services(struct gateway *gw)
 {
+	int i;
+
 	/* libmicrohttpd must not be stopped with connections suspended on upstream
-	 * transfers: end those first, which resumes their connections. */
+	 * transfers: each loop ends those first, which resumes their connections. */
 	if (gw->upstream != NULL)
 		upstream_pool_shutdown(gw->upstream);
-	if (gw->daemon != NULL)
-		MHD_stop_daemon(gw->daemon);
+	for (i = 0; i < gw->nloops; i++)
+		loop_stop(gw->loops[i]);
+	for (i = 0; i < gw->nloops; i++)
+		loop_free(gw->loops[i]);
+	free(gw->loops);
 	upstream_pool_free(gw->upstream);
 	assertion_cache_free(gw->assertions);
 	dir_close(gw->dir);
@@ -362,7 +410,7 @@ proxy_serve(const char *config_path)
 	/* A file-size limit must turn into a write error the access log reports (and the
 	 * gateway answers 503), not kill the process. */
 	signal(SIGXFSZ, SIG_IGN);
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK || make_id_prefix(&gw) != 0)
+	if (make_id_prefix(&gw) != 0)
 		return 1;
 	if (snapshot_load(config_path, &snap) != EG_OK) {
 		fprintf(stderr, "eidgate: %s: configuration not usable\n", config_path);
@@ -375,7 +423,7 @@ proxy_serve(const char *config_path)
 	threads = worker_count(&snap->cfg);
 	make_origin(&snap->cfg, gw.origin, sizeof(gw.origin));
 	if (open_services(&gw, &snap->cfg, threads) == 0 &&
-	    start_daemon(&gw, &snap->cfg, threads) == 0) {
+	    start_loops(&gw, &snap->cfg, threads) == 0) {
 		log_info("listening on %s (%d threads, policy %s)", gw.origin, threads,
 		    policy_version(snap->policy));
 		rc = wait_for_signals(&gw, config_path) == 0 ? 0 : 1;
@@ -384,6 +432,5 @@ proxy_serve(const char *config_path)
 	admin_writer_close(&gw.admin);
 	pthread_mutex_destroy(&gw.admin.mu);
 	pthread_mutex_destroy(&gw.snap_mu);
-	curl_global_cleanup();
 	return rc;
 }

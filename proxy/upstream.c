@@ -1,23 +1,29 @@
 /*
- * upstream.c - forwarding to backends without blocking a gateway thread.
+ * upstream.c - forwarding to backends without blocking and without changing threads.
  *
- * A pool of worker threads, each driving its own libcurl multi handle (one thread
- * carrying every transfer is the bottleneck LIBNOTES.md measured). libmicrohttpd threads
- * hand a transfer to a worker through a command queue and curl_multi_wakeup(); the two
- * sides meet in a struct upstream_xfer with two bounded rings (upload and download)
- * under one mutex. When a ring is full or empty the side that cannot go on pauses: curl
- * with CURL_{READ,WRITE}FUNC_PAUSE, libmicrohttpd by suspending the connection. The
- * other side wakes it. Memory per request is therefore bounded by the two rings,
- * whatever the body sizes.
+ * Every event-loop thread (loop.c) runs one libmicrohttpd daemon and one worker here:
+ * a transfer lives on the thread that owns its client's connection, so the two sides
+ * meet without locks being contended, queues between threads or wake-ups. (The design
+ * before this one handed each request to a libcurl thread: perf showed curl and those
+ * hand-overs as most of the gateway's CPU, `bench/throughput.sh` 8.6k requests/s; the
+ * README has the figures.) The two sides meet in a struct upstream_xfer with two
+ * bounded rings (upload and download). When a ring is full or empty the side that
+ * cannot go on pauses: the backend connection stops reading or writing, libmicrohttpd
+ * suspends the connection. The other side wakes it. Memory per request is therefore
+ * bounded by the two rings, whatever the body sizes.
+ *
+ * libmicrohttpd's callbacks only mark what they want (start, unpause, cancel) on the
+ * transfer; the loop carries it out after they returned, so no backend event ever runs
+ * inside a libmicrohttpd callback.
  *
  * libmicrohttpd neither times out nor notices a client going away while a connection is
- * suspended (LIBNOTES.md), so each worker checks its transfers every TICK_MS: a backend
- * silent for longer than its timeout is given up (504), and a client whose socket was
- * closed while it waited has its upstream request cancelled.
+ * suspended (LIBNOTES.md), so the loop ticks every TICK_MS: a backend silent for longer
+ * than its timeout is given up (504), and a client whose socket was closed while it
+ * waited has its upstream request cancelled.
  *
  * Ownership: a transfer is referenced by the request (until the request completes), by
- * its worker (until curl is done with it), by each queued command batch and by the
- * libmicrohttpd response (until the response is destroyed); the last one frees it.
+ * its worker (from start until it is finished), by the pending list while on it, and by
+ * the libmicrohttpd response (until the response is destroyed); the last one frees it.
  */
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -29,7 +35,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <curl/curl.h>
+#include <openssl/ssl.h>
 
 #include "eidgate/err.h"
 #include "eidgate/limits.h"
@@ -38,38 +44,10 @@
 #include "proxy/internal.h"
 #include "proxy/upstream_int.h"
 
-/* How often a worker looks for timed-out backends and vanished clients. */
+/* How often a loop looks for timed-out backends and vanished clients. */
 #define TICK_MS 100
-/* Spare easy handles kept per worker: a handle costs kilobytes to set up and tear down
- * (perf showed curl_easy_init/cleanup on every request); more than the concurrent
- * transfers of one worker need is waste. */
-#define SPARE_EASY 64
-/* Cached upstream connections per worker. */
-#define MAX_CONNECTS 64L
-
-enum { CMD_ADD = 1, CMD_UNPAUSE = 2, CMD_CANCEL = 4 };
-enum { STOP_NO, STOP_CANCEL, STOP_EXIT };
-
-struct up_worker {
-	pthread_t thread;
-	CURLM *multi;
-	pthread_mutex_t mu;             /* guards the queue, the spares and stop */
-	struct upstream_xfer *qhead, *qtail;
-	CURL *spare[SPARE_EASY];
-	int nspare;
-	int stop;
-	struct upstream_xfer *active;   /* worker thread only */
-	struct upstream_pool *pool;
-};
-
-struct upstream_pool {
-	int n;
-	atomic_uint next;
-	atomic_int shutting_down;
-	atomic_long active;             /* transfers curl is running */
-	atomic_ulong requests, connects;
-	struct up_worker *w;
-};
+/* Kept-alive backend connections unused for this long are closed. */
+#define IDLE_MS 30000
 
 /* ---- rings ----------------------------------------------------------------------- */
 
@@ -147,6 +125,107 @@ ring_free(struct ring *r)
 	memset(r, 0, sizeof(*r));
 }
 
+size_t
+ring_peek(const struct ring *r, const unsigned char **p)
+{
+	*p = r->buf + r->head;
+	return r->len < r->cap - r->head ? r->len : r->cap - r->head;
+}
+
+void
+ring_drop(struct ring *r, size_t n)
+{
+	if (n > r->len)
+		n = r->len;
+	r->head = r->cap ? (r->head + n) % r->cap : 0;
+	r->len -= n;
+	if (r->len == 0)
+		r->head = 0;
+}
+
+/* ---- request head buffer ------------------------------------------------------------ */
+
+void
+hbuf_add(struct hbuf *b, const char *s, size_t n)
+{
+	size_t cap;
+	char *np;
+
+	if (b->failed)
+		return;
+	if (b->len + n > b->cap) {
+		cap = b->cap ? b->cap : 1024;
+		while (cap < b->len + n)
+			cap *= 2;
+		/* Bounded like what libmicrohttpd accepted from the client, plus ours. */
+		if (cap > 4 * 64 * 1024 || (np = realloc(b->p, cap)) == NULL) {
+			b->failed = 1;
+			return;
+		}
+		b->p = np;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+}
+
+void
+hbuf_adds(struct hbuf *b, const char *s)
+{
+	hbuf_add(b, s, strlen(s));
+}
+
+/* ---- backend URL --------------------------------------------------------------------- */
+
+int
+upstream_target_parse(const char *url, struct up_target *t)
+{
+	const char *p, *auth, *end, *hs, *he, *colon;
+	size_t alen;
+
+	memset(t, 0, sizeof(*t));
+	if (strncmp(url, "http://", 7) == 0) {
+		auth = url + 7;
+		eg_strlcpy(t->port, "80", sizeof(t->port));
+	} else if (strncmp(url, "https://", 8) == 0) {
+		auth = url + 8;
+		t->tls = 1;
+		eg_strlcpy(t->port, "443", sizeof(t->port));
+	} else {
+		return -1;
+	}
+	end = auth + strcspn(auth, "/?#");
+	t->path = end;
+	if ((alen = (size_t)(end - auth)) == 0 || alen >= sizeof(t->authority) || *end == '?' ||
+	    *end == '#')
+		return -1;
+	memcpy(t->authority, auth, alen);
+	hs = auth;
+	if (*auth == '[') {
+		if ((he = memchr(auth, ']', alen)) == NULL)
+			return -1;
+		hs = auth + 1;
+		colon = he + 1 < end && he[1] == ':' ? he + 1 : NULL;
+	} else {
+		colon = memchr(auth, ':', alen);
+		he = colon != NULL ? colon : end;
+	}
+	if (he == hs || (size_t)(he - hs) >= sizeof(t->host))
+		return -1;
+	memcpy(t->host, hs, (size_t)(he - hs));
+	if (colon != NULL) {
+		size_t plen = (size_t)(end - colon - 1);
+		if (plen == 0 || plen >= sizeof(t->port) || strspn(colon + 1, "0123456789") < plen)
+			return -1;
+		memcpy(t->port, colon + 1, plen);
+		t->port[plen] = '\0';
+	}
+	for (p = t->host; *p != '\0'; p++)
+		if ((unsigned char)*p <= 0x20 || *p == '@')
+			return -1;
+	return 0;
+}
+
 /* ---- reference counting ------------------------------------------------------------ */
 
 static void
@@ -160,9 +239,7 @@ xfer_free(struct upstream_xfer *x)
 		free(h->value);
 		free(h);
 	}
-	if (x->easy != NULL)            /* never submitted */
-		curl_easy_cleanup(x->easy);
-	curl_slist_free_all(x->req_headers);
+	free(x->head.p);
 	free(x->resp_connection);
 	ring_free(&x->up);
 	ring_free(&x->down);
@@ -188,208 +265,32 @@ upstream_wake_client(struct upstream_xfer *x, enum wait_for what)
 	}
 }
 
-/* ---- worker command queue ---------------------------------------------------------- */
+/* ---- pending actions ------------------------------------------------------------------ */
 
-/*
- * Commands are bits on the transfer, and a transfer is queued at most once: no
- * allocation per command, and a burst of unpauses for a busy worker costs one wakeup
- * (the worker is only woken when its queue goes from empty to non-empty; a non-empty
- * queue means a wakeup is already on its way).
- */
+/* A transfer is on the pending list at most once, its wishes OR-ed together. */
 static void
-post_cmd(struct up_worker *w, unsigned cmd, struct upstream_xfer *x)
+post(struct upstream_xfer *x, unsigned what)
 {
-	int wake = 0;
+	struct up_worker *w = x->w;
 
-	pthread_mutex_lock(&w->mu);
-	x->cmds |= cmd;
-	if (!x->queued) {
-		x->queued = 1;
-		atomic_fetch_add(&x->refs, 1);  /* the queue's reference */
-		x->qnext = NULL;
-		if (w->qtail != NULL)
-			w->qtail->qnext = x;
-		else {
-			w->qhead = x;
-			wake = 1;
-		}
-		w->qtail = x;
-	}
-	pthread_mutex_unlock(&w->mu);
-	if (wake)
-		curl_multi_wakeup(w->multi);
-}
-
-/* ---- curl callbacks (worker thread) ------------------------------------------------ */
-
-static int
-is_hop_by_hop(const char *name, size_t len)
-{
-	static const char *const hop[] = {
-		"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te",
-		"trailer", "transfer-encoding", "upgrade", "content-length", "proxy-connection",
-		NULL,
-	};
-	size_t i;
-
-	for (i = 0; hop[i] != NULL; i++)
-		if (strlen(hop[i]) == len && strncasecmp(hop[i], name, len) == 0)
-			return 1;
-	return 0;
-}
-
-/* Keeps the backend's Connection header aside: the headers it names are hop-by-hop
- * too, and may come before it, so forward.c filters them when it builds the response. */
-static void
-note_connection(struct upstream_xfer *x, const char *v, size_t len)
-{
-	size_t old = x->resp_connection ? strlen(x->resp_connection) : 0;
-	char *n = realloc(x->resp_connection, old + len + 2);
-
-	if (n == NULL)
+	x->pending |= what;
+	if (x->pnext != NULL || w->ptail == x)
 		return;
-	if (old > 0)
-		n[old++] = ',';
-	memcpy(n + old, v, len);
-	n[old + len] = '\0';
-	x->resp_connection = n;
+	atomic_fetch_add(&x->refs, 1);  /* the pending list's reference */
+	if (w->ptail != NULL)
+		w->ptail->pnext = x;
+	else
+		w->phead = x;
+	w->ptail = x;
 }
 
 static void
-add_resp_header(struct upstream_xfer *x, const char *line, size_t len)
+link_active(struct up_worker *w, struct upstream_xfer *x)
 {
-	const char *colon = memchr(line, ':', len);
-	const char *v, *end = line + len;
-	struct resp_header *h;
-	size_t nlen;
-
-	if (colon == NULL || colon == line)
-		return;
-	nlen = (size_t)(colon - line);
-	for (v = colon + 1; v < end && (*v == ' ' || *v == '\t'); v++)
-		;
-	while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' '))
-		end--;
-	if (nlen == 10 && strncasecmp(line, "connection", 10) == 0)
-		note_connection(x, v, (size_t)(end - v));
-	if (is_hop_by_hop(line, nlen) || (h = calloc(1, sizeof(*h))) == NULL)
-		return;
-	h->name = strndup(line, nlen);
-	h->value = strndup(v, (size_t)(end - v));
-	if (h->name == NULL || h->value == NULL) {
-		free(h->name);
-		free(h->value);
-		free(h);
-		return;
-	}
-	h->next = x->headers;
-	x->headers = h;
-}
-
-static void
-headers_complete(struct upstream_xfer *x)
-{
-	curl_off_t cl = -1;
-
-	if (curl_easy_getinfo(x->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl) == CURLE_OK)
-		x->content_length = cl;
-	x->headers_ready = 1;
-	/* When a body follows, the client is woken by its first bytes (or the end of the
-	 * transfer) instead: the response then leaves with data, after one suspension of
-	 * the connection rather than two (each costs epoll changes and a wake-up). */
-	if (x->is_head || cl == 0 || x->status == 204 || x->status == 304)
-		upstream_wake_client(x, WAIT_HEADERS);
-}
-
-size_t
-upstream_on_header(char *buf, size_t size, size_t n, void *arg)
-{
-	struct upstream_xfer *x = arg;
-	size_t len = size * n;
-
-	pthread_mutex_lock(&x->mu);
-	x->last_activity_ms = eg_mono_ms();
-	if (len >= 5 && strncmp(buf, "HTTP/", 5) == 0) {
-		/* A new status line: headers of an interim (1xx) response are dropped. */
-		curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &x->status);
-	} else if (len <= 2 && (buf[0] == '\r' || buf[0] == '\n')) {
-		curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &x->status);
-		if (x->status >= 200)
-			headers_complete(x);
-	} else if (x->status >= 200 || x->status == 0) {
-		add_resp_header(x, buf, len);
-	}
-	pthread_mutex_unlock(&x->mu);
-	return len;
-}
-
-size_t
-upstream_on_write(char *data, size_t size, size_t n, void *arg)
-{
-	struct upstream_xfer *x = arg;
-	size_t len = size * n;
-
-	pthread_mutex_lock(&x->mu);
-	if (x->cancelled) {
-		pthread_mutex_unlock(&x->mu);
-		return 0;       /* makes curl abort the transfer */
-	}
-	/* curl cannot take part of a write: all of it fits, or pause and get it again. */
-	if (EG_PROXY_BUF - x->down.len < len || ring_put(&x->down, data, len) != len) {
-		x->down_paused = !x->down.oom;
-		pthread_mutex_unlock(&x->mu);
-		return x->down.oom ? 0 : CURL_WRITEFUNC_PAUSE;
-	}
-	x->last_activity_ms = eg_mono_ms();
-	upstream_wake_client(x, x->waiting == WAIT_HEADERS ? WAIT_HEADERS : WAIT_BODY);
-	pthread_mutex_unlock(&x->mu);
-	return len;
-}
-
-size_t
-upstream_on_read(char *buf, size_t size, size_t n, void *arg)
-{
-	struct upstream_xfer *x = arg;
-	size_t take;
-
-	pthread_mutex_lock(&x->mu);
-	if (x->cancelled) {
-		pthread_mutex_unlock(&x->mu);
-		return CURL_READFUNC_ABORT;
-	}
-	x->last_activity_ms = eg_mono_ms();
-	if (x->up.len == 0) {
-		if (x->up_done) {
-			pthread_mutex_unlock(&x->mu);
-			return 0;
-		}
-		x->up_paused = 1;
-		pthread_mutex_unlock(&x->mu);
-		return CURL_READFUNC_PAUSE;
-	}
-	take = ring_get(&x->up, buf, size * n);
-	upstream_wake_client(x, WAIT_UPLOAD_SPACE);
-	pthread_mutex_unlock(&x->mu);
-	return take;
-}
-
-/* ---- worker thread: transfers ------------------------------------------------------ */
-
-static void
-give_back_easy(struct up_worker *w, CURL *e)
-{
-	int kept = 0;
-
-	/* Reset here, on the worker, so that the next user starts from defaults. */
-	curl_easy_reset(e);
-	pthread_mutex_lock(&w->mu);
-	if (w->nspare < SPARE_EASY) {
-		w->spare[w->nspare++] = e;
-		kept = 1;
-	}
-	pthread_mutex_unlock(&w->mu);
-	if (!kept)
-		curl_easy_cleanup(e);
+	x->next = w->active;
+	if (w->active != NULL)
+		w->active->prev = x;
+	w->active = x;
 }
 
 static void
@@ -404,109 +305,75 @@ unlink_active(struct up_worker *w, struct upstream_xfer *x)
 	x->prev = x->next = NULL;
 }
 
-static void
-finish_xfer(struct up_worker *w, struct upstream_xfer *x, CURLcode result)
+void
+upstream_finish(struct up_worker *w, struct upstream_xfer *x, int broken)
 {
-	long connects = 0;
-	curl_off_t connect_us = 0, pretransfer_us = 0;
-	CURL *e = x->easy;
-
-	curl_easy_getinfo(e, CURLINFO_NUM_CONNECTS, &connects);
-	curl_easy_getinfo(e, CURLINFO_CONNECT_TIME_T, &connect_us);
-	/* A reused connection has no connect time, but the request was about to be sent. */
-	curl_easy_getinfo(e, CURLINFO_PRETRANSFER_TIME_T, &pretransfer_us);
-	curl_multi_remove_handle(w->multi, e);
+	if (x->finished)
+		return;
+	x->finished = 1;
+	x->uc = NULL;
 	unlink_active(w, x);
 	atomic_fetch_sub(&w->pool->active, 1);
-	atomic_fetch_add(&w->pool->connects, (unsigned long)connects);
 	pthread_mutex_lock(&x->mu);
-	x->easy = NULL;
 	x->done = 1;
-	x->result = result;
-	x->connected = connect_us > 0 || pretransfer_us > 0 || x->status > 0;
-	if (result != CURLE_OK && x->errbuf[0] == '\0')
-		eg_strlcpy(x->errbuf, curl_easy_strerror(result), sizeof(x->errbuf));
+	x->broken = broken;
+	if (broken && x->errbuf[0] == '\0')
+		eg_strlcpy(x->errbuf, x->cancelled ? "cancelled" : "transfer failed",
+		    sizeof(x->errbuf));
 	/* The end of the transfer answers every wait: headers (a body never came, or the
 	 * backend broke off), body, or upload space. */
 	upstream_wake_client(x, x->waiting);
 	pthread_mutex_unlock(&x->mu);
-	give_back_easy(w, e);
 	upstream_xfer_put(x);    /* the worker's reference */
 }
 
 static void
-start_xfer(struct up_worker *w, struct upstream_xfer *x)
+start(struct up_worker *w, struct upstream_xfer *x)
 {
+	x->started = 1;
 	atomic_fetch_add(&x->refs, 1);  /* the worker's reference while running */
 	atomic_fetch_add(&w->pool->active, 1);
 	atomic_fetch_add(&w->pool->requests, 1);
-	x->next = w->active;
-	if (w->active != NULL)
-		w->active->prev = x;
-	w->active = x;
-	pthread_mutex_lock(&x->mu);
+	link_active(w, x);
 	x->last_activity_ms = eg_mono_ms();
-	pthread_mutex_unlock(&x->mu);
-	if (curl_multi_add_handle(w->multi, x->easy) != CURLM_OK)
-		finish_xfer(w, x, CURLE_FAILED_INIT);
-}
-
-/* ADD always comes first for a transfer; after it, x->easy is NULL once curl is done. */
-static void
-run_cmds(struct up_worker *w, struct upstream_xfer *x, unsigned cmds)
-{
-	if ((cmds & CMD_ADD) && !x->started) {
-		x->started = 1;
-		start_xfer(w, x);
-	}
-	if (!x->started || x->easy == NULL)
-		return;         /* never started (refused at submit), or already finished */
-	if (cmds & CMD_CANCEL)
-		finish_xfer(w, x, CURLE_ABORTED_BY_CALLBACK);
-	else if (cmds & CMD_UNPAUSE)
-		curl_easy_pause(x->easy, CURLPAUSE_CONT);
+	upconn_start(w, x);
 }
 
 static void
-drain_cmds(struct up_worker *w)
+cancel(struct up_worker *w, struct upstream_xfer *x)
 {
-	struct upstream_xfer *x, *next;
-	unsigned cmds;
+	if (x->uc != NULL)
+		upconn_abort(x->uc);            /* ends x too */
+	else
+		upstream_finish(w, x, 1);
+}
 
-	pthread_mutex_lock(&w->mu);
-	x = w->qhead;
-	w->qhead = w->qtail = NULL;
-	pthread_mutex_unlock(&w->mu);
-	for (; x != NULL; x = next) {
-		pthread_mutex_lock(&w->mu);
-		next = x->qnext;
-		x->qnext = NULL;
-		cmds = x->cmds;
-		x->cmds = 0;
-		x->queued = 0;
-		pthread_mutex_unlock(&w->mu);
-		run_cmds(w, x, cmds);
-		upstream_xfer_put(x);    /* the queue's reference */
+void
+upstream_run_pending(struct up_worker *w)
+{
+	struct upstream_xfer *x;
+	unsigned what;
+
+	while ((x = w->phead) != NULL) {
+		w->phead = x->pnext;
+		if (w->phead == NULL)
+			w->ptail = NULL;
+		x->pnext = NULL;
+		what = x->pending;
+		x->pending = 0;
+		if ((what & PEND_START) && !x->started)
+			start(w, x);
+		if (x->started && !x->finished) {
+			if (what & PEND_CANCEL)
+				cancel(w, x);
+			else if ((what & PEND_UNPAUSE) && x->uc != NULL)
+				upconn_resume(x->uc);
+		}
+		upstream_xfer_put(x);    /* the pending list's reference */
 	}
 }
 
-static void
-reap_done(struct up_worker *w)
-{
-	CURLMsg *m;
-	int left;
-
-	while ((m = curl_multi_info_read(w->multi, &left)) != NULL) {
-		struct upstream_xfer *x = NULL;
-		if (m->msg != CURLMSG_DONE)
-			continue;
-		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&x);
-		if (x != NULL)
-			finish_xfer(w, x, m->data.result);
-	}
-}
-
-/* ---- worker thread: timeouts and vanished clients ---------------------------------- */
+/* ---- timeouts and vanished clients ------------------------------------------------- */
 
 /* Has the peer closed the socket? TCP_INFO tells without reading: a suspended
  * connection must not have its bytes (a pipelined request, TLS records) taken. */
@@ -521,10 +388,9 @@ client_closed(int fd)
 	return ti.tcpi_state == TCP_CLOSE_WAIT || ti.tcpi_state == TCP_CLOSE;
 }
 
-/* Why x should be given up now, or FAIL_NONE. Called with x->mu held. While curl waits
- * for the client (a paused side), the backend is not the slow one. The client socket is
- * only looked at while its connection is suspended: then libmicrohttpd is not using it
- * and cannot close it under us (it is resumed only with x->mu held). */
+/* Why x should be given up now, or FAIL_NONE. While the transfer waits for the client
+ * (a paused side), the backend is not the slow one. The client socket is only looked at
+ * while its connection is suspended: libmicrohttpd is not using it then. */
 static enum xfer_fail
 check_xfer(struct upstream_xfer *x, int64_t now)
 {
@@ -532,107 +398,74 @@ check_xfer(struct upstream_xfer *x, int64_t now)
 		return FAIL_CLIENT_GONE;
 	if (x->down.oom || x->up.oom)
 		return FAIL_OOM;
+	if (!x->connected && now - x->start_ms > x->connect_timeout_ms) {
+		eg_strlcpy(x->errbuf, "connect timed out", sizeof(x->errbuf));
+		return FAIL_TIMEOUT;
+	}
 	if (!x->down_paused && !x->up_paused && now - x->last_activity_ms > x->timeout_ms)
 		return FAIL_TIMEOUT;
 	return FAIL_NONE;
 }
 
-static void
-tick(struct up_worker *w)
+int
+upstream_tick(struct up_worker *w, int64_t now)
 {
 	struct upstream_xfer *x, *next;
-	int64_t now = eg_mono_ms();
 	enum xfer_fail f;
 
 	for (x = w->active; x != NULL; x = next) {
 		next = x->next;
-		pthread_mutex_lock(&x->mu);
-		f = check_xfer(x, now);
-		if (f != FAIL_NONE) {
-			x->fail = f;
-			x->cancelled = 1;
-		}
-		pthread_mutex_unlock(&x->mu);
-		if (f == FAIL_TIMEOUT)
-			finish_xfer(w, x, CURLE_OPERATION_TIMEDOUT);
-		else if (f != FAIL_NONE)
-			finish_xfer(w, x, CURLE_ABORTED_BY_CALLBACK);
-	}
-}
-
-/* Shutting down: every transfer ends now (see upstream_pool_shutdown). */
-static void
-cancel_all(struct up_worker *w)
-{
-	while (w->active != NULL) {
-		struct upstream_xfer *x = w->active;
-		pthread_mutex_lock(&x->mu);
+		if ((f = check_xfer(x, now)) == FAIL_NONE)
+			continue;
+		x->fail = f;
 		x->cancelled = 1;
-		pthread_mutex_unlock(&x->mu);
-		finish_xfer(w, x, CURLE_ABORTED_BY_CALLBACK);
+		cancel(w, x);
 	}
+	upconn_close_idle(w, now - IDLE_MS);
+	return TICK_MS;
 }
 
-static void *
-worker_main(void *arg)
+void
+upstream_worker_cancel_all(struct up_worker *w)
 {
-	struct up_worker *w = arg;
-	int running = 0, stop;
-	int64_t next_tick = eg_mono_ms() + TICK_MS, now;
-
-	for (;;) {
-		drain_cmds(w);
-		curl_multi_perform(w->multi, &running);
-		reap_done(w);
-		if ((now = eg_mono_ms()) >= next_tick) {
-			tick(w);
-			next_tick = now + TICK_MS;
-		}
-		pthread_mutex_lock(&w->mu);
-		stop = w->stop;
-		pthread_mutex_unlock(&w->mu);
-		if (stop == STOP_CANCEL)
-			cancel_all(w);
-		else if (stop == STOP_EXIT)
-			break;
-		curl_multi_poll(w->multi, NULL, 0, w->active != NULL ? TICK_MS : 1000, NULL);
+	upstream_run_pending(w);
+	while (w->active != NULL) {
+		w->active->cancelled = 1;
+		cancel(w, w->active);
 	}
-	return NULL;
+	upconn_close_idle(w, INT64_MAX);
 }
 
 /* ---- the libmicrohttpd side's entry points ----------------------------------------- */
 
-static CURL *
-take_easy(struct up_worker *w)
+static struct up_worker *
+worker_of(struct upstream_pool *p, struct MHD_Connection *conn)
 {
-	CURL *e = NULL;
+	const union MHD_ConnectionInfo *ci =
+	    MHD_get_connection_info(conn, MHD_CONNECTION_INFO_DAEMON);
+	int i;
 
-	pthread_mutex_lock(&w->mu);
-	if (w->nspare > 0)
-		e = w->spare[--w->nspare];
-	pthread_mutex_unlock(&w->mu);
-	return e != NULL ? e : curl_easy_init();
+	for (i = 0; ci != NULL && i < p->n; i++)
+		if (p->w[i].daemon == ci->daemon)
+			return &p->w[i];
+	return NULL;
 }
 
 struct upstream_xfer *
 upstream_xfer_new(struct upstream_pool *p, struct MHD_Connection *conn, int has_body)
 {
-	struct upstream_xfer *x = calloc(1, sizeof(*x));
-	unsigned i = atomic_fetch_add(&p->next, 1) % (unsigned)p->n;
+	struct up_worker *w = worker_of(p, conn);
+	struct upstream_xfer *x;
 
-	if (x == NULL)
+	if (w == NULL || (x = calloc(1, sizeof(*x))) == NULL)
 		return NULL;
 	atomic_init(&x->refs, 1);
 	pthread_mutex_init(&x->mu, NULL);
-	x->w = &p->w[i];
+	x->w = w;
 	x->conn = conn;
 	x->client_fd = -1;
 	x->has_body = has_body;
 	x->content_length = -1;
-	if ((x->easy = take_easy(x->w)) == NULL) {
-		upstream_xfer_put(x);
-		return NULL;
-	}
 	return x;
 }
 
@@ -641,20 +474,20 @@ upstream_submit(struct upstream_xfer *x)
 {
 	if (atomic_load(&x->w->pool->shutting_down))
 		return -1;
-	post_cmd(x->w, CMD_ADD, x);
+	post(x, PEND_START);
 	return 0;
 }
 
 void
 upstream_unpause(struct upstream_xfer *x)
 {
-	post_cmd(x->w, CMD_UNPAUSE, x);
+	post(x, PEND_UNPAUSE);
 }
 
 void
 upstream_cancel(struct upstream_xfer *x)
 {
-	post_cmd(x->w, CMD_CANCEL, x);
+	post(x, PEND_CANCEL);
 }
 
 void
@@ -680,54 +513,41 @@ upstream_pool_new(int nworkers, struct upstream_pool **out)
 		log_warnx("upstream: out of memory for %d workers", nworkers);
 		return EG_ERR_NOMEM;
 	}
+	p->n = nworkers;
 	for (i = 0; i < nworkers; i++) {
-		struct up_worker *w = &p->w[i];
-		pthread_mutex_init(&w->mu, NULL);
-		w->pool = p;
-		if ((w->multi = curl_multi_init()) == NULL)
-			break;
-		/* Upstream connections are reused per worker: the cache lives in the multi. */
-		curl_multi_setopt(w->multi, CURLMOPT_MAXCONNECTS, MAX_CONNECTS);
-		if (pthread_create(&w->thread, NULL, worker_main, w) != 0) {
-			curl_multi_cleanup(w->multi);
-			break;
-		}
-		p->n++;
-	}
-	if (p->n != nworkers) {
-		log_warnx("upstream: cannot start worker %d of %d", p->n + 1, nworkers);
-		upstream_pool_free(p);
-		return EG_ERR_INTERNAL;
+		p->w[i].pool = p;
+		p->w[i].epfd = -1;
 	}
 	*out = p;
 	return EG_OK;
 }
 
-/*
- * Ends every transfer and resumes every connection suspended on one, and makes new
- * transfers fail at once: libmicrohttpd must not be stopped with suspended connections
- * (LIBNOTES.md), so this runs before MHD_stop_daemon(). The workers do it on their own
- * threads (curl handles are theirs); this waits, a bounded time, until they did.
- */
+struct up_worker *
+upstream_worker(struct upstream_pool *p, int i)
+{
+	return i >= 0 && i < p->n ? &p->w[i] : NULL;
+}
+
+void
+upstream_worker_attach(struct up_worker *w, int epfd, struct MHD_Daemon *daemon)
+{
+	w->epfd = epfd;
+	w->daemon = daemon;
+}
+
+void
+upstream_on_event(struct up_worker *w, void *src, uint32_t events)
+{
+	(void)w;
+	upconn_event(src, events);
+}
+
+/* New transfers fail from now on; the loops end the running ones (loop.c). */
 void
 upstream_pool_shutdown(struct upstream_pool *p)
 {
-	int i, tries;
-
-	if (p == NULL)
-		return;
-	atomic_store(&p->shutting_down, 1);
-	for (i = 0; i < p->n; i++) {
-		pthread_mutex_lock(&p->w[i].mu);
-		p->w[i].stop = STOP_CANCEL;
-		pthread_mutex_unlock(&p->w[i].mu);
-		curl_multi_wakeup(p->w[i].multi);
-	}
-	for (tries = 0; atomic_load(&p->active) > 0 && tries < 500; tries++)
-		usleep(10000);
-	if (atomic_load(&p->active) > 0)
-		log_warnx("upstream: %ld transfers still running at shutdown",
-		    atomic_load(&p->active));
+	if (p != NULL)
+		atomic_store(&p->shutting_down, 1);
 }
 
 void
@@ -738,19 +558,8 @@ upstream_pool_free(struct upstream_pool *p)
 	if (p == NULL)
 		return;
 	for (i = 0; i < p->n; i++) {
-		struct up_worker *w = &p->w[i];
-		pthread_mutex_lock(&w->mu);
-		w->stop = STOP_EXIT;
-		pthread_mutex_unlock(&w->mu);
-		curl_multi_wakeup(w->multi);
-		pthread_join(w->thread, NULL);
-		/* The worker is gone: its last commands and transfers end on this thread. */
-		drain_cmds(w);
-		cancel_all(w);
-		while (w->nspare > 0)
-			curl_easy_cleanup(w->spare[--w->nspare]);
-		curl_multi_cleanup(w->multi);
-		pthread_mutex_destroy(&w->mu);
+		upstream_worker_cancel_all(&p->w[i]);
+		SSL_CTX_free(p->w[i].tls);
 	}
 	free(p->w);
 	free(p);

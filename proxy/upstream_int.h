@@ -1,17 +1,19 @@
-/* upstream_int.h - the transfer state shared by upstream.c (curl side) and forward.c
- * (libmicrohttpd side); proxy/ only. Every field below `mu` is guarded by it, except
- * where a comment names the one thread that owns it. */
+/* upstream_int.h - the transfer state shared by upstream.c (the backend side) and
+ * forward.c (the libmicrohttpd side); proxy/ only. Both sides run on the same event-loop
+ * thread (loop.c), the one that owns the client's connection: `mu` only makes the
+ * hand-over points explicit and costs nothing uncontended. */
 #ifndef EIDGATE_UPSTREAM_INT_H
 #define EIDGATE_UPSTREAM_INT_H
 
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
-#include <curl/curl.h>
 #include <microhttpd.h>
 
 struct up_worker;
+struct up_conn;
 struct upstream_pool;
 
 struct resp_header {
@@ -34,27 +36,53 @@ struct ring {
 size_t ring_put(struct ring *r, const void *data, size_t n);
 /* Copies up to n bytes out; returns how many. */
 size_t ring_get(struct ring *r, void *out, size_t n);
+/* The first contiguous stretch of data (its length; 0 when empty), and dropping n bytes
+ * of it once they were sent. */
+size_t ring_peek(const struct ring *r, const unsigned char **p);
+void ring_drop(struct ring *r, size_t n);
 void ring_free(struct ring *r);
+
+/* A growing byte buffer: the request head. */
+struct hbuf {
+	char *p;
+	size_t len, cap;
+	int failed;                     /* an append did not fit in memory or the limit */
+};
+void hbuf_add(struct hbuf *b, const char *s, size_t n);
+void hbuf_adds(struct hbuf *b, const char *s);
+
+/* Where a backend URL points: parsed from policy_backend.url. */
+struct up_target {
+	int tls;                        /* https */
+	char host[256];                 /* as in the URL, without brackets */
+	char authority[300];            /* the Host header: host[:port] as in the URL */
+	char port[8];
+	const char *path;               /* the URL's path prefix, "" when none */
+};
+/* 0, or -1 when url is not http(s)://host[:port][/path]. */
+int upstream_target_parse(const char *url, struct up_target *t);
 
 /* What the libmicrohttpd side waits for while its connection is suspended. */
 enum wait_for { WAIT_NONE, WAIT_HEADERS, WAIT_BODY, WAIT_UPLOAD_SPACE };
 
-/* Why a transfer ended without a usable answer (besides curl's own result). */
-enum xfer_fail { FAIL_NONE, FAIL_TIMEOUT, FAIL_CLIENT_GONE, FAIL_OOM };
+/* Why a transfer ended without a usable answer. */
+enum xfer_fail { FAIL_NONE, FAIL_TIMEOUT, FAIL_CLIENT_GONE, FAIL_OOM, FAIL_BACKEND };
 
 struct upstream_xfer {
 	atomic_int refs;
 	pthread_mutex_t mu;
 	struct up_worker *w;
-	/* owned by the worker thread: its list of running transfers and command queue */
+	/* the worker's: its list of running transfers and of pending actions */
 	struct upstream_xfer *prev, *next;
-	struct upstream_xfer *qnext;
-	unsigned cmds;                  /* CMD_* bits pending; guarded by the worker's mu */
-	int started;                    /* worker thread only: handed to curl */
-	int queued;                     /* on the worker's queue; guarded by the worker's mu */
-	CURL *easy;                     /* NULL once the worker has finished with it */
-	struct curl_slist *req_headers;
-	char errbuf[CURL_ERROR_SIZE];
+	struct upstream_xfer *pnext;
+	unsigned pending;               /* PEND_* bits */
+	int started, finished;          /* on the active list / taken off it */
+	struct up_conn *uc;             /* the backend connection while running */
+	struct up_target target;
+	struct hbuf head;               /* the request line and header fields, as sent */
+	int64_t up_length;              /* the upload's length, -1 when sent chunked */
+	int retried;                    /* sent again once on a fresh connection */
+	char errbuf[200];
 	struct MHD_Connection *conn;    /* NULL once the request completed */
 	int client_fd;                  /* the client's socket (gone check), -1 if unknown */
 	enum wait_for waiting;
@@ -77,28 +105,86 @@ struct upstream_xfer {
 	struct resp_header *headers;
 	char *resp_connection;          /* the backend's Connection header: more hop-by-hop */
 	int done, cancelled, connected;
+	int broken;                     /* ended without a complete response */
 	enum xfer_fail fail;
-	CURLcode result;
 	int64_t start_ms;
+	int64_t connect_timeout_ms;
 	int64_t timeout_ms;             /* backend inactivity allowed (read timeout) */
 	int64_t last_activity_ms;       /* last byte to or from the backend */
 };
 
-/* Creates a transfer on one of the pool's workers (round robin), with an easy handle
- * from that worker's spare handles. NULL when out of memory. */
+/* Creates a transfer on the worker of conn's event loop. NULL when out of memory. */
 struct upstream_xfer *upstream_xfer_new(struct upstream_pool *p, struct MHD_Connection *conn,
     int has_body);
 void upstream_xfer_put(struct upstream_xfer *x);
-/* Hands x to its worker. 0, or -1 when the pool is shutting down or out of memory. */
+/* Hands x to its worker. 0, or -1 when the pool is shutting down. */
 int upstream_submit(struct upstream_xfer *x);
-/* Asks x's worker to resume a paused transfer / to abort it. Call without x->mu. */
+/* Asks x's worker to resume a paused transfer / to abort it. Call without x->mu. The
+ * worker acts once libmicrohttpd's callbacks have returned, never inside them. */
 void upstream_unpause(struct upstream_xfer *x);
 void upstream_cancel(struct upstream_xfer *x);
 /* Call with x->mu held: resumes the connection if it waits for `what`. */
 void upstream_wake_client(struct upstream_xfer *x, enum wait_for what);
 
-size_t upstream_on_header(char *buf, size_t size, size_t n, void *arg);
-size_t upstream_on_write(char *data, size_t size, size_t n, void *arg);
-size_t upstream_on_read(char *buf, size_t size, size_t n, void *arg);
+/* ---- a worker: one per event loop (upstream.c and upconn.c) ------------------------- */
+
+enum { PEND_START = 1, PEND_UNPAUSE = 2, PEND_CANCEL = 4 };
+
+/* Resolved backend addresses, so that a host name costs a lookup a minute, not one per
+ * connection. */
+struct up_addr {
+	char key[270];                  /* host/port */
+	struct sockaddr_storage sa;
+	socklen_t salen;
+	int64_t expires_ms;
+};
+#define UP_ADDRS 16
+
+struct up_worker {
+	struct upstream_pool *pool;
+	struct MHD_Daemon *daemon;
+	int epfd;
+	struct upstream_xfer *active;   /* running transfers */
+	struct upstream_xfer *phead, *ptail;    /* transfers with pending actions */
+	struct up_conn *idle;           /* kept-alive backend connections, newest first */
+	int nidle;
+	void *tls;                      /* SSL_CTX for https backends, made when first needed */
+	struct up_addr addrs[UP_ADDRS];
+};
+
+struct upstream_pool {
+	int n;
+	atomic_int shutting_down;
+	atomic_long active;             /* transfers running */
+	atomic_ulong requests, connects;
+	struct up_worker *w;
+};
+
+/* upstream.c: the end of a transfer (the connection was released or closed first). */
+void upstream_finish(struct up_worker *w, struct upstream_xfer *x, int broken);
+/* upconn.c: the backend connections. */
+void upconn_start(struct up_worker *w, struct upstream_xfer *x);
+void upconn_resume(struct up_conn *uc);
+void upconn_abort(struct up_conn *uc);
+void upconn_event(struct up_conn *uc, uint32_t events);
+void upconn_close_idle(struct up_worker *w, int64_t older_than_ms);
+
+/* ---- the event loop's side (loop.c) -------------------------------------------------- */
+
+/* What an epoll event's data.ptr points to: each source starts with its kind. */
+enum loop_src { SRC_MHD = 1, SRC_WAKE, SRC_UPSTREAM };
+
+struct up_worker *upstream_worker(struct upstream_pool *p, int i);
+/* The loop's epoll set and daemon, before the loop runs. */
+void upstream_worker_attach(struct up_worker *w, int epfd, struct MHD_Daemon *daemon);
+/* An epoll event on one of the worker's backend connections (src is its data.ptr). */
+void upstream_on_event(struct up_worker *w, void *src, uint32_t events);
+/* Carries out what libmicrohttpd's callbacks asked for (start, unpause, cancel). */
+void upstream_run_pending(struct up_worker *w);
+/* Gives up transfers whose backend or client is gone or silent; returns how long the loop
+ * may sleep before the next check (ms). */
+int upstream_tick(struct up_worker *w, int64_t now_ms);
+/* Ends every transfer of the worker (shutdown). */
+void upstream_worker_cancel_all(struct up_worker *w);
 
 #endif

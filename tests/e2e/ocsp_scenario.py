@@ -98,9 +98,8 @@ def main():
         r = harness.request_on(stack, port, "GET", "/eidgate/whoami", who="covte-a")
         check("responder down under require is refused",
               r.status == 403 and r.json()["reason"] == "ocsp-unavailable", r)
-        recs = {x["request_id"]: x for x in stack.audit(db=os.path.join(stack.root, "audit-ocsp"))}
-        check("refusal is in the access log", recs.get(r.json().get("request_id"), {}).get("reason")
-              == "ocsp-unavailable")
+        rec = stack.audit_record(r.json().get("request_id"), db=os.path.join(stack.root, "audit-ocsp"))
+        check("refusal is in the access log", rec.get("reason") == "ocsp-unavailable", rec)
     finally:
         if responder is not None:
             responder.terminate()
