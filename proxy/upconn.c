@@ -558,6 +558,28 @@ pass_body(struct up_conn *uc)
 	return ret < 0 ? -1 : end;
 }
 
+/* A head that does not fit the receive buffer gets room up to H1_MAX_HEAD (and one
+ * byte more, so that h1_parse_head sees a head over the limit as too large). */
+static int
+grow_for_head(struct up_conn *uc)
+{
+	char *n;
+
+	if (uc->inoff > 0) {            /* an interim answer was skipped: make room first */
+		memmove(uc->in, uc->in + uc->inoff, uc->inlen - uc->inoff);
+		uc->inlen -= uc->inoff;
+		uc->inoff = 0;
+		return 0;
+	}
+	if (uc->head_done || uc->incap > H1_MAX_HEAD)
+		return -1;
+	if ((n = realloc(uc->in, H1_MAX_HEAD + 1)) == NULL)
+		return -1;
+	uc->in = n;
+	uc->incap = H1_MAX_HEAD + 1;
+	return 0;
+}
+
 /* The backend closed its side. */
 static void
 on_eof(struct up_conn *uc)
@@ -611,7 +633,7 @@ on_readable(struct up_conn *uc)
 		}
 		if (uc->inoff == uc->inlen)
 			uc->inoff = uc->inlen = 0;
-		if (uc->inlen == uc->incap) {
+		if (uc->inlen == uc->incap && grow_for_head(uc) != 0) {
 			conn_fail(uc, "response head too large");
 			return;
 		}

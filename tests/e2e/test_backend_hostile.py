@@ -1,0 +1,199 @@
+"""A backend that answers badly must not fool the gateway: responses whose end is
+ambiguous (conflicting lengths, length and chunked, bad chunk framing), folded or
+control-character header lines and oversized heads are refused with 502 and logged; a
+backend that sends more than its response (a smuggled second answer) never has those
+bytes read as the answer to another client's request. Also: refusals and built-in
+answers keep the client's connection open (libmicrohttpd closes it after an answer
+given in its first callback, which the gateway avoids).
+
+The backend here is a real TCP server speaking raw bytes, so each bad answer is exactly
+what a broken or compromised backend would put on the wire."""
+import http.client
+import os
+import socket
+import ssl
+import threading
+
+import harness
+
+WHO = "mod-molenberg"
+
+OK = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+ANSWERS = {
+    "plain": b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nplain",
+    "cl-conflict": b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello!",
+    "cl-list": b"HTTP/1.1 200 OK\r\nContent-Length: 5, 5\r\n\r\nhello",
+    "cl-and-te": b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n"
+                 b"5\r\nhello\r\n0\r\n\r\n",
+    "te-gzip": b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n",
+    "obs-fold": b"HTTP/1.1 200 OK\r\nX-A: 1\r\n  folded\r\nContent-Length: 2\r\n\r\nok",
+    "ctl-value": b"HTTP/1.1 200 OK\r\nX-A: a\x01b\r\nContent-Length: 2\r\n\r\nok",
+    "space-colon": b"HTTP/1.1 200 OK\r\nContent-Length : 2\r\n\r\nok",
+    "bad-status": b"HTTP/1.1 2000 OK\r\nContent-Length: 2\r\n\r\nok",
+    "not-http": b"SSH-2.0-OpenSSH_9.2\r\n\r\n",
+    "huge-head": b"HTTP/1.1 200 OK\r\nX-Big: " + b"a" * (70 * 1024) + b"\r\n\r\nok",
+    "switch": b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: h2c\r\n\r\n",
+    # Acceptable oddities: bare LF line ends, an interim answer, a body ended by close.
+    "lf-only": b"HTTP/1.1 200 OK\nContent-Length: 2\n\nok",
+    "interim": b"HTTP/1.1 100 Continue\r\n\r\n" + OK,
+    "eof-body": b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nuntil-close",
+    "bad-chunk": b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhelloXX0\r\n\r\n",
+    # A second answer after the first: must never reach anyone.
+    "smuggle": OK + b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nevil",
+}
+REFUSED = ["cl-conflict", "cl-list", "cl-and-te", "te-gzip", "obs-fold", "ctl-value",
+           "space-colon", "bad-status", "not-http", "huge-head", "switch"]
+
+
+class RawBackend:
+    """Answers each request on a connection with ANSWERS[last path segment]."""
+
+    def __init__(self, tls=None):
+        self.tls = tls
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(64)
+        self.port = self.sock.getsockname()[1]
+        threading.Thread(target=self.accept, daemon=True).start()
+
+    def accept(self):
+        while True:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self.serve, args=(c,), daemon=True).start()
+
+    def serve(self, c):
+        buf = b""
+        if self.tls is not None:
+            try:
+                c = self.tls.wrap_socket(c, server_side=True)
+            except (ssl.SSLError, OSError):
+                c.close()
+                return
+        with c:
+            while True:
+                while b"\r\n\r\n" not in buf:
+                    data = c.recv(65536)
+                    if not data:
+                        return
+                    buf += data
+                head, buf = buf.split(b"\r\n\r\n", 1)
+                case = head.split(b" ")[1].decode().rsplit("/", 1)[-1]
+                c.sendall(ANSWERS.get(case, ANSWERS["plain"]))
+                if case in ("eof-body", "bad-chunk", "huge-head", "not-http", "switch"):
+                    return
+
+    def close(self):
+        self.sock.close()
+
+
+def gateway_with_raw_backend(stack, raw, name="raw", scheme="http", preexec_fn=None):
+    """A gateway whose policy also routes /__raw/** to the raw backend."""
+    with open(stack.config) as f:
+        conf = f.read()
+    policy = [line.split("=", 1)[1].strip() for line in conf.splitlines()
+              if line.strip().startswith("file =") and line.strip().endswith(".policy")][0]
+    with open(policy) as f:
+        text = f.read()
+    mine = os.path.join(stack.root, name + ".policy")
+    with open(mine, "w") as f:
+        f.write(text + "\nbackend test-raw %s://127.0.0.1:%d timeout=5s\n"
+                "allow test-raw GET,HEAD /__raw/** -> test-raw when authenticated\n" % (
+                    scheme, raw.port))
+    return harness.gateway_variant(stack, name, replace={policy: mine}, preexec_fn=preexec_fn)
+
+
+def test_hostile_backend_answers(stack):
+    raw = RawBackend()
+    try:
+        port = gateway_with_raw_backend(stack, raw)
+        get = lambda case: harness.request_on(stack, port, "GET", "/__raw/" + case, who=WHO)  # noqa: E731
+        for case in REFUSED:
+            r = get(case)
+            assert r.status == 502, (case, r)
+            assert b"chunked" not in r.body and b"Content-Length" not in r.body, (case, r.body)
+        rec = stack.audit_record(r.json()["request_id"], db=os.path.join(stack.root, "audit-raw"))
+        assert rec["upstream_status"] == 502 and rec["backend"] == "test-raw", rec
+        assert get("lf-only").body == b"ok"
+        assert get("interim").body == b"ok"
+        assert get("eof-body").body == b"until-close"
+        # The smuggled answer: the gateway's connection to the backend is dropped with
+        # its extra bytes, so the next requests get their own answers.
+        p = stack.person(WHO)
+        c = http.client.HTTPSConnection("127.0.0.1", port, timeout=30,
+                                        context=stack.tls_context(p["chain"], p["key_file"]))
+        for case, want in (("smuggle", b"ok"), ("plain", b"plain"), ("plain", b"plain")):
+            c.request("GET", "/__raw/" + case)
+            r = c.getresponse()
+            assert r.status == 200 and r.read() == want, case
+        c.close()
+        # Broken chunk framing after a good head: the client's body ends without its last
+        # chunk, never as a complete answer.
+        c = http.client.HTTPSConnection("127.0.0.1", port, timeout=30,
+                                        context=stack.tls_context(p["chain"], p["key_file"]))
+        c.request("GET", "/__raw/bad-chunk")
+        r = c.getresponse()
+        try:
+            data = r.read()
+            complete = True
+        except (http.client.IncompleteRead, ConnectionError):
+            complete = False
+            data = b""
+        assert not complete or r.status >= 500, (r.status, data)
+        c.close()
+    finally:
+        raw.close()
+
+
+def test_refusals_and_builtin_answers_keep_the_connection(stack):
+    p = stack.person(WHO)
+    c = http.client.HTTPSConnection("127.0.0.1", stack.port, timeout=30,
+                                    context=stack.tls_context(p["chain"], p["key_file"]))
+    sock = None
+    for method, path, status in (("GET", "/eidgate/whoami", 200),
+                                 ("GET", "/dossiers/facilities/none/x", 403),
+                                 ("GET", "/.well-known/eidgate-jwks.json", 200),
+                                 ("GET", "/eidgate/nothing-here", 404),
+                                 ("GET", "/eidgate/whoami", 200)):
+        c.request(method, path)
+        r = c.getresponse()
+        r.read()
+        assert r.status == status, (path, r.status)
+        assert (r.getheader("Connection") or "").lower() != "close", path
+        if sock is None:
+            sock = c.sock
+        assert c.sock is sock, "the connection was closed after " + path
+    c.close()
+
+
+def test_https_backend_is_verified(stack):
+    """An https:// backend: TLS with the backend's certificate checked against the
+    system's CA store (here pointed at the test server CA with SSL_CERT_FILE, which
+    OpenSSL reads) and the URL's address; an unknown issuer is 502, logged."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(os.path.join(stack.pki, "server", "server.pem"),
+                        os.path.join(stack.pki, "server", "server.key"))
+    raw = RawBackend(tls=ctx)
+    ca = os.path.join(stack.pki, "server", "server-ca.pem")
+    try:
+        trusting = gateway_with_raw_backend(
+            stack, raw, "tls-ok", "https",
+            preexec_fn=lambda: os.environ.__setitem__("SSL_CERT_FILE", ca))
+        for case, want in (("plain", b"plain"), ("smuggle", b"ok"), ("plain", b"plain")):
+            r = harness.request_on(stack, trusting, "GET", "/__raw/" + case, who=WHO)
+            assert r.status == 200 and r.body == want, (case, r)
+        empty = os.path.join(stack.root, "no-ca.pem")
+        open(empty, "w").close()
+        doubting = gateway_with_raw_backend(
+            stack, raw, "tls-unknown", "https",
+            preexec_fn=lambda: os.environ.__setitem__("SSL_CERT_FILE", empty))
+        r = harness.request_on(stack, doubting, "GET", "/__raw/plain", who=WHO)
+        assert r.status == 502, r
+        rec = stack.audit_record(r.json()["request_id"],
+                                 db=os.path.join(stack.root, "audit-tls-unknown"))
+        assert rec["reason"] == "upstream-unreachable", rec
+        assert "certificate" in stack.log("tls-unknown"), stack.log("tls-unknown")
+    finally:
+        raw.close()
