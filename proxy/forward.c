@@ -301,11 +301,9 @@ feed_upload(struct upstream_xfer *x, const char *data, size_t *size, int *wake_b
 	size_t take;
 	int cancel = 0;
 
-	pthread_mutex_lock(&x->mu);
 	if (x->too_big || x->done) {
 		x->discarded += *size;
 		*size = 0;
-		pthread_mutex_unlock(&x->mu);
 		return x->discarded > EG_MAX_DISCARD ? -1 : 0;
 	}
 	take = ring_put(&x->up, data, *size);
@@ -325,7 +323,6 @@ feed_upload(struct upstream_xfer *x, const char *data, size_t *size, int *wake_b
 		x->waiting = WAIT_UPLOAD_SPACE;
 		MHD_suspend_connection(x->conn);
 	}
-	pthread_mutex_unlock(&x->mu);
 	if (cancel)
 		upstream_cancel(x);
 	return 0;
@@ -336,13 +333,11 @@ finish_upload(struct upstream_xfer *x)
 {
 	int wake = 0;
 
-	pthread_mutex_lock(&x->mu);
 	if (!x->up_done) {
 		x->up_done = 1;
 		wake = x->up_paused;
 		x->up_paused = 0;
 	}
-	pthread_mutex_unlock(&x->mu);
 	if (wake)
 		upstream_unpause(x);
 }
@@ -358,7 +353,6 @@ read_body(void *cls, uint64_t pos, char *buf, size_t max)
 	size_t n;
 
 	(void)pos;
-	pthread_mutex_lock(&x->mu);
 	if ((n = ring_get(&x->down, buf, max)) > 0) {
 		x->down_total += n;
 		if (x->down_paused) {
@@ -382,7 +376,6 @@ read_body(void *cls, uint64_t pos, char *buf, size_t max)
 		MHD_suspend_connection(x->conn);
 		ret = 0;
 	}
-	pthread_mutex_unlock(&x->mu);
 	if (wake)
 		upstream_unpause(x);
 	return ret;
@@ -505,7 +498,6 @@ answer_when_ready(struct request *r, struct upstream_xfer *x)
 
 	if (x->has_body)
 		finish_upload(x);
-	pthread_mutex_lock(&x->mu);
 	too_big = x->too_big;
 	ready = x->headers_ready && !too_big;
 	done = x->done;
@@ -513,7 +505,6 @@ answer_when_ready(struct request *r, struct upstream_xfer *x)
 		x->waiting = WAIT_HEADERS;
 		MHD_suspend_connection(r->conn);
 	}
-	pthread_mutex_unlock(&x->mu);
 	if (too_big)
 		return refuse_too_big(r);
 	if (ready)
@@ -552,13 +543,11 @@ upstream_request_done(struct request *r, int client_gone)
 
 	if (x == NULL)
 		return;
-	pthread_mutex_lock(&x->mu);
 	x->conn = NULL;
 	x->waiting = WAIT_NONE;
 	running = !x->done;
 	if (running && client_gone)
 		x->cancelled = 1;
-	pthread_mutex_unlock(&x->mu);
 	if (running && client_gone)
 		upstream_cancel(x);
 	r->xfer = NULL;

@@ -178,7 +178,8 @@ check_session(struct request *r, const struct eg_session *s, int via_bearer)
  * served from another client's entry.
  */
 static int
-open_session(struct request *r, const char *token, struct eg_session *s)
+open_session(struct request *r, const char *token, struct eg_session *s, char *public_id,
+    size_t idlen)
 {
 	struct conn_ctx *cc = conn_context(r->conn);
 	size_t n = strlen(token);
@@ -186,16 +187,19 @@ open_session(struct request *r, const char *token, struct eg_session *s)
 	if (cc != NULL && cc->sess_token != NULL && strlen(cc->sess_token) == n &&
 	    cc->sess_gen == r->snap->gen && CRYPTO_memcmp(cc->sess_token, token, n) == 0) {
 		*s = cc->sess;
+		eg_strlcpy(public_id, cc->sess_public, idlen);
 		return EG_OK;
 	}
 	if (session_open(r->snap->session, token, s) != EG_OK)
 		return EG_ERR_SESSION;
+	session_public_id(s, public_id, idlen);
 	if (cc != NULL && n < 8192) {
 		if (cc->sess_token != NULL)
 			eg_freezero(cc->sess_token, strlen(cc->sess_token));
 		cc->sess_token = strdup(token);
 		cc->sess = *s;
 		cc->sess_gen = r->snap->gen;
+		eg_strlcpy(cc->sess_public, public_id, sizeof(cc->sess_public));
 	}
 	return EG_OK;
 }
@@ -207,12 +211,13 @@ identify_session(struct request *r, const char *token, int via_bearer)
 	struct eg_session *s = &u->sess;
 	int err;
 
-	err = open_session(r, token, s);
+	err = open_session(r, token, s, u->session_id, sizeof(u->session_id));
 	if (err == EG_OK)
 		err = check_session(r, s, via_bearer);
 	if (err != EG_OK) {
 		u->authenticated = 0;
 		u->auth_err = err;
+		u->session_id[0] = '\0';
 		explicit_bzero(s, sizeof(*s));
 		return;
 	}
@@ -228,7 +233,6 @@ identify_session(struct request *r, const char *token, int via_bearer)
 	}
 	u->has_session = 1;
 	u->via_bearer = via_bearer;
-	session_public_id(s, u->session_id, sizeof(u->session_id));
 	eg_strlcpy(u->csrf, s->csrf, sizeof(u->csrf));
 	eg_strlcpy(u->context_facility, s->facility, sizeof(u->context_facility));
 	eg_strlcpy(u->context_org, s->org, sizeof(u->context_org));

@@ -82,6 +82,8 @@ struct conn_ctx {
 	 * requests with the same token skip AES-GCM and JSON (timeouts are still checked). */
 	char *sess_token;
 	struct eg_session sess;
+	char sess_public[24];           /* session_public_id() of sess: a hash per request
+	                                 * showed in perf */
 };
 
 /* What the request pipeline knows about the user of one request. */

@@ -469,7 +469,6 @@ head_complete(struct up_conn *uc)
 		uc->body = BODY_EOF;
 	uc->body_left = uc->h.content_length > 0 ? (uint64_t)uc->h.content_length : 0;
 	uc->head_done = 1;
-	pthread_mutex_lock(&x->mu);
 	x->status = uc->h.status;
 	x->content_length = body || x->is_head || uc->h.status == 304 ? uc->h.content_length : 0;
 	x->headers_ready = 1;
@@ -478,7 +477,6 @@ head_complete(struct up_conn *uc)
 	 * the connection rather than two. */
 	if (uc->body == BODY_NONE)
 		upstream_wake_client(x, WAIT_HEADERS);
-	pthread_mutex_unlock(&x->mu);
 }
 
 /* Parses the head once it is all there. 1 when done, 0 for more bytes, -1 on error. */
@@ -517,7 +515,6 @@ pass_body(struct up_conn *uc)
 	size_t used, dlen, want, room, moved = 0;
 	int end = 0, ret = 0;
 
-	pthread_mutex_lock(&x->mu);
 	while (!end && uc->inoff < uc->inlen) {
 		p = uc->in + uc->inoff;
 		want = uc->inlen - uc->inoff;
@@ -554,7 +551,6 @@ pass_body(struct up_conn *uc)
 		uc->inoff = uc->inlen = 0;
 	if (moved > 0)
 		upstream_wake_client(x, x->waiting == WAIT_HEADERS ? WAIT_HEADERS : WAIT_BODY);
-	pthread_mutex_unlock(&x->mu);
 	return ret < 0 ? -1 : end;
 }
 
@@ -697,7 +693,6 @@ send_upload(struct up_conn *uc, struct upstream_xfer *x)
 	size_t n;
 	ssize_t w;
 
-	pthread_mutex_lock(&x->mu);
 	n = ring_peek(&x->up, &p);
 	if (x->up_length < 0 && n > uc->chunk_left)
 		n = uc->chunk_left;
@@ -705,19 +700,15 @@ send_upload(struct up_conn *uc, struct upstream_xfer *x)
 		int done = x->up_done;
 		if (!done)
 			x->up_paused = 1;
-		pthread_mutex_unlock(&x->mu);
 		return done ? 1 : 0;
 	}
-	pthread_mutex_unlock(&x->mu);
 	if ((w = io_write(uc, p, n)) < 0)
 		return (int)w;
-	pthread_mutex_lock(&x->mu);
 	ring_drop(&x->up, (size_t)w);
 	if (x->up_length < 0)
 		uc->chunk_left -= (size_t)w;
 	x->last_activity_ms = eg_mono_ms();
 	upstream_wake_client(x, WAIT_UPLOAD_SPACE);
-	pthread_mutex_unlock(&x->mu);
 	return 1;
 }
 
@@ -752,11 +743,9 @@ upload_step(struct up_conn *uc, struct upstream_xfer *x)
 		uc->frame_off = 0;
 		return 1;
 	}
-	pthread_mutex_lock(&x->mu);
 	w = next_chunk(uc, x);
 	if (w == 0)
 		x->up_paused = 1;
-	pthread_mutex_unlock(&x->mu);
 	return (int)w;
 }
 

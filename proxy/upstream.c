@@ -243,7 +243,6 @@ xfer_free(struct upstream_xfer *x)
 	free(x->resp_connection);
 	ring_free(&x->up);
 	ring_free(&x->down);
-	pthread_mutex_destroy(&x->mu);
 	free(x);
 }
 
@@ -254,7 +253,7 @@ upstream_xfer_put(struct upstream_xfer *x)
 		xfer_free(x);
 }
 
-/* ---- waking the libmicrohttpd side (call with x->mu held) --------------------------- */
+/* ---- waking the libmicrohttpd side ------------------------------------------------- */
 
 void
 upstream_wake_client(struct upstream_xfer *x, enum wait_for what)
@@ -314,7 +313,6 @@ upstream_finish(struct up_worker *w, struct upstream_xfer *x, int broken)
 	x->uc = NULL;
 	unlink_active(w, x);
 	atomic_fetch_sub(&w->pool->active, 1);
-	pthread_mutex_lock(&x->mu);
 	x->done = 1;
 	x->broken = broken;
 	if (broken && x->errbuf[0] == '\0')
@@ -323,7 +321,6 @@ upstream_finish(struct up_worker *w, struct upstream_xfer *x, int broken)
 	/* The end of the transfer answers every wait: headers (a body never came, or the
 	 * backend broke off), body, or upload space. */
 	upstream_wake_client(x, x->waiting);
-	pthread_mutex_unlock(&x->mu);
 	upstream_xfer_put(x);    /* the worker's reference */
 }
 
@@ -460,7 +457,6 @@ upstream_xfer_new(struct upstream_pool *p, struct MHD_Connection *conn, int has_
 	if (w == NULL || (x = calloc(1, sizeof(*x))) == NULL)
 		return NULL;
 	atomic_init(&x->refs, 1);
-	pthread_mutex_init(&x->mu, NULL);
 	x->w = w;
 	x->conn = conn;
 	x->client_fd = -1;

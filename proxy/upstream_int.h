@@ -1,11 +1,11 @@
-/* upstream_int.h - the transfer state shared by upstream.c (the backend side) and
- * forward.c (the libmicrohttpd side); proxy/ only. Both sides run on the same event-loop
- * thread (loop.c), the one that owns the client's connection: `mu` only makes the
- * hand-over points explicit and costs nothing uncontended. */
+/* upstream_int.h - the transfer state shared by upstream.c and upconn.c (the backend
+ * side) and forward.c (the libmicrohttpd side); proxy/ only. Both sides run on the same
+ * event-loop thread (loop.c), the one that owns the client's connection, so the state
+ * needs no lock. The reference count is atomic all the same: at shutdown the main
+ * thread frees what the stopped loops left. */
 #ifndef EIDGATE_UPSTREAM_INT_H
 #define EIDGATE_UPSTREAM_INT_H
 
-#include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <sys/socket.h>
@@ -70,7 +70,6 @@ enum xfer_fail { FAIL_NONE, FAIL_TIMEOUT, FAIL_CLIENT_GONE, FAIL_OOM, FAIL_BACKE
 
 struct upstream_xfer {
 	atomic_int refs;
-	pthread_mutex_t mu;
 	struct up_worker *w;
 	/* the worker's: its list of running transfers and of pending actions */
 	struct upstream_xfer *prev, *next;
@@ -119,11 +118,10 @@ struct upstream_xfer *upstream_xfer_new(struct upstream_pool *p, struct MHD_Conn
 void upstream_xfer_put(struct upstream_xfer *x);
 /* Hands x to its worker. 0, or -1 when the pool is shutting down. */
 int upstream_submit(struct upstream_xfer *x);
-/* Asks x's worker to resume a paused transfer / to abort it. Call without x->mu. The
- * worker acts once libmicrohttpd's callbacks have returned, never inside them. */
+/* Asks x's worker to resume a paused transfer / to abort it. The worker acts once libmicrohttpd's callbacks have returned, never inside them. */
 void upstream_unpause(struct upstream_xfer *x);
 void upstream_cancel(struct upstream_xfer *x);
-/* Call with x->mu held: resumes the connection if it waits for `what`. */
+/* Resumes the client's connection if it waits for `what`. */
 void upstream_wake_client(struct upstream_xfer *x, enum wait_for what);
 
 /* ---- a worker: one per event loop (upstream.c and upconn.c) ------------------------- */

@@ -376,6 +376,8 @@ static const struct ccase chunks[] = {
 	C_ERR("g\r\n"), C_ERR("\r\n"), C_ERR("00000000000000005\r\nhello\r\n0\r\n\r\n"),
 	C_ERR("10000000000000000\r\n"), C_ERR("5\r\nhelloX"), C_ERR("5\r\nhello0\r\n\r\n"),
 	C_ERR("5\r\nhello\rX"), C_ERR("-5\r\n"), C_ERR("+5\r\n"), C_ERR("0x5\r\n"),
+	/* whitespace after the size only before an extension (RFC 9112 7.1.1) */
+	C_END("5 ;x\r\nhello\r\n0\r\n\r\n", "hello", 0), C_ERR("5 6\r\nhello\r\n0\r\n\r\n"),
 };
 
 static void
