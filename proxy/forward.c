@@ -210,6 +210,9 @@ build_head(struct request *r, const struct policy_backend *b, struct upstream_xf
 	return h->failed ? -1 : 0;
 }
 
+/* Does the request carry a body, and how long is it (-1: chunked)? request.c has
+ * refused a request with both Transfer-Encoding and Content-Length; libmicrohttpd
+ * decodes a chunked body whatever the Content-Length says, so Transfer-Encoding wins. */
 static int
 request_has_body(struct request *r, int64_t *length)
 {
@@ -218,11 +221,13 @@ request_has_body(struct request *r, int64_t *length)
 	long long v;
 
 	*length = -1;
+	if (te != NULL)
+		return 1;
 	if (cl != NULL && eg_strtonum(cl, 0, INT64_MAX, &v) == EG_OK) {
 		*length = v;
 		return 1;
 	}
-	return te != NULL;
+	return 0;
 }
 
 /* Connect timeout when the backend line names no timeout; its read timeout then is
@@ -265,6 +270,8 @@ upstream_start(struct request *r, const struct policy_backend *b)
 		goto fail;
 	x->max_body = max_body;
 	x->is_head = strcmp(r->method, "HEAD") == 0;
+	x->idempotent = x->is_head || strcmp(r->method, "GET") == 0 ||
+	    strcmp(r->method, "OPTIONS") == 0;
 	x->start_ms = eg_mono_ms();
 	x->client_fd = client_fd(r->conn);
 	x->timeout_ms = b->timeout_ms > 0 ? b->timeout_ms : DEFAULT_TIMEOUT_MS;
@@ -485,6 +492,7 @@ answer_from_upstream(struct request *r, struct upstream_xfer *x)
 	}
 	ret = MHD_queue_response(r->conn, (unsigned)x->status, resp);
 	MHD_destroy_response(resp);
+	x->responding = 1;
 	r->phase = REQ_RESPONDED;
 	return ret;
 }
@@ -514,6 +522,27 @@ answer_when_ready(struct request *r, struct upstream_xfer *x)
 	return MHD_YES;
 }
 
+/*
+ * The answer was settled (the body too large, or the transfer over) while the client
+ * went on sending more than is worth swallowing; libmicrohttpd 0.9.75 cannot answer
+ * before it has read the whole body, so the connection closes unanswered. Its record
+ * names the answer the client would have had.
+ */
+static void
+record_unanswered(struct request *r, struct upstream_xfer *x)
+{
+	int slow = x->fail == FAIL_TIMEOUT && x->connected;
+
+	log_info("request %s: closing: too much upload after the answer was settled", r->id);
+	if (x->too_big)
+		req_audit(r, "request", 0, EG_ERR_TOO_BIG, NULL, 413, 0);
+	else if (x->broken)
+		req_audit(r, "request", 1, slow ? EG_ERR_UPSTREAM_TIMEOUT : EG_ERR_UPSTREAM, NULL,
+		    slow ? 504 : 502, 0);
+	else
+		req_audit(r, "request", 1, EG_OK, "upload-not-read", (int)x->status, 0);
+}
+
 enum MHD_Result
 upstream_continue(struct request *r, const char *upload, size_t *upload_size)
 {
@@ -527,7 +556,8 @@ upstream_continue(struct request *r, const char *upload, size_t *upload_size)
 		return MHD_YES;
 	}
 	if (feed_upload(x, upload, upload_size, &wake) != 0) {
-		log_info("request %s: closing: too much upload after the answer was settled", r->id);
+		record_unanswered(r, x);
+		r->phase = REQ_RESPONDED;
 		return MHD_NO;
 	}
 	if (wake)

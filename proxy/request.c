@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 
 #include "eidgate/audit.h"
@@ -237,6 +238,22 @@ decide(struct request *r)
 	policy_decide(r->snap->policy, r->method, r->path, &s, &r->decision);
 }
 
+/*
+ * Is the body's length ambiguous? Transfer-Encoding together with Content-Length is how
+ * requests are smuggled past a proxy (RFC 9112 §6.3): refused, as is any coding but
+ * chunked, which libmicrohttpd would not decode.
+ */
+static int
+ambiguous_framing(struct MHD_Connection *conn)
+{
+	const char *te = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Transfer-Encoding");
+
+	if (te == NULL)
+		return 0;
+	return strcasecmp(te, "chunked") != 0 ||
+	    MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length") != NULL;
+}
+
 static enum MHD_Result
 start_request(struct request *r, const char *method, const char *upload, size_t *upload_size)
 {
@@ -248,6 +265,8 @@ start_request(struct request *r, const char *method, const char *upload, size_t 
 		return refuse(r, "request", 405, EG_ERR_PARSE, "This method is not supported.");
 	if (r->path_err != EG_OK)
 		return refuse(r, "request", 400, EG_ERR_BAD_PATH, "The request path is not acceptable.");
+	if (ambiguous_framing(r->conn))
+		return refuse(r, "request", 400, EG_ERR_PARSE, "The request's length is ambiguous.");
 	identify_user(r);
 	if (r->user.auth_err == EG_ERR_DIRECTORY)
 		return refuse(r, "request", 503, EG_ERR_DIRECTORY,

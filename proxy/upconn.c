@@ -51,6 +51,7 @@ struct up_conn {
 	enum uc_state state;
 	char key[300];                  /* https?://authority it is connected to */
 	uint32_t events;                /* what epoll watches for */
+	int detached;                   /* taken out of the epoll set (hung up while paused) */
 	int reused;                     /* carried an earlier request */
 	int64_t idle_since_ms;
 	struct up_conn *next;           /* idle list */
@@ -65,6 +66,7 @@ struct up_conn {
 	size_t got;                     /* response bytes received for this request */
 	/* request */
 	size_t head_off;
+	uint64_t up_sent;               /* upload bytes sent (without chunk framing) */
 	int sent_all;
 	char frame[24];                 /* chunk framing waiting to be sent */
 	size_t frame_len, frame_off;
@@ -75,6 +77,15 @@ struct up_conn {
 
 static void conn_free(struct up_conn *uc);
 static void conn_fail(struct up_conn *uc, const char *why);
+static void start_on(struct up_worker *w, struct upstream_xfer *x, struct up_conn *uc);
+
+/* Which kept-alive connections can carry x: same scheme, host and port. */
+static void
+conn_key(const struct upstream_xfer *x, char *key, size_t len)
+{
+	snprintf(key, len, "%s://%s:%s", x->target.tls ? "https" : "http", x->target.host,
+	    x->target.port);
+}
 
 /* ---- low-level I/O ------------------------------------------------------------------- */
 
@@ -83,7 +94,7 @@ set_events(struct up_conn *uc, uint32_t ev)
 {
 	struct epoll_event e;
 
-	if (ev == uc->events)
+	if (ev == uc->events || uc->detached)
 		return;
 	memset(&e, 0, sizeof(e));
 	e.events = ev;
@@ -92,13 +103,31 @@ set_events(struct up_conn *uc, uint32_t ev)
 		uc->events = ev;
 }
 
-/* Bytes read (> 0), 0 at the end of the stream, -1 when nothing is there now (EAGAIN),
- * -2 on an error. */
+/*
+ * What io_read and io_write return besides a byte count: go on once the socket is
+ * readable (IO_WANT_READ) or writable (IO_WANT_WRITE), or give up. With TLS either call
+ * may need either direction (a handshake message, a key update).
+ */
+enum { IO_WANT_READ = -1, IO_ERROR = -2, IO_WANT_WRITE = -3 };
+
+static ssize_t
+tls_want(struct up_conn *uc, int n)
+{
+	int e = SSL_get_error(uc->ssl, n);
+
+	if (e == SSL_ERROR_WANT_READ)
+		return IO_WANT_READ;
+	if (e == SSL_ERROR_WANT_WRITE)
+		return IO_WANT_WRITE;
+	return e == SSL_ERROR_ZERO_RETURN ? 0 : IO_ERROR;
+}
+
+/* Bytes read (> 0), 0 at the end of the stream, or an IO_ code. A reset counts as an
+ * error (on_eof tells a stale kept-alive connection from a broken answer). */
 static ssize_t
 io_read(struct up_conn *uc, void *buf, size_t len)
 {
 	ssize_t n;
-	int e;
 
 	if (uc->ssl == NULL) {
 		do
@@ -106,37 +135,33 @@ io_read(struct up_conn *uc, void *buf, size_t len)
 		while (n < 0 && errno == EINTR);
 		if (n >= 0)
 			return n;
-		return errno == EAGAIN || errno == EWOULDBLOCK ? -1 : -2;
+		return errno == EAGAIN || errno == EWOULDBLOCK ? IO_WANT_READ : IO_ERROR;
 	}
 	ERR_clear_error();
 	if ((n = SSL_read(uc->ssl, buf, (int)(len > INT32_MAX ? INT32_MAX : len))) > 0)
 		return n;
-	e = SSL_get_error(uc->ssl, (int)n);
-	if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
-		return -1;
-	return e == SSL_ERROR_ZERO_RETURN ? 0 : -2;
+	return tls_want(uc, (int)n);
 }
 
-/* Bytes written (> 0), -1 when the socket is full, -2 on an error. */
+/* Bytes written (> 0) or an IO_ code (never 0). */
 static ssize_t
 io_write(struct up_conn *uc, const void *buf, size_t len)
 {
 	ssize_t n;
-	int e;
 
 	if (uc->ssl == NULL) {
 		do
 			n = send(uc->fd, buf, len, MSG_NOSIGNAL);
 		while (n < 0 && errno == EINTR);
-		if (n >= 0)
+		if (n > 0)
 			return n;
-		return errno == EAGAIN || errno == EWOULDBLOCK ? -1 : -2;
+		return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) ? IO_WANT_WRITE : IO_ERROR;
 	}
 	ERR_clear_error();
 	if ((n = SSL_write(uc->ssl, buf, (int)(len > INT32_MAX ? INT32_MAX : len))) > 0)
 		return n;
-	e = SSL_get_error(uc->ssl, (int)n);
-	return e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE ? -1 : -2;
+	n = tls_want(uc, (int)n);
+	return n == 0 ? IO_ERROR : n;
 }
 
 /* ---- addresses and connecting ---------------------------------------------------------- */
@@ -193,6 +218,9 @@ tls_ctx(struct up_worker *w)
 	if ((ctx = SSL_CTX_new(TLS_client_method())) == NULL)
 		return NULL;
 	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+	/* A write retried after WANT_WRITE may start from a grown (moved) ring and carry
+	 * more bytes than the first try. */
+	SSL_CTX_set_mode(ctx, SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_ENABLE_PARTIAL_WRITE);
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
 	if (SSL_CTX_set_default_verify_paths(ctx) != 1) {
 		SSL_CTX_free(ctx);
@@ -315,8 +343,10 @@ idle_put(struct up_conn *uc, int reusable)
 	struct up_worker *w = uc->w;
 
 	uc->x = NULL;
-	if (!reusable || uc->inoff != uc->inlen || w->nidle >= MAX_IDLE ||
-	    atomic_load(&w->pool->shutting_down)) {
+	/* Bytes after the answer, in our buffer or already decrypted inside OpenSSL (where
+	 * no epoll event would ever tell), are not the next request's answer. */
+	if (!reusable || uc->inoff != uc->inlen || (uc->ssl != NULL && SSL_has_pending(uc->ssl)) ||
+	    uc->detached || w->nidle >= MAX_IDLE || atomic_load(&w->pool->shutting_down)) {
 		conn_free(uc);
 		return;
 	}
@@ -448,8 +478,8 @@ on_field(void *arg, const char *name, size_t nlen, const char *value, size_t vle
 		free(h);
 		return;
 	}
-	h->next = x->headers;
-	x->headers = h;
+	*x->headers_tail = h;           /* in the backend's order: Set-Cookie, Link... */
+	x->headers_tail = &h->next;
 }
 
 /* A complete final head: the status, the fields and how the body is framed. */
@@ -576,34 +606,43 @@ grow_for_head(struct up_conn *uc)
 	return 0;
 }
 
+/*
+ * A kept-alive connection the backend closed (or reset) just as the request went out:
+ * nothing came back, so the request was not processed. A safe request is sent again,
+ * once, on a fresh connection (as browsers and curl do); anything else, or an upload
+ * already streamed, gets its 502.
+ */
+static int
+retry_fresh(struct up_conn *uc)
+{
+	struct upstream_xfer *x = uc->x;
+
+	if (!uc->reused || uc->got > 0 || x->retried || !x->idempotent || x->has_body)
+		return 0;
+	x->retried = 1;
+	x->connected = 0;
+	uc->x = NULL;
+	x->uc = NULL;
+	conn_free(uc);
+	start_on(x->w, x, NULL);
+	return 1;
+}
+
 /* The backend closed its side. */
 static void
 on_eof(struct up_conn *uc)
 {
-	struct upstream_xfer *x = uc->x;
-
 	if (uc->head_done && uc->body == BODY_EOF) {
 		conn_done(uc, 0);
 		return;
 	}
-	/*
-	 * A kept-alive connection the backend closed just as the request went out: nothing
-	 * came back, so the request was not processed; send it again once on a fresh
-	 * connection, as browsers and curl do, unless an upload was already streamed.
-	 */
-	if (uc->reused && uc->got == 0 && !x->retried && !x->has_body) {
-		x->retried = 1;
-		uc->x = NULL;
-		x->uc = NULL;
-		conn_free(uc);
-		upconn_start(x->w, x);
+	if (retry_fresh(uc))
 		return;
-	}
 	conn_fail(uc, uc->head_done ? "the backend closed the connection in the body" :
 	    "the backend closed the connection without an answer");
 }
 
-/* Reads what the socket has; stops when the ring is full. */
+/* Reads what the socket has; stops when the ring is full. May free uc. */
 static void
 on_readable(struct up_conn *uc)
 {
@@ -634,10 +673,18 @@ on_readable(struct up_conn *uc)
 			return;
 		}
 		n = io_read(uc, uc->in + uc->inlen, uc->incap - uc->inlen);
-		if (n == -1)
+		if (n == IO_WANT_READ) {
+			if (uc->sent_all)       /* drop an EPOLLOUT a TLS read asked for */
+				set_events(uc, EPOLLIN);
 			return;
-		if (n == -2) {
-			conn_fail(uc, "read from the backend failed");
+		}
+		if (n == IO_WANT_WRITE) {
+			set_events(uc, EPOLLIN | EPOLLOUT);
+			return;
+		}
+		if (n == IO_ERROR) {
+			if (!retry_fresh(uc))
+				conn_fail(uc, "read from the backend failed");
 			return;
 		}
 		if (n == 0) {
@@ -684,27 +731,29 @@ next_chunk(struct up_conn *uc, struct upstream_xfer *x)
 	return 1;
 }
 
-/* Sends upload bytes from the ring. 1 when some went out, 0 when none could (ring empty
- * and the client not done: up_paused), -1 when the socket is full, -2 on error. */
+/* Sends upload bytes from the ring: never more than the current chunk, nor past the
+ * announced Content-Length. 1 when some went out (or the upload is complete), 0 when the
+ * ring is empty and the client not done (up_paused), or an IO_ code. */
 static int
 send_upload(struct up_conn *uc, struct upstream_xfer *x)
 {
 	const unsigned char *p;
-	size_t n;
+	size_t n = ring_peek(&x->up, &p);
 	ssize_t w;
 
-	n = ring_peek(&x->up, &p);
 	if (x->up_length < 0 && n > uc->chunk_left)
 		n = uc->chunk_left;
+	if (x->up_length >= 0 && n > (uint64_t)x->up_length - uc->up_sent)
+		n = (size_t)((uint64_t)x->up_length - uc->up_sent);
 	if (n == 0) {
-		int done = x->up_done;
-		if (!done)
+		if (!x->up_done)
 			x->up_paused = 1;
-		return done ? 1 : 0;
+		return x->up_done ? 1 : 0;
 	}
 	if ((w = io_write(uc, p, n)) < 0)
 		return (int)w;
 	ring_drop(&x->up, (size_t)w);
+	uc->up_sent += (uint64_t)w;
 	if (x->up_length < 0)
 		uc->chunk_left -= (size_t)w;
 	x->last_activity_ms = eg_mono_ms();
@@ -712,7 +761,7 @@ send_upload(struct up_conn *uc, struct upstream_xfer *x)
 	return 1;
 }
 
-/* One step of the upload; 1 to go on, 0 to wait for the client, <0 as io_write. */
+/* One step of the upload; 1 to go on, 0 to wait for the client, or an IO_ code. */
 static int
 upload_step(struct up_conn *uc, struct upstream_xfer *x)
 {
@@ -727,10 +776,16 @@ upload_step(struct up_conn *uc, struct upstream_xfer *x)
 		return 1;
 	}
 	if (x->up_length >= 0) {
-		if (x->up_done && x->up.len == 0) {
+		if (uc->up_sent == (uint64_t)x->up_length) {
+			/* The announced length went out: more from the client would be a second
+			 * request smuggled into the backend connection. */
+			if (x->up.len > 0)
+				return IO_ERROR;
 			uc->sent_all = 1;
 			return 1;
 		}
+		if (x->up_done && x->up.len == 0)
+			return IO_ERROR;        /* the client sent less than it announced */
 		return send_upload(uc, x);
 	}
 	if (uc->chunk_left > 0)
@@ -743,44 +798,39 @@ upload_step(struct up_conn *uc, struct upstream_xfer *x)
 		uc->frame_off = 0;
 		return 1;
 	}
-	w = next_chunk(uc, x);
-	if (w == 0)
+	if ((w = next_chunk(uc, x)) == 0)
 		x->up_paused = 1;
 	return (int)w;
 }
 
 /* Sends what can be sent now: the head, then the upload. Watches for room in the
- * socket only while something is waiting to go. */
-static void
+ * socket only while something is waiting to go. -1 when it failed and freed uc. */
+static int
 on_writable(struct up_conn *uc)
 {
 	struct upstream_xfer *x = uc->x;
-	ssize_t w;
-	int r = 1;
+	ssize_t w = 1;
 
-	while (uc->head_off < x->head.len) {
+	while (uc->head_off < x->head.len && w > 0) {
 		w = io_write(uc, x->head.p + uc->head_off, x->head.len - uc->head_off);
-		if (w == -1) {
-			set_events(uc, EPOLLIN | EPOLLOUT);
-			return;
+		if (w > 0) {
+			uc->head_off += (size_t)w;
+			x->last_activity_ms = eg_mono_ms();
 		}
-		if (w == -2) {
-			conn_fail(uc, "write to the backend failed");
-			return;
-		}
-		uc->head_off += (size_t)w;
-		x->last_activity_ms = eg_mono_ms();
 	}
-	if (!x->has_body)
+	if (w > 0 && !x->has_body)
 		uc->sent_all = 1;
-	while (!uc->sent_all && (r = upload_step(uc, x)) > 0)
-		;
-	if (r == -2) {
+	while (w > 0 && !uc->sent_all)
+		w = upload_step(uc, x);
+	if (w == IO_ERROR) {
+		if (retry_fresh(uc))
+			return -1;
 		conn_fail(uc, "write to the backend failed");
-		return;
+		return -1;
 	}
-	/* r == 0: nothing more until the client brings more (upconn_resume). */
-	set_events(uc, r == -1 ? EPOLLIN | EPOLLOUT : EPOLLIN);
+	/* 0: nothing more until the client brings more (upconn_resume). */
+	set_events(uc, w == IO_WANT_WRITE ? EPOLLIN | EPOLLOUT : EPOLLIN);
+	return 0;
 }
 
 /* ---- events -------------------------------------------------------------------------- */
@@ -802,12 +852,14 @@ connect_finished(struct up_conn *uc)
 		conn_fail(uc, x->errbuf);
 		return -1;
 	}
-	if (x->target.tls && tls_begin(uc, &x->target) != 0) {
-		conn_fail(uc, "cannot set up TLS to the backend");
-		return -1;
+	if (x->target.tls) {
+		if (tls_begin(uc, &x->target) != 0) {
+			conn_fail(uc, "cannot set up TLS to the backend");
+			return -1;
+		}
+		return 1;
 	}
-	if (!x->target.tls)
-		uc->state = UC_OPEN;
+	uc->state = UC_OPEN;
 	x->connected = 1;
 	x->last_activity_ms = eg_mono_ms();
 	return 1;
@@ -823,6 +875,8 @@ handshake(struct up_conn *uc)
 	ERR_clear_error();
 	if ((r = SSL_do_handshake(uc->ssl)) == 1) {
 		uc->state = UC_OPEN;
+		uc->x->connected = 1;   /* only now is the backend reached (502 before) */
+		uc->x->last_activity_ms = eg_mono_ms();
 		return 1;
 	}
 	e = SSL_get_error(uc->ssl, r);
@@ -838,9 +892,25 @@ handshake(struct up_conn *uc)
 	return -1;
 }
 
+/*
+ * A hang-up or error while the download ring is full: epoll reports those even with
+ * EPOLLIN off, so the connection leaves the epoll set until the client has made room
+ * (upconn_resume then reads what is left and meets the end or the error).
+ */
+static void
+detach(struct up_conn *uc)
+{
+	if (!uc->detached && epoll_ctl(uc->w->epfd, EPOLL_CTL_DEL, uc->fd, NULL) == 0) {
+		uc->detached = 1;
+		uc->events = 0;
+	}
+}
+
 void
 upconn_event(struct up_conn *uc, uint32_t events)
 {
+	int tls = uc->ssl != NULL;
+
 	if (uc->x == NULL) {            /* idle: the backend closed it or spoke out of turn */
 		idle_drop(uc);
 		return;
@@ -853,25 +923,29 @@ upconn_event(struct up_conn *uc, uint32_t events)
 		on_writable(uc);        /* just connected: the request goes out */
 		return;
 	}
-	if ((events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) && !uc->sent_all) {
-		on_writable(uc);
-		if (uc->x == NULL)
-			return;                 /* failed */
+	/* With TLS a write may wait for readability and a read for writability. */
+	if (!uc->sent_all && ((events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) ||
+	    (tls && (events & EPOLLIN)))) {
+		if (on_writable(uc) < 0)
+			return;
 	}
-	if (events & (EPOLLIN | EPOLLERR | EPOLLHUP))
+	if (uc->x->down_paused) {
+		if (events & (EPOLLERR | EPOLLHUP))
+			detach(uc);
+		return;
+	}
+	if ((events & (EPOLLIN | EPOLLERR | EPOLLHUP)) || (tls && (events & EPOLLOUT)))
 		on_readable(uc);
 }
 
-/* Hands x to a kept-alive connection to its backend or a new one. */
-void
-upconn_start(struct up_worker *w, struct upstream_xfer *x)
+/* Sends x on uc, or on a new connection when uc is NULL. */
+static void
+start_on(struct up_worker *w, struct upstream_xfer *x, struct up_conn *uc)
 {
 	char key[sizeof(((struct up_conn *)0)->key)];
-	struct up_conn *uc;
 
-	snprintf(key, sizeof(key), "%s://%s:%s", x->target.tls ? "https" : "http",
-	    x->target.host, x->target.port);
-	if ((uc = idle_take(w, key)) == NULL && (uc = conn_open(w, x, key)) == NULL) {
+	conn_key(x, key, sizeof(key));
+	if (uc == NULL && (uc = conn_open(w, x, key)) == NULL) {
 		if (x->errbuf[0] == '\0')
 			eg_strlcpy(x->errbuf, "cannot open a connection", sizeof(x->errbuf));
 		upstream_finish(w, x, 1);
@@ -881,13 +955,22 @@ upconn_start(struct up_worker *w, struct upstream_xfer *x)
 	x->uc = uc;
 	uc->head_done = uc->sent_all = uc->last_chunk = uc->chunk_open = 0;
 	uc->head_off = uc->frame_len = uc->frame_off = uc->chunk_left = uc->got = 0;
-	uc->body_left = 0;
+	uc->up_sent = uc->body_left = 0;
 	memset(&uc->ch, 0, sizeof(uc->ch));
 	memset(&uc->h, 0, sizeof(uc->h));
 	if (uc->state == UC_OPEN) {
 		x->connected = 1;
 		on_writable(uc);
 	}
+}
+
+void
+upconn_start(struct up_worker *w, struct upstream_xfer *x)
+{
+	char key[sizeof(((struct up_conn *)0)->key)];
+
+	conn_key(x, key, sizeof(key));
+	start_on(w, x, idle_take(w, key));
 }
 
 /* The client side made room in the download ring or put upload bytes in. */
@@ -898,13 +981,11 @@ upconn_resume(struct up_conn *uc)
 
 	if (x == NULL || uc->state != UC_OPEN)
 		return;
-	if (!uc->sent_all) {
-		on_writable(uc);
-		if (uc->x == NULL)
-			return;
-	}
+	if (!uc->sent_all && on_writable(uc) < 0)
+		return;
 	if (uc->head_done && !x->down_paused) {
-		set_events(uc, uc->events | EPOLLIN);
+		if (!uc->detached)
+			set_events(uc, uc->events | EPOLLIN);
 		on_readable(uc);
 	}
 }

@@ -399,7 +399,11 @@ check_xfer(struct upstream_xfer *x, int64_t now)
 		eg_strlcpy(x->errbuf, "connect timed out", sizeof(x->errbuf));
 		return FAIL_TIMEOUT;
 	}
-	if (!x->down_paused && !x->up_paused && now - x->last_activity_ms > x->timeout_ms)
+	/* A full download ring excuses the backend only once the client is being sent the
+	 * response: before that (a backend answering before it read the upload) nothing
+	 * drains the ring, and the wait would never end. */
+	if (!(x->down_paused && x->responding) && !x->up_paused &&
+	    now - x->last_activity_ms > x->timeout_ms)
 		return FAIL_TIMEOUT;
 	return FAIL_NONE;
 }
@@ -462,6 +466,7 @@ upstream_xfer_new(struct upstream_pool *p, struct MHD_Connection *conn, int has_
 	x->client_fd = -1;
 	x->has_body = has_body;
 	x->content_length = -1;
+	x->headers_tail = &x->headers;
 	return x;
 }
 

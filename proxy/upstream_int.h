@@ -81,6 +81,8 @@ struct upstream_xfer {
 	struct hbuf head;               /* the request line and header fields, as sent */
 	int64_t up_length;              /* the upload's length, -1 when sent chunked */
 	int retried;                    /* sent again once on a fresh connection */
+	int idempotent;                 /* GET, HEAD, OPTIONS: may be sent again */
+	int responding;                 /* the response is queued: the client drains `down` */
 	char errbuf[200];
 	struct MHD_Connection *conn;    /* NULL once the request completed */
 	int client_fd;                  /* the client's socket (gone check), -1 if unknown */
@@ -101,7 +103,7 @@ struct upstream_xfer {
 	long status;
 	int headers_ready;
 	int64_t content_length;
-	struct resp_header *headers;
+	struct resp_header *headers, **headers_tail;
 	char *resp_connection;          /* the backend's Connection header: more hop-by-hop */
 	int done, cancelled, connected;
 	int broken;                     /* ended without a complete response */

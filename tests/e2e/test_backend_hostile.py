@@ -13,6 +13,7 @@ import os
 import socket
 import ssl
 import threading
+import time
 
 import harness
 
@@ -40,6 +41,11 @@ ANSWERS = {
     "bad-chunk": b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhelloXX0\r\n\r\n",
     # A second answer after the first: must never reach anyone.
     "smuggle": OK + b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nevil",
+    # Repeated fields reach the client in the backend's order.
+    "order": b"HTTP/1.1 200 OK\r\nSet-Cookie: a=1\r\nSet-Cookie: b=2\r\nLink: <x>\r\n"
+             b"Link: <y>\r\nContent-Length: 2\r\n\r\nok",
+    # An answer before the upload was read, bigger than the gateway's buffer.
+    "early": b"HTTP/1.1 200 OK\r\nContent-Length: 16777216\r\n\r\n" + b"e" * 16777216,
 }
 REFUSED = ["cl-conflict", "cl-list", "cl-and-te", "te-gzip", "obs-fold", "ctl-value",
            "space-colon", "bad-status", "not-http", "huge-head", "switch"]
@@ -81,6 +87,27 @@ class RawBackend:
                     buf += data
                 head, buf = buf.split(b"\r\n\r\n", 1)
                 case = head.split(b" ")[1].decode().rsplit("/", 1)[-1]
+                if case == "reset":             # drop the connection with a RST
+                    c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\0\0\0\0\0\0\0")
+                    return
+                if case == "early":             # answer, never read the upload
+                    try:
+                        c.sendall(ANSWERS["early"])
+                    except OSError:
+                        pass
+                    time.sleep(30)
+                    return
+                if case == "count":             # read the body slowly, answer its length
+                    length = int([h.split(b":")[1] for h in head.split(b"\r\n")
+                                  if h.lower().startswith(b"content-length:")][0])
+                    while len(buf) < length:
+                        data = c.recv(4096)
+                        if not data:
+                            return
+                        buf += data
+                    body, buf = str(length).encode(), buf[length:]
+                    c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
+                    continue
                 c.sendall(ANSWERS.get(case, ANSWERS["plain"]))
                 if case in ("eof-body", "bad-chunk", "huge-head", "not-http", "switch"):
                     return
@@ -100,7 +127,7 @@ def gateway_with_raw_backend(stack, raw, name="raw", scheme="http", preexec_fn=N
     mine = os.path.join(stack.root, name + ".policy")
     with open(mine, "w") as f:
         f.write(text + "\nbackend test-raw %s://127.0.0.1:%d timeout=5s\n"
-                "allow test-raw GET,HEAD /__raw/** -> test-raw when authenticated\n" % (
+                "allow test-raw GET,HEAD,POST /__raw/** -> test-raw when authenticated\n" % (
                     scheme, raw.port))
     return harness.gateway_variant(stack, name, replace={policy: mine}, preexec_fn=preexec_fn)
 
@@ -117,11 +144,25 @@ def test_hostile_backend_answers(stack):
         rec = stack.audit_record(r.json()["request_id"], db=os.path.join(stack.root, "audit-raw"))
         assert rec["upstream_status"] == 502 and rec["backend"] == "test-raw", rec
         assert get("lf-only").body == b"ok"
+        p = stack.person(WHO)
+        c = http.client.HTTPSConnection("127.0.0.1", port, timeout=30,
+                                        context=stack.tls_context(p["chain"], p["key_file"]))
+        c.request("GET", "/__raw/order")
+        r = c.getresponse()
+        r.read()
+        hdrs = [(k.lower(), v) for k, v in r.getheaders() if k.lower() in ("set-cookie", "link")]
+        assert hdrs == [("set-cookie", "a=1"), ("set-cookie", "b=2"), ("link", "<x>"),
+                        ("link", "<y>")], hdrs
+        c.close()
         assert get("interim").body == b"ok"
         assert get("eof-body").body == b"until-close"
+        # An upload to a backend that resets the connection: 502, and the gateway lives on.
+        r = harness.request_on(stack, port, "POST", "/__raw/reset", who=WHO,
+                               body=b"u" * (2 << 20))
+        assert r.status == 502, r
+        assert get("plain").body == b"plain"
         # The smuggled answer: the gateway's connection to the backend is dropped with
         # its extra bytes, so the next requests get their own answers.
-        p = stack.person(WHO)
         c = http.client.HTTPSConnection("127.0.0.1", port, timeout=30,
                                         context=stack.tls_context(p["chain"], p["key_file"]))
         for case, want in (("smuggle", b"ok"), ("plain", b"plain"), ("plain", b"plain")):
@@ -197,3 +238,68 @@ def test_https_backend_is_verified(stack):
         assert "certificate" in stack.log("tls-unknown"), stack.log("tls-unknown")
     finally:
         raw.close()
+
+
+def raw_tls_request(stack, port, request):
+    """Sends raw bytes over a TLS connection with a card certificate; the answer's
+    status line (b"" when the connection closed without one)."""
+    p = stack.person(WHO)
+    ctx = stack.tls_context(p["chain"], p["key_file"])
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as s:
+        with ctx.wrap_socket(s, server_hostname="localhost") as t:
+            t.sendall(request)
+            data = b""
+            while b"\r\n" not in data:
+                chunk = t.recv(4096)
+                if not chunk:
+                    break
+                data += chunk
+    return data.split(b"\r\n", 1)[0]
+
+
+def test_request_smuggling_and_uploads(stack):
+    """A request with both Content-Length and Transfer-Encoding (the classic way to
+    smuggle a second request past a proxy) is refused with 400 before anything reaches
+    a backend; so is a transfer coding other than chunked. Uploads to an https backend
+    that reads slowly arrive whole; a backend that answers before reading the upload
+    ends in 504, logged, instead of a wait without end."""
+    raw = RawBackend()
+    tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    tls.load_cert_chain(os.path.join(stack.pki, "server", "server.pem"),
+                        os.path.join(stack.pki, "server", "server.key"))
+    raws = RawBackend(tls=tls)
+    ca = os.path.join(stack.pki, "server", "server-ca.pem")
+    try:
+        port = gateway_with_raw_backend(stack, raw, "smuggle")
+        smuggled = (b"GET /__raw/x HTTP/1.1\r\nX-Eidgate-Nrn: 00000000097\r\nHost: a\r\n\r\n")
+        body = b"%x\r\n%s\r\n0\r\n\r\n" % (len(b"hello" + smuggled), b"hello" + smuggled)
+        for framing in (b"Content-Length: 5\r\nTransfer-Encoding: chunked\r\n",
+                        b"Transfer-Encoding: chunked\r\nContent-Length: 5\r\n",
+                        b"Transfer-Encoding: gzip, chunked\r\n"):
+            status = raw_tls_request(stack, port, b"POST /__raw/a HTTP/1.1\r\nHost: x\r\n" +
+                                     framing + b"\r\n" + body)
+            assert status.startswith(b"HTTP/1.1 400") or status == b"", (framing, status)
+        assert not any(r.get("path") == "/__raw/x" for r in
+                       stack.audit(db=os.path.join(stack.root, "audit-smuggle"))), "smuggled"
+        # A slow https backend and a 6 MiB upload: every byte arrives.
+        sport = gateway_with_raw_backend(stack, raws, "tls-upload", "https",
+                                         preexec_fn=lambda: os.environ.__setitem__("SSL_CERT_FILE", ca))
+        r = harness.request_on(stack, sport, "POST", "/__raw/count", who=WHO, body=b"u" * (6 << 20))
+        assert r.status == 200 and r.body == str(6 << 20).encode(), r
+        # Answer first, upload never read: the backend's timeout (5 s) ends it.
+        p = stack.person(WHO)
+        c = http.client.HTTPSConnection("127.0.0.1", port, timeout=60,
+                                        context=stack.tls_context(p["chain"], p["key_file"]))
+        try:
+            c.request("POST", "/__raw/early", body=b"u" * (64 << 20))
+            r = c.getresponse()
+            assert r.status == 504, r.status
+        except (ConnectionError, ssl.SSLError, http.client.HTTPException):
+            pass                    # the gateway answered and closed while we still sent
+        c.close()
+        recs = [x for x in stack.audit(db=os.path.join(stack.root, "audit-smuggle"))
+                if x.get("path") == "/__raw/early"]
+        assert recs and recs[-1]["upstream_status"] == 504, recs
+    finally:
+        raw.close()
+        raws.close()
