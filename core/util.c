@@ -120,6 +120,18 @@ eg_hex(const unsigned char *in, size_t len, char *out)
 	out[2 * len] = '\0';
 }
 
+int
+eg_hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
 size_t
 eg_b64url(const unsigned char *in, size_t len, char *out)
 {

@@ -17,6 +17,7 @@
 
 #include "eidgate/err.h"
 #include "eidgate/policy.h"
+#include "eidgate/util.h"
 
 /* Where the canonical path is written; len never reaches cap (room for the NUL). */
 struct outbuf {
@@ -30,18 +31,6 @@ struct pbyte {
 	unsigned char c;
 	int escaped;
 };
-
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
 
 static int
 is_unreserved(unsigned char c)
@@ -94,8 +83,8 @@ next_byte(const char *s, size_t n, size_t *i, struct pbyte *b)
 	}
 	if (*i + 2 >= n)
 		return EG_ERR_BAD_PATH;
-	hi = hexval((unsigned char)s[*i + 1]);
-	lo = hexval((unsigned char)s[*i + 2]);
+	hi = eg_hexval((unsigned char)s[*i + 1]);
+	lo = eg_hexval((unsigned char)s[*i + 2]);
 	if (hi < 0 || lo < 0)
 		return EG_ERR_BAD_PATH;
 	b->c = (unsigned char)(hi << 4 | lo);
@@ -182,8 +171,8 @@ double_encoded(const char *seg, size_t n)
 
 	for (i = 0; i + 4 < n; i++)
 		if (seg[i] == '%' && seg[i + 1] == '2' && seg[i + 2] == '5' &&
-		    hexval((unsigned char)seg[i + 3]) >= 0 &&
-		    hexval((unsigned char)seg[i + 4]) >= 0)
+		    eg_hexval((unsigned char)seg[i + 3]) >= 0 &&
+		    eg_hexval((unsigned char)seg[i + 4]) >= 0)
 			return 1;
 	return 0;
 }

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "eidgate/util.h"
 #include "proxy/h1.h"
 
 /* RFC 9110 §5.6.2 tchar. */
@@ -236,18 +237,6 @@ enum { CH_SIZE, CH_SIZE_WS, CH_EXT, CH_SIZE_LF, CH_DATA, CH_DATA_CR, CH_DATA_LF,
 #define CH_MAX_EXT 4096
 #define CH_MAX_TRAILER (64 * 1024)
 
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* One framing byte; -1 on a framing error. */
 static int
 chunk_byte(struct h1_chunked *c, char b)
@@ -256,7 +245,7 @@ chunk_byte(struct h1_chunked *c, char b)
 
 	switch (c->state) {
 	case CH_SIZE:
-		if ((v = hexval(b)) >= 0) {
+		if ((v = eg_hexval(b)) >= 0) {
 			if (++c->digits > 16)
 				return -1;
 			c->left = (c->left << 4) | (uint64_t)v;

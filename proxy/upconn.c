@@ -892,6 +892,21 @@ handshake(struct up_conn *uc)
 	return -1;
 }
 
+/* TLS records on an idle connection that carry no data (a TLS 1.3 session ticket after
+ * the first answer) keep it; data or the end of the stream do not. */
+static int
+idle_tls_quiet(struct up_conn *uc)
+{
+	char b;
+	int n;
+
+	if (uc->ssl == NULL)
+		return 0;
+	ERR_clear_error();
+	n = SSL_read(uc->ssl, &b, 1);
+	return n <= 0 && SSL_get_error(uc->ssl, n) == SSL_ERROR_WANT_READ;
+}
+
 /*
  * A hang-up or error while the download ring is full: epoll reports those even with
  * EPOLLIN off, so the connection leaves the epoll set until the client has made room
@@ -912,6 +927,8 @@ upconn_event(struct up_conn *uc, uint32_t events)
 	int tls = uc->ssl != NULL;
 
 	if (uc->x == NULL) {            /* idle: the backend closed it or spoke out of turn */
+		if (!(events & (EPOLLERR | EPOLLHUP)) && idle_tls_quiet(uc))
+			return;
 		idle_drop(uc);
 		return;
 	}

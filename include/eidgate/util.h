@@ -25,6 +25,8 @@ int eg_parse_size(const char *s, uint64_t *out);
 
 /* Lower-case hex of len bytes into out (>= 2*len+1 bytes). */
 void eg_hex(const unsigned char *in, size_t len, char *out);
+/* The value of one hex digit (either case), -1 for anything else. */
+int eg_hexval(int c);
 
 /* base64url without padding (RFC 7515 §2). out must hold 4*ceil(len/3)+1 bytes. Returns
  * the length written, excluding the NUL. */

@@ -10,6 +10,7 @@ The backend here is a real TCP server speaking raw bytes, so each bad answer is 
 what a broken or compromised backend would put on the wire."""
 import http.client
 import os
+import re
 import socket
 import ssl
 import threading
@@ -116,6 +117,14 @@ class RawBackend:
         self.sock.close()
 
 
+def server_tls(stack):
+    """A TLS server context with the test PKI's server certificate (127.0.0.1)."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(os.path.join(stack.pki, "server", "server.pem"),
+                        os.path.join(stack.pki, "server", "server.key"))
+    return ctx
+
+
 def gateway_with_raw_backend(stack, raw, name="raw", scheme="http", preexec_fn=None):
     """A gateway whose policy also routes /__raw/** to the raw backend."""
     with open(stack.config) as f:
@@ -213,10 +222,7 @@ def test_https_backend_is_verified(stack):
     """An https:// backend: TLS with the backend's certificate checked against the
     system's CA store (here pointed at the test server CA with SSL_CERT_FILE, which
     OpenSSL reads) and the URL's address; an unknown issuer is 502, logged."""
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ctx.load_cert_chain(os.path.join(stack.pki, "server", "server.pem"),
-                        os.path.join(stack.pki, "server", "server.key"))
-    raw = RawBackend(tls=ctx)
+    raw = RawBackend(tls=server_tls(stack))
     ca = os.path.join(stack.pki, "server", "server-ca.pem")
     try:
         trusting = gateway_with_raw_backend(
@@ -225,6 +231,14 @@ def test_https_backend_is_verified(stack):
         for case, want in (("plain", b"plain"), ("smuggle", b"ok"), ("plain", b"plain")):
             r = harness.request_on(stack, trusting, "GET", "/__raw/" + case, who=WHO)
             assert r.status == 200 and r.body == want, (case, r)
+        # TLS connections to the backend are kept alive too: one per event-loop thread.
+        connections = lambda: int(re.search(  # noqa: E731
+            r"^eidgate_upstream_connections_total (\d+)$", harness.request_on(
+                stack, trusting, "GET", "/eidgate/metrics").body.decode(), re.M).group(1))
+        before = connections()
+        for _ in range(12):
+            assert harness.request_on(stack, trusting, "GET", "/__raw/plain", who=WHO).status == 200
+        assert connections() - before <= 2, connections() - before
         empty = os.path.join(stack.root, "no-ca.pem")
         open(empty, "w").close()
         doubting = gateway_with_raw_backend(
@@ -264,10 +278,7 @@ def test_request_smuggling_and_uploads(stack):
     that reads slowly arrive whole; a backend that answers before reading the upload
     ends in 504, logged, instead of a wait without end."""
     raw = RawBackend()
-    tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    tls.load_cert_chain(os.path.join(stack.pki, "server", "server.pem"),
-                        os.path.join(stack.pki, "server", "server.key"))
-    raws = RawBackend(tls=tls)
+    raws = RawBackend(tls=server_tls(stack))
     ca = os.path.join(stack.pki, "server", "server-ca.pem")
     try:
         port = gateway_with_raw_backend(stack, raw, "smuggle")

@@ -241,7 +241,7 @@ def test_upstream_connections_are_reused(stack):
         r = stack.request("GET", "/__status?code=200", who=WHO)
         assert r.status == 200, r
     after = backend_stats(stack)["connections"]
-    # minus this check's own second connection; at most one new one per curl worker
+    # minus this check's own second connection; at most one new one per event-loop thread
     opened = after - before - 1
     assert opened <= 2, "20 requests opened %d upstream connections" % opened
 
