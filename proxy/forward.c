@@ -552,8 +552,13 @@ upstream_continue(struct request *r, const char *upload, size_t *upload_size)
 	if (*upload_size == 0)
 		return answer_when_ready(r, x);
 	if (!x->has_body) {             /* body on a request declared without one */
+		x->discarded += *upload_size;
 		*upload_size = 0;
-		return MHD_YES;
+		if (x->discarded <= EG_MAX_DISCARD)
+			return MHD_YES;
+		record_unanswered(r, x);
+		r->phase = REQ_RESPONDED;
+		return MHD_NO;
 	}
 	if (feed_upload(x, upload, upload_size, &wake) != 0) {
 		record_unanswered(r, x);
@@ -573,6 +578,11 @@ upstream_request_done(struct request *r, int client_gone)
 
 	if (x == NULL)
 		return;
+	/* A client that left before its answer (during the upload, or while the backend
+	 * worked) still leaves a record of the forwarded request. */
+	if (!r->decided)
+		req_audit(r, "request", 1, EG_OK, client_gone ? "client-gone" : "unanswered",
+		    x->done ? (int)x->status : 0, 0);
 	x->conn = NULL;
 	x->waiting = WAIT_NONE;
 	running = !x->done;

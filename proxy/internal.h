@@ -127,6 +127,7 @@ struct request {
 	int path_err;
 	char facility_org[EG_MAX_ID];   /* the policy's facility_org answer (decide()) */
 	struct upstream_xfer *xfer;
+	int decided;                    /* its kind=request record was written */
 	void *builtin;                  /* state of a built-in endpoint (body buffer) */
 };
 

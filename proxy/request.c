@@ -118,6 +118,8 @@ req_audit(struct request *r, const char *kind, int allow, int reason_err,
 	rec.upstream_status = upstream_status;
 	rec.bytes = bytes;
 	atomic_fetch_add(allow ? &r->gw->stat_allowed : &r->gw->stat_denied, 1);
+	if (strcmp(kind, "request") == 0)
+		r->decided = 1;
 	return record_append(r, &rec);
 }
 
@@ -241,17 +243,22 @@ decide(struct request *r)
 /*
  * Is the body's length ambiguous? Transfer-Encoding together with Content-Length is how
  * requests are smuggled past a proxy (RFC 9112 §6.3): refused, as is any coding but
- * chunked, which libmicrohttpd would not decode.
+ * chunked, which libmicrohttpd would not decode, and a length eidgate cannot hold.
  */
 static int
 ambiguous_framing(struct MHD_Connection *conn)
 {
 	const char *te = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Transfer-Encoding");
 
+	const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
+	long long v;
+
+	/* libmicrohttpd takes lengths up to 2^64-1; forward.c only what fits in int64_t. */
+	if (cl != NULL && eg_strtonum(cl, 0, INT64_MAX, &v) != EG_OK)
+		return 1;
 	if (te == NULL)
 		return 0;
-	return strcasecmp(te, "chunked") != 0 ||
-	    MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length") != NULL;
+	return strcasecmp(te, "chunked") != 0 || cl != NULL;
 }
 
 static enum MHD_Result

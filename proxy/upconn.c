@@ -621,6 +621,7 @@ retry_fresh(struct up_conn *uc)
 		return 0;
 	x->retried = 1;
 	x->connected = 0;
+	x->start_ms = x->last_activity_ms = eg_mono_ms();     /* the connect timeout anew */
 	uc->x = NULL;
 	x->uc = NULL;
 	conn_free(uc);
@@ -662,7 +663,7 @@ on_readable(struct up_conn *uc)
 				return;
 			}
 			if (x->down_paused) {
-				set_events(uc, uc->events & ~(uint32_t)EPOLLIN);
+				set_events(uc, uc->sent_all ? 0 : uc->events & ~(uint32_t)EPOLLIN);
 				return;
 			}
 		}
@@ -828,8 +829,12 @@ on_writable(struct up_conn *uc)
 		conn_fail(uc, "write to the backend failed");
 		return -1;
 	}
-	/* 0: nothing more until the client brings more (upconn_resume). */
-	set_events(uc, w == IO_WANT_WRITE ? EPOLLIN | EPOLLOUT : EPOLLIN);
+	/* 0: nothing more until the client brings more (upconn_resume). Reading stays off
+	 * while the download ring is full: the backend's unread bytes would fire forever. */
+	if (w == IO_WANT_READ)
+		set_events(uc, EPOLLIN);
+	else
+		set_events(uc, (x->down_paused ? 0 : EPOLLIN) | (w == IO_WANT_WRITE ? EPOLLOUT : 0));
 	return 0;
 }
 
@@ -947,7 +952,11 @@ upconn_event(struct up_conn *uc, uint32_t events)
 			return;
 	}
 	if (uc->x->down_paused) {
-		if (events & (EPOLLERR | EPOLLHUP))
+		if (!(events & (EPOLLERR | EPOLLHUP)))
+			return;
+		if (!uc->sent_all)      /* the upload cannot go on: no wait for the timeout */
+			conn_fail(uc, "the backend closed the connection during the upload");
+		else
 			detach(uc);
 		return;
 	}

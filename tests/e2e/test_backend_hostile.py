@@ -52,6 +52,22 @@ REFUSED = ["cl-conflict", "cl-list", "cl-and-te", "te-gzip", "obs-fold", "ctl-va
            "space-colon", "bad-status", "not-http", "huge-head", "switch"]
 
 
+FLOOD = 16 << 20
+
+
+def flood(c):
+    try:
+        c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % FLOOD + b"f" * FLOOD)
+    except OSError:
+        pass
+
+
+def cpu_seconds(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 class RawBackend:
     """Answers each request on a connection with ANSWERS[last path segment]."""
 
@@ -97,6 +113,19 @@ class RawBackend:
                     except OSError:
                         pass
                     time.sleep(30)
+                    return
+                if case == "flood":             # a big answer at once, the upload read slowly
+                    threading.Thread(target=lambda: flood(c), daemon=True).start()
+                    length = int([h.split(b":")[1] for h in head.split(b"\r\n")
+                                  if h.lower().startswith(b"content-length:")][0])
+                    got = len(buf)
+                    while got < length:
+                        data = c.recv(65536)
+                        if not data:
+                            return
+                        got += len(data)
+                        time.sleep(0.005)
+                    time.sleep(60)              # flood() closes the socket when done
                     return
                 if case == "count":             # read the body slowly, answer its length
                     length = int([h.split(b":")[1] for h in head.split(b"\r\n")
@@ -286,7 +315,8 @@ def test_request_smuggling_and_uploads(stack):
         body = b"%x\r\n%s\r\n0\r\n\r\n" % (len(b"hello" + smuggled), b"hello" + smuggled)
         for framing in (b"Content-Length: 5\r\nTransfer-Encoding: chunked\r\n",
                         b"Transfer-Encoding: chunked\r\nContent-Length: 5\r\n",
-                        b"Transfer-Encoding: gzip, chunked\r\n"):
+                        b"Transfer-Encoding: gzip, chunked\r\n",
+                        b"Content-Length: 9223372036854775808\r\n"):
             status = raw_tls_request(stack, port, b"POST /__raw/a HTTP/1.1\r\nHost: x\r\n" +
                                      framing + b"\r\n" + body)
             assert status.startswith(b"HTTP/1.1 400") or status == b"", (framing, status)
@@ -311,6 +341,31 @@ def test_request_smuggling_and_uploads(stack):
         recs = [x for x in stack.audit(db=os.path.join(stack.root, "audit-smuggle"))
                 if x.get("path") == "/__raw/early"]
         assert recs and recs[-1]["upstream_status"] == 504, recs
+        # A client that leaves in the middle of its upload still leaves a record.
+        p = stack.person(WHO)
+        ctx = stack.tls_context(p["chain"], p["key_file"])
+        with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+            with ctx.wrap_socket(sock, server_hostname="localhost") as t:
+                t.sendall(b"POST /__raw/count?gone=1 HTTP/1.1\r\nHost: x\r\n"
+                          b"Content-Length: 1000000\r\n\r\n" + b"g" * 1000)
+                time.sleep(0.5)
+        end = time.time() + 10
+        while time.time() < end:
+            recs = [x for x in stack.audit(db=os.path.join(stack.root, "audit-smuggle"))
+                    if x.get("path") == "/__raw/count"]
+            if recs:
+                break
+            time.sleep(0.2)
+        assert recs and recs[-1]["reason"] == "client-gone", recs
+        # A backend answering big and early while the upload is read slowly: the gateway
+        # waits without spinning (a spin would use a core for the whole upload).
+        pid = stack.procs["smuggle"].pid
+        cpu0, t0 = cpu_seconds(pid), time.time()
+        # (48 MiB: more than the kernel's socket buffers hold, so the upload really waits)
+        r = harness.request_on(stack, port, "POST", "/__raw/flood", who=WHO, body=b"u" * (48 << 20))
+        cpu, wall = cpu_seconds(pid) - cpu0, time.time() - t0
+        assert r.status == 200 and len(r.body) == FLOOD, (r.status, len(r.body))
+        assert cpu < 0.6 * wall, "gateway used %.2f s of CPU in %.2f s" % (cpu, wall)
     finally:
         raw.close()
         raws.close()
