@@ -643,13 +643,67 @@ on_eof(struct up_conn *uc)
 	    "the backend closed the connection without an answer");
 }
 
+/*
+ * Where the next read goes: body bytes of a length- or close-delimited body go straight
+ * into the download ring (one copy less, and reads as large as its free space); the head
+ * and chunked bodies go through uc->in. 0 with *dst and *room set; 1 when on_readable
+ * must stop (ring full: paused; or failed, uc freed).
+ */
+static int
+read_target(struct up_conn *uc, int *direct, char **dst, size_t *room)
+{
+	struct upstream_xfer *x = uc->x;
+	unsigned char *p;
+
+	*direct = uc->head_done && uc->inoff == uc->inlen && uc->body != BODY_CHUNKED;
+	if (*direct) {
+		*room = ring_space(&x->down, uc->body == BODY_LENGTH && uc->body_left < EG_PROXY_BUF ?
+		    (size_t)uc->body_left : EG_PROXY_BUF, &p);
+		if (*room == 0) {
+			if (x->down.oom) {
+				conn_fail(uc, "out of memory for the response");
+				return 1;
+			}
+			x->down_paused = 1;
+			set_events(uc, uc->sent_all ? 0 : uc->events & ~(uint32_t)EPOLLIN);
+			return 1;
+		}
+		if (uc->body == BODY_LENGTH && *room > uc->body_left)
+			*room = (size_t)uc->body_left;
+		*dst = (char *)p;
+		return 0;
+	}
+	if (uc->inoff == uc->inlen)
+		uc->inoff = uc->inlen = 0;
+	if (uc->inlen == uc->incap && grow_for_head(uc) != 0) {
+		conn_fail(uc, "response head too large");
+		return 1;
+	}
+	*dst = uc->in + uc->inlen;
+	*room = uc->incap - uc->inlen;
+	return 0;
+}
+
+/* n body bytes were read straight into the ring. 1 when the body is complete. */
+static int
+took_direct(struct up_conn *uc, size_t n)
+{
+	struct upstream_xfer *x = uc->x;
+
+	ring_commit(&x->down, n);
+	upstream_wake_client(x, x->waiting == WAIT_HEADERS ? WAIT_HEADERS : WAIT_BODY);
+	return uc->body == BODY_LENGTH && (uc->body_left -= n) == 0;
+}
+
 /* Reads what the socket has; stops when the ring is full. May free uc. */
 static void
 on_readable(struct up_conn *uc)
 {
 	struct upstream_xfer *x = uc->x;
+	size_t room;
 	ssize_t n;
-	int r;
+	char *dst;
+	int r, direct;
 
 	for (;;) {
 		if (uc->head_done && uc->inoff < uc->inlen) {
@@ -667,13 +721,9 @@ on_readable(struct up_conn *uc)
 				return;
 			}
 		}
-		if (uc->inoff == uc->inlen)
-			uc->inoff = uc->inlen = 0;
-		if (uc->inlen == uc->incap && grow_for_head(uc) != 0) {
-			conn_fail(uc, "response head too large");
+		if (read_target(uc, &direct, &dst, &room) != 0)
 			return;
-		}
-		n = io_read(uc, uc->in + uc->inlen, uc->incap - uc->inlen);
+		n = io_read(uc, dst, room);
 		if (n == IO_WANT_READ) {
 			if (uc->sent_all)       /* drop an EPOLLOUT a TLS read asked for */
 				set_events(uc, EPOLLIN);
@@ -692,9 +742,16 @@ on_readable(struct up_conn *uc)
 			on_eof(uc);
 			return;
 		}
-		uc->inlen += (size_t)n;
 		uc->got += (size_t)n;
 		x->last_activity_ms = eg_mono_ms();
+		if (direct) {
+			if (took_direct(uc, (size_t)n)) {
+				conn_done(uc, 0);
+				return;
+			}
+			continue;
+		}
+		uc->inlen += (size_t)n;
 		if (!uc->head_done) {
 			if ((r = read_head(uc)) < 0) {
 				conn_fail(uc, "malformed response head from the backend");

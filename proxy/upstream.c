@@ -126,6 +126,30 @@ ring_free(struct ring *r)
 }
 
 size_t
+ring_space(struct ring *r, size_t want, unsigned char **p)
+{
+	size_t end;
+
+	if (r->cap - r->len < want && r->cap < EG_PROXY_BUF)
+		ring_grow(r, r->len + want);
+	if (r->len == r->cap)
+		return 0;
+	end = r->head + r->len;
+	if (end < r->cap) {
+		*p = r->buf + end;
+		return r->cap - end;
+	}
+	*p = r->buf + (end - r->cap);
+	return r->head - (end - r->cap);
+}
+
+void
+ring_commit(struct ring *r, size_t n)
+{
+	r->len += n;
+}
+
+size_t
 ring_peek(const struct ring *r, const unsigned char **p)
 {
 	*p = r->buf + r->head;

@@ -40,6 +40,10 @@ size_t ring_get(struct ring *r, void *out, size_t n);
  * of it once they were sent. */
 size_t ring_peek(const struct ring *r, const unsigned char **p);
 void ring_drop(struct ring *r, size_t n);
+/* The first contiguous stretch of free space, after growing the ring towards `want` more
+ * bytes (0: full, or it could not grow: `oom`), and counting n bytes written into it. */
+size_t ring_space(struct ring *r, size_t want, unsigned char **p);
+void ring_commit(struct ring *r, size_t n);
 void ring_free(struct ring *r);
 
 /* A growing byte buffer: the request head. */
