@@ -205,6 +205,7 @@ int
 upstream_target_parse(const char *url, struct up_target *t)
 {
 	const char *p, *auth, *end, *hs, *he, *colon;
+	long long port;
 	size_t alen;
 
 	memset(t, 0, sizeof(*t));
@@ -243,6 +244,8 @@ upstream_target_parse(const char *url, struct up_target *t)
 			return -1;
 		memcpy(t->port, colon + 1, plen);
 		t->port[plen] = '\0';
+		if (eg_strtonum(t->port, 1, 65535, &port) != EG_OK)
+			return -1;
 	}
 	for (p = t->host; *p != '\0'; p++)
 		if ((unsigned char)*p <= 0x20 || *p == '@')
