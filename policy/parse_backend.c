@@ -10,15 +10,15 @@
 #include "policy_int.h"
 
 /*
- * Accepts http:// or https:// with a host, an optional port 1-65535 and an optional path.
- * Refused: user-info (credentials in a policy file end up in logs), query and fragment
- * (the request's own path and query are appended), and anything else a URL parser might
- * read differently from us.
+ * Accepts http:// or https:// with a host, an optional port 1-65535 and an optional path,
+ * and fills b's parts of it. Refused: user-info (credentials in a policy file end up in
+ * logs), query and fragment (the request's own path and query are appended), and
+ * anything else a URL parser might read differently from us.
  */
 static int
-check_url(struct pctx *c, const char *url, size_t max)
+split_url(struct pctx *c, const char *url, size_t max, struct policy_backend *b)
 {
-	const char *host, *end, *colon;
+	const char *host, *end, *colon, *hs, *he;
 	long long port;
 	char num[8];
 
@@ -28,23 +28,34 @@ check_url(struct pctx *c, const char *url, size_t max)
 		host = url + 8;
 	else
 		return pctx_error(c, "backend url must start with http:// or https://");
+	b->tls = host - url == 8;
+	eg_strlcpy(b->port, b->tls ? "443" : "80", sizeof(b->port));
 	if (strlen(url) >= max)
 		return pctx_error(c, "backend url too long");
 	if (strpbrk(url, "@?#\\") != NULL)
 		return pctx_error(c, "backend url must not contain user-info, query or "
 		    "fragment ('@', '?', '#', '\\')");
 	end = host + strcspn(host, "/");
+	hs = host;
 	if (host[0] == '[') {
 		/* IPv6 literal (RFC 3986 §3.2.2): the port colon comes after ']'. */
 		const char *rb = memchr(host, ']', (size_t)(end - host));
 		if (rb == NULL || rb == host + 1 || (rb + 1 != end && rb[1] != ':'))
 			return pctx_error(c, "backend url has a bad IPv6 host");
 		colon = rb + 1 != end ? rb + 1 : NULL;
+		hs = host + 1;
+		he = rb;
 	} else {
 		colon = memchr(host, ':', (size_t)(end - host));
+		he = colon != NULL ? colon : end;
 	}
 	if ((colon != NULL ? colon : end) == host)
 		return pctx_error(c, "backend url has no host");
+	if ((size_t)(he - hs) >= sizeof(b->host) || (size_t)(end - host) >= sizeof(b->authority))
+		return pctx_error(c, "backend url host too long");
+	memcpy(b->host, hs, (size_t)(he - hs));
+	memcpy(b->authority, host, (size_t)(end - host));
+	b->path_at = (size_t)(end - url);
 	if (colon == NULL)
 		return 0;
 	if ((size_t)(end - colon - 1) >= sizeof(num))
@@ -54,6 +65,7 @@ check_url(struct pctx *c, const char *url, size_t max)
 	if (strspn(num, "0123456789") != strlen(num) ||
 	    eg_strtonum(num, 1, 65535, &port) != EG_OK)
 		return pctx_error(c, "backend url has a bad port '%s'", num);
+	eg_strlcpy(b->port, num, sizeof(b->port));
 	return 0;
 }
 
@@ -126,7 +138,7 @@ parse_backend(struct pctx *c, const struct words *ws)
 		bad = pctx_error(c, "backend '%s' declared twice", ws->w[1]);
 	else
 		name_ok = 1;
-	if (check_url(c, ws->w[2], sizeof(b.url)) != 0)
+	if (split_url(c, ws->w[2], sizeof(b.url), &b) != 0)
 		bad = -1;
 	for (i = 3; i < ws->n; i++)
 		if (set_option(c, &b, ws->w[i], &seen) != 0)

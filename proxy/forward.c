@@ -16,23 +16,36 @@
 #include "proxy/internal.h"
 #include "proxy/upstream_int.h"
 
-/* Headers the client may not send on: hop-by-hop ones (RFC 9110 §7.6.1), the framing
- * and Host, which eidgate writes itself, and every identity header, which only eidgate
- * may set. */
+int
+hop_by_hop(const char *name, size_t len)
+{
+	static const char *const hop[] = {
+		"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te",
+		"trailer", "transfer-encoding", "upgrade", "proxy-connection", NULL,
+	};
+	size_t i;
+
+	for (i = 0; hop[i] != NULL; i++)
+		if (strlen(hop[i]) == len && strncasecmp(hop[i], name, len) == 0)
+			return 1;
+	return 0;
+}
+
+/* Headers the client may not send on: hop-by-hop ones, the framing and Host, which
+ * eidgate writes itself, and every identity header, which only eidgate may set. */
 static int
 drop_request_header(const char *name)
 {
 	static const char *const exact[] = {
-		"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te",
-		"trailer", "transfer-encoding", "upgrade", "host", "content-length", "expect",
-		"forwarded", "x-request-id", "x-real-ip", "authorization", NULL,
+		"host", "content-length", "expect", "forwarded", "x-request-id", "x-real-ip",
+		"authorization", NULL,
 	};
 	size_t i;
 
 	/* CGI-style backends read "X-Eidgate_Nrn" and "X-Eidgate-Nrn" alike (both become
 	 * HTTP_X_EIDGATE_NRN): a name with an underscore could smuggle an identity header
 	 * past the prefix checks, so such headers never pass (nginx drops them too). */
-	if (strchr(name, '_') != NULL)
+	if (strchr(name, '_') != NULL || hop_by_hop(name, strlen(name)))
 		return 1;
 	for (i = 0; exact[i] != NULL; i++)
 		if (strcasecmp(name, exact[i]) == 0)
@@ -174,14 +187,14 @@ build_head(struct request *r, const struct policy_backend *b, struct upstream_xf
 
 	hbuf_adds(h, r->method);
 	hbuf_add(h, " ", 1);
-	hbuf_adds(h, x->target.path);
+	hbuf_adds(h, b->url + b->path_at);
 	hbuf_adds(h, r->path);
 	if (r->query[0] != '\0') {
 		hbuf_add(h, "?", 1);
 		hbuf_adds(h, r->query);
 	}
 	hbuf_adds(h, " HTTP/1.1\r\nHost: ");
-	hbuf_adds(h, x->target.authority);
+	hbuf_adds(h, b->authority);
 	hbuf_add(h, "\r\n", 2);
 	hc.connection = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Connection");
 	MHD_get_connection_values(r->conn, MHD_HEADER_KIND, copy_header, &hc);
@@ -208,26 +221,6 @@ build_head(struct request *r, const struct policy_backend *b, struct upstream_xf
 	}
 	hbuf_add(h, "\r\n", 2);
 	return h->failed ? -1 : 0;
-}
-
-/* Does the request carry a body, and how long is it (-1: chunked)? request.c has
- * refused a request with both Transfer-Encoding and Content-Length; libmicrohttpd
- * decodes a chunked body whatever the Content-Length says, so Transfer-Encoding wins. */
-static int
-request_has_body(struct request *r, int64_t *length)
-{
-	const char *cl = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Content-Length");
-	const char *te = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Transfer-Encoding");
-	long long v;
-
-	*length = -1;
-	if (te != NULL)
-		return 1;
-	if (cl != NULL && eg_strtonum(cl, 0, INT64_MAX, &v) == EG_OK) {
-		*length = v;
-		return 1;
-	}
-	return 0;
 }
 
 /* Connect timeout when the backend line names no timeout; its read timeout then is
@@ -260,8 +253,8 @@ enum MHD_Result
 upstream_start(struct request *r, const struct policy_backend *b)
 {
 	struct upstream_xfer *x;
-	int64_t body_len;
-	int has_body = request_has_body(r, &body_len);
+	int64_t body_len = r->body_len;
+	int has_body = r->has_body;
 	uint64_t max_body = b->max_body ? b->max_body : EG_DEFAULT_MAX_BODY;
 
 	if (has_body && body_len >= 0 && (uint64_t)body_len > max_body)
@@ -277,7 +270,10 @@ upstream_start(struct request *r, const struct policy_backend *b)
 	x->timeout_ms = b->timeout_ms > 0 ? b->timeout_ms : DEFAULT_TIMEOUT_MS;
 	x->connect_timeout_ms = b->timeout_ms > 0 ? b->timeout_ms : DEFAULT_CONNECT_MS;
 	x->up_length = has_body ? body_len : 0;
-	if (upstream_target_parse(b->url, &x->target) != 0 || build_head(r, b, x, body_len) != 0) {
+	x->target.tls = b->tls;
+	eg_strlcpy(x->target.host, b->host, sizeof(x->target.host));
+	eg_strlcpy(x->target.port, b->port, sizeof(x->target.port));
+	if (build_head(r, b, x, body_len) != 0) {
 		upstream_xfer_put(x);
 		goto fail;
 	}

@@ -127,6 +127,8 @@ struct request {
 	int path_err;
 	char facility_org[EG_MAX_ID];   /* the policy's facility_org answer (decide()) */
 	struct upstream_xfer *xfer;
+	int has_body, framing_err;      /* request.c read_framing() */
+	int64_t body_len;               /* -1: chunked */
 	int decided;                    /* its kind=request record was written */
 	void *builtin;                  /* state of a built-in endpoint (body buffer) */
 };

@@ -241,24 +241,29 @@ decide(struct request *r)
 }
 
 /*
- * Is the body's length ambiguous? Transfer-Encoding together with Content-Length is how
- * requests are smuggled past a proxy (RFC 9112 §6.3): refused, as is any coding but
- * chunked, which libmicrohttpd would not decode, and a length eidgate cannot hold.
+ * How the body is framed, read once from the headers into r->has_body and r->body_len
+ * (-1: chunked). -1 when it is ambiguous: Transfer-Encoding together with Content-Length
+ * is how requests are smuggled past a proxy (RFC 9112 §6.3), any coding but chunked is
+ * one libmicrohttpd would not decode, and libmicrohttpd takes lengths up to 2^64-1 where
+ * eidgate holds what fits in int64_t. Transfer-Encoding wins otherwise: libmicrohttpd
+ * decodes a chunked body whatever a Content-Length says.
  */
 static int
-ambiguous_framing(struct MHD_Connection *conn)
+read_framing(struct request *r)
 {
-	const char *te = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Transfer-Encoding");
+	const char *te = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Transfer-Encoding");
+	const char *cl = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Content-Length");
+	long long v = 0;
 
-	const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
-	long long v;
-
-	/* libmicrohttpd takes lengths up to 2^64-1; forward.c only what fits in int64_t. */
+	r->body_len = -1;
+	r->has_body = te != NULL || cl != NULL;
 	if (cl != NULL && eg_strtonum(cl, 0, INT64_MAX, &v) != EG_OK)
-		return 1;
-	if (te == NULL)
-		return 0;
-	return strcasecmp(te, "chunked") != 0 || cl != NULL;
+		return -1;
+	if (te != NULL)
+		return strcasecmp(te, "chunked") != 0 || cl != NULL ? -1 : 0;
+	if (cl != NULL)
+		r->body_len = v;
+	return 0;
 }
 
 static enum MHD_Result
@@ -272,7 +277,7 @@ start_request(struct request *r, const char *method, const char *upload, size_t 
 		return refuse(r, "request", 405, EG_ERR_PARSE, "This method is not supported.");
 	if (r->path_err != EG_OK)
 		return refuse(r, "request", 400, EG_ERR_BAD_PATH, "The request path is not acceptable.");
-	if (ambiguous_framing(r->conn))
+	if (r->framing_err)
 		return refuse(r, "request", 400, EG_ERR_PARSE, "The request's length is ambiguous.");
 	identify_user(r);
 	if (r->user.auth_err == EG_ERR_DIRECTORY)
@@ -300,17 +305,6 @@ start_request(struct request *r, const char *method, const char *upload, size_t 
 	return upstream_start(r, r->decision.backend);
 }
 
-/* Does the request announce a body? A Content-Length of 0 is no body. */
-static int
-announces_body(struct MHD_Connection *conn)
-{
-	const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
-
-	if (MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Transfer-Encoding") != NULL)
-		return 1;
-	return cl != NULL && strcmp(cl, "0") != 0;
-}
-
 enum MHD_Result
 req_access_handler(void *cls, struct MHD_Connection *conn, const char *url,
     const char *method, const char *version, const char *upload_data,
@@ -330,11 +324,12 @@ req_access_handler(void *cls, struct MHD_Connection *conn, const char *url,
 		 * libmicrohttpd 0.9.75 closes the connection after any response queued in the
 		 * first call of a request, body or not, so every refusal and built-in page
 		 * would cost the client a new TLS handshake. A request without a body starts
-		 * on the second call, which libmicrohttpd makes at once. One with a body starts
-		 * now: its upload must stream, and closing after an early refusal is right
-		 * for a body nobody will read.
+		 * on the second call, which libmicrohttpd makes at once (a Content-Length of 0
+		 * is no body). One with a body starts now: its upload must stream, and closing
+		 * after an early refusal is right for a body nobody will read.
 		 */
-		if (!announces_body(conn)) {
+		r->framing_err = read_framing(r) != 0;
+		if (!r->framing_err && (!r->has_body || r->body_len == 0)) {
 			r->phase = REQ_HEADERS;
 			return MHD_YES;
 		}

@@ -427,22 +427,6 @@ upconn_abort(struct up_conn *uc)
 
 /* ---- response ------------------------------------------------------------------------ */
 
-static int
-is_hop_by_hop(const char *name, size_t len)
-{
-	static const char *const hop[] = {
-		"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te",
-		"trailer", "transfer-encoding", "upgrade", "content-length", "proxy-connection",
-		NULL,
-	};
-	size_t i;
-
-	for (i = 0; hop[i] != NULL; i++)
-		if (strlen(hop[i]) == len && strncasecmp(hop[i], name, len) == 0)
-			return 1;
-	return 0;
-}
-
 /* Keeps the backend's Connection header aside: the headers it names are hop-by-hop
  * too, and may come before it, so forward.c filters them when it builds the response. */
 static void
@@ -468,7 +452,9 @@ on_field(void *arg, const char *name, size_t nlen, const char *value, size_t vle
 
 	if (nlen == 10 && strncasecmp(name, "connection", 10) == 0)
 		note_connection(x, value, vlen);
-	if (is_hop_by_hop(name, nlen) || (h = calloc(1, sizeof(*h))) == NULL)
+	/* Content-Length is libmicrohttpd's to write, from the size the response gets. */
+	if (hop_by_hop(name, nlen) || (nlen == 14 && strncasecmp(name, "content-length", 14) == 0) ||
+	    (h = calloc(1, sizeof(*h))) == NULL)
 		return;
 	h->name = strndup(name, nlen);
 	h->value = strndup(value, vlen);
@@ -1027,7 +1013,8 @@ start_on(struct up_worker *w, struct upstream_xfer *x, struct up_conn *uc)
 {
 	char key[sizeof(((struct up_conn *)0)->key)];
 
-	conn_key(x, key, sizeof(key));
+	if (uc == NULL)
+		conn_key(x, key, sizeof(key));
 	if (uc == NULL && (uc = conn_open(w, x, key)) == NULL) {
 		if (x->errbuf[0] == '\0')
 			eg_strlcpy(x->errbuf, "cannot open a connection", sizeof(x->errbuf));

@@ -83,39 +83,33 @@ ring_grow(struct ring *r, size_t need)
 size_t
 ring_put(struct ring *r, const void *data, size_t n)
 {
-	size_t tail, first;
+	unsigned char *p;
+	size_t done = 0, room;
 
-	if (r->cap - r->len < n && r->cap < EG_PROXY_BUF)
-		ring_grow(r, r->len + n);
-	if (n > r->cap - r->len)
-		n = r->cap - r->len;
-	if (n == 0)
-		return 0;
-	tail = (r->head + r->len) % r->cap;
-	first = n < r->cap - tail ? n : r->cap - tail;
-	memcpy(r->buf + tail, data, first);
-	memcpy(r->buf, (const unsigned char *)data + first, n - first);
-	r->len += n;
-	return n;
+	while (done < n && (room = ring_space(r, n - done, &p)) > 0) {
+		if (room > n - done)
+			room = n - done;
+		memcpy(p, (const unsigned char *)data + done, room);
+		ring_commit(r, room);
+		done += room;
+	}
+	return done;
 }
 
 size_t
 ring_get(struct ring *r, void *out, size_t n)
 {
-	size_t first;
+	const unsigned char *p;
+	size_t done = 0, m;
 
-	if (n > r->len)
-		n = r->len;
-	if (n == 0)
-		return 0;
-	first = n < r->cap - r->head ? n : r->cap - r->head;
-	memcpy(out, r->buf + r->head, first);
-	memcpy((unsigned char *)out + first, r->buf, n - first);
-	r->head = (r->head + n) % r->cap;
-	r->len -= n;
-	if (r->len == 0)
-		r->head = 0;
-	return n;
+	while (done < n && (m = ring_peek(r, &p)) > 0) {
+		if (m > n - done)
+			m = n - done;
+		memcpy((unsigned char *)out + done, p, m);
+		ring_drop(r, m);
+		done += m;
+	}
+	return done;
 }
 
 void
@@ -152,6 +146,8 @@ ring_commit(struct ring *r, size_t n)
 size_t
 ring_peek(const struct ring *r, const unsigned char **p)
 {
+	if (r->len == 0)
+		return 0;               /* (and no arithmetic on a buffer never allocated) */
 	*p = r->buf + r->head;
 	return r->len < r->cap - r->head ? r->len : r->cap - r->head;
 }
@@ -197,60 +193,6 @@ void
 hbuf_adds(struct hbuf *b, const char *s)
 {
 	hbuf_add(b, s, strlen(s));
-}
-
-/* ---- backend URL --------------------------------------------------------------------- */
-
-int
-upstream_target_parse(const char *url, struct up_target *t)
-{
-	const char *p, *auth, *end, *hs, *he, *colon;
-	long long port;
-	size_t alen;
-
-	memset(t, 0, sizeof(*t));
-	if (strncmp(url, "http://", 7) == 0) {
-		auth = url + 7;
-		eg_strlcpy(t->port, "80", sizeof(t->port));
-	} else if (strncmp(url, "https://", 8) == 0) {
-		auth = url + 8;
-		t->tls = 1;
-		eg_strlcpy(t->port, "443", sizeof(t->port));
-	} else {
-		return -1;
-	}
-	end = auth + strcspn(auth, "/?#");
-	t->path = end;
-	if ((alen = (size_t)(end - auth)) == 0 || alen >= sizeof(t->authority) || *end == '?' ||
-	    *end == '#')
-		return -1;
-	memcpy(t->authority, auth, alen);
-	hs = auth;
-	if (*auth == '[') {
-		if ((he = memchr(auth, ']', alen)) == NULL)
-			return -1;
-		hs = auth + 1;
-		colon = he + 1 < end && he[1] == ':' ? he + 1 : NULL;
-	} else {
-		colon = memchr(auth, ':', alen);
-		he = colon != NULL ? colon : end;
-	}
-	if (he == hs || (size_t)(he - hs) >= sizeof(t->host))
-		return -1;
-	memcpy(t->host, hs, (size_t)(he - hs));
-	if (colon != NULL) {
-		size_t plen = (size_t)(end - colon - 1);
-		if (plen == 0 || plen >= sizeof(t->port) || strspn(colon + 1, "0123456789") < plen)
-			return -1;
-		memcpy(t->port, colon + 1, plen);
-		t->port[plen] = '\0';
-		if (eg_strtonum(t->port, 1, 65535, &port) != EG_OK)
-			return -1;
-	}
-	for (p = t->host; *p != '\0'; p++)
-		if ((unsigned char)*p <= 0x20 || *p == '@')
-			return -1;
-	return 0;
 }
 
 /* ---- reference counting ------------------------------------------------------------ */

@@ -55,16 +55,13 @@ struct hbuf {
 void hbuf_add(struct hbuf *b, const char *s, size_t n);
 void hbuf_adds(struct hbuf *b, const char *s);
 
-/* Where a backend URL points: parsed from policy_backend.url. */
+/* Where the backend is: the transfer's own copy of the policy's split url (the policy
+ * may be reloaded away while the transfer ends). */
 struct up_target {
 	int tls;                        /* https */
-	char host[256];                 /* as in the URL, without brackets */
-	char authority[300];            /* the Host header: host[:port] as in the URL */
+	char host[256];                 /* without brackets */
 	char port[8];
-	const char *path;               /* the URL's path prefix, "" when none */
 };
-/* 0, or -1 when url is not http(s)://host[:port][/path]. */
-int upstream_target_parse(const char *url, struct up_target *t);
 
 /* What the libmicrohttpd side waits for while its connection is suspended. */
 enum wait_for { WAIT_NONE, WAIT_HEADERS, WAIT_BODY, WAIT_UPLOAD_SPACE };
@@ -127,6 +124,9 @@ int upstream_submit(struct upstream_xfer *x);
 /* Asks x's worker to resume a paused transfer / to abort it. The worker acts once libmicrohttpd's callbacks have returned, never inside them. */
 void upstream_unpause(struct upstream_xfer *x);
 void upstream_cancel(struct upstream_xfer *x);
+/* forward.c: is name (len bytes) a hop-by-hop header (RFC 9110 §7.6.1), in either
+ * direction? Those named in a Connection header are too; callers check that. */
+int hop_by_hop(const char *name, size_t len);
 /* Resumes the client's connection if it waits for `what`. */
 void upstream_wake_client(struct upstream_xfer *x, enum wait_for what);
 

@@ -22,6 +22,12 @@ struct policy_backend {
 	int64_t timeout_ms;         /* read timeout; 0 = gateway default */
 	uint64_t max_body;          /* 0 = EG_DEFAULT_MAX_BODY */
 	enum policy_identity identity;
+	/* The url split once, when the policy is read; the gateway connects with these. */
+	int tls;                    /* https:// */
+	char host[256];             /* without the brackets of an IPv6 literal */
+	char port[8];               /* as written, or 80 / 443 */
+	char authority[300];        /* host[:port] as written: the Host header */
+	size_t path_at;             /* url + path_at: the path prefix, "" when none */
 };
 
 enum eg_scope_kind { EG_SCOPE_ORGANISATION, EG_SCOPE_FACILITY, EG_SCOPE_REGION };

@@ -426,6 +426,36 @@ test_semantics(void)
 	policy_free(p);
 }
 
+/* The backend url split once at load: what the gateway connects to and sends as Host. */
+static void
+test_backend_urls(void)
+{
+	struct diags d;
+	struct policy *p = NULL;
+	const struct policy_backend *b;
+
+	CHECK(load_text("backend a http://127.0.0.1:9101\n"
+	    "backend b https://modules.example/api/\n"
+	    "backend c http://[::1]:8080/x\n"
+	    "backend d http://backend\n", &d, &p) == EG_OK);
+	if (p == NULL)
+		return;
+	b = policy_backend_find(p, "a");
+	CHECK(b != NULL && !b->tls && strcmp(b->host, "127.0.0.1") == 0 &&
+	    strcmp(b->port, "9101") == 0 && strcmp(b->authority, "127.0.0.1:9101") == 0 &&
+	    strcmp(b->url + b->path_at, "") == 0);
+	b = policy_backend_find(p, "b");
+	CHECK(b != NULL && b->tls && strcmp(b->host, "modules.example") == 0 &&
+	    strcmp(b->port, "443") == 0 && strcmp(b->authority, "modules.example") == 0 &&
+	    strcmp(b->url + b->path_at, "/api") == 0);
+	b = policy_backend_find(p, "c");
+	CHECK(b != NULL && strcmp(b->host, "::1") == 0 && strcmp(b->port, "8080") == 0 &&
+	    strcmp(b->authority, "[::1]:8080") == 0 && strcmp(b->url + b->path_at, "/x") == 0);
+	b = policy_backend_find(p, "d");
+	CHECK(b != NULL && strcmp(b->port, "80") == 0);
+	policy_free(p);
+}
+
 /* --- explanations -------------------------------------------------------------------- */
 
 /* The explanation of one request as text (malloc'd). */
@@ -669,6 +699,12 @@ static const struct ecase error_cases[] = {
 	{ BK "backend x http://\n", 2, "no host" },
 	{ BK "backend x http://h:99999\n", 2, "bad port" },
 	{ BK "backend x http://u:p@h\n", 2, "user-info" },
+	{ BK "backend x http://:80\n", 2, "no host" },
+	{ BK "backend x http://h:\n", 2, "bad port" },
+	{ BK "backend x http://h:80x\n", 2, "bad port" },
+	{ BK "backend x http://h:123456\n", 2, "bad port" },
+	{ BK "backend x http://[::1\n", 2, "bad IPv6 host" },
+	{ BK "backend x http://h?q\n", 2, "query" },
 	{ BK "backend x http://h timeout=5\n", 2, "bad timeout" },
 	{ BK "backend x http://h max_body=lots\n", 2, "bad max_body" },
 	{ BK "backend x http://h identity=cookie\n", 2, "bad identity" },
@@ -914,6 +950,7 @@ main(void)
 {
 	test_example();
 	test_semantics();
+	test_backend_urls();
 	test_explain_words();
 	test_explain_agrees();
 	test_errors();

@@ -2,7 +2,7 @@
  * upstream_test.c - proxy/upstream.c on its own: the streaming rings against a plain
  * model (random puts, gets, peeks/drops and direct writes as upconn.c does them must give
  * back exactly the bytes put in, in order, never hold more than EG_PROXY_BUF, and wrap
- * correctly), and the parsing of backend URLs.
+ * correctly). (Backend urls are split by the policy parser: tests/unit/policy_test.c.)
  */
 #include <stdlib.h>
 #include <string.h>
@@ -33,33 +33,6 @@ verify(const unsigned char *p, size_t n)
 	for (i = 0; i < n; i++)
 		if (p[i] != next_out++)
 			order_ok = 0;
-}
-
-static void
-test_targets(void)
-{
-	struct up_target t;
-
-	CHECK(upstream_target_parse("http://127.0.0.1:9101", &t) == 0 && !t.tls &&
-	    strcmp(t.host, "127.0.0.1") == 0 && strcmp(t.port, "9101") == 0 &&
-	    strcmp(t.authority, "127.0.0.1:9101") == 0 && strcmp(t.path, "") == 0);
-	CHECK(upstream_target_parse("https://modules.example/api", &t) == 0 && t.tls &&
-	    strcmp(t.host, "modules.example") == 0 && strcmp(t.port, "443") == 0 &&
-	    strcmp(t.authority, "modules.example") == 0 && strcmp(t.path, "/api") == 0);
-	CHECK(upstream_target_parse("http://[::1]:8080/x", &t) == 0 &&
-	    strcmp(t.host, "::1") == 0 && strcmp(t.port, "8080") == 0 &&
-	    strcmp(t.authority, "[::1]:8080") == 0 && strcmp(t.path, "/x") == 0);
-	CHECK(upstream_target_parse("http://backend", &t) == 0 && strcmp(t.port, "80") == 0);
-	CHECK(upstream_target_parse("ftp://backend", &t) != 0);
-	CHECK(upstream_target_parse("http://", &t) != 0);
-	CHECK(upstream_target_parse("http://:80", &t) != 0);
-	CHECK(upstream_target_parse("http://host:", &t) != 0);
-	CHECK(upstream_target_parse("http://host:80x", &t) != 0);
-	CHECK(upstream_target_parse("http://host:123456", &t) != 0);
-	CHECK(upstream_target_parse("http://user@host", &t) != 0);
-	CHECK(upstream_target_parse("http://[::1", &t) != 0);
-	CHECK(upstream_target_parse("http://host?q", &t) != 0);
-	CHECK(upstream_target_parse("http://ho st", &t) != 0);
 }
 
 int
@@ -115,6 +88,5 @@ main(void)
 	CHECK(r.len == 0 && !r.oom);
 	CHECK(r.cap == EG_PROXY_BUF);
 	ring_free(&r);
-	test_targets();
 	return check_report();
 }
