@@ -34,16 +34,6 @@ struct stats {
 	uint64_t total;
 };
 
-static uint64_t
-fnv1a(const char *s)
-{
-	uint64_t h = 1469598103934665603ULL;
-
-	while (*s != '\0')
-		h = (h ^ (unsigned char)*s++) * 1099511628211ULL;
-	return h;
-}
-
 static int
 grow(struct stats *s)
 {
@@ -61,7 +51,7 @@ grow(struct stats *s)
 
 		if (old[i].key == NULL)
 			continue;
-		for (j = fnv1a(old[i].key) & (s->cap - 1); s->rows[j].key != NULL;
+		for (j = eg_fnv1a(EG_FNV1A_INIT, old[i].key, strlen(old[i].key)) & (s->cap - 1); s->rows[j].key != NULL;
 		    j = (j + 1) & (s->cap - 1))
 			;
 		s->rows[j] = old[i];
@@ -77,7 +67,7 @@ add(struct stats *s, const char *key)
 
 	if ((s->n + 1) * 2 > s->cap && grow(s) != 0)
 		return -1;
-	for (j = fnv1a(key) & (s->cap - 1); s->rows[j].key != NULL; j = (j + 1) & (s->cap - 1))
+	for (j = eg_fnv1a(EG_FNV1A_INIT, key, strlen(key)) & (s->cap - 1); s->rows[j].key != NULL; j = (j + 1) & (s->cap - 1))
 		if (strcmp(s->rows[j].key, key) == 0) {
 			s->rows[j].count++;
 			return 0;

@@ -491,6 +491,8 @@ struct batch_arg {
 	struct audit_item *items;
 	uint64_t ckpt_seq;      /* set when this transaction wrote a checkpoint */
 	uint64_t nckpt;         /* how many */
+	unsigned char head[AUDIT_HASH_LEN];     /* the chain head and last seq the */
+	uint64_t last_seq;                      /* transaction wrote */
 };
 
 /* At the end of a batch: due when ckpt_every_ms passed since the last one. */
@@ -544,6 +546,8 @@ batch_txn(struct audit_log *log, MDB_txn *txn, void *arg)
 		ba->ckpt_seq = last->seq;
 		ba->nckpt++;
 	}
+	memcpy(ba->head, head, sizeof(ba->head));
+	ba->last_seq = last->seq;
 	return 0;
 }
 
@@ -560,19 +564,17 @@ ckpt_done(struct audit_log *log, uint64_t seq, uint64_t n)
 int
 audit_store_write_batch(struct audit_log *log, struct audit_item *batch)
 {
-	struct batch_arg ba = { batch, 0, 0 };
-	struct audit_item *last = batch;
+	struct batch_arg ba;
 
 	if (batch == NULL)
 		return EG_OK;
+	memset(&ba, 0, sizeof(ba));
+	ba.items = batch;
 	if (run_txn(log, "commit", batch_txn, &ba) != EG_OK)
 		return EG_ERR_AUDIT;
-	while (last->next != NULL)
-		last = last->next;
-	/* The committed hash of the last record is the new head. */
-	if (audit_chain_hash(last->data, last->len, log->head) != EG_OK)
-		return EG_ERR_AUDIT;
-	log->last_seq_written = last->seq;
+	/* Committed: the head the transaction computed becomes the log's. */
+	memcpy(log->head, ba.head, sizeof(log->head));
+	log->last_seq_written = ba.last_seq;
 	if (ba.ckpt_seq != 0)
 		ckpt_done(log, ba.ckpt_seq, ba.nckpt);
 	return EG_OK;

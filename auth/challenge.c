@@ -157,9 +157,9 @@ auth_verify_login_signature(const unsigned char *leaf_der, size_t leaf_len, cons
 
 	if (pk == NULL)
 		goto out;
-	if (strcmp(alg, "RSA-SHA256") == 0 && EVP_PKEY_get_base_id(pk) == EVP_PKEY_RSA)
+	if (strcmp(alg, EG_LOGIN_ALG_RSA) == 0 && EVP_PKEY_get_base_id(pk) == EVP_PKEY_RSA)
 		h = EVP_sha256();
-	else if (strcmp(alg, "ECDSA-SHA384") == 0 && EVP_PKEY_get_base_id(pk) == EVP_PKEY_EC)
+	else if (strcmp(alg, EG_LOGIN_ALG_EC) == 0 && EVP_PKEY_get_base_id(pk) == EVP_PKEY_EC)
 		h = EVP_sha384();
 	if (h == NULL || (md = EVP_MD_CTX_new()) == NULL)
 		goto out;

@@ -15,9 +15,6 @@
 #include "eidgate/log.h"
 #include "eidgate/util.h"
 
-/* --policy-oid occurrences; auth_ctx accepts up to 16 extra OIDs. */
-#define AUTH_CLI_MAX_OIDS 16
-
 static const char cert_usage[] =
     "usage: eidgate cert inspect FILE\n"
     "       eidgate cert verify -c CONFIG [--at TIME] [--auth-level N] [--policy-oid OID]...\n"
@@ -126,7 +123,7 @@ struct verify_args {
 	const char *config, *file;
 	int64_t at;                     /* seconds since the epoch, 0 = now */
 	struct auth_options opt;
-	const char *oids[AUTH_CLI_MAX_OIDS + 1];
+	const char *oids[EG_MAX_EXTRA_OIDS + 1];
 	int n_oids;
 };
 
@@ -199,7 +196,7 @@ verify_option(int argc, char **argv, int *i, struct verify_args *va)
 			return 2;
 		}
 		va->opt.auth_level = (int)lvl;
-	} else if (strcmp(o, "--policy-oid") == 0 && va->n_oids < AUTH_CLI_MAX_OIDS) {
+	} else if (strcmp(o, "--policy-oid") == 0 && va->n_oids < EG_MAX_EXTRA_OIDS) {
 		va->oids[va->n_oids++] = argv[*i];
 	} else {
 		return 2;

@@ -13,6 +13,7 @@
 #include "eidgate/err.h"
 #include "eidgate/log.h"
 #include "eidgate/session.h"
+#include "eidgate/signer.h"
 #include "eidgate/util.h"
 #include "auth/seal.h"
 
@@ -35,13 +36,12 @@ int
 session_key_load(const char *path, struct session_key **out)
 {
 	struct session_key *k;
-	struct stat st;
 	char *buf = NULL;
 	size_t len = 0;
 	int r;
 
 	*out = NULL;
-	if (stat(path, &st) != 0 || (st.st_mode & (S_IRWXG | S_IRWXO))) {
+	if (eg_key_secrecy(path, NULL, 0) != EG_OK) {
 		log_warnx("[session] key_file %s: missing, or accessible by group or others", path);
 		return EG_ERR_CONFIG;
 	}

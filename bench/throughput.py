@@ -20,8 +20,6 @@ same requests also go through nginx as a plain TLS reverse proxy to the same bac
 (keep-alive upstream, no access log, no authentication, one worker per core): what a
 mature proxy reaches on the same machine in the same run.
 """
-import base64
-import json
 import os
 import re
 import shutil
@@ -42,25 +40,10 @@ THREADS = os.environ.get("THREADS", "1")
 WHO = "mod-molenberg"
 
 
-def b64u(b):
-    return base64.urlsafe_b64encode(b).rstrip(b"=").decode()
-
-
 def session_token(stack, port):
     """A bearer token: the gateway's challenge signed with the card key, as eidgate-login
     does over PKCS#11 (here with the test key file and openssl)."""
-    p = stack.person(WHO)
-    challenge = harness.request_on(stack, port, "POST", "/eidgate/auth/challenge").json()["challenge"]
-    origin = "https://127.0.0.1:%d" % port
-    msg = ("eidgate-login-v1\n%s\n%s" % (origin, challenge)).encode()
-    sig = subprocess.run(["openssl", "dgst", "-sha256", "-sign", p["key_file"]], input=msg,
-                         check=True, capture_output=True).stdout
-    der = subprocess.run(["openssl", "x509", "-outform", "DER", "-in", p["cert"]], check=True,
-                         capture_output=True).stdout
-    body = {"challenge": challenge, "origin": origin, "alg": "RSA-SHA256",
-            "signature": b64u(sig), "chain": [b64u(der)]}
-    r = harness.request_on(stack, port, "POST", "/eidgate/auth/token", body=json.dumps(body),
-                           headers={"Content-Type": "application/json"})
+    r, _ = harness.signed_token_request(stack, WHO, port=port)
     assert r.status == 200, r
     return r.json()["token"]
 

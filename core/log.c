@@ -7,7 +7,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "eidgate/limits.h"
 #include "eidgate/log.h"
+#include "eidgate/util.h"
 
 /* Set once in log_init() before any thread starts, read-only afterwards. */
 static const char *log_prog = "eidgate";
@@ -107,18 +109,12 @@ log_fatalx(const char *fmt, ...)
 void
 log_mask_nrn(const char *nrn, char *out, size_t outlen)
 {
-	size_t i;
-
 	if (outlen < 12) {
 		if (outlen > 0)
 			out[0] = '\0';
 		return;
 	}
-	for (i = 0; i < 11; i++) {
-		if (nrn == NULL || nrn[i] < '0' || nrn[i] > '9')
-			break;
-	}
-	if (i != 11 || nrn[11] != '\0') {
+	if (nrn == NULL || !eg_all_digits(nrn, EG_NRN_LEN)) {
 		out[0] = '?';
 		out[1] = '\0';
 		return;

@@ -74,11 +74,7 @@ dref_put(const void *entry)
 static unsigned
 hash_key(const char *s)
 {
-	unsigned h = 2166136261u;
-
-	while (*s != '\0')
-		h = (h ^ (unsigned char)*s++) * 16777619u;
-	return h % DCACHE_BUCKETS;
+	return (unsigned)(eg_fnv1a(EG_FNV1A_INIT, s, strlen(s)) % DCACHE_BUCKETS);
 }
 
 struct dcache *

@@ -297,11 +297,14 @@ dir_org(struct dir_resolver *d, const char *id, const struct dir_org **out)
 	int r;
 
 	*out = NULL;
-	if (id == NULL || !valid_id(id) || ldapc_filter_value(id, esc, sizeof(esc)) != 0)
+	if (id == NULL || !valid_id(id))
 		return EG_ERR_PARSE;
 	snprintf(key, sizeof(key), "o:%s", id);
 	if ((*out = dcache_get(d->orgs, key)) != NULL)
 		return EG_OK;
+	/* Escaped only for a search: libldap allocates for it, and hits are the common case. */
+	if (ldapc_filter_value(id, esc, sizeof(esc)) != 0)
+		return EG_ERR_PARSE;
 	if ((o = dref_alloc(sizeof(*o))) == NULL)
 		return EG_ERR_NOMEM;
 	eg_strlcpy(o->id, id, sizeof(o->id));
@@ -349,11 +352,14 @@ dir_facility(struct dir_resolver *d, const char *id, const struct dir_facility *
 	int r;
 
 	*out = NULL;
-	if (id == NULL || !valid_id(id) || ldapc_filter_value(id, esc, sizeof(esc)) != 0)
+	if (id == NULL || !valid_id(id))
 		return EG_ERR_PARSE;
 	snprintf(key, sizeof(key), "f:%s", id);
 	if ((*out = dcache_get(d->facilities, key)) != NULL)
 		return EG_OK;
+	/* Escaped only for a search: libldap allocates for it, and hits are the common case. */
+	if (ldapc_filter_value(id, esc, sizeof(esc)) != 0)
+		return EG_ERR_PARSE;
 	if ((f = dref_alloc(sizeof(*f))) == NULL)
 		return EG_ERR_NOMEM;
 	eg_strlcpy(f->id, id, sizeof(f->id));

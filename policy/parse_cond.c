@@ -10,46 +10,20 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "eidgate/directory.h"
 #include "eidgate/util.h"
 #include "policy_int.h"
 
 enum { K_ORG = 1, K_FAC = 2, K_REG = 4 };
 
-/* Each role with the scope kinds the directory grants it on (PRODUCT.md §4). */
-static const struct {
-	const char *name;
-	unsigned kinds;
-} roles[] = {
-	{ "vte", K_ORG }, { "co-vte", K_ORG }, { "lb", K_ORG | K_FAC },
-	{ "security-officer", K_ORG }, { "member", K_FAC }, { "moduleerder", K_FAC },
-	{ "insisto-aanmelder", K_FAC }, { "insisto-raadpleger", K_FAC },
-	{ "indicatiesteller", K_REG }, { "jeugdhulpregisseur", K_REG },
-};
-
-static const char *const capacities[] = {
-	"jeugdhulp", "gezinsondersteuning", "algemeen-welzijn", "ggz", "handicap",
-};
-
+/* The scope kinds the directory grants a role on (PRODUCT.md §4): dirvocab.c's
+ * vocabulary, the one the directory writer and the rights API use too. */
 static unsigned
 role_kinds(const char *name)
 {
-	size_t i;
-
-	for (i = 0; i < sizeof(roles) / sizeof(roles[0]); i++)
-		if (strcmp(roles[i].name, name) == 0)
-			return roles[i].kinds;
-	return 0;
-}
-
-static int
-known_capacity(const char *name)
-{
-	size_t i;
-
-	for (i = 0; i < sizeof(capacities) / sizeof(capacities[0]); i++)
-		if (strcmp(capacities[i], name) == 0)
-			return 1;
-	return 0;
+	return (rights_role_on(name, EG_SCOPE_ORGANISATION) ? K_ORG : 0) |
+	    (rights_role_on(name, EG_SCOPE_FACILITY) ? K_FAC : 0) |
+	    (rights_role_on(name, EG_SCOPE_REGION) ? K_REG : 0);
 }
 
 /* A role on a scope kind it is never granted on gives a term that never holds: legal,
@@ -170,7 +144,7 @@ parse_term(struct pctx *c, char **w, size_t n, size_t *i, const struct policy_ru
 		t->kind = TERM_CAPACITY;
 		if (++*i >= n)
 			return pctx_error(c, "'capacity' needs a capacity name");
-		if (!known_capacity(w[*i]))
+		if (!rights_valid_capacity(w[*i]))
 			return pctx_error(c, "unknown capacity '%.40s' (known: jeugdhulp "
 			    "gezinsondersteuning algemeen-welzijn ggz handicap)", w[*i]);
 		eg_strlcpy(t->name, w[(*i)++], sizeof(t->name));

@@ -200,11 +200,7 @@ parse_pattern(struct pctx *c, const char *s, struct policy_rule *r)
 static uint64_t
 hash_str(const char *s)
 {
-	uint64_t h = 1469598103934665603ULL;        /* FNV-1a */
-
-	while (*s != '\0')
-		h = (h ^ (unsigned char)*s++) * 1099511628211ULL;
-	return h;
+	return eg_fnv1a(EG_FNV1A_INIT, s, strlen(s));
 }
 
 static int

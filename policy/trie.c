@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "eidgate/err.h"
+#include "eidgate/util.h"
 #include "policy_int.h"
 
 struct trie_lit {
@@ -90,10 +91,8 @@ list_add(struct rule_list *l, uint32_t rule)
 static size_t
 edge_hash(const struct trie_node *parent, const char *name, size_t cap)
 {
-	uint64_t h = 1469598103934665603ULL ^ (uint64_t)(uintptr_t)parent;
+	uint64_t h = eg_fnv1a(EG_FNV1A_INIT ^ (uint64_t)(uintptr_t)parent, name, strlen(name));
 
-	while (*name != '\0')
-		h = (h ^ (unsigned char)*name++) * 1099511628211ULL;
 	return (size_t)(h ^ (h >> 29)) & (cap - 1);
 }
 
@@ -197,11 +196,8 @@ lit_cmp(const void *a, const void *b)
 static uint64_t
 seg_hash(const char *s, size_t len)
 {
-	uint64_t h = 1469598103934665603ULL;
-	size_t i;
+	uint64_t h = eg_fnv1a(EG_FNV1A_INIT, s, len);
 
-	for (i = 0; i < len; i++)
-		h = (h ^ (unsigned char)s[i]) * 1099511628211ULL;
 	return h ^ (h >> 29);
 }
 

@@ -83,8 +83,7 @@ admin_refuse(struct request *r, const struct admin_op *op, unsigned status,
 {
 	if (req_audit_rights(r, 0, reason, op->action, op->target, op->role,
 	    op->scope_text[0] ? op->scope_text : NULL) != EG_OK)
-		return respond_error(r, 503, "audit-unavailable",
-		    "The access log cannot be written; the request was refused.");
+		return respond_audit_unavailable(r);
 	return admin_error(r, status, reason, message, field);
 }
 

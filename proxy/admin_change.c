@@ -141,8 +141,7 @@ record_change(struct request *r, struct dir_writer *w, const struct admin_op *op
 			dirw_add_member(w, &op->scope, op->role, op->target, &undone);
 		dir_forget_person(r->gw->dir, op->target);
 	}
-	return respond_error(r, 503, "audit-unavailable",
-	    "The access log cannot be written; the request was refused.");
+	return respond_audit_unavailable(r);
 }
 
 static enum MHD_Result

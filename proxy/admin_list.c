@@ -216,8 +216,7 @@ admin_people(struct request *r, struct dir_writer *w)
 	dir_people_free(&pl);
 	if (req_audit_rights(r, 1, "listed", op.action, NULL, op.role, op.scope_text) != EG_OK) {
 		json_decref(j);
-		return respond_error(r, 503, "audit-unavailable",
-		    "The access log cannot be written; the request was refused.");
+		return respond_audit_unavailable(r);
 	}
 	return admin_reply(r, 200, j);
 }

@@ -129,11 +129,6 @@ opt_string(const char *s)
 	return s != NULL && s[0] != '\0' ? json_string(s) : json_null();
 }
 
-static const char *
-capacity_of(const struct req_user *u)
-{
-	return u->org != NULL && u->org->ncapacities > 0 ? u->org->capacities[0] : NULL;
-}
 
 /* ---- the cache key --------------------------------------------------------------- */
 
@@ -181,7 +176,7 @@ make_key(struct request *r, const struct policy_backend *b, char *out, size_t ou
 	key_add(&k, u->id.surname);
 	key_add(&k, u->context_org);
 	key_add(&k, u->context_facility);
-	key_add(&k, capacity_of(u));
+	key_add(&k, req_capacity(u));
 	for (i = 0; u->person != NULL && i < u->person->ngrants; i++) {
 		const struct eg_grant *g = &u->person->grants[i];
 		if (!grant_in_claim(u, g))
@@ -196,14 +191,7 @@ make_key(struct request *r, const struct policy_backend *b, char *out, size_t ou
 static struct acache_slot *
 slot_for(struct assertion_cache *c, const char *key, size_t len)
 {
-	uint64_t h = 0xcbf29ce484222325ULL;     /* FNV-1a 64: spreads, need not resist */
-	size_t i;
-
-	for (i = 0; i < len; i++) {
-		h ^= (unsigned char)key[i];
-		h *= 0x100000001b3ULL;
-	}
-	return &c->slots[h % ACACHE_SLOTS];
+	return &c->slots[eg_fnv1a(EG_FNV1A_INIT, key, len) % ACACHE_SLOTS];
 }
 
 /* A copy of the cached assertion for key, or NULL. */
@@ -251,7 +239,7 @@ sign_claims(struct request *r, const struct policy_backend *b, int64_t now, char
 	    "name", opt_string(u->id.name), "given_name", opt_string(u->id.given),
 	    "family_name", opt_string(u->id.surname), "org", opt_string(u->context_org),
 	    "facility", opt_string(u->context_facility),
-	    "capacity", opt_string(capacity_of(u)),
+	    "capacity", opt_string(req_capacity(u)),
 	    "roles", roles_claim(u), "sid", opt_string(u->session_id),
 	    "iat", (json_int_t)now, "exp", (json_int_t)exp);
 	if (claims == NULL)

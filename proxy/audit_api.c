@@ -43,8 +43,7 @@ static enum MHD_Result
 refuse_officer(struct request *r)
 {
 	if (req_audit(r, "request", 0, EG_ERR_DENIED, "not-security-officer", 0, 0) != EG_OK)
-		return respond_error(r, 503, "audit-unavailable",
-		    "The access log cannot be written; the request was refused.");
+		return respond_audit_unavailable(r);
 	return respond_error(r, 403, "not-security-officer",
 	    "Only a security officer of this organisation may read its access log.");
 }

@@ -124,8 +124,7 @@ serve_whoami(struct request *r)
 	if (!u->authenticated)
 		return respond_error(r, 401, "no-certificate", "Please log in with your eID card.");
 	if (req_audit_builtin(r, "whoami") != EG_OK)
-		return respond_error(r, 503, "audit-unavailable",
-		    "The access log cannot be written; the request was refused.");
+		return respond_audit_unavailable(r);
 	log_mask_nrn(u->id.nrn, masked, sizeof(masked));
 	return respond_json_obj(r, 200, json_pack(
 	    "{s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:s?, s:s?, s:s?, s:s?}",
@@ -135,7 +134,7 @@ serve_whoami(struct request *r)
 	    "facilities", facilities_json(r),
 	    "organisation", u->context_org[0] ? u->context_org : NULL,
 	    "facility", u->context_facility[0] ? u->context_facility : NULL,
-	    "capacity", u->org != NULL && u->org->ncapacities > 0 ? u->org->capacities[0] : NULL,
+	    "capacity", req_capacity(u),
 	    "csrf", u->csrf[0] ? u->csrf : NULL));
 }
 
@@ -186,7 +185,7 @@ check_login_signature(struct request *r, json_t *j, const unsigned char *leaf, s
 	if (ch == NULL || alg == NULL || sigb == NULL ||
 	    eg_b64url_decode(sigb, strlen(sigb), sig, sizeof(sig), &siglen) != EG_OK)
 		return EG_ERR_PARSE;
-	n = snprintf(msg, sizeof(msg), "eidgate-login-v1\n%s\n%s", r->gw->origin, ch);
+	n = snprintf(msg, sizeof(msg), EG_LOGIN_MSG_PREFIX "%s\n%s", r->gw->origin, ch);
 	if (n < 0 || (size_t)n >= sizeof(msg))
 		return EG_ERR_PARSE;
 	/* The signature first: only a card holder's valid answer uses up a challenge, so
@@ -222,22 +221,12 @@ issue_session(struct request *r)
 		return respond_error(r, 500, "internal", "No session could be made.");
 	if (req_audit(r, "login", 1, EG_OK, NULL, 0, 0) != EG_OK) {
 		eg_freezero(token, strlen(token));
-		return respond_error(r, 503, "audit-unavailable",
-		    "The access log cannot be written; the request was refused.");
+		return respond_audit_unavailable(r);
 	}
 	ret = respond_json_obj(r, 200, json_pack("{s:s, s:I, s:s}", "token", token, "expires_in",
 	    (json_int_t)(r->snap->cfg.absolute_timeout_ms / 1000), "name", u->id.name));
 	eg_freezero(token, strlen(token));
 	return ret;
-}
-
-static enum MHD_Result
-refuse_login(struct request *r, int err, const char *message)
-{
-	if (req_audit(r, "login-refused", 0, err, NULL, 0, 0) != EG_OK)
-		return respond_error(r, 503, "audit-unavailable",
-		    "The access log cannot be written; the request was refused.");
-	return respond_error(r, 403, eg_err_code(err), message);
 }
 
 static enum MHD_Result
@@ -251,18 +240,20 @@ serve_token(struct request *r, struct builtin_state *st)
 	int err;
 
 	if (j == NULL || decode_chain(json_object_get(j, "chain"), ders, lens, &n) != 0) {
-		ret = refuse_login(r, EG_ERR_PARSE, "The login request is malformed.");
+		ret = req_refuse(r, "login-refused", 403, EG_ERR_PARSE,
+		    "The login request is malformed.");
 		goto out;
 	}
 	err = auth_verify(r->snap->auth, (const unsigned char *const *)ders, lens, n,
 	    &r->user.id, r->user.auth_detail, sizeof(r->user.auth_detail));
 	if (err != EG_OK) {
-		ret = refuse_login(r, err, "Your certificate is not accepted for login.");
+		ret = req_refuse(r, "login-refused", 403, err,
+		    "Your certificate is not accepted for login.");
 		goto out;
 	}
 	if (origin == NULL || strcmp(origin, r->gw->origin) != 0 ||
 	    check_login_signature(r, j, ders[0], lens[0]) != EG_OK) {
-		ret = refuse_login(r, EG_ERR_CRYPTO,
+		ret = req_refuse(r, "login-refused", 403, EG_ERR_CRYPTO,
 		    "The challenge is unknown, expired, already used or wrongly signed.");
 		goto out;
 	}
@@ -360,8 +351,7 @@ serve_logout(struct request *r)
 	free(r->user.set_cookie);
 	r->user.set_cookie = strdup("__Host-eidgate=; Secure; HttpOnly; SameSite=Strict; Path=/; Max-Age=0");
 	if (req_audit(r, "logout", 1, EG_OK, NULL, 0, 0) != EG_OK)
-		return respond_error(r, 503, "audit-unavailable",
-		    "The access log cannot be written; the request was refused.");
+		return respond_audit_unavailable(r);
 	return respond_json_obj(r, 200, json_pack("{s:b}", "logged_out", 1));
 }
 
@@ -419,10 +409,7 @@ route_authenticated(struct request *r, struct builtin_state *st)
 		return respond_error(r, 401, "no-certificate", "Please log in with your eID card.");
 	if (strcmp(r->method, "GET") != 0 && strcmp(r->method, "HEAD") != 0 &&
 	    !websession_csrf_ok(r)) {
-		if (req_audit(r, "request", 0, EG_ERR_CSRF, NULL, 0, 0) != EG_OK)
-			return respond_error(r, 503, "audit-unavailable",
-			    "The access log cannot be written; the request was refused.");
-		return respond_error(r, 403, "csrf", "The request lacks its CSRF token.");
+		return req_refuse(r, "request", 403, EG_ERR_CSRF, "The request lacks its CSRF token.");
 	}
 	if (strncmp(p, "/eidgate/admin/api/", 19) == 0)
 		return admin_api(r, st->body != NULL ? st->body : "", st->len);

@@ -244,8 +244,7 @@ static enum MHD_Result
 refuse_too_big(struct request *r)
 {
 	if (req_audit(r, "request", 0, EG_ERR_TOO_BIG, NULL, 413, 0) != EG_OK)
-		return respond_error(r, 503, "audit-unavailable",
-		    "The access log cannot be written; the request was refused.");
+		return respond_audit_unavailable(r);
 	return respond_error(r, 413, "body-too-large", "The request body is too large.");
 }
 
@@ -285,8 +284,7 @@ upstream_start(struct request *r, const struct policy_backend *b)
 fail:
 	log_warnx("request %s: cannot start the upstream transfer", r->id);
 	if (req_audit(r, "request", 0, EG_ERR_INTERNAL, NULL, 500, 0) != EG_OK)
-		return respond_error(r, 503, "audit-unavailable",
-		    "The access log cannot be written; the request was refused.");
+		return respond_audit_unavailable(r);
 	return respond_error(r, 500, "internal", "The gateway could not handle the request.");
 }
 
@@ -459,8 +457,7 @@ answer_upstream_failure(struct request *r, struct upstream_xfer *x)
 		log_warnx("request %s: backend %s: %s", r->id, bname, x->errbuf);
 	if (req_audit(r, "request", 1, slow ? EG_ERR_UPSTREAM_TIMEOUT : EG_ERR_UPSTREAM, NULL,
 	    slow ? 504 : 502, 0) != EG_OK)
-		return respond_error(r, 503, "audit-unavailable",
-		    "The access log cannot be written; the request was refused.");
+		return respond_audit_unavailable(r);
 	return slow ? respond_error(r, 504, "upstream-timeout", "The service did not answer in time.") :
 	    respond_error(r, 502, "upstream-unreachable", "The service is unreachable.");
 }
@@ -474,8 +471,7 @@ answer_from_upstream(struct request *r, struct upstream_xfer *x)
 	if ((resp = make_response(r, x)) == NULL) {
 		upstream_cancel(x);
 		if (req_audit(r, "request", 1, EG_ERR_NOMEM, NULL, 0, 0) != EG_OK)
-			return respond_error(r, 503, "audit-unavailable",
-			    "The access log cannot be written; the request was refused.");
+			return respond_audit_unavailable(r);
 		return respond_error(r, 500, "internal", "The gateway could not handle the request.");
 	}
 	/* Recorded before the response leaves: nothing is served unlogged. */
@@ -483,8 +479,7 @@ answer_from_upstream(struct request *r, struct upstream_xfer *x)
 	    x->content_length > 0 ? (uint64_t)x->content_length : 0) != EG_OK) {
 		MHD_destroy_response(resp);
 		upstream_cancel(x);
-		return respond_error(r, 503, "audit-unavailable",
-		    "The access log cannot be written; the request was refused.");
+		return respond_audit_unavailable(r);
 	}
 	ret = MHD_queue_response(r->conn, (unsigned)x->status, resp);
 	MHD_destroy_response(resp);

@@ -16,10 +16,7 @@
 #include "eidgate/util.h"
 #include "proxy/internal.h"
 
-/* A verdict is reused on one connection for at most a minute (or [eid] ocsp_cache when
- * shorter and OCSP is on), so that a certificate revoked while a keep-alive connection
- * stays open is refused soon after. */
-static int64_t
+int64_t
 verdict_ttl_ms(const struct eg_config *cfg)
 {
 	if (cfg->ocsp != CFG_OCSP_OFF && cfg->ocsp_cache_ms < 60000)

@@ -149,6 +149,11 @@ int req_audit(struct request *r, const char *kind, int allow, int reason_err,
  * on failure the caller answers 503. EG_OK or EG_ERR_AUDIT. */
 int req_audit_builtin(struct request *r, const char *what);
 
+/* Records a refusal of kind `kind` with reason err and answers it with status (or 503
+ * when the record cannot be written): the record comes first. */
+enum MHD_Result req_refuse(struct request *r, const char *kind, unsigned status, int err,
+    const char *message);
+
 /* Writes a kind=rights access-log record with the user as actor. EG_OK or EG_ERR_AUDIT. */
 int req_audit_rights(struct request *r, int allow, const char *reason, const char *action,
     const char *target, const char *role, const char *scope);
@@ -172,6 +177,9 @@ int websession_csrf_ok(struct request *r);
 enum MHD_Result admin_api(struct request *r, const char *body, size_t len);
 
 /* respond.c */
+/* 503: the access log cannot be written, so nothing is served (every caller's answer
+ * when its record was refused). */
+enum MHD_Result respond_audit_unavailable(struct request *r);
 enum MHD_Result respond_error(struct request *r, unsigned status, const char *code,
     const char *message);
 enum MHD_Result respond_json(struct request *r, unsigned status, const char *json);
@@ -222,6 +230,12 @@ void verdict_put(struct verdict_cache *vc, const unsigned char chain_hash[32], i
 
 /* identify.c */
 void identify_user(struct request *r);
+/* How long a certificate verdict may be reused, per connection and in the shared cache:
+ * as long as an OCSP answer may be, at most a minute (so that a certificate revoked, or
+ * a new CRL, takes effect soon even over a kept-alive connection). */
+int64_t verdict_ttl_ms(const struct eg_config *cfg);
+/* The capacity the user acts in: the acting organisation's first, NULL when none. */
+const char *req_capacity(const struct req_user *u);
 
 /* upstream.c */
 int upstream_pool_new(int nworkers, struct upstream_pool **out);

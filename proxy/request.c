@@ -110,7 +110,7 @@ req_audit(struct request *r, const char *kind, int allow, int reason_err,
 	    eg_err_code(reason_err));
 	rec.org = u->context_org[0] ? u->context_org : NULL;
 	rec.facility = u->context_facility[0] ? u->context_facility : NULL;
-	rec.capacity = u->org != NULL && u->org->ncapacities > 0 ? u->org->capacities[0] : NULL;
+	rec.capacity = req_capacity(u);
 	rec.rule = r->decision.rule;
 	rec.backend = r->decision.backend != NULL ? r->decision.backend->name : NULL;
 	rec.policy_version = r->snap != NULL && r->snap->policy != NULL ?
@@ -168,13 +168,17 @@ req_audit_builtin(struct request *r, const char *what)
 	return req_audit(r, "request", 1, EG_OK, what, 0, 0);
 }
 
-/* Records a refusal and answers it; the record comes first. */
-static enum MHD_Result
-refuse(struct request *r, const char *kind, unsigned status, int err, const char *message)
+const char *
+req_capacity(const struct req_user *u)
+{
+	return u->org != NULL && u->org->ncapacities > 0 ? u->org->capacities[0] : NULL;
+}
+
+enum MHD_Result
+req_refuse(struct request *r, const char *kind, unsigned status, int err, const char *message)
 {
 	if (req_audit(r, kind, 0, err, NULL, 0, 0) != EG_OK)
-		return respond_error(r, 503, "audit-unavailable",
-		    "The access log cannot be written; the request was refused.");
+		return respond_audit_unavailable(r);
 	return respond_error(r, status, eg_err_code(err), message);
 }
 
@@ -274,32 +278,31 @@ start_request(struct request *r, const char *method, const char *upload, size_t 
 	client_address(r->conn, r->client, sizeof(r->client));
 	eg_strlcpy(r->method, method, sizeof(r->method));
 	if (!known_method(r->method))
-		return refuse(r, "request", 405, EG_ERR_PARSE, "This method is not supported.");
+		return req_refuse(r, "request", 405, EG_ERR_PARSE, "This method is not supported.");
 	if (r->path_err != EG_OK)
-		return refuse(r, "request", 400, EG_ERR_BAD_PATH, "The request path is not acceptable.");
+		return req_refuse(r, "request", 400, EG_ERR_BAD_PATH, "The request path is not acceptable.");
 	if (r->framing_err)
-		return refuse(r, "request", 400, EG_ERR_PARSE, "The request's length is ambiguous.");
+		return req_refuse(r, "request", 400, EG_ERR_PARSE, "The request's length is ambiguous.");
 	identify_user(r);
 	if (r->user.auth_err == EG_ERR_DIRECTORY)
-		return refuse(r, "request", 503, EG_ERR_DIRECTORY,
+		return req_refuse(r, "request", 503, EG_ERR_DIRECTORY,
 		    "The directory is unavailable; please try again later.");
 	if (r->user.auth_err == EG_ERR_AUDIT)
-		return respond_error(r, 503, "audit-unavailable",
-		    "The access log cannot be written; the request was refused.");
+		return respond_audit_unavailable(r);
 	if (r->user.auth_err == EG_ERR_SESSION || r->user.auth_err == EG_ERR_SESSION_EXPIRED)
-		return refuse(r, "login-refused", 401, r->user.auth_err,
+		return req_refuse(r, "login-refused", 401, r->user.auth_err,
 		    "Your session is not valid any more; please log in again.");
 	if (r->user.auth_err != EG_OK && r->user.auth_err != EG_ERR_NO_CERT)
-		return refuse(r, "login-refused", 403, r->user.auth_err,
+		return req_refuse(r, "login-refused", 403, r->user.auth_err,
 		    "Your certificate or session is not accepted for login.");
 	if (is_builtin(r->path))
 		return builtin_handle(r, upload, upload_size);
 	decide(r);
 	if (!r->decision.allow) {
 		if (!r->user.authenticated)
-			return refuse(r, "request", 401, EG_ERR_NO_CERT,
+			return req_refuse(r, "request", 401, EG_ERR_NO_CERT,
 			    "Please log in with your eID card.");
-		return refuse(r, "request", 403, r->decision.reason,
+		return req_refuse(r, "request", 403, r->decision.reason,
 		    "You do not have the rights for this request.");
 	}
 	return upstream_start(r, r->decision.backend);

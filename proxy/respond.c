@@ -130,3 +130,10 @@ respond_error(struct request *r, unsigned status, const char *code, const char *
 	free(s);
 	return ret;
 }
+
+enum MHD_Result
+respond_audit_unavailable(struct request *r)
+{
+	return respond_error(r, 503, "audit-unavailable",
+	    "The access log cannot be written; the request was refused.");
+}

@@ -302,10 +302,7 @@ open_services(struct gateway *gw, const struct eg_config *cfg, int threads)
 	if (dir_open(cfg, &gw->dir) != EG_OK || upstream_pool_new(threads, &gw->upstream) != EG_OK ||
 	    challenge_store_new(&gw->challenges) != EG_OK)
 		return -1;
-	/* Verdicts may be reused as long as an OCSP answer may be (at most a minute when
-	 * OCSP is off, so that a new CRL takes effect soon). */
-	gw->verdicts = verdict_cache_new(cfg->ocsp != CFG_OCSP_OFF && cfg->ocsp_cache_ms < 60000 ?
-	    cfg->ocsp_cache_ms : 60000);
+	gw->verdicts = verdict_cache_new(verdict_ttl_ms(cfg));
 	gw->assertions = assertion_cache_new();
 	if (gw->verdicts == NULL || gw->assertions == NULL || ticket_key_new(gw) != 0)
 		return -1;

@@ -20,12 +20,9 @@
 
 #include <openssl/x509.h>
 
+#include "eidgate/auth.h"
 #include "eidgate/util.h"
 #include "login.h"
-
-/* The signed message's fixed prefix: versions the format so that a signature for this
- * protocol can never be mistaken for one of any other. */
-#define LOGIN_MSG_PREFIX "eidgate-login-v1\n"
 
 struct login_opts {
 	const char *lo_url;
@@ -214,7 +211,7 @@ build_message(const struct login_url *u, const struct login_challenge *ch, char 
 		    "refusing to sign", theirs, u->lu_origin);
 		return -1;
 	}
-	n = snprintf(msg, msgcap, LOGIN_MSG_PREFIX "%s\n%s", u->lu_origin, ch->lc_challenge);
+	n = snprintf(msg, msgcap, EG_LOGIN_MSG_PREFIX "%s\n%s", u->lu_origin, ch->lc_challenge);
 	if (n < 0 || (size_t)n >= msgcap) {
 		login_errx("challenge too long");
 		return -1;
@@ -228,7 +225,7 @@ static int
 sign_in(const struct login_opts *o, const struct login_url *u, struct login_p11 *p,
     enum login_alg alg, X509 *cert, X509 *ca)
 {
-	char msg[sizeof(LOGIN_MSG_PREFIX) + LOGIN_MAX_ORIGIN + LOGIN_MAX_CHALLENGE + 2];
+	char msg[sizeof(EG_LOGIN_MSG_PREFIX) + LOGIN_MAX_ORIGIN + LOGIN_MAX_CHALLENGE + 2];
 	unsigned char tbs[64], sig[LOGIN_MAX_SIG];
 	struct login_challenge ch;
 	struct login_token tok;

@@ -15,6 +15,7 @@
 #include <openssl/evp.h>
 #include <openssl/x509v3.h>
 
+#include "eidgate/auth.h"
 #include "login.h"
 
 /* DER of DigestInfo{ AlgorithmIdentifier{ sha256, NULL }, OCTET STRING(32) }: RFC 8017
@@ -43,7 +44,7 @@ sig_ossl_err(const char *what)
 const char *
 login_alg_name(enum login_alg alg)
 {
-	return alg == LOGIN_ALG_RSA_SHA256 ? "RSA-SHA256" : "ECDSA-SHA384";
+	return alg == LOGIN_ALG_RSA_SHA256 ? EG_LOGIN_ALG_RSA : EG_LOGIN_ALG_EC;
 }
 
 static const EVP_MD *

@@ -141,9 +141,19 @@ int auth_inspect_der(const unsigned char *der, size_t len, struct eg_identity *i
  * digits fail under both the pre-2000 and the 2000+ rule. */
 int auth_nrn_check(const char *nrn);
 
+/*
+ * The PKCS#11 login's wire format, shared by the gateway and eidgate-login: the signed
+ * message is EG_LOGIN_MSG_PREFIX "<origin>\n<challenge>" (the prefix versions the format
+ * so that a signature for it can never be mistaken for one of any other protocol), and
+ * the signature algorithm is named by one of the EG_LOGIN_ALG_ strings.
+ */
+#define EG_LOGIN_MSG_PREFIX "eidgate-login-v1\n"
+#define EG_LOGIN_ALG_RSA "RSA-SHA256"           /* PKCS#1 v1.5 */
+#define EG_LOGIN_ALG_EC "ECDSA-SHA384"          /* DER ECDSA-Sig-Value */
+
 /* Checks a login signature over msg by the key of the leaf certificate (DER). alg is
- * "RSA-SHA256" (PKCS#1 v1.5) or "ECDSA-SHA384" (DER ECDSA-Sig-Value) and must fit the key
- * type. EG_OK or EG_ERR_CRYPTO. */
+ * EG_LOGIN_ALG_RSA or EG_LOGIN_ALG_EC and must fit the key type. EG_OK or
+ * EG_ERR_CRYPTO. */
 int auth_verify_login_signature(const unsigned char *leaf_der, size_t leaf_len,
     const char *alg, const unsigned char *msg, size_t msglen, const unsigned char *sig,
     size_t siglen);

@@ -25,6 +25,20 @@ int eg_parse_size(const char *s, uint64_t *out);
 
 /* Lower-case hex of len bytes into out (>= 2*len+1 bytes). */
 void eg_hex(const unsigned char *in, size_t len, char *out);
+/* FNV-1a (64 bit) of len bytes, going on from h (EG_FNV1A_INIT to start): the hash of
+ * eidgate's in-memory tables, which spreads keys and need not resist anyone. */
+#define EG_FNV1A_INIT 1469598103934665603ULL
+/* (Inline: the policy trie hashes every path segment of every decision with it.) */
+static inline uint64_t
+eg_fnv1a(uint64_t h, const void *p, size_t len)
+{
+	const unsigned char *b = p;
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		h = (h ^ b[i]) * 1099511628211ULL;
+	return h;
+}
 /* The value of one hex digit (either case), -1 for anything else. */
 int eg_hexval(int c);
 

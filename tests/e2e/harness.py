@@ -213,6 +213,38 @@ class Stack:
 
 
 # ---- JWS (ES256) checking with the openssl command line ----------------------------------
+def b64u(b):
+    return base64.urlsafe_b64encode(b).rstrip(b"=").decode()
+
+
+def der_of(pem):
+    return subprocess.run(["openssl", "x509", "-outform", "DER", "-in", pem], check=True,
+                          capture_output=True).stdout
+
+
+def signed_token_request(stack, who, challenge=None, origin=None, use_sign_key=False,
+                         port=None, via=None):
+    """The PKCS#11 login as eidgate-login does it, with who's key file and openssl
+    instead of a token: the gateway's challenge signed, sent to /eidgate/auth/token.
+    port: another gateway; via: a person whose certificate the TLS connection presents.
+    Returns (response, challenge)."""
+    p = stack.person(who)
+    port = port or stack.port
+    if challenge is None:
+        challenge = stack.request("POST", "/eidgate/auth/challenge",
+                                  port=port).json()["challenge"]
+    origin = origin or "https://127.0.0.1:%d" % port
+    msg = ("eidgate-login-v1\n%s\n%s" % (origin, challenge)).encode()
+    key = p["sign_key"] if use_sign_key else p["key_file"]
+    cert = p["sign"] if use_sign_key else p["cert"]
+    sig = subprocess.run(["openssl", "dgst", "-sha256", "-sign", key], input=msg, check=True,
+                         capture_output=True).stdout
+    body = {"challenge": challenge, "origin": origin, "alg": "RSA-SHA256", "signature": b64u(sig),
+            "chain": [b64u(der_of(cert))]}
+    return stack.request("POST", "/eidgate/auth/token", who=via, body=json.dumps(body),
+                         headers={"Content-Type": "application/json"}, port=port), challenge
+
+
 def b64url_decode(s):
     return base64.urlsafe_b64decode(s + "=" * (-len(s) % 4))
 

@@ -1,6 +1,5 @@
 """eidgate-login against SoftHSM2 tokens laid out like eID cards, and the challenge /
 token protocol it speaks (refusals included)."""
-import base64
 import json
 import os
 import subprocess
@@ -64,29 +63,7 @@ def test_wrong_pin_is_clear_and_not_retried(stack):
     assert "wrong PIN" in r.stderr and "not retrying" in r.stderr
 
 
-def b64u(b):
-    return base64.urlsafe_b64encode(b).rstrip(b"=").decode()
-
-
-def der_of(pem):
-    return subprocess.run(["openssl", "x509", "-outform", "DER", "-in", pem], check=True,
-                          capture_output=True).stdout
-
-
-def signed_token_request(stack, who, challenge=None, origin=None, use_sign_key=False):
-    p = stack.person(who)
-    if challenge is None:
-        challenge = stack.request("POST", "/eidgate/auth/challenge").json()["challenge"]
-    origin = origin or "https://127.0.0.1:%d" % stack.port
-    msg = ("eidgate-login-v1\n%s\n%s" % (origin, challenge)).encode()
-    key = p["sign_key"] if use_sign_key else p["key_file"]
-    cert = p["sign"] if use_sign_key else p["cert"]
-    sig = subprocess.run(["openssl", "dgst", "-sha256", "-sign", key], input=msg, check=True,
-                         capture_output=True).stdout
-    body = {"challenge": challenge, "origin": origin, "alg": "RSA-SHA256", "signature": b64u(sig),
-            "chain": [b64u(der_of(cert))]}
-    return stack.request("POST", "/eidgate/auth/token", body=json.dumps(body),
-                         headers={"Content-Type": "application/json"}), challenge
+signed_token_request = harness.signed_token_request
 
 
 def test_token_protocol_refusals(stack):
@@ -122,15 +99,7 @@ def test_token_on_an_identified_connection_is_the_signers_own(stack):
     """A PKCS#11 login over a TLS connection that presents someone else's certificate
     gives a session of the signer, with nothing of the other person in it."""
     p = stack.person("vte-b")
-    challenge = stack.request("POST", "/eidgate/auth/challenge").json()["challenge"]
-    origin = "https://127.0.0.1:%d" % stack.port
-    msg = ("eidgate-login-v1\n%s\n%s" % (origin, challenge)).encode()
-    sig = subprocess.run(["openssl", "dgst", "-sha256", "-sign", stack.person("mod-molenberg")["key_file"]],
-                         input=msg, check=True, capture_output=True).stdout
-    body = {"challenge": challenge, "origin": origin, "alg": "RSA-SHA256", "signature": b64u(sig),
-            "chain": [b64u(der_of(stack.person("mod-molenberg")["cert"]))]}
-    r = stack.request("POST", "/eidgate/auth/token", who="vte-b", body=json.dumps(body),
-                      headers={"Content-Type": "application/json"})
+    r, _ = signed_token_request(stack, "mod-molenberg", via="vte-b")
     assert r.status == 200, r
     me = stack.request("GET", "/eidgate/whoami",
                        headers={"Authorization": "Bearer " + r.json()["token"]}).json()

@@ -131,15 +131,9 @@ def test_certificate_login_is_recorded_and_its_cookie_needs_the_card(stack):
 
 
 def test_bearer_tokens_live_until_the_absolute_timeout(stack):
-    import test_pkcs11_login
     port = harness.gateway_variant(stack, "bearer", replace={
         "idle_timeout = 15m": "idle_timeout = 2s", "absolute_timeout = 8h": "absolute_timeout = 30s"})
-    saved = stack.port
-    stack.port = port
-    try:
-        ok, _ = test_pkcs11_login.signed_token_request(stack, "vte-a")
-    finally:
-        stack.port = saved
+    ok, _ = harness.signed_token_request(stack, "vte-a", port=port)
     token = ok.json()["token"]
     time.sleep(3.2)
     r = harness.request_on(stack, port, "GET", "/eidgate/whoami",
