@@ -78,8 +78,8 @@ challenge_issue(const struct session_key *k, const char *origin, int ttl_s, char
 	free(plain);
 	if (r != EG_OK)
 		return r;
-	/* The token is "v1.<base64url>"; eidgate-login wants base64url only. */
-	r = eg_strlcpy(out, tok + 3, outlen) < outlen ? EG_OK : EG_ERR_TOO_LONG;
+	/* Sent without the seal's prefix: eidgate-login wants base64url only. */
+	r = eg_strlcpy(out, tok + SEAL_PREFIX_LEN, outlen) < outlen ? EG_OK : EG_ERR_TOO_LONG;
 	free(tok);
 	return r;
 }
@@ -126,7 +126,7 @@ challenge_redeem(const struct session_key *k, struct challenge_store *cs,
 	int64_t exp, now = eg_now_us() / 1000000;
 	int r = EG_ERR_PARSE;
 
-	if (snprintf(tok, sizeof(tok), "v1.%s", challenge) >= (int)sizeof(tok) ||
+	if (snprintf(tok, sizeof(tok), SEAL_PREFIX "%s", challenge) >= (int)sizeof(tok) ||
 	    unseal(session_key_challenge(k), "eidgate-challenge-v1", tok, &plain, &len) != EG_OK)
 		return EG_ERR_PARSE;
 	j = json_loadb((const char *)plain, len, JSON_REJECT_DUPLICATES, NULL);

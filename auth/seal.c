@@ -53,10 +53,10 @@ seal(const unsigned char key[32], const char *aad, const unsigned char *plain, s
 	if (RAND_bytes(raw, IV_LEN) != 1 ||
 	    gcm(1, key, raw, aad, plain, len, raw + IV_LEN, raw + IV_LEN + len) != 0)
 		goto fail;
-	if ((tok = malloc(3 + (rawlen + 2) / 3 * 4 + 1)) == NULL)
+	if ((tok = malloc(SEAL_PREFIX_LEN + (rawlen + 2) / 3 * 4 + 1)) == NULL)
 		goto fail;
-	memcpy(tok, "v1.", 3);
-	eg_b64url(raw, rawlen, tok + 3);
+	memcpy(tok, SEAL_PREFIX, SEAL_PREFIX_LEN);
+	eg_b64url(raw, rawlen, tok + SEAL_PREFIX_LEN);
 	free(raw);
 	*out = tok;
 	return EG_OK;
@@ -73,11 +73,13 @@ unseal(const unsigned char key[32], const char *aad, const char *token, unsigned
 	unsigned char *raw = NULL, *pt = NULL;
 
 	*plain = NULL;
-	if (toklen < 4 || toklen > MAX_TOKEN * 2 || strncmp(token, "v1.", 3) != 0)
+	if (toklen <= SEAL_PREFIX_LEN || toklen > MAX_TOKEN * 2 ||
+	    strncmp(token, SEAL_PREFIX, SEAL_PREFIX_LEN) != 0)
 		return EG_ERR_PARSE;
 	if ((raw = malloc(toklen)) == NULL)
 		return EG_ERR_NOMEM;
-	if (eg_b64url_decode(token + 3, toklen - 3, raw, toklen, &rawlen) != EG_OK ||
+	if (eg_b64url_decode(token + SEAL_PREFIX_LEN, toklen - SEAL_PREFIX_LEN, raw, toklen,
+	    &rawlen) != EG_OK ||
 	    rawlen < IV_LEN + TAG_LEN + 1)
 		goto fail;
 	*len = rawlen - IV_LEN - TAG_LEN;

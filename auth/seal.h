@@ -4,7 +4,11 @@
 
 #include <stddef.h>
 
-/* Seals plain under key with additional data aad: "v1." + base64url(iv|ct|tag). */
+/* What every sealed token starts with: the format's version. */
+#define SEAL_PREFIX "v1."
+#define SEAL_PREFIX_LEN 3
+
+/* Seals plain under key with additional data aad: SEAL_PREFIX base64url(iv|ct|tag). */
 int seal(const unsigned char key[32], const char *aad, const unsigned char *plain,
     size_t len, char **out);
 /* Opens a sealed token; *plain is malloc'd (wipe with eg_freezero). EG_OK or EG_ERR_PARSE. */

@@ -301,8 +301,7 @@ print_person(const struct explain_run *x, const char *nrn)
 	    p->ngrants == 1 ? "" : "s");
 	for (i = 0; i < p->ngrants; i++) {
 		const struct eg_grant *g = &p->grants[i];
-		static const char *const kind[] = { "organisation", "facility", "region" };
-		printf("         %s on %s:%s", g->role, kind[g->kind], g->scope);
+		printf("         %s on %s:%s", g->role, rights_scope_kind_name(g->kind), g->scope);
 		if (g->kind == EG_SCOPE_FACILITY && g->org[0] != '\0')
 			printf(" (organisation %s)", g->org);
 		putchar('\n');
@@ -388,8 +387,7 @@ refused_before_policy(struct explain_run *x, const struct explain_args *a)
 		    "normalised safely (%s)\n", eg_err(r));
 		return 1;
 	}
-	if (strcmp(x->path, "/eidgate") == 0 || strncmp(x->path, "/eidgate/", 9) == 0 ||
-	    strcmp(x->path, "/.well-known/eidgate-jwks.json") == 0) {
+	if (policy_path_is_builtin(x->path)) {
 		printf("request: %s %s\ndecision: a built-in page of the gateway; no policy "
 		    "rule applies\n", a->method, x->path);
 		return 1;

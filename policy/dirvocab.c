@@ -131,12 +131,18 @@ rights_scope_parse(const char *text, struct rights_scope *out)
 	return EG_OK;
 }
 
-void
-rights_scope_format(const struct rights_scope *s, char *out, size_t outlen)
+const char *
+rights_scope_kind_name(enum eg_scope_kind kind)
 {
 	static const char *const kinds[] = { "organisation", "facility", "region" };
 
-	snprintf(out, outlen, "%s:%s", kinds[s->kind], s->id);
+	return (unsigned)kind < 3 ? kinds[kind] : "?";
+}
+
+void
+rights_scope_format(const struct rights_scope *s, char *out, size_t outlen)
+{
+	snprintf(out, outlen, "%s:%s", rights_scope_kind_name(s->kind), s->id);
 }
 
 /* Decodes one UTF-8 sequence (RFC 3629: no overlongs, no surrogates, <= U+10FFFF);

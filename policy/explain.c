@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "eidgate/directory.h"
 #include "eidgate/err.h"
 #include "eidgate/policy.h"
 #include "policy_int.h"
@@ -35,8 +36,6 @@ struct explain {
 	uint32_t deny, allow;       /* deciding candidates, NO_RULE when none */
 	FILE *out;
 };
-
-static const char *const kind_name[] = { "organisation", "facility", "region" };
 
 static void
 mark_path(void *arg, uint32_t rule)
@@ -157,7 +156,7 @@ put_term(FILE *f, const struct policy_rule *r, const struct policy_term *t,
 	fprintf(f, "role %s", t->name);
 	if (t->scope == SCOPE_ANY)
 		return;
-	fprintf(f, " on %s ", kind_name[t->scope_kind]);
+	fprintf(f, " on %s ", rights_scope_kind_name(t->scope_kind));
 	if (t->scope == SCOPE_LITERAL)
 		fputs(t->literal, f);
 	else if (w->value == NULL)
@@ -190,7 +189,8 @@ put_no_grant(FILE *f, const struct policy_term *t, const struct term_why *w)
 		fprintf(f, "not held: no grant of %s on any scope", t->name);
 		return;
 	}
-	fprintf(f, "not held: no grant of %s on %s %.*s", t->name, kind_name[t->scope_kind],
+	fprintf(f, "not held: no grant of %s on %s %.*s", t->name,
+	    rights_scope_kind_name(t->scope_kind),
 	    (int)w->value_len, w->value != NULL ? w->value : "");
 	if (t->scope_kind != EG_SCOPE_FACILITY)
 		return;
@@ -224,7 +224,7 @@ put_why(FILE *f, const struct policy_term *t, const struct term_why *w,
 		put_capacities(f, s);
 		break;
 	case WHY_GRANT:
-		fprintf(f, "held (%s grant", kind_name[w->grant->kind]);
+		fprintf(f, "held (%s grant", rights_scope_kind_name(w->grant->kind));
 		if (t->scope == SCOPE_ANY)
 			fprintf(f, " on %s", w->grant->scope);
 		fputs(")", f);
@@ -237,7 +237,7 @@ put_why(FILE *f, const struct policy_term *t, const struct term_why *w,
 		put_no_grant(f, t, w);
 		break;
 	case WHY_NO_CONTEXT:
-		fprintf(f, "not held: acting for no %s", kind_name[t->scope_kind]);
+		fprintf(f, "not held: acting for no %s", rights_scope_kind_name(t->scope_kind));
 		break;
 	case WHY_NO_SEGMENT:
 		fputs("not held: the parameter's segment is beyond the matched depth", f);

@@ -32,7 +32,6 @@ role_kinds(const char *name)
 static void
 warn_scope(struct pctx *c, const struct policy_term *t)
 {
-	static const char *const kname[] = { "organisation", "facility", "region" };
 	unsigned k = role_kinds(t->name), need;
 
 	if (t->scope == SCOPE_ANY)
@@ -42,7 +41,7 @@ warn_scope(struct pctx *c, const struct policy_term *t)
 	if ((k & need) == 0)
 		pctx_warn_at(c, c->line, "role '%s' is never granted on a%s %s; this term "
 		    "never holds", t->name, t->scope_kind == EG_SCOPE_ORGANISATION ? "n" : "",
-		    kname[t->scope_kind]);
+		    rights_scope_kind_name(t->scope_kind));
 }
 
 /* Finds the path segment that captures {name}: conditions refer to it by position. */

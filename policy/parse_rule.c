@@ -31,6 +31,12 @@ policy_method_bit(const char *m, size_t len)
 	return 0;
 }
 
+int
+policy_method_known(const char *method)
+{
+	return policy_method_bit(method, strlen(method)) != 0;
+}
+
 /* "GET,HEAD" or "*". Method names are case-sensitive (RFC 9110 §9.1), so "get" is an
  * error rather than a rule that silently never matches. */
 static int

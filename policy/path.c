@@ -298,3 +298,10 @@ policy_normalise_path(const char *target, char *path, size_t pathlen, char *quer
 	path[o.len] = '\0';
 	return EG_OK;
 }
+
+int
+policy_path_is_builtin(const char *path)
+{
+	return strcmp(path, "/eidgate") == 0 || strncmp(path, "/eidgate/", 9) == 0 ||
+	    strcmp(path, "/.well-known/eidgate-jwks.json") == 0;
+}

@@ -78,19 +78,6 @@ assertion_cache_stats(struct assertion_cache *c, unsigned long *hits, unsigned l
 	*misses = atomic_load(&c->misses);
 }
 
-static const char *
-scope_prefix(enum eg_scope_kind k)
-{
-	switch (k) {
-	case EG_SCOPE_ORGANISATION:
-		return "organisation";
-	case EG_SCOPE_FACILITY:
-		return "facility";
-	default:
-		return "region";
-	}
-}
-
 /* The roles that matter to the backend: those in the acting organisation, and the
  * regional ones (ITP roles belong to no organisation). */
 static int
@@ -113,7 +100,7 @@ roles_claim(const struct req_user *u)
 		const struct eg_grant *g = &u->person->grants[i];
 		if (!grant_in_claim(u, g))
 			continue;
-		snprintf(scope, sizeof(scope), "%s:%s", scope_prefix(g->kind), g->scope);
+		snprintf(scope, sizeof(scope), "%s:%s", rights_scope_kind_name(g->kind), g->scope);
 		if (json_array_append_new(arr, json_pack("{s:s, s:s}", "role", g->role,
 		    "scope", scope)) != 0) {
 			json_decref(arr);
@@ -181,7 +168,7 @@ make_key(struct request *r, const struct policy_backend *b, char *out, size_t ou
 		const struct eg_grant *g = &u->person->grants[i];
 		if (!grant_in_claim(u, g))
 			continue;
-		key_add(&k, scope_prefix(g->kind));
+		key_add(&k, rights_scope_kind_name(g->kind));
 		key_add(&k, g->scope);
 		key_add(&k, g->role);
 	}

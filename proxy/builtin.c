@@ -55,14 +55,13 @@ serve_metrics(struct request *r)
 static json_t *
 grants_json(const struct dir_person *p)
 {
-	static const char *const kinds[] = { "organisation", "facility", "region" };
 	json_t *arr = json_array();
 	size_t i;
 
 	for (i = 0; p != NULL && i < p->ngrants; i++)
 		json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:s?}", "role",
-		    p->grants[i].role, "scope_kind", kinds[p->grants[i].kind], "scope",
-		    p->grants[i].scope, "organisation",
+		    p->grants[i].role, "scope_kind", rights_scope_kind_name(p->grants[i].kind),
+		    "scope", p->grants[i].scope, "organisation",
 		    p->grants[i].org[0] ? p->grants[i].org : NULL));
 	return arr;
 }

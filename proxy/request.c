@@ -182,27 +182,6 @@ req_refuse(struct request *r, const char *kind, unsigned status, int err, const 
 	return respond_error(r, status, eg_err_code(err), message);
 }
 
-static int
-known_method(const char *m)
-{
-	static const char *const methods[] = {
-		"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", NULL,
-	};
-	size_t i;
-
-	for (i = 0; methods[i] != NULL; i++)
-		if (strcmp(m, methods[i]) == 0)
-			return 1;
-	return 0;
-}
-
-static int
-is_builtin(const char *path)
-{
-	return strcmp(path, "/eidgate") == 0 || strncmp(path, "/eidgate/", 9) == 0 ||
-	    strcmp(path, "/.well-known/eidgate-jwks.json") == 0;
-}
-
 static const char *
 facility_org_cb(void *arg, const char *facility)
 {
@@ -277,7 +256,7 @@ start_request(struct request *r, const char *method, const char *upload, size_t 
 	new_request_id(r->gw, r->id, sizeof(r->id));
 	client_address(r->conn, r->client, sizeof(r->client));
 	eg_strlcpy(r->method, method, sizeof(r->method));
-	if (!known_method(r->method))
+	if (!policy_method_known(r->method))
 		return req_refuse(r, "request", 405, EG_ERR_PARSE, "This method is not supported.");
 	if (r->path_err != EG_OK)
 		return req_refuse(r, "request", 400, EG_ERR_BAD_PATH, "The request path is not acceptable.");
@@ -295,7 +274,7 @@ start_request(struct request *r, const char *method, const char *upload, size_t 
 	if (r->user.auth_err != EG_OK && r->user.auth_err != EG_ERR_NO_CERT)
 		return req_refuse(r, "login-refused", 403, r->user.auth_err,
 		    "Your certificate or session is not accepted for login.");
-	if (is_builtin(r->path))
+	if (policy_path_is_builtin(r->path))
 		return builtin_handle(r, upload, upload_size);
 	decide(r);
 	if (!r->decision.allow) {

@@ -100,6 +100,8 @@ struct rights_scope {
 int rights_scope_parse(const char *text, struct rights_scope *out);
 /* "organisation:0412345614" etc. into out; the length rights_scope_parse accepts. */
 void rights_scope_format(const struct rights_scope *s, char *out, size_t outlen);
+/* "organisation", "facility" or "region": a scope kind's name everywhere it is shown. */
+const char *rights_scope_kind_name(enum eg_scope_kind kind);
 /* 1 when role is one of the roles of §4 (any scope kind), else 0. */
 int rights_role_known(const char *role);
 /* 1 when role can be held on that kind of scope (e.g. "vte" on an organisation). */

@@ -75,6 +75,13 @@ size_t policy_backend_count(const struct policy *p);
 const struct policy_backend *policy_backend_at(const struct policy *p, size_t i);
 const struct policy_backend *policy_backend_find(const struct policy *p, const char *name);
 
+/* 1 when method is one the policy language knows (GET HEAD POST PUT PATCH DELETE
+ * OPTIONS, case-sensitive): the only ones the gateway serves. */
+int policy_method_known(const char *method);
+/* 1 when a normalised path belongs to the gateway itself (/eidgate, /eidgate/..., the
+ * JWK set): no rule applies there. */
+int policy_path_is_builtin(const char *path);
+
 struct policy_decision {
 	int allow;                              /* 1 allow, 0 deny */
 	const char *rule;                       /* deciding rule id, NULL when none matched */
