@@ -18,11 +18,16 @@ CFLAGS  += $(CFLAGS_BASE) $(CFLAGS_OPT)
 LDFLAGS += $(LDFLAGS_SAN)
 LIBS    = -lmicrohttpd -lgnutls -lldap -llber -llmdb -ljansson -lssl -lcrypto -lpthread
 
+# The stages of a request, each in its folder (README, "Where each stage lives").
+STAGES   = auth directory policy record audit request forward pages api server
 CORE_SRC = $(wildcard core/*.c)
-LIB_SRC  = $(CORE_SRC) $(wildcard auth/*.c policy/*.c proxy/*.c audit/*.c)
+LIB_SRC  = $(CORE_SRC) $(foreach d,$(STAGES),$(wildcard $(d)/*.c))
 LIB_OBJ  = $(LIB_SRC:%.c=$(BUILD)/%.o)
 CORE_OBJ = $(CORE_SRC:%.c=$(BUILD)/%.o)
-BACKEND_COMMON = $(BUILD)/backends/common.o
+CMD_OBJ  = $(patsubst %.c,$(BUILD)/%.o,$(wildcard cmd/*.c))
+CLI_OBJ  = $(filter-out $(BUILD)/cmd/eidgate.o,$(CMD_OBJ))
+DEMO_PROGS = modules dossiers
+DEMO_COMMON = $(patsubst %.c,$(BUILD)/%.o,$(filter-out $(DEMO_PROGS:%=demo/%.c),$(wildcard demo/*.c)))
 UNIT_SRC = $(wildcard tests/unit/*_test.c)
 UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/unit/%)
 TOOL_SRC = $(wildcard tests/tools/*.c)
@@ -37,13 +42,13 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
 
-$(BIN)/eidgate: $(BUILD)/cmd/eidgate.o $(LIB_OBJ)
+$(BIN)/eidgate: $(CMD_OBJ) $(LIB_OBJ)
 	@mkdir -p $(BIN)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
-# The PKCS#11 client runs on users' machines: it links only core/ and auth/login/.
-LOGIN_OBJ = $(patsubst %.c,$(BUILD)/%.o,$(wildcard auth/login/*.c))
-$(BUILD)/auth/login/%.o: auth/login/%.c
+# The PKCS#11 client runs on users' machines: it links only core/ and login/.
+LOGIN_OBJ = $(patsubst %.c,$(BUILD)/%.o,$(wildcard login/*.c))
+$(BUILD)/login/%.o: login/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -I/usr/include/p11-kit-1 -c $< -o $@
 
@@ -51,7 +56,7 @@ $(BIN)/eidgate-login: $(LOGIN_OBJ) $(CORE_OBJ)
 	@mkdir -p $(BIN)
 	$(CC) $(LDFLAGS) -o $@ $^ -lcurl -ljansson -lssl -lcrypto -ldl
 
-$(BIN)/eidgate-demo-%: $(BUILD)/backends/%.o $(BACKEND_COMMON) $(CORE_OBJ)
+$(BIN)/eidgate-demo-%: $(BUILD)/demo/%.o $(DEMO_COMMON) $(CORE_OBJ)
 	@mkdir -p $(BIN)
 	$(CC) $(LDFLAGS) -o $@ $^ -lmicrohttpd -ljansson -lssl -lcrypto -lpthread
 
@@ -59,7 +64,7 @@ $(BIN)/%: $(BUILD)/tests/tools/%.o $(LIB_OBJ)
 	@mkdir -p $(BIN)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
-$(BUILD)/unit/%: $(BUILD)/tests/unit/%.o $(LIB_OBJ)
+$(BUILD)/unit/%: $(BUILD)/tests/unit/%.o $(LIB_OBJ) $(CLI_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
@@ -83,7 +88,7 @@ bench: all
 cppcheck:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability,performance \
 	  --std=c11 --inline-suppr -Iinclude -D__GNUC__ \
-	  --suppress=missingIncludeSystem core auth policy proxy audit cmd backends tests/unit
+	  --suppress=missingIncludeSystem core $(STAGES) cmd login demo tests/unit
 
 clean:
 	rm -rf build bin

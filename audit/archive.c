@@ -33,7 +33,7 @@
 
 #include "eidgate/err.h"
 #include "eidgate/util.h"
-#include "audit_int.h"
+#include "audit/internal.h"
 
 #define ARCHIVE_FORMAT "eidgate-audit-archive-v1"
 #define ARCHIVE_LINE_MAX 8192

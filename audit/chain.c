@@ -2,7 +2,7 @@
 #include <openssl/evp.h>
 
 #include "eidgate/err.h"
-#include "audit_int.h"
+#include "audit/internal.h"
 
 /*
  * The stored value already starts with the previous record's hash, so hashing the whole

@@ -21,7 +21,7 @@
 #include "eidgate/err.h"
 #include "eidgate/signer.h"
 #include "eidgate/util.h"
-#include "audit_int.h"
+#include "audit/internal.h"
 
 struct audit_key {
 	EVP_PKEY *pkey;

@@ -5,7 +5,7 @@
 #include <sys/stat.h>
 
 #include "eidgate/err.h"
-#include "audit_int.h"
+#include "audit/internal.h"
 
 /*
  * LMDB keeps its lock state in lock.mdb and detects "first user" with fcntl locks, which

@@ -12,8 +12,8 @@
 #include "eidgate/err.h"
 #include "eidgate/log.h"
 #include "eidgate/util.h"
-#include "audit/audit_int.h"
-#include "audit/output.h"
+#include "audit/internal.h"
+#include "audit/format.h"
 
 static int
 live_begin(struct audit_log *log, MDB_txn **txn)

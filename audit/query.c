@@ -5,7 +5,7 @@
 #include "eidgate/err.h"
 #include "eidgate/log.h"
 #include "eidgate/util.h"
-#include "audit_int.h"
+#include "audit/internal.h"
 
 struct qctx {
 	const char *dir;

@@ -2,7 +2,7 @@
 #include <stddef.h>
 #include <string.h>
 
-#include "audit_int.h"
+#include "audit/internal.h"
 
 #define F(id, name) { id, #name, offsetof(struct audit_record, name) }
 /* Ids are stored on disk: append new fields with new ids, never renumber. */

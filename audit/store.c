@@ -11,7 +11,7 @@
 #include "eidgate/err.h"
 #include "eidgate/log.h"
 #include "eidgate/util.h"
-#include "audit_int.h"
+#include "audit/internal.h"
 
 /*
  * Logs open for writing in this process, so that audit_query can refuse to open a second

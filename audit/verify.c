@@ -21,7 +21,7 @@
 
 #include "eidgate/err.h"
 #include "eidgate/util.h"
-#include "audit_int.h"
+#include "audit/internal.h"
 
 #define PROGRESS_EVERY 1000000
 

@@ -9,7 +9,7 @@
 #include "eidgate/err.h"
 #include "eidgate/log.h"
 #include "eidgate/util.h"
-#include "audit_int.h"
+#include "audit/internal.h"
 
 /* Waits use CLOCK_MONOTONIC so a clock step never shortens or stretches a deadline. */
 int

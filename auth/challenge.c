@@ -17,7 +17,7 @@
 #include "eidgate/err.h"
 #include "eidgate/session.h"
 #include "eidgate/util.h"
-#include "auth/seal.h"
+#include "auth/internal.h"
 
 #define STORE_SLOTS 4096
 

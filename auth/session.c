@@ -15,7 +15,7 @@
 #include "eidgate/session.h"
 #include "eidgate/signer.h"
 #include "eidgate/util.h"
-#include "auth/seal.h"
+#include "auth/internal.h"
 
 struct session_key {
 	unsigned char session[32];      /* seals sessions */

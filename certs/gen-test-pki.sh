@@ -28,7 +28,7 @@ die() { echo "$PROG: $*" >&2; exit 1; }
 [ $# -ge 1 ] || usage
 OUT_ARG=$1; shift
 case $OUT_ARG in -*) usage ;; esac
-PEOPLE=$SCRIPT_DIR/../scripts/demo/people.tsv
+PEOPLE=$SCRIPT_DIR/../demo/directory/people.tsv
 OCSP_URL=http://127.0.0.1:8888
 while [ $# -gt 0 ]; do
     case $1 in

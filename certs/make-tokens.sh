@@ -34,7 +34,7 @@ die() { echo "$PROG: $*" >&2; exit 1; }
 [ $# -ge 2 ] || usage
 PKI_ARG=$1; TOK_ARG=$2; shift 2
 case $PKI_ARG$TOK_ARG in -*) usage ;; esac
-PEOPLE=$SCRIPT_DIR/../scripts/demo/people.tsv
+PEOPLE=$SCRIPT_DIR/../demo/directory/people.tsv
 while [ $# -gt 0 ]; do
     case $1 in
         --people) [ $# -ge 2 ] || usage; PEOPLE=$2; shift 2 ;;

@@ -12,7 +12,7 @@
 #include "eidgate/err.h"
 #include "eidgate/log.h"
 #include "eidgate/policy.h"
-#include "eidgate/proxy.h"
+#include "eidgate/server.h"
 
 static const char usage_text[] =
     "usage: eidgate COMMAND ...\n"

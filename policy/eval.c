@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "eidgate/err.h"
-#include "policy_int.h"
+#include "policy/internal.h"
 
 #define NO_RULE UINT32_MAX
 

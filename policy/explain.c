@@ -20,7 +20,7 @@
 #include "eidgate/directory.h"
 #include "eidgate/err.h"
 #include "eidgate/policy.h"
-#include "policy_int.h"
+#include "policy/internal.h"
 
 /* Per-rule state of one explanation. */
 enum { ST_PATH = 1, ST_METHOD = 2, ST_HOLDS = 4 };

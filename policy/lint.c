@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "policy_int.h"
+#include "policy/internal.h"
 
 #define LINT_MAX_PAIRS 20000000ULL
 

@@ -17,7 +17,7 @@
 #include "eidgate/err.h"
 #include "eidgate/policy.h"
 #include "eidgate/util.h"
-#include "policy_int.h"
+#include "policy/internal.h"
 
 /* Reads the file in blocks so that the version hash covers the exact bytes, NULs and
  * all, without holding the whole file in memory. */

@@ -7,7 +7,7 @@
 
 #include "eidgate/err.h"
 #include "eidgate/util.h"
-#include "policy_int.h"
+#include "policy/internal.h"
 
 /*
  * Accepts http:// or https:// with a host, an optional port 1-65535 and an optional path,

@@ -12,7 +12,7 @@
 
 #include "eidgate/directory.h"
 #include "eidgate/util.h"
-#include "policy_int.h"
+#include "policy/internal.h"
 
 enum { K_ORG = 1, K_FAC = 2, K_REG = 4 };
 

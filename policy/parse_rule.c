@@ -10,7 +10,7 @@
 
 #include "eidgate/err.h"
 #include "eidgate/util.h"
-#include "policy_int.h"
+#include "policy/internal.h"
 
 static const struct {
 	const char *name;

@@ -18,7 +18,7 @@
 
 #include "eidgate/err.h"
 #include "eidgate/util.h"
-#include "policy_int.h"
+#include "policy/internal.h"
 
 struct trie_lit {
 	char *name;

@@ -33,7 +33,7 @@ LDAP=$(free_port); MOD=$(free_port); DOS=$(free_port)
 bash scripts/slapd.sh stop "$DEMO/ldap" >/dev/null 2>&1 || true
 rm -rf "$DEMO/ldap"
 bash scripts/slapd.sh start "$DEMO/ldap" "$LDAP" "$DEMO/pki/keys/ldap.secret"
-bash scripts/demo/make-ldif.sh | bash scripts/slapd.sh load "$DEMO/ldap" - >/dev/null
+bash demo/directory/make-ldif.sh | bash scripts/slapd.sh load "$DEMO/ldap" - >/dev/null
 
 "$BIN/eidgate-demo-modules" --listen "127.0.0.1:$MOD" >"$DEMO/modules.log" 2>&1 & pids+=($!)
 "$BIN/eidgate-demo-dossiers" --listen "127.0.0.1:$DOS" >"$DEMO/dossiers.log" 2>&1 & pids+=($!)
@@ -71,7 +71,7 @@ In a browser: import $DEMO/mod-betlehem.p12 (password demo) as your certificate 
 trust $DEMO/pki/server/server-ca.pem, then open https://127.0.0.1:$GW/eidgate/
 (Johan Feskens may act for two facilities: choose one, then open its modules).
 
-Other demo people are in scripts/demo/people.tsv (their files: $P/<key>/).
+Other demo people are in demo/directory/people.tsv (their files: $P/<key>/).
 Read the access log:  $BIN/eidgate audit query --db $DEMO/audit
 
 MSG

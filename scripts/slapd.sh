@@ -25,7 +25,7 @@ set -euo pipefail
 umask 077
 
 SCRIPT_DIR=$(cd "$(dirname "$0")" && pwd)
-EIDGATE_SCHEMA="$SCRIPT_DIR/../policy/schema/eidgate.schema"
+EIDGATE_SCHEMA="$SCRIPT_DIR/../directory/schema/eidgate.schema"
 SYS_SCHEMA=${EIDGATE_LDAP_SYS_SCHEMA:-/etc/ldap/schema}
 MODULE_DIR=${EIDGATE_LDAP_MODULES:-/usr/lib/ldap}
 

@@ -2,7 +2,7 @@
 the gateway, each a real process on 127.0.0.1 with ports picked free at start.
 
 Only the Python standard library is used; certificates and keys come from
-certs/gen-test-pki.sh, the directory from scripts/slapd.sh and scripts/demo/make-ldif.sh.
+certs/gen-test-pki.sh, the directory from scripts/slapd.sh and demo/directory/make-ldif.sh.
 """
 import base64
 import hashlib
@@ -95,7 +95,7 @@ class Stack:
         subprocess.run(["bash", os.path.join(REPO, "scripts", "slapd.sh"), "start", ldap,
                         str(self.ldap_port), os.path.join(self.pki, "keys", "ldap.secret")],
                        check=True, stdout=subprocess.DEVNULL)
-        ldif = subprocess.run(["bash", os.path.join(REPO, "scripts", "demo", "make-ldif.sh")],
+        ldif = subprocess.run(["bash", os.path.join(REPO, "demo", "directory", "make-ldif.sh")],
                               check=True, capture_output=True).stdout
         subprocess.run(["bash", os.path.join(REPO, "scripts", "slapd.sh"), "load", ldap, "-"],
                        input=ldif, check=True, stdout=subprocess.DEVNULL)

@@ -25,7 +25,7 @@
 #include "eidgate/err.h"
 #include "eidgate/log.h"
 #include "eidgate/util.h"
-#include "audit/audit_int.h"
+#include "audit/internal.h"
 
 #define PERSONS 100000
 #define T0 1763841713000000LL

@@ -27,7 +27,7 @@
 #include "eidgate/err.h"
 #include "eidgate/log.h"
 #include "eidgate/util.h"
-#include "audit/audit_int.h"
+#include "audit/internal.h"
 
 struct val {
 	unsigned char *p;

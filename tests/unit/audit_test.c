@@ -24,7 +24,7 @@
 #include "eidgate/err.h"
 #include "eidgate/log.h"
 #include "eidgate/util.h"
-#include "../../audit/audit_int.h"
+#include "audit/internal.h"
 #include "check.h"
 
 #define N_RECORDS 10000

@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "check.h"
-#include "proxy/h1.h"
+#include "forward/internal.h"
 
 #define LIT(s) s, sizeof(s) - 1
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))

@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "eidgate/limits.h"
-#include "proxy/upstream_int.h"
+#include "forward/internal.h"
 #include "tests/unit/check.h"
 
 #define STEPS 200000

@@ -1,0 +1,267 @@
+/*
+ * audit_api.c - the security officers' JSON API under /eidgate/audit/api/ (PRODUCT.md
+ * §6, §7): the records of their own organisation, never another's, per-day counts,
+ * CSV export and the log's verification status.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "eidgate/audit.h"
+#include "eidgate/err.h"
+#include "eidgate/util.h"
+#include "eidgate/request.h"
+
+#define RECORDS_DEFAULT 200
+
+static const char *
+arg(struct request *r, const char *name)
+{
+	const char *v = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
+
+	return v != NULL && v[0] != '\0' ? v : NULL;
+}
+
+/* Is the user security officer of organisation org? */
+static int
+officer_of(const struct request *r, const char *org)
+{
+	const struct dir_person *p = r->user.person;
+	size_t i;
+
+	for (i = 0; p != NULL && org != NULL && i < p->ngrants; i++)
+		if (p->grants[i].kind == EG_SCOPE_ORGANISATION &&
+		    strcmp(p->grants[i].role, "security-officer") == 0 &&
+		    strcmp(p->grants[i].scope, org) == 0)
+			return 1;
+	return 0;
+}
+
+static enum MHD_Result
+refuse_officer(struct request *r)
+{
+	if (req_audit(r, "request", 0, EG_ERR_DENIED, "not-security-officer", 0, 0) != EG_OK)
+		return respond_audit_unavailable(r);
+	return respond_error(r, 403, "not-security-officer",
+	    "Only a security officer of this organisation may read its access log.");
+}
+
+/* Reading the access log is itself recorded: security officers are audited too. */
+static int
+logged(struct request *r)
+{
+	return req_audit_builtin(r, "audit-read") == EG_OK;
+}
+
+static enum MHD_Result
+serve_scope(struct request *r)
+{
+	const struct dir_person *p = r->user.person;
+	json_t *orgs = json_array();
+	size_t i;
+
+	for (i = 0; p != NULL && i < p->ngrants; i++) {
+		const struct dir_org *o = NULL;
+		if (p->grants[i].kind != EG_SCOPE_ORGANISATION ||
+		    strcmp(p->grants[i].role, "security-officer") != 0)
+			continue;
+		if (dir_org(r->gw->dir, p->grants[i].scope, &o) == EG_OK)
+			json_array_append_new(orgs, json_pack("{s:s, s:s}", "id", p->grants[i].scope,
+			    "name", o->found ? o->name : p->grants[i].scope));
+		dir_release(o);
+	}
+	if (json_array_size(orgs) == 0) {
+		json_decref(orgs);
+		return refuse_officer(r);
+	}
+	return respond_json_obj(r, 200, json_pack("{s:s, s:o}", "name", r->user.id.name,
+	    "organisations", orgs));
+}
+
+/* Reads the filter from the query string; *org must be the officer's organisation. */
+static int
+read_filter(struct request *r, struct audit_filter *f, uint64_t dflt_limit)
+{
+	const char *since = arg(r, "since"), *until = arg(r, "until"), *limit = arg(r, "limit");
+	long long n;
+
+	memset(f, 0, sizeof(*f));
+	f->org = arg(r, "org");
+	f->nrn = arg(r, "nrn");
+	f->facility = arg(r, "facility");
+	f->decision = arg(r, "decision");
+	f->kind = arg(r, "kind");
+	f->limit = dflt_limit;
+	if ((since != NULL && eg_parse_time(since, &f->since_us) != EG_OK) ||
+	    (until != NULL && eg_parse_time(until, &f->until_us) != EG_OK))
+		return -1;
+	/* A date as upper bound means the whole day. */
+	if (until != NULL && strlen(until) == 10)
+		f->until_us += 86400LL * 1000000 - 1;
+	if (limit != NULL) {
+		if (eg_strtonum(limit, 1, EG_MAX_AUDIT_RECORDS, &n) != EG_OK)
+			return -1;
+		f->limit = (uint64_t)n;
+	}
+	return 0;
+}
+
+/* Runs the export into memory. */
+static char *
+export(struct request *r, const struct audit_filter *f, enum audit_export_fmt fmt, size_t *len)
+{
+	char *buf = NULL;
+	FILE *mem = open_memstream(&buf, len);
+	int rc;
+
+	if (mem == NULL)
+		return NULL;
+	rc = audit_export_live(r->gw->audit, f, fmt, mem);
+	if (fclose(mem) != 0 || rc != EG_OK) {
+		free(buf);
+		return NULL;
+	}
+	return buf;
+}
+
+/* JSON lines (oldest first) -> {"records":[...]} newest first, without parsing them
+ * again: each line is already one JSON object. */
+static enum MHD_Result
+reply_records(struct request *r, char *lines, size_t len)
+{
+	char *out = malloc(len + 32), *end = lines + len, *start;
+	enum MHD_Result ret;
+	size_t o;
+
+	if (out == NULL) {
+		free(lines);
+		return respond_error(r, 500, "internal", "The gateway could not answer.");
+	}
+	o = (size_t)snprintf(out, len + 32, "{\"records\":[");
+	while (end > lines) {
+		if (end[-1] == '\n')
+			end--;
+		for (start = end; start > lines && start[-1] != '\n'; start--)
+			;
+		if (end > start) {
+			if (out[o - 1] != '[')
+				out[o++] = ',';
+			memcpy(out + o, start, (size_t)(end - start));
+			o += (size_t)(end - start);
+		}
+		end = start;
+	}
+	memcpy(out + o, "]}", 3);
+	free(lines);
+	ret = respond_buffer(r, 200, "application/json", out, o + 2);
+	free(out);
+	return ret;
+}
+
+static enum MHD_Result
+serve_records(struct request *r)
+{
+	struct audit_filter f;
+	const char *fmt = arg(r, "format");
+	int csv = fmt != NULL && strcmp(fmt, "csv") == 0;
+	enum MHD_Result ret;
+	size_t len = 0;
+	char *out;
+
+	if (read_filter(r, &f, csv ? EG_MAX_AUDIT_CSV : RECORDS_DEFAULT) != 0)
+		return respond_error(r, 400, "filter", "A filter value is malformed.");
+	if (!officer_of(r, f.org))
+		return refuse_officer(r);
+	if (!logged(r))
+		return respond_error(r, 503, "audit-unavailable", "The access log cannot be written.");
+	f.newest_first = 1;
+	if ((out = export(r, &f, csv ? AUDIT_EXPORT_CSV : AUDIT_EXPORT_JSON, &len)) == NULL)
+		return respond_error(r, 503, "audit-unavailable", "The access log cannot be read.");
+	if (!csv)
+		return reply_records(r, out, len);
+	ret = respond_buffer(r, 200, "text/csv; charset=utf-8", out, len);
+	free(out);
+	return ret;
+}
+
+/* Counts per UTC day and decision, oldest day first (records come oldest first). */
+static int
+count_day(const struct audit_record *rec, void *arg)
+{
+	json_t *days = arg, *last = json_array_get(days, json_array_size(days) - 1), *v;
+	const char *d = rec->decision != NULL && strcmp(rec->decision, "allow") == 0 ?
+	    "allow" : "deny";
+	char day[40];
+
+	eg_format_time(rec->time_us, day, sizeof(day));
+	day[10] = '\0';
+	if (last == NULL || strcmp(json_string_value(json_object_get(last, "day")), day) != 0) {
+		last = json_pack("{s:s, s:i, s:i}", "day", day, "allow", 0, "deny", 0);
+		if (last == NULL || json_array_append_new(days, last) != 0)
+			return -1;
+	}
+	v = json_object_get(last, d);
+	return json_integer_set(v, json_integer_value(v) + 1);
+}
+
+static enum MHD_Result
+serve_stats(struct request *r)
+{
+	struct audit_filter f;
+	json_t *days;
+
+	if (read_filter(r, &f, 0) != 0)
+		return respond_error(r, 400, "filter", "A filter value is malformed.");
+	if (!officer_of(r, f.org))
+		return refuse_officer(r);
+	if (!logged(r))
+		return respond_error(r, 503, "audit-unavailable", "The access log cannot be written.");
+	if (f.since_us == 0)
+		f.since_us = eg_now_us() - 30LL * 86400 * 1000000;
+	if ((days = json_array()) == NULL)
+		return respond_error(r, 500, "internal", "The gateway could not answer.");
+	if (audit_query_live(r->gw->audit, &f, count_day, days) != EG_OK) {
+		json_decref(days);
+		return respond_error(r, 503, "audit-unavailable", "The access log cannot be read.");
+	}
+	return respond_json_obj(r, 200, json_pack("{s:o}", "days", days));
+}
+
+static enum MHD_Result
+serve_verify(struct request *r)
+{
+	const struct dir_person *p = r->user.person;
+	struct audit_live_status st;
+	size_t i;
+	int officer = 0;
+
+	for (i = 0; p != NULL && i < p->ngrants; i++)
+		officer |= strcmp(p->grants[i].role, "security-officer") == 0;
+	if (!officer)
+		return refuse_officer(r);
+	if (audit_verify_live(r->gw->audit, &st) != EG_OK)
+		return respond_json_obj(r, 200, json_pack("{s:b, s:s}", "ok", 0, "error", st.error));
+	return respond_json_obj(r, 200, json_pack("{s:b, s:I, s:I, s:s}", "ok", 1, "records",
+	    (json_int_t)st.records, "checkpoint_seq", (json_int_t)st.checkpoint_seq, "head",
+	    st.head));
+}
+
+enum MHD_Result
+audit_api(struct request *r)
+{
+	const char *p = r->path + strlen("/eidgate/audit/api/");
+
+	if (strcmp(r->method, "GET") != 0)
+		return respond_error(r, 405, "method-not-allowed", "This method is not allowed here.");
+	if (strcmp(p, "scope") == 0)
+		return serve_scope(r);
+	if (strcmp(p, "records") == 0)
+		return serve_records(r);
+	if (strcmp(p, "stats") == 0)
+		return serve_stats(r);
+	if (strcmp(p, "verify") == 0)
+		return serve_verify(r);
+	return respond_error(r, 404, "not-found", "There is nothing here.");
+}

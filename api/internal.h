@@ -1,0 +1,42 @@
+/* admin_int.h - shared by the files of the rights management API (admin*.c) only. */
+#ifndef EIDGATE_PROXY_ADMIN_INT_H
+#define EIDGATE_PROXY_ADMIN_INT_H
+
+#include <jansson.h>
+
+#include "eidgate/directory.h"
+#include "eidgate/request.h"
+
+/* What one API call is about, as far as it is known and valid: the access-log record of
+ * a refusal names exactly these (NULL/empty for what was not given or not valid). */
+struct admin_op {
+	const char *action;             /* "grant", "revoke", "list" */
+	const char *target;             /* validated national number, or NULL */
+	const char *role;               /* validated role, or NULL */
+	struct rights_scope scope;
+	char scope_text[EG_MAX_ID + 16];        /* "facility:ckg-molenberg", "" if none */
+};
+
+/* admin.c */
+/* Sends j (consumed) as JSON with status. */
+enum MHD_Result admin_reply(struct request *r, unsigned status, json_t *j);
+/* {"error","reason","request_id","field"?} with status; no log record. */
+enum MHD_Result admin_error(struct request *r, unsigned status, const char *reason,
+    const char *message, const char *field);
+/* Writes the kind=rights deny record of op, then answers like admin_error (503 when the
+ * record cannot be written). */
+enum MHD_Result admin_refuse(struct request *r, const struct admin_op *op, unsigned status,
+    const char *reason, const char *message, const char *field);
+enum MHD_Result admin_directory_down(struct request *r, const struct admin_op *op);
+/* Fills op->scope.org from the directory; 0, 400 (no such scope) or 503. */
+int admin_resolve_scope(struct dir_writer *w, struct admin_op *op);
+
+/* admin_list.c */
+enum MHD_Result admin_scope(struct request *r, struct dir_writer *w);
+enum MHD_Result admin_people(struct request *r, struct dir_writer *w);
+
+/* admin_change.c */
+enum MHD_Result admin_change(struct request *r, struct dir_writer *w,
+    enum rights_action action, const char *body, size_t len);
+
+#endif

@@ -1,0 +1,242 @@
+/* cli_verify.c - `eidgate audit verify` and `eidgate audit checkpoint`. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "eidgate/err.h"
+#include "eidgate/util.h"
+#include "audit/internal.h"
+#include "cmd/internal.h"
+
+#define MAX_ARCHIVES 64
+
+static const char usage_verify[] =
+    "usage: eidgate audit verify --db DIR [--key PUBKEY.pem] [--head FILE]\n"
+    "           [--archive FILE]... [--allow-truncated-start] [--progress]\n"
+    "Recomputes the hash chain of every record, checks that no sequence number is\n"
+    "missing, and with --key checks every signed checkpoint: its signature and that its\n"
+    "hash is the chain's at its seq, and that no checkpoint lies beyond the last record.\n"
+    "--head FILE checks the log against a head exported earlier with `eidgate audit\n"
+    "checkpoint --export` (the log must contain that seq with that hash): only this\n"
+    "detects a tail cut back to an earlier checkpoint with the later checkpoints removed.\n"
+    "A log whose first records were archived starts after seq 1: give the archives,\n"
+    "oldest first, with --archive (needs --key), or accept an unchecked start with\n"
+    "--allow-truncated-start; otherwise verify fails.\n"
+    "Prints \"ok: N records, head HASH\" and details, or the first problem, and exits 1.\n"
+    "Progress goes to stderr every 1,000,000 records when stderr is a terminal or with\n"
+    "--progress.\n";
+
+static const char usage_checkpoint[] =
+    "usage: eidgate audit checkpoint --db DIR [--export]\n"
+    "Shows the latest signed checkpoint; with --export prints it as one line of JSON\n"
+    "{\"seq\",\"hash\",\"time\",\"time_us\",\"signature\",\"key_id\"} to keep outside the\n"
+    "gateway (and give to `eidgate audit verify --head FILE` later).\n";
+
+struct vargs {
+	const char *db, *key, *head;
+	const char *archives[MAX_ARCHIVES];
+	size_t narchives;
+	int allow, progress;
+};
+
+static int
+load_head(const struct vargs *a, const struct audit_key *key, struct audit_ckpt *h)
+{
+	char *text = NULL, why[256];
+	size_t len;
+	int rc;
+
+	if (eg_read_file(a->head, 1 << 16, &text, &len) != EG_OK) {
+		fprintf(stderr, "eidgate: audit verify: --head %s: cannot read it\n", a->head);
+		return EXIT_FAILED;
+	}
+	rc = audit_ckpt_from_json(text, h, why, sizeof(why));
+	free(text);
+	if (rc != EG_OK) {
+		fprintf(stderr, "eidgate: audit verify: --head %s: %s\n", a->head, why);
+		return EXIT_FAILED;
+	}
+	if (audit_ckpt_check(key, h) != 0) {
+		fprintf(stderr, "eidgate: audit verify: --head %s: its signature does not "
+		    "verify with the given key: forged or altered head\n", a->head);
+		return EXIT_FAILED;
+	}
+	return EXIT_OK;
+}
+
+static const char *
+fail_label(enum audit_vfail f)
+{
+	static const char *const l[] = {
+		"ok", "read error", "chain broken", "chain broken", "forged checkpoint",
+		"bad checkpoint signature", "checkpoint mismatch", "tail cut",
+		"exported head mismatch", "unchecked start", "archive mismatch",
+	};
+
+	return (size_t)f < sizeof(l) / sizeof(l[0]) ? l[f] : "failed";
+}
+
+static void
+print_details(const struct vargs *a, const struct audit_verify_result *r)
+{
+	char t[40], kid[2 * AUDIT_KEYID_LEN + 1];
+	double s = (double)r->elapsed_us / 1e6;
+
+	if (r->records > 0)
+		printf("  seq %" PRIu64 "..%" PRIu64 "\n", r->first_seq, r->last_seq);
+	if (r->archived > 0)
+		printf("  continues %" PRIu64 " archived records from %zu archive%s\n",
+		    r->archived, a->narchives, a->narchives > 1 ? "s" : "");
+	if (a->key != NULL && r->last_ckpt.seq != 0) {
+		eg_format_time(r->last_ckpt.time_us, t, sizeof(t));
+		eg_hex(r->last_ckpt.key_id, AUDIT_KEYID_LEN, kid);
+		printf("  %" PRIu64 " checkpoints verified (key id %s), latest at seq %" PRIu64
+		    " (%s)\n", r->checkpoints, kid, r->last_ckpt.seq, t);
+	}
+	if (a->head != NULL)
+		printf("  the exported head matches the log\n");
+	printf("  verified in %.2f s (%.0f records/s)\n", s,
+	    s > 0 ? (double)(r->records + r->archived) / s : 0.0);
+}
+
+static void
+print_warnings(const struct vargs *a, const struct audit_verify_result *r)
+{
+	if (a->key == NULL)
+		fprintf(stderr, "eidgate: audit verify: warning: no --key: signed checkpoints "
+		    "were not checked; a recomputed chain or a cut tail would pass\n");
+	else if (r->records > 0 && r->last_ckpt.seq == 0)
+		fprintf(stderr, "eidgate: audit verify: warning: no signed checkpoint in the "
+		    "log: nothing proves its records or its length\n");
+	else if (r->records > 0 && r->last_ckpt.seq < r->last_seq)
+		fprintf(stderr, "eidgate: audit verify: warning: the last %" PRIu64 " records "
+		    "(after seq %" PRIu64 ") are not covered by a signed checkpoint yet (written "
+		    "under a second ago, or the gateway stopped uncleanly)\n",
+		    r->last_seq - r->last_ckpt.seq, r->last_ckpt.seq);
+	if (r->truncated_start)
+		fprintf(stderr, "eidgate: audit verify: warning: the log starts at seq %" PRIu64
+		    "; how it links to the records before it was not checked\n", r->first_seq);
+	if (a->key != NULL && a->head == NULL && r->last_ckpt.seq != 0 &&
+	    r->last_ckpt.seq == r->last_seq)
+		fprintf(stderr, "eidgate: audit verify: note: the log ends at its latest "
+		    "checkpoint (seq %" PRIu64 "); without an exported head (--head) records "
+		    "removed after it together with their checkpoints cannot be detected\n",
+		    r->last_seq);
+}
+
+static int
+run_verify(const struct vargs *a)
+{
+	struct audit_verify_opts o;
+	struct audit_verify_result r;
+	struct audit_key *key = NULL;
+	struct audit_ckpt head;
+	char err[512];
+	int rc;
+
+	memset(&o, 0, sizeof(o));
+	if (a->key != NULL && audit_key_load(a->key, 0, &key, err, sizeof(err)) != EG_OK) {
+		fprintf(stderr, "eidgate: audit verify: --key %s\n", err);
+		return EXIT_FAILED;
+	}
+	if (a->head != NULL && load_head(a, key, &head) != EXIT_OK) {
+		audit_key_free(key);
+		return EXIT_FAILED;
+	}
+	o.key = key;
+	o.head = a->head ? &head : NULL;
+	o.archives = a->archives;
+	o.narchives = a->narchives;
+	o.allow_truncated_start = a->allow;
+	o.progress = a->progress || isatty(2);
+	rc = audit_verify_ex(a->db, &o, &r, err, sizeof(err));
+	audit_key_free(key);
+	if (rc != EG_OK) {
+		if (r.fail == AUDIT_VF_READ)
+			fprintf(stderr, "eidgate: %s\n", err);
+		else
+			fprintf(stderr, "eidgate: audit verify: %s at seq %" PRIu64 ": %s\n",
+			    fail_label(r.fail), r.bad_seq, r.why);
+		return EXIT_FAILED;
+	}
+	printf("ok: %" PRIu64 " records, head %s\n", r.records, r.head);
+	print_details(a, &r);
+	print_warnings(a, &r);
+	return fflush(stdout) == 0 ? EXIT_OK : EXIT_FAILED;
+}
+
+int
+audit_cli_verify(int argc, char **argv)
+{
+	struct vargs a;
+	const struct opt opts[] = {
+		{ "db", &a.db, NULL, 0, NULL, NULL, 0 },
+		{ "key", &a.key, NULL, 0, NULL, NULL, 0 },
+		{ "head", &a.head, NULL, 0, NULL, NULL, 0 },
+		{ "archive", NULL, NULL, 0, a.archives, &a.narchives, MAX_ARCHIVES },
+		{ "allow-truncated-start", NULL, &a.allow, 0, NULL, NULL, 0 },
+		{ "progress", NULL, &a.progress, 0, NULL, NULL, 0 },
+	};
+	int rc;
+
+	memset(&a, 0, sizeof(a));
+	rc = audit_cli_opts(argc, argv, opts, sizeof(opts) / sizeof(opts[0]), "verify");
+	if (rc < 0) {
+		fputs(usage_verify, stdout);
+		return EXIT_OK;
+	}
+	if (rc != EXIT_OK)
+		return rc;
+	if (a.db == NULL || (a.key == NULL && (a.head != NULL || a.narchives > 0))) {
+		fprintf(stderr, "eidgate: audit verify: %s\n", a.db == NULL ?
+		    "--db is required" : "--head and --archive need --key");
+		return EXIT_USAGE;
+	}
+	return run_verify(&a);
+}
+
+int
+audit_cli_checkpoint(int argc, char **argv)
+{
+	const char *db = NULL;
+	int exp = 0, rc;
+	const struct opt opts[] = {
+		{ "db", &db, NULL, 0, NULL, NULL, 0 },
+		{ "export", NULL, &exp, 0, NULL, NULL, 0 },
+	};
+	struct audit_ckpt c;
+	char err[512], *line, t[40];
+
+	rc = audit_cli_opts(argc, argv, opts, 2, "checkpoint");
+	if (rc < 0) {
+		fputs(usage_checkpoint, stdout);
+		return EXIT_OK;
+	}
+	if (rc != EXIT_OK)
+		return rc;
+	if (db == NULL) {
+		fprintf(stderr, "eidgate: audit checkpoint: --db is required\n");
+		return EXIT_USAGE;
+	}
+	if ((rc = audit_ckpt_latest(db, &c, err, sizeof(err))) != EG_OK) {
+		if (rc == EG_ERR_NOT_FOUND)
+			fprintf(stderr, "eidgate: audit log %s: no signed checkpoint (is "
+			    "[audit] signing_key set?)\n", db);
+		else
+			fprintf(stderr, "eidgate: %s\n", err);
+		return EXIT_FAILED;
+	}
+	if ((line = audit_ckpt_to_json(&c)) == NULL) {
+		fprintf(stderr, "eidgate: audit checkpoint: out of memory\n");
+		return EXIT_FAILED;
+	}
+	eg_format_time(c.time_us, t, sizeof(t));
+	if (exp)
+		printf("%s\n", line);
+	else
+		printf("latest checkpoint: seq %" PRIu64 " at %s\n%s\n", c.seq, t, line);
+	free(line);
+	return fflush(stdout) == 0 ? EXIT_OK : EXIT_FAILED;
+}

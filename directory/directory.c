@@ -1,0 +1,441 @@
+/*
+ * directory.c - LDAP resolver for people, organisations and facilities (directory.h).
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <ldap.h>
+
+#include "eidgate/config.h"
+#include "eidgate/directory.h"
+#include "eidgate/err.h"
+#include "eidgate/log.h"
+#include "eidgate/util.h"
+#include "directory/internal.h"
+
+#define DIR_POOL 8
+
+struct dir_conn {
+	LDAP *ld;
+	int busy;
+};
+
+struct dir_resolver {
+	struct ldapc lc;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct dir_conn pool[DIR_POOL];
+	struct dcache *people, *orgs, *facilities;
+};
+
+int
+dir_open(const struct eg_config *cfg, struct dir_resolver **out)
+{
+	struct dir_resolver *d = calloc(1, sizeof(*d));
+
+	*out = NULL;
+	if (d == NULL)
+		return EG_ERR_NOMEM;
+	pthread_mutex_init(&d->mu, NULL);
+	pthread_cond_init(&d->cv, NULL);
+	d->people = dcache_new(cfg->ldap_cache_ttl_ms);
+	d->orgs = dcache_new(cfg->ldap_cache_ttl_ms);
+	d->facilities = dcache_new(cfg->ldap_cache_ttl_ms);
+	if (d->people == NULL || d->orgs == NULL || d->facilities == NULL ||
+	    ldapc_init(&d->lc, cfg) != EG_OK) {
+		dir_close(d);
+		return EG_ERR_CONFIG;
+	}
+	*out = d;
+	return EG_OK;
+}
+
+void
+dir_close(struct dir_resolver *d)
+{
+	size_t i;
+
+	if (d == NULL)
+		return;
+	for (i = 0; i < DIR_POOL; i++)
+		if (d->pool[i].ld != NULL)
+			ldap_unbind_ext_s(d->pool[i].ld, NULL, NULL);
+	dcache_free(d->people);
+	dcache_free(d->orgs);
+	dcache_free(d->facilities);
+	ldapc_free(&d->lc);
+	pthread_mutex_destroy(&d->mu);
+	pthread_cond_destroy(&d->cv);
+	free(d);
+}
+
+void
+dir_release(const void *entry)
+{
+	dref_put(entry);
+}
+
+/* Takes a pooled connection, waiting while all are busy. */
+static struct dir_conn *
+conn_acquire(struct dir_resolver *d)
+{
+	struct dir_conn *c = NULL;
+	size_t i;
+
+	pthread_mutex_lock(&d->mu);
+	for (;;) {
+		for (i = 0; i < DIR_POOL && c == NULL; i++)
+			if (!d->pool[i].busy)
+				c = &d->pool[i];
+		if (c != NULL)
+			break;
+		pthread_cond_wait(&d->cv, &d->mu);
+	}
+	c->busy = 1;
+	pthread_mutex_unlock(&d->mu);
+	if (c->ld == NULL)
+		(void)ldapc_connect(&d->lc, &c->ld, 1);
+	return c;
+}
+
+static void
+conn_release(struct dir_resolver *d, struct dir_conn *c, int broken)
+{
+	if (broken && c->ld != NULL) {
+		ldap_unbind_ext_s(c->ld, NULL, NULL);
+		c->ld = NULL;
+	}
+	pthread_mutex_lock(&d->mu);
+	c->busy = 0;
+	pthread_cond_signal(&d->cv);
+	pthread_mutex_unlock(&d->mu);
+}
+
+typedef int (*dir_parse_fn)(LDAP *ld, LDAPMessage *res, void *arg);
+
+/*
+ * Runs one search and parses its result while holding the connection, reconnecting once
+ * when the server went away (a restarted slapd leaves every pooled handle dead).
+ * Returns EG_OK, EG_ERR_DIRECTORY or what parse returned.
+ */
+static int
+dir_search(struct dir_resolver *d, const char *base, const char *filter, char **attrs,
+    dir_parse_fn parse, void *arg)
+{
+	struct timeval tv;
+	struct dir_conn *c;
+	LDAPMessage *res;
+	int attempt, r = LDAP_SERVER_DOWN, ret;
+
+	ldapc_timeout(&d->lc, &tv);
+	for (attempt = 0; attempt < 2; attempt++) {
+		c = conn_acquire(d);
+		if (c->ld == NULL) {
+			conn_release(d, c, 1);
+			r = LDAP_SERVER_DOWN;
+			continue;
+		}
+		res = NULL;
+		r = ldap_search_ext_s(c->ld, base, LDAP_SCOPE_SUBTREE, filter, attrs, 0, NULL,
+		    NULL, &tv, EG_MAX_GRANTS + 16, &res);
+		if (r == LDAP_SUCCESS || r == LDAP_NO_SUCH_OBJECT || r == LDAP_SIZELIMIT_EXCEEDED) {
+			ret = parse(c->ld, res, arg);
+			ldap_msgfree(res);
+			conn_release(d, c, 0);
+			return ret;
+		}
+		ldap_msgfree(res);
+		conn_release(d, c, 1);
+		if (!ldapc_is_down(r))
+			break;
+	}
+	log_warnx("ldap %s: search failed: %s", d->lc.uri, ldap_err2string(r));
+	return EG_ERR_DIRECTORY;
+}
+
+/*
+ * Parses a role group DN below the base into a grant:
+ *   cn=ROLE,o=ORG,ou=organisations,BASE
+ *   cn=ROLE,ou=FAC,o=ORG,ou=organisations,BASE
+ *   cn=ROLE,ou=REGION,ou=regions,BASE
+ * ldap_str2dn does the unescaping, so a hostile value cannot shift the structure.
+ */
+static int
+dn_to_grant(const char *dn, struct eg_grant *g)
+{
+	LDAPDN parsed = NULL;
+	const char *t[4], *v[4];
+	int i, ok = 0;
+
+	if (ldap_str2dn(dn, &parsed, LDAP_DN_FORMAT_LDAPV3) != LDAP_SUCCESS)
+		return -1;
+	for (i = 0; i < 4; i++) {
+		if (parsed[i] == NULL || parsed[i][1] != NULL) {
+			ldap_dnfree(parsed);
+			return -1;
+		}
+		t[i] = parsed[i][0]->la_attr.bv_val;
+		v[i] = parsed[i][0]->la_value.bv_val;
+	}
+	memset(g, 0, sizeof(*g));
+	if (strcasecmp(t[0], "cn") == 0 && strlen(v[0]) < sizeof(g->role)) {
+		eg_strlcpy(g->role, v[0], sizeof(g->role));
+		if (strcasecmp(t[1], "o") == 0 && strcasecmp(t[2], "ou") == 0 &&
+		    strcasecmp(v[2], "organisations") == 0) {
+			g->kind = EG_SCOPE_ORGANISATION;
+			ok = eg_strlcpy(g->scope, v[1], sizeof(g->scope)) < sizeof(g->scope);
+			eg_strlcpy(g->org, v[1], sizeof(g->org));
+		} else if (strcasecmp(t[1], "ou") == 0 && strcasecmp(t[2], "o") == 0 &&
+		    strcasecmp(t[3], "ou") == 0 && strcasecmp(v[3], "organisations") == 0) {
+			g->kind = EG_SCOPE_FACILITY;
+			ok = eg_strlcpy(g->scope, v[1], sizeof(g->scope)) < sizeof(g->scope) &&
+			    eg_strlcpy(g->org, v[2], sizeof(g->org)) < sizeof(g->org);
+		} else if (strcasecmp(t[1], "ou") == 0 && strcasecmp(t[2], "ou") == 0 &&
+		    strcasecmp(v[2], "regions") == 0) {
+			g->kind = EG_SCOPE_REGION;
+			ok = eg_strlcpy(g->scope, v[1], sizeof(g->scope)) < sizeof(g->scope);
+		}
+	}
+	ldap_dnfree(parsed);
+	return ok ? 0 : -1;
+}
+
+struct person_parse {
+	const char *nrn;
+	struct dir_person *p;
+};
+
+static int
+person_parse(LDAP *ld, LDAPMessage *res, void *arg)
+{
+	struct person_parse *pp = arg;
+	int n = res != NULL ? ldap_count_entries(ld, res) : 0;
+	struct dir_person *p;
+	LDAPMessage *e;
+
+	p = dref_alloc(sizeof(*p) + (size_t)(n > 0 ? n : 0) * sizeof(struct eg_grant));
+	if (p == NULL)
+		return EG_ERR_NOMEM;
+	eg_strlcpy(p->nrn, pp->nrn, sizeof(p->nrn));
+	for (e = res ? ldap_first_entry(ld, res) : NULL; e != NULL; e = ldap_next_entry(ld, e)) {
+		char *dn = ldap_get_dn(ld, e);
+		char uid[EG_MAX_ID];
+		if (dn == NULL)
+			continue;
+		ldapc_entry_value(ld, e, "uid", uid, sizeof(uid));
+		if (uid[0] != '\0' && strcmp(uid, pp->nrn) == 0) {
+			p->found = 1;
+			ldapc_entry_value(ld, e, "cn", p->name, sizeof(p->name));
+			ldapc_entry_value(ld, e, "givenName", p->given, sizeof(p->given));
+			ldapc_entry_value(ld, e, "sn", p->surname, sizeof(p->surname));
+		} else if (dn_to_grant(dn, &p->grants[p->ngrants]) == 0) {
+			p->ngrants++;
+		} else {
+			log_warnx("ldap: ignoring role group with unexpected DN layout");
+		}
+		ldap_memfree(dn);
+	}
+	pp->p = p;
+	return EG_OK;
+}
+
+int
+dir_person(struct dir_resolver *d, const char *nrn, const struct dir_person **out)
+{
+	char filter[2048], member[1024], esc_nrn[64], esc_member[1536], key[64];
+	char *attrs[] = { "uid", "cn", "givenName", "sn", NULL };
+	struct person_parse pp = { nrn, NULL };
+	int r;
+
+	*out = NULL;
+	if (nrn == NULL || !eg_all_digits(nrn, EG_NRN_LEN))
+		return EG_ERR_PARSE;
+	snprintf(key, sizeof(key), "p:%s", nrn);
+	if ((*out = dcache_get(d->people, key)) != NULL)
+		return EG_OK;
+	snprintf(member, sizeof(member), "uid=%s,ou=people,%s", nrn, d->lc.base);
+	if (ldapc_filter_value(nrn, esc_nrn, sizeof(esc_nrn)) != 0 ||
+	    ldapc_filter_value(member, esc_member, sizeof(esc_member)) != 0)
+		return EG_ERR_PARSE;
+	snprintf(filter, sizeof(filter),
+	    "(|(&(objectClass=inetOrgPerson)(uid=%s))(&(objectClass=groupOfNames)(member=%s)))",
+	    esc_nrn, esc_member);
+	if ((r = dir_search(d, d->lc.base, filter, attrs, person_parse, &pp)) != EG_OK)
+		return r;
+	dcache_put(d->people, key, pp.p);
+	*out = pp.p;
+	return EG_OK;
+}
+
+void
+dir_forget_person(struct dir_resolver *d, const char *nrn)
+{
+	char key[64];
+
+	snprintf(key, sizeof(key), "p:%s", nrn);
+	dcache_del(d->people, key);
+}
+
+static int
+valid_id(const char *id)
+{
+	size_t n = strlen(id);
+
+	return n > 0 && n < EG_MAX_ID;
+}
+
+int
+dir_org(struct dir_resolver *d, const char *id, const struct dir_org **out)
+{
+	char filter[256], esc[192], key[96];
+	char *attrs[] = { "description", "eidgateCapacity", NULL };
+	char base[1024];
+	struct dir_org *o;
+	int r;
+
+	*out = NULL;
+	if (id == NULL || !valid_id(id))
+		return EG_ERR_PARSE;
+	snprintf(key, sizeof(key), "o:%s", id);
+	if ((*out = dcache_get(d->orgs, key)) != NULL)
+		return EG_OK;
+	/* Escaped only for a search: libldap allocates for it, and hits are the common case. */
+	if (ldapc_filter_value(id, esc, sizeof(esc)) != 0)
+		return EG_ERR_PARSE;
+	if ((o = dref_alloc(sizeof(*o))) == NULL)
+		return EG_ERR_NOMEM;
+	eg_strlcpy(o->id, id, sizeof(o->id));
+	snprintf(base, sizeof(base), "ou=organisations,%s", d->lc.base);
+	snprintf(filter, sizeof(filter), "(&(objectClass=eidgateOrganisation)(o=%s))", esc);
+	/* one level would do, but subtree with an exact o= match is as cheap with the index */
+	if ((r = dir_search(d, base, filter, attrs, ldapc_org_parse, o)) != EG_OK) {
+		dref_put(o);
+		return r;
+	}
+	dcache_put(d->orgs, key, o);
+	*out = o;
+	return EG_OK;
+}
+
+static int
+facility_parse(LDAP *ld, LDAPMessage *res, void *arg)
+{
+	struct dir_facility *f = arg;
+	LDAPMessage *e = res != NULL ? ldap_first_entry(ld, res) : NULL;
+	struct eg_grant g;
+	char *dn, cndn[1200];
+
+	if (e == NULL || ldap_count_entries(ld, res) != 1)
+		return EG_OK;   /* unknown, or ambiguous: both mean "no such facility" */
+	if ((dn = ldap_get_dn(ld, e)) == NULL)
+		return EG_OK;
+	/* Reuse the grant parser: a facility DN is a facility role DN minus the cn. */
+	snprintf(cndn, sizeof(cndn), "cn=x,%s", dn);
+	ldap_memfree(dn);
+	if (dn_to_grant(cndn, &g) != 0 || g.kind != EG_SCOPE_FACILITY || strcmp(g.scope, f->id) != 0)
+		return EG_OK;
+	f->found = 1;
+	eg_strlcpy(f->org, g.org, sizeof(f->org));
+	ldapc_facility_attrs(ld, e, f);
+	return EG_OK;
+}
+
+int
+dir_facility(struct dir_resolver *d, const char *id, const struct dir_facility **out)
+{
+	char filter[256], esc[192], key[96], base[1024];
+	char *attrs[] = { "description", "eidgateSector", "eidgateRegion", NULL };
+	struct dir_facility *f;
+	int r;
+
+	*out = NULL;
+	if (id == NULL || !valid_id(id))
+		return EG_ERR_PARSE;
+	snprintf(key, sizeof(key), "f:%s", id);
+	if ((*out = dcache_get(d->facilities, key)) != NULL)
+		return EG_OK;
+	/* Escaped only for a search: libldap allocates for it, and hits are the common case. */
+	if (ldapc_filter_value(id, esc, sizeof(esc)) != 0)
+		return EG_ERR_PARSE;
+	if ((f = dref_alloc(sizeof(*f))) == NULL)
+		return EG_ERR_NOMEM;
+	eg_strlcpy(f->id, id, sizeof(f->id));
+	snprintf(base, sizeof(base), "ou=organisations,%s", d->lc.base);
+	snprintf(filter, sizeof(filter), "(&(objectClass=eidgateFacility)(ou=%s))", esc);
+	if ((r = dir_search(d, base, filter, attrs, facility_parse, f)) != EG_OK) {
+		dref_put(f);
+		return r;
+	}
+	dcache_put(d->facilities, key, f);
+	*out = f;
+	return EG_OK;
+}
+
+struct faclist_parse {
+	const char *org;
+	struct dir_facility_list *list;
+};
+
+static int
+faclist_parse(LDAP *ld, LDAPMessage *res, void *arg)
+{
+	struct faclist_parse *fp = arg;
+	int n = res != NULL ? ldap_count_entries(ld, res) : 0;
+	struct dir_facility_list *l;
+	LDAPMessage *e;
+
+	l = dref_alloc(sizeof(*l) + (size_t)(n > 0 ? n : 0) * sizeof(struct dir_facility));
+	if (l == NULL)
+		return EG_ERR_NOMEM;
+	for (e = res ? ldap_first_entry(ld, res) : NULL; e != NULL && l->n < (size_t)n;
+	    e = ldap_next_entry(ld, e)) {
+		struct dir_facility *f = &l->items[l->n];
+		ldapc_entry_value(ld, e, "ou", f->id, sizeof(f->id));
+		if (f->id[0] == '\0')
+			continue;
+		f->found = 1;
+		eg_strlcpy(f->org, fp->org, sizeof(f->org));
+		ldapc_facility_attrs(ld, e, f);
+		l->n++;
+	}
+	fp->list = l;
+	return EG_OK;
+}
+
+int
+dir_facilities_of(struct dir_resolver *d, const char *org, const struct dir_facility_list **out)
+{
+	char *attrs[] = { "ou", "description", "eidgateSector", "eidgateRegion", NULL };
+	struct faclist_parse fp = { org, NULL };
+	char key[96], base[1024], rdn[256];
+	LDAPAVA ava, *rdnp[2] = { &ava, NULL };
+	char *rdnstr = NULL;
+	int r;
+
+	*out = NULL;
+	if (org == NULL || !valid_id(org))
+		return EG_ERR_PARSE;
+	snprintf(key, sizeof(key), "l:%s", org);
+	if ((*out = dcache_get(d->facilities, key)) != NULL)
+		return EG_OK;
+	/* The organisation's RDN is built by libldap so that its value is DN-escaped. */
+	memset(&ava, 0, sizeof(ava));
+	ava.la_attr.bv_val = "o";
+	ava.la_attr.bv_len = 1;
+	ava.la_value.bv_val = (char *)(uintptr_t)org;
+	ava.la_value.bv_len = strlen(org);
+	ava.la_flags = LDAP_AVA_STRING;
+	if (ldap_rdn2str(rdnp, &rdnstr, LDAP_DN_FORMAT_LDAPV3) != LDAP_SUCCESS)
+		return EG_ERR_PARSE;
+	eg_strlcpy(rdn, rdnstr, sizeof(rdn));
+	ldap_memfree(rdnstr);
+	snprintf(base, sizeof(base), "%s,ou=organisations,%s", rdn, d->lc.base);
+	if ((r = dir_search(d, base, "(objectClass=eidgateFacility)", attrs, faclist_parse,
+	    &fp)) != EG_OK)
+		return r;
+	dcache_put(d->facilities, key, fp.list);
+	*out = fp.list;
+	return EG_OK;
+}

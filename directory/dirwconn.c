@@ -1,0 +1,244 @@
+/*
+ * dirwconn.c - the rights writer's own LDAP connection (directory.h, struct dir_writer):
+ * connect and bind as the service account, retry once on a dead connection, and build
+ * every DN and filter value with escaping, so nothing an administrator types can change
+ * the structure of a DN (RFC 4514) or a filter (RFC 4515).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "eidgate/config.h"
+#include "eidgate/err.h"
+#include "eidgate/log.h"
+#include "eidgate/util.h"
+#include "directory/internal.h"
+
+int
+dirw_open(const struct eg_config *cfg, struct dir_writer **out)
+{
+	struct dir_writer *w = calloc(1, sizeof(*w));
+
+	*out = NULL;
+	if (w == NULL)
+		return EG_ERR_NOMEM;
+	if (ldapc_init(&w->lc, cfg) != EG_OK) {
+		dirw_close(w);
+		return EG_ERR_CONFIG;
+	}
+	if (w->lc.timeout_ms <= 0)
+		w->lc.timeout_ms = 2000;
+	*out = w;
+	return EG_OK;
+}
+
+void
+dirw_close(struct dir_writer *w)
+{
+	if (w == NULL)
+		return;
+	if (w->ld != NULL)
+		ldap_unbind_ext_s(w->ld, NULL, NULL);
+	ldapc_free(&w->lc);
+	free(w);
+}
+
+const char *
+dirw_last_error(const struct dir_writer *w)
+{
+	return w->last_error[0] ? w->last_error : "no error";
+}
+
+int
+dirw_last_was_access(const struct dir_writer *w)
+{
+	return w->last_access;
+}
+
+int
+dirw_run(struct dir_writer *w, dirw_op_fn op, void *arg)
+{
+	int attempt, rc = LDAP_SERVER_DOWN;
+
+	w->last_error[0] = '\0';
+	w->last_access = 0;
+	/* A restarted slapd leaves the handle dead: one retry on a fresh connection. */
+	for (attempt = 0; attempt < 2; attempt++) {
+		if (w->ld == NULL && (rc = ldapc_connect(&w->lc, &w->ld, 0)) != LDAP_SUCCESS) {
+			if (!ldapc_is_down(rc))
+				return rc;      /* bad credentials: retrying changes nothing */
+			continue;
+		}
+		rc = op(w, w->ld, arg);
+		if (!ldapc_is_down(rc))
+			return rc;
+		ldap_unbind_ext_s(w->ld, NULL, NULL);
+		w->ld = NULL;
+	}
+	return rc;
+}
+
+int
+dirw_fail(struct dir_writer *w, int rc, const char *what)
+{
+	snprintf(w->last_error, sizeof(w->last_error), "%s: %s", what, ldap_err2string(rc));
+	w->last_access = rc == LDAP_INSUFFICIENT_ACCESS || rc == LDAP_STRONG_AUTH_REQUIRED ||
+	    rc == LDAP_INVALID_CREDENTIALS;
+	log_warnx("ldap %s: %s", w->lc.uri, w->last_error);
+	return EG_ERR_DIRECTORY;
+}
+
+struct search_op {
+	const char *base;
+	int scope;
+	const char *filter;
+	char **attrs;
+	int sizelimit;
+	dirw_parse_fn parse;
+	void *arg;
+	int parse_ret;
+};
+
+static int
+op_search(struct dir_writer *w, LDAP *ld, void *arg)
+{
+	struct search_op *so = arg;
+	struct timeval tv;
+	LDAPMessage *res = NULL;
+	int rc;
+
+	ldapc_timeout(&w->lc, &tv);
+	rc = ldap_search_ext_s(ld, so->base, so->scope, so->filter, so->attrs, 0, NULL, NULL,
+	    &tv, so->sizelimit, &res);
+	/* A missing base is an empty answer: the scope or group simply does not exist. */
+	if (rc == LDAP_SUCCESS || rc == LDAP_NO_SUCH_OBJECT || rc == LDAP_SIZELIMIT_EXCEEDED)
+		so->parse_ret = so->parse(ld, rc == LDAP_NO_SUCH_OBJECT ? NULL : res, so->arg);
+	ldap_msgfree(res);
+	return rc == LDAP_NO_SUCH_OBJECT ? LDAP_SUCCESS : rc;
+}
+
+int
+dirw_search(struct dir_writer *w, const char *base, int scope, const char *filter,
+    char **attrs, int sizelimit, dirw_parse_fn parse, void *arg, const char *what)
+{
+	struct search_op so = { base, scope, filter, attrs, sizelimit, parse, arg, EG_OK };
+	int rc = dirw_run(w, op_search, &so);
+
+	if (rc != LDAP_SUCCESS && rc != LDAP_SIZELIMIT_EXCEEDED)
+		return dirw_fail(w, rc, what);
+	return so.parse_ret;
+}
+
+/* RFC 4514 §2.4: any character may be written as a backslash and two hex digits, so
+ * everything but letters, digits and '-' is, and no value can close an RDN early. */
+int
+dirw_dn_value(const char *v, char *out, size_t outlen)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t o = 0;
+
+	if (v == NULL || v[0] == '\0')
+		return -1;
+	for (; *v != '\0'; v++) {
+		unsigned char c = (unsigned char)*v;
+		int plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    (c >= '0' && c <= '9') || c == '-';
+		if (o + (plain ? 1 : 3) >= outlen)
+			return -1;
+		if (plain) {
+			out[o++] = (char)c;
+		} else {
+			out[o++] = '\\';
+			out[o++] = hex[c >> 4];
+			out[o++] = hex[c & 15];
+		}
+	}
+	out[o] = '\0';
+	return 0;
+}
+
+static int
+fits(int n, size_t outlen)
+{
+	return n > 0 && (size_t)n < outlen ? 0 : -1;
+}
+
+int
+dirw_person_dn(const struct dir_writer *w, const char *nrn, char *out, size_t outlen)
+{
+	char v[3 * EG_MAX_ID];
+
+	if (dirw_dn_value(nrn, v, sizeof(v)) != 0)
+		return -1;
+	return fits(snprintf(out, outlen, "uid=%s,ou=people,%s", v, w->lc.base), outlen);
+}
+
+int
+dirw_org_dn(const struct dir_writer *w, const char *org, char *out, size_t outlen)
+{
+	char v[3 * EG_MAX_ID];
+
+	if (dirw_dn_value(org, v, sizeof(v)) != 0)
+		return -1;
+	return fits(snprintf(out, outlen, "o=%s,ou=organisations,%s", v, w->lc.base), outlen);
+}
+
+int
+dirw_scope_dn(const struct dir_writer *w, const struct rights_scope *s, char *out,
+    size_t outlen)
+{
+	char v[3 * EG_MAX_ID], org[1024];
+
+	if (dirw_dn_value(s->id, v, sizeof(v)) != 0)
+		return -1;
+	switch (s->kind) {
+	case EG_SCOPE_ORGANISATION:
+		return dirw_org_dn(w, s->id, out, outlen);
+	case EG_SCOPE_FACILITY:
+		if (dirw_org_dn(w, s->org, org, sizeof(org)) != 0)
+			return -1;
+		return fits(snprintf(out, outlen, "ou=%s,%s", v, org), outlen);
+	case EG_SCOPE_REGION:
+		return fits(snprintf(out, outlen, "ou=%s,ou=regions,%s", v, w->lc.base), outlen);
+	}
+	return -1;
+}
+
+int
+dirw_group_dn(const struct dir_writer *w, const struct rights_scope *s, const char *role,
+    char *out, size_t outlen)
+{
+	char v[3 * EG_MAX_ID], parent[1200];
+
+	if (dirw_dn_value(role, v, sizeof(v)) != 0 || dirw_scope_dn(w, s, parent, sizeof(parent)) != 0)
+		return -1;
+	return fits(snprintf(out, outlen, "cn=%s,%s", v, parent), outlen);
+}
+
+int
+dirw_member_nrn(const char *dn, char *out)
+{
+	LDAPDN parsed = NULL;
+	const struct berval *t, *v;
+	int ok = 0;
+	size_t i;
+
+	if (ldap_str2dn(dn, &parsed, LDAP_DN_FORMAT_LDAPV3) != LDAP_SUCCESS)
+		return -1;
+	if (parsed[0] != NULL && parsed[0][1] == NULL && parsed[1] != NULL &&
+	    parsed[1][1] == NULL) {
+		t = &parsed[0][0]->la_attr;
+		v = &parsed[0][0]->la_value;
+		ok = strcasecmp(t->bv_val, "uid") == 0 && v->bv_len == EG_NRN_LEN &&
+		    strcasecmp(parsed[1][0]->la_attr.bv_val, "ou") == 0 &&
+		    strcasecmp(parsed[1][0]->la_value.bv_val, "people") == 0;
+		for (i = 0; ok && i < EG_NRN_LEN; i++)
+			ok = v->bv_val[i] >= '0' && v->bv_val[i] <= '9';
+		if (ok) {
+			memcpy(out, v->bv_val, EG_NRN_LEN);
+			out[EG_NRN_LEN] = '\0';
+		}
+	}
+	ldap_dnfree(parsed);
+	return ok ? 0 : -1;
+}

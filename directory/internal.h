@@ -1,0 +1,128 @@
+
+#ifndef EIDGATE_DIRECTORY_INTERNAL_H
+#define EIDGATE_DIRECTORY_INTERNAL_H
+
+/* ldap_int.h - policy/ only: what the read-only resolver (directory.c) and the rights
+ * writer (dirwconn.c, dirquery.c, dirpeople.c, dirwrite.c) share about talking to LDAP:
+ * the connection settings and bind, the retry rule, filter escaping and entry values. */
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/time.h>
+
+#include <ldap.h>
+
+#include "eidgate/directory.h"
+
+struct eg_config;
+
+/* The [ldap] settings one connection needs. Each of the resolver and the writer holds
+ * its own copy (and its own handles): the resolver stays read-only. */
+struct ldapc {
+	char uri[1024], base[512], bind_dn[512];
+	char *password;                 /* NULL when no bind_password_file; wiped on free */
+	size_t password_len;
+	int64_t timeout_ms;
+};
+
+/* Copies uri, base, bind DN and timeout from cfg and reads the bind password file (at
+ * most EG_MAX_PASSWORD_FILE bytes; a trailing line end is not part of the password).
+ * EG_OK, or EG_ERR_CONFIG (logged) when the password file cannot be read. On error the
+ * caller still calls ldapc_free(). */
+int ldapc_init(struct ldapc *c, const struct eg_config *cfg);
+/* Wipes and frees the password. c itself is the caller's. */
+void ldapc_free(struct ldapc *c);
+/* timeout_ms as a timeval, for searches and the network options. */
+void ldapc_timeout(const struct ldapc *c, struct timeval *tv);
+/* Opens a handle to c->uri (LDAPv3, network and operation timeouts, no referrals) and
+ * binds simply as c->bind_dn (anonymously when empty). On LDAP_SUCCESS *out is the
+ * bound handle, the caller's to ldap_unbind_ext_s(); otherwise *out is NULL and, when
+ * log_failure, the reason is logged. Returns the LDAP result code. */
+int ldapc_connect(const struct ldapc *c, LDAP **out, int log_failure);
+/* 1 when rc means the server went away (a restarted slapd leaves every handle dead),
+ * so one retry on a fresh connection may succeed; 0 otherwise. */
+int ldapc_is_down(int rc);
+
+/* RFC 4515 escaping of a filter value (ldap_bv2escaped_filter_value). 0, or -1 when
+ * the escaped value does not fit outlen. */
+int ldapc_filter_value(const char *value, char *out, size_t outlen);
+/* First value of attr into out, control characters replaced by '?'; when cut, cut
+ * before a whole UTF-8 sequence (the text ends up in JSON). "" when absent. */
+void ldapc_entry_value(LDAP *ld, LDAPMessage *e, const char *attr, char *out,
+    size_t outlen);
+/* Fills o (found, name, capacities) from the first entry of res (an eidgateOrganisation
+ * read with "description" and "eidgateCapacity"); leaves it untouched when res is NULL
+ * or empty. Always EG_OK: a dir_parse callback. */
+int ldapc_org_parse(LDAP *ld, LDAPMessage *res, void *arg);
+/* Fills f's name, sector and region from an eidgateFacility entry. */
+void ldapc_facility_attrs(LDAP *ld, LDAPMessage *e, struct dir_facility *f);
+
+/* dircache.h - TTL cache of reference-counted directory entries; policy/ only. */
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct dcache;
+
+/* Allocates a zeroed, reference-counted entry of size bytes (one reference). */
+void *dref_alloc(size_t size);
+void dref_get(const void *entry);
+void dref_put(const void *entry);
+
+struct dcache *dcache_new(int64_t ttl_ms);
+void dcache_free(struct dcache *c);
+/* Returns a new reference to an unexpired entry for key, or NULL. */
+const void *dcache_get(struct dcache *c, const char *key);
+/* Stores entry under key (the cache takes its own reference). */
+void dcache_put(struct dcache *c, const char *key, const void *entry);
+void dcache_del(struct dcache *c, const char *key);
+
+/* dirw_int.h - shared by dirwrite.c and dirquery.c only: the writer's connection, DN
+ * building (filter escaping and entry values: ldap_int.h). */
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <ldap.h>
+
+#include "eidgate/directory.h"
+
+struct dir_writer {
+	struct ldapc lc;                /* settings and password, as the resolver's */
+	LDAP *ld;                       /* NULL until first use, and after a failure */
+	char last_error[256];
+	int last_access;
+};
+
+/* One LDAP operation; returns an LDAP result code. */
+typedef int (*dirw_op_fn)(struct dir_writer *w, LDAP *ld, void *arg);
+
+/* Runs op on the writer's connection, connecting first, and once more on a fresh
+ * connection when the server went away. Returns op's LDAP result code. */
+int dirw_run(struct dir_writer *w, dirw_op_fn op, void *arg);
+/* Records and logs an unexpected LDAP result for `what`; returns EG_ERR_DIRECTORY. */
+int dirw_fail(struct dir_writer *w, int rc, const char *what);
+/* Parses a search result; res is NULL when the base does not exist (an empty answer).
+ * Returns EG_OK or an EG_ERR_* code, which dirw_search passes on. */
+typedef int (*dirw_parse_fn)(LDAP *ld, LDAPMessage *res, void *arg);
+/* Searches (at most sizelimit entries; more is not an error) and parses the result.
+ * EG_OK, parse's error, or EG_ERR_DIRECTORY (logged as `what`). */
+int dirw_search(struct dir_writer *w, const char *base, int scope, const char *filter,
+    char **attrs, int sizelimit, dirw_parse_fn parse, void *arg, const char *what);
+/* *exists = 1 when an entry with this DN exists. */
+int dirw_dn_exists(struct dir_writer *w, const char *dn, int *exists);
+
+/* RFC 4514: v with every byte but [A-Za-z0-9-] hex-escaped. 0, or -1 (empty, too long). */
+int dirw_dn_value(const char *v, char *out, size_t outlen);
+/* DNs below the base; values are RFC 4514-escaped. 0 or -1 (too long). */
+int dirw_person_dn(const struct dir_writer *w, const char *nrn, char *out, size_t outlen);
+int dirw_org_dn(const struct dir_writer *w, const char *org, char *out, size_t outlen);
+int dirw_scope_dn(const struct dir_writer *w, const struct rights_scope *s, char *out,
+    size_t outlen);
+int dirw_group_dn(const struct dir_writer *w, const struct rights_scope *s, const char *role,
+    char *out, size_t outlen);
+/* The national number of a member DN "uid=<11 digits>,ou=people,..." into out (12
+ * bytes); 0 or -1 when the DN has another shape. */
+int dirw_member_nrn(const char *dn, char *out);
+
+#endif

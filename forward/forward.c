@@ -1,0 +1,586 @@
+/*
+ * forward.c - the libmicrohttpd side of a forwarded request: building the upstream
+ * request, feeding the upload, answering from the backend's response.
+ * The backend side is upconn.c, the shared transfer state upstream.c.
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "eidgate/err.h"
+#include "eidgate/limits.h"
+#include "eidgate/log.h"
+#include "eidgate/util.h"
+#include "eidgate/request.h"
+#include "forward/internal.h"
+
+int
+hop_by_hop(const char *name, size_t len)
+{
+	static const char *const hop[] = {
+		"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te",
+		"trailer", "transfer-encoding", "upgrade", "proxy-connection", NULL,
+	};
+	size_t i;
+
+	for (i = 0; hop[i] != NULL; i++)
+		if (strlen(hop[i]) == len && strncasecmp(hop[i], name, len) == 0)
+			return 1;
+	return 0;
+}
+
+/* Headers the client may not send on: hop-by-hop ones, the framing and Host, which
+ * eidgate writes itself, and every identity header, which only eidgate may set. */
+static int
+drop_request_header(const char *name)
+{
+	static const char *const exact[] = {
+		"host", "content-length", "expect", "forwarded", "x-request-id", "x-real-ip",
+		"authorization", NULL,
+	};
+	size_t i;
+
+	/* CGI-style backends read "X-Eidgate_Nrn" and "X-Eidgate-Nrn" alike (both become
+	 * HTTP_X_EIDGATE_NRN): a name with an underscore could smuggle an identity header
+	 * past the prefix checks, so such headers never pass (nginx drops them too). */
+	if (strchr(name, '_') != NULL || hop_by_hop(name, strlen(name)))
+		return 1;
+	for (i = 0; exact[i] != NULL; i++)
+		if (strcasecmp(name, exact[i]) == 0)
+			return 1;
+	return strncasecmp(name, "x-eidgate-", 10) == 0 ||
+	    strncasecmp(name, "x-forwarded-", 12) == 0 || strncasecmp(name, "proxy-", 6) == 0;
+}
+
+/* Is name listed in the client's Connection header? Those are hop-by-hop too. */
+static int
+named_in_connection(const char *connection, const char *name)
+{
+	size_t nlen = strlen(name);
+	const char *p = connection;
+
+	while (p != NULL && *p != '\0') {
+		while (*p == ' ' || *p == ',' || *p == '\t')
+			p++;
+		if (strncasecmp(p, name, nlen) == 0 &&
+		    (p[nlen] == '\0' || p[nlen] == ',' || p[nlen] == ' ' || p[nlen] == '\t'))
+			return 1;
+		p = strchr(p, ',');
+	}
+	return 0;
+}
+
+/* Removes eidgate's own session cookie from a Cookie header value. */
+static void
+strip_session_cookie(const char *in, char *out, size_t outlen)
+{
+	const char *p = in;
+	size_t o = 0;
+
+	out[0] = '\0';
+	while (*p != '\0') {
+		const char *end = strchr(p, ';');
+		size_t len = end ? (size_t)(end - p) : strlen(p);
+		while (len > 0 && *p == ' ') {
+			p++;
+			len--;
+		}
+		if (len > 0 && strncasecmp(p, "__Host-eidgate=", 15) != 0 && o + len + 3 < outlen) {
+			if (o > 0) {
+				out[o++] = ';';
+				out[o++] = ' ';
+			}
+			memcpy(out + o, p, len);
+			o += len;
+			out[o] = '\0';
+		}
+		p += len;
+		if (*p == ';')
+			p++;
+	}
+}
+
+/* A field line for the backend; a name or value that could break the line (CR, LF,
+ * NUL, other control characters) is not sent at all. */
+static int
+field_ok(const char *name, const char *value)
+{
+	const unsigned char *p;
+
+	if (*name == '\0')
+		return 0;
+	for (p = (const unsigned char *)name; *p != '\0'; p++)
+		if (*p <= 0x20 || *p == ':' || *p == 0x7f)
+			return 0;
+	for (p = (const unsigned char *)value; *p != '\0'; p++)
+		if ((*p < 0x20 && *p != '\t') || *p == 0x7f)
+			return 0;
+	return 1;
+}
+
+static void
+add_field(struct hbuf *h, const char *name, const char *value)
+{
+	if (!field_ok(name, value)) {
+		log_info("header %.64s not passed on: control characters", name);
+		return;
+	}
+	hbuf_adds(h, name);
+	hbuf_add(h, ": ", 2);
+	hbuf_adds(h, value);
+	hbuf_add(h, "\r\n", 2);
+}
+
+struct hdr_copy {
+	struct hbuf *head;
+	const char *connection;
+};
+
+static enum MHD_Result
+copy_header(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+	struct hdr_copy *hc = cls;
+	char cookie[EG_MAX_HEADER];
+
+	(void)kind;
+	if (value == NULL || drop_request_header(key) ||
+	    (hc->connection != NULL && named_in_connection(hc->connection, key)))
+		return MHD_YES;
+	if (strcasecmp(key, "cookie") == 0) {
+		strip_session_cookie(value, cookie, sizeof(cookie));
+		if (cookie[0] == '\0')
+			return MHD_YES;
+		value = cookie;
+	}
+	add_field(hc->head, key, value);
+	return MHD_YES;
+}
+
+/* identity=headers: plain headers for backends that cannot verify a JWS. Values come from
+ * a verified certificate and the directory; control characters were replaced there. */
+static void
+add_identity_headers(struct request *r, struct hbuf *h)
+{
+	const struct req_user *u = &r->user;
+
+	add_field(h, "X-Eidgate-Nrn", u->id.nrn);
+	add_field(h, "X-Eidgate-Name", u->id.name);
+	add_field(h, "X-Eidgate-Org", u->context_org);
+	add_field(h, "X-Eidgate-Facility", u->context_facility);
+}
+
+/*
+ * The request as the backend receives it: the decided path (nothing else: the policy
+ * saw exactly this) under the backend's own prefix, the client's headers that may pass,
+ * the framing of the body and eidgate's own headers.
+ */
+static int
+build_head(struct request *r, const struct policy_backend *b, struct upstream_xfer *x,
+    int64_t body_len)
+{
+	struct hdr_copy hc = { &x->head, NULL };
+	struct hbuf *h = &x->head;
+	char num[32];
+	char *jws = NULL;
+
+	hbuf_adds(h, r->method);
+	hbuf_add(h, " ", 1);
+	hbuf_adds(h, b->url + b->path_at);
+	hbuf_adds(h, r->path);
+	if (r->query[0] != '\0') {
+		hbuf_add(h, "?", 1);
+		hbuf_adds(h, r->query);
+	}
+	hbuf_adds(h, " HTTP/1.1\r\nHost: ");
+	hbuf_adds(h, b->authority);
+	hbuf_add(h, "\r\n", 2);
+	hc.connection = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Connection");
+	MHD_get_connection_values(r->conn, MHD_HEADER_KIND, copy_header, &hc);
+	if (x->has_body) {
+		if (body_len >= 0) {
+			snprintf(num, sizeof(num), "%lld", (long long)body_len);
+			add_field(h, "Content-Length", num);
+		} else {
+			add_field(h, "Transfer-Encoding", "chunked");
+		}
+	}
+	add_field(h, "X-Request-Id", r->id);
+	add_field(h, "X-Forwarded-For", r->client);
+	add_field(h, "X-Forwarded-Proto", "https");
+	if (r->user.authenticated) {
+		if (b->identity == POLICY_IDENTITY_HEADERS) {
+			add_identity_headers(r, h);
+		} else {
+			if (assertion_make(r, b, &jws) != EG_OK)
+				return -1;
+			add_field(h, "X-Eidgate-Assertion", jws);
+			free(jws);
+		}
+	}
+	hbuf_add(h, "\r\n", 2);
+	return h->failed ? -1 : 0;
+}
+
+/* Connect timeout when the backend line names no timeout; its read timeout then is
+ * DEFAULT_TIMEOUT_MS of silence. */
+#define DEFAULT_CONNECT_MS 5000
+#define DEFAULT_TIMEOUT_MS 30000
+/* libmicrohttpd's buffer for a streamed response; small bodies get their own size
+ * (it is allocated and zeroed per response, which perf showed for 1 KiB bodies). */
+#define RESPONSE_BLOCK (32 * 1024)
+
+static int
+client_fd(struct MHD_Connection *conn)
+{
+	const union MHD_ConnectionInfo *ci =
+	    MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+
+	return ci != NULL ? ci->connect_fd : -1;
+}
+
+static enum MHD_Result
+refuse_too_big(struct request *r)
+{
+	if (req_audit(r, "request", 0, EG_ERR_TOO_BIG, NULL, 413, 0) != EG_OK)
+		return respond_audit_unavailable(r);
+	return respond_error(r, 413, "body-too-large", "The request body is too large.");
+}
+
+enum MHD_Result
+upstream_start(struct request *r, const struct policy_backend *b)
+{
+	struct upstream_xfer *x;
+	int64_t body_len = r->body_len;
+	int has_body = r->has_body;
+	uint64_t max_body = b->max_body ? b->max_body : EG_DEFAULT_MAX_BODY;
+
+	if (has_body && body_len >= 0 && (uint64_t)body_len > max_body)
+		return refuse_too_big(r);
+	if ((x = upstream_xfer_new(r->gw->upstream, r->conn, has_body)) == NULL)
+		goto fail;
+	x->max_body = max_body;
+	x->is_head = strcmp(r->method, "HEAD") == 0;
+	x->idempotent = x->is_head || strcmp(r->method, "GET") == 0 ||
+	    strcmp(r->method, "OPTIONS") == 0;
+	x->start_ms = eg_mono_ms();
+	x->client_fd = client_fd(r->conn);
+	x->timeout_ms = b->timeout_ms > 0 ? b->timeout_ms : DEFAULT_TIMEOUT_MS;
+	x->connect_timeout_ms = b->timeout_ms > 0 ? b->timeout_ms : DEFAULT_CONNECT_MS;
+	x->up_length = has_body ? body_len : 0;
+	x->target.tls = b->tls;
+	eg_strlcpy(x->target.host, b->host, sizeof(x->target.host));
+	eg_strlcpy(x->target.port, b->port, sizeof(x->target.port));
+	if (build_head(r, b, x, body_len) != 0) {
+		upstream_xfer_put(x);
+		goto fail;
+	}
+	r->xfer = x;
+	r->phase = REQ_FORWARDING;
+	if (upstream_submit(x) != 0)
+		goto fail;
+	return MHD_YES;
+fail:
+	log_warnx("request %s: cannot start the upstream transfer", r->id);
+	if (req_audit(r, "request", 0, EG_ERR_INTERNAL, NULL, 500, 0) != EG_OK)
+		return respond_audit_unavailable(r);
+	return respond_error(r, 500, "internal", "The gateway could not handle the request.");
+}
+
+/* ---- upload: client -> ring (libmicrohttpd thread) ---------------------------------- */
+
+/*
+ * Moves what fits of the client's upload into the transfer's ring; suspends the
+ * connection when the ring is full. Once the answer is settled (body too large, or the
+ * backend finished or failed before taking the whole body) the rest is swallowed.
+ * Returns -1 when the connection must be closed (too much to swallow).
+ */
+static int
+feed_upload(struct upstream_xfer *x, const char *data, size_t *size, int *wake_backend)
+{
+	size_t take;
+	int cancel = 0;
+
+	if (x->too_big || x->done) {
+		x->discarded += *size;
+		*size = 0;
+		return x->discarded > EG_MAX_DISCARD ? -1 : 0;
+	}
+	take = ring_put(&x->up, data, *size);
+	x->up_total += take;
+	*size -= take;
+	if (x->up_total > x->max_body) {
+		x->too_big = cancel = 1;
+		x->cancelled = 1;
+		*size = 0;
+	} else if (take > 0 && x->up_paused) {
+		x->up_paused = 0;
+		x->last_activity_ms = eg_mono_ms();     /* the wait was the client's */
+		*wake_backend = 1;
+	}
+	if (*size > 0 && !x->up.oom) {
+		/* Ring full: wait until some of it went to the backend. */
+		x->waiting = WAIT_UPLOAD_SPACE;
+		MHD_suspend_connection(x->conn);
+	}
+	if (cancel)
+		upstream_cancel(x);
+	return 0;
+}
+
+static void
+finish_upload(struct upstream_xfer *x)
+{
+	int wake = 0;
+
+	if (!x->up_done) {
+		x->up_done = 1;
+		wake = x->up_paused;
+		x->up_paused = 0;
+	}
+	if (wake)
+		upstream_unpause(x);
+}
+
+/* ---- download: ring -> client (libmicrohttpd thread) -------------------------------- */
+
+static ssize_t
+read_body(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	struct upstream_xfer *x = cls;
+	int wake = 0;
+	ssize_t ret;
+	size_t n;
+
+	(void)pos;
+	if ((n = ring_get(&x->down, buf, max)) > 0) {
+		x->down_total += n;
+		if (x->down_paused) {
+			x->down_paused = 0;
+			x->last_activity_ms = eg_mono_ms();     /* the wait was the client's */
+			wake = 1;
+		}
+		ret = (ssize_t)n;
+	} else if (x->done) {
+		/* A body that broke off must not look complete: with a Content-Length the
+		 * client sees a short read, chunked gets no terminating chunk. */
+		ret = !x->broken ? MHD_CONTENT_READER_END_OF_STREAM :
+		    MHD_CONTENT_READER_END_WITH_ERROR;
+		if (x->broken)
+			log_warnx("backend broke off after %llu bytes: %s",
+			    (unsigned long long)x->down_total, x->errbuf);
+	} else {
+		/* Nothing yet: sleep until the backend delivers (LIBNOTES: return 0 only together
+		 * with a suspend, or libmicrohttpd spins). */
+		x->waiting = WAIT_BODY;
+		MHD_suspend_connection(x->conn);
+		ret = 0;
+	}
+	if (wake)
+		upstream_unpause(x);
+	return ret;
+}
+
+static void
+free_body(void *cls)
+{
+	upstream_xfer_put(cls);
+}
+
+static int
+no_body_status(long status)
+{
+	return status == 204 || (status >= 100 && status < 200);
+}
+
+/* Is name listed in the backend's Connection header (hop-by-hop)? */
+static int
+resp_hop_by_hop(const struct upstream_xfer *x, const char *name)
+{
+	return x->resp_connection != NULL && named_in_connection(x->resp_connection, name);
+}
+
+/*
+ * libmicrohttpd 0.9.75 sends a stray chunked body for unknown-size HEAD and 304
+ * responses (LIBNOTES.md): those get a known size, which for HEAD and 304 is the
+ * backend's Content-Length (libmicrohttpd then sends the header and no body).
+ */
+static struct MHD_Response *
+make_response(struct request *r, struct upstream_xfer *x)
+{
+	struct MHD_Response *resp;
+	struct resp_header *h;
+	int64_t cl = x->content_length;
+	int bodyless = x->is_head || x->status == 304;
+	size_t block = cl > 0 && cl < RESPONSE_BLOCK ? (size_t)cl : RESPONSE_BLOCK;
+
+	if (no_body_status(x->status) || (bodyless && cl < 0)) {
+		resp = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
+	} else {
+		resp = MHD_create_response_from_callback(cl >= 0 ? (uint64_t)cl : MHD_SIZE_UNKNOWN,
+		    bodyless ? 1 : block, read_body, x, free_body);
+		if (resp != NULL)
+			atomic_fetch_add(&x->refs, 1);
+	}
+	if (resp == NULL)
+		return NULL;
+	for (h = x->headers; h != NULL; h = h->next)
+		if (!resp_hop_by_hop(x, h->name))
+			MHD_add_response_header(resp, h->name, h->value);
+	MHD_add_response_header(resp, "X-Request-Id", r->id);
+	websession_add_cookie(r, resp);
+	return resp;
+}
+
+/*
+ * The transfer ended without an answer to pass on. A refused or timed-out connect is an
+ * unreachable backend (502); a backend that accepted the request and then stayed silent
+ * past its timeout is a slow one (504). Neither answer shows the reason to the client.
+ */
+static enum MHD_Result
+answer_upstream_failure(struct request *r, struct upstream_xfer *x)
+{
+	int slow = x->fail == FAIL_TIMEOUT && x->connected;
+	const char *bname = r->decision.backend->name;
+
+	atomic_fetch_add(&r->gw->stat_upstream_errors, 1);
+	if (x->fail == FAIL_CLIENT_GONE) {
+		log_info("request %s: client went away while backend %s worked on it", r->id, bname);
+		req_audit(r, "request", 1, EG_OK, "client-gone", 0, 0);
+		return MHD_NO;
+	}
+	if (slow)
+		log_warnx("request %s: backend %s: no answer within %lld ms", r->id, bname,
+		    (long long)x->timeout_ms);
+	else
+		log_warnx("request %s: backend %s: %s", r->id, bname, x->errbuf);
+	if (req_audit(r, "request", 1, slow ? EG_ERR_UPSTREAM_TIMEOUT : EG_ERR_UPSTREAM, NULL,
+	    slow ? 504 : 502, 0) != EG_OK)
+		return respond_audit_unavailable(r);
+	return slow ? respond_error(r, 504, "upstream-timeout", "The service did not answer in time.") :
+	    respond_error(r, 502, "upstream-unreachable", "The service is unreachable.");
+}
+
+static enum MHD_Result
+answer_from_upstream(struct request *r, struct upstream_xfer *x)
+{
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+
+	if ((resp = make_response(r, x)) == NULL) {
+		upstream_cancel(x);
+		if (req_audit(r, "request", 1, EG_ERR_NOMEM, NULL, 0, 0) != EG_OK)
+			return respond_audit_unavailable(r);
+		return respond_error(r, 500, "internal", "The gateway could not handle the request.");
+	}
+	/* Recorded before the response leaves: nothing is served unlogged. */
+	if (req_audit(r, "request", 1, EG_OK, NULL, (int)x->status,
+	    x->content_length > 0 ? (uint64_t)x->content_length : 0) != EG_OK) {
+		MHD_destroy_response(resp);
+		upstream_cancel(x);
+		return respond_audit_unavailable(r);
+	}
+	ret = MHD_queue_response(r->conn, (unsigned)x->status, resp);
+	MHD_destroy_response(resp);
+	x->responding = 1;
+	r->phase = REQ_RESPONDED;
+	return ret;
+}
+
+/* The body has arrived (or there was none): answer once the backend's headers are in,
+ * suspending until then. */
+static enum MHD_Result
+answer_when_ready(struct request *r, struct upstream_xfer *x)
+{
+	int ready, done, too_big;
+
+	if (x->has_body)
+		finish_upload(x);
+	too_big = x->too_big;
+	ready = x->headers_ready && !too_big;
+	done = x->done;
+	if (!too_big && !ready && !done) {
+		x->waiting = WAIT_HEADERS;
+		MHD_suspend_connection(r->conn);
+	}
+	if (too_big)
+		return refuse_too_big(r);
+	if (ready)
+		return answer_from_upstream(r, x);
+	if (done)
+		return answer_upstream_failure(r, x);
+	return MHD_YES;
+}
+
+/*
+ * The answer was settled (the body too large, or the transfer over) while the client
+ * went on sending more than is worth swallowing; libmicrohttpd 0.9.75 cannot answer
+ * before it has read the whole body, so the connection closes unanswered. Its record
+ * names the answer the client would have had.
+ */
+static void
+record_unanswered(struct request *r, struct upstream_xfer *x)
+{
+	int slow = x->fail == FAIL_TIMEOUT && x->connected;
+
+	log_info("request %s: closing: too much upload after the answer was settled", r->id);
+	if (x->too_big)
+		req_audit(r, "request", 0, EG_ERR_TOO_BIG, NULL, 413, 0);
+	else if (x->broken)
+		req_audit(r, "request", 1, slow ? EG_ERR_UPSTREAM_TIMEOUT : EG_ERR_UPSTREAM, NULL,
+		    slow ? 504 : 502, 0);
+	else
+		req_audit(r, "request", 1, EG_OK, "upload-not-read", (int)x->status, 0);
+}
+
+enum MHD_Result
+upstream_continue(struct request *r, const char *upload, size_t *upload_size)
+{
+	struct upstream_xfer *x = r->xfer;
+	int wake = 0;
+
+	if (*upload_size == 0)
+		return answer_when_ready(r, x);
+	if (!x->has_body) {             /* body on a request declared without one */
+		x->discarded += *upload_size;
+		*upload_size = 0;
+		if (x->discarded <= EG_MAX_DISCARD)
+			return MHD_YES;
+		record_unanswered(r, x);
+		r->phase = REQ_RESPONDED;
+		return MHD_NO;
+	}
+	if (feed_upload(x, upload, upload_size, &wake) != 0) {
+		record_unanswered(r, x);
+		r->phase = REQ_RESPONDED;
+		return MHD_NO;
+	}
+	if (wake)
+		upstream_unpause(x);
+	return MHD_YES;
+}
+
+void
+upstream_request_done(struct request *r, int client_gone)
+{
+	struct upstream_xfer *x = r->xfer;
+	int running;
+
+	if (x == NULL)
+		return;
+	/* A client that left before its answer (during the upload, or while the backend
+	 * worked) still leaves a record of the forwarded request. */
+	if (!r->decided)
+		req_audit(r, "request", 1, EG_OK, client_gone ? "client-gone" : "unanswered",
+		    x->done ? (int)x->status : 0, 0);
+	x->conn = NULL;
+	x->waiting = WAIT_NONE;
+	running = !x->done;
+	if (running && client_gone)
+		x->cancelled = 1;
+	if (running && client_gone)
+		upstream_cancel(x);
+	r->xfer = NULL;
+	upstream_xfer_put(x);
+}

@@ -1,0 +1,293 @@
+/*
+ * identify.c - who is making this request: the TLS client certificate (verified here,
+ * libmicrohttpd does not), then the person's roles from the directory and the facility
+ * they act for.
+ */
+#include <string.h>
+#include <strings.h>
+
+#include <gnutls/gnutls.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+
+#include "eidgate/err.h"
+#include "eidgate/log.h"
+#include "eidgate/session.h"
+#include "eidgate/util.h"
+#include "eidgate/request.h"
+
+int64_t
+verdict_ttl_ms(const struct eg_config *cfg)
+{
+	if (cfg->ocsp != CFG_OCSP_OFF && cfg->ocsp_cache_ms < 60000)
+		return cfg->ocsp_cache_ms;
+	return 60000;
+}
+
+static gnutls_session_t
+tls_session(struct MHD_Connection *conn)
+{
+	const union MHD_ConnectionInfo *ci =
+	    MHD_get_connection_info(conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+
+	return ci != NULL ? (gnutls_session_t)ci->tls_session : NULL;
+}
+
+static struct conn_ctx *
+conn_context(struct MHD_Connection *conn)
+{
+	const union MHD_ConnectionInfo *ci =
+	    MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+
+	return ci != NULL ? ci->socket_context : NULL;
+}
+
+static void
+hash_chain(const gnutls_datum_t *certs, unsigned n, unsigned char out[32])
+{
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	unsigned int len = 0;
+	unsigned i;
+
+	memset(out, 0, 32);
+	if (md == NULL)
+		return;
+	if (EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1) {
+		for (i = 0; i < n; i++) {
+			uint32_t l = certs[i].size;
+			EVP_DigestUpdate(md, &l, sizeof(l));
+			EVP_DigestUpdate(md, certs[i].data, certs[i].size);
+		}
+		EVP_DigestFinal_ex(md, out, &len);
+	}
+	EVP_MD_CTX_free(md);
+}
+
+static void
+verify_chain(struct request *r, const gnutls_datum_t *certs, unsigned n, struct conn_ctx *cc)
+{
+	const unsigned char *ders[EG_MAX_CHAIN];
+	size_t lens[EG_MAX_CHAIN];
+	unsigned i;
+
+	cc->verified_ms = eg_mono_ms();
+	cc->have_verdict = 1;
+	if (n > EG_MAX_CHAIN) {
+		cc->err = EG_ERR_CHAIN;
+		eg_strlcpy(cc->detail, "chain too long", sizeof(cc->detail));
+		return;
+	}
+	if (verdict_get(r->gw->verdicts, cc->chain_hash, &cc->err, &cc->id, cc->detail,
+	    sizeof(cc->detail)))
+		return;
+	for (i = 0; i < n; i++) {
+		ders[i] = certs[i].data;
+		lens[i] = certs[i].size;
+	}
+	cc->err = auth_verify(r->snap->auth, ders, lens, n, &cc->id, cc->detail,
+	    sizeof(cc->detail));
+	/* Only verdicts that hold for a while are shared: an internal error is not one. */
+	if (cc->err != EG_ERR_NOMEM && cc->err != EG_ERR_INTERNAL)
+		verdict_put(r->gw->verdicts, cc->chain_hash, cc->err, &cc->id, cc->detail);
+}
+
+/* Verifies the client's certificate chain, or reuses this connection's verdict. */
+static void
+identify_certificate(struct request *r)
+{
+	struct req_user *u = &r->user;
+	gnutls_session_t s = tls_session(r->conn);
+	const gnutls_datum_t *certs;
+	struct conn_ctx *cc = conn_context(r->conn);
+	struct conn_ctx local;
+	unsigned char h[32];
+	unsigned n = 0;
+
+	u->auth_err = EG_ERR_NO_CERT;
+	if (s == NULL || (certs = gnutls_certificate_get_peers(s, &n)) == NULL || n == 0)
+		return;
+	if (cc == NULL) {
+		memset(&local, 0, sizeof(local));
+		cc = &local;
+	}
+	hash_chain(certs, n, h);
+	if (!cc->have_verdict || memcmp(cc->chain_hash, h, sizeof(h)) != 0 ||
+	    cc->verdict_gen != r->snap->gen ||
+	    eg_mono_ms() - cc->verified_ms > verdict_ttl_ms(&r->snap->cfg)) {
+		memcpy(cc->chain_hash, h, sizeof(h));
+		cc->verdict_gen = r->snap->gen;
+		verify_chain(r, certs, n, cc);
+	}
+	u->auth_err = cc->err;
+	u->id = cc->id;
+	eg_strlcpy(u->auth_detail, cc->detail, sizeof(u->auth_detail));
+	if (cc->err != EG_OK) {
+		char masked[16];
+		log_mask_nrn(cc->id.nrn, masked, sizeof(masked));
+		log_info("request %s: client %s: certificate of %s refused: %s%s%s", r->id,
+		    r->client, masked, eg_err(cc->err), cc->detail[0] ? ": " : "", cc->detail);
+		return;
+	}
+	u->authenticated = 1;
+}
+
+/* The session token from "Authorization: Bearer" or the __Host-eidgate cookie. */
+static const char *
+session_token(struct MHD_Connection *conn, int *via_bearer)
+{
+	const char *a = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization");
+
+	*via_bearer = a != NULL && strncasecmp(a, "Bearer ", 7) == 0;
+	if (*via_bearer)
+		return a + 7;
+	return MHD_lookup_connection_value(conn, MHD_COOKIE_KIND, "__Host-eidgate");
+}
+
+/*
+ * Timeouts and the certificate binding. Cookie sessions are refreshed while used, so the
+ * idle timeout applies to them; a Bearer token (eidgate-login, scripts) cannot be
+ * refreshed and lives until the absolute timeout, as its expires_in said.
+ */
+static int
+check_session(struct request *r, const struct eg_session *s, int via_bearer)
+{
+	const struct eg_config *cfg = &r->snap->cfg;
+	struct req_user *u = &r->user;
+	int64_t now = eg_now_us() / 1000000;
+
+	if (now - s->created > cfg->absolute_timeout_ms / 1000 || s->created > now + 60 ||
+	    (!via_bearer && now - s->last_seen > cfg->idle_timeout_ms / 1000))
+		return EG_ERR_SESSION_EXPIRED;
+	/* A token is bound to the certificate that created it: presented over a TLS
+	 * connection with another certificate, it is someone else's token; and a session
+	 * made by a TLS login is only good on a connection with that certificate, so a
+	 * stolen cookie is useless without the card. */
+	if (u->authenticated && strcmp(u->id.fingerprint, s->fingerprint) != 0)
+		return EG_ERR_SESSION_CERT;
+	if (s->tls_bound && !u->authenticated)
+		return EG_ERR_SESSION_CERT;
+	return EG_OK;
+}
+
+/*
+ * Opens token, or takes it from this connection's cache when the same token came before
+ * (constant-time compare). The cache is per TLS connection, so a token can never be
+ * served from another client's entry.
+ */
+static int
+open_session(struct request *r, const char *token, struct eg_session *s, char *public_id,
+    size_t idlen)
+{
+	struct conn_ctx *cc = conn_context(r->conn);
+	size_t n = strlen(token);
+
+	if (cc != NULL && cc->sess_token != NULL && strlen(cc->sess_token) == n &&
+	    cc->sess_gen == r->snap->gen && CRYPTO_memcmp(cc->sess_token, token, n) == 0) {
+		*s = cc->sess;
+		eg_strlcpy(public_id, cc->sess_public, idlen);
+		return EG_OK;
+	}
+	if (session_open(r->snap->session, token, s) != EG_OK)
+		return EG_ERR_SESSION;
+	session_public_id(s, public_id, idlen);
+	if (cc != NULL && n < 8192) {
+		if (cc->sess_token != NULL)
+			eg_freezero(cc->sess_token, strlen(cc->sess_token));
+		cc->sess_token = strdup(token);
+		cc->sess = *s;
+		cc->sess_gen = r->snap->gen;
+		eg_strlcpy(cc->sess_public, public_id, sizeof(cc->sess_public));
+	}
+	return EG_OK;
+}
+
+static void
+identify_session(struct request *r, const char *token, int via_bearer)
+{
+	struct req_user *u = &r->user;
+	struct eg_session *s = &u->sess;
+	int err;
+
+	err = open_session(r, token, s, u->session_id, sizeof(u->session_id));
+	if (err == EG_OK)
+		err = check_session(r, s, via_bearer);
+	if (err != EG_OK) {
+		u->authenticated = 0;
+		u->auth_err = err;
+		u->session_id[0] = '\0';
+		explicit_bzero(s, sizeof(*s));
+		return;
+	}
+	if (!u->authenticated) {
+		memset(&u->id, 0, sizeof(u->id));
+		eg_strlcpy(u->id.nrn, s->nrn, sizeof(u->id.nrn));
+		eg_strlcpy(u->id.name, s->name, sizeof(u->id.name));
+		eg_strlcpy(u->id.given, s->given, sizeof(u->id.given));
+		eg_strlcpy(u->id.surname, s->surname, sizeof(u->id.surname));
+		eg_strlcpy(u->id.fingerprint, s->fingerprint, sizeof(u->id.fingerprint));
+		u->authenticated = 1;
+		u->auth_err = EG_OK;
+	}
+	u->has_session = 1;
+	u->via_bearer = via_bearer;
+	eg_strlcpy(u->csrf, s->csrf, sizeof(u->csrf));
+	eg_strlcpy(u->context_facility, s->facility, sizeof(u->context_facility));
+	eg_strlcpy(u->context_org, s->org, sizeof(u->context_org));
+}
+
+/* A certificate login of a browser: a session, and its record in the access log
+ * ("every login", PRODUCT.md §7). A log that cannot be written refuses the request. */
+static void
+issue_browser_session(struct request *r)
+{
+	struct req_user *u = &r->user;
+
+	if (websession_issue(r, 1) != EG_OK) {
+		log_warnx("request %s: cannot issue a session", r->id);
+		return;
+	}
+	if (req_audit(r, "login", 1, EG_OK, NULL, 0, 0) != EG_OK) {
+		u->authenticated = 0;
+		u->auth_err = EG_ERR_AUDIT;
+	}
+}
+
+void
+identify_user(struct request *r)
+{
+	struct req_user *u = &r->user;
+	const char *token;
+	int err, via_bearer;
+
+	identify_certificate(r);
+	if (u->auth_err != EG_OK && u->auth_err != EG_ERR_NO_CERT)
+		return;         /* a bad certificate is refused, whatever else comes with it */
+	if ((token = session_token(r->conn, &via_bearer)) != NULL)
+		identify_session(r, token, via_bearer);
+	if (!u->authenticated)
+		return;
+	err = dir_person(r->gw->dir, u->id.nrn, &u->person);
+	if (err != EG_OK) {
+		u->authenticated = 0;
+		u->auth_err = err == EG_ERR_DIRECTORY ? EG_ERR_DIRECTORY : EG_ERR_INTERNAL;
+		return;
+	}
+	/* The facility acted for when the session has not chosen one: the only one where
+	 * the user holds a role. Someone with roles in several must choose (portal). */
+	if (u->context_facility[0] == '\0' && u->context_org[0] == '\0')
+		policy_default_context(u->person->grants, u->person->ngrants,
+		    u->context_facility, u->context_org);
+	if (u->context_org[0] != '\0' &&
+	    dir_org(r->gw->dir, u->context_org, &u->org) == EG_ERR_DIRECTORY) {
+		u->authenticated = 0;
+		u->auth_err = EG_ERR_DIRECTORY;
+		return;
+	}
+	/* A browser that logged in with its certificate gets a session on the gateway's own
+	 * pages: it carries the chosen facility and the CSRF token. */
+	if (!u->has_session && (strcmp(r->path, "/eidgate") == 0 ||
+	    strncmp(r->path, "/eidgate/", 9) == 0))
+		issue_browser_session(r);
+	else if (websession_touch(r) != EG_OK)
+		log_warnx("request %s: cannot refresh the session", r->id);
+}

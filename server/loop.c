@@ -1,0 +1,158 @@
+/*
+ * loop.c - the gateway's event-loop threads. Each runs one libmicrohttpd daemon (all
+ * accept from the same listening socket) and the backend connections of the requests
+ * that daemon serves, in one epoll set: a proxied request is handled start to end on one
+ * thread, without hand-overs (upstream.c says why that matters).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "eidgate/log.h"
+#include "eidgate/util.h"
+#include "eidgate/request.h"
+#include "forward/internal.h"
+
+#define MAX_EVENTS 64
+
+struct gw_loop {
+	enum loop_src mhd_src;          /* epoll data for the daemon's own epoll fd */
+	enum loop_src wake_src;         /* and for wakefd */
+	pthread_t thread;
+	int started;
+	struct MHD_Daemon *daemon;
+	struct up_worker *w;
+	int epfd, wakefd;
+	atomic_int stop;
+};
+
+static int
+watch(int epfd, int fd, void *ptr)
+{
+	struct epoll_event e;
+
+	memset(&e, 0, sizeof(e));
+	e.events = EPOLLIN;
+	e.data.ptr = ptr;
+	return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &e);
+}
+
+struct gw_loop *
+loop_new(struct MHD_Daemon *daemon, struct up_worker *w)
+{
+	const union MHD_DaemonInfo *di = MHD_get_daemon_info(daemon, MHD_DAEMON_INFO_EPOLL_FD);
+	struct gw_loop *l = calloc(1, sizeof(*l));
+
+	if (l == NULL) {
+		MHD_stop_daemon(daemon);
+		return NULL;
+	}
+	l->mhd_src = SRC_MHD;
+	l->wake_src = SRC_WAKE;
+	l->daemon = daemon;
+	l->w = w;
+	l->epfd = epoll_create1(EPOLL_CLOEXEC);
+	l->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (di == NULL || l->epfd < 0 || l->wakefd < 0 ||
+	    watch(l->epfd, di->epoll_fd, &l->mhd_src) != 0 ||
+	    watch(l->epfd, l->wakefd, &l->wake_src) != 0) {
+		log_warn("event loop: cannot set up epoll");
+		loop_free(l);
+		return NULL;
+	}
+	upstream_worker_attach(w, l->epfd, daemon);
+	return l;
+}
+
+/* How long epoll may sleep: until libmicrohttpd's next timeout or the next tick. */
+static int
+sleep_ms(struct gw_loop *l, int tick_ms)
+{
+	MHD_UNSIGNED_LONG_LONG t;
+
+	if (MHD_get_timeout(l->daemon, &t) == MHD_YES && t < (MHD_UNSIGNED_LONG_LONG)tick_ms)
+		return (int)t;
+	return tick_ms;
+}
+
+static void *
+loop_main(void *arg)
+{
+	struct gw_loop *l = arg;
+	struct epoll_event ev[MAX_EVENTS];
+	int64_t now, next_tick = eg_mono_ms();
+	int i, n, tick_ms = 0;
+
+	while (!atomic_load(&l->stop)) {
+		n = epoll_wait(l->epfd, ev, MAX_EVENTS, sleep_ms(l, tick_ms));
+		if (n < 0 && errno != EINTR) {
+			log_warn("event loop: epoll_wait");
+			break;
+		}
+		for (i = 0; i < n; i++) {
+			enum loop_src *src = ev[i].data.ptr;
+			if (*src == SRC_UPSTREAM)
+				upstream_on_event(l->w, src, ev[i].events);
+		}
+		/* Always, also without an event of its own: the backend events above may have
+		 * resumed connections, and libmicrohttpd's timeouts must run. */
+		MHD_run(l->daemon);
+		upstream_run_pending(l->w);
+		if ((now = eg_mono_ms()) >= next_tick) {
+			tick_ms = upstream_tick(l->w, now);
+			next_tick = now + tick_ms;
+		} else {
+			tick_ms = (int)(next_tick - now);
+		}
+	}
+	/* Every transfer ends, which resumes its connection; libmicrohttpd then answers or
+	 * closes them, and may be stopped (LIBNOTES.md: never with suspended ones). */
+	upstream_worker_cancel_all(l->w);
+	MHD_run(l->daemon);
+	upstream_run_pending(l->w);
+	return NULL;
+}
+
+int
+loop_start(struct gw_loop *l)
+{
+	if (pthread_create(&l->thread, NULL, loop_main, l) != 0) {
+		log_warnx("event loop: cannot start a thread");
+		return -1;
+	}
+	l->started = 1;
+	return 0;
+}
+
+void
+loop_stop(struct gw_loop *l)
+{
+	uint64_t one = 1;
+
+	if (l == NULL || !l->started)
+		return;
+	atomic_store(&l->stop, 1);
+	if (write(l->wakefd, &one, sizeof(one)) != sizeof(one))
+		log_warn("event loop: wake-up");
+	pthread_join(l->thread, NULL);
+	l->started = 0;
+}
+
+/* After loop_stop: the daemon is stopped here too. */
+void
+loop_free(struct gw_loop *l)
+{
+	if (l == NULL)
+		return;
+	loop_stop(l);
+	if (l->daemon != NULL)
+		MHD_stop_daemon(l->daemon);
+	if (l->wakefd >= 0)
+		close(l->wakefd);
+	if (l->epfd >= 0)
+		close(l->epfd);
+	free(l);
+}

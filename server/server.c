@@ -1,0 +1,433 @@
+/*
+ * server.c - `eidgate serve`: starts the TLS listener (a libmicrohttpd daemon per
+ * event-loop thread, loop.c), the backend workers, the directory resolver and the access log; reloads on
+ * SIGHUP; stops cleanly on SIGTERM/SIGINT.
+ */
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <gnutls/gnutls.h>
+#include <openssl/rand.h>
+
+#include "eidgate/audit.h"
+#include "eidgate/err.h"
+#include "eidgate/log.h"
+#include "eidgate/server.h"
+#include "eidgate/session.h"
+#include "eidgate/util.h"
+#include "eidgate/request.h"
+#include "server/internal.h"
+
+/*
+ * TLS 1.3 and 1.2 only. TLS 1.2 must stay: RSA eID cards sign with PKCS#1 v1.5 only and
+ * cannot produce the RSA-PSS signatures a TLS 1.3 client certificate needs.
+ * A real eID signature certificate (nonRepudiation only) cannot complete a TLS client
+ * authentication at all: GnuTLS refuses its CertificateVerify as a key usage violation,
+ * and only %COMPAT (which also drops extended master secret) would let it through. So
+ * it is refused in the handshake; auth/profile.c refuses it again, with its own reason,
+ * wherever it arrives otherwise (PKCS#11 login, a certificate that also allows
+ * digitalSignature, `eidgate cert verify`).
+ */
+#define TLS_PRIORITIES "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:%SERVER_PRECEDENCE"
+
+struct tls_material {
+	char *cert, *key, *trust;
+	size_t keylen;
+};
+
+static void
+tls_material_free(struct tls_material *t)
+{
+	free(t->cert);
+	eg_freezero(t->key, t->keylen);
+	free(t->trust);
+}
+
+/* Appends every PEM file of dir to *buf: the CA names a client is asked to present. */
+static int
+append_pem_dir(const char *dir, char **buf, size_t *len)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	char path[2048], *data, *nb;
+	size_t dlen;
+
+	if (d == NULL)
+		return -1;
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		if (eg_read_file(path, 1 << 20, &data, &dlen) != EG_OK)
+			continue;
+		if ((nb = realloc(*buf, *len + dlen + 2)) == NULL) {
+			free(data);
+			closedir(d);
+			return -1;
+		}
+		*buf = nb;
+		memcpy(*buf + *len, data, dlen);
+		*len += dlen;
+		(*buf)[(*len)++] = '\n';
+		(*buf)[*len] = '\0';
+		free(data);
+	}
+	closedir(d);
+	return 0;
+}
+
+static int
+tls_material_load(const struct eg_config *cfg, struct tls_material *t)
+{
+	size_t n = 0;
+
+	memset(t, 0, sizeof(*t));
+	if (eg_read_file(cfg->tls_cert, 1 << 20, &t->cert, NULL) != EG_OK) {
+		log_warn("[listen] tls_cert %s", cfg->tls_cert);
+		return -1;
+	}
+	if (eg_read_file(cfg->tls_key, 1 << 20, &t->key, &t->keylen) != EG_OK) {
+		log_warn("[listen] tls_key %s", cfg->tls_key);
+		return -1;
+	}
+	if (append_pem_dir(cfg->trust_anchors, &t->trust, &n) != 0 ||
+	    (cfg->intermediates[0] && append_pem_dir(cfg->intermediates, &t->trust, &n) != 0) ||
+	    t->trust == NULL) {
+		log_warnx("[eid] cannot read trust anchors for the TLS certificate request");
+		return -1;
+	}
+	return 0;
+}
+
+static void
+notify_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+    enum MHD_ConnectionNotificationCode toe)
+{
+	struct gateway *gw = cls;
+	const union MHD_ConnectionInfo *ci;
+	struct gw_snapshot *snap;
+
+	if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
+		struct conn_ctx *cc = *socket_context;
+		if (cc != NULL) {
+			if (cc->sess_token != NULL)
+				eg_freezero(cc->sess_token, strlen(cc->sess_token));
+			explicit_bzero(cc, sizeof(*cc));
+			free(cc);
+		}
+		*socket_context = NULL;
+		return;
+	}
+	*socket_context = calloc(1, sizeof(struct conn_ctx));
+	snap = gw_snapshot_get(gw);
+	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+	/* Session tickets let a returning client skip the full handshake; its certificate
+	 * is still available and its verdict comes from the verdict cache. */
+	if (ci != NULL && ci->tls_session != NULL && gw->ticket_key != NULL)
+		gnutls_session_ticket_enable_server((gnutls_session_t)ci->tls_session,
+		    (const gnutls_datum_t *)gw->ticket_key);
+	/* libmicrohttpd can only request a certificate; requiring one is GnuTLS's job. */
+	if (snap->cfg.client_cert == CFG_CLIENT_CERT_REQUIRE) {
+		if (ci != NULL && ci->tls_session != NULL)
+			gnutls_certificate_server_set_request(
+			    (gnutls_session_t)ci->tls_session, GNUTLS_CERT_REQUIRE);
+	}
+	gw_snapshot_put(snap);
+}
+
+static void
+mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char msg[512];
+	size_t n;
+
+	(void)cls;
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	n = strlen(msg);
+	while (n > 0 && msg[n - 1] == '\n')
+		msg[--n] = '\0';
+	log_info("http: %s", msg);
+}
+
+static int
+listen_addr(const struct eg_config *cfg, struct sockaddr_in *sa)
+{
+	memset(sa, 0, sizeof(*sa));
+	sa->sin_family = AF_INET;
+	sa->sin_port = htons((uint16_t)cfg->listen_port);
+	if (strcmp(cfg->listen_host, "localhost") == 0)
+		return inet_pton(AF_INET, "127.0.0.1", &sa->sin_addr) == 1 ? 0 : -1;
+	return inet_pton(AF_INET, cfg->listen_host, &sa->sin_addr) == 1 ? 0 : -1;
+}
+
+/* One listening socket for every loop's daemon (each gets its own descriptor of it, as
+ * libmicrohttpd closes the one it was given). */
+static int
+listen_socket(const struct eg_config *cfg)
+{
+	struct sockaddr_in sa;
+	int fd, one = 1;
+
+	if (listen_addr(cfg, &sa) != 0) {
+		log_warnx("[listen] address %s: not an IPv4 address", cfg->listen_host);
+		return -1;
+	}
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
+	    bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 || listen(fd, 1024) != 0) {
+		log_warn("cannot listen on %s:%d", cfg->listen_host, cfg->listen_port);
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static struct MHD_Daemon *
+new_daemon(struct gateway *gw, const struct tls_material *t, int fd)
+{
+	return MHD_start_daemon(MHD_USE_TLS | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
+	    MHD_USE_ERROR_LOG, 0, NULL, NULL,
+	    req_access_handler, gw,
+	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+	    MHD_OPTION_LISTEN_SOCKET, fd,
+	    MHD_OPTION_HTTPS_MEM_CERT, t->cert, MHD_OPTION_HTTPS_MEM_KEY, t->key,
+	    MHD_OPTION_HTTPS_MEM_TRUST, t->trust,
+	    MHD_OPTION_HTTPS_PRIORITIES, TLS_PRIORITIES,
+	    MHD_OPTION_URI_LOG_CALLBACK, req_uri_log, gw,
+	    MHD_OPTION_NOTIFY_COMPLETED, req_completed, gw,
+	    MHD_OPTION_NOTIFY_CONNECTION, notify_connection, gw,
+	    MHD_OPTION_CONNECTION_TIMEOUT, 60u,
+	    /* libmicrohttpd 0.9.75 zeroes the whole pool after every keep-alive request:
+	     * 32 KiB holds the largest headers an eID browser sends, with room. */
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(32 * 1024),
+	    MHD_OPTION_END);
+}
+
+/* The event loops: one daemon each, all on one listening socket. */
+static int
+start_loops(struct gateway *gw, const struct eg_config *cfg, int threads)
+{
+	struct tls_material t;
+	struct MHD_Daemon *d;
+	int lfd, fd, i, rc = -1;
+
+	if ((gw->loops = calloc((size_t)threads, sizeof(*gw->loops))) == NULL)
+		return -1;
+	if (tls_material_load(cfg, &t) != 0) {
+		tls_material_free(&t);
+		return -1;
+	}
+	if ((lfd = listen_socket(cfg)) < 0)
+		goto out;
+	for (i = 0; i < threads; i++) {
+		if ((fd = fcntl(lfd, F_DUPFD_CLOEXEC, 0)) < 0)
+			break;
+		if ((d = new_daemon(gw, &t, fd)) == NULL) {
+			close(fd);
+			log_warnx("cannot start the HTTP server on %s:%d", cfg->listen_host,
+			    cfg->listen_port);
+			break;
+		}
+		if ((gw->loops[i] = loop_new(d, upstream_worker(gw->upstream, i))) == NULL)
+			break;
+		gw->nloops++;
+		if (loop_start(gw->loops[i]) != 0)
+			break;
+	}
+	rc = i == threads ? 0 : -1;
+	close(lfd);
+out:
+	tls_material_free(&t);
+	return rc;
+}
+
+static void
+make_origin(const struct eg_config *cfg, char *out, size_t outlen)
+{
+	if (cfg->public_origin[0] != '\0')
+		eg_strlcpy(out, cfg->public_origin, outlen);
+	else if (cfg->listen_port == 443)
+		snprintf(out, outlen, "https://%s", cfg->listen_host);
+	else
+		snprintf(out, outlen, "https://%s:%d", cfg->listen_host, cfg->listen_port);
+}
+
+static int
+ticket_key_new(struct gateway *gw)
+{
+	gnutls_datum_t *k = calloc(1, sizeof(*k));
+
+	if (k == NULL || gnutls_session_ticket_key_generate(k) != GNUTLS_E_SUCCESS) {
+		free(k);
+		return -1;
+	}
+	gw->ticket_key = k;
+	return 0;
+}
+
+static void
+ticket_key_free(struct gateway *gw)
+{
+	gnutls_datum_t *k = gw->ticket_key;
+
+	if (k == NULL)
+		return;
+	explicit_bzero(k->data, k->size);
+	gnutls_free(k->data);
+	free(k);
+}
+
+static int
+open_services(struct gateway *gw, const struct eg_config *cfg, int threads)
+{
+	struct audit_options ao;
+
+	memset(&ao, 0, sizeof(ao));
+	ao.dir = cfg->audit_db;
+	ao.map_size = cfg->audit_map_size;
+	ao.sync = (enum audit_sync)cfg->audit_sync;
+	ao.signing_key = cfg->audit_signing_key[0] ? cfg->audit_signing_key : NULL;
+	if (audit_open(&ao, &gw->audit) != EG_OK) {
+		log_warnx("[audit] db %s: cannot open the access log", cfg->audit_db);
+		return -1;
+	}
+	if (dir_open(cfg, &gw->dir) != EG_OK || upstream_pool_new(threads, &gw->upstream) != EG_OK ||
+	    challenge_store_new(&gw->challenges) != EG_OK)
+		return -1;
+	gw->verdicts = verdict_cache_new(verdict_ttl_ms(cfg));
+	gw->assertions = assertion_cache_new();
+	if (gw->verdicts == NULL || gw->assertions == NULL || ticket_key_new(gw) != 0)
+		return -1;
+	return 0;
+}
+
+static void
+close_services(struct gateway *gw)
+{
+	int i;
+
+	/* libmicrohttpd must not be stopped with connections suspended on upstream
+	 * transfers: each loop ends those first, which resumes their connections. */
+	if (gw->upstream != NULL)
+		upstream_pool_shutdown(gw->upstream);
+	for (i = 0; i < gw->nloops; i++)
+		loop_stop(gw->loops[i]);
+	for (i = 0; i < gw->nloops; i++)
+		loop_free(gw->loops[i]);
+	free(gw->loops);
+	upstream_pool_free(gw->upstream);
+	assertion_cache_free(gw->assertions);
+	dir_close(gw->dir);
+	challenge_store_free(gw->challenges);
+	verdict_cache_free(gw->verdicts);
+	ticket_key_free(gw);
+	audit_close(gw->audit);
+	gw_snapshot_put(atomic_load(&gw->snap));
+}
+
+static void
+reload(struct gateway *gw, const char *config_path)
+{
+	struct gw_snapshot *next;
+
+	if (snapshot_load(config_path, &next) != EG_OK) {
+		log_warnx("reload of %s failed: keeping the running configuration", config_path);
+		return;
+	}
+	snapshot_swap(gw, next);
+	log_info("reloaded %s (policy %s)", config_path, policy_version(next->policy));
+}
+
+static int
+wait_for_signals(struct gateway *gw, const char *config_path)
+{
+	sigset_t set;
+	int sig = 0;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	for (;;) {
+		if (sigwait(&set, &sig) != 0)
+			return -1;
+		if (sig != SIGHUP)
+			break;
+		reload(gw, config_path);
+	}
+	log_info("signal %d: shutting down", sig);
+	return 0;
+}
+
+static int
+make_id_prefix(struct gateway *gw)
+{
+	unsigned char rnd[4];
+
+	if (RAND_bytes(rnd, sizeof(rnd)) != 1)
+		return -1;
+	eg_hex(rnd, sizeof(rnd), gw->id_prefix);
+	return 0;
+}
+
+static int
+worker_count(const struct eg_config *cfg)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	if (cfg->threads > 0)
+		return cfg->threads;
+	return n > 0 && n < 64 ? (int)n : 2;
+}
+
+int
+proxy_serve(const char *config_path)
+{
+	struct gateway gw;
+	struct gw_snapshot *snap;
+	sigset_t set;
+	int threads, rc = 1;
+
+	memset(&gw, 0, sizeof(gw));
+	/* Block the signals before any thread starts so only sigwait() sees them. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	/* A file-size limit must turn into a write error the access log reports (and the
+	 * gateway answers 503), not kill the process. */
+	signal(SIGXFSZ, SIG_IGN);
+	if (make_id_prefix(&gw) != 0)
+		return 1;
+	if (snapshot_load(config_path, &snap) != EG_OK) {
+		fprintf(stderr, "eidgate: %s: configuration not usable\n", config_path);
+		return 1;
+	}
+	pthread_mutex_init(&gw.snap_mu, NULL);
+	pthread_mutex_init(&gw.admin.mu, NULL);
+	snap->gen = 1;
+	atomic_init(&gw.snap, snap);
+	threads = worker_count(&snap->cfg);
+	make_origin(&snap->cfg, gw.origin, sizeof(gw.origin));
+	if (open_services(&gw, &snap->cfg, threads) == 0 &&
+	    start_loops(&gw, &snap->cfg, threads) == 0) {
+		log_info("listening on %s (%d threads, policy %s)", gw.origin, threads,
+		    policy_version(snap->policy));
+		rc = wait_for_signals(&gw, config_path) == 0 ? 0 : 1;
+	}
+	close_services(&gw);
+	admin_writer_close(&gw.admin);
+	pthread_mutex_destroy(&gw.admin.mu);
+	pthread_mutex_destroy(&gw.snap_mu);
+	return rc;
+}
