@@ -5,15 +5,16 @@
  *   POST grants       {nrn,name,role,scope}   201 granted, 200 already held
  *   POST revocations  {nrn,role,scope}        204 revoked, 404 not held
  * Refusals: 400 malformed (the field named), 403 outside the caller's rights (§4, rules
- * in policy/rights.c), 409 the last VTE. Every change, refusal and people listing is an
+ * in directory/rights.c), 409 the last VTE. Every change, refusal and people listing is an
  * access-log record of kind "rights"; a change whose record cannot be written is undone
  * and answered 503 (nothing changes unlogged).
  *
- * builtin.c calls admin_api() once the body is complete, after it checked that the user
- * is authenticated and, for POST without a Bearer token, the CSRF header.
+ * The route table (request/routes.c) calls these once the body is complete, after it
+ * checked that the user is authenticated and, for POST without a Bearer token, the CSRF
+ * header.
  *
- * Directory access: one writer connection (policy/dirwconn.c) shared by all threads and
- * used under the gateway's admin mutex, so admin calls run one at a time. Rights changes are rare; the
+ * Directory access: one writer connection (directory/dirwconn.c) shared by all threads
+ * and used under the writer's mutex, so admin calls run one at a time. Rights changes are rare; the
  * serialisation makes "count the VTEs, then remove one" and "delete the group with its
  * last member" free of races inside this gateway. Reads go through the same connection
  * because an administrator must see the directory as it is now, not as cached.
@@ -25,19 +26,56 @@
 
 #include <jansson.h>
 
+#include "eidgate/api.h"
 #include "eidgate/auth.h"
 #include "eidgate/err.h"
 #include "eidgate/log.h"
+#include "eidgate/pages.h"
+#include "eidgate/record.h"
 #include "eidgate/util.h"
 #include "api/internal.h"
 
+/* The rights API's directory writer: one connection, one change at a time, so "count
+ * the VTEs, then remove one" cannot race within a gateway. */
+struct api_writer {
+	pthread_mutex_t mu;
+	struct dir_writer *w;           /* guarded by mu */
+	char key[4096];                 /* the [ldap] settings w was made from */
+};
+
+int
+api_writer_new(struct api_writer **out)
+{
+	struct api_writer *aw = calloc(1, sizeof(*aw));
+
+	*out = NULL;
+	if (aw == NULL)
+		return EG_ERR_NOMEM;
+	if (pthread_mutex_init(&aw->mu, NULL) != 0) {
+		free(aw);
+		return EG_ERR_NOMEM;
+	}
+	*out = aw;
+	return EG_OK;
+}
+
+void
+api_writer_free(struct api_writer *aw)
+{
+	if (aw == NULL)
+		return;
+	dir_writer_close(aw->w);
+	pthread_mutex_destroy(&aw->mu);
+	free(aw);
+}
+
 /*
  * The writer for the current configuration, made on first use and again when a reload
- * changed [ldap]. Called with the gateway's admin mutex held, so no other thread uses
- * the old one.
+ * changed [ldap]. Called with the writer's mutex held, so no other thread uses the old
+ * one.
  */
 static struct dir_writer *
-writer_get(struct admin_writer *aw, const struct eg_config *cfg)
+writer_get(struct api_writer *aw, const struct eg_config *cfg)
 {
 	char key[sizeof(aw->key)];
 
@@ -45,21 +83,14 @@ writer_get(struct admin_writer *aw, const struct eg_config *cfg)
 	    cfg->ldap_bind_dn, cfg->ldap_password_file, (long long)cfg->ldap_timeout_ms);
 	if (aw->w != NULL && strcmp(key, aw->key) == 0)
 		return aw->w;
-	dirw_close(aw->w);
+	dir_writer_close(aw->w);
 	aw->w = NULL;
-	if (dirw_open(cfg, &aw->w) != EG_OK) {
+	if (dir_writer_open(cfg, &aw->w) != EG_OK) {
 		log_warnx("admin: cannot use [ldap] of %s for rights changes", cfg->path);
 		return NULL;
 	}
 	eg_strlcpy(aw->key, key, sizeof(aw->key));
 	return aw->w;
-}
-
-void
-admin_writer_close(struct admin_writer *aw)
-{
-	dirw_close(aw->w);
-	aw->w = NULL;
 }
 
 enum MHD_Result
@@ -81,7 +112,7 @@ enum MHD_Result
 admin_refuse(struct request *r, const struct admin_op *op, unsigned status,
     const char *reason, const char *message, const char *field)
 {
-	if (req_audit_rights(r, 0, reason, op->action, op->target, op->role,
+	if (record_rights(r, 0, reason, op->action, op->target, op->role,
 	    op->scope_text[0] ? op->scope_text : NULL) != EG_OK)
 		return respond_audit_unavailable(r);
 	return admin_error(r, status, reason, message, field);
@@ -105,63 +136,74 @@ admin_resolve_scope(struct dir_writer *w, struct admin_op *op)
 	struct dir_org o;
 
 	if (op->scope.kind == EG_SCOPE_FACILITY) {
-		if (dirw_facility_org(w, op->scope.id, op->scope.org, sizeof(op->scope.org)) != EG_OK)
+		if (dir_facility_owner(w, op->scope.id, op->scope.org, sizeof(op->scope.org)) != EG_OK)
 			return 503;
 		return op->scope.org[0] != '\0' ? 0 : 400;
 	}
 	if (op->scope.kind == EG_SCOPE_ORGANISATION) {
-		if (dirw_org(w, op->scope.id, &o) != EG_OK)
+		if (dir_org_read(w, op->scope.id, &o) != EG_OK)
 			return 503;
 		return o.found ? 0 : 400;
 	}
 	return 0;
 }
 
-static int
-path_is(const struct request *r, const char *leaf)
-{
-	static const char prefix[] = "/eidgate/admin/api/";
-
-	return strncmp(r->path, prefix, sizeof(prefix) - 1) == 0 &&
-	    strcmp(r->path + sizeof(prefix) - 1, leaf) == 0;
-}
-
+/* Runs one call of the API with the writer, one call at a time. */
 static enum MHD_Result
-route(struct request *r, struct dir_writer *w, const char *body, size_t len)
+with_writer(struct request *r, enum MHD_Result (*call)(struct request *, struct dir_writer *,
+    enum dir_action), enum dir_action action)
 {
-	int get = strcmp(r->method, "GET") == 0, post = strcmp(r->method, "POST") == 0;
-
-	if (path_is(r, "scope"))
-		return get ? admin_scope(r, w) :
-		    admin_error(r, 405, "method-not-allowed", "Use GET here.", NULL);
-	if (path_is(r, "people"))
-		return get ? admin_people(r, w) :
-		    admin_error(r, 405, "method-not-allowed", "Use GET here.", NULL);
-	if (path_is(r, "grants"))
-		return post ? admin_change(r, w, RIGHTS_GRANT, body, len) :
-		    admin_error(r, 405, "method-not-allowed", "Use POST here.", NULL);
-	if (path_is(r, "revocations"))
-		return post ? admin_change(r, w, RIGHTS_REVOKE, body, len) :
-		    admin_error(r, 405, "method-not-allowed", "Use POST here.", NULL);
-	return admin_error(r, 404, "not-found", "There is nothing here.", NULL);
-}
-
-enum MHD_Result
-admin_api(struct request *r, const char *body, size_t len)
-{
+	struct api_writer *aw = r->gw->writer;
 	struct dir_writer *w;
 	enum MHD_Result ret;
 
-	if (!r->user.authenticated || r->user.person == NULL)
+	if (r->user.person == NULL)
 		return admin_error(r, 401, "no-certificate", "Please log in with your eID card.",
 		    NULL);
-	pthread_mutex_lock(&r->gw->admin.mu);
-	w = writer_get(&r->gw->admin, &r->snap->cfg);
+	pthread_mutex_lock(&aw->mu);
+	w = writer_get(aw, &r->snap->cfg);
 	if (w == NULL)
 		ret = admin_error(r, 503, "directory-unavailable",
 		    "The directory is unavailable; please try again later.", NULL);
 	else
-		ret = route(r, w, body, len);
-	pthread_mutex_unlock(&r->gw->admin.mu);
+		ret = call(r, w, action);
+	pthread_mutex_unlock(&aw->mu);
 	return ret;
+}
+
+enum MHD_Result
+api_admin_scope(struct request *r)
+{
+	return with_writer(r, admin_scope, DIR_GRANT);
+}
+
+enum MHD_Result
+api_admin_people(struct request *r)
+{
+	return with_writer(r, admin_people, DIR_GRANT);
+}
+
+enum MHD_Result
+api_admin_grant(struct request *r)
+{
+	return with_writer(r, admin_change, DIR_GRANT);
+}
+
+enum MHD_Result
+api_admin_revoke(struct request *r)
+{
+	return with_writer(r, admin_change, DIR_REVOKE);
+}
+
+enum MHD_Result
+api_admin_wrong_method(struct request *r)
+{
+	return admin_error(r, 405, "method-not-allowed", (r->route->methods & RM_GET) ?
+	    "Use GET here." : "Use POST here.", NULL);
+}
+
+enum MHD_Result
+api_admin_not_found(struct request *r)
+{
+	return admin_error(r, 404, "not-found", "There is nothing here.", NULL);
 }

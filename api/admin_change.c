@@ -2,7 +2,7 @@
  * admin_change.c - POST /eidgate/admin/api/grants and /revocations (PRODUCT.md §8).
  *
  * Order of checks: the body and every field (400, field named) -> the scope exists (400)
- * -> the caller's authority over that role and scope (403, policy/rights.c) -> the last
+ * -> the caller's authority over that role and scope (403, directory/rights.c) -> the last
  * VTE (409) -> the caller's own roles (403) -> the directory change -> the access-log
  * record. Authority comes before 409 so that nobody outside the organisation learns
  * whether someone is its last VTE; 409 before self-change so that the last VTE trying
@@ -13,6 +13,8 @@
 
 #include "eidgate/auth.h"
 #include "eidgate/err.h"
+#include "eidgate/pages.h"
+#include "eidgate/record.h"
 #include "eidgate/util.h"
 #include "api/internal.h"
 
@@ -22,7 +24,7 @@ struct change_req {
 
 /* Checks the body; returns NULL or the name of the first field at fault. */
 static const char *
-parse_body(json_t *j, enum rights_action action, struct change_req *c)
+parse_body(json_t *j, enum dir_action action, struct change_req *c)
 {
 	const char *key;
 	json_t *v;
@@ -37,7 +39,7 @@ parse_body(json_t *j, enum rights_action action, struct change_req *c)
 		key = json_object_iter_key(it);
 		known = strcmp(key, "nrn") == 0 || strcmp(key, "role") == 0 ||
 		    strcmp(key, "scope") == 0 ||
-		    (action == RIGHTS_GRANT && strcmp(key, "name") == 0);
+		    (action == DIR_GRANT && strcmp(key, "name") == 0);
 		if (!known)
 			return strlen(key) <= 32 ? key : "body";
 	}
@@ -45,7 +47,7 @@ parse_body(json_t *j, enum rights_action action, struct change_req *c)
 	if (c->nrn == NULL || auth_nrn_check(c->nrn) != EG_OK)
 		return "nrn";
 	c->role = json_string_value(json_object_get(j, "role"));
-	if (c->role == NULL || !rights_role_known(c->role))
+	if (c->role == NULL || !dir_role_known(c->role))
 		return "role";
 	c->scope = json_string_value(json_object_get(j, "scope"));
 	if (c->scope == NULL)
@@ -53,7 +55,7 @@ parse_body(json_t *j, enum rights_action action, struct change_req *c)
 	v = json_object_get(j, "name");
 	if (v != NULL && !json_is_null(v)) {
 		c->name = json_string_value(v);
-		if (c->name == NULL || !rights_valid_name(c->name))
+		if (c->name == NULL || !dir_valid_name(c->name))
 			return "name";
 	}
 	return NULL;
@@ -80,27 +82,27 @@ field_message(const char *field)
  * else it has answered and *ret holds the result. */
 static int
 permitted(struct request *r, struct dir_writer *w, struct admin_op *op,
-    enum rights_action action, enum MHD_Result *ret)
+    enum dir_action action, enum MHD_Result *ret)
 {
 	const struct dir_person *p = r->user.person;
-	enum rights_verdict v = rights_check(p->grants, p->ngrants, r->user.id.nrn, action,
+	enum dir_verdict v = dir_rights_check(p->grants, p->ngrants, r->user.id.nrn, action,
 	    op->target, op->role, &op->scope);
 	size_t count;
 	int holds;
 
-	if (v == RIGHTS_BAD_ROLE) {
+	if (v == DIR_BAD_ROLE) {
 		*ret = admin_refuse(r, op, 400, "malformed",
 		    "This role cannot be held on this kind of scope.", "role");
 		return 0;
 	}
-	if (v == RIGHTS_REGION || v == RIGHTS_OUTSIDE) {
-		*ret = admin_refuse(r, op, 403, v == RIGHTS_REGION ? "region-scope" : "outside-rights",
-		    v == RIGHTS_REGION ? "Regional roles are not managed here." :
+	if (v == DIR_REGION_ROLE || v == DIR_OUTSIDE) {
+		*ret = admin_refuse(r, op, 403, v == DIR_REGION_ROLE ? "region-scope" : "outside-rights",
+		    v == DIR_REGION_ROLE ? "Regional roles are not managed here." :
 		    "You may not change this role in this scope.", NULL);
 		return 0;
 	}
-	if (action == RIGHTS_REVOKE && strcmp(op->role, "vte") == 0) {
-		if (dirw_members(w, &op->scope, "vte", op->target, &count, &holds) != EG_OK) {
+	if (action == DIR_REVOKE && strcmp(op->role, "vte") == 0) {
+		if (dir_members(w, &op->scope, "vte", op->target, &count, &holds) != EG_OK) {
 			*ret = admin_directory_down(r, op);
 			return 0;
 		}
@@ -110,7 +112,7 @@ permitted(struct request *r, struct dir_writer *w, struct admin_op *op,
 			return 0;
 		}
 	}
-	if (v == RIGHTS_SELF) {
+	if (v == DIR_SELF) {
 		*ret = admin_refuse(r, op, 403, "self-change", "Nobody changes their own roles.",
 		    NULL);
 		return 0;
@@ -122,12 +124,12 @@ permitted(struct request *r, struct dir_writer *w, struct admin_op *op,
  * undone, so that nothing changes unlogged. */
 static enum MHD_Result
 record_change(struct request *r, struct dir_writer *w, const struct admin_op *op,
-    enum rights_action action, const char *reason, unsigned status)
+    enum dir_action action, const char *reason, unsigned status)
 {
 	int undone;
 
 	dir_forget_person(r->gw->dir, op->target);
-	if (req_audit_rights(r, 1, reason, op->action, op->target, op->role,
+	if (record_rights(r, 1, reason, op->action, op->target, op->role,
 	    op->scope_text) == EG_OK) {
 		if (status == 204)
 			return respond_buffer(r, 204, "application/json", "", 0);
@@ -135,10 +137,10 @@ record_change(struct request *r, struct dir_writer *w, const struct admin_op *op
 		    "nrn", op->target, "role", op->role, "scope", op->scope_text));
 	}
 	if (strcmp(reason, "already-held") != 0) {
-		if (action == RIGHTS_GRANT)
-			dirw_remove_member(w, &op->scope, op->role, op->target, &undone);
+		if (action == DIR_GRANT)
+			dir_remove_member(w, &op->scope, op->role, op->target, &undone);
 		else
-			dirw_add_member(w, &op->scope, op->role, op->target, &undone);
+			dir_add_member(w, &op->scope, op->role, op->target, &undone);
 		dir_forget_person(r->gw->dir, op->target);
 	}
 	return respond_audit_unavailable(r);
@@ -149,17 +151,17 @@ do_grant(struct request *r, struct dir_writer *w, struct admin_op *op, const cha
 {
 	int exists, created, added;
 
-	if (dirw_person_exists(w, op->target, &exists) != EG_OK)
+	if (dir_person_exists(w, op->target, &exists) != EG_OK)
 		return admin_directory_down(r, op);
 	if (!exists && name == NULL)
 		return admin_refuse(r, op, 400, "malformed",
 		    "This person is not in the directory yet: their name is required.", "name");
 	/* An existing entry keeps its name: the card's name, read at login, is the truth. */
-	if (!exists && dirw_person_create(w, op->target, name, &created) != EG_OK)
+	if (!exists && dir_person_create(w, op->target, name, &created) != EG_OK)
 		return admin_directory_down(r, op);
-	if (dirw_add_member(w, &op->scope, op->role, op->target, &added) != EG_OK)
+	if (dir_add_member(w, &op->scope, op->role, op->target, &added) != EG_OK)
 		return admin_directory_down(r, op);
-	return record_change(r, w, op, RIGHTS_GRANT, added ? "granted" : "already-held",
+	return record_change(r, w, op, DIR_GRANT, added ? "granted" : "already-held",
 	    added ? 201 : 200);
 }
 
@@ -168,12 +170,12 @@ do_revoke(struct request *r, struct dir_writer *w, struct admin_op *op)
 {
 	int removed;
 
-	if (dirw_remove_member(w, &op->scope, op->role, op->target, &removed) != EG_OK)
+	if (dir_remove_member(w, &op->scope, op->role, op->target, &removed) != EG_OK)
 		return admin_directory_down(r, op);
 	if (!removed)
 		return admin_refuse(r, op, 404, "not-held", "This person does not hold this role "
 		    "in this scope.", NULL);
-	return record_change(r, w, op, RIGHTS_REVOKE, "revoked", 204);
+	return record_change(r, w, op, DIR_REVOKE, "revoked", 204);
 }
 
 /* Validates the scope text and finds its organisation; 1 to go on, 0 when answered. */
@@ -183,11 +185,11 @@ resolve(struct request *r, struct dir_writer *w, struct admin_op *op, const char
 {
 	int st;
 
-	if (rights_scope_parse(scope, &op->scope) != EG_OK) {
+	if (dir_scope_parse(scope, &op->scope) != EG_OK) {
 		*ret = admin_refuse(r, op, 400, "malformed", field_message("scope"), "scope");
 		return 0;
 	}
-	rights_scope_format(&op->scope, op->scope_text, sizeof(op->scope_text));
+	dir_scope_format(&op->scope, op->scope_text, sizeof(op->scope_text));
 	if ((st = admin_resolve_scope(w, op)) == 0)
 		return 1;
 	if (st == 503)
@@ -199,17 +201,17 @@ resolve(struct request *r, struct dir_writer *w, struct admin_op *op, const char
 }
 
 enum MHD_Result
-admin_change(struct request *r, struct dir_writer *w, enum rights_action action,
-    const char *body, size_t len)
+admin_change(struct request *r, struct dir_writer *w, enum dir_action action)
 {
 	struct admin_op op;
 	struct change_req c;
 	const char *field;
-	json_t *j = json_loadb(body, len, JSON_REJECT_DUPLICATES, NULL);
+	json_t *j = json_loadb(r->body != NULL ? r->body : "", r->body_size,
+	    JSON_REJECT_DUPLICATES, NULL);
 	enum MHD_Result ret;
 
 	memset(&op, 0, sizeof(op));
-	op.action = action == RIGHTS_GRANT ? "grant" : "revoke";
+	op.action = action == DIR_GRANT ? "grant" : "revoke";
 	if ((field = parse_body(j, action, &c)) != NULL) {
 		/* only values that passed their check go into the log record */
 		op.target = strcmp(field, "nrn") != 0 && strcmp(field, "body") != 0 ? c.nrn : NULL;
@@ -220,7 +222,7 @@ admin_change(struct request *r, struct dir_writer *w, enum rights_action action,
 	op.target = c.nrn;
 	op.role = c.role;
 	if (resolve(r, w, &op, c.scope, &ret) && permitted(r, w, &op, action, &ret))
-		ret = action == RIGHTS_GRANT ? do_grant(r, w, &op, c.name) : do_revoke(r, w, &op);
+		ret = action == DIR_GRANT ? do_grant(r, w, &op, c.name) : do_revoke(r, w, &op);
 	json_decref(j);
 	return ret;
 }

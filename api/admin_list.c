@@ -9,6 +9,8 @@
 #include <string.h>
 
 #include "eidgate/err.h"
+#include "eidgate/pages.h"
+#include "eidgate/record.h"
 #include "eidgate/util.h"
 #include "api/internal.h"
 
@@ -22,10 +24,10 @@ text(const char *s)
 }
 
 static json_t *
-roles_json(const struct dir_person *p, enum rights_action a, const struct rights_scope *s)
+roles_json(const struct dir_person *p, enum dir_action a, const struct dir_scope *s)
 {
 	const char *roles[16];
-	size_t i, n = rights_allowed_roles(p->grants, p->ngrants, a, s, roles, 16);
+	size_t i, n = dir_allowed_roles(p->grants, p->ngrants, a, s, roles, 16);
 	json_t *arr = json_array();
 
 	for (i = 0; arr != NULL && i < n; i++)
@@ -34,21 +36,21 @@ roles_json(const struct dir_person *p, enum rights_action a, const struct rights
 }
 
 static json_t *
-scope_json(const struct dir_person *p, const struct rights_scope *s, const char *name)
+scope_json(const struct dir_person *p, const struct dir_scope *s, const char *name)
 {
 	char st[EG_MAX_ID + 16];
 
-	rights_scope_format(s, st, sizeof(st));
+	dir_scope_format(s, st, sizeof(st));
 	return json_pack("{s:s, s:o, s:s, s:o, s:o}", "id", s->id, "name", text(name), "scope", st,
-	    "grantable", roles_json(p, RIGHTS_GRANT, s), "revocable",
-	    roles_json(p, RIGHTS_REVOKE, s));
+	    "grantable", roles_json(p, DIR_GRANT, s), "revocable",
+	    roles_json(p, DIR_REVOKE, s));
 }
 
 /* One organisation with the facilities the caller may administer in it. */
 static int
 org_json(const struct dir_person *p, struct dir_writer *w, const char *org, json_t *out)
 {
-	struct rights_scope os = { EG_SCOPE_ORGANISATION, "", "" }, fs;
+	struct dir_scope os = { EG_SCOPE_ORGANISATION, "", "" }, fs;
 	struct dir_facility *fac = NULL;
 	struct dir_org o;
 	json_t *obj, *facs, *f;
@@ -56,7 +58,7 @@ org_json(const struct dir_person *p, struct dir_writer *w, const char *org, json
 
 	eg_strlcpy(os.id, org, sizeof(os.id));
 	eg_strlcpy(os.org, org, sizeof(os.org));
-	if (dirw_org(w, org, &o) != EG_OK || dir_list_facilities(w, org, &fac, &nf) != EG_OK)
+	if (dir_org_read(w, org, &o) != EG_OK || dir_list_facilities(w, org, &fac, &nf) != EG_OK)
 		return EG_ERR_DIRECTORY;
 	if (!o.found) {
 		free(fac);
@@ -68,7 +70,7 @@ org_json(const struct dir_person *p, struct dir_writer *w, const char *org, json
 		fs = os;
 		fs.kind = EG_SCOPE_FACILITY;
 		eg_strlcpy(fs.id, fac[i].id, sizeof(fs.id));
-		if (!rights_may_administer(p->grants, p->ngrants, &fs))
+		if (!dir_may_administer(p->grants, p->ngrants, &fs))
 			continue;
 		f = scope_json(p, &fs, fac[i].name);
 		json_object_set_new(f, "sector", text(fac[i].sector));
@@ -76,7 +78,7 @@ org_json(const struct dir_person *p, struct dir_writer *w, const char *org, json
 		json_array_append_new(facs, f);
 	}
 	free(fac);
-	json_object_set_new(obj, "administer", json_boolean(rights_may_administer(p->grants,
+	json_object_set_new(obj, "administer", json_boolean(dir_may_administer(p->grants,
 	    p->ngrants, &os)));
 	json_object_set_new(obj, "facilities", facs);
 	json_array_append_new(out, obj);
@@ -96,8 +98,9 @@ admin_org_of(const struct eg_grant *g)
 }
 
 enum MHD_Result
-admin_scope(struct request *r, struct dir_writer *w)
+admin_scope(struct request *r, struct dir_writer *w, enum dir_action action)
 {
+	(void)action;
 	const struct dir_person *p = r->user.person;
 	json_t *orgs = json_array();
 	size_t i, k;
@@ -148,7 +151,7 @@ people_json(const struct dir_people *pl, const char *self)
 
 	for (i = 0; arr != NULL && i < pl->n; i++) {
 		const struct dir_holding *h = &pl->h[i];
-		struct rights_scope s = { h->grant.kind, "", "" };
+		struct dir_scope s = { h->grant.kind, "", "" };
 		if (i == 0 || strcmp(h->nrn, pl->h[i - 1].nrn) != 0) {
 			roles = json_array();
 			person = json_pack("{s:s, s:o, s:b, s:o}", "nrn", h->nrn, "name",
@@ -156,7 +159,7 @@ people_json(const struct dir_people *pl, const char *self)
 			json_array_append_new(arr, person);
 		}
 		eg_strlcpy(s.id, h->grant.scope, sizeof(s.id));
-		rights_scope_format(&s, st, sizeof(st));
+		dir_scope_format(&s, st, sizeof(st));
 		json_array_append_new(roles, json_pack("{s:s, s:s}", "role", h->grant.role,
 		    "scope", st));
 	}
@@ -170,21 +173,22 @@ people_params(struct request *r, struct admin_op *op, const char **role, const c
 	const char *scope;
 
 	if (query_param(r, "scope", &scope) != 0 || scope == NULL ||
-	    rights_scope_parse(scope, &op->scope) != EG_OK)
+	    dir_scope_parse(scope, &op->scope) != EG_OK)
 		return "scope";
-	rights_scope_format(&op->scope, op->scope_text, sizeof(op->scope_text));
-	if (query_param(r, "role", role) != 0 || (*role != NULL && !rights_role_known(*role)))
+	dir_scope_format(&op->scope, op->scope_text, sizeof(op->scope_text));
+	if (query_param(r, "role", role) != 0 || (*role != NULL && !dir_role_known(*role)))
 		return "role";
 	op->role = *role;
 	if (query_param(r, "q", q) != 0 || (*q != NULL && (strlen(*q) > EG_MAX_ADMIN_Q ||
-	    !rights_valid_name(*q))))
+	    !dir_valid_name(*q))))
 		return "q";
 	return NULL;
 }
 
 enum MHD_Result
-admin_people(struct request *r, struct dir_writer *w)
+admin_people(struct request *r, struct dir_writer *w, enum dir_action action)
 {
+	(void)action;
 	const struct dir_person *p = r->user.person;
 	struct admin_op op;
 	struct dir_people pl;
@@ -206,7 +210,7 @@ admin_people(struct request *r, struct dir_writer *w)
 	if ((st = admin_resolve_scope(w, &op)) != 0)
 		return st == 503 ? admin_directory_down(r, &op) :
 		    admin_refuse(r, &op, 400, "unknown-scope", "There is no such scope.", "scope");
-	if (!rights_may_administer(p->grants, p->ngrants, &op.scope))
+	if (!dir_may_administer(p->grants, p->ngrants, &op.scope))
 		return admin_refuse(r, &op, 403, op.scope.kind == EG_SCOPE_REGION ?
 		    "region-scope" : "outside-rights", "You do not administer this scope.", NULL);
 	if (dir_list_people(w, &op.scope, role, q, &pl) != EG_OK)
@@ -214,7 +218,7 @@ admin_people(struct request *r, struct dir_writer *w)
 	j = json_pack("{s:s, s:o, s:b}", "scope", op.scope_text, "people",
 	    people_json(&pl, r->user.id.nrn), "truncated", pl.truncated);
 	dir_people_free(&pl);
-	if (req_audit_rights(r, 1, "listed", op.action, NULL, op.role, op.scope_text) != EG_OK) {
+	if (record_rights(r, 1, "listed", op.action, NULL, op.role, op.scope_text) != EG_OK) {
 		json_decref(j);
 		return respond_audit_unavailable(r);
 	}

@@ -9,10 +9,13 @@
 
 #include <jansson.h>
 
+#include "eidgate/api.h"
 #include "eidgate/audit.h"
 #include "eidgate/err.h"
-#include "eidgate/util.h"
+#include "eidgate/pages.h"
+#include "eidgate/record.h"
 #include "eidgate/request.h"
+#include "eidgate/util.h"
 
 #define RECORDS_DEFAULT 200
 
@@ -42,7 +45,7 @@ officer_of(const struct request *r, const char *org)
 static enum MHD_Result
 refuse_officer(struct request *r)
 {
-	if (req_audit(r, "request", 0, EG_ERR_DENIED, "not-security-officer", 0, 0) != EG_OK)
+	if (record_decision(r, REC_REQUEST, 0, EG_ERR_DENIED, "not-security-officer", 0, 0) != EG_OK)
 		return respond_audit_unavailable(r);
 	return respond_error(r, 403, "not-security-officer",
 	    "Only a security officer of this organisation may read its access log.");
@@ -52,11 +55,11 @@ refuse_officer(struct request *r)
 static int
 logged(struct request *r)
 {
-	return req_audit_builtin(r, "audit-read") == EG_OK;
+	return record_read(r, "audit-read") == EG_OK;
 }
 
-static enum MHD_Result
-serve_scope(struct request *r)
+enum MHD_Result
+api_audit_scope(struct request *r)
 {
 	const struct dir_person *p = r->user.person;
 	json_t *orgs = json_array();
@@ -160,8 +163,8 @@ reply_records(struct request *r, char *lines, size_t len)
 	return ret;
 }
 
-static enum MHD_Result
-serve_records(struct request *r)
+enum MHD_Result
+api_audit_records(struct request *r)
 {
 	struct audit_filter f;
 	const char *fmt = arg(r, "format");
@@ -206,8 +209,8 @@ count_day(const struct audit_record *rec, void *arg)
 	return json_integer_set(v, json_integer_value(v) + 1);
 }
 
-static enum MHD_Result
-serve_stats(struct request *r)
+enum MHD_Result
+api_audit_stats(struct request *r)
 {
 	struct audit_filter f;
 	json_t *days;
@@ -229,8 +232,8 @@ serve_stats(struct request *r)
 	return respond_json_obj(r, 200, json_pack("{s:o}", "days", days));
 }
 
-static enum MHD_Result
-serve_verify(struct request *r)
+enum MHD_Result
+api_audit_verify(struct request *r)
 {
 	const struct dir_person *p = r->user.person;
 	struct audit_live_status st;
@@ -246,22 +249,4 @@ serve_verify(struct request *r)
 	return respond_json_obj(r, 200, json_pack("{s:b, s:I, s:I, s:s}", "ok", 1, "records",
 	    (json_int_t)st.records, "checkpoint_seq", (json_int_t)st.checkpoint_seq, "head",
 	    st.head));
-}
-
-enum MHD_Result
-audit_api(struct request *r)
-{
-	const char *p = r->path + strlen("/eidgate/audit/api/");
-
-	if (strcmp(r->method, "GET") != 0)
-		return respond_error(r, 405, "method-not-allowed", "This method is not allowed here.");
-	if (strcmp(p, "scope") == 0)
-		return serve_scope(r);
-	if (strcmp(p, "records") == 0)
-		return serve_records(r);
-	if (strcmp(p, "stats") == 0)
-		return serve_stats(r);
-	if (strcmp(p, "verify") == 0)
-		return serve_verify(r);
-	return respond_error(r, 404, "not-found", "There is nothing here.");
 }

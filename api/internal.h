@@ -1,6 +1,6 @@
-/* admin_int.h - shared by the files of the rights management API (admin*.c) only. */
-#ifndef EIDGATE_PROXY_ADMIN_INT_H
-#define EIDGATE_PROXY_ADMIN_INT_H
+/* internal.h - shared by the files of api/ only: the rights management API (admin*.c). */
+#ifndef EIDGATE_API_INTERNAL_H
+#define EIDGATE_API_INTERNAL_H
 
 #include <jansson.h>
 
@@ -13,7 +13,7 @@ struct admin_op {
 	const char *action;             /* "grant", "revoke", "list" */
 	const char *target;             /* validated national number, or NULL */
 	const char *role;               /* validated role, or NULL */
-	struct rights_scope scope;
+	struct dir_scope scope;
 	char scope_text[EG_MAX_ID + 16];        /* "facility:ckg-molenberg", "" if none */
 };
 
@@ -31,12 +31,12 @@ enum MHD_Result admin_directory_down(struct request *r, const struct admin_op *o
 /* Fills op->scope.org from the directory; 0, 400 (no such scope) or 503. */
 int admin_resolve_scope(struct dir_writer *w, struct admin_op *op);
 
-/* admin_list.c */
-enum MHD_Result admin_scope(struct request *r, struct dir_writer *w);
-enum MHD_Result admin_people(struct request *r, struct dir_writer *w);
+/* admin_list.c (action is not used: the shape of admin_change) */
+enum MHD_Result admin_scope(struct request *r, struct dir_writer *w, enum dir_action action);
+enum MHD_Result admin_people(struct request *r, struct dir_writer *w, enum dir_action action);
 
-/* admin_change.c */
+/* admin_change.c: a grant or revocation with the JSON body r->body. */
 enum MHD_Result admin_change(struct request *r, struct dir_writer *w,
-    enum rights_action action, const char *body, size_t len);
+    enum dir_action action);
 
 #endif

@@ -8,7 +8,7 @@
  *       "first_seq":N,"key_id":HEX}   (informational: nothing in it is trusted)
  *   2. the records, oldest first, each as a 4-byte big-endian length L followed by the
  *      L bytes of the stored value exactly as in the log (prev hash || encoded record;
- *      audit_int.h), so the chain is checked on the very bytes that were hashed;
+ *      audit/internal.h), so the chain is checked on the very bytes that were hashed;
  *   3. four zero bytes (L = 0 ends the records);
  *   4. a trailer: one line of JSON: an exported checkpoint (seq, hash, time, time_us,
  *      signature, key_id, as `audit checkpoint --export`) of the last archived record,

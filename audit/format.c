@@ -1,5 +1,5 @@
 /*
- * output.c - printing query results as a table, JSON lines or CSV.
+ * format.c - printing query results as a table, JSON lines or CSV.
  *
  * Log content is attacker-influenced (paths, request ids, reasons): the table replaces
  * control characters so nothing reaches a terminal as an escape sequence, JSON gets valid
@@ -14,7 +14,22 @@
 
 #include "eidgate/util.h"
 #include "audit/internal.h"
-#include "audit/format.h"
+
+#define TABLE_NCOLS 12
+/* Rows held before printing: the table aligns columns over what it holds, so a page
+ * bounds memory on a huge result while typical results align perfectly. Widths only grow
+ * from page to page. */
+#define TABLE_PAGE 512
+
+struct audit_out {
+	enum audit_fmt fmt;
+	FILE *fp;
+	int header_done;
+	size_t widths[TABLE_NCOLS];
+	char *cells[TABLE_PAGE][TABLE_NCOLS];   /* sanitised; NULL = absent */
+	size_t cellw[TABLE_PAGE][TABLE_NCOLS];
+	size_t nrows;
+};
 
 enum col_kind { COL_SEQ, COL_TIME, COL_FIELD, COL_STATUS, COL_BYTES, COL_LATENCY, COL_HASH };
 
@@ -330,16 +345,26 @@ out_table(struct audit_out *o, const struct audit_record *r)
 	return ferror(o->fp) ? -1 : 0;
 }
 
-void
-audit_out_init(struct audit_out *o, enum audit_fmt fmt, FILE *fp)
+struct audit_out *
+audit_out_new(enum audit_fmt fmt, FILE *fp)
 {
+	/* large (a page of table rows): on the heap */
+	struct audit_out *o = calloc(1, sizeof(*o));
 	size_t i;
 
-	memset(o, 0, sizeof(*o));
+	if (o == NULL)
+		return NULL;
 	o->fmt = fmt;
 	o->fp = fp;
 	for (i = 0; i < TABLE_NCOLS; i++)
 		o->widths[i] = strlen(tcols[i]);
+	return o;
+}
+
+void
+audit_out_free(struct audit_out *o)
+{
+	free(o);
 }
 
 int

@@ -1,5 +1,5 @@
 /*
- * audit_int.h - what the files of audit/ share and nobody else uses.
+ * internal.h - what the files of audit/ share and nobody else uses.
  *
  * Stored layout (format 1), one LMDB environment per log directory:
  *   "log"         key: 8-byte big-endian seq       value: prev_hash[32] || encoded record
@@ -18,8 +18,8 @@
  * (u64), latency_us (u64), all big-endian, then for each present string in increasing
  * field id order: id (1 byte), length (2 bytes BE), bytes (no NUL inside).
  */
-#ifndef EIDGATE_AUDIT_INT_H
-#define EIDGATE_AUDIT_INT_H
+#ifndef EIDGATE_AUDIT_INTERNAL_H
+#define EIDGATE_AUDIT_INTERNAL_H
 
 #include <pthread.h>
 #include <stddef.h>
@@ -54,8 +54,6 @@
 #define AUDIT_CKPT_RECORDS 1000
 
 #define AUDIT_FORMAT 1
-#define AUDIT_HASH_LEN 32
-#define AUDIT_HEX_LEN (2 * AUDIT_HASH_LEN + 1)
 /* version, time_us, seq, upstream_status, bytes, latency_us */
 #define AUDIT_HDR_LEN (1 + 8 + 8 + 4 + 8 + 8)
 #define AUDIT_VALUE_MIN (AUDIT_HASH_LEN + AUDIT_HDR_LEN)
@@ -132,90 +130,27 @@ int audit_dbis_open(MDB_txn *txn, unsigned int flags, struct audit_dbis *d);
 /* Is dir (by device and inode) open for writing in this process? (store.c) */
 int audit_dir_is_writing(dev_t dev, ino_t ino);
 
-/* query.c / verify.c with error text for the command line instead of the log. */
-/* The query of audit_query_dir inside a read transaction the caller owns. */
+/* query.c: the query of audit_query inside a read transaction the caller owns. */
 int audit_query_txn(MDB_txn *txn, const char *dir, const struct audit_filter *f,
-    int (*cb)(const struct audit_record *, void *), void *arg, char *err, size_t errlen);
-int audit_query_dir(const char *dir, const struct audit_filter *f,
     int (*cb)(const struct audit_record *, void *), void *arg, char *err, size_t errlen);
 
 /* checkpoint.c: keys and signed checkpoints. */
 #define AUDIT_CKPT_DOMAIN "eidgate-audit-checkpoint-v1"
 #define AUDIT_CKPT_MSG_LEN (sizeof(AUDIT_CKPT_DOMAIN) - 1 + 8 + AUDIT_HASH_LEN + 8)
-#define AUDIT_KEYID_LEN 32
-#define AUDIT_SIG_MAX 80                /* DER ECDSA P-256: at most 72 */
 #define AUDIT_CKPT_VAL_MAX (1 + 8 + AUDIT_HASH_LEN + AUDIT_KEYID_LEN + AUDIT_SIG_MAX)
 #define AUDIT_CKPT_VERSION 1
 
-struct audit_ckpt {
-	uint64_t seq;
-	int64_t time_us;
-	unsigned char hash[AUDIT_HASH_LEN];
-	unsigned char key_id[AUDIT_KEYID_LEN];  /* SHA-256 of the DER SubjectPublicKeyInfo */
-	unsigned char sig[AUDIT_SIG_MAX];
-	size_t sig_len;
-};
-
-struct audit_key;
-/* Loads an EC P-256 key from PEM. need_private: a private key whose file group and
- * others cannot read (as signer.c); otherwise a public key, or a private key of which
- * only the public half is used. EG_OK or EG_ERR_CONFIG with err set. */
-int audit_key_load(const char *path, int need_private, struct audit_key **out, char *err,
-    size_t errlen);
-void audit_key_free(struct audit_key *k);
 const unsigned char *audit_key_id(const struct audit_key *k);
 /* The signed bytes: DOMAIN || seq BE8 || hash || time_us BE8 (out: AUDIT_CKPT_MSG_LEN). */
 void audit_ckpt_message(const struct audit_ckpt *c, unsigned char *out);
 /* Fills c->key_id and c->sig from seq, hash and time_us. EG_OK or EG_ERR_CRYPTO. */
 int audit_ckpt_sign(const struct audit_key *k, struct audit_ckpt *c);
-/* 0: valid; 1: signed by another key (key id differs); 2: the signature is invalid. */
-int audit_ckpt_check(const struct audit_key *k, const struct audit_ckpt *c);
 size_t audit_ckpt_encode(const struct audit_ckpt *c, unsigned char *out);
 /* 0 or -1 (malformed) */
 int audit_ckpt_decode(const MDB_val *k, const MDB_val *v, struct audit_ckpt *c);
-/* One line of JSON (no newline), malloc'd; NULL when out of memory. */
-char *audit_ckpt_to_json(const struct audit_ckpt *c);
-int audit_ckpt_from_json(const char *text, struct audit_ckpt *c, char *err, size_t errlen);
-/* The latest checkpoint of dir (read-only). EG_OK, EG_ERR_NOT_FOUND, or EG_ERR_AUDIT. */
-int audit_ckpt_latest(const char *dir, struct audit_ckpt *c, char *err, size_t errlen);
-
-/* verify.c */
-enum audit_vfail {
-	AUDIT_VF_NONE, AUDIT_VF_READ, AUDIT_VF_CHAIN, AUDIT_VF_META, AUDIT_VF_CKPT_KEY,
-	AUDIT_VF_CKPT_SIG, AUDIT_VF_CKPT_HASH, AUDIT_VF_CKPT_BEYOND, AUDIT_VF_HEAD,
-	AUDIT_VF_START, AUDIT_VF_ARCHIVE,
-};
-
-struct audit_verify_opts {
-	const struct audit_key *key;    /* NULL: checkpoints are not checked */
-	const struct audit_ckpt *head;  /* an exported head, or NULL */
-	const char *const *archives;    /* oldest first; each continues the one before */
-	size_t narchives;
-	int allow_truncated_start;
-	int progress;                   /* progress lines on stderr */
-	MDB_txn *txn;                   /* read the live log in this transaction (in-process) */
-};
-
-struct audit_verify_result {
-	uint64_t records;               /* in the live log */
-	uint64_t first_seq, last_seq;   /* of the live log (0 when empty) */
-	uint64_t archived;              /* records checked in --archive files */
-	uint64_t bad_seq;               /* 0 when the chain is intact */
-	enum audit_vfail fail;
-	uint64_t checkpoints;           /* verified */
-	uint64_t ckpt_skipped;          /* below first_seq: their records were archived */
-	struct audit_ckpt last_ckpt;    /* seq 0 when none */
-	int head_checked;
-	int truncated_start;            /* starts after seq 1 with nothing to check it */
-	int64_t elapsed_us;
-	char head[AUDIT_HEX_LEN];       /* hex hash of the last record (zeros when empty) */
-	char why[240];                  /* what is wrong at bad_seq */
-};
-/* EG_OK when the whole chain checks; EG_ERR_AUDIT with res->fail set when it is
- * broken, or with fail AUDIT_VF_READ and err set when the log cannot be read. */
-int audit_verify(const char *dir, struct audit_verify_result *res, char *err,
-    size_t errlen);
-int audit_verify_ex(const char *dir, const struct audit_verify_opts *o,
+/* verify.c: audit_verify inside a read transaction the caller owns (the gateway's own
+ * log, audit_verify_live). */
+int audit_verify_txn(MDB_txn *txn, const char *dir, const struct audit_verify_opts *o,
     struct audit_verify_result *res, char *err, size_t errlen);
 
 /* archive.c: the archive file format, shared by `archive` and `verify --archive`. */
@@ -227,8 +162,6 @@ int audit_archive_open(const char *path, struct audit_archive_reader **out, char
 int audit_archive_next(struct audit_archive_reader *r, const unsigned char **val,
     size_t *len, struct audit_ckpt *trailer, char *err, size_t errlen);
 void audit_archive_close(struct audit_archive_reader *r);
-int audit_archive_run(const char *dir, int64_t before_us, const char *out_path,
-    const struct audit_key *key, uint64_t *archived, char *err, size_t errlen);
 
 /* The writer side (store.c and writer.c). */
 struct audit_item {

@@ -13,7 +13,6 @@
 #include "eidgate/log.h"
 #include "eidgate/util.h"
 #include "audit/internal.h"
-#include "audit/format.h"
 
 static int
 live_begin(struct audit_log *log, MDB_txn **txn)
@@ -102,25 +101,25 @@ int
 audit_export_live(struct audit_log *log, const struct audit_filter *f,
     enum audit_export_fmt fmt, FILE *out)
 {
-	struct audit_out *po;           /* large (a page of table rows): on the heap */
+	struct audit_out *po;
 	MDB_txn *txn;
 	char err[512];
 	int rc;
 
 	if (log == NULL || f == NULL || out == NULL)
 		return EG_ERR_AUDIT;
-	if ((po = calloc(1, sizeof(*po))) == NULL)
+	po = audit_out_new(fmt == AUDIT_EXPORT_CSV ? AUDIT_FMT_CSV : AUDIT_FMT_JSON, out);
+	if (po == NULL)
 		return EG_ERR_AUDIT;
-	audit_out_init(po, fmt == AUDIT_EXPORT_CSV ? AUDIT_FMT_CSV : AUDIT_FMT_JSON, out);
 	if ((rc = live_begin(log, &txn)) != EG_OK) {
-		free(po);
+		audit_out_free(po);
 		return rc;
 	}
 	rc = export_txn(log, txn, f, po, err, sizeof(err));
 	live_end(log, txn);
 	if (audit_out_finish(po) != 0 && rc == EG_OK)
 		rc = EG_ERR_AUDIT;
-	free(po);
+	audit_out_free(po);
 	if (rc != EG_OK && err[0] != '\0')
 		log_warnx("%s", err);
 	return rc == EG_OK ? EG_OK : EG_ERR_AUDIT;
@@ -142,8 +141,7 @@ audit_verify_live(struct audit_log *log, struct audit_live_status *st)
 		return EG_ERR_AUDIT;
 	}
 	o.key = log->ckpt_key;
-	o.txn = txn;
-	rc = audit_verify_ex(log->dir, &o, &res, err, sizeof(err));
+	rc = audit_verify_txn(txn, log->dir, &o, &res, err, sizeof(err));
 	live_end(log, txn);
 	st->records = res.records;
 	st->checkpoint_seq = res.last_ckpt.seq;

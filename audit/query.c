@@ -258,8 +258,8 @@ audit_query_txn(MDB_txn *txn, const char *dir, const struct audit_filter *f,
 	return q.cbrc;
 }
 
-int
-audit_query_dir(const char *dir, const struct audit_filter *f,
+static int
+query_dir(const char *dir, const struct audit_filter *f,
     int (*cb)(const struct audit_record *, void *), void *arg, char *err, size_t errlen)
 {
 	MDB_env *env;
@@ -282,18 +282,20 @@ audit_query_dir(const char *dir, const struct audit_filter *f,
 
 int
 audit_query(const char *dir, const struct audit_filter *f,
-    int (*cb)(const struct audit_record *, void *), void *arg)
+    int (*cb)(const struct audit_record *, void *), void *arg, char *err, size_t errlen)
 {
 	static const struct audit_filter all;
-	char err[512];
+	char own[512];
 	int rc;
 
 	if (dir == NULL || cb == NULL) {
-		log_warnx("audit_query: no directory or callback");
+		eg_errf(err, errlen, "audit_query: no directory or callback");
 		return EG_ERR_AUDIT;
 	}
-	rc = audit_query_dir(dir, f ? f : &all, cb, arg, err, sizeof(err));
-	if (rc == EG_ERR_AUDIT && err[0] != '\0')
-		log_warnx("%s", err);
+	/* Callers without a buffer get the reason in the operational log. */
+	rc = query_dir(dir, f != NULL ? f : &all, cb, arg, err != NULL ? err : own,
+	    err != NULL ? errlen : sizeof(own));
+	if (rc == EG_ERR_AUDIT && err == NULL && own[0] != '\0')
+		log_warnx("%s", own);
 	return rc;
 }

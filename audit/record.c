@@ -1,4 +1,4 @@
-/* record.c - the binary form of one access-log record (layout in audit_int.h). */
+/* record.c - the binary form of one access-log record (layout in audit/internal.h). */
 #include <stddef.h>
 #include <string.h>
 

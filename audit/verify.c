@@ -27,6 +27,7 @@
 
 struct vctx {
 	const struct audit_verify_opts *o;
+	MDB_txn *txn;                           /* the caller's, or NULL: open dir here */
 	struct audit_verify_result *res;
 	unsigned char prev[AUDIT_HASH_LEN];     /* hash of the last good record */
 	uint64_t expect;                        /* next seq we must see */
@@ -377,8 +378,8 @@ verify_env(struct vctx *v, const char *dir, char *err, size_t errlen)
 	MDB_txn *txn;
 	int r;
 
-	if (v->o->txn != NULL)
-		return verify_txn(v, v->o->txn, dir);
+	if (v->txn != NULL)
+		return verify_txn(v, v->txn, dir);
 	if (audit_env_open_ro(dir, &env, err, errlen) != EG_OK)
 		return fail(v, AUDIT_VF_READ, 0, "%s", err);
 	if (audit_txn_begin_ro(env, dir, &txn, err, errlen) != EG_OK) {
@@ -392,17 +393,21 @@ verify_env(struct vctx *v, const char *dir, char *err, size_t errlen)
 }
 
 int
-audit_verify_ex(const char *dir, const struct audit_verify_opts *o,
+audit_verify_txn(MDB_txn *txn, const char *dir, const struct audit_verify_opts *o,
     struct audit_verify_result *res, char *err, size_t errlen)
 {
+	static const struct audit_verify_opts none;
 	char where[600];
 	struct vctx v;
 	size_t i;
 	int r = EG_OK;
 
+	if (o == NULL)
+		o = &none;
 	memset(res, 0, sizeof(*res));
 	memset(&v, 0, sizeof(v));
 	v.o = o;
+	v.txn = txn;
 	v.res = res;
 	v.expect = 1;
 	v.t0 = eg_now_us();
@@ -426,10 +431,8 @@ audit_verify_ex(const char *dir, const struct audit_verify_opts *o,
 }
 
 int
-audit_verify(const char *dir, struct audit_verify_result *res, char *err, size_t errlen)
+audit_verify(const char *dir, const struct audit_verify_opts *o,
+    struct audit_verify_result *res, char *err, size_t errlen)
 {
-	struct audit_verify_opts o;
-
-	memset(&o, 0, sizeof(o));
-	return audit_verify_ex(dir, &o, res, err, errlen);
+	return audit_verify_txn(NULL, dir, o, res, err, errlen);
 }

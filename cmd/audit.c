@@ -1,7 +1,7 @@
 /*
- * cli.c - `eidgate audit ...` for security officers (PRODUCT §1, §7): the dispatcher,
+ * audit.c - `eidgate audit ...` for security officers (PRODUCT §1, §7): the dispatcher,
  * option parsing, query and export. verify/checkpoint, tail, stats and archive live in
- * cli_verify.c, cli_tail.c, cli_stats.c and cli_archive.c.
+ * audit_verify.c, audit_tail.c, audit_stats.c and audit_archive.c.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -14,7 +14,6 @@
 
 #include "eidgate/err.h"
 #include "eidgate/util.h"
-#include "audit/internal.h"
 #include "cmd/internal.h"
 
 static const char usage_audit[] =
@@ -76,7 +75,7 @@ set_value(const struct opt *o, const char *v, const char *cmd)
 
 /* "--name value", "--name=value", "--flag", "-n value", "-f". */
 int
-audit_cli_opts(int argc, char **argv, const struct opt *opts, size_t nopts,
+cmd_opts(int argc, char **argv, const struct opt *opts, size_t nopts,
     const char *cmd)
 {
 	int i;
@@ -131,7 +130,7 @@ parse_time_opt(const char *name, const char *s, int64_t *out, const char *cmd)
 }
 
 int
-audit_cli_format(const char *s, const char *allowed, enum audit_fmt dflt,
+cmd_audit_format(const char *s, const char *allowed, enum audit_fmt dflt,
     enum audit_fmt *fmt, const char *cmd)
 {
 	static const char *const names[] = { "table", "json", "csv" };
@@ -150,7 +149,7 @@ audit_cli_format(const char *s, const char *allowed, enum audit_fmt dflt,
 }
 
 int
-audit_cli_filter(const struct query_args *a, struct audit_filter *f, const char *cmd)
+cmd_audit_filter(const struct query_args *a, struct audit_filter *f, const char *cmd)
 {
 	long long lim = 0;
 
@@ -208,17 +207,15 @@ run_query(const struct query_args *a, const struct audit_filter *f, enum audit_f
 	FILE *fp;
 	int rc, wfail;
 
-	/* The table holds a page of rows: too big for the stack. */
-	if ((out = malloc(sizeof(*out))) == NULL) {
+	if ((fp = open_out(a->out, cmd)) == NULL)
+		return EXIT_FAILED;
+	if ((out = audit_out_new(fmt, fp)) == NULL) {
 		fprintf(stderr, "eidgate: audit %s: out of memory\n", cmd);
+		if (fp != stdout)
+			fclose(fp);
 		return EXIT_FAILED;
 	}
-	if ((fp = open_out(a->out, cmd)) == NULL) {
-		free(out);
-		return EXIT_FAILED;
-	}
-	audit_out_init(out, fmt, fp);
-	rc = audit_query_dir(a->db, f, audit_out_record, out, err, sizeof(err));
+	rc = audit_query(a->db, f, audit_out_record, out, err, sizeof(err));
 	wfail = audit_out_finish(out) != 0 || (rc != EG_OK && rc != EG_ERR_AUDIT);
 	if (fp != stdout && fclose(fp) != 0)
 		wfail = 1;
@@ -231,7 +228,7 @@ run_query(const struct query_args *a, const struct audit_filter *f, enum audit_f
 	}
 	if (rc != EG_OK && a->out != NULL)
 		unlink(a->out);         /* no half export that looks complete */
-	free(out);
+	audit_out_free(out);
 	return rc == EG_OK ? EXIT_OK : EXIT_FAILED;
 }
 
@@ -252,30 +249,30 @@ cmd_query(int argc, char **argv, int is_export)
 	int rc;
 
 	memset(&a, 0, sizeof(a));
-	rc = audit_cli_opts(argc, argv, opts, nopts, cmd);
+	rc = cmd_opts(argc, argv, opts, nopts, cmd);
 	if (rc < 0) {
 		fputs(is_export ? usage_export : usage_query, stdout);
 		return EXIT_OK;
 	}
-	if (rc != EXIT_OK || (rc = audit_cli_filter(&a, &f, cmd)) != EXIT_OK)
+	if (rc != EXIT_OK || (rc = cmd_audit_filter(&a, &f, cmd)) != EXIT_OK)
 		return rc;
-	rc = is_export ? audit_cli_format(a.format, "json, csv", AUDIT_FMT_JSON, &fmt, cmd) :
-	    audit_cli_format(a.format, "table, json, csv", AUDIT_FMT_TABLE, &fmt, cmd);
+	rc = is_export ? cmd_audit_format(a.format, "json, csv", AUDIT_FMT_JSON, &fmt, cmd) :
+	    cmd_audit_format(a.format, "table, json, csv", AUDIT_FMT_TABLE, &fmt, cmd);
 	if (rc != EXIT_OK)
 		return rc;
 	return run_query(&a, &f, fmt, cmd);
 }
 
 int
-audit_cli(int argc, char **argv)
+cmd_audit(int argc, char **argv)
 {
 	static const struct {
 		const char *name;
 		int (*fn)(int, char **);
 	} cmds[] = {
-		{ "verify", audit_cli_verify }, { "checkpoint", audit_cli_checkpoint },
-		{ "tail", audit_cli_tail }, { "stats", audit_cli_stats },
-		{ "archive", audit_cli_archive },
+		{ "verify", cmd_audit_verify }, { "checkpoint", cmd_audit_checkpoint },
+		{ "tail", cmd_audit_tail }, { "stats", cmd_audit_stats },
+		{ "archive", cmd_audit_archive },
 	};
 	size_t i;
 

@@ -1,11 +1,10 @@
-/* cli_archive.c - `eidgate audit archive`: retention (archive.c has the file format). */
+/* audit_archive.c - `eidgate audit archive`: retention (audit/archive.c has the file format). */
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "eidgate/err.h"
 #include "eidgate/util.h"
-#include "audit/internal.h"
 #include "cmd/internal.h"
 
 static const char usage_archive[] =
@@ -19,7 +18,7 @@ static const char usage_archive[] =
     "maintenance); archive refuses while a gateway holds DIR/writer.lock.\n";
 
 int
-audit_cli_archive(int argc, char **argv)
+cmd_audit_archive(int argc, char **argv)
 {
 	const char *db = NULL, *before = NULL, *out = NULL, *keypath = NULL;
 	const struct opt opts[] = {
@@ -34,7 +33,7 @@ audit_cli_archive(int argc, char **argv)
 	char err[512];
 	int rc;
 
-	rc = audit_cli_opts(argc, argv, opts, sizeof(opts) / sizeof(opts[0]), "archive");
+	rc = cmd_opts(argc, argv, opts, sizeof(opts) / sizeof(opts[0]), "archive");
 	if (rc < 0) {
 		fputs(usage_archive, stdout);
 		return EXIT_OK;

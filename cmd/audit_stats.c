@@ -1,5 +1,5 @@
 /*
- * cli_stats.c - `eidgate audit stats [filters]`: how many records per day (UTC),
+ * audit_stats.c - `eidgate audit stats [filters]`: how many records per day (UTC),
  * facility and decision. The rows are aggregated in a hash table keyed by those three
  * values: their number is small next to the records walked.
  */
@@ -13,7 +13,6 @@
 
 #include "eidgate/err.h"
 #include "eidgate/util.h"
-#include "audit/internal.h"
 #include "cmd/internal.h"
 
 static const char usage_stats[] =
@@ -186,7 +185,7 @@ report(struct stats *s, enum audit_fmt fmt)
 }
 
 int
-audit_cli_stats(int argc, char **argv)
+cmd_audit_stats(int argc, char **argv)
 {
 	struct query_args a;
 	const struct opt opts[] = {
@@ -201,16 +200,16 @@ audit_cli_stats(int argc, char **argv)
 
 	memset(&a, 0, sizeof(a));
 	memset(&s, 0, sizeof(s));
-	rc = audit_cli_opts(argc, argv, opts, sizeof(opts) / sizeof(opts[0]), "stats");
+	rc = cmd_opts(argc, argv, opts, sizeof(opts) / sizeof(opts[0]), "stats");
 	if (rc < 0) {
 		fputs(usage_stats, stdout);
 		return EXIT_OK;
 	}
-	if (rc != EXIT_OK || (rc = audit_cli_filter(&a, &f, "stats")) != EXIT_OK ||
-	    (rc = audit_cli_format(a.format, "table, json", AUDIT_FMT_TABLE, &fmt,
+	if (rc != EXIT_OK || (rc = cmd_audit_filter(&a, &f, "stats")) != EXIT_OK ||
+	    (rc = cmd_audit_format(a.format, "table, json", AUDIT_FMT_TABLE, &fmt,
 	    "stats")) != EXIT_OK)
 		return rc;
-	rc = audit_query_dir(a.db, &f, stats_cb, &s, err, sizeof(err));
+	rc = audit_query(a.db, &f, stats_cb, &s, err, sizeof(err));
 	if (rc == EG_ERR_AUDIT)
 		fprintf(stderr, "eidgate: %s\n", err);
 	else if (rc != EG_OK)

@@ -1,4 +1,4 @@
-/* cli_verify.c - `eidgate audit verify` and `eidgate audit checkpoint`. */
+/* audit_verify.c - `eidgate audit verify` and `eidgate audit checkpoint`. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,7 +7,6 @@
 
 #include "eidgate/err.h"
 #include "eidgate/util.h"
-#include "audit/internal.h"
 #include "cmd/internal.h"
 
 #define MAX_ARCHIVES 64
@@ -151,7 +150,7 @@ run_verify(const struct vargs *a)
 	o.narchives = a->narchives;
 	o.allow_truncated_start = a->allow;
 	o.progress = a->progress || isatty(2);
-	rc = audit_verify_ex(a->db, &o, &r, err, sizeof(err));
+	rc = audit_verify(a->db, &o, &r, err, sizeof(err));
 	audit_key_free(key);
 	if (rc != EG_OK) {
 		if (r.fail == AUDIT_VF_READ)
@@ -168,7 +167,7 @@ run_verify(const struct vargs *a)
 }
 
 int
-audit_cli_verify(int argc, char **argv)
+cmd_audit_verify(int argc, char **argv)
 {
 	struct vargs a;
 	const struct opt opts[] = {
@@ -182,7 +181,7 @@ audit_cli_verify(int argc, char **argv)
 	int rc;
 
 	memset(&a, 0, sizeof(a));
-	rc = audit_cli_opts(argc, argv, opts, sizeof(opts) / sizeof(opts[0]), "verify");
+	rc = cmd_opts(argc, argv, opts, sizeof(opts) / sizeof(opts[0]), "verify");
 	if (rc < 0) {
 		fputs(usage_verify, stdout);
 		return EXIT_OK;
@@ -198,7 +197,7 @@ audit_cli_verify(int argc, char **argv)
 }
 
 int
-audit_cli_checkpoint(int argc, char **argv)
+cmd_audit_checkpoint(int argc, char **argv)
 {
 	const char *db = NULL;
 	int exp = 0, rc;
@@ -209,7 +208,7 @@ audit_cli_checkpoint(int argc, char **argv)
 	struct audit_ckpt c;
 	char err[512], *line, t[40];
 
-	rc = audit_cli_opts(argc, argv, opts, 2, "checkpoint");
+	rc = cmd_opts(argc, argv, opts, 2, "checkpoint");
 	if (rc < 0) {
 		fputs(usage_checkpoint, stdout);
 		return EXIT_OK;

@@ -1,5 +1,5 @@
 /*
- * cli.c - `eidgate cert inspect FILE` and `eidgate cert verify -c CONFIG CERT`.
+ * cert.c - `eidgate cert inspect FILE` and `eidgate cert verify -c CONFIG CERT`.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +14,7 @@
 #include "eidgate/err.h"
 #include "eidgate/log.h"
 #include "eidgate/util.h"
+#include "cmd/internal.h"
 
 static const char cert_usage[] =
     "usage: eidgate cert inspect FILE\n"
@@ -226,7 +227,7 @@ parse_verify(int argc, char **argv, struct verify_args *va)
 }
 
 int
-auth_cli(int argc, char **argv)
+cmd_cert(int argc, char **argv)
 {
 	struct verify_args va;
 

@@ -16,6 +16,7 @@
 #include "eidgate/directory.h"
 #include "eidgate/err.h"
 #include "eidgate/util.h"
+#include "cmd/internal.h"
 
 #define MAX_CAPS 5
 
@@ -64,7 +65,7 @@ add_cap(const char *cmd, struct dir_args *a, const char *c)
 {
 	size_t i;
 
-	if (!rights_valid_capacity(c))
+	if (!dir_valid_capacity(c))
 		return bad(cmd, "unknown --capacity (known: jeugdhulp gezinsondersteuning "
 		    "algemeen-welzijn ggz handicap)");
 	for (i = 0; i < a->ncaps; i++)
@@ -125,7 +126,7 @@ open_writer(const char *cmd, const char *config, struct dir_writer **w)
 
 	if (config_load(config, &cfg, NULL) != EG_OK)
 		return 1;       /* config_load printed file:line: problem */
-	if (dirw_open(&cfg, w) != EG_OK) {
+	if (dir_writer_open(&cfg, w) != EG_OK) {
 		fprintf(stderr, "eidgate: directory %s: cannot use [ldap] of %s\n", cmd, config);
 		return 1;
 	}
@@ -135,9 +136,9 @@ open_writer(const char *cmd, const char *config, struct dir_writer **w)
 static int
 failed(const char *cmd, struct dir_writer *w, const char *what)
 {
-	fprintf(stderr, "eidgate: directory %s: %s: %s%s\n", cmd, what, dirw_last_error(w),
-	    dirw_last_was_access(w) ? " (the service account may not do this)" : "");
-	dirw_close(w);
+	fprintf(stderr, "eidgate: directory %s: %s: %s%s\n", cmd, what, dir_writer_error(w),
+	    dir_writer_denied(w) ? " (the service account may not do this)" : "");
+	dir_writer_close(w);
 	return 1;
 }
 
@@ -152,13 +153,13 @@ cmd_init(struct dir_writer *w)
 	size_t i;
 
 	for (i = 0; i < 3; i++) {
-		if (dirw_base_ou(w, top[i], 0, NULL, &created) != EG_OK)
+		if (dir_base_ou(w, top[i], 0, NULL, &created) != EG_OK)
 			return failed("init", w, top[i]);
 		n += created;
 	}
 	for (i = 0; i < 5; i++) {
 		snprintf(desc, sizeof(desc), "ITP region %s", regions[i]);
-		if (dirw_base_ou(w, regions[i], 1, desc, &created) != EG_OK)
+		if (dir_base_ou(w, regions[i], 1, desc, &created) != EG_OK)
 			return failed("init", w, regions[i]);
 		n += created;
 	}
@@ -166,7 +167,7 @@ cmd_init(struct dir_writer *w)
 		printf("directory already initialised\n");
 	else
 		printf("directory initialised (%d entr%s created)\n", n, n == 1 ? "y" : "ies");
-	dirw_close(w);
+	dir_writer_close(w);
 	return 0;
 }
 
@@ -175,9 +176,9 @@ cmd_add_org(const struct dir_args *a, struct dir_writer *w)
 {
 	int created;
 
-	if (dirw_org_create(w, a->number, a->name, a->caps, a->ncaps, &created) != EG_OK)
+	if (dir_org_create(w, a->number, a->name, a->caps, a->ncaps, &created) != EG_OK)
 		return failed("add-organisation", w, a->number);
-	dirw_close(w);
+	dir_writer_close(w);
 	if (!created) {
 		fprintf(stderr, "eidgate: directory add-organisation: organisation %s already "
 		    "exists\n", a->number);
@@ -193,11 +194,11 @@ need_org(const char *cmd, struct dir_writer *w, const char *org)
 {
 	struct dir_org o;
 
-	if (dirw_org(w, org, &o) != EG_OK)
+	if (dir_org_read(w, org, &o) != EG_OK)
 		return failed(cmd, w, org);
 	if (!o.found) {
 		fprintf(stderr, "eidgate: directory %s: organisation %s does not exist\n", cmd, org);
-		dirw_close(w);
+		dir_writer_close(w);
 		return 1;
 	}
 	return 0;
@@ -210,18 +211,18 @@ cmd_add_facility(const struct dir_args *a, struct dir_writer *w)
 
 	if (need_org("add-facility", w, a->org) != 0)
 		return 1;
-	if (dirw_facility_count(w, a->id, &count) != EG_OK)
+	if (dir_facility_count(w, a->id, &count) != EG_OK)
 		return failed("add-facility", w, a->id);
 	if (count > 0) {
 		fprintf(stderr, "eidgate: directory add-facility: facility %s already exists\n",
 		    a->id);
-		dirw_close(w);
+		dir_writer_close(w);
 		return 1;
 	}
-	if (dirw_facility_create(w, a->org, a->id, a->name, a->sector, a->region,
+	if (dir_facility_create(w, a->org, a->id, a->name, a->sector, a->region,
 	    &created) != EG_OK)
 		return failed("add-facility", w, a->id);
-	dirw_close(w);
+	dir_writer_close(w);
 	if (!created) {
 		fprintf(stderr, "eidgate: directory add-facility: facility %s already exists\n",
 		    a->id);
@@ -234,23 +235,23 @@ cmd_add_facility(const struct dir_args *a, struct dir_writer *w)
 static int
 cmd_add_vte(const struct dir_args *a, struct dir_writer *w)
 {
-	struct rights_scope s;
+	struct dir_scope s;
 	int exists, created, added;
 
 	if (need_org("add-vte", w, a->org) != 0)
 		return 1;
-	if (dirw_person_exists(w, a->nrn, &exists) != EG_OK)
+	if (dir_person_exists(w, a->nrn, &exists) != EG_OK)
 		return failed("add-vte", w, "person");
 	/* An existing person keeps the name they have (the card's, once they logged in). */
-	if (!exists && dirw_person_create(w, a->nrn, a->name, &created) != EG_OK)
+	if (!exists && dir_person_create(w, a->nrn, a->name, &created) != EG_OK)
 		return failed("add-vte", w, "create person");
 	memset(&s, 0, sizeof(s));
 	s.kind = EG_SCOPE_ORGANISATION;
 	eg_strlcpy(s.id, a->org, sizeof(s.id));
 	eg_strlcpy(s.org, a->org, sizeof(s.org));
-	if (dirw_add_member(w, &s, "vte", a->nrn, &added) != EG_OK)
+	if (dir_add_member(w, &s, "vte", a->nrn, &added) != EG_OK)
 		return failed("add-vte", w, "add to cn=vte");
-	dirw_close(w);
+	dir_writer_close(w);
 	printf("%s\n", added ? "VTE added" : "already a VTE of this organisation");
 	return 0;
 }
@@ -272,21 +273,21 @@ check_values(const char *cmd, const struct dir_args *a)
 	if ((a->org != NULL && !fac && !vte) || (a->name != NULL && !org && !fac && !vte))
 		return bad(cmd, "--organisation and --name do not belong to this command");
 
-	if (org && !rights_valid_org_number(a->number))
+	if (org && !dir_valid_org_number(a->number))
 		return bad(cmd, "--number must be an enterprise number (10 digits, check digits)");
 	if (org && a->ncaps == 0)
 		return bad(cmd, "at least one --capacity is required");
-	if ((fac || vte) && !rights_valid_org_number(a->org))
+	if ((fac || vte) && !dir_valid_org_number(a->org))
 		return bad(cmd, "--organisation must be an enterprise number (10 digits, check "
 		    "digits)");
-	if ((org || fac || vte) && !rights_valid_name(a->name))
+	if ((org || fac || vte) && !dir_valid_name(a->name))
 		return bad(cmd, "--name must be 1-128 characters without control characters or "
 		    "leading/trailing spaces");
-	if (fac && !rights_valid_facility_id(a->id))
+	if (fac && !dir_valid_facility_id(a->id))
 		return bad(cmd, "--id must match [a-z0-9-]{1,63}");
-	if (fac && !rights_valid_sector(a->sector))
+	if (fac && !dir_valid_sector(a->sector))
 		return bad(cmd, "--sector must be one of bjb kg vaph clb cgg aww");
-	if (fac && !rights_valid_region(a->region))
+	if (fac && !dir_valid_region(a->region))
 		return bad(cmd, "--region must be one of antwerpen limburg oost-vlaanderen "
 		    "vlaams-brabant-brussel west-vlaanderen");
 	if (vte && (a->nrn == NULL || auth_nrn_check(a->nrn) != EG_OK))
@@ -295,7 +296,7 @@ check_values(const char *cmd, const struct dir_args *a)
 }
 
 int
-directory_cli(int argc, char **argv)
+cmd_directory(int argc, char **argv)
 {
 	static const char *const cmds[] = { "init", "add-organisation", "add-facility",
 		"add-vte", NULL };

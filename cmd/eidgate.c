@@ -13,6 +13,7 @@
 #include "eidgate/log.h"
 #include "eidgate/policy.h"
 #include "eidgate/server.h"
+#include "cmd/internal.h"
 
 static const char usage_text[] =
     "usage: eidgate COMMAND ...\n"
@@ -78,7 +79,7 @@ cmd_serve(int argc, char **argv)
 		fprintf(stderr, "eidgate: usage: eidgate serve -c FILE\n");
 		return 2;
 	}
-	return proxy_serve(file);
+	return server_serve(file);
 }
 
 int
@@ -95,13 +96,13 @@ main(int argc, char **argv)
 	if (strcmp(argv[1], "check-config") == 0)
 		return cmd_check_config(argc - 1, argv + 1);
 	if (strcmp(argv[1], "policy") == 0)
-		return policy_cli(argc - 1, argv + 1);
+		return cmd_policy(argc - 1, argv + 1);
 	if (strcmp(argv[1], "audit") == 0)
-		return audit_cli(argc - 1, argv + 1);
+		return cmd_audit(argc - 1, argv + 1);
 	if (strcmp(argv[1], "cert") == 0)
-		return auth_cli(argc - 1, argv + 1);
+		return cmd_cert(argc - 1, argv + 1);
 	if (strcmp(argv[1], "directory") == 0)
-		return directory_cli(argc - 1, argv + 1);
+		return cmd_directory(argc - 1, argv + 1);
 	fprintf(stderr, "eidgate: unknown command \"%s\"\n", argv[1]);
 	return usage(stderr, 2);
 }

@@ -1,11 +1,23 @@
-/* cli.h - what the files of `eidgate audit ...` share (cli*.c). */
-#ifndef EIDGATE_AUDIT_CLI_H
-#define EIDGATE_AUDIT_CLI_H
+/*
+ * internal.h - shared by the files of cmd/ only: the `eidgate` command's subcommands
+ * (eidgate.c dispatches) and what the `eidgate audit ...` files share (audit*.c).
+ *
+ * Every subcommand reaches the stages only through their headers in include/eidgate/;
+ * each returns the process exit code: 0 done, 1 refused or failed, 2 bad usage, with
+ * errors on stderr as one line starting with "eidgate:" (PRODUCT.md §1).
+ */
+#ifndef EIDGATE_CMD_INTERNAL_H
+#define EIDGATE_CMD_INTERNAL_H
 
 #include <stddef.h>
 
 #include "eidgate/audit.h"
-#include "audit/format.h"
+
+/* argv[0] is the subcommand's name ("audit", "cert", "directory", "policy"). */
+int cmd_audit(int argc, char **argv);       /* audit.c */
+int cmd_cert(int argc, char **argv);        /* cert.c */
+int cmd_directory(int argc, char **argv);   /* directory.c */
+int cmd_policy(int argc, char **argv);      /* policy.c */
 
 enum { EXIT_OK = 0, EXIT_FAILED = 1, EXIT_USAGE = 2 };
 
@@ -22,7 +34,7 @@ struct opt {
 };
 
 /* Returns EXIT_OK, EXIT_USAGE (message printed), or -1 for --help. */
-int audit_cli_opts(int argc, char **argv, const struct opt *opts, size_t nopts,
+int cmd_opts(int argc, char **argv, const struct opt *opts, size_t nopts,
     const char *cmd);
 
 /* The query filters shared by query, export, tail and stats. */
@@ -40,15 +52,16 @@ struct query_args {
 	{ "since", &(a).since, NULL, 0, NULL, NULL, 0 },                             \
 	{ "until", &(a).until, NULL, 0, NULL, NULL, 0 }
 /* Checks --db, --decision, --since, --until, --limit into f; prints usage errors. */
-int audit_cli_filter(const struct query_args *a, struct audit_filter *f, const char *cmd);
+int cmd_audit_filter(const struct query_args *a, struct audit_filter *f, const char *cmd);
 /* Parses --format among the allowed names ("table", "json", "csv"; NULL = dflt). */
-int audit_cli_format(const char *s, const char *allowed, enum audit_fmt dflt,
+int cmd_audit_format(const char *s, const char *allowed, enum audit_fmt dflt,
     enum audit_fmt *fmt, const char *cmd);
 
-int audit_cli_verify(int argc, char **argv);
-int audit_cli_checkpoint(int argc, char **argv);
-int audit_cli_tail(int argc, char **argv);
-int audit_cli_stats(int argc, char **argv);
-int audit_cli_archive(int argc, char **argv);
+/* The `eidgate audit` subcommands (audit_*.c). */
+int cmd_audit_verify(int argc, char **argv);
+int cmd_audit_checkpoint(int argc, char **argv);
+int cmd_audit_tail(int argc, char **argv);
+int cmd_audit_stats(int argc, char **argv);
+int cmd_audit_archive(int argc, char **argv);
 
 #endif

@@ -1,5 +1,5 @@
 /*
- * cli.c - `eidgate policy check FILE` and `eidgate policy explain -c CONFIG --nrn N
+ * policy.c - `eidgate policy check FILE` and `eidgate policy explain -c CONFIG --nrn N
  * [--facility F] [-v] METHOD PATH` (PRODUCT.md §1).
  *
  * check: every problem on stderr as "FILE:LINE: error: ..." or "FILE:LINE: warning: ...",
@@ -18,7 +18,7 @@
 #include "eidgate/log.h"
 #include "eidgate/policy.h"
 #include "eidgate/util.h"
-#include "policy/internal.h"
+#include "cmd/internal.h"
 
 static const char usage_text[] =
     "usage: eidgate policy check FILE\n"
@@ -107,7 +107,7 @@ check(const char *file)
 	if (p == NULL)
 		return 1;
 	printf("%s: ok (%zu rules, %zu backends, version %s, %d warning%s)\n", file,
-	    p->nrules, policy_backend_count(p), policy_version(p), n.warnings,
+	    policy_rule_count(p), policy_backend_count(p), policy_version(p), n.warnings,
 	    n.warnings == 1 ? "" : "s");
 	policy_free(p);
 	return 0;
@@ -182,7 +182,7 @@ explain_done(struct explain_run *x)
 	policy_free(x->policy);
 }
 
-/* The gateway's default when no facility was chosen (proxy/identify.c,
+/* The gateway's default when no facility was chosen (request/identify.c,
  * default_context): the organisation when all grants are in one, and the facility when
  * moreover all facility grants name one. Kept identical so explain shows what the
  * gateway does for a fresh login. */
@@ -269,7 +269,7 @@ load_org(struct explain_run *x)
 
 static struct dir_resolver *owner_dir;
 
-/* eg_subject.facility_org, as proxy/request.c answers it: the directory's owner. */
+/* eg_subject.facility_org, as request/request.c answers it: the directory's owner. */
 static const char *
 owner_of(void *arg, const char *facility)
 {
@@ -301,7 +301,7 @@ print_person(const struct explain_run *x, const char *nrn)
 	    p->ngrants == 1 ? "" : "s");
 	for (i = 0; i < p->ngrants; i++) {
 		const struct eg_grant *g = &p->grants[i];
-		printf("         %s on %s:%s", g->role, rights_scope_kind_name(g->kind), g->scope);
+		printf("         %s on %s:%s", g->role, dir_scope_kind_name(g->kind), g->scope);
 		if (g->kind == EG_SCOPE_FACILITY && g->org[0] != '\0')
 			printf(" (organisation %s)", g->org);
 		putchar('\n');
@@ -350,7 +350,7 @@ print_context(const struct explain_run *x)
 	}
 }
 
-/* The user of the request, exactly as proxy/request.c fills it. */
+/* The user of the request, exactly as request/request.c fills it. */
 static void
 make_subject(struct explain_run *x, struct eg_subject *s)
 {
@@ -375,7 +375,7 @@ refused_before_policy(struct explain_run *x, const struct explain_args *a)
 {
 	int r;
 
-	if (policy_method_bit(a->method, strlen(a->method)) == 0) {
+	if (!policy_method_known(a->method)) {
 		printf("decision: refused with 405 before any rule: the gateway forwards only "
 		    "GET HEAD POST PUT PATCH DELETE OPTIONS (case-sensitive)\n");
 		return 1;
@@ -434,7 +434,7 @@ explain(const struct explain_args *a)
 	}
 	if ((code = explain_setup(&x, a)) == 0 && (code = load_org(&x)) == 0) {
 		printf("policy:  %s (version %s, %zu rules)\n", x.cfg.policy_file,
-		    policy_version(x.policy), x.policy->nrules);
+		    policy_version(x.policy), policy_rule_count(x.policy));
 		print_person(&x, a->nrn);
 		print_context(&x);
 		if (!refused_before_policy(&x, a))
@@ -450,7 +450,7 @@ explain(const struct explain_args *a)
 }
 
 int
-policy_cli(int argc, char **argv)
+cmd_policy(int argc, char **argv)
 {
 	struct explain_args a;
 

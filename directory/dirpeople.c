@@ -40,19 +40,19 @@ group_grant(const char *dn, struct eg_grant *g)
 	    eg_strlcpy(g->role, p[0][0]->la_value.bv_val, sizeof(g->role)) < sizeof(g->role)) {
 		const char *t1 = p[1][0]->la_attr.bv_val, *v1 = p[1][0]->la_value.bv_val;
 		const char *t2 = p[2][0]->la_attr.bv_val, *v2 = p[2][0]->la_value.bv_val;
-		if (strcasecmp(t1, "o") == 0 && rights_valid_org_number(v1)) {
+		if (strcasecmp(t1, "o") == 0 && dir_valid_org_number(v1)) {
 			g->kind = EG_SCOPE_ORGANISATION;
 			eg_strlcpy(g->scope, v1, sizeof(g->scope));
 			eg_strlcpy(g->org, v1, sizeof(g->org));
 			ok = 1;
-		} else if (strcasecmp(t1, "ou") == 0 && rights_valid_facility_id(v1) &&
-		    strcasecmp(t2, "o") == 0 && rights_valid_org_number(v2)) {
+		} else if (strcasecmp(t1, "ou") == 0 && dir_valid_facility_id(v1) &&
+		    strcasecmp(t2, "o") == 0 && dir_valid_org_number(v2)) {
 			g->kind = EG_SCOPE_FACILITY;
 			eg_strlcpy(g->scope, v1, sizeof(g->scope));
 			eg_strlcpy(g->org, v2, sizeof(g->org));
 			ok = 1;
 		}
-		ok = ok && rights_role_on(g->role, g->kind);
+		ok = ok && dir_role_on(g->role, g->kind);
 	}
 	ldap_dnfree(p);
 	return ok ? 0 : -1;
@@ -191,7 +191,7 @@ keep_matched(struct people_ctx *c)
 }
 
 static int
-find_groups(struct dir_writer *w, const struct rights_scope *s, const char *role,
+find_groups(struct dir_writer *w, const struct dir_scope *s, const char *role,
     struct people_ctx *c)
 {
 	char base[1200], filter[300], esc[200];
@@ -200,7 +200,7 @@ find_groups(struct dir_writer *w, const struct rights_scope *s, const char *role
 	if (dirw_scope_dn(w, s, base, sizeof(base)) != 0)
 		return EG_ERR_PARSE;
 	if (role != NULL) {
-		if (!rights_role_known(role) || ldapc_filter_value(role, esc, sizeof(esc)) != 0)
+		if (!dir_role_known(role) || ldapc_filter_value(role, esc, sizeof(esc)) != 0)
 			return EG_ERR_PARSE;
 		snprintf(filter, sizeof(filter), "(&(objectClass=groupOfNames)(cn=%s))", esc);
 	} else {
@@ -212,7 +212,7 @@ find_groups(struct dir_writer *w, const struct rights_scope *s, const char *role
 }
 
 int
-dir_list_people(struct dir_writer *w, const struct rights_scope *s, const char *role,
+dir_list_people(struct dir_writer *w, const struct dir_scope *s, const char *role,
     const char *q, struct dir_people *out)
 {
 	struct people_ctx c = { out, 0, NULL, q };

@@ -32,7 +32,7 @@ dirw_dn_exists(struct dir_writer *w, const char *dn, int *exists)
 }
 
 int
-dirw_scope_exists(struct dir_writer *w, const struct rights_scope *s, int *exists)
+dir_scope_exists(struct dir_writer *w, const struct dir_scope *s, int *exists)
 {
 	char dn[1200];
 
@@ -43,7 +43,7 @@ dirw_scope_exists(struct dir_writer *w, const struct rights_scope *s, int *exist
 }
 
 int
-dirw_person_exists(struct dir_writer *w, const char *nrn, int *exists)
+dir_person_exists(struct dir_writer *w, const char *nrn, int *exists)
 {
 	char dn[1024];
 
@@ -71,7 +71,7 @@ facility_org_parse(LDAP *ld, LDAPMessage *res, void *arg)
 		return EG_OK;
 	if (ldap_str2dn(s, &dn, LDAP_DN_FORMAT_LDAPV3) == LDAP_SUCCESS && dn[0] != NULL &&
 	    dn[1] != NULL && dn[1][1] == NULL && strcasecmp(dn[1][0]->la_attr.bv_val, "o") == 0 &&
-	    rights_valid_org_number(dn[1][0]->la_value.bv_val))
+	    dir_valid_org_number(dn[1][0]->la_value.bv_val))
 		eg_strlcpy(o->org, dn[1][0]->la_value.bv_val, o->len);
 	ldap_dnfree(dn);
 	ldap_memfree(s);
@@ -79,14 +79,14 @@ facility_org_parse(LDAP *ld, LDAPMessage *res, void *arg)
 }
 
 int
-dirw_facility_org(struct dir_writer *w, const char *facility, char *org_out, size_t orglen)
+dir_facility_owner(struct dir_writer *w, const char *facility, char *org_out, size_t orglen)
 {
 	char base[1024], filter[256], esc[192];
 	char *attrs[] = { "1.1", NULL };
 	struct org_of o = { org_out, orglen };
 
 	org_out[0] = '\0';
-	if (!rights_valid_facility_id(facility) || ldapc_filter_value(facility, esc, sizeof(esc)) != 0)
+	if (!dir_valid_facility_id(facility) || ldapc_filter_value(facility, esc, sizeof(esc)) != 0)
 		return EG_ERR_PARSE;
 	snprintf(base, sizeof(base), "ou=organisations,%s", w->lc.base);
 	snprintf(filter, sizeof(filter), "(&(objectClass=eidgateFacility)(ou=%s))", esc);
@@ -124,7 +124,7 @@ members_parse(LDAP *ld, LDAPMessage *res, void *arg)
 }
 
 int
-dirw_members(struct dir_writer *w, const struct rights_scope *s, const char *role,
+dir_members(struct dir_writer *w, const struct dir_scope *s, const char *role,
     const char *nrn, size_t *count, int *holds)
 {
 	char dn[1400];
@@ -146,13 +146,13 @@ dirw_members(struct dir_writer *w, const struct rights_scope *s, const char *rol
 }
 
 int
-dirw_org(struct dir_writer *w, const char *org, struct dir_org *out)
+dir_org_read(struct dir_writer *w, const char *org, struct dir_org *out)
 {
 	char dn[1024];
 	char *attrs[] = { "description", "eidgateCapacity", NULL };
 
 	memset(out, 0, sizeof(*out));
-	if (!rights_valid_org_number(org) || dirw_org_dn(w, org, dn, sizeof(dn)) != 0)
+	if (!dir_valid_org_number(org) || dirw_org_dn(w, org, dn, sizeof(dn)) != 0)
 		return EG_ERR_PARSE;
 	eg_strlcpy(out->id, org, sizeof(out->id));
 	return dirw_search(w, dn, LDAP_SCOPE_BASE, "(objectClass=eidgateOrganisation)", attrs, 1,
@@ -180,7 +180,7 @@ facilities_parse(LDAP *ld, LDAPMessage *res, void *arg)
 	    e = ldap_next_entry(ld, e)) {
 		struct dir_facility *f = &l->f[l->n];
 		ldapc_entry_value(ld, e, "ou", f->id, sizeof(f->id));
-		if (!rights_valid_facility_id(f->id))
+		if (!dir_valid_facility_id(f->id))
 			continue;       /* not made by eidgate: do not hand it to the pages */
 		f->found = 1;
 		eg_strlcpy(f->org, l->org, sizeof(f->org));
@@ -201,7 +201,7 @@ dir_list_facilities(struct dir_writer *w, const char *org, struct dir_facility *
 
 	*out = NULL;
 	*n = 0;
-	if (!rights_valid_org_number(org) || dirw_org_dn(w, org, dn, sizeof(dn)) != 0)
+	if (!dir_valid_org_number(org) || dirw_org_dn(w, org, dn, sizeof(dn)) != 0)
 		return EG_ERR_PARSE;
 	r = dirw_search(w, dn, LDAP_SCOPE_ONELEVEL, "(objectClass=eidgateFacility)", attrs,
 	    EG_MAX_DIR_LISTED, facilities_parse, &l, "list facilities");
@@ -215,13 +215,13 @@ dir_list_facilities(struct dir_writer *w, const char *org, struct dir_facility *
 }
 
 int
-dirw_facility_count(struct dir_writer *w, const char *facility, int *count)
+dir_facility_count(struct dir_writer *w, const char *facility, int *count)
 {
 	char base[1024], filter[256], esc[192];
 	char *attrs[] = { "1.1", NULL };
 
 	*count = 0;
-	if (!rights_valid_facility_id(facility) || ldapc_filter_value(facility, esc, sizeof(esc)) != 0)
+	if (!dir_valid_facility_id(facility) || ldapc_filter_value(facility, esc, sizeof(esc)) != 0)
 		return EG_ERR_PARSE;
 	snprintf(base, sizeof(base), "ou=organisations,%s", w->lc.base);
 	/* any entry named ou=<id> below the organisations, facility or not */

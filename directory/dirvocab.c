@@ -33,7 +33,7 @@ in_list(const char *const *list, const char *s)
 }
 
 const char *const *
-rights_roles_of(enum eg_scope_kind kind)
+dir_roles_of(enum eg_scope_kind kind)
 {
 	switch (kind) {
 	case EG_SCOPE_ORGANISATION:
@@ -47,39 +47,39 @@ rights_roles_of(enum eg_scope_kind kind)
 }
 
 int
-rights_role_on(const char *role, enum eg_scope_kind kind)
+dir_role_on(const char *role, enum eg_scope_kind kind)
 {
-	return in_list(rights_roles_of(kind), role);
+	return in_list(dir_roles_of(kind), role);
 }
 
 int
-rights_role_known(const char *role)
+dir_role_known(const char *role)
 {
 	return in_list(org_roles, role) || in_list(facility_roles, role) ||
 	    in_list(region_roles, role);
 }
 
 int
-rights_valid_region(const char *s)
+dir_valid_region(const char *s)
 {
 	return in_list(regions, s);
 }
 
 int
-rights_valid_sector(const char *s)
+dir_valid_sector(const char *s)
 {
 	return in_list(sectors, s);
 }
 
 int
-rights_valid_capacity(const char *s)
+dir_valid_capacity(const char *s)
 {
 	return in_list(capacities, s);
 }
 
 /* Belgian enterprise (KBO/BCE) number: mod-97 check over the first eight digits. */
 int
-rights_valid_org_number(const char *s)
+dir_valid_org_number(const char *s)
 {
 	unsigned long body = 0;
 	size_t i;
@@ -92,7 +92,7 @@ rights_valid_org_number(const char *s)
 }
 
 int
-rights_valid_facility_id(const char *s)
+dir_valid_facility_id(const char *s)
 {
 	size_t i, n = s != NULL ? strlen(s) : 0;
 
@@ -105,7 +105,7 @@ rights_valid_facility_id(const char *s)
 }
 
 int
-rights_scope_parse(const char *text, struct rights_scope *out)
+dir_scope_parse(const char *text, struct dir_scope *out)
 {
 	const char *colon = text != NULL ? strchr(text, ':') : NULL;
 	const char *id;
@@ -116,13 +116,13 @@ rights_scope_parse(const char *text, struct rights_scope *out)
 		return EG_ERR_PARSE;
 	klen = (size_t)(colon - text);
 	id = colon + 1;
-	if (klen == 12 && strncmp(text, "organisation", klen) == 0 && rights_valid_org_number(id)) {
+	if (klen == 12 && strncmp(text, "organisation", klen) == 0 && dir_valid_org_number(id)) {
 		out->kind = EG_SCOPE_ORGANISATION;
 		eg_strlcpy(out->org, id, sizeof(out->org));
 	} else if (klen == 8 && strncmp(text, "facility", klen) == 0 &&
-	    rights_valid_facility_id(id)) {
+	    dir_valid_facility_id(id)) {
 		out->kind = EG_SCOPE_FACILITY;
-	} else if (klen == 6 && strncmp(text, "region", klen) == 0 && rights_valid_region(id)) {
+	} else if (klen == 6 && strncmp(text, "region", klen) == 0 && dir_valid_region(id)) {
 		out->kind = EG_SCOPE_REGION;
 	} else {
 		return EG_ERR_PARSE;
@@ -132,7 +132,7 @@ rights_scope_parse(const char *text, struct rights_scope *out)
 }
 
 const char *
-rights_scope_kind_name(enum eg_scope_kind kind)
+dir_scope_kind_name(enum eg_scope_kind kind)
 {
 	static const char *const kinds[] = { "organisation", "facility", "region" };
 
@@ -140,9 +140,9 @@ rights_scope_kind_name(enum eg_scope_kind kind)
 }
 
 void
-rights_scope_format(const struct rights_scope *s, char *out, size_t outlen)
+dir_scope_format(const struct dir_scope *s, char *out, size_t outlen)
 {
-	snprintf(out, outlen, "%s:%s", rights_scope_kind_name(s->kind), s->id);
+	snprintf(out, outlen, "%s:%s", dir_scope_kind_name(s->kind), s->id);
 }
 
 /* Decodes one UTF-8 sequence (RFC 3629: no overlongs, no surrogates, <= U+10FFFF);
@@ -186,7 +186,7 @@ forbidden_char(uint32_t c)
 }
 
 int
-rights_valid_name(const char *s)
+dir_valid_name(const char *s)
 {
 	const unsigned char *p = (const unsigned char *)s;
 	size_t chars = 0, len, step;
@@ -206,7 +206,7 @@ rights_valid_name(const char *s)
 }
 
 void
-rights_split_name(const char *name, char *given, size_t glen, char *surname, size_t slen)
+dir_split_name(const char *name, char *given, size_t glen, char *surname, size_t slen)
 {
 	const char *sp = strchr(name, ' ');
 

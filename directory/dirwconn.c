@@ -15,7 +15,7 @@
 #include "directory/internal.h"
 
 int
-dirw_open(const struct eg_config *cfg, struct dir_writer **out)
+dir_writer_open(const struct eg_config *cfg, struct dir_writer **out)
 {
 	struct dir_writer *w = calloc(1, sizeof(*w));
 
@@ -23,7 +23,7 @@ dirw_open(const struct eg_config *cfg, struct dir_writer **out)
 	if (w == NULL)
 		return EG_ERR_NOMEM;
 	if (ldapc_init(&w->lc, cfg) != EG_OK) {
-		dirw_close(w);
+		dir_writer_close(w);
 		return EG_ERR_CONFIG;
 	}
 	if (w->lc.timeout_ms <= 0)
@@ -33,7 +33,7 @@ dirw_open(const struct eg_config *cfg, struct dir_writer **out)
 }
 
 void
-dirw_close(struct dir_writer *w)
+dir_writer_close(struct dir_writer *w)
 {
 	if (w == NULL)
 		return;
@@ -44,13 +44,13 @@ dirw_close(struct dir_writer *w)
 }
 
 const char *
-dirw_last_error(const struct dir_writer *w)
+dir_writer_error(const struct dir_writer *w)
 {
 	return w->last_error[0] ? w->last_error : "no error";
 }
 
 int
-dirw_last_was_access(const struct dir_writer *w)
+dir_writer_denied(const struct dir_writer *w)
 {
 	return w->last_access;
 }
@@ -184,7 +184,7 @@ dirw_org_dn(const struct dir_writer *w, const char *org, char *out, size_t outle
 }
 
 int
-dirw_scope_dn(const struct dir_writer *w, const struct rights_scope *s, char *out,
+dirw_scope_dn(const struct dir_writer *w, const struct dir_scope *s, char *out,
     size_t outlen)
 {
 	char v[3 * EG_MAX_ID], org[1024];
@@ -205,7 +205,7 @@ dirw_scope_dn(const struct dir_writer *w, const struct rights_scope *s, char *ou
 }
 
 int
-dirw_group_dn(const struct dir_writer *w, const struct rights_scope *s, const char *role,
+dirw_group_dn(const struct dir_writer *w, const struct dir_scope *s, const char *role,
     char *out, size_t outlen)
 {
 	char v[3 * EG_MAX_ID], parent[1200];

@@ -75,16 +75,16 @@ add_entry(struct dir_writer *w, const char *dn, struct modset *ms, int *created,
 }
 
 int
-dirw_person_create(struct dir_writer *w, const char *nrn, const char *name, int *created)
+dir_person_create(struct dir_writer *w, const char *nrn, const char *name, int *created)
 {
 	static const char *const oc[] = { "inetOrgPerson" };
 	char dn[1024], given[EG_MAX_NAME], surname[EG_MAX_NAME];
 	struct modset ms;
 
 	*created = 0;
-	if (!rights_valid_name(name) || dirw_person_dn(w, nrn, dn, sizeof(dn)) != 0)
+	if (!dir_valid_name(name) || dirw_person_dn(w, nrn, dn, sizeof(dn)) != 0)
 		return EG_ERR_PARSE;
-	rights_split_name(name, given, sizeof(given), surname, sizeof(surname));
+	dir_split_name(name, given, sizeof(given), surname, sizeof(surname));
 	memset(&ms, 0, sizeof(ms));
 	mods_add(&ms, LDAP_MOD_ADD, "objectClass", oc, 1);
 	mods_add1(&ms, LDAP_MOD_ADD, "uid", nrn);
@@ -113,7 +113,7 @@ op_member_add(struct dir_writer *w, LDAP *ld, void *arg)
 }
 
 int
-dirw_add_member(struct dir_writer *w, const struct rights_scope *s, const char *role,
+dir_add_member(struct dir_writer *w, const struct dir_scope *s, const char *role,
     const char *nrn, int *added)
 {
 	static const char *const oc[] = { "groupOfNames" };
@@ -203,7 +203,7 @@ delete_last(struct dir_writer *w, struct member_op *m, int *removed)
 }
 
 int
-dirw_remove_member(struct dir_writer *w, const struct rights_scope *s, const char *role,
+dir_remove_member(struct dir_writer *w, const struct dir_scope *s, const char *role,
     const char *nrn, int *removed)
 {
 	char gdn[1400], pdn[1024];
@@ -228,7 +228,7 @@ dirw_remove_member(struct dir_writer *w, const struct rights_scope *s, const cha
 }
 
 int
-dirw_base_ou(struct dir_writer *w, const char *ou, int in_regions, const char *description,
+dir_base_ou(struct dir_writer *w, const char *ou, int in_regions, const char *description,
     int *created)
 {
 	static const char *const oc[] = { "organizationalUnit" };
@@ -257,7 +257,7 @@ dirw_base_ou(struct dir_writer *w, const char *ou, int in_regions, const char *d
 }
 
 int
-dirw_org_create(struct dir_writer *w, const char *number, const char *name,
+dir_org_create(struct dir_writer *w, const char *number, const char *name,
     const char *const *capacities, size_t ncap, int *created)
 {
 	static const char *const oc[] = { "organization", "eidgateOrganisation" };
@@ -265,7 +265,7 @@ dirw_org_create(struct dir_writer *w, const char *number, const char *name,
 	struct modset ms;
 
 	*created = 0;
-	if (!rights_valid_org_number(number) || dirw_org_dn(w, number, dn, sizeof(dn)) != 0 ||
+	if (!dir_valid_org_number(number) || dirw_org_dn(w, number, dn, sizeof(dn)) != 0 ||
 	    ncap > VALS_MAX)
 		return EG_ERR_PARSE;
 	memset(&ms, 0, sizeof(ms));
@@ -278,11 +278,11 @@ dirw_org_create(struct dir_writer *w, const char *number, const char *name,
 }
 
 int
-dirw_facility_create(struct dir_writer *w, const char *org, const char *id, const char *name,
+dir_facility_create(struct dir_writer *w, const char *org, const char *id, const char *name,
     const char *sector, const char *region, int *created)
 {
 	static const char *const oc[] = { "organizationalUnit", "eidgateFacility" };
-	struct rights_scope s;
+	struct dir_scope s;
 	char dn[1200];
 	struct modset ms;
 
@@ -291,7 +291,7 @@ dirw_facility_create(struct dir_writer *w, const char *org, const char *id, cons
 	s.kind = EG_SCOPE_FACILITY;
 	eg_strlcpy(s.id, id, sizeof(s.id));
 	eg_strlcpy(s.org, org, sizeof(s.org));
-	if (!rights_valid_facility_id(id) || dirw_scope_dn(w, &s, dn, sizeof(dn)) != 0)
+	if (!dir_valid_facility_id(id) || dirw_scope_dn(w, &s, dn, sizeof(dn)) != 0)
 		return EG_ERR_PARSE;
 	memset(&ms, 0, sizeof(ms));
 	mods_add(&ms, LDAP_MOD_ADD, "objectClass", oc, 2);

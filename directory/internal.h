@@ -117,9 +117,9 @@ int dirw_dn_value(const char *v, char *out, size_t outlen);
 /* DNs below the base; values are RFC 4514-escaped. 0 or -1 (too long). */
 int dirw_person_dn(const struct dir_writer *w, const char *nrn, char *out, size_t outlen);
 int dirw_org_dn(const struct dir_writer *w, const char *org, char *out, size_t outlen);
-int dirw_scope_dn(const struct dir_writer *w, const struct rights_scope *s, char *out,
+int dirw_scope_dn(const struct dir_writer *w, const struct dir_scope *s, char *out,
     size_t outlen);
-int dirw_group_dn(const struct dir_writer *w, const struct rights_scope *s, const char *role,
+int dirw_group_dn(const struct dir_writer *w, const struct dir_scope *s, const char *role,
     char *out, size_t outlen);
 /* The national number of a member DN "uid=<11 digits>,ou=people,..." into out (12
  * bytes); 0 or -1 when the DN has another shape. */

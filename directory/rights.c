@@ -26,7 +26,7 @@ is_worker_role(const char *role)
 }
 
 int
-rights_holds_org(const struct eg_grant *g, size_t n, const char *role, const char *org)
+dir_holds_org(const struct eg_grant *g, size_t n, const char *role, const char *org)
 {
 	size_t i;
 
@@ -55,83 +55,83 @@ holds_facility_lb(const struct eg_grant *g, size_t n, const char *f, const char 
 /* "all an lb may do" on the scope: vte, co-vte and lb of the organisation, or lb of
  * the facility itself. */
 static int
-acts_as_lb(const struct eg_grant *g, size_t n, const struct rights_scope *s)
+acts_as_lb(const struct eg_grant *g, size_t n, const struct dir_scope *s)
 {
-	if (rights_holds_org(g, n, "vte", s->org) || rights_holds_org(g, n, "co-vte", s->org) ||
-	    rights_holds_org(g, n, "lb", s->org))
+	if (dir_holds_org(g, n, "vte", s->org) || dir_holds_org(g, n, "co-vte", s->org) ||
+	    dir_holds_org(g, n, "lb", s->org))
 		return 1;
 	return s->kind == EG_SCOPE_FACILITY && holds_facility_lb(g, n, s->id, s->org);
 }
 
 static int
-org_authority(const struct eg_grant *g, size_t n, enum rights_action a, const char *role,
-    const struct rights_scope *s)
+org_authority(const struct eg_grant *g, size_t n, enum dir_action a, const char *role,
+    const struct dir_scope *s)
 {
-	int vte = rights_holds_org(g, n, "vte", s->org);
+	int vte = dir_holds_org(g, n, "vte", s->org);
 
 	if (strcmp(role, "vte") == 0)
-		return vte && a == RIGHTS_REVOKE;
+		return vte && a == DIR_REVOKE;
 	if (strcmp(role, "co-vte") == 0 || strcmp(role, "security-officer") == 0)
 		return vte;
 	if (strcmp(role, "lb") == 0)
-		return vte || rights_holds_org(g, n, "co-vte", s->org);
+		return vte || dir_holds_org(g, n, "co-vte", s->org);
 	return 0;
 }
 
 static int
 facility_authority(const struct eg_grant *g, size_t n, const char *role,
-    const struct rights_scope *s)
+    const struct dir_scope *s)
 {
 	if (strcmp(role, "lb") == 0)
-		return rights_holds_org(g, n, "vte", s->org) ||
-		    rights_holds_org(g, n, "co-vte", s->org);
+		return dir_holds_org(g, n, "vte", s->org) ||
+		    dir_holds_org(g, n, "co-vte", s->org);
 	return is_worker_role(role) && acts_as_lb(g, n, s);
 }
 
-enum rights_verdict
-rights_check(const struct eg_grant *g, size_t n, const char *caller_nrn,
-    enum rights_action a, const char *target_nrn, const char *role,
-    const struct rights_scope *s)
+enum dir_verdict
+dir_rights_check(const struct eg_grant *g, size_t n, const char *caller_nrn,
+    enum dir_action a, const char *target_nrn, const char *role,
+    const struct dir_scope *s)
 {
 	int ok;
 
-	if (role == NULL || !rights_role_on(role, s->kind))
-		return RIGHTS_BAD_ROLE;
+	if (role == NULL || !dir_role_on(role, s->kind))
+		return DIR_BAD_ROLE;
 	if (s->kind == EG_SCOPE_REGION)
-		return RIGHTS_REGION;
+		return DIR_REGION_ROLE;
 	if (s->org[0] == '\0')
-		return RIGHTS_OUTSIDE;  /* a facility whose organisation is unknown: nobody's */
+		return DIR_OUTSIDE;  /* a facility whose organisation is unknown: nobody's */
 	if (s->kind == EG_SCOPE_ORGANISATION)
 		ok = org_authority(g, n, a, role, s);
 	else
 		ok = facility_authority(g, n, role, s);
 	if (!ok)
-		return RIGHTS_OUTSIDE;
+		return DIR_OUTSIDE;
 	if (target_nrn != NULL && caller_nrn != NULL && strcmp(target_nrn, caller_nrn) == 0)
-		return RIGHTS_SELF;
-	return RIGHTS_ALLOWED;
+		return DIR_SELF;
+	return DIR_ALLOWED;
 }
 
 int
-rights_may_administer(const struct eg_grant *g, size_t n, const struct rights_scope *s)
+dir_may_administer(const struct eg_grant *g, size_t n, const struct dir_scope *s)
 {
 	if (s->kind == EG_SCOPE_REGION || s->org[0] == '\0')
 		return 0;
 	if (s->kind == EG_SCOPE_ORGANISATION)
-		return rights_holds_org(g, n, "vte", s->org) ||
-		    rights_holds_org(g, n, "co-vte", s->org) || rights_holds_org(g, n, "lb", s->org);
+		return dir_holds_org(g, n, "vte", s->org) ||
+		    dir_holds_org(g, n, "co-vte", s->org) || dir_holds_org(g, n, "lb", s->org);
 	return acts_as_lb(g, n, s);
 }
 
 size_t
-rights_allowed_roles(const struct eg_grant *g, size_t n, enum rights_action a,
-    const struct rights_scope *s, const char **out, size_t max)
+dir_allowed_roles(const struct eg_grant *g, size_t n, enum dir_action a,
+    const struct dir_scope *s, const char **out, size_t max)
 {
-	const char *const *roles = rights_roles_of(s->kind);
+	const char *const *roles = dir_roles_of(s->kind);
 	size_t i, k = 0;
 
 	for (i = 0; roles[i] != NULL && k < max; i++)
-		if (rights_check(g, n, NULL, a, NULL, roles[i], s) == RIGHTS_ALLOWED)
+		if (dir_rights_check(g, n, NULL, a, NULL, roles[i], s) == DIR_ALLOWED)
 			out[k++] = roles[i];
 	return k;
 }

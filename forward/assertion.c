@@ -22,7 +22,7 @@
 #include "eidgate/log.h"
 #include "eidgate/signer.h"
 #include "eidgate/util.h"
-#include "eidgate/request.h"
+#include "forward/internal.h"
 
 /* Slots of the cache (direct-mapped by key hash). A slot holds one user's assertion for
  * one backend; a collision only costs a signature. 1024 slots * ~6 KiB = 6 MiB of
@@ -45,21 +45,23 @@ struct assertion_cache {
 	struct acache_slot slots[ACACHE_SLOTS];
 };
 
-struct assertion_cache *
-assertion_cache_new(void)
+int
+forward_assertions_new(struct assertion_cache **out)
 {
 	struct assertion_cache *c = calloc(1, sizeof(*c));
 	size_t i;
 
+	*out = NULL;
 	if (c == NULL)
-		return NULL;
+		return EG_ERR_NOMEM;
 	for (i = 0; i < ACACHE_SLOTS; i++)
 		pthread_mutex_init(&c->slots[i].mu, NULL);
-	return c;
+	*out = c;
+	return EG_OK;
 }
 
 void
-assertion_cache_free(struct assertion_cache *c)
+forward_assertions_free(struct assertion_cache *c)
 {
 	size_t i;
 
@@ -72,7 +74,7 @@ assertion_cache_free(struct assertion_cache *c)
 }
 
 void
-assertion_cache_stats(struct assertion_cache *c, unsigned long *hits, unsigned long *misses)
+forward_assertion_stats(struct assertion_cache *c, unsigned long *hits, unsigned long *misses)
 {
 	*hits = atomic_load(&c->hits);
 	*misses = atomic_load(&c->misses);
@@ -100,7 +102,7 @@ roles_claim(const struct req_user *u)
 		const struct eg_grant *g = &u->person->grants[i];
 		if (!grant_in_claim(u, g))
 			continue;
-		snprintf(scope, sizeof(scope), "%s:%s", rights_scope_kind_name(g->kind), g->scope);
+		snprintf(scope, sizeof(scope), "%s:%s", dir_scope_kind_name(g->kind), g->scope);
 		if (json_array_append_new(arr, json_pack("{s:s, s:s}", "role", g->role,
 		    "scope", scope)) != 0) {
 			json_decref(arr);
@@ -168,7 +170,7 @@ make_key(struct request *r, const struct policy_backend *b, char *out, size_t ou
 		const struct eg_grant *g = &u->person->grants[i];
 		if (!grant_in_claim(u, g))
 			continue;
-		key_add(&k, rights_scope_kind_name(g->kind));
+		key_add(&k, dir_scope_kind_name(g->kind));
 		key_add(&k, g->scope);
 		key_add(&k, g->role);
 	}

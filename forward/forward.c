@@ -13,6 +13,9 @@
 #include "eidgate/limits.h"
 #include "eidgate/log.h"
 #include "eidgate/util.h"
+#include "eidgate/forward.h"
+#include "eidgate/pages.h"
+#include "eidgate/record.h"
 #include "eidgate/request.h"
 #include "forward/internal.h"
 
@@ -243,13 +246,13 @@ client_fd(struct MHD_Connection *conn)
 static enum MHD_Result
 refuse_too_big(struct request *r)
 {
-	if (req_audit(r, "request", 0, EG_ERR_TOO_BIG, NULL, 413, 0) != EG_OK)
+	if (record_decision(r, REC_REQUEST, 0, EG_ERR_TOO_BIG, NULL, 413, 0) != EG_OK)
 		return respond_audit_unavailable(r);
 	return respond_error(r, 413, "body-too-large", "The request body is too large.");
 }
 
 enum MHD_Result
-upstream_start(struct request *r, const struct policy_backend *b)
+forward_start(struct request *r, const struct policy_backend *b)
 {
 	struct upstream_xfer *x;
 	int64_t body_len = r->body_len;
@@ -283,7 +286,7 @@ upstream_start(struct request *r, const struct policy_backend *b)
 	return MHD_YES;
 fail:
 	log_warnx("request %s: cannot start the upstream transfer", r->id);
-	if (req_audit(r, "request", 0, EG_ERR_INTERNAL, NULL, 500, 0) != EG_OK)
+	if (record_decision(r, REC_REQUEST, 0, EG_ERR_INTERNAL, NULL, 500, 0) != EG_OK)
 		return respond_audit_unavailable(r);
 	return respond_error(r, 500, "internal", "The gateway could not handle the request.");
 }
@@ -447,7 +450,7 @@ answer_upstream_failure(struct request *r, struct upstream_xfer *x)
 	atomic_fetch_add(&r->gw->stat_upstream_errors, 1);
 	if (x->fail == FAIL_CLIENT_GONE) {
 		log_info("request %s: client went away while backend %s worked on it", r->id, bname);
-		req_audit(r, "request", 1, EG_OK, "client-gone", 0, 0);
+		record_decision(r, REC_REQUEST, 1, EG_OK, "client-gone", 0, 0);
 		return MHD_NO;
 	}
 	if (slow)
@@ -455,7 +458,7 @@ answer_upstream_failure(struct request *r, struct upstream_xfer *x)
 		    (long long)x->timeout_ms);
 	else
 		log_warnx("request %s: backend %s: %s", r->id, bname, x->errbuf);
-	if (req_audit(r, "request", 1, slow ? EG_ERR_UPSTREAM_TIMEOUT : EG_ERR_UPSTREAM, NULL,
+	if (record_decision(r, REC_REQUEST, 1, slow ? EG_ERR_UPSTREAM_TIMEOUT : EG_ERR_UPSTREAM, NULL,
 	    slow ? 504 : 502, 0) != EG_OK)
 		return respond_audit_unavailable(r);
 	return slow ? respond_error(r, 504, "upstream-timeout", "The service did not answer in time.") :
@@ -470,12 +473,12 @@ answer_from_upstream(struct request *r, struct upstream_xfer *x)
 
 	if ((resp = make_response(r, x)) == NULL) {
 		upstream_cancel(x);
-		if (req_audit(r, "request", 1, EG_ERR_NOMEM, NULL, 0, 0) != EG_OK)
+		if (record_decision(r, REC_REQUEST, 1, EG_ERR_NOMEM, NULL, 0, 0) != EG_OK)
 			return respond_audit_unavailable(r);
 		return respond_error(r, 500, "internal", "The gateway could not handle the request.");
 	}
 	/* Recorded before the response leaves: nothing is served unlogged. */
-	if (req_audit(r, "request", 1, EG_OK, NULL, (int)x->status,
+	if (record_decision(r, REC_REQUEST, 1, EG_OK, NULL, (int)x->status,
 	    x->content_length > 0 ? (uint64_t)x->content_length : 0) != EG_OK) {
 		MHD_destroy_response(resp);
 		upstream_cancel(x);
@@ -526,16 +529,16 @@ record_unanswered(struct request *r, struct upstream_xfer *x)
 
 	log_info("request %s: closing: too much upload after the answer was settled", r->id);
 	if (x->too_big)
-		req_audit(r, "request", 0, EG_ERR_TOO_BIG, NULL, 413, 0);
+		record_decision(r, REC_REQUEST, 0, EG_ERR_TOO_BIG, NULL, 413, 0);
 	else if (x->broken)
-		req_audit(r, "request", 1, slow ? EG_ERR_UPSTREAM_TIMEOUT : EG_ERR_UPSTREAM, NULL,
+		record_decision(r, REC_REQUEST, 1, slow ? EG_ERR_UPSTREAM_TIMEOUT : EG_ERR_UPSTREAM, NULL,
 		    slow ? 504 : 502, 0);
 	else
-		req_audit(r, "request", 1, EG_OK, "upload-not-read", (int)x->status, 0);
+		record_decision(r, REC_REQUEST, 1, EG_OK, "upload-not-read", (int)x->status, 0);
 }
 
 enum MHD_Result
-upstream_continue(struct request *r, const char *upload, size_t *upload_size)
+forward_continue(struct request *r, const char *upload, size_t *upload_size)
 {
 	struct upstream_xfer *x = r->xfer;
 	int wake = 0;
@@ -562,7 +565,7 @@ upstream_continue(struct request *r, const char *upload, size_t *upload_size)
 }
 
 void
-upstream_request_done(struct request *r, int client_gone)
+forward_done(struct request *r, int client_gone)
 {
 	struct upstream_xfer *x = r->xfer;
 	int running;
@@ -572,7 +575,7 @@ upstream_request_done(struct request *r, int client_gone)
 	/* A client that left before its answer (during the upload, or while the backend
 	 * worked) still leaves a record of the forwarded request. */
 	if (!r->decided)
-		req_audit(r, "request", 1, EG_OK, client_gone ? "client-gone" : "unanswered",
+		record_decision(r, REC_REQUEST, 1, EG_OK, client_gone ? "client-gone" : "unanswered",
 		    x->done ? (int)x->status : 0, 0);
 	x->conn = NULL;
 	x->waiting = WAIT_NONE;

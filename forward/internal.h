@@ -1,10 +1,27 @@
-
+/*
+ * internal.h - shared by the files of forward/ only (and their unit tests): the backend
+ * response reader (h1.c), the transfer state and streaming rings (upstream.c), the
+ * backend connections (upconn.c), the libmicrohttpd side (forward.c) and the assertion
+ * (assertion.c).
+ */
 #ifndef EIDGATE_FORWARD_INTERNAL_H
 #define EIDGATE_FORWARD_INTERNAL_H
 
-/*
- * h1.h - reading a backend's HTTP/1.1 response: the head (status line and header
- * fields) and the chunked transfer coding. proxy/ only; no I/O, no allocation.
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+
+#include <microhttpd.h>
+
+#include "eidgate/forward.h"
+#include "eidgate/request.h"
+
+/* ---- h1.c: reading a backend's HTTP/1.1 response --------------------------------------
+ *
+ * The head (status line and header fields) and the chunked transfer coding; no I/O, no
+ * allocation.
  *
  * The backend is trusted less than it seems: a compromised or confused one must not be
  * able to smuggle a second response into the client's connection or make the gateway
@@ -76,8 +93,10 @@ enum h1_chunk_result {
 enum h1_chunk_result h1_chunk_step(struct h1_chunked *c, const char *in, size_t len,
     size_t *used, const char **data, size_t *dlen);
 
-/* upstream_int.h - the transfer state shared by upstream.c and upconn.c (the backend
- * side) and forward.c (the libmicrohttpd side); proxy/ only. Both sides run on the same
+/* ---- the transfer state ----------------------------------------------------------------
+ *
+ * Shared by upstream.c and upconn.c (the backend side) and forward.c (the libmicrohttpd
+ * side). Both sides run on the same
  * event-loop thread (loop.c), the one that owns the client's connection, so the state
  * needs no lock. The reference count is atomic all the same: at shutdown the main
  * thread frees what the stopped loops left. */
@@ -249,22 +268,11 @@ void upconn_abort(struct up_conn *uc);
 void upconn_event(struct up_conn *uc, uint32_t events);
 void upconn_close_idle(struct up_worker *w, int64_t older_than_ms);
 
-/* ---- the event loop's side (loop.c) -------------------------------------------------- */
+/* ---- assertion.c ------------------------------------------------------------------------ */
 
-/* What an epoll event's data.ptr points to: each source starts with its kind. */
-enum loop_src { SRC_MHD = 1, SRC_WAKE, SRC_UPSTREAM };
-
-struct up_worker *upstream_worker(struct upstream_pool *p, int i);
-/* The loop's epoll set and daemon, before the loop runs. */
-void upstream_worker_attach(struct up_worker *w, int epfd, struct MHD_Daemon *daemon);
-/* An epoll event on one of the worker's backend connections (src is its data.ptr). */
-void upstream_on_event(struct up_worker *w, void *src, uint32_t events);
-/* Carries out what libmicrohttpd's callbacks asked for (start, unpause, cancel). */
-void upstream_run_pending(struct up_worker *w);
-/* Gives up transfers whose backend or client is gone or silent; returns how long the loop
- * may sleep before the next check (ms). */
-int upstream_tick(struct up_worker *w, int64_t now_ms);
-/* Ends every transfer of the worker (shutdown). */
-void upstream_worker_cancel_all(struct up_worker *w);
+/* The assertion for r to backend b: from the cache when one for the same session,
+ * backend and acting scope is within half its lifetime, else freshly signed. *jws is
+ * malloc'd. EG_OK or EG_ERR_CRYPTO / EG_ERR_NOMEM. */
+int assertion_make(struct request *r, const struct policy_backend *b, char **jws);
 
 #endif

@@ -8,7 +8,7 @@
  * header building and scanning, its own connection bookkeeping and poll() calls per
  * transfer). What a gateway needs from an HTTP/1.1 client is small: write a head we
  * already built, stream bytes both ways and find where the response ends. The part that
- * must be right, where a response ends, is proxy/h1.c, strict and tested on its own.
+ * must be right, where a response ends, is forward/h1.c, strict and tested on its own.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -31,8 +31,6 @@
 #include "eidgate/log.h"
 #include "eidgate/util.h"
 #include "forward/internal.h"
-#include "eidgate/request.h"
-#include "forward/internal.h"
 
 /* Kept-alive backend connections per loop. */
 #define MAX_IDLE 64
@@ -42,8 +40,8 @@
 enum uc_state { UC_CONNECTING, UC_HANDSHAKE, UC_OPEN };
 enum body_mode { BODY_NONE, BODY_LENGTH, BODY_CHUNKED, BODY_EOF };
 
+/* epoll's data.ptr of a backend connection is the connection itself (forward.h). */
 struct up_conn {
-	enum loop_src src;              /* SRC_UPSTREAM: what epoll's data.ptr points to */
 	int fd;
 	SSL *ssl;
 	struct up_worker *w;
@@ -260,7 +258,6 @@ conn_new(struct up_worker *w, const char *key)
 		free(uc);
 		return NULL;
 	}
-	uc->src = SRC_UPSTREAM;
 	uc->fd = -1;
 	uc->w = w;
 	uc->incap = IN_BUF;

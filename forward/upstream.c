@@ -41,7 +41,6 @@
 #include "eidgate/limits.h"
 #include "eidgate/log.h"
 #include "eidgate/util.h"
-#include "eidgate/request.h"
 #include "forward/internal.h"
 
 /* How often a loop looks for timed-out backends and vanished clients. */
@@ -315,7 +314,7 @@ cancel(struct up_worker *w, struct upstream_xfer *x)
 }
 
 void
-upstream_run_pending(struct up_worker *w)
+forward_run_pending(struct up_worker *w)
 {
 	struct upstream_xfer *x;
 	unsigned what;
@@ -378,7 +377,7 @@ check_xfer(struct upstream_xfer *x, int64_t now)
 }
 
 int
-upstream_tick(struct up_worker *w, int64_t now)
+forward_tick(struct up_worker *w, int64_t now)
 {
 	struct upstream_xfer *x, *next;
 	enum xfer_fail f;
@@ -396,9 +395,9 @@ upstream_tick(struct up_worker *w, int64_t now)
 }
 
 void
-upstream_worker_cancel_all(struct up_worker *w)
+forward_cancel_all(struct up_worker *w)
 {
-	upstream_run_pending(w);
+	forward_run_pending(w);
 	while (w->active != NULL) {
 		w->active->cancelled = 1;
 		cancel(w, w->active);
@@ -461,7 +460,7 @@ upstream_cancel(struct upstream_xfer *x)
 }
 
 void
-upstream_stats(struct upstream_pool *p, long *active, unsigned long *requests,
+forward_stats(struct upstream_pool *p, long *active, unsigned long *requests,
     unsigned long *connects)
 {
 	*active = atomic_load(&p->active);
@@ -472,7 +471,7 @@ upstream_stats(struct upstream_pool *p, long *active, unsigned long *requests,
 /* ---- the pool ---------------------------------------------------------------------- */
 
 int
-upstream_pool_new(int nworkers, struct upstream_pool **out)
+forward_pool_new(int nworkers, struct upstream_pool **out)
 {
 	struct upstream_pool *p = calloc(1, sizeof(*p));
 	int i;
@@ -493,42 +492,42 @@ upstream_pool_new(int nworkers, struct upstream_pool **out)
 }
 
 struct up_worker *
-upstream_worker(struct upstream_pool *p, int i)
+forward_worker(struct upstream_pool *p, int i)
 {
 	return i >= 0 && i < p->n ? &p->w[i] : NULL;
 }
 
 void
-upstream_worker_attach(struct up_worker *w, int epfd, struct MHD_Daemon *daemon)
+forward_worker_attach(struct up_worker *w, int epfd, struct MHD_Daemon *daemon)
 {
 	w->epfd = epfd;
 	w->daemon = daemon;
 }
 
 void
-upstream_on_event(struct up_worker *w, void *src, uint32_t events)
+forward_on_event(struct up_worker *w, void *ptr, uint32_t events)
 {
 	(void)w;
-	upconn_event(src, events);
+	upconn_event(ptr, events);
 }
 
 /* New transfers fail from now on; the loops end the running ones (loop.c). */
 void
-upstream_pool_shutdown(struct upstream_pool *p)
+forward_pool_shutdown(struct upstream_pool *p)
 {
 	if (p != NULL)
 		atomic_store(&p->shutting_down, 1);
 }
 
 void
-upstream_pool_free(struct upstream_pool *p)
+forward_pool_free(struct upstream_pool *p)
 {
 	int i;
 
 	if (p == NULL)
 		return;
 	for (i = 0; i < p->n; i++) {
-		upstream_worker_cancel_all(&p->w[i]);
+		forward_cancel_all(&p->w[i]);
 		SSL_CTX_free(p->w[i].tls);
 	}
 	free(p->w);

@@ -8,8 +8,12 @@
 
 #include <jansson.h>
 
-#include "eidgate/util.h"
+#include "eidgate/err.h"
+#include "eidgate/pages.h"
+#include "eidgate/policy.h"
+#include "eidgate/record.h"
 #include "eidgate/request.h"
+#include "eidgate/util.h"
 
 void
 respond_add_security_headers(struct MHD_Response *resp)
@@ -25,7 +29,7 @@ respond_add_security_headers(struct MHD_Response *resp)
 }
 
 /* A browser asking for a page gets HTML; everything else JSON. */
-int
+static int
 client_wants_html(struct MHD_Connection *conn)
 {
 	const char *accept = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Accept");
@@ -115,9 +119,10 @@ respond_error(struct request *r, unsigned status, const char *code, const char *
 		html_escape(code, cod, sizeof(cod));
 		snprintf(body, sizeof(body),
 		    "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
-		    "<title>eidgate: %u</title><link rel=\"stylesheet\" href=\"/eidgate/static/eidgate.css\">"
+		    "<title>eidgate: %u</title><link rel=\"stylesheet\" href=\""
+		    EG_GATEWAY_PREFIX "/static/eidgate.css\">"
 		    "</head><body><main><h1>%s</h1><p>Reason: <code>%s</code></p>"
-		    "<p>Request id: <code>%s</code></p><p><a href=\"/eidgate/\">Portal</a></p>"
+		    "<p>Request id: <code>%s</code></p><p><a href=\"" EG_GATEWAY_PREFIX "/\">Portal</a></p>"
 		    "</main></body></html>", status, msg, cod, r->id);
 		return respond_buffer(r, status, "text/html; charset=utf-8", body, strlen(body));
 	}
@@ -136,4 +141,25 @@ respond_audit_unavailable(struct request *r)
 {
 	return respond_error(r, 503, "audit-unavailable",
 	    "The access log cannot be written; the request was refused.");
+}
+
+enum MHD_Result
+respond_refused(struct request *r, enum rec_kind kind, unsigned status, int err,
+    const char *message)
+{
+	if (record_decision(r, kind, 0, err, NULL, 0, 0) != EG_OK)
+		return respond_audit_unavailable(r);
+	return respond_error(r, status, eg_err_code(err), message);
+}
+
+enum MHD_Result
+page_not_found(struct request *r)
+{
+	return respond_error(r, 404, "not-found", "There is nothing here.");
+}
+
+enum MHD_Result
+page_method_not_allowed(struct request *r)
+{
+	return respond_error(r, 405, "method-not-allowed", "This method is not allowed here.");
 }

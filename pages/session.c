@@ -1,5 +1,5 @@
 /*
- * session_web.c - browser sessions on top of the certificate login: the sealed cookie
+ * session.c - browser sessions on top of the certificate login: the sealed cookie
  * __Host-eidgate (PRODUCT.md §6), its idle refresh, and the CSRF check.
  */
 #include <stdlib.h>

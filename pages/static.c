@@ -7,8 +7,10 @@
 #include <string.h>
 
 #include "eidgate/err.h"
-#include "eidgate/util.h"
+#include "eidgate/pages.h"
+#include "eidgate/policy.h"
 #include "eidgate/request.h"
+#include "eidgate/util.h"
 
 static const struct {
 	const char *ext, *type;
@@ -46,7 +48,7 @@ safe_rel(const char *rel)
 	return 1;
 }
 
-enum MHD_Result
+static enum MHD_Result
 static_serve(struct request *r, const char *rel)
 {
 	char path[2048];
@@ -63,4 +65,29 @@ static_serve(struct request *r, const char *rel)
 	ret = respond_buffer(r, 200, type, data, len);
 	free(data);
 	return ret;
+}
+
+enum MHD_Result
+page_portal(struct request *r)
+{
+	return static_serve(r, "portal/index.html");
+}
+
+enum MHD_Result
+page_admin(struct request *r)
+{
+	return static_serve(r, "admin/index.html");
+}
+
+enum MHD_Result
+page_audit(struct request *r)
+{
+	return static_serve(r, "audit/index.html");
+}
+
+/* The route matched the prefix EG_GATEWAY_PREFIX "/static/"; what follows is the file. */
+enum MHD_Result
+page_static(struct request *r)
+{
+	return static_serve(r, r->path + sizeof(EG_GATEWAY_PREFIX "/static/") - 1);
 }

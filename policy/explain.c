@@ -156,7 +156,7 @@ put_term(FILE *f, const struct policy_rule *r, const struct policy_term *t,
 	fprintf(f, "role %s", t->name);
 	if (t->scope == SCOPE_ANY)
 		return;
-	fprintf(f, " on %s ", rights_scope_kind_name(t->scope_kind));
+	fprintf(f, " on %s ", dir_scope_kind_name(t->scope_kind));
 	if (t->scope == SCOPE_LITERAL)
 		fputs(t->literal, f);
 	else if (w->value == NULL)
@@ -190,7 +190,7 @@ put_no_grant(FILE *f, const struct policy_term *t, const struct term_why *w)
 		return;
 	}
 	fprintf(f, "not held: no grant of %s on %s %.*s", t->name,
-	    rights_scope_kind_name(t->scope_kind),
+	    dir_scope_kind_name(t->scope_kind),
 	    (int)w->value_len, w->value != NULL ? w->value : "");
 	if (t->scope_kind != EG_SCOPE_FACILITY)
 		return;
@@ -224,7 +224,7 @@ put_why(FILE *f, const struct policy_term *t, const struct term_why *w,
 		put_capacities(f, s);
 		break;
 	case WHY_GRANT:
-		fprintf(f, "held (%s grant", rights_scope_kind_name(w->grant->kind));
+		fprintf(f, "held (%s grant", dir_scope_kind_name(w->grant->kind));
 		if (t->scope == SCOPE_ANY)
 			fprintf(f, " on %s", w->grant->scope);
 		fputs(")", f);
@@ -237,7 +237,7 @@ put_why(FILE *f, const struct policy_term *t, const struct term_why *w,
 		put_no_grant(f, t, w);
 		break;
 	case WHY_NO_CONTEXT:
-		fprintf(f, "not held: acting for no %s", rights_scope_kind_name(t->scope_kind));
+		fprintf(f, "not held: acting for no %s", dir_scope_kind_name(t->scope_kind));
 		break;
 	case WHY_NO_SEGMENT:
 		fputs("not held: the parameter's segment is beyond the matched depth", f);

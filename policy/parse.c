@@ -358,6 +358,12 @@ policy_backend_count(const struct policy *p)
 	return p->nbackends;
 }
 
+size_t
+policy_rule_count(const struct policy *p)
+{
+	return p->nrules;
+}
+
 const struct policy_backend *
 policy_backend_at(const struct policy *p, size_t i)
 {

@@ -21,9 +21,9 @@ enum { K_ORG = 1, K_FAC = 2, K_REG = 4 };
 static unsigned
 role_kinds(const char *name)
 {
-	return (rights_role_on(name, EG_SCOPE_ORGANISATION) ? K_ORG : 0) |
-	    (rights_role_on(name, EG_SCOPE_FACILITY) ? K_FAC : 0) |
-	    (rights_role_on(name, EG_SCOPE_REGION) ? K_REG : 0);
+	return (dir_role_on(name, EG_SCOPE_ORGANISATION) ? K_ORG : 0) |
+	    (dir_role_on(name, EG_SCOPE_FACILITY) ? K_FAC : 0) |
+	    (dir_role_on(name, EG_SCOPE_REGION) ? K_REG : 0);
 }
 
 /* A role on a scope kind it is never granted on gives a term that never holds: legal,
@@ -41,7 +41,7 @@ warn_scope(struct pctx *c, const struct policy_term *t)
 	if ((k & need) == 0)
 		pctx_warn_at(c, c->line, "role '%s' is never granted on a%s %s; this term "
 		    "never holds", t->name, t->scope_kind == EG_SCOPE_ORGANISATION ? "n" : "",
-		    rights_scope_kind_name(t->scope_kind));
+		    dir_scope_kind_name(t->scope_kind));
 }
 
 /* Finds the path segment that captures {name}: conditions refer to it by position. */
@@ -143,7 +143,7 @@ parse_term(struct pctx *c, char **w, size_t n, size_t *i, const struct policy_ru
 		t->kind = TERM_CAPACITY;
 		if (++*i >= n)
 			return pctx_error(c, "'capacity' needs a capacity name");
-		if (!rights_valid_capacity(w[*i]))
+		if (!dir_valid_capacity(w[*i]))
 			return pctx_error(c, "unknown capacity '%.40s' (known: jeugdhulp "
 			    "gezinsondersteuning algemeen-welzijn ggz handicap)", w[*i]);
 		eg_strlcpy(t->name, w[(*i)++], sizeof(t->name));

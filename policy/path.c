@@ -300,8 +300,15 @@ policy_normalise_path(const char *target, char *path, size_t pathlen, char *quer
 }
 
 int
+policy_path_is_gateway(const char *path)
+{
+	size_t n = sizeof(EG_GATEWAY_PREFIX) - 1;
+
+	return strncmp(path, EG_GATEWAY_PREFIX, n) == 0 && (path[n] == '\0' || path[n] == '/');
+}
+
+int
 policy_path_is_builtin(const char *path)
 {
-	return strcmp(path, "/eidgate") == 0 || strncmp(path, "/eidgate/", 9) == 0 ||
-	    strcmp(path, "/.well-known/eidgate-jwks.json") == 0;
+	return policy_path_is_gateway(path) || strcmp(path, EG_JWKS_PATH) == 0;
 }

@@ -3,6 +3,7 @@
  * libmicrohttpd does not), then the person's roles from the directory and the facility
  * they act for.
  */
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -12,9 +13,11 @@
 
 #include "eidgate/err.h"
 #include "eidgate/log.h"
+#include "eidgate/pages.h"
+#include "eidgate/record.h"
 #include "eidgate/session.h"
 #include "eidgate/util.h"
-#include "eidgate/request.h"
+#include "request/internal.h"
 
 int64_t
 verdict_ttl_ms(const struct eg_config *cfg)
@@ -129,6 +132,17 @@ identify_certificate(struct request *r)
 		return;
 	}
 	u->authenticated = 1;
+}
+
+void
+req_conn_ctx_free(struct conn_ctx *cc)
+{
+	if (cc == NULL)
+		return;
+	if (cc->sess_token != NULL)
+		eg_freezero(cc->sess_token, strlen(cc->sess_token));
+	explicit_bzero(cc, sizeof(*cc));
+	free(cc);
 }
 
 /* The session token from "Authorization: Bearer" or the __Host-eidgate cookie. */
@@ -246,7 +260,7 @@ issue_browser_session(struct request *r)
 		log_warnx("request %s: cannot issue a session", r->id);
 		return;
 	}
-	if (req_audit(r, "login", 1, EG_OK, NULL, 0, 0) != EG_OK) {
+	if (record_decision(r, REC_LOGIN, 1, EG_OK, NULL, 0, 0) != EG_OK) {
 		u->authenticated = 0;
 		u->auth_err = EG_ERR_AUDIT;
 	}
@@ -285,8 +299,7 @@ identify_user(struct request *r)
 	}
 	/* A browser that logged in with its certificate gets a session on the gateway's own
 	 * pages: it carries the chosen facility and the CSRF token. */
-	if (!u->has_session && (strcmp(r->path, "/eidgate") == 0 ||
-	    strncmp(r->path, "/eidgate/", 9) == 0))
+	if (!u->has_session && policy_path_is_gateway(r->path))
 		issue_browser_session(r);
 	else if (websession_touch(r) != EG_OK)
 		log_warnx("request %s: cannot refresh the session", r->id);

@@ -1,6 +1,6 @@
 /*
  * request.c - the pipeline of one request: target normalisation, identification,
- * directory, policy, then a built-in page or the backend; and its access-log record.
+ * directory, policy, then a built-in route or the backend (request.h).
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -10,11 +10,13 @@
 #include <strings.h>
 
 
-#include "eidgate/audit.h"
 #include "eidgate/err.h"
+#include "eidgate/forward.h"
 #include "eidgate/log.h"
+#include "eidgate/pages.h"
+#include "eidgate/record.h"
 #include "eidgate/util.h"
-#include "eidgate/request.h"
+#include "request/internal.h"
 
 static void
 client_address(struct MHD_Connection *conn, char *out, size_t outlen)
@@ -68,118 +70,10 @@ req_uri_log(void *cls, const char *uri, struct MHD_Connection *conn)
 	return r;
 }
 
-/* The fields every record of this request shares: who, from where, what, when. */
-static void
-record_base(const struct request *r, struct audit_record *rec, const char *kind, int allow,
-    const char *reason)
-{
-	const struct req_user *u = &r->user;
-
-	memset(rec, 0, sizeof(*rec));
-	rec->kind = kind;
-	rec->request_id = r->id;
-	rec->client = r->client;
-	rec->nrn = u->id.nrn[0] ? u->id.nrn : NULL;
-	rec->cert_sha256 = u->id.fingerprint[0] ? u->id.fingerprint : NULL;
-	rec->session = u->session_id[0] ? u->session_id : NULL;
-	rec->method = r->method;
-	rec->path = r->path;
-	rec->decision = allow ? "allow" : "deny";
-	rec->reason = reason;
-	rec->latency_us = (uint64_t)(eg_now_us() - r->start_us);
-}
-
-static int
-record_append(const struct request *r, const struct audit_record *rec)
-{
-	if (audit_append(r->gw->audit, rec, NULL) != EG_OK) {
-		log_warnx("request %s: access log cannot be written: refusing", r->id);
-		return EG_ERR_AUDIT;
-	}
-	return EG_OK;
-}
-
-int
-req_audit(struct request *r, const char *kind, int allow, int reason_err,
-    const char *reason_text, int upstream_status, uint64_t bytes)
-{
-	struct audit_record rec;
-	const struct req_user *u = &r->user;
-
-	record_base(r, &rec, kind, allow, reason_text != NULL ? reason_text :
-	    eg_err_code(reason_err));
-	rec.org = u->context_org[0] ? u->context_org : NULL;
-	rec.facility = u->context_facility[0] ? u->context_facility : NULL;
-	rec.capacity = req_capacity(u);
-	rec.rule = r->decision.rule;
-	rec.backend = r->decision.backend != NULL ? r->decision.backend->name : NULL;
-	rec.policy_version = r->snap != NULL && r->snap->policy != NULL ?
-	    policy_version(r->snap->policy) : NULL;
-	rec.upstream_status = upstream_status;
-	rec.bytes = bytes;
-	atomic_fetch_add(allow ? &r->gw->stat_allowed : &r->gw->stat_denied, 1);
-	if (strcmp(kind, "request") == 0)
-		r->decided = 1;
-	return record_append(r, &rec);
-}
-
-/* The organisation (and facility) a rights change belongs to, so that the
- * organisation's security officers see it. */
-static void
-scope_place(struct request *r, const char *scope, char *org, char *fac)
-{
-	const struct dir_facility *f = NULL;
-
-	org[0] = fac[0] = '\0';
-	if (scope == NULL)
-		return;
-	if (strncmp(scope, "organisation:", 13) == 0) {
-		eg_strlcpy(org, scope + 13, EG_MAX_ID);
-	} else if (strncmp(scope, "facility:", 9) == 0 &&
-	    dir_facility(r->gw->dir, scope + 9, &f) == EG_OK && f->found) {
-		eg_strlcpy(org, f->org, EG_MAX_ID);
-		eg_strlcpy(fac, f->id, EG_MAX_ID);
-	}
-	dir_release(f);
-}
-
-int
-req_audit_rights(struct request *r, int allow, const char *reason, const char *action,
-    const char *target, const char *role, const char *scope)
-{
-	struct audit_record rec;
-	char org[EG_MAX_ID], fac[EG_MAX_ID];
-
-	scope_place(r, scope, org, fac);
-	record_base(r, &rec, "rights", allow, reason);
-	rec.org = org[0] ? org : NULL;
-	rec.facility = fac[0] ? fac : NULL;
-	rec.actor = rec.nrn;
-	rec.action = action;
-	rec.target = target;
-	rec.role = role;
-	rec.scope = scope;
-	return record_append(r, &rec);
-}
-
-int
-req_audit_builtin(struct request *r, const char *what)
-{
-	return req_audit(r, "request", 1, EG_OK, what, 0, 0);
-}
-
 const char *
 req_capacity(const struct req_user *u)
 {
 	return u->org != NULL && u->org->ncapacities > 0 ? u->org->capacities[0] : NULL;
-}
-
-enum MHD_Result
-req_refuse(struct request *r, const char *kind, unsigned status, int err, const char *message)
-{
-	if (req_audit(r, kind, 0, err, NULL, 0, 0) != EG_OK)
-		return respond_audit_unavailable(r);
-	return respond_error(r, status, eg_err_code(err), message);
 }
 
 static const char *
@@ -257,34 +151,34 @@ start_request(struct request *r, const char *method, const char *upload, size_t 
 	client_address(r->conn, r->client, sizeof(r->client));
 	eg_strlcpy(r->method, method, sizeof(r->method));
 	if (!policy_method_known(r->method))
-		return req_refuse(r, "request", 405, EG_ERR_PARSE, "This method is not supported.");
+		return respond_refused(r, REC_REQUEST, 405, EG_ERR_PARSE, "This method is not supported.");
 	if (r->path_err != EG_OK)
-		return req_refuse(r, "request", 400, EG_ERR_BAD_PATH, "The request path is not acceptable.");
+		return respond_refused(r, REC_REQUEST, 400, EG_ERR_BAD_PATH, "The request path is not acceptable.");
 	if (r->framing_err)
-		return req_refuse(r, "request", 400, EG_ERR_PARSE, "The request's length is ambiguous.");
+		return respond_refused(r, REC_REQUEST, 400, EG_ERR_PARSE, "The request's length is ambiguous.");
 	identify_user(r);
 	if (r->user.auth_err == EG_ERR_DIRECTORY)
-		return req_refuse(r, "request", 503, EG_ERR_DIRECTORY,
+		return respond_refused(r, REC_REQUEST, 503, EG_ERR_DIRECTORY,
 		    "The directory is unavailable; please try again later.");
 	if (r->user.auth_err == EG_ERR_AUDIT)
 		return respond_audit_unavailable(r);
 	if (r->user.auth_err == EG_ERR_SESSION || r->user.auth_err == EG_ERR_SESSION_EXPIRED)
-		return req_refuse(r, "login-refused", 401, r->user.auth_err,
+		return respond_refused(r, REC_LOGIN_REFUSED, 401, r->user.auth_err,
 		    "Your session is not valid any more; please log in again.");
 	if (r->user.auth_err != EG_OK && r->user.auth_err != EG_ERR_NO_CERT)
-		return req_refuse(r, "login-refused", 403, r->user.auth_err,
+		return respond_refused(r, REC_LOGIN_REFUSED, 403, r->user.auth_err,
 		    "Your certificate or session is not accepted for login.");
 	if (policy_path_is_builtin(r->path))
-		return builtin_handle(r, upload, upload_size);
+		return route_request(r, upload, upload_size);
 	decide(r);
 	if (!r->decision.allow) {
 		if (!r->user.authenticated)
-			return req_refuse(r, "request", 401, EG_ERR_NO_CERT,
+			return respond_refused(r, REC_REQUEST, 401, EG_ERR_NO_CERT,
 			    "Please log in with your eID card.");
-		return req_refuse(r, "request", 403, r->decision.reason,
+		return respond_refused(r, REC_REQUEST, 403, r->decision.reason,
 		    "You do not have the rights for this request.");
 	}
-	return upstream_start(r, r->decision.backend);
+	return forward_start(r, r->decision.backend);
 }
 
 enum MHD_Result
@@ -320,9 +214,9 @@ req_access_handler(void *cls, struct MHD_Connection *conn, const char *url,
 		r->phase = REQ_STARTED;
 		return start_request(r, method, upload_data, upload_data_size);
 	case REQ_STARTED:
-		return builtin_handle(r, upload_data, upload_data_size);
+		return route_request(r, upload_data, upload_data_size);
 	case REQ_FORWARDING:
-		return upstream_continue(r, upload_data, upload_data_size);
+		return forward_continue(r, upload_data, upload_data_size);
 	case REQ_RESPONDED:
 		break;
 	}
@@ -342,8 +236,8 @@ req_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	if (r == NULL)
 		return;
 	*con_cls = NULL;
-	upstream_request_done(r, toe != MHD_REQUEST_TERMINATED_COMPLETED_OK);
-	builtin_request_done(r);
+	forward_done(r, toe != MHD_REQUEST_TERMINATED_COMPLETED_OK);
+	route_request_done(r);
 	dir_release(r->user.person);
 	dir_release(r->user.org);
 	free(r->user.set_cookie);

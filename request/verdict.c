@@ -7,8 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "eidgate/err.h"
 #include "eidgate/util.h"
-#include "eidgate/request.h"
+#include "request/internal.h"
 
 #define VERDICT_SLOTS 4096
 
@@ -26,16 +27,21 @@ struct verdict_cache {
 	struct verdict slots[VERDICT_SLOTS];
 };
 
-struct verdict_cache *
-verdict_cache_new(int64_t ttl_ms)
+int
+verdict_cache_new(int64_t ttl_ms, struct verdict_cache **out)
 {
 	struct verdict_cache *vc = calloc(1, sizeof(*vc));
 
+	*out = NULL;
 	if (vc == NULL)
-		return NULL;
-	pthread_mutex_init(&vc->mu, NULL);
+		return EG_ERR_NOMEM;
+	if (pthread_mutex_init(&vc->mu, NULL) != 0) {
+		free(vc);
+		return EG_ERR_NOMEM;
+	}
 	vc->ttl_ms = ttl_ms;
-	return vc;
+	*out = vc;
+	return EG_OK;
 }
 
 void

@@ -5,22 +5,25 @@
  * thread, without hand-overs (upstream.c says why that matters).
  */
 #include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "eidgate/forward.h"
 #include "eidgate/log.h"
 #include "eidgate/util.h"
-#include "eidgate/request.h"
-#include "forward/internal.h"
+#include "server/internal.h"
 
 #define MAX_EVENTS 64
 
 struct gw_loop {
-	enum loop_src mhd_src;          /* epoll data for the daemon's own epoll fd */
-	enum loop_src wake_src;         /* and for wakefd */
+	/* epoll data.ptr of the daemon's own epoll fd and of wakefd: every other event is a
+	 * backend connection's (forward.h) */
+	char mhd_src, wake_src;
 	pthread_t thread;
 	int started;
 	struct MHD_Daemon *daemon;
@@ -50,8 +53,6 @@ loop_new(struct MHD_Daemon *daemon, struct up_worker *w)
 		MHD_stop_daemon(daemon);
 		return NULL;
 	}
-	l->mhd_src = SRC_MHD;
-	l->wake_src = SRC_WAKE;
 	l->daemon = daemon;
 	l->w = w;
 	l->epfd = epoll_create1(EPOLL_CLOEXEC);
@@ -63,7 +64,7 @@ loop_new(struct MHD_Daemon *daemon, struct up_worker *w)
 		loop_free(l);
 		return NULL;
 	}
-	upstream_worker_attach(w, l->epfd, daemon);
+	forward_worker_attach(w, l->epfd, daemon);
 	return l;
 }
 
@@ -93,16 +94,16 @@ loop_main(void *arg)
 			break;
 		}
 		for (i = 0; i < n; i++) {
-			enum loop_src *src = ev[i].data.ptr;
-			if (*src == SRC_UPSTREAM)
-				upstream_on_event(l->w, src, ev[i].events);
+			void *src = ev[i].data.ptr;
+			if (src != &l->mhd_src && src != &l->wake_src)
+				forward_on_event(l->w, src, ev[i].events);
 		}
 		/* Always, also without an event of its own: the backend events above may have
 		 * resumed connections, and libmicrohttpd's timeouts must run. */
 		MHD_run(l->daemon);
-		upstream_run_pending(l->w);
+		forward_run_pending(l->w);
 		if ((now = eg_mono_ms()) >= next_tick) {
-			tick_ms = upstream_tick(l->w, now);
+			tick_ms = forward_tick(l->w, now);
 			next_tick = now + tick_ms;
 		} else {
 			tick_ms = (int)(next_tick - now);
@@ -110,9 +111,9 @@ loop_main(void *arg)
 	}
 	/* Every transfer ends, which resumes its connection; libmicrohttpd then answers or
 	 * closes them, and may be stopped (LIBNOTES.md: never with suspended ones). */
-	upstream_worker_cancel_all(l->w);
+	forward_cancel_all(l->w);
 	MHD_run(l->daemon);
-	upstream_run_pending(l->w);
+	forward_run_pending(l->w);
 	return NULL;
 }
 

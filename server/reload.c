@@ -1,5 +1,5 @@
 /*
- * snapshot.c - one immutable configuration snapshot, swapped whole on SIGHUP: requests in
+ * reload.c - one immutable configuration snapshot, swapped whole on SIGHUP: requests in
  * flight finish under the snapshot they started with, new ones take the new one.
  */
 #include <stdlib.h>
@@ -19,16 +19,6 @@ policy_diag_emit(void *arg, int is_error, const char *file, int line, const char
 	log_warnx("%s:%d: %s: %s", file, line, is_error ? "error" : "warning", msg);
 }
 
-static void
-snapshot_free(struct gw_snapshot *s)
-{
-	auth_ctx_free(s->auth);
-	policy_free(s->policy);
-	signer_free(s->signer);
-	session_key_free(s->session);
-	free(s);
-}
-
 int
 snapshot_load(const char *config_path, struct gw_snapshot **out)
 {
@@ -44,32 +34,11 @@ snapshot_load(const char *config_path, struct gw_snapshot **out)
 	    policy_load(s->cfg.policy_file, &s->policy, &pd) != EG_OK ||
 	    signer_load(s->cfg.assertion_key, &s->signer) != EG_OK ||
 	    session_key_load(s->cfg.session_key_file, &s->session) != EG_OK) {
-		snapshot_free(s);
+		gw_snapshot_put(s);
 		return EG_ERR_CONFIG;
 	}
 	*out = s;
 	return EG_OK;
-}
-
-struct gw_snapshot *
-gw_snapshot_get(struct gateway *gw)
-{
-	struct gw_snapshot *s;
-
-	/* The mutex makes "load pointer, take reference" atomic against a swap that
-	 * would otherwise drop the last reference in between. */
-	pthread_mutex_lock(&gw->snap_mu);
-	s = atomic_load(&gw->snap);
-	atomic_fetch_add(&s->refs, 1);
-	pthread_mutex_unlock(&gw->snap_mu);
-	return s;
-}
-
-void
-gw_snapshot_put(struct gw_snapshot *s)
-{
-	if (s != NULL && atomic_fetch_sub(&s->refs, 1) == 1)
-		snapshot_free(s);
 }
 
 void

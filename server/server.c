@@ -16,13 +16,15 @@
 #include <gnutls/gnutls.h>
 #include <openssl/rand.h>
 
+#include "eidgate/api.h"
 #include "eidgate/audit.h"
 #include "eidgate/err.h"
+#include "eidgate/forward.h"
 #include "eidgate/log.h"
+#include "eidgate/request.h"
 #include "eidgate/server.h"
 #include "eidgate/session.h"
 #include "eidgate/util.h"
-#include "eidgate/request.h"
 #include "server/internal.h"
 
 /*
@@ -115,13 +117,7 @@ notify_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
 	struct gw_snapshot *snap;
 
 	if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
-		struct conn_ctx *cc = *socket_context;
-		if (cc != NULL) {
-			if (cc->sess_token != NULL)
-				eg_freezero(cc->sess_token, strlen(cc->sess_token));
-			explicit_bzero(cc, sizeof(*cc));
-			free(cc);
-		}
+		req_conn_ctx_free(*socket_context);
 		*socket_context = NULL;
 		return;
 	}
@@ -236,7 +232,7 @@ start_loops(struct gateway *gw, const struct eg_config *cfg, int threads)
 			    cfg->listen_port);
 			break;
 		}
-		if ((gw->loops[i] = loop_new(d, upstream_worker(gw->upstream, i))) == NULL)
+		if ((gw->loops[i] = loop_new(d, forward_worker(gw->upstream, i))) == NULL)
 			break;
 		gw->nloops++;
 		if (loop_start(gw->loops[i]) != 0)
@@ -299,12 +295,12 @@ open_services(struct gateway *gw, const struct eg_config *cfg, int threads)
 		log_warnx("[audit] db %s: cannot open the access log", cfg->audit_db);
 		return -1;
 	}
-	if (dir_open(cfg, &gw->dir) != EG_OK || upstream_pool_new(threads, &gw->upstream) != EG_OK ||
+	if (dir_open(cfg, &gw->dir) != EG_OK || forward_pool_new(threads, &gw->upstream) != EG_OK ||
 	    challenge_store_new(&gw->challenges) != EG_OK)
 		return -1;
-	gw->verdicts = verdict_cache_new(verdict_ttl_ms(cfg));
-	gw->assertions = assertion_cache_new();
-	if (gw->verdicts == NULL || gw->assertions == NULL || ticket_key_new(gw) != 0)
+	if (verdict_cache_new(verdict_ttl_ms(cfg), &gw->verdicts) != EG_OK ||
+	    forward_assertions_new(&gw->assertions) != EG_OK ||
+	    api_writer_new(&gw->writer) != EG_OK || ticket_key_new(gw) != 0)
 		return -1;
 	return 0;
 }
@@ -317,14 +313,15 @@ close_services(struct gateway *gw)
 	/* libmicrohttpd must not be stopped with connections suspended on upstream
 	 * transfers: each loop ends those first, which resumes their connections. */
 	if (gw->upstream != NULL)
-		upstream_pool_shutdown(gw->upstream);
+		forward_pool_shutdown(gw->upstream);
 	for (i = 0; i < gw->nloops; i++)
 		loop_stop(gw->loops[i]);
 	for (i = 0; i < gw->nloops; i++)
 		loop_free(gw->loops[i]);
 	free(gw->loops);
-	upstream_pool_free(gw->upstream);
-	assertion_cache_free(gw->assertions);
+	forward_pool_free(gw->upstream);
+	forward_assertions_free(gw->assertions);
+	api_writer_free(gw->writer);
 	dir_close(gw->dir);
 	challenge_store_free(gw->challenges);
 	verdict_cache_free(gw->verdicts);
@@ -389,7 +386,7 @@ worker_count(const struct eg_config *cfg)
 }
 
 int
-proxy_serve(const char *config_path)
+server_serve(const char *config_path)
 {
 	struct gateway gw;
 	struct gw_snapshot *snap;
@@ -414,7 +411,6 @@ proxy_serve(const char *config_path)
 		return 1;
 	}
 	pthread_mutex_init(&gw.snap_mu, NULL);
-	pthread_mutex_init(&gw.admin.mu, NULL);
 	snap->gen = 1;
 	atomic_init(&gw.snap, snap);
 	threads = worker_count(&snap->cfg);
@@ -426,8 +422,6 @@ proxy_serve(const char *config_path)
 		rc = wait_for_signals(&gw, config_path) == 0 ? 0 : 1;
 	}
 	close_services(&gw);
-	admin_writer_close(&gw.admin);
-	pthread_mutex_destroy(&gw.admin.mu);
 	pthread_mutex_destroy(&gw.snap_mu);
 	return rc;
 }

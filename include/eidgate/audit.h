@@ -125,11 +125,6 @@ struct audit_filter {
 	int newest_first;       /* audit_export_live only: the newest `limit`, newest first */
 };
 
-/* Calls cb for each record matching f, oldest first, from a read-only view of dir.
- * A non-zero return from cb stops the walk and is returned. Errors: EG_ERR_AUDIT. */
-int audit_query(const char *dir, const struct audit_filter *f,
-    int (*cb)(const struct audit_record *rec, void *arg), void *arg);
-
 /* ==== Reading the live log inside the gateway (audit/live.c) ====
  *
  * The gateway cannot open its own log a second time (LMDB locks are per process), so its
@@ -160,8 +155,118 @@ struct audit_live_status {
  * EG_OK when intact; EG_ERR_AUDIT with st->error set otherwise. */
 int audit_verify_live(struct audit_log *log, struct audit_live_status *st);
 
-/* `eidgate audit SUBCOMMAND ...`: argv[0] is "audit". Returns the process exit code
- * (0 ok, 1 failed, 2 usage) and prints errors as "eidgate: ..." on stderr. */
-int audit_cli(int argc, char **argv);
+/* ==== Reading a log from another process (eidgate audit ..., tools) ====
+ *
+ * Every function here opens dir read-only (MDB_RDONLY) and never blocks a writer. err
+ * (errlen bytes; may be NULL with errlen 0, then the reason is logged) receives one line
+ * saying what went wrong when the result is not EG_OK.
+ */
+
+#define AUDIT_HASH_LEN 32
+#define AUDIT_HEX_LEN (2 * AUDIT_HASH_LEN + 1)
+#define AUDIT_KEYID_LEN 32
+#define AUDIT_SIG_MAX 80                /* DER ECDSA P-256: at most 72 */
+
+/* Calls cb for each record matching f (NULL: all), oldest first. A non-zero return from
+ * cb stops the walk and is returned. Errors: EG_ERR_AUDIT. */
+int audit_query(const char *dir, const struct audit_filter *f,
+    int (*cb)(const struct audit_record *rec, void *arg), void *arg, char *err,
+    size_t errlen);
+
+/* Following a log as it grows (eidgate audit tail). */
+struct audit_reader;
+int audit_reader_open(const char *dir, struct audit_reader **out, char *err, size_t errlen);
+void audit_reader_close(struct audit_reader *rd);
+/* Calls cb (with rec->hash set) for each record not yet passed by this reader, oldest
+ * first: on the first call the last `first` records of the log (0: none, the reader then
+ * starts at the current end), afterwards each record committed since. One short read
+ * transaction per call, so a following caller sees new records and pins no pages. EG_OK,
+ * cb's non-zero result, or EG_ERR_AUDIT (read error, corrupt record). */
+int audit_reader_next(struct audit_reader *rd, uint64_t first,
+    int (*cb)(const struct audit_record *rec, void *arg), void *arg, char *err,
+    size_t errlen);
+
+/* Record formats: a table for people, JSON lines and CSV (fields as PRODUCT.md §7) for
+ * programs. Log content is attacker-influenced: the table replaces control characters,
+ * JSON holds valid UTF-8 only, and CSV cells cannot start a spreadsheet formula. */
+enum audit_fmt { AUDIT_FMT_TABLE, AUDIT_FMT_JSON, AUDIT_FMT_CSV };
+struct audit_out;
+/* NULL when out of memory. */
+struct audit_out *audit_out_new(enum audit_fmt fmt, FILE *fp);
+/* A query callback: prints one record; non-zero (stop the query) on a write error. */
+int audit_out_record(const struct audit_record *r, void *arg);
+/* Prints what is held (a table aligns a page of rows at a time). 0, or -1 when writing
+ * failed. The printer may be used again. */
+int audit_out_finish(struct audit_out *o);
+void audit_out_free(struct audit_out *o);
+
+/* Signed checkpoints (see "Checkpoints" above). */
+struct audit_ckpt {
+	uint64_t seq;
+	int64_t time_us;
+	unsigned char hash[AUDIT_HASH_LEN];
+	unsigned char key_id[AUDIT_KEYID_LEN];  /* SHA-256 of the DER SubjectPublicKeyInfo */
+	unsigned char sig[AUDIT_SIG_MAX];
+	size_t sig_len;
+};
+
+struct audit_key;
+/* Loads an EC P-256 key from PEM. need_private: a private key whose file group and
+ * others cannot read (as signer.c); otherwise a public key, or a private key of which
+ * only the public half is used. EG_OK or EG_ERR_CONFIG with err set. */
+int audit_key_load(const char *path, int need_private, struct audit_key **out, char *err,
+    size_t errlen);
+void audit_key_free(struct audit_key *k);
+/* 0: valid; 1: signed by another key (key id differs); 2: the signature is invalid. */
+int audit_ckpt_check(const struct audit_key *k, const struct audit_ckpt *c);
+/* One line of JSON (no newline), malloc'd; NULL when out of memory. */
+char *audit_ckpt_to_json(const struct audit_ckpt *c);
+/* EG_OK, or EG_ERR_PARSE with err set. */
+int audit_ckpt_from_json(const char *text, struct audit_ckpt *c, char *err, size_t errlen);
+/* The latest checkpoint of dir. EG_OK, EG_ERR_NOT_FOUND, or EG_ERR_AUDIT. */
+int audit_ckpt_latest(const char *dir, struct audit_ckpt *c, char *err, size_t errlen);
+
+/* Verification: what was found wrong. */
+enum audit_vfail {
+	AUDIT_VF_NONE, AUDIT_VF_READ, AUDIT_VF_CHAIN, AUDIT_VF_META, AUDIT_VF_CKPT_KEY,
+	AUDIT_VF_CKPT_SIG, AUDIT_VF_CKPT_HASH, AUDIT_VF_CKPT_BEYOND, AUDIT_VF_HEAD,
+	AUDIT_VF_START, AUDIT_VF_ARCHIVE,
+};
+
+struct audit_verify_opts {
+	const struct audit_key *key;    /* NULL: checkpoints are not checked */
+	const struct audit_ckpt *head;  /* an exported head, or NULL */
+	const char *const *archives;    /* oldest first; each continues the one before */
+	size_t narchives;
+	int allow_truncated_start;
+	int progress;                   /* progress lines on stderr */
+};
+
+struct audit_verify_result {
+	uint64_t records;               /* in the live log */
+	uint64_t first_seq, last_seq;   /* of the live log (0 when empty) */
+	uint64_t archived;              /* records checked in --archive files */
+	uint64_t bad_seq;               /* 0 when the chain is intact */
+	enum audit_vfail fail;
+	uint64_t checkpoints;           /* verified */
+	uint64_t ckpt_skipped;          /* below first_seq: their records were archived */
+	struct audit_ckpt last_ckpt;    /* seq 0 when none */
+	int head_checked;
+	int truncated_start;            /* starts after seq 1 with nothing to check it */
+	int64_t elapsed_us;
+	char head[AUDIT_HEX_LEN];       /* hex hash of the last record (zeros when empty) */
+	char why[240];                  /* what is wrong at bad_seq */
+};
+/* EG_OK when the whole chain checks (o NULL: the chain alone); EG_ERR_AUDIT with
+ * res->fail set when it is broken, or with fail AUDIT_VF_READ and err set when the log
+ * cannot be read. */
+int audit_verify(const char *dir, const struct audit_verify_opts *o,
+    struct audit_verify_result *res, char *err, size_t errlen);
+
+/* Moves the records older than before_us into the archive file out_path (signed with
+ * key's trailer checkpoint) and removes them from the log, keeping the chain's link in
+ * the log's meta. *archived: how many. EG_OK or EG_ERR_AUDIT with err set. */
+int audit_archive_run(const char *dir, int64_t before_us, const char *out_path,
+    const struct audit_key *key, uint64_t *archived, char *err, size_t errlen);
 
 #endif

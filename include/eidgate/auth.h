@@ -158,7 +158,5 @@ int auth_verify_login_signature(const unsigned char *leaf_der, size_t leaf_len,
     const char *alg, const unsigned char *msg, size_t msglen, const unsigned char *sig,
     size_t siglen);
 
-/* `eidgate cert inspect|verify ...`: argv[0] is "cert". Returns the exit code. */
-int auth_cli(int argc, char **argv);
 
 #endif

@@ -1,6 +1,16 @@
 /*
- * directory.h - the LDAP resolver: who holds which role where (PRODUCT.md §4).
+ * directory.h - the directory stage (directory/): who holds which role where, read from
+ * LDAP for every request, and the rights changes local administrators make
+ * (PRODUCT.md §4, §8). Everything here starts with dir_.
  *
+ * What it owns: the read-only resolver and its caches (directory.c, dircache.c), the
+ * vocabulary of roles, scopes and names (dirvocab.c), the rules of who may change what
+ * (rights.c), the writer with its own connection (dirwconn.c, dirwrite.c, dirquery.c,
+ * dirpeople.c), the LDAP connection helper they share (ldapconn.c) and the OpenLDAP
+ * schema (directory/schema/). What it may call: libldap, core/ and the grant types of
+ * policy.h; nothing else.
+ *
+ * The resolver:
  * One search per user finds the person entry and every role group naming them; the
  * result is cached for [ldap] cache_ttl, unknown people too (negative entries).
  * Organisation and facility entries are cached the same way. Entries handed out are
@@ -78,13 +88,13 @@ int dir_facilities_of(struct dir_resolver *d, const char *org,
 /* Drops cached entries of one person (after a rights change made through eidgate). */
 void dir_forget_person(struct dir_resolver *d, const char *nrn);
 
-/* ==== Rights management (policy/dirvocab.c, rights.c, dirwrite.c, dirquery.c,
- * bootstrap.c). Everything below is pure or uses its own connection (struct dir_writer):
- * the resolver above stays read-only. ==== */
+/* ==== Rights management (dirvocab.c, rights.c, dirwrite.c, dirquery.c, dirpeople.c).
+ * Everything below is pure or uses its own connection (struct dir_writer): the resolver
+ * above stays read-only. ==== */
 
 /* A scope as written in the API and the access log: "organisation:<enterprise number>",
  * "facility:<facility id>" or "region:<region>". */
-struct rights_scope {
+struct dir_scope {
 	enum eg_scope_kind kind;
 	char id[EG_MAX_ID];
 	char org[EG_MAX_ID];    /* owning organisation: id itself for an organisation, the
@@ -97,50 +107,50 @@ struct rights_scope {
 /* Parses "kind:id" with a syntactically valid id (enterprise number with valid check
  * digits, facility id [a-z0-9-]{1,63}, known region). Sets out->org for organisations.
  * EG_OK or EG_ERR_PARSE. */
-int rights_scope_parse(const char *text, struct rights_scope *out);
-/* "organisation:0412345614" etc. into out; the length rights_scope_parse accepts. */
-void rights_scope_format(const struct rights_scope *s, char *out, size_t outlen);
+int dir_scope_parse(const char *text, struct dir_scope *out);
+/* "organisation:0412345614" etc. into out; the length dir_scope_parse accepts. */
+void dir_scope_format(const struct dir_scope *s, char *out, size_t outlen);
 /* "organisation", "facility" or "region": a scope kind's name everywhere it is shown. */
-const char *rights_scope_kind_name(enum eg_scope_kind kind);
+const char *dir_scope_kind_name(enum eg_scope_kind kind);
 /* 1 when role is one of the roles of §4 (any scope kind), else 0. */
-int rights_role_known(const char *role);
+int dir_role_known(const char *role);
 /* 1 when role can be held on that kind of scope (e.g. "vte" on an organisation). */
-int rights_role_on(const char *role, enum eg_scope_kind kind);
+int dir_role_on(const char *role, enum eg_scope_kind kind);
 /* NULL-terminated list of the roles that can be held on kind, in documented order. */
-const char *const *rights_roles_of(enum eg_scope_kind kind);
+const char *const *dir_roles_of(enum eg_scope_kind kind);
 /* Enterprise number: 10 digits, first 0 or 1, last two = 97 - (first eight mod 97). */
-int rights_valid_org_number(const char *s);
+int dir_valid_org_number(const char *s);
 /* Facility id: [a-z0-9-]{1,63}. */
-int rights_valid_facility_id(const char *s);
-int rights_valid_region(const char *s);
-int rights_valid_sector(const char *s);
-int rights_valid_capacity(const char *s);
+int dir_valid_facility_id(const char *s);
+int dir_valid_region(const char *s);
+int dir_valid_sector(const char *s);
+int dir_valid_capacity(const char *s);
 /* A person's name as an administrator types it: valid UTF-8, 1..EG_MAX_NAME_CHARS code
  * points and < EG_MAX_NAME bytes, no leading or trailing space, no control characters (C0, DEL, C1)
  * and no bidirectional overrides (they make a name display as another). */
-int rights_valid_name(const char *s);
+int dir_valid_name(const char *s);
 /* Splits "Given Surname" at the FIRST space: given = first word, surname = the rest, so
  * Flemish surnames with particles ("Vanden Berge", "De Keyser") stay whole; a name
  * without a space is all surname. The name on the card, read at login, is authoritative;
  * this split only fills givenName/sn of an entry made before the person's first login. */
-void rights_split_name(const char *name, char *given, size_t glen, char *surname,
+void dir_split_name(const char *name, char *given, size_t glen, char *surname,
     size_t slen);
 
 /* ---- rights.c: who may change what (PRODUCT.md §4); pure, thread-safe. ---- */
 
-enum rights_action { RIGHTS_GRANT, RIGHTS_REVOKE };
+enum dir_action { DIR_GRANT, DIR_REVOKE };
 
-enum rights_verdict {
-	RIGHTS_ALLOWED = 0,
-	RIGHTS_BAD_ROLE,        /* role unknown or not held on this kind of scope: 400 */
-	RIGHTS_REGION,          /* regional roles are not managed in the pages: 403 */
-	RIGHTS_OUTSIDE,         /* outside the caller's rights: 403 */
-	RIGHTS_SELF             /* the caller's own roles: 403 */
+enum dir_verdict {
+	DIR_ALLOWED = 0,
+	DIR_BAD_ROLE,        /* role unknown or not held on this kind of scope: 400 */
+	DIR_REGION_ROLE,          /* regional roles are not managed in the pages: 403 */
+	DIR_OUTSIDE,         /* outside the caller's rights: 403 */
+	DIR_SELF             /* the caller's own roles: 403 */
 };
 
 /*
  * May a caller holding grants[0..n) grant (or revoke) role on scope s for target_nrn?
- * s->org must be set. The authority is decided first, then self-change, so RIGHTS_SELF
+ * s->org must be set. The authority is decided first, then self-change, so DIR_SELF
  * means "would be allowed, but it is the caller's own role". target_nrn NULL skips the
  * self check (used to list what a caller may grant). Rules:
  *   vte on O:    co-vte, lb, security-officer on O; revokes (never grants) vte on O;
@@ -152,19 +162,19 @@ enum rights_verdict {
  * A VTE appointing another VTE is the platform operator's job (eidgate directory
  * add-vte); a VTE may revoke another VTE, so that 409 protects the last one.
  */
-enum rights_verdict rights_check(const struct eg_grant *grants, size_t n,
-    const char *caller_nrn, enum rights_action action, const char *target_nrn,
-    const char *role, const struct rights_scope *s);
+enum dir_verdict dir_rights_check(const struct eg_grant *grants, size_t n,
+    const char *caller_nrn, enum dir_action action, const char *target_nrn,
+    const char *role, const struct dir_scope *s);
 /* 1 when the caller may see and manage people in s (vte, co-vte, lb on s->org, or lb on
  * the facility s). */
-int rights_may_administer(const struct eg_grant *grants, size_t n,
-    const struct rights_scope *s);
+int dir_may_administer(const struct eg_grant *grants, size_t n,
+    const struct dir_scope *s);
 /* Fills out[0..max) with the roles the caller may grant (or revoke) on s, in documented
  * order (pointers to static strings); returns how many. */
-size_t rights_allowed_roles(const struct eg_grant *grants, size_t n,
-    enum rights_action action, const struct rights_scope *s, const char **out, size_t max);
+size_t dir_allowed_roles(const struct eg_grant *grants, size_t n,
+    enum dir_action action, const struct dir_scope *s, const char **out, size_t max);
 /* 1 when the caller holds role on organisation org. */
-int rights_holds_org(const struct eg_grant *grants, size_t n, const char *role,
+int dir_holds_org(const struct eg_grant *grants, size_t n, const char *role,
     const char *org);
 
 /* ---- dirwrite.c / dirquery.c: reads and writes over a connection of their own. ---- */
@@ -180,47 +190,47 @@ int rights_holds_org(const struct eg_grant *grants, size_t n, const char *role,
  */
 struct dir_writer;
 
-int dirw_open(const struct eg_config *cfg, struct dir_writer **out);
-void dirw_close(struct dir_writer *w);
+int dir_writer_open(const struct eg_config *cfg, struct dir_writer **out);
+void dir_writer_close(struct dir_writer *w);
 /* The LDAP text of the last failure (for CLI messages); never NULL. */
-const char *dirw_last_error(const struct dir_writer *w);
+const char *dir_writer_error(const struct dir_writer *w);
 /* 1 when the last failure was the server refusing access (insufficient access). */
-int dirw_last_was_access(const struct dir_writer *w);
+int dir_writer_denied(const struct dir_writer *w);
 
 /* *exists = 1 when the entry at the DN of scope s exists (facility: under s->org). */
-int dirw_scope_exists(struct dir_writer *w, const struct rights_scope *s, int *exists);
+int dir_scope_exists(struct dir_writer *w, const struct dir_scope *s, int *exists);
 /* Finds the organisation owning facility id (*org_out "" when there is none). */
-int dirw_facility_org(struct dir_writer *w, const char *facility, char *org_out,
+int dir_facility_owner(struct dir_writer *w, const char *facility, char *org_out,
     size_t orglen);
 /* *count = entries named ou=<facility> anywhere below ou=organisations (uniqueness). */
-int dirw_facility_count(struct dir_writer *w, const char *facility, int *count);
-int dirw_person_exists(struct dir_writer *w, const char *nrn, int *exists);
-/* Creates uid=<nrn>,ou=people with cn = name and givenName/sn per rights_split_name.
+int dir_facility_count(struct dir_writer *w, const char *facility, int *count);
+int dir_person_exists(struct dir_writer *w, const char *nrn, int *exists);
+/* Creates uid=<nrn>,ou=people with cn = name and givenName/sn per dir_split_name.
  * EG_OK also when it appeared meanwhile (*created = 0). */
-int dirw_person_create(struct dir_writer *w, const char *nrn, const char *name,
+int dir_person_create(struct dir_writer *w, const char *nrn, const char *name,
     int *created);
 /* Adds nrn to cn=<role> below s, creating the group when absent. *added = 0 when the
  * person already held the role. */
-int dirw_add_member(struct dir_writer *w, const struct rights_scope *s, const char *role,
+int dir_add_member(struct dir_writer *w, const struct dir_scope *s, const char *role,
     const char *nrn, int *added);
 /* Removes nrn from cn=<role> below s; deletes the group when it was the last member.
  * *removed = 0 when the person did not hold the role. */
-int dirw_remove_member(struct dir_writer *w, const struct rights_scope *s,
+int dir_remove_member(struct dir_writer *w, const struct dir_scope *s,
     const char *role, const char *nrn, int *removed);
 /* Members of cn=<role> below s: *count, and *holds = 1 when nrn is one of them (nrn
  * may be NULL). Counts VTEs before the last one is removed. */
-int dirw_members(struct dir_writer *w, const struct rights_scope *s, const char *role,
+int dir_members(struct dir_writer *w, const struct dir_scope *s, const char *role,
     const char *nrn, size_t *count, int *holds);
 
 /* Bootstrap writes (eidgate directory ...). *created = 0 when the entry already existed
- * (nothing is changed then). dirw_base_ou makes ou=<ou>,<base>, or ou=<ou>,ou=regions,
+ * (nothing is changed then). dir_base_ou makes ou=<ou>,<base>, or ou=<ou>,ou=regions,
  * <base> when in_regions. The organisation/facility must not exist; values are
  * validated by the caller (dirvocab.c). */
-int dirw_base_ou(struct dir_writer *w, const char *ou, int in_regions,
+int dir_base_ou(struct dir_writer *w, const char *ou, int in_regions,
     const char *description, int *created);
-int dirw_org_create(struct dir_writer *w, const char *number, const char *name,
+int dir_org_create(struct dir_writer *w, const char *number, const char *name,
     const char *const *capacities, size_t ncap, int *created);
-int dirw_facility_create(struct dir_writer *w, const char *org, const char *id,
+int dir_facility_create(struct dir_writer *w, const char *org, const char *id,
     const char *name, const char *sector, const char *region, int *created);
 
 /* One role held by one person, as dir_list_people reports it. */
@@ -240,17 +250,14 @@ struct dir_people {
  * facilities; for a facility the roles on it. role (NULL: any) keeps one role; q (NULL:
  * any) keeps people whose name contains q (case-insensitive; escaped for the filter).
  * *out is freed with dir_people_free. */
-int dir_list_people(struct dir_writer *w, const struct rights_scope *s, const char *role,
+int dir_list_people(struct dir_writer *w, const struct dir_scope *s, const char *role,
     const char *q, struct dir_people *out);
 void dir_people_free(struct dir_people *p);
 /* The facilities of organisation org (*out malloc'd, *n entries, found = 1 each). */
 int dir_list_facilities(struct dir_writer *w, const char *org, struct dir_facility **out,
     size_t *n);
 /* Reads organisation org (out->found = 0 when absent). */
-int dirw_org(struct dir_writer *w, const char *org, struct dir_org *out);
+int dir_org_read(struct dir_writer *w, const char *org, struct dir_org *out);
 
-/* `eidgate directory init|add-organisation|add-facility|add-vte ...`: argv[0] is
- * "directory". Returns the exit code (0 done, 1 refused or failed, 2 bad usage). */
-int directory_cli(int argc, char **argv);
 
 #endif

@@ -65,7 +65,7 @@
 /* The admin people search (?q=): longer cannot be a name fragment worth searching for. */
 #define EG_MAX_ADMIN_Q 256
 
-/* ---- gateway's own pages and bodies (proxy/) ---- */
+/* ---- the gateway's own pages and bodies (request/, pages/) ---- */
 /* Body of a request to a built-in endpoint (the PKCS#11 login): small JSON. */
 #define EG_MAX_BUILTIN_BODY (64 * 1024)
 /* A static page file served from web/ (HTML, JS, CSS): the largest is a few KiB. */

@@ -4,7 +4,7 @@
  *
  * A loaded struct policy is immutable: any number of threads may call policy_decide()
  * on it concurrently. A reload loads a new one and swaps it in; the old one is freed by
- * whoever drops the last reference (see proxy/).
+ * whoever drops the last reference (see request/).
  */
 #ifndef EIDGATE_POLICY_H
 #define EIDGATE_POLICY_H
@@ -72,14 +72,22 @@ void policy_free(struct policy *p);
 const char *policy_version(const struct policy *p);
 
 size_t policy_backend_count(const struct policy *p);
+/* How many rules the policy has. */
+size_t policy_rule_count(const struct policy *p);
 const struct policy_backend *policy_backend_at(const struct policy *p, size_t i);
 const struct policy_backend *policy_backend_find(const struct policy *p, const char *name);
 
 /* 1 when method is one the policy language knows (GET HEAD POST PUT PATCH DELETE
  * OPTIONS, case-sensitive): the only ones the gateway serves. */
 int policy_method_known(const char *method);
-/* 1 when a normalised path belongs to the gateway itself (/eidgate, /eidgate/..., the
- * JWK set): no rule applies there. */
+/* The paths the gateway keeps for itself (PRODUCT.md §5, §6): its prefix, below which
+ * no rule may route, and the JWK set backends fetch the assertion key from. */
+#define EG_GATEWAY_PREFIX "/eidgate"
+#define EG_JWKS_PATH "/.well-known/eidgate-jwks.json"
+/* 1 when a normalised path is the gateway's prefix or below it. */
+int policy_path_is_gateway(const char *path);
+/* 1 when a normalised path belongs to the gateway itself (below its prefix, or the JWK
+ * set): no rule applies there. */
 int policy_path_is_builtin(const char *path);
 
 struct policy_decision {
@@ -105,8 +113,6 @@ void policy_decide(const struct policy *p, const char *method, const char *path,
 int policy_normalise_path(const char *target, char *path, size_t pathlen, char *query,
     size_t querylen);
 
-/* `eidgate policy SUBCOMMAND ...`: argv[0] is "policy". Returns the exit code. */
-int policy_cli(int argc, char **argv);
 
 /*
  * The facility a user acts for before choosing one (policy/context.c): the organisation

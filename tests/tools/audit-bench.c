@@ -7,7 +7,7 @@
  *
  * usage: audit-bench [--records N] [--seconds S] [--dir DIR] [--skip-rates]
  *                    [--skip-big]
- * It includes audit_int.h to set the linger and to read the commit counters.
+ * It includes audit/internal.h to set the linger and to read the commit counters.
  */
 #include <errno.h>
 #include <ftw.h>
@@ -286,7 +286,7 @@ query_latency(const char *dir)
 		snprintf(nrn, sizeof(nrn), "85%09d", (i * 7919) % PERSONS);
 		f.nrn = nrn;
 		t0 = eg_now_us();
-		if (audit_query(dir, &f, count_cb, &found) != EG_OK)
+		if (audit_query(dir, &f, count_cb, &found, NULL, 0) != EG_OK)
 			return -1;
 		lat[i] = eg_now_us() - t0;
 	}
@@ -310,7 +310,7 @@ verify_speed(struct bench *b, const char *dir)
 		return -1;
 	memset(&vo, 0, sizeof(vo));
 	vo.key = key;
-	rc = audit_verify_ex(dir, &vo, &res, err, sizeof(err));
+	rc = audit_verify(dir, &vo, &res, err, sizeof(err));
 	audit_key_free(key);
 	printf("verify: %s, %llu records, %llu checkpoints in %.1f s: %.0f records/s\n",
 	    rc == EG_OK ? "ok" : "FAILED", (unsigned long long)res.records,

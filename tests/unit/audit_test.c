@@ -25,6 +25,7 @@
 #include "eidgate/log.h"
 #include "eidgate/util.h"
 #include "audit/internal.h"
+#include "cmd/internal.h"
 #include "check.h"
 
 #define N_RECORDS 10000
@@ -97,7 +98,7 @@ query_count(const char *dir, const struct audit_filter *f, int *ok)
 {
 	struct count c = { 0, 0, 0, 1 };
 
-	*ok = audit_query(dir, f, count_cb, &c) == EG_OK && c.ordered;
+	*ok = audit_query(dir, f, count_cb, &c, NULL, 0) == EG_OK && c.ordered;
 	return c.n;
 }
 
@@ -233,7 +234,7 @@ test_roundtrip(void)
 	CHECK(audit_open(&o, &log) == EG_OK);
 	CHECK(audit_append(log, &full_rec, &full_rec.seq) == EG_OK);
 	audit_close(log);
-	CHECK(audit_query(o.dir, &f, full_cb, &ok) == EG_OK);
+	CHECK(audit_query(o.dir, &f, full_cb, &ok, NULL, 0) == EG_OK);
 	CHECK(ok);
 }
 
@@ -248,7 +249,7 @@ test_reopen(const char *dir)
 	uint64_t seq = 0;
 	char err[256];
 
-	CHECK(audit_verify(dir, &res, err, sizeof(err)) == EG_OK);
+	CHECK(audit_verify(dir, NULL, &res, err, sizeof(err)) == EG_OK);
 	CHECK(res.records == N_RECORDS);
 	CHECK(audit_open(&o, &log) == EG_OK);
 	/* A second writer on the same directory would fork the chain. */
@@ -257,13 +258,13 @@ test_reopen(const char *dir)
 		CHECK(audit_open(&o, &two) == EG_ERR_AUDIT && two == NULL);
 	}
 	/* The writer's own process must not open a second env on its files. */
-	CHECK(audit_query(dir, NULL, count_cb, &(struct count){ 0, 0, 0, 1 }) ==
+	CHECK(audit_query(dir, NULL, count_cb, &(struct count){ 0, 0, 0, 1 }, NULL, 0) ==
 	    EG_ERR_AUDIT);
 	make_record(N_RECORDS, &r, &b);
 	CHECK(audit_append(log, &r, &seq) == EG_OK);
 	CHECK(seq == N_RECORDS + 1);
 	audit_close(log);
-	CHECK(audit_verify(dir, &res, err, sizeof(err)) == EG_OK);
+	CHECK(audit_verify(dir, NULL, &res, err, sizeof(err)) == EG_OK);
 	CHECK(res.records == N_RECORDS + 1);
 }
 
@@ -303,7 +304,7 @@ test_tamper(const char *dir)
 
 	/* One byte of the path of record 500. */
 	tamper(dir, 500, AUDIT_VALUE_MIN + 70, 0x01);
-	CHECK(audit_verify(dir, &res, err, sizeof(err)) == EG_ERR_AUDIT);
+	CHECK(audit_verify(dir, NULL, &res, err, sizeof(err)) == EG_ERR_AUDIT);
 	CHECK(res.bad_seq == 500);
 	printf("  verify after tampering: seq %llu: %s\n", (unsigned long long)res.bad_seq,
 	    res.why);
@@ -314,7 +315,7 @@ test_tamper(const char *dir)
 	tamper(dir, N_RECORDS + 1, AUDIT_VALUE_MIN + 70, 0x01);
 	tamper(dir, 500, AUDIT_VALUE_MIN + 70, 0x01);
 	tamper(dir, 700, AUDIT_VALUE_MIN + 1, 0xff);
-	CHECK(audit_verify(dir, &res, err, sizeof(err)) == EG_ERR_AUDIT);
+	CHECK(audit_verify(dir, NULL, &res, err, sizeof(err)) == EG_ERR_AUDIT);
 	CHECK(res.bad_seq == N_RECORDS + 1);
 }
 
@@ -325,7 +326,7 @@ test_map_growth(void)
 	char err[256], *dir = subdir("tiny");
 
 	fill(dir, AUDIT_SYNC_NONE, 5000, 64 * 1024);
-	CHECK(audit_verify(dir, &res, err, sizeof(err)) == EG_OK);
+	CHECK(audit_verify(dir, NULL, &res, err, sizeof(err)) == EG_OK);
 	CHECK(res.records == 5000);
 }
 
@@ -388,7 +389,7 @@ test_threads(void)
 			seen[seqs[i]] = 1;
 	}
 	CHECK(ok);
-	CHECK(audit_verify(o.dir, &res, err, sizeof(err)) == EG_OK);
+	CHECK(audit_verify(o.dir, NULL, &res, err, sizeof(err)) == EG_OK);
 	CHECK(res.records == N_RECORDS);
 	free(seqs);
 	free(seen);
@@ -410,7 +411,7 @@ reader_child(const char *dir, int stopfd)
 		if (!q_ok || n < prev)
 			ok = 0;
 		prev = n;
-		if (audit_verify(dir, &res, err, sizeof(err)) != EG_OK) {
+		if (audit_verify(dir, NULL, &res, err, sizeof(err)) != EG_OK) {
 			printf("  reader: verify: %s %s\n", err, res.why);
 			ok = 0;
 		}
@@ -658,7 +659,7 @@ verified_ckpts(const char *dir, const char *keypath, int *ok)
 	memset(&vo, 0, sizeof(vo));
 	*ok = audit_key_load(keypath, 0, &key, err, sizeof(err)) == EG_OK;
 	vo.key = key;
-	*ok = *ok && audit_verify_ex(dir, &vo, &res, err, sizeof(err)) == EG_OK;
+	*ok = *ok && audit_verify(dir, &vo, &res, err, sizeof(err)) == EG_OK;
 	audit_key_free(key);
 	return res.checkpoints;
 }
@@ -711,7 +712,7 @@ test_checkpoints(void)
 	CHECK(audit_open(&o, &log) == EG_ERR_AUDIT && log == NULL);
 }
 
-/* Runs audit_cli with stdout and stderr in files; returns the exit code. */
+/* Runs cmd_audit with stdout and stderr in files; returns the exit code. */
 static int
 cli(char **out, char **err, const char *a1, const char *a2, const char *a3,
     const char *a4, const char *a5)
@@ -734,7 +735,7 @@ cli(char **out, char **err, const char *a1, const char *a2, const char *a3,
 	fde = open(fe, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 	dup2(fdo, 1);
 	dup2(fde, 2);
-	rc = audit_cli(argc, argv);
+	rc = cmd_audit(argc, argv);
 	fflush(stdout);
 	fflush(stderr);
 	dup2(so, 1);

@@ -1,5 +1,5 @@
 /*
- * h1_test.c - the backend response reader in proxy/h1.h: h1_parse_head() on status
+ * h1_test.c - the backend response reader in forward/internal.h: h1_parse_head() on status
  * lines, field lines, framing headers (Content-Length, Transfer-Encoding) and size
  * limits, with a table of request-smuggling tricks; h1_has_body(); and h1_chunk_step()
  * fed whole, byte by byte and in odd slices. Every input is copied into a buffer of

@@ -1,0 +1,50 @@
+/*
+ * api.h - the gateway's JSON APIs (api/): rights management for local administrators
+ * under /eidgate/admin/api/ (PRODUCT.md §8) and the security officers' access-log API
+ * under /eidgate/audit/api/ (§6, §7).
+ *
+ * Both are targets of the pipeline's route table (request/routes.c), which has already
+ * checked that the user is authenticated and, for state-changing requests not made
+ * with a Bearer token, the CSRF header; for the admin API it has collected the body into
+ * r->body. Every grant, revocation, refusal and listing, and every read of the access
+ * log, is recorded through record.h before it is answered (pages.h).
+ *
+ * What it owns: the directory writer of the rights API (one connection, one change at a
+ * time, so "count the VTEs, then remove one" cannot race within a gateway), the JSON
+ * shapes of both APIs. What it may call: directory/ (resolver and writer), audit/ (live
+ * reads), record/, pages/ (answers).
+ *
+ * Threads: the handlers run on the event-loop thread that owns r; the writer is shared
+ * by all threads under its own lock.
+ */
+#ifndef EIDGATE_API_H
+#define EIDGATE_API_H
+
+#include <microhttpd.h>
+
+struct request;
+struct api_writer;
+
+/* The rights API (api/admin*.c), below /eidgate/admin/api/: GET scope, GET people,
+ * POST grants, POST revocations; its 405 and 404 in its own JSON shape. */
+enum MHD_Result api_admin_scope(struct request *r);
+enum MHD_Result api_admin_people(struct request *r);
+enum MHD_Result api_admin_grant(struct request *r);
+enum MHD_Result api_admin_revoke(struct request *r);
+enum MHD_Result api_admin_wrong_method(struct request *r);
+enum MHD_Result api_admin_not_found(struct request *r);
+
+/* The security officers' API (api/audit_api.c), below /eidgate/audit/api/: GET scope,
+ * records, stats and verify. */
+enum MHD_Result api_audit_scope(struct request *r);
+enum MHD_Result api_audit_records(struct request *r);
+enum MHD_Result api_audit_stats(struct request *r);
+enum MHD_Result api_audit_verify(struct request *r);
+
+/* The rights API's directory writer, made by the server at start (no connection yet:
+ * the first change connects, with the [ldap] settings of the snapshot in use then).
+ * EG_OK or EG_ERR_NOMEM. */
+int api_writer_new(struct api_writer **out);
+void api_writer_free(struct api_writer *aw);
+
+#endif

@@ -1,0 +1,97 @@
+/*
+ * pages.h - what the gateway answers itself (pages/): its error answers, its built-in
+ * endpoints under /eidgate/ and the JWK set, the static pages of web/, and the browser
+ * session cookie (PRODUCT.md §6).
+ *
+ * Answers: every answer the gateway writes (not a backend's) goes through respond_*: the
+ * security headers, the X-Request-Id, the session cookie of the request, and for errors
+ * a readable page for browsers or JSON ({"error","reason","request_id"}) for API
+ * clients, neither with internal details. Each respond_* queues the answer on r's
+ * connection, sets r->phase to REQ_RESPONDED and returns libmicrohttpd's result.
+ *
+ * Endpoints: the page_* handlers are the targets of the pipeline's route table
+ * (request/routes.c), which has already checked the method, the login, the CSRF token
+ * and, for routes with a body, collected it into r->body (NUL-terminated, r->body_size
+ * bytes, at most EG_MAX_BUILTIN_BODY). A handler that answers an authenticated read
+ * records it (record.h) before answering.
+ *
+ * What it owns: the texts users read in answers, the cookie's form, the web root.
+ * What it may call: auth/ (login challenges, certificates), directory/, record/, the
+ * signer, and forward/'s statistics for the metrics page.
+ *
+ * Threads: the event-loop thread that owns r.
+ */
+#ifndef EIDGATE_PAGES_H
+#define EIDGATE_PAGES_H
+
+#include <stddef.h>
+
+#include <jansson.h>
+#include <microhttpd.h>
+
+#include "eidgate/record.h"
+
+struct request;
+
+/* ---- answers (pages/respond.c) ------------------------------------------------------ */
+
+/* Queues body (copied) with the gateway's security headers and the session cookie. */
+enum MHD_Result respond_buffer(struct request *r, unsigned status, const char *ctype,
+    const char *body, size_t len);
+enum MHD_Result respond_json(struct request *r, unsigned status, const char *json);
+/* Serialises and queues j (which it takes over; NULL answers 500). */
+enum MHD_Result respond_json_obj(struct request *r, unsigned status, json_t *j);
+/* An error: HTML for a browser (Accept: text/html), JSON otherwise. code is the stable
+ * reason code, message the sentence a person reads. */
+enum MHD_Result respond_error(struct request *r, unsigned status, const char *code,
+    const char *message);
+/* 503: the access log cannot be written, so nothing is served (every caller's answer
+ * when its record was refused). */
+enum MHD_Result respond_audit_unavailable(struct request *r);
+/*
+ * Records a refusal of kind `kind` with reason err and answers it with status and
+ * message, or 503 when the record cannot be written: the record comes first.
+ */
+enum MHD_Result respond_refused(struct request *r, enum rec_kind kind, unsigned status,
+    int err, const char *message);
+/* The headers every answer of the gateway carries (also forward/'s responses). */
+void respond_add_security_headers(struct MHD_Response *resp);
+
+/* ---- the browser session (pages/session.c) ----------------------------------------- */
+
+/* Issues a new session for the authenticated user (cookie). tls_bound: made by a TLS
+ * certificate login, so only good on connections with that certificate. */
+int websession_issue(struct request *r, int tls_bound);
+/* Re-seals the session after a change (facility) or when it is due for an idle refresh;
+ * sets r->user.set_cookie for cookie sessions. With token_out, returns the token. */
+int websession_reseal(struct request *r, char **token_out);
+/* Re-seals a cookie session that was last refreshed a minute or more ago. */
+int websession_touch(struct request *r);
+/* Adds the Set-Cookie header of this request, if any, to resp. */
+void websession_add_cookie(struct request *r, struct MHD_Response *resp);
+/* Constant-time check of X-Eidgate-CSRF for state-changing built-in requests. 1 = ok. */
+int websession_csrf_ok(struct request *r);
+
+/* ---- endpoints (the route table's handlers) ----------------------------------------- */
+
+/* pages/status.c: GET healthz, metrics and the JWK set; no login. */
+enum MHD_Result page_healthz(struct request *r);
+enum MHD_Result page_metrics(struct request *r);
+enum MHD_Result page_jwks(struct request *r);
+/* pages/account.c: GET whoami; POST context {"facility": ID}; POST logout. */
+enum MHD_Result page_whoami(struct request *r);
+enum MHD_Result page_context(struct request *r);
+enum MHD_Result page_logout(struct request *r);
+/* pages/login.c: the PKCS#11 login's two steps, POST auth/challenge and auth/token. */
+enum MHD_Result page_challenge(struct request *r);
+enum MHD_Result page_token(struct request *r);
+/* pages/static.c: the portal, the rights and audit pages, and their assets. */
+enum MHD_Result page_portal(struct request *r);
+enum MHD_Result page_admin(struct request *r);
+enum MHD_Result page_audit(struct request *r);
+enum MHD_Result page_static(struct request *r);
+/* 404 and 405 as the gateway words them. */
+enum MHD_Result page_not_found(struct request *r);
+enum MHD_Result page_method_not_allowed(struct request *r);
+
+#endif

@@ -1,0 +1,145 @@
+/*
+ * login.c - the PKCS#11 login of eidgate-login (PRODUCT.md §1, §6): a challenge bound to
+ * the gateway's origin, then a token for the card's signature over it.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "eidgate/auth.h"
+#include "eidgate/err.h"
+#include "eidgate/pages.h"
+#include "eidgate/record.h"
+#include "eidgate/request.h"
+#include "eidgate/session.h"
+#include "eidgate/util.h"
+
+enum MHD_Result
+page_challenge(struct request *r)
+{
+	char ch[512];
+
+	if (challenge_issue(r->snap->session, r->gw->origin, 60, ch, sizeof(ch)) != EG_OK)
+		return respond_error(r, 500, "internal", "No challenge could be made.");
+	return respond_json_obj(r, 200, json_pack("{s:s, s:s, s:i}", "challenge", ch,
+	    "origin", r->gw->origin, "expires_in", 60));
+}
+
+/* Decodes the base64url certificates of a token request into DER buffers. */
+static int
+decode_chain(json_t *chain, unsigned char **ders, size_t *lens, size_t *n)
+{
+	size_t i;
+
+	*n = 0;
+	if (!json_is_array(chain) || json_array_size(chain) == 0 ||
+	    json_array_size(chain) > EG_MAX_CHAIN)
+		return -1;
+	for (i = 0; i < json_array_size(chain); i++) {
+		const char *b = json_string_value(json_array_get(chain, i));
+		size_t blen = b != NULL ? strlen(b) : 0;
+		if (b == NULL || (ders[i] = malloc(blen)) == NULL)
+			return -1;
+		(*n)++;
+		if (eg_b64url_decode(b, blen, ders[i], blen, &lens[i]) != EG_OK)
+			return -1;
+	}
+	return 0;
+}
+
+static int
+check_login_signature(struct request *r, json_t *j, const unsigned char *leaf, size_t leaflen)
+{
+	const char *ch = json_string_value(json_object_get(j, "challenge"));
+	const char *alg = json_string_value(json_object_get(j, "alg"));
+	const char *sigb = json_string_value(json_object_get(j, "signature"));
+	unsigned char sig[1024];
+	char msg[2048];
+	size_t siglen = 0;
+	int n;
+
+	if (ch == NULL || alg == NULL || sigb == NULL ||
+	    eg_b64url_decode(sigb, strlen(sigb), sig, sizeof(sig), &siglen) != EG_OK)
+		return EG_ERR_PARSE;
+	n = snprintf(msg, sizeof(msg), EG_LOGIN_MSG_PREFIX "%s\n%s", r->gw->origin, ch);
+	if (n < 0 || (size_t)n >= sizeof(msg))
+		return EG_ERR_PARSE;
+	/* The signature first: only a card holder's valid answer uses up a challenge, so
+	 * junk signatures cannot fill the store of used challenges. */
+	if (auth_verify_login_signature(leaf, leaflen, alg, (unsigned char *)msg, (size_t)n,
+	    sig, siglen) != EG_OK)
+		return EG_ERR_CRYPTO;
+	return challenge_redeem(r->snap->session, r->gw->challenges, ch, r->gw->origin);
+}
+
+/* A session for eidgate-login: the same sealed session, handed over as a Bearer token. */
+static enum MHD_Result
+issue_session(struct request *r)
+{
+	struct req_user *u = &r->user;
+	char *token = NULL;
+	enum MHD_Result ret;
+
+	/* The new session is the signer's alone: nothing of whoever this connection
+	 * identified before (certificate, cookie) may carry over into it. */
+	dir_release(u->person);
+	dir_release(u->org);
+	u->person = NULL;
+	u->org = NULL;
+	u->context_facility[0] = u->context_org[0] = '\0';
+	r->user.authenticated = 1;
+	if (websession_issue(r, 0) != EG_OK)
+		return respond_error(r, 500, "internal", "No session could be made.");
+	free(u->set_cookie);
+	u->set_cookie = NULL;
+	u->via_bearer = 1;
+	if (websession_reseal(r, &token) != EG_OK)
+		return respond_error(r, 500, "internal", "No session could be made.");
+	if (record_decision(r, REC_LOGIN, 1, EG_OK, NULL, 0, 0) != EG_OK) {
+		eg_freezero(token, strlen(token));
+		return respond_audit_unavailable(r);
+	}
+	ret = respond_json_obj(r, 200, json_pack("{s:s, s:I, s:s}", "token", token, "expires_in",
+	    (json_int_t)(r->snap->cfg.absolute_timeout_ms / 1000), "name", u->id.name));
+	eg_freezero(token, strlen(token));
+	return ret;
+}
+
+enum MHD_Result
+page_token(struct request *r)
+{
+	unsigned char *ders[EG_MAX_CHAIN] = { NULL };
+	size_t lens[EG_MAX_CHAIN], n = 0, i;
+	json_t *j = json_loadb(r->body != NULL ? r->body : "", r->body_size,
+	    JSON_REJECT_DUPLICATES, NULL);
+	const char *origin = json_string_value(json_object_get(j, "origin"));
+	enum MHD_Result ret;
+	int err;
+
+	if (j == NULL || decode_chain(json_object_get(j, "chain"), ders, lens, &n) != 0) {
+		ret = respond_refused(r, REC_LOGIN_REFUSED, 403, EG_ERR_PARSE,
+		    "The login request is malformed.");
+		goto out;
+	}
+	err = auth_verify(r->snap->auth, (const unsigned char *const *)ders, lens, n,
+	    &r->user.id, r->user.auth_detail, sizeof(r->user.auth_detail));
+	if (err != EG_OK) {
+		ret = respond_refused(r, REC_LOGIN_REFUSED, 403, err,
+		    "Your certificate is not accepted for login.");
+		goto out;
+	}
+	if (origin == NULL || strcmp(origin, r->gw->origin) != 0 ||
+	    check_login_signature(r, j, ders[0], lens[0]) != EG_OK) {
+		ret = respond_refused(r, REC_LOGIN_REFUSED, 403, EG_ERR_CRYPTO,
+		    "The challenge is unknown, expired, already used or wrongly signed.");
+		goto out;
+	}
+	ret = issue_session(r);
+out:
+	for (i = 0; i < n; i++)
+		free(ders[i]);
+	json_decref(j);
+	return ret;
+}

@@ -1,0 +1,137 @@
+/*
+ * record.c - the recording stage: every access-log record of the gateway is built here
+ * from what the pipeline knows about a request (record.h says why it is one place).
+ */
+#include <stdatomic.h>
+#include <string.h>
+
+#include "eidgate/audit.h"
+#include "eidgate/err.h"
+#include "eidgate/log.h"
+#include "eidgate/record.h"
+#include "eidgate/request.h"
+#include "eidgate/util.h"
+
+static const char *const kind_names[] = {
+	[REC_REQUEST] = "request",
+	[REC_LOGIN] = "login",
+	[REC_LOGIN_REFUSED] = "login-refused",
+	[REC_LOGOUT] = "logout",
+	[REC_RIGHTS] = "rights",
+};
+
+const char *
+record_kind_name(enum rec_kind kind)
+{
+	if ((size_t)kind >= sizeof(kind_names) / sizeof(kind_names[0]))
+		return "?";
+	return kind_names[kind];
+}
+
+/* The fields every record of this request shares: who, from where, what, when. */
+static void
+record_base(const struct request *r, struct audit_record *rec, enum rec_kind kind,
+    int allow, const char *reason)
+{
+	const struct req_user *u = &r->user;
+
+	memset(rec, 0, sizeof(*rec));
+	rec->kind = record_kind_name(kind);
+	rec->request_id = r->id;
+	rec->client = r->client;
+	rec->nrn = u->id.nrn[0] ? u->id.nrn : NULL;
+	rec->cert_sha256 = u->id.fingerprint[0] ? u->id.fingerprint : NULL;
+	rec->session = u->session_id[0] ? u->session_id : NULL;
+	rec->method = r->method;
+	rec->path = r->path;
+	rec->decision = allow ? "allow" : "deny";
+	rec->reason = reason;
+	rec->latency_us = (uint64_t)(eg_now_us() - r->start_us);
+}
+
+static int
+record_append(const struct request *r, const struct audit_record *rec)
+{
+	if (audit_append(r->gw->audit, rec, NULL) != EG_OK) {
+		log_warnx("request %s: access log cannot be written: refusing", r->id);
+		return EG_ERR_AUDIT;
+	}
+	return EG_OK;
+}
+
+int
+record_decision(struct request *r, enum rec_kind kind, int allow, int reason_err,
+    const char *reason_text, int upstream_status, uint64_t bytes)
+{
+	struct audit_record rec;
+	const struct req_user *u = &r->user;
+
+	record_base(r, &rec, kind, allow, reason_text != NULL ? reason_text :
+	    eg_err_code(reason_err));
+	rec.org = u->context_org[0] ? u->context_org : NULL;
+	rec.facility = u->context_facility[0] ? u->context_facility : NULL;
+	rec.capacity = req_capacity(u);
+	rec.rule = r->decision.rule;
+	rec.backend = r->decision.backend != NULL ? r->decision.backend->name : NULL;
+	rec.policy_version = r->snap != NULL && r->snap->policy != NULL ?
+	    policy_version(r->snap->policy) : NULL;
+	rec.upstream_status = upstream_status;
+	rec.bytes = bytes;
+	atomic_fetch_add(allow ? &r->gw->stat_allowed : &r->gw->stat_denied, 1);
+	if (kind == REC_REQUEST)
+		r->decided = 1;
+	return record_append(r, &rec);
+}
+
+int
+record_read(struct request *r, const char *what)
+{
+	return record_decision(r, REC_REQUEST, 1, EG_OK, what, 0, 0);
+}
+
+/* The organisation (and facility) a rights change belongs to, so that the
+ * organisation's security officers see it. */
+static void
+scope_place(struct request *r, const char *scope, char *org, char *fac)
+{
+	struct dir_scope s;
+	const struct dir_facility *f = NULL;
+
+	org[0] = fac[0] = '\0';
+	if (scope == NULL || dir_scope_parse(scope, &s) != EG_OK)
+		return;
+	if (s.kind == EG_SCOPE_ORGANISATION) {
+		eg_strlcpy(org, s.id, EG_MAX_ID);
+	} else if (s.kind == EG_SCOPE_FACILITY &&
+	    dir_facility(r->gw->dir, s.id, &f) == EG_OK && f->found) {
+		eg_strlcpy(org, f->org, EG_MAX_ID);
+		eg_strlcpy(fac, f->id, EG_MAX_ID);
+	}
+	dir_release(f);
+}
+
+int
+record_rights(struct request *r, int allow, const char *reason, const char *action,
+    const char *target, const char *role, const char *scope)
+{
+	struct audit_record rec;
+	char org[EG_MAX_ID], fac[EG_MAX_ID];
+
+	scope_place(r, scope, org, fac);
+	record_base(r, &rec, REC_RIGHTS, allow, reason);
+	rec.org = org[0] ? org : NULL;
+	rec.facility = fac[0] ? fac : NULL;
+	rec.actor = rec.nrn;
+	rec.action = action;
+	rec.target = target;
+	rec.role = role;
+	rec.scope = scope;
+	return record_append(r, &rec);
+}
+
+void
+record_stats(const struct request *r, unsigned long *allowed, unsigned long *denied)
+{
+	*allowed = atomic_load(&r->gw->stat_allowed);
+	*denied = atomic_load(&r->gw->stat_denied);
+}
