@@ -1,25 +1,36 @@
 /*
- * common.h - shared plumbing of the two demo backends (eidgate-demo-modules and
+ * demo/internal.h - the one header of the two demo backends (eidgate-demo-modules and
  * eidgate-demo-dossiers), which stand in for the module database and INSISTO behind the
- * gateway in integration tests and the demo. Not part of eidgate itself, so this is the
- * one header outside include/.
+ * gateway in integration tests and the demo. Not part of eidgate itself, so its header
+ * lives with it rather than in include/.
  *
- * common.c owns everything that is the same in both programs: the command line, the
- * libmicrohttpd daemon, the per-request state, the `received` object that reports what
- * the gateway forwarded, JSON replies, and the test endpoints /__echo, /__big, /__slow,
- * /__status and /__stats. A backend supplies only a router for its own paths (struct bk_app).
+ * modules.c and dossiers.c each supply only a router for their own paths (struct bk_app)
+ * and use the first part of this header. The other files are the same in both programs:
+ *   main.c        the program: settings, signals, start and clean stop (bk_main)
+ *   args.c        the command line
+ *   dispatch.c    the libmicrohttpd daemon, per-request state, body collection, dispatch
+ *   received.c    the `received` object that reports what the gateway forwarded
+ *   reply.c       JSON and empty replies
+ *   input.c       reading the request: method, JSON body, query arguments (400 if bad)
+ *   echo.c, big.c, slow.c, status.c, stats.c
+ *                 the test endpoints /__echo, /__big, /__slow, /__status, /__stats
+ *   facilities.c  the facilities and regions of the demo directory
+ * What those files share among themselves is the second part, which routers do not use.
  *
  * Threads: libmicrohttpd runs a pool of two epoll threads; a router runs on either of
  * them, concurrently, so any state it shares must be locked by the backend. Every
  * bk_reply_* function may be called from any MHD thread for the connection in hand.
  */
-#ifndef EIDGATE_BACKENDS_COMMON_H
-#define EIDGATE_BACKENDS_COMMON_H
+#ifndef EIDGATE_DEMO_INTERNAL_H
+#define EIDGATE_DEMO_INTERNAL_H
 
 #include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
 
 #include <jansson.h>
 #include <microhttpd.h>
+#include <openssl/evp.h>
 
 /* Path segments a router can see; longer paths simply match no route. */
 #define BK_MAX_SEGS 16
@@ -35,7 +46,7 @@ struct bk_req;
  * "/modules/catalog/modules" gives nseg 3. An empty segment (from "//" or a trailing
  * '/') is kept, so such paths match no route rather than a neighbouring one.
  * `body` is the request body (NULL when there was none), at most BK_MAX_BODY bytes;
- * a larger body never reaches the router (common.c answers 413).
+ * a larger body never reaches the router (dispatch.c answers 413).
  */
 struct bk_call {
 	struct MHD_Connection *bc_conn;
@@ -121,5 +132,109 @@ extern const size_t bk_nregions;
 const struct bk_facility *bk_facility_find(const char *id);
 /* 1 when `region` is one of the five ITP regions. */
 int bk_region_valid(const char *region);
+
+/* ==== Private to the shared files of demo/: routers do not use what follows. ==== */
+
+/* Length cap for --name. */
+#define BK_MAX_NAME 64
+
+/* args.c: the command line, resolved. */
+struct bk_opts {
+	const char *bo_listen;
+	const char *bo_name;
+	char bo_host[256];
+	char bo_port[8];
+	unsigned short bo_portnum;
+	struct sockaddr_storage bo_addr;
+	int bo_ipv6;
+};
+
+/* Fills o (bo_name preset to the default). Returns -1 to go on, otherwise the exit
+ * status: 0 after --help, 2 on bad usage (one "eidgate: ..." line on stderr). */
+int bk_parse_args(int argc, char **argv, struct bk_opts *o);
+
+/* dispatch.c */
+/* The test endpoints are told apart by path when the headers arrive, because each treats
+ * the body differently while it streams in (hashed, or dropped). */
+enum bk_kind { BK_APP, BK_ECHO, BK_BIG, BK_SLOW, BK_STATUS, BK_STATS };
+enum bk_slow_state { BK_SLOW_NONE, BK_SLOW_WAITING, BK_SLOW_DONE };
+
+/*
+ * Lives from the request line (on_uri) to MHD's completion callback (on_completed).
+ * Only the MHD thread serving the connection touches it, except br_slow_* and br_next,
+ * which the slow timer owns while the connection is suspended.
+ */
+struct bk_req {
+	char *br_target;             /* raw request target, query string included */
+	int br_started;
+	enum bk_kind br_kind;
+	uint64_t br_body_bytes;
+	uint64_t br_fnv;             /* FNV-1a 64 of the body, for /__echo */
+	EVP_MD_CTX *br_sha;          /* SHA-256 of the body, for /__echo (NULL: none) */
+	char *br_body;               /* buffered body, BK_APP only */
+	size_t br_body_len;
+	size_t br_body_cap;
+	int br_body_overflow;
+	enum bk_slow_state br_slow_state;
+	int64_t br_slow_deadline_ms; /* eg_mono_ms() clock */
+	struct MHD_Connection *br_conn;
+	struct bk_req *br_next;
+};
+
+/* Starts libmicrohttpd on o's address, with app's router behind the test endpoints.
+ * NULL when it cannot (the reason is logged). */
+struct MHD_Daemon *bk_daemon_start(const struct bk_opts *o, const struct bk_app *app);
+
+/* received.c */
+/* s as a JSON string, bytes that are not UTF-8 escaped as %XX; NULL without memory. */
+json_t *bk_text_value(const char *s);
+/* The `received` object of a reply: what the gateway sent this request with. */
+json_t *bk_received(const struct bk_call *call);
+
+/* reply.c */
+/* Queues resp (NULL: MHD_NO) and drops our reference to it. */
+enum MHD_Result bk_queue(struct MHD_Connection *conn, unsigned int status,
+    struct MHD_Response *resp);
+
+/* input.c */
+/* Query argument `name` as an integer in [min, max] into *out. Returns 0, or -1 after
+ * answering 400 (missing or out of range); then *result is the reply's result. */
+int bk_query_number(const struct bk_call *call, const char *name, long long min,
+    long long max, long long *out, enum MHD_Result *result);
+/* The same in [0, max] for an optional argument: absent gives dflt. */
+int bk_query_optional(const struct bk_call *call, const char *name, long long max,
+    long long dflt, long long *out, enum MHD_Result *result);
+
+/* echo.c: /__echo */
+/* The standard FNV-1a 64 offset basis, which on_uri starts br_fnv from: clients check
+ * body_fnv64 against the standard hash, and eidgate's EG_FNV1A_INIT is another value. */
+#define BK_FNV64_OFFSET 0xcbf29ce484222325ULL
+/* Hashes the next len bytes of req's body (br_body_bytes already counts them). */
+void bk_echo_take(struct bk_req *req, const char *data, size_t len);
+enum MHD_Result bk_echo_reply(const struct bk_call *call);
+
+/* big.c: /__big; bk_big_init runs once before the daemon starts. */
+void bk_big_init(void);
+enum MHD_Result bk_big_reply(const struct bk_call *call);
+
+/* slow.c: /__slow and its timer thread, which bk_slow_stop ends after resuming every
+ * suspended request (MHD cannot stop with any still suspended). */
+int bk_slow_start(void);
+void bk_slow_stop(void);
+enum MHD_Result bk_slow_reply(const struct bk_call *call);
+
+/* status.c: /__status */
+enum MHD_Result bk_status_reply(const struct bk_call *call);
+
+/* stats.c: /__stats and the counters it reports, safe to bump from any thread. */
+enum bk_counter {
+	BK_CONNECTIONS,         /* TCP connections accepted */
+	BK_REQUESTS,            /* requests started */
+	BK_BIG_ABORTED,         /* /__big responses whose reader went away early */
+	BK_SLOW_PEER_CLOSED,    /* /__slow requests whose peer had closed at wake-up */
+	BK_NCOUNTERS
+};
+void bk_count(enum bk_counter c);
+enum MHD_Result bk_stats_reply(const struct bk_call *call);
 
 #endif
