@@ -129,12 +129,12 @@ export(struct request *r, const struct audit_filter *f, enum audit_export_fmt fm
 	return buf;
 }
 
-/* JSON lines (oldest first) -> {"records":[...]} newest first, without parsing them
- * again: each line is already one JSON object. */
+/* JSON lines (newest first) -> {"records":[...]}, without parsing them again: each line
+ * is already one JSON object, so the lines only need commas between them. */
 static enum MHD_Result
 reply_records(struct request *r, char *lines, size_t len)
 {
-	char *out = malloc(len + 32), *end = lines + len, *start;
+	char *out = malloc(len + 32), *p = lines, *end = lines + len, *nl;
 	enum MHD_Result ret;
 	size_t o;
 
@@ -143,18 +143,15 @@ reply_records(struct request *r, char *lines, size_t len)
 		return respond_error(r, 500, "internal", "The gateway could not answer.");
 	}
 	o = (size_t)snprintf(out, len + 32, "{\"records\":[");
-	while (end > lines) {
-		if (end[-1] == '\n')
-			end--;
-		for (start = end; start > lines && start[-1] != '\n'; start--)
-			;
-		if (end > start) {
-			if (out[o - 1] != '[')
-				out[o++] = ',';
-			memcpy(out + o, start, (size_t)(end - start));
-			o += (size_t)(end - start);
-		}
-		end = start;
+	for (; p < end; p = nl + 1) {
+		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
+			nl = end;
+		if (nl == p)
+			continue;
+		if (out[o - 1] != '[')
+			out[o++] = ',';
+		memcpy(out + o, p, (size_t)(nl - p));
+		o += (size_t)(nl - p);
 	}
 	memcpy(out + o, "]}", 3);
 	free(lines);

@@ -97,37 +97,25 @@ int
 audit_ckpt_sign(const struct audit_key *k, struct audit_ckpt *c)
 {
 	unsigned char msg[AUDIT_CKPT_MSG_LEN];
-	EVP_MD_CTX *ctx;
 	size_t len = sizeof(c->sig);
-	int ok;
+	int rc;
 
 	audit_ckpt_message(c, msg);
 	memcpy(c->key_id, k->id, AUDIT_KEYID_LEN);
-	if ((ctx = EVP_MD_CTX_new()) == NULL)
-		return EG_ERR_CRYPTO;
-	ok = EVP_DigestSignInit(ctx, NULL, EVP_sha256(), NULL, k->pkey) == 1 &&
-	    EVP_DigestSign(ctx, c->sig, &len, msg, sizeof(msg)) == 1;
-	EVP_MD_CTX_free(ctx);
-	c->sig_len = ok ? len : 0;
-	return ok ? EG_OK : EG_ERR_CRYPTO;
+	rc = eg_p256_sign(k->pkey, msg, sizeof(msg), c->sig, &len);
+	c->sig_len = rc == EG_OK ? len : 0;
+	return rc;
 }
 
 int
 audit_ckpt_check(const struct audit_key *k, const struct audit_ckpt *c)
 {
 	unsigned char msg[AUDIT_CKPT_MSG_LEN];
-	EVP_MD_CTX *ctx;
-	int ok;
 
 	if (memcmp(c->key_id, k->id, AUDIT_KEYID_LEN) != 0)
 		return 1;
 	audit_ckpt_message(c, msg);
-	if ((ctx = EVP_MD_CTX_new()) == NULL)
-		return 2;
-	ok = EVP_DigestVerifyInit(ctx, NULL, EVP_sha256(), NULL, k->pkey) == 1 &&
-	    EVP_DigestVerify(ctx, c->sig, c->sig_len, msg, sizeof(msg)) == 1;
-	EVP_MD_CTX_free(ctx);
-	return ok ? 0 : 2;
+	return eg_p256_verify(k->pkey, msg, sizeof(msg), c->sig, c->sig_len) ? 0 : 2;
 }
 
 size_t

@@ -35,51 +35,6 @@ live_end(struct audit_log *log, MDB_txn *txn)
 	pthread_rwlock_unlock(&log->resize_lock);
 }
 
-static int
-count_one(const struct audit_record *r, void *arg)
-{
-	(void)r;
-	(*(uint64_t *)arg)++;
-	return 0;
-}
-
-struct skip_out {
-	uint64_t skip;
-	struct audit_out *out;
-};
-
-static int
-skip_then_out(const struct audit_record *r, void *arg)
-{
-	struct skip_out *so = arg;
-
-	if (so->skip > 0) {
-		so->skip--;
-		return 0;
-	}
-	return audit_out_record(r, so->out);
-}
-
-/* Runs the query; for newest_first, a counting pass finds how many oldest to skip (the
- * output is then reversed by the caller, which holds at most `limit` records). */
-static int
-export_txn(struct audit_log *log, MDB_txn *txn, const struct audit_filter *f,
-    struct audit_out *out, char *err, size_t errlen)
-{
-	struct audit_filter all = *f;
-	struct skip_out so = { 0, out };
-	uint64_t n = 0;
-	int rc;
-
-	if (!f->newest_first || f->limit == 0)
-		return audit_query_txn(txn, log->dir, f, audit_out_record, out, err, errlen);
-	all.limit = 0;
-	if ((rc = audit_query_txn(txn, log->dir, &all, count_one, &n, err, errlen)) != EG_OK)
-		return rc;
-	so.skip = n > f->limit ? n - f->limit : 0;
-	return audit_query_txn(txn, log->dir, &all, skip_then_out, &so, err, errlen);
-}
-
 int
 audit_query_live(struct audit_log *log, const struct audit_filter *f,
     int (*cb)(const struct audit_record *rec, void *arg), void *arg)
@@ -115,7 +70,7 @@ audit_export_live(struct audit_log *log, const struct audit_filter *f,
 		audit_out_free(po);
 		return rc;
 	}
-	rc = export_txn(log, txn, f, po, err, sizeof(err));
+	rc = audit_query_txn(txn, log->dir, f, audit_out_record, po, err, sizeof(err));
 	live_end(log, txn);
 	if (audit_out_finish(po) != 0 && rc == EG_OK)
 		rc = EG_ERR_AUDIT;

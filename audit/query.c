@@ -102,8 +102,22 @@ emit_seq(struct qctx *q, const MDB_val *seqv)
 
 enum walk_mode { W_LOG, W_INDEX, W_TIME };
 
+/* Has a by_time key left the time range in the walk's direction? */
+static int
+past_range(const struct audit_filter *f, const MDB_val *k)
+{
+	uint64_t t;
+
+	if (k->mv_size != 8)
+		return 1;
+	t = audit_be64_get(k->mv_data);
+	if (f->newest_first)
+		return f->since_us != 0 && t < (uint64_t)f->since_us;
+	return f->until_us != 0 && t > (uint64_t)f->until_us;
+}
+
 /* Emits from the cursor's position (rc: result of the positioning call) on, moving with
- * `next`, until the cursor runs out, a by_time key passes until_us, or emit says stop. */
+ * `next`, until the cursor runs out, a by_time key leaves the range, or emit says stop. */
 static int
 walk(struct qctx *q, MDB_cursor *c, MDB_val *k, MDB_val *v, int rc, MDB_cursor_op next,
     enum walk_mode mode)
@@ -111,8 +125,7 @@ walk(struct qctx *q, MDB_cursor *c, MDB_val *k, MDB_val *v, int rc, MDB_cursor_o
 	int r;
 
 	while (rc == 0) {
-		if (mode == W_TIME && (k->mv_size != 8 || (q->f->until_us != 0 &&
-		    audit_be64_get(k->mv_data) > (uint64_t)q->f->until_us)))
+		if (mode == W_TIME && past_range(q->f, k))
 			break;
 		if (mode != W_LOG)
 			r = emit_seq(q, v);
@@ -185,14 +198,38 @@ choose_index(struct qctx *q, struct plan *p)
 	return rc == 0 ? Q_MORE : Q_FAIL;
 }
 
+/* Positions a by_time cursor at the first entry of the range in the walk's direction:
+ * the oldest at or after since_us, or (newest first) the newest at or before until_us. */
+static int
+time_start(const struct audit_filter *f, MDB_cursor *c, MDB_val *k, MDB_val *v,
+    unsigned char bound[8])
+{
+	int rc;
+
+	k->mv_size = 8;
+	k->mv_data = bound;
+	if (!f->newest_first) {
+		audit_be64_put(bound, (uint64_t)(f->since_us > 0 ? f->since_us : 0));
+		return mdb_cursor_get(c, k, v, MDB_SET_RANGE);
+	}
+	if (f->until_us <= 0)
+		return mdb_cursor_get(c, k, v, MDB_LAST);
+	/* The entry before the first one past until_us (its last duplicate). */
+	audit_be64_put(bound, (uint64_t)f->until_us + 1);
+	rc = mdb_cursor_get(c, k, v, MDB_SET_RANGE);
+	if (rc == MDB_NOTFOUND)
+		return mdb_cursor_get(c, k, v, MDB_LAST);
+	return rc == 0 ? mdb_cursor_get(c, k, v, MDB_PREV) : rc;
+}
+
 static int
 run_plan(struct qctx *q)
 {
-	unsigned char since[8];
+	unsigned char bound[8];
 	struct plan p;
 	MDB_cursor *c;
 	MDB_val k, v;
-	int rc, r;
+	int rc, r, back = q->f->newest_first;
 
 	if ((r = choose_index(q, &p)) != Q_MORE)
 		return r;
@@ -207,24 +244,24 @@ run_plan(struct qctx *q)
 		k.mv_size = strlen(p.key);
 		k.mv_data = (void *)(uintptr_t)p.key;
 		rc = mdb_cursor_get(c, &k, &v, MDB_SET_KEY);
-		r = walk(q, c, &k, &v, rc, MDB_NEXT_DUP, W_INDEX);
+		if (rc == 0 && back)
+			rc = mdb_cursor_get(c, &k, &v, MDB_LAST_DUP);
+		r = walk(q, c, &k, &v, rc, back ? MDB_PREV_DUP : MDB_NEXT_DUP, W_INDEX);
 	} else if (q->f->since_us || q->f->until_us) {
-		audit_be64_put(since, (uint64_t)(q->f->since_us > 0 ? q->f->since_us : 0));
-		k.mv_size = 8;
-		k.mv_data = since;
-		rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
-		r = walk(q, c, &k, &v, rc, MDB_NEXT, W_TIME);
+		rc = time_start(q->f, c, &k, &v, bound);
+		r = walk(q, c, &k, &v, rc, back ? MDB_PREV : MDB_NEXT, W_TIME);
 	} else {
-		rc = mdb_cursor_get(c, &k, &v, MDB_FIRST);
-		r = walk(q, c, &k, &v, rc, MDB_NEXT, W_LOG);
+		rc = mdb_cursor_get(c, &k, &v, back ? MDB_LAST : MDB_FIRST);
+		r = walk(q, c, &k, &v, rc, back ? MDB_PREV : MDB_NEXT, W_LOG);
 	}
 	mdb_cursor_close(c);
 	return r;
 }
 
 /*
- * Results come oldest first: by seq when walking the log or a string index, by time when
- * walking by_time. since_us and until_us are both inclusive.
+ * Results come oldest first (newest first with f->newest_first): by seq when walking the
+ * log or a string index, by time when walking by_time. since_us and until_us are both
+ * inclusive.
  */
 int
 audit_query_txn(MDB_txn *txn, const char *dir, const struct audit_filter *f,

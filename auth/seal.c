@@ -15,7 +15,6 @@
 
 #define IV_LEN 12
 #define TAG_LEN 16
-#define MAX_TOKEN 8192
 
 static int
 gcm(int enc, const unsigned char key[32], const unsigned char iv[IV_LEN], const char *aad,
@@ -48,7 +47,7 @@ seal(const unsigned char key[32], const char *aad, const unsigned char *plain, s
 	char *tok;
 
 	*out = NULL;
-	if (raw == NULL || len > MAX_TOKEN)
+	if (raw == NULL || len > EG_MAX_SEALED)
 		goto fail;
 	if (RAND_bytes(raw, IV_LEN) != 1 ||
 	    gcm(1, key, raw, aad, plain, len, raw + IV_LEN, raw + IV_LEN + len) != 0)
@@ -73,7 +72,7 @@ unseal(const unsigned char key[32], const char *aad, const char *token, unsigned
 	unsigned char *raw = NULL, *pt = NULL;
 
 	*plain = NULL;
-	if (toklen <= SEAL_PREFIX_LEN || toklen > MAX_TOKEN * 2 ||
+	if (toklen <= SEAL_PREFIX_LEN || toklen > EG_MAX_SEALED * 2 ||
 	    strncmp(token, SEAL_PREFIX, SEAL_PREFIX_LEN) != 0)
 		return EG_ERR_PARSE;
 	if ((raw = malloc(toklen)) == NULL)

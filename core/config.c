@@ -14,7 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "eidgate/audit.h"
 #include "eidgate/config.h"
 #include "eidgate/err.h"
 #include "eidgate/limits.h"
@@ -32,7 +31,7 @@ static const struct cfg_enum ocsp_enum[] = {
 	{ NULL, 0 },
 };
 static const struct cfg_enum sync_enum[] = {
-	{ "full", AUDIT_SYNC_FULL }, { "group", AUDIT_SYNC_GROUP }, { "none", AUDIT_SYNC_NONE },
+	{ "full", CFG_SYNC_FULL }, { "group", CFG_SYNC_GROUP }, { "none", CFG_SYNC_NONE },
 	{ NULL, 0 },
 };
 

@@ -88,3 +88,33 @@ eg_key_load_p256(const char *path, int need_private, EVP_PKEY **out, char *err,
 	*out = k;
 	return EG_OK;
 }
+
+int
+eg_p256_sign(EVP_PKEY *key, const unsigned char *msg, size_t len, unsigned char *sig,
+    size_t *siglen)
+{
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	int ok;
+
+	if (ctx == NULL)
+		return EG_ERR_CRYPTO;
+	ok = EVP_DigestSignInit(ctx, NULL, EVP_sha256(), NULL, key) == 1 &&
+	    EVP_DigestSign(ctx, sig, siglen, msg, len) == 1;
+	EVP_MD_CTX_free(ctx);
+	return ok ? EG_OK : EG_ERR_CRYPTO;
+}
+
+int
+eg_p256_verify(EVP_PKEY *key, const unsigned char *msg, size_t len,
+    const unsigned char *sig, size_t siglen)
+{
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	int ok;
+
+	if (ctx == NULL)
+		return 0;
+	ok = EVP_DigestVerifyInit(ctx, NULL, EVP_sha256(), NULL, key) == 1 &&
+	    EVP_DigestVerify(ctx, sig, siglen, msg, len) == 1;
+	EVP_MD_CTX_free(ctx);
+	return ok;
+}

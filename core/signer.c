@@ -131,18 +131,12 @@ der_to_raw(const unsigned char *der, size_t derlen, unsigned char raw[64])
 static int
 sign_raw(const struct signer *s, const char *input, size_t len, unsigned char raw[64])
 {
-	EVP_MD_CTX *md = EVP_MD_CTX_new();
 	unsigned char der[80];
 	size_t derlen = sizeof(der);
-	int ok;
 
-	if (md == NULL)
+	if (eg_p256_sign(s->key, (const unsigned char *)input, len, der, &derlen) != EG_OK)
 		return -1;
-	ok = EVP_DigestSignInit(md, NULL, EVP_sha256(), NULL, s->key) == 1 &&
-	    EVP_DigestSign(md, der, &derlen, (const unsigned char *)input, len) == 1 &&
-	    der_to_raw(der, derlen, raw) == 0;
-	EVP_MD_CTX_free(md);
-	return ok ? 0 : -1;
+	return der_to_raw(der, derlen, raw);
 }
 
 int

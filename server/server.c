@@ -281,6 +281,22 @@ ticket_key_free(struct gateway *gw)
 	free(k);
 }
 
+/* The configuration names the modes; the log has its own enum (config.h does not depend
+ * on audit.h). */
+static enum audit_sync
+audit_sync_of(enum cfg_sync s)
+{
+	switch (s) {
+	case CFG_SYNC_FULL:
+		return AUDIT_SYNC_FULL;
+	case CFG_SYNC_NONE:
+		return AUDIT_SYNC_NONE;
+	case CFG_SYNC_GROUP:
+		break;
+	}
+	return AUDIT_SYNC_GROUP;
+}
+
 static int
 open_services(struct gateway *gw, const struct eg_config *cfg, int threads)
 {
@@ -289,7 +305,7 @@ open_services(struct gateway *gw, const struct eg_config *cfg, int threads)
 	memset(&ao, 0, sizeof(ao));
 	ao.dir = cfg->audit_db;
 	ao.map_size = cfg->audit_map_size;
-	ao.sync = (enum audit_sync)cfg->audit_sync;
+	ao.sync = audit_sync_of(cfg->audit_sync);
 	ao.signing_key = cfg->audit_signing_key[0] ? cfg->audit_signing_key : NULL;
 	if (audit_open(&ao, &gw->audit) != EG_OK) {
 		log_warnx("[audit] db %s: cannot open the access log", cfg->audit_db);

@@ -122,7 +122,7 @@ struct audit_filter {
 	const char *nrn, *org, *facility, *decision, *kind;   /* NULL = any */
 	int64_t since_us, until_us;                            /* 0 = unbounded */
 	uint64_t limit;                                        /* 0 = all */
-	int newest_first;       /* audit_export_live only: the newest `limit`, newest first */
+	int newest_first;       /* walk from the newest: with limit, the newest `limit` */
 };
 
 /* ==== Reading the live log inside the gateway (audit/live.c) ====
@@ -134,7 +134,8 @@ struct audit_filter {
  */
 enum audit_export_fmt { AUDIT_EXPORT_JSON, AUDIT_EXPORT_CSV };
 
-/* Calls cb for each record matching f, oldest first, as audit_query() does. */
+/* Calls cb for each record matching f, oldest first (or newest first), as audit_query()
+ * does. */
 int audit_query_live(struct audit_log *log, const struct audit_filter *f,
     int (*cb)(const struct audit_record *rec, void *arg), void *arg);
 
@@ -167,8 +168,9 @@ int audit_verify_live(struct audit_log *log, struct audit_live_status *st);
 #define AUDIT_KEYID_LEN 32
 #define AUDIT_SIG_MAX 80                /* DER ECDSA P-256: at most 72 */
 
-/* Calls cb for each record matching f (NULL: all), oldest first. A non-zero return from
- * cb stops the walk and is returned. Errors: EG_ERR_AUDIT. */
+/* Calls cb for each record matching f (NULL: all), oldest first (f->newest_first: newest
+ * first). A non-zero return from cb stops the walk and is returned. Errors:
+ * EG_ERR_AUDIT. */
 int audit_query(const char *dir, const struct audit_filter *f,
     int (*cb)(const struct audit_record *rec, void *arg), void *arg, char *err,
     size_t errlen);

@@ -14,6 +14,8 @@
 
 enum cfg_client_cert { CFG_CLIENT_CERT_REQUEST, CFG_CLIENT_CERT_REQUIRE };
 enum cfg_ocsp { CFG_OCSP_OFF, CFG_OCSP_PREFER, CFG_OCSP_REQUIRE };
+/* [audit] sync; the server hands it to the log as enum audit_sync (audit.h). */
+enum cfg_sync { CFG_SYNC_FULL, CFG_SYNC_GROUP, CFG_SYNC_NONE };
 
 struct eg_config {
 	char path[1024];                /* the file it was read from */
@@ -40,7 +42,7 @@ struct eg_config {
 
 	char audit_db[1024];
 	uint64_t audit_map_size;
-	int audit_sync;                 /* enum audit_sync */
+	enum cfg_sync audit_sync;
 	char audit_signing_key[1024];
 
 	char assertion_key[1024];

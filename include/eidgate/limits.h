@@ -57,7 +57,11 @@
 /* Extra (test) certificate policy OIDs accepted through auth_options. */
 #define EG_MAX_EXTRA_OIDS 16
 
-/* ---- directory and rights management (policy/, admin pages) ---- */
+/* A sealed session or challenge's plaintext: a session holds names, ids and a CSRF
+ * token, well under 2 KiB; its sealed token is at most about 4/3 of this. */
+#define EG_MAX_SEALED 8192
+
+/* ---- directory and rights management (directory/, api/) ---- */
 /* People listed for one scope by dir_list_people(); a larger scope is cut (and says so). */
 #define EG_MAX_DIR_LISTED 2000
 /* Names an administrator types for a new person: 1..128 characters (code points). */

@@ -55,4 +55,15 @@ int eg_key_is_p256(EVP_PKEY *key);
 int eg_key_load_p256(const char *path, int need_private, EVP_PKEY **out, char *err,
     size_t errlen);
 
+/* ECDSA P-256 with SHA-256 over msg: the one place a key of this project signs (the JWS
+ * signer above and the access log's checkpoints).
+ * @param sig   receives the DER ECDSA-Sig-Value; *siglen is its room on entry (72 bytes
+ *              always suffice) and its length on EG_OK.
+ * @return EG_OK or EG_ERR_CRYPTO. Any thread (a per-call EVP_MD_CTX). */
+int eg_p256_sign(EVP_PKEY *key, const unsigned char *msg, size_t len, unsigned char *sig,
+    size_t *siglen);
+/* 1 when sig (DER) is key's valid signature over msg, else 0. */
+int eg_p256_verify(EVP_PKEY *key, const unsigned char *msg, size_t len,
+    const unsigned char *sig, size_t siglen);
+
 #endif

@@ -108,6 +108,16 @@ str_ok(const char *want, const char *have)
 	return want == NULL || (have != NULL && strcmp(want, have) == 0);
 }
 
+/* Does the filter f (limit aside) match the generator's record r? */
+static int
+gen_matches(const struct audit_filter *f, const struct audit_record *r)
+{
+	return str_ok(f->nrn, r->nrn) && str_ok(f->org, r->org) &&
+	    str_ok(f->facility, r->facility) && str_ok(f->decision, r->decision) &&
+	    str_ok(f->kind, r->kind) && (!f->since_us || r->time_us >= f->since_us) &&
+	    (!f->until_us || r->time_us <= f->until_us);
+}
+
 /* What the query must find, computed from the generator. */
 static uint64_t
 expect_count(const struct audit_filter *f, int n)
@@ -119,11 +129,7 @@ expect_count(const struct audit_filter *f, int n)
 
 	for (i = 0; i < n; i++) {
 		make_record(i, &r, &b);
-		if (str_ok(f->nrn, r.nrn) && str_ok(f->org, r.org) &&
-		    str_ok(f->facility, r.facility) && str_ok(f->decision, r.decision) &&
-		    str_ok(f->kind, r.kind) && (!f->since_us || r.time_us >= f->since_us) &&
-		    (!f->until_us || r.time_us <= f->until_us))
-			c++;
+		c += gen_matches(f, &r);
 	}
 	if (f->limit && c > f->limit)
 		c = f->limit;
@@ -208,6 +214,62 @@ full_cb(const struct audit_record *r, void *arg)
 			*ok = 0;
 	}
 	return 0;
+}
+
+/* Newest first: every plan (the log, a string index, the time index) walks backwards,
+ * and a limit keeps the newest records, not the oldest. */
+struct seqs {
+	uint64_t v[N_RECORDS];
+	size_t n;
+};
+
+static int
+seq_cb(const struct audit_record *r, void *arg)
+{
+	struct seqs *q = arg;
+
+	if (q->n < N_RECORDS)
+		q->v[q->n++] = r->seq;
+	return 0;
+}
+
+/* The seqs (i + 1) of the generator's records matching f, newest first, cut at limit. */
+static void
+expect_newest(const struct audit_filter *f, struct seqs *want)
+{
+	struct audit_record r;
+	struct recbuf b = { "", "", "", "" };
+	int i;
+
+	want->n = 0;
+	for (i = N_RECORDS - 1; i >= 0 && (f->limit == 0 || want->n < f->limit); i--) {
+		make_record(i, &r, &b);
+		if (gen_matches(f, &r))
+			want->v[want->n++] = (uint64_t)i + 1;
+	}
+}
+
+static void
+test_newest_first(const char *dir)
+{
+	static struct seqs got, want;
+	const struct audit_filter fs[] = {
+		{ .newest_first = 1 },
+		{ .newest_first = 1, .limit = 5 },
+		{ .nrn = "85010100007", .newest_first = 1 },
+		{ .facility = "fac3", .newest_first = 1, .limit = 7 },
+		{ .since_us = T0 + 2000000, .until_us = T0 + 3000000, .newest_first = 1 },
+		{ .since_us = T0 + 9000000, .newest_first = 1, .limit = 3 },
+		{ .until_us = T0 + 1000, .newest_first = 1 },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(fs) / sizeof(fs[0]); i++) {
+		got.n = 0;
+		expect_newest(&fs[i], &want);
+		CHECK(audit_query(dir, &fs[i], seq_cb, &got, NULL, 0) == EG_OK);
+		CHECK(got.n == want.n && memcmp(got.v, want.v, got.n * sizeof(got.v[0])) == 0);
+	}
 }
 
 static void
@@ -835,6 +897,7 @@ main(void)
 		    rate);
 	}
 	test_queries(subdir("group"));
+	test_newest_first(subdir("group"));
 	test_roundtrip();
 	test_reopen(subdir("group"));
 	test_tamper(subdir("group"));
