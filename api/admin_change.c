@@ -78,17 +78,15 @@ field_message(const char *field)
 	return "This field is not expected here.";
 }
 
-/* Checks authority, the last VTE and self-change; NULL when the change may go ahead,
- * else it has answered and *ret holds the result. */
+/* Checks authority and self-change (the last VTE is do_revoke's); 1 when the change may
+ * go ahead, else 0 and it has answered with *ret. */
 static int
-permitted(struct request *r, struct dir_writer *w, struct admin_op *op,
-    enum dir_action action, enum MHD_Result *ret)
+permitted(struct request *r, struct admin_op *op, enum dir_action action,
+    enum MHD_Result *ret)
 {
 	const struct dir_person *p = r->user.person;
 	enum dir_verdict v = dir_rights_check(p->grants, p->ngrants, r->user.id.nrn, action,
 	    op->target, op->role, &op->scope);
-	size_t count;
-	int holds;
 
 	if (v == DIR_BAD_ROLE) {
 		*ret = admin_refuse(r, op, 400, "malformed",
@@ -100,17 +98,6 @@ permitted(struct request *r, struct dir_writer *w, struct admin_op *op,
 		    v == DIR_REGION_ROLE ? "Regional roles are not managed here." :
 		    "You may not change this role in this scope.", NULL);
 		return 0;
-	}
-	if (action == DIR_REVOKE && strcmp(op->role, "vte") == 0) {
-		if (dir_members(w, &op->scope, "vte", op->target, &count, &holds) != EG_OK) {
-			*ret = admin_directory_down(r, op);
-			return 0;
-		}
-		if (holds && count <= 1) {
-			*ret = admin_refuse(r, op, 409, "last-vte",
-			    "This is the organisation's last VTE; appoint another one first.", NULL);
-			return 0;
-		}
 	}
 	if (v == DIR_SELF) {
 		*ret = admin_refuse(r, op, 403, "self-change", "Nobody changes their own roles.",
@@ -165,13 +152,55 @@ do_grant(struct request *r, struct dir_writer *w, struct admin_op *op, const cha
 	    added ? 201 : 200);
 }
 
+/*
+ * Removes a VTE only while another one remains (PRODUCT.md §4: the last VTE cannot be
+ * removed in the web pages). The directory decides, atomically: the removal carries an
+ * assertion that the other VTE read just before is still a member, so two VTEs removing
+ * each other at once, through two gateways, cannot both succeed. When that other one
+ * left meanwhile, read again.
+ */
+static int
+remove_vte(struct request *r, struct dir_writer *w, struct admin_op *op, int *removed,
+    enum MHD_Result *ret)
+{
+	char other[EG_NRN_LEN + 1];
+	size_t count;
+	int holds, gone, attempt;
+
+	for (attempt = 0; attempt < 3; attempt++) {
+		if (dir_members(w, &op->scope, "vte", op->target, &count, &holds, other) != EG_OK)
+			break;
+		if (!holds) {
+			*removed = 0;
+			return 1;
+		}
+		if (other[0] == '\0') {
+			*ret = admin_refuse(r, op, 409, "last-vte",
+			    "This is the organisation's last VTE; appoint another one first.", NULL);
+			return 0;
+		}
+		if (dir_remove_member_while(w, &op->scope, "vte", op->target, other, removed,
+		    &gone) != EG_OK)
+			break;
+		if (!gone)
+			return 1;
+	}
+	*ret = admin_directory_down(r, op);
+	return 0;
+}
+
 static enum MHD_Result
 do_revoke(struct request *r, struct dir_writer *w, struct admin_op *op)
 {
+	enum MHD_Result ret;
 	int removed;
 
-	if (dir_remove_member(w, &op->scope, op->role, op->target, &removed) != EG_OK)
+	if (strcmp(op->role, "vte") == 0) {
+		if (!remove_vte(r, w, op, &removed, &ret))
+			return ret;
+	} else if (dir_remove_member(w, &op->scope, op->role, op->target, &removed) != EG_OK) {
 		return admin_directory_down(r, op);
+	}
 	if (!removed)
 		return admin_refuse(r, op, 404, "not-held", "This person does not hold this role "
 		    "in this scope.", NULL);
@@ -221,7 +250,7 @@ admin_change(struct request *r, struct dir_writer *w, enum dir_action action)
 	}
 	op.target = c.nrn;
 	op.role = c.role;
-	if (resolve(r, w, &op, c.scope, &ret) && permitted(r, w, &op, action, &ret))
+	if (resolve(r, w, &op, c.scope, &ret) && permitted(r, &op, action, &ret))
 		ret = action == DIR_GRANT ? do_grant(r, w, &op, c.name) : do_revoke(r, w, &op);
 	json_decref(j);
 	return ret;

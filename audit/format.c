@@ -47,7 +47,7 @@ static const struct col cols[] = {
 	FC(11), FC(12), FC(13), FC(14), FC(15),
 	{ "upstream_status", COL_STATUS, 0 }, { "bytes", COL_BYTES, 0 },
 	{ "latency_us", COL_LATENCY, 0 },
-	FC(16), FC(17), FC(18), FC(19), FC(20),
+	FC(16), FC(17), FC(18), FC(19), FC(20), FC(21), FC(22),
 	{ "hash", COL_HASH, 0 },
 };
 #undef FC

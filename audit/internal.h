@@ -44,6 +44,9 @@
 #define AUDIT_DEFAULT_MAP (1ULL << 30)
 /* log, meta, 4 indexes, checkpoints, and one spare. */
 #define AUDIT_MAX_DBS 8
+/* A batch that could not be written is tried again this often (a full disk, a file
+ * size limit: the operator fixes it, the gateway goes on without a restart). */
+#define AUDIT_RETRY_MS 200
 /* How long a FULL commit may wait for more appenders to join its batch (see writer.c). */
 #define AUDIT_FULL_LINGER_US 1000
 /* The writer frees the reader slots of dead processes this often (LIBNOTES: a killed
@@ -222,7 +225,9 @@ struct audit_log {
 	uint64_t next_seq;
 	uint64_t committed_seq;
 	int urgent;                     /* callers waiting for a commit: don't linger */
-	int failed;
+	int failed;                     /* the last write failed: refuse, retry at retry_at */
+	int64_t retry_at;               /* monotonic ms */
+	unsigned long refused_warned;   /* records refused in this outage (warn once) */
 	int stop;
 };
 

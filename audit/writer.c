@@ -92,15 +92,20 @@ item_new(const struct audit_log *log, const struct audit_record *rec)
 	return it;
 }
 
-/* Called with mu held. Waits up to AUDIT_APPEND_WAIT_MS for room; never drops. */
+/*
+ * Called with mu held. Waits up to AUDIT_APPEND_WAIT_MS for room; never drops. While the
+ * log cannot be written, new records are refused at once (the caller answers 503), but
+ * a followup of a record accepted earlier (the outcome of a decision) is still queued:
+ * it is written with the records it follows when the log works again.
+ */
 static int
-wait_space(struct audit_log *log)
+wait_space(struct audit_log *log, int followup)
 {
 	int64_t deadline = eg_mono_ms() + AUDIT_APPEND_WAIT_MS;
 	struct timespec ts;
 
 	mono_ts(deadline, &ts);
-	while (!log->failed && !log->stop && log->q_count >= EG_MAX_AUDIT_QUEUE) {
+	while ((!log->failed || followup) && !log->stop && log->q_count >= EG_MAX_AUDIT_QUEUE) {
 		if (pthread_cond_timedwait(&log->space, &log->mu, &ts) == ETIMEDOUT &&
 		    log->q_count >= EG_MAX_AUDIT_QUEUE) {
 			log_warnx("audit log %s: queue full for %d ms, record refused", log->dir,
@@ -108,9 +113,11 @@ wait_space(struct audit_log *log)
 			return EG_ERR_AUDIT;
 		}
 	}
-	if (log->failed || log->stop) {
-		log_warnx("audit log %s: %s, record refused", log->dir,
-		    log->failed ? "writer failed earlier" : "log is closing");
+	if ((log->failed && !followup) || log->stop) {
+		/* Once per outage: under load every request would say it again. */
+		if (log->refused_warned++ == 0)
+			log_warnx("audit log %s: %s, records refused", log->dir,
+			    log->stop ? "log is closing" : "the log cannot be written now");
 		return EG_ERR_AUDIT;
 	}
 	return EG_OK;
@@ -128,8 +135,9 @@ wait_committed(struct audit_log *log, uint64_t seq)
 	return log->committed_seq >= seq ? EG_OK : EG_ERR_AUDIT;
 }
 
-int
-audit_append(struct audit_log *log, const struct audit_record *rec, uint64_t *seq_out)
+static int
+append(struct audit_log *log, const struct audit_record *rec, int followup,
+    uint64_t *seq_out)
 {
 	struct audit_item *it;
 	uint64_t seq;
@@ -138,7 +146,7 @@ audit_append(struct audit_log *log, const struct audit_record *rec, uint64_t *se
 	if (log == NULL || rec == NULL || (it = item_new(log, rec)) == NULL)
 		return EG_ERR_AUDIT;
 	pthread_mutex_lock(&log->mu);
-	if ((rc = wait_space(log)) != EG_OK) {
+	if ((rc = wait_space(log, followup)) != EG_OK) {
 		pthread_mutex_unlock(&log->mu);
 		free(it);
 		return rc;
@@ -167,6 +175,31 @@ audit_append(struct audit_log *log, const struct audit_record *rec, uint64_t *se
 	if (rc == EG_OK && seq_out != NULL)
 		*seq_out = seq;
 	return rc;
+}
+
+int
+audit_append(struct audit_log *log, const struct audit_record *rec, uint64_t *seq_out)
+{
+	return append(log, rec, 0, seq_out);
+}
+
+int
+audit_append_followup(struct audit_log *log, const struct audit_record *rec)
+{
+	return append(log, rec, 1, NULL);
+}
+
+int
+audit_writable(struct audit_log *log)
+{
+	int ok;
+
+	if (log == NULL)
+		return 0;
+	pthread_mutex_lock(&log->mu);
+	ok = !log->failed && !log->stop;
+	pthread_mutex_unlock(&log->mu);
+	return ok;
 }
 
 int
@@ -221,7 +254,15 @@ wait_work(struct audit_log *log, int64_t due_ms)
 	int64_t deadline;
 
 	while (!log->stop) {
-		if (log->q_count > 0 && (log->urgent > 0 || log->failed ||
+		if (log->failed) {
+			/* Retrying at once would spin on a full disk: wait, then try again. */
+			if (eg_mono_ms() >= log->retry_at)
+				return;
+			mono_ts(log->retry_at, &ts);
+			(void)pthread_cond_timedwait(&log->wake, &log->mu, &ts);
+			continue;
+		}
+		if (log->q_count > 0 && (log->urgent > 0 ||
 		    log->q_count >= (size_t)log->batch_records)) {
 			if (log->q_count >= (size_t)log->batch_records || full_ready(log, &ts))
 				return;
@@ -249,19 +290,56 @@ free_batch(struct audit_item *it)
 	}
 }
 
-/* Called with mu held, after a write attempt of seqs up to last. */
+/* Called with mu held: puts a batch that could not be written back at the head of the
+ * queue, before whatever was queued meanwhile, so that it is retried in seq order. */
 static void
-finish_batch(struct audit_log *log, int rc, uint64_t first, uint64_t last)
+requeue(struct audit_log *log, struct audit_item *batch)
+{
+	struct audit_item *tail = batch;
+	size_t n = 1;
+
+	while (tail->next != NULL) {
+		tail = tail->next;
+		n++;
+	}
+	tail->next = log->q_head;
+	if (log->q_tail == NULL)
+		log->q_tail = tail;
+	if (log->q_head == NULL)
+		log->q_first_us = audit_mono_us();
+	log->q_head = batch;
+	log->q_count += n;
+	log->q_first_ms = log->q_first_us / 1000;
+}
+
+/*
+ * Called with mu held, after a write attempt of seqs first..last. A batch that failed is
+ * kept and retried every AUDIT_RETRY_MS; meanwhile the log refuses new records (so the
+ * gateway forwards nothing) and FULL appenders waiting for it are told it failed. Records
+ * already accepted are never dropped while the log is open.
+ */
+static void
+finish_batch(struct audit_log *log, struct audit_item *batch, int rc, uint64_t first,
+    uint64_t last)
 {
 	if (rc == EG_OK) {
 		log->committed_seq = last;
 		log->n_commits++;
-	} else if (!log->failed) {
-		/* Records already acknowledged in group/none mode are lost: say which. */
+		if (log->failed)
+			log_info("audit log %s: written again from seq %llu; records are accepted "
+			    "again", log->dir, (unsigned long long)first);
+		log->failed = 0;
+		log->refused_warned = 0;
+		free_batch(batch);
+	} else {
+		if (!log->failed)
+			log_warnx("audit log %s: seq %llu..%llu cannot be written; new records are "
+			    "refused (the gateway answers 503) and the batch is retried every %d ms",
+			    log->dir, (unsigned long long)first, (unsigned long long)last,
+			    AUDIT_RETRY_MS);
 		log->failed = 1;
-		log_warnx("audit log %s: writer failed; seq %llu..%llu not written, every "
-		    "further record is refused", log->dir, (unsigned long long)first,
-		    (unsigned long long)last);
+		log->retry_at = eg_mono_ms() + AUDIT_RETRY_MS;
+		requeue(log, batch);
 	}
 	pthread_cond_broadcast(&log->done);
 }
@@ -294,25 +372,33 @@ audit_writer_main(void *arg)
 	for (;;) {
 		struct audit_item *batch;
 		uint64_t first = 0, last = 0;
-		int rc = EG_OK, failed;
+		int rc = EG_OK, stop;
 
 		wait_work(log, due);
 		batch = take_batch(log, &first, &last);
-		if (batch == NULL && log->stop)
+		stop = log->stop;
+		if (batch == NULL && stop)
 			break;
-		failed = log->failed;
 		pthread_mutex_unlock(&log->mu);
 
-		if (batch != NULL) {
-			rc = failed ? EG_ERR_AUDIT : audit_store_write_batch(log, batch);
-			free_batch(batch);
-		}
+		if (batch != NULL)
+			rc = audit_store_write_batch(log, batch);
 		/* After the batch, so a checkpoint due by time covers it too. */
-		due = failed ? eg_mono_ms() + 1000 : audit_housekeep(log, eg_mono_ms());
+		due = rc != EG_OK ? eg_mono_ms() + AUDIT_RETRY_MS : audit_housekeep(log,
+		    eg_mono_ms());
 
 		pthread_mutex_lock(&log->mu);
+		if (rc != EG_OK && stop) {
+			/* Closing and still failing: nothing is left to retry with. */
+			log_warnx("audit log %s: closing with seq %llu..%llu unwritten", log->dir,
+			    (unsigned long long)first, (unsigned long long)last);
+			free_batch(batch);
+			log->failed = 1;
+			pthread_cond_broadcast(&log->done);
+			break;
+		}
 		if (batch != NULL)
-			finish_batch(log, rc, first, last);
+			finish_batch(log, batch, rc, first, last);
 	}
 	pthread_mutex_unlock(&log->mu);
 	/* Signing gave this thread its own DRBG: free it now rather than rely on OpenSSL's

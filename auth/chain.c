@@ -293,3 +293,9 @@ auth_name_short(const X509_NAME *name, char *out, size_t outlen)
 		if ((unsigned char)out[i] < 0x20 || out[i] == 0x7f)
 			out[i] = '?';
 }
+
+uint64_t
+auth_revocation_generation(const struct auth_ctx *ctx)
+{
+	return crl_state_generation(ctx->crl);
+}

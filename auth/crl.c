@@ -35,6 +35,7 @@ struct crl_state {
 	int checking;                   /* a thread is scanning; guarded by mu */
 	unsigned char sig[32];          /* listing the current store was built from */
 	unsigned char bad_sig[32];      /* last listing that failed to load (log once) */
+	uint64_t gen;                   /* +1 per store swapped in; guarded by mu */
 	STACK_OF(X509) *roots;          /* borrowed from the auth_ctx, immutable */
 	char dir[1024];                 /* "" = no CRLs configured */
 };
@@ -235,15 +236,17 @@ maybe_reload(struct crl_state *cs)
 	pthread_mutex_lock(&cs->mu);
 	old = cs->store;
 	cs->store = fresh;
+	cs->gen++;
 	pthread_mutex_unlock(&cs->mu);
 	X509_STORE_free(old);   /* freed for real when the last verification drops it */
 	log_info("CRL directory %s changed: %d CRLs reloaded", cs->dir, n);
 }
 
-X509_STORE *
-crl_state_get(struct crl_state *cs)
+/* Looks at the directory when AUTH_CRL_CHECK_MS have passed since the last look, and
+ * rebuilds the store when it changed. */
+static void
+check_due(struct crl_state *cs)
 {
-	X509_STORE *st;
 	int check = 0;
 	int64_t now = eg_mono_ms();
 
@@ -259,10 +262,30 @@ crl_state_get(struct crl_state *cs)
 		cs->checking = 0;
 		pthread_mutex_unlock(&cs->mu);
 	}
+}
+
+X509_STORE *
+crl_state_get(struct crl_state *cs)
+{
+	X509_STORE *st;
+
+	check_due(cs);
 	pthread_mutex_lock(&cs->mu);
 	st = cs->store;
 	if (X509_STORE_up_ref(st) != 1)
 		st = NULL;
 	pthread_mutex_unlock(&cs->mu);
 	return st;
+}
+
+uint64_t
+crl_state_generation(struct crl_state *cs)
+{
+	uint64_t gen;
+
+	check_due(cs);
+	pthread_mutex_lock(&cs->mu);
+	gen = cs->gen;
+	pthread_mutex_unlock(&cs->mu);
+	return gen;
 }

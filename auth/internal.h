@@ -73,6 +73,8 @@ void path_result_clear(struct path_result *res);
  * crl_state_get returns a reference the caller must X509_STORE_free. */
 int crl_state_new(const char *dir, STACK_OF(X509) *roots, struct crl_state **out);
 void crl_state_free(struct crl_state *cs);
+/* How many times the CRLs were reloaded (looking at the directory when due). */
+uint64_t crl_state_generation(struct crl_state *cs);
 X509_STORE *crl_state_get(struct crl_state *cs);
 int crl_state_configured(const struct crl_state *cs);
 

@@ -83,10 +83,11 @@ session_init(struct eg_session *s)
 static json_t *
 session_to_json(const struct eg_session *s)
 {
-	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:s, s:s, s:b}",
+	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:s, s:s, s:b, s:s?}",
 	    "n", s->nrn, "f", s->fingerprint, "nm", s->name, "g", s->given, "sn", s->surname,
 	    "fa", s->facility, "o", s->org, "c", (json_int_t)s->created,
-	    "l", (json_int_t)s->last_seen, "i", s->id, "x", s->csrf, "t", s->tls_bound);
+	    "l", (json_int_t)s->last_seen, "i", s->id, "x", s->csrf, "t", s->tls_bound,
+	    "k", s->leaf[0] ? s->leaf : NULL);
 }
 
 int
@@ -135,6 +136,10 @@ session_from_json(json_t *j, struct eg_session *s)
 	    copy_field(j, "fa", s->facility, sizeof(s->facility)) ||
 	    copy_field(j, "o", s->org, sizeof(s->org)) || copy_field(j, "i", s->id, sizeof(s->id)) ||
 	    copy_field(j, "x", s->csrf, sizeof(s->csrf)))
+		return EG_ERR_PARSE;
+	/* A token without a certificate is only good with one on the connection. */
+	if (json_object_get(j, "k") != NULL &&
+	    (s->tls_bound || copy_field(j, "k", s->leaf, sizeof(s->leaf))))
 		return EG_ERR_PARSE;
 	s->created = json_integer_value(c);
 	s->last_seen = json_integer_value(l);

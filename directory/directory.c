@@ -72,6 +72,13 @@ dir_close(struct dir_resolver *d)
 }
 
 void
+dir_retain(const void *entry)
+{
+	if (entry != NULL)
+		dref_get(entry);
+}
+
+void
 dir_release(const void *entry)
 {
 	dref_put(entry);

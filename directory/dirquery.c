@@ -98,6 +98,7 @@ struct members {
 	const char *nrn;
 	size_t count;
 	int holds;
+	char *other;            /* a member other than nrn, "" when none; may be NULL */
 };
 
 static int
@@ -116,8 +117,12 @@ members_parse(LDAP *ld, LDAPMessage *res, void *arg)
 		memcpy(dn, vals[i]->bv_val, vals[i]->bv_len);
 		dn[vals[i]->bv_len] = '\0';
 		m->count++;
-		if (m->nrn != NULL && dirw_member_nrn(dn, nrn) == 0 && strcmp(nrn, m->nrn) == 0)
+		if (dirw_member_nrn(dn, nrn) != 0)
+			continue;
+		if (m->nrn != NULL && strcmp(nrn, m->nrn) == 0)
 			m->holds = 1;
+		else if (m->other != NULL && m->other[0] == '\0')
+			memcpy(m->other, nrn, sizeof(nrn));
 	}
 	ldap_value_free_len(vals);
 	return EG_OK;
@@ -125,15 +130,17 @@ members_parse(LDAP *ld, LDAPMessage *res, void *arg)
 
 int
 dir_members(struct dir_writer *w, const struct dir_scope *s, const char *role,
-    const char *nrn, size_t *count, int *holds)
+    const char *nrn, size_t *count, int *holds, char *other)
 {
 	char dn[1400];
 	char *attrs[] = { "member", NULL };
-	struct members m = { nrn, 0, 0 };
+	struct members m = { nrn, 0, 0, other };
 	int r;
 
 	*count = 0;
 	*holds = 0;
+	if (other != NULL)
+		other[0] = '\0';
 	if (dirw_group_dn(w, s, role, dn, sizeof(dn)) != 0)
 		return EG_ERR_PARSE;
 	r = dirw_search(w, dn, LDAP_SCOPE_BASE, "(objectClass=groupOfNames)", attrs, 1,

@@ -154,12 +154,32 @@ static int
 op_member_del(struct dir_writer *w, LDAP *ld, void *arg)
 {
 	struct member_op *m = arg;
+	LDAPControl *ctrls[2] = { m->assert_ctrl, NULL };
 	struct modset ms;
 
 	(void)w;
 	memset(&ms, 0, sizeof(ms));
 	mods_add1(&ms, LDAP_MOD_DELETE, "member", m->person_dn);
-	return ldap_modify_ext_s(ld, m->group_dn, ms.p, NULL, NULL);
+	return ldap_modify_ext_s(ld, m->group_dn, ms.p, m->assert_ctrl != NULL ? ctrls : NULL,
+	    NULL);
+}
+
+/* An assertion control (RFC 4528) holding when dn is a member of the target group. */
+static int
+member_assertion(struct dir_writer *w, const char *dn, LDAPControl **out)
+{
+	char filter[1600], esc[1500];
+	int rc;
+
+	*out = NULL;
+	if (ldapc_filter_value(dn, esc, sizeof(esc)) != 0)
+		return EG_ERR_PARSE;
+	snprintf(filter, sizeof(filter), "(member=%s)", esc);
+	if (w->ld == NULL && (rc = ldapc_connect(&w->lc, &w->ld, 0)) != LDAP_SUCCESS)
+		return dirw_fail(w, rc, "role change");
+	if ((rc = ldap_create_assertion_control(w->ld, filter, 1, out)) != LDAP_SUCCESS)
+		return dirw_fail(w, rc, "role change");
+	return EG_OK;
 }
 
 static int
@@ -182,17 +202,10 @@ op_group_del(struct dir_writer *w, LDAP *ld, void *arg)
 static int
 delete_last(struct dir_writer *w, struct member_op *m, int *removed)
 {
-	char filter[1600], esc[1500];
 	int rc;
 
-	if (ldapc_filter_value(m->person_dn, esc, sizeof(esc)) != 0)
-		return EG_ERR_PARSE;
-	snprintf(filter, sizeof(filter), "(member=%s)", esc);
-	if (w->ld == NULL)
-		return dirw_fail(w, LDAP_SERVER_DOWN, "delete role group");
-	rc = ldap_create_assertion_control(w->ld, filter, 1, &m->assert_ctrl);
-	if (rc != LDAP_SUCCESS)
-		return dirw_fail(w, rc, "delete role group");
+	if ((rc = member_assertion(w, m->person_dn, &m->assert_ctrl)) != EG_OK)
+		return rc;
 	rc = dirw_run(w, op_group_del, m);
 	ldap_control_free(m->assert_ctrl);
 	m->assert_ctrl = NULL;
@@ -225,6 +238,32 @@ dir_remove_member(struct dir_writer *w, const struct dir_scope *s, const char *r
 	if (rc == LDAP_OBJECT_CLASS_VIOLATION)
 		return delete_last(w, &m, removed);
 	return dirw_fail(w, rc, "remove role member");
+}
+
+int
+dir_remove_member_while(struct dir_writer *w, const struct dir_scope *s, const char *role,
+    const char *nrn, const char *keep, int *removed, int *keep_gone)
+{
+	char gdn[1400], pdn[1024], kdn[1024];
+	struct member_op m = { gdn, pdn, NULL };
+	int rc;
+
+	*removed = *keep_gone = 0;
+	if (dirw_group_dn(w, s, role, gdn, sizeof(gdn)) != 0 ||
+	    dirw_person_dn(w, nrn, pdn, sizeof(pdn)) != 0 ||
+	    dirw_person_dn(w, keep, kdn, sizeof(kdn)) != 0)
+		return EG_ERR_PARSE;
+	if ((rc = member_assertion(w, kdn, &m.assert_ctrl)) != EG_OK)
+		return rc;
+	rc = dirw_run(w, op_member_del, &m);
+	ldap_control_free(m.assert_ctrl);
+	if (rc == LDAP_SUCCESS)
+		*removed = 1;
+	else if (rc == LDAP_ASSERTION_FAILED)
+		*keep_gone = 1;
+	else if (rc != LDAP_NO_SUCH_OBJECT && rc != LDAP_NO_SUCH_ATTRIBUTE)
+		return dirw_fail(w, rc, "remove role member");
+	return EG_OK;
 }
 
 int

@@ -76,7 +76,7 @@ check_login_signature(struct request *r, json_t *j, const unsigned char *leaf, s
 
 /* A session for eidgate-login: the same sealed session, handed over as a Bearer token. */
 static enum MHD_Result
-issue_session(struct request *r)
+issue_session(struct request *r, const unsigned char *leaf, size_t leaflen)
 {
 	struct req_user *u = &r->user;
 	char *token = NULL;
@@ -90,7 +90,7 @@ issue_session(struct request *r)
 	u->org = NULL;
 	u->context_facility[0] = u->context_org[0] = '\0';
 	r->user.authenticated = 1;
-	if (websession_issue(r, 0) != EG_OK)
+	if (websession_issue(r, leaf, leaflen) != EG_OK)
 		return respond_error(r, 500, "internal", "No session could be made.");
 	free(u->set_cookie);
 	u->set_cookie = NULL;
@@ -136,7 +136,7 @@ page_token(struct request *r)
 		    "The challenge is unknown, expired, already used or wrongly signed.");
 		goto out;
 	}
-	ret = issue_session(r);
+	ret = issue_session(r, ders[0], lens[0]);
 out:
 	for (i = 0; i < n; i++)
 		free(ders[i]);

@@ -57,7 +57,7 @@ websession_reseal(struct request *r, char **token_out)
 }
 
 int
-websession_issue(struct request *r, int tls_bound)
+websession_issue(struct request *r, const unsigned char *leaf, size_t leaflen)
 {
 	struct req_user *u = &r->user;
 	int rc;
@@ -71,7 +71,12 @@ websession_issue(struct request *r, int tls_bound)
 	eg_strlcpy(u->sess.facility, u->context_facility, sizeof(u->sess.facility));
 	eg_strlcpy(u->sess.org, u->context_org, sizeof(u->sess.org));
 	u->sess.created = eg_now_us() / 1000000;
-	u->sess.tls_bound = tls_bound;
+	u->sess.tls_bound = leaf == NULL;
+	if (leaf != NULL) {
+		if ((leaflen + 2) / 3 * 4 >= sizeof(u->sess.leaf))
+			return EG_ERR_PARSE;
+		eg_b64url(leaf, leaflen, u->sess.leaf);
+	}
 	if ((rc = session_init(&u->sess)) != EG_OK)
 		return rc;
 	u->has_session = 1;

@@ -21,6 +21,7 @@ struct decide_ctx {
 	unsigned method;
 	uint32_t deny;
 	uint32_t allow;
+	uint32_t first;         /* the first rule in file order matching method and path */
 };
 
 static int
@@ -207,6 +208,8 @@ consider(void *arg, uint32_t idx)
 
 	if ((r->methods & d->method) == 0)
 		return;
+	if (d->first == NO_RULE || idx < d->first)
+		d->first = idx;
 	if (r->deny) {
 		if ((d->deny == NO_RULE || idx < d->deny) &&
 		    policy_cond_holds(r, d->ps, d->s))
@@ -216,6 +219,81 @@ consider(void *arg, uint32_t idx)
 	if (d->deny == NO_RULE && (d->allow == NO_RULE || idx < d->allow) &&
 	    policy_cond_holds(r, d->ps, d->s))
 		d->allow = idx;
+}
+
+/* The value a scoped role term names in this request (the path segment, the context or
+ * the literal): *v and *vlen; 0 when it names none. */
+static int
+term_value(const struct policy_term *t, const struct path_segs *ps,
+    const struct eg_subject *s, const char **v, size_t *vlen)
+{
+	if (t->kind != TERM_ROLE || t->scope == SCOPE_ANY)
+		return 0;
+	if (t->scope == SCOPE_PARAM) {
+		if (t->param >= ps->stored)
+			return 0;
+		*v = ps->ptr[t->param];
+		*vlen = ps->len[t->param];
+	} else {
+		*v = t->scope == SCOPE_LITERAL ? t->literal :
+		    t->scope_kind == EG_SCOPE_ORGANISATION ? s->context_org : s->context_facility;
+		if (*v == NULL)
+			return 0;
+		*vlen = strlen(*v);
+	}
+	return *vlen > 0 && *vlen < EG_MAX_ID;
+}
+
+static void
+scope_set(const struct policy_term *t, const struct eg_subject *s, const char *v,
+    size_t vlen, struct policy_scope *out)
+{
+	const char *org = NULL;
+
+	out->set = 1;
+	out->kind = t->scope_kind;
+	memcpy(out->id, v, vlen);
+	out->id[vlen] = '\0';
+	if (t->scope_kind == EG_SCOPE_ORGANISATION)
+		org = out->id;
+	else if (t->scope_kind == EG_SCOPE_FACILITY)
+		org = facility_org(s, v, vlen);
+	if (org != NULL && strlen(org) < sizeof(out->org))
+		memcpy(out->org, org, strlen(org) + 1);
+}
+
+/* The scope of rule r: of its first scoped role term that holds (held), or of its first
+ * scoped role term whatever it says (!held). 1 when found. */
+static int
+rule_scope(const struct policy_rule *r, const struct path_segs *ps,
+    const struct eg_subject *s, int held, struct policy_scope *out)
+{
+	const char *v;
+	size_t i, vlen;
+
+	for (i = 0; i < r->nterms; i++) {
+		const struct policy_term *t = &r->terms[i];
+		if (!term_value(t, ps, s, &v, &vlen))
+			continue;
+		if (held && !policy_term_eval(t, ps, s, NULL))
+			continue;
+		scope_set(t, s, v, vlen, out);
+		return 1;
+	}
+	return 0;
+}
+
+/* What the decision is about (struct policy_scope): only computed once the decision is
+ * taken, so the hot path evaluates the deciding rule's terms a second time at most. */
+static void
+decision_scope(const struct decide_ctx *d, struct policy_scope *out)
+{
+	uint32_t idx = d->deny != NO_RULE ? d->deny : d->allow;
+
+	if (idx != NO_RULE && rule_scope(&d->p->rules[idx], d->ps, d->s, 1, out))
+		return;
+	if (d->first != NO_RULE)
+		(void)rule_scope(&d->p->rules[d->first], d->ps, d->s, 0, out);
 }
 
 /* "/a/b/" -> "a", "b", ""; "/" -> nothing. */
@@ -245,7 +323,7 @@ policy_decide(const struct policy *p, const char *method, const char *path,
     const struct eg_subject *s, struct policy_decision *out)
 {
 	struct path_segs ps;
-	struct decide_ctx d = { p, &ps, s, 0, NO_RULE, NO_RULE };
+	struct decide_ctx d = { p, &ps, s, 0, NO_RULE, NO_RULE, NO_RULE };
 
 	memset(out, 0, sizeof(*out));
 	out->reason = EG_ERR_NO_RULE;
@@ -264,4 +342,5 @@ policy_decide(const struct policy *p, const char *method, const char *path,
 		out->backend = &p->backends[p->rules[d.allow].backend];
 		out->reason = EG_OK;
 	}
+	decision_scope(&d, &out->scope);
 }

@@ -69,19 +69,56 @@ split_url(struct pctx *c, const char *url, size_t max, struct policy_backend *b)
 	return 0;
 }
 
+/* One origin as a browser sends it: https://host[:port], nothing more, lower case
+ * (browsers send the scheme and host in lower case). */
+static int
+valid_origin(const char *o, size_t len)
+{
+	size_t i;
+
+	if (len <= 8 || len >= EG_MAX_ORIGIN || strncmp(o, "https://", 8) != 0)
+		return 0;
+	for (i = 8; i < len; i++)
+		if (!((o[i] >= 'a' && o[i] <= 'z') || (o[i] >= '0' && o[i] <= '9') ||
+		    o[i] == '.' || o[i] == '-' || o[i] == ':' || o[i] == '[' || o[i] == ']'))
+			return 0;
+	return 1;
+}
+
+/* origins=https://a.example,https://b.example:8443 */
+static int
+set_origins(struct pctx *c, struct policy_backend *b, const char *v)
+{
+	const char *e;
+	size_t len;
+
+	for (; *v != '\0'; v = *e == ',' ? e + 1 : e) {
+		e = v + strcspn(v, ",");
+		len = (size_t)(e - v);
+		if (!valid_origin(v, len))
+			return pctx_error(c, "bad origin '%.*s' (expected https://host[:port], "
+			    "lower case)", (int)(len > 60 ? 60 : len), v);
+		if (b->norigins == EG_MAX_ORIGINS)
+			return pctx_error(c, "more than %d origins", EG_MAX_ORIGINS);
+		memcpy(b->origins[b->norigins], v, len);
+		b->origins[b->norigins++][len] = '\0';
+	}
+	return b->norigins > 0 ? 0 : pctx_error(c, "origins= names no origin");
+}
+
 static int
 set_option(struct pctx *c, struct policy_backend *b, const char *opt, unsigned *seen)
 {
-	static const char *const keys[] = { "timeout=", "max_body=", "identity=" };
+	static const char *const keys[] = { "timeout=", "max_body=", "identity=", "origins=" };
 	const char *v;
 	size_t k;
 
-	for (k = 0; k < 3; k++)
+	for (k = 0; k < 4; k++)
 		if (strncmp(opt, keys[k], strlen(keys[k])) == 0)
 			break;
-	if (k == 3)
+	if (k == 4)
 		return pctx_error(c, "unknown backend option '%.40s' (expected timeout=, "
-		    "max_body= or identity=)", opt);
+		    "max_body=, identity= or origins=)", opt);
 	if (*seen & (1u << k))
 		return pctx_error(c, "backend option '%s' given twice", keys[k]);
 	*seen |= 1u << k;
@@ -100,6 +137,8 @@ set_option(struct pctx *c, struct policy_backend *b, const char *opt, unsigned *
 			return pctx_error(c, "bad identity '%.40s' (expected assertion or "
 			    "headers)", v);
 	}
+	if (k == 3)
+		return set_origins(c, b, v);
 	return 0;
 }
 
@@ -130,7 +169,7 @@ parse_backend(struct pctx *c, const struct words *ws)
 	memset(&b, 0, sizeof(b));
 	if (ws->n < 3)
 		return pctx_error(c, "usage: backend <name> <url> [timeout=<dur>] "
-		    "[max_body=<size>] [identity=assertion|headers]");
+		    "[max_body=<size>] [identity=assertion|headers] [origins=<origin>,...]");
 	if (!policy_valid_name(ws->w[1]))
 		bad = pctx_error(c, "bad backend name '%.40s' (use [A-Za-z0-9_.-], at most "
 		    "%d characters)", ws->w[1], EG_MAX_ID - 1);

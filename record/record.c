@@ -18,6 +18,8 @@ static const char *const kind_names[] = {
 	[REC_LOGIN_REFUSED] = "login-refused",
 	[REC_LOGOUT] = "logout",
 	[REC_RIGHTS] = "rights",
+	[REC_SESSION_REVOKED] = "session-revoked",
+	[REC_OUTCOME] = "outcome",
 };
 
 const char *
@@ -59,18 +61,44 @@ record_append(const struct request *r, const struct audit_record *rec)
 	return EG_OK;
 }
 
+/*
+ * Where the request belongs: the organisation and facility it is about (the decision's
+ * scope), so that their security officers see it whoever made it; the facility the user
+ * acts for is its own field. A request about nothing in particular (a catalog read, a
+ * login) belongs to the organisation the user acts for.
+ */
+static void
+place(const struct request *r, struct audit_record *rec)
+{
+	const struct policy_scope *sc = &r->decision.scope;
+	const struct req_user *u = &r->user;
+	const char *org = u->context_org[0] ? u->context_org : NULL;
+	const char *fac = u->context_facility[0] ? u->context_facility : NULL;
+
+	if (!sc->set) {
+		rec->org = org;
+		rec->facility = fac;
+		return;
+	}
+	rec->org = sc->org[0] ? sc->org : NULL;
+	rec->facility = sc->kind == EG_SCOPE_FACILITY ? sc->id : NULL;
+	if ((org != NULL && (rec->org == NULL || strcmp(org, rec->org) != 0)) ||
+	    (fac != NULL && (rec->facility == NULL || strcmp(fac, rec->facility) != 0))) {
+		rec->acting_org = org;
+		rec->acting_facility = fac;
+	}
+}
+
 int
 record_decision(struct request *r, enum rec_kind kind, int allow, int reason_err,
     const char *reason_text, int upstream_status, uint64_t bytes)
 {
 	struct audit_record rec;
-	const struct req_user *u = &r->user;
 
 	record_base(r, &rec, kind, allow, reason_text != NULL ? reason_text :
 	    eg_err_code(reason_err));
-	rec.org = u->context_org[0] ? u->context_org : NULL;
-	rec.facility = u->context_facility[0] ? u->context_facility : NULL;
-	rec.capacity = req_capacity(u);
+	place(r, &rec);
+	rec.capacity = req_scope_capacity(r);
 	rec.rule = r->decision.rule;
 	rec.backend = r->decision.backend != NULL ? r->decision.backend->name : NULL;
 	rec.policy_version = r->snap != NULL && r->snap->policy != NULL ?

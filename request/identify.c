@@ -256,7 +256,7 @@ issue_browser_session(struct request *r)
 {
 	struct req_user *u = &r->user;
 
-	if (websession_issue(r, 1) != EG_OK) {
+	if (websession_issue(r, NULL, 0) != EG_OK) {
 		log_warnx("request %s: cannot issue a session", r->id);
 		return;
 	}
@@ -267,17 +267,25 @@ issue_browser_session(struct request *r)
 }
 
 void
-identify_user(struct request *r)
+identify_client(struct request *r)
 {
 	struct req_user *u = &r->user;
 	const char *token;
-	int err, via_bearer;
+	int via_bearer;
 
 	identify_certificate(r);
 	if (u->auth_err != EG_OK && u->auth_err != EG_ERR_NO_CERT)
 		return;         /* a bad certificate is refused, whatever else comes with it */
 	if ((token = session_token(r->conn, &via_bearer)) != NULL)
 		identify_session(r, token, via_bearer);
+}
+
+void
+identify_person(struct request *r)
+{
+	struct req_user *u = &r->user;
+	int err;
+
 	if (!u->authenticated)
 		return;
 	err = dir_person(r->gw->dir, u->id.nrn, &u->person);

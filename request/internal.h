@@ -11,10 +11,13 @@
 
 #include "eidgate/request.h"
 
-/* identify.c: fills r->user from the client certificate or a session token, then the
- * person's grants and acting organisation from the directory; records a browser's
- * certificate login. r->user.auth_err says why not (EG_ERR_NO_CERT: anonymous). */
-void identify_user(struct request *r);
+/* identify.c: who sends the request, in two steps. identify_client fills r->user from
+ * the client certificate or a session token (no directory yet, so that even a malformed
+ * request is recorded with who sent it); identify_person then adds the person's grants
+ * and acting organisation from the directory and records a browser's certificate login.
+ * r->user.auth_err says why not (EG_ERR_NO_CERT: anonymous). */
+void identify_client(struct request *r);
+void identify_person(struct request *r);
 
 /* routes.c: answers a built-in path (policy_path_is_builtin). Called again for each
  * piece of a body the route collects, until it answers. */

@@ -46,6 +46,28 @@ new_request_id(struct gateway *gw, char *out, size_t outlen)
 	snprintf(out, outlen, "%s%016lx", gw->id_prefix, n);
 }
 
+/* A target that cannot be normalised is recorded as it came, up to its query: printable
+ * bytes as they are, the rest as %XX, so the record shows what was tried without
+ * carrying control characters into a terminal or a spreadsheet. */
+static void
+raw_path(const char *uri, char *out, size_t outlen)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t o = 0;
+
+	for (; *uri != '\0' && *uri != '?' && o + 4 < outlen; uri++) {
+		unsigned char c = (unsigned char)*uri;
+		if (c > 0x20 && c < 0x7f) {
+			out[o++] = (char)c;
+		} else {
+			out[o++] = '%';
+			out[o++] = hex[c >> 4];
+			out[o++] = hex[c & 15];
+		}
+	}
+	out[o] = '\0';
+}
+
 /*
  * libmicrohttpd hands us the raw request target here, before it splits off the query and
  * decodes anything; the decision must be taken on exactly what the backend will receive,
@@ -64,7 +86,7 @@ req_uri_log(void *cls, const char *uri, struct MHD_Connection *conn)
 	r->path_err = policy_normalise_path(uri, r->path, sizeof(r->path), r->query,
 	    sizeof(r->query));
 	if (r->path_err != EG_OK) {
-		eg_strlcpy(r->path, "?", sizeof(r->path));
+		raw_path(uri, r->path, sizeof(r->path));
 		r->query[0] = '\0';
 	}
 	return r;
@@ -74,6 +96,16 @@ const char *
 req_capacity(const struct req_user *u)
 {
 	return u->org != NULL && u->org->ncapacities > 0 ? u->org->capacities[0] : NULL;
+}
+
+const char *
+req_scope_capacity(const struct request *r)
+{
+	const struct dir_org *o = r->scope_org;
+
+	if (o != NULL && o->found && o->ncapacities > 0)
+		return o->capacities[0];
+	return req_capacity(&r->user);
 }
 
 static const char *
@@ -92,6 +124,25 @@ facility_org_cb(void *arg, const char *facility)
 	eg_strlcpy(r->facility_org, f->org, sizeof(r->facility_org));
 	dir_release(f);
 	return r->facility_org;
+}
+
+/* The organisation the request is about, for its capacity: the acting one when it is
+ * the same (no lookup), else the directory's (cached; unknown is no capacity, not an
+ * error: the decision is taken already). */
+static void
+scope_org(struct request *r)
+{
+	const char *org = r->decision.scope.org;
+
+	if (org[0] == '\0')
+		return;
+	if (r->user.org != NULL && strcmp(r->user.org->id, org) == 0) {
+		dir_retain(r->user.org);
+		r->scope_org = r->user.org;
+		return;
+	}
+	if (dir_org(r->gw->dir, org, &r->scope_org) != EG_OK)
+		r->scope_org = NULL;
 }
 
 static void
@@ -115,32 +166,163 @@ decide(struct request *r)
 	s.facility_org = facility_org_cb;
 	s.facility_org_arg = r;
 	policy_decide(r->snap->policy, r->method, r->path, &s, &r->decision);
+	scope_org(r);
+}
+
+/* What the framing headers of a request say, counted over every field line. */
+struct framing {
+	int n_cl, n_te, bad_name;
+	const char *cl, *te;
+};
+
+static int
+is_token_char(unsigned char c)
+{
+	return c > 0x20 && c < 0x7f && strchr("\"(),/:;<=>?@[\\]{}", c) == NULL;
+}
+
+static enum MHD_Result
+count_framing(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+	struct framing *f = cls;
+	const char *p;
+
+	(void)kind;
+	/* A name with a space ("Transfer-Encoding :") is read differently by different
+	 * parsers: one of them would see no body. */
+	for (p = key; *p != '\0'; p++)
+		if (!is_token_char((unsigned char)*p))
+			f->bad_name = 1;
+	if (strcasecmp(key, "Content-Length") == 0) {
+		f->n_cl++;
+		f->cl = value;
+	} else if (strcasecmp(key, "Transfer-Encoding") == 0) {
+		f->n_te++;
+		f->te = value;
+	}
+	return MHD_YES;
 }
 
 /*
  * How the body is framed, read once from the headers into r->has_body and r->body_len
- * (-1: chunked). -1 when it is ambiguous: Transfer-Encoding together with Content-Length
- * is how requests are smuggled past a proxy (RFC 9112 §6.3), any coding but chunked is
- * one libmicrohttpd would not decode, and libmicrohttpd takes lengths up to 2^64-1 where
- * eidgate holds what fits in int64_t. Transfer-Encoding wins otherwise: libmicrohttpd
- * decodes a chunked body whatever a Content-Length says.
+ * (-1: chunked). -1 when it is ambiguous, which is how requests are smuggled past a
+ * proxy that reads them differently (RFC 9112 §6.1, §6.3): a length or a transfer coding
+ * given twice, both given, a transfer coding other than chunked or on HTTP/1.0 (which has
+ * none), a length that is not digits (or beyond int64_t), or a field name with a space or
+ * control character in it.
  */
 static int
-read_framing(struct request *r)
+read_framing(struct request *r, const char *version)
 {
-	const char *te = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Transfer-Encoding");
-	const char *cl = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Content-Length");
+	struct framing f;
 	long long v = 0;
 
+	memset(&f, 0, sizeof(f));
+	MHD_get_connection_values(r->conn, MHD_HEADER_KIND, count_framing, &f);
 	r->body_len = -1;
-	r->has_body = te != NULL || cl != NULL;
-	if (cl != NULL && eg_strtonum(cl, 0, INT64_MAX, &v) != EG_OK)
+	r->has_body = f.n_te > 0 || f.n_cl > 0;
+	if (f.bad_name || f.n_te > 1 || f.n_cl > 1 || (f.n_te && f.n_cl))
 		return -1;
-	if (te != NULL)
-		return strcasecmp(te, "chunked") != 0 || cl != NULL ? -1 : 0;
-	if (cl != NULL)
+	if (f.cl != NULL && (!eg_all_digits(f.cl, strlen(f.cl)) || strlen(f.cl) > 18 ||
+	    eg_strtonum(f.cl, 0, INT64_MAX, &v) != EG_OK))
+		return -1;
+	if (f.te != NULL)
+		return strcasecmp(f.te, "chunked") != 0 ||
+		    strcmp(version, MHD_HTTP_VERSION_1_0) == 0 ? -1 : 0;
+	if (f.cl != NULL)
 		r->body_len = v;
 	return 0;
+}
+
+static int
+is_safe_method(const char *m)
+{
+	return strcmp(m, "GET") == 0 || strcmp(m, "HEAD") == 0 || strcmp(m, "OPTIONS") == 0;
+}
+
+static int
+origin_listed(const char *origin, const struct policy_backend *b)
+{
+	size_t i;
+
+	for (i = 0; b != NULL && i < b->norigins; i++)
+		if (strcmp(origin, b->origins[i]) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * A browser sends the card's certificate, and the cookie where it may, with any site's
+ * requests to the gateway (PRODUCT.md §6): a page elsewhere must not change anything in
+ * the card holder's name. So a state-changing request authenticated by either comes from
+ * the gateway's own pages (Origin is the gateway's, Sec-Fetch-Site same-origin or none)
+ * or from a site the backend lists; Bearer clients hold a token no page elsewhere can
+ * read, and clients that send neither header are not browsers.
+ */
+static int
+cross_site(const struct request *r, const struct policy_backend *b)
+{
+	const char *sfs = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Sec-Fetch-Site");
+	const char *origin = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Origin");
+	int listed = origin != NULL && origin_listed(origin, b);
+
+	if (!r->user.authenticated || r->user.via_bearer || is_safe_method(r->method))
+		return 0;
+	if (origin != NULL && strcmp(origin, r->gw->origin) != 0 && !listed)
+		return 1;
+	if (sfs != NULL && (strcmp(sfs, "cross-site") == 0 || strcmp(sfs, "same-site") == 0))
+		return !listed;
+	return 0;
+}
+
+/* The name of the parameter at p (up to '=', '&', ';' or the end), percent-decoded and
+ * '+' as space, into out; "" when it is longer than out. Returns where the parameter
+ * ends. */
+static const char *
+param_name(const char *p, char *out, size_t outlen)
+{
+	size_t o = 0;
+	int hi, lo;
+
+	for (; *p != '\0' && *p != '=' && *p != '&' && *p != ';'; p++) {
+		char c = *p;
+		if (c == '%' && (hi = eg_hexval(p[1])) >= 0 && (lo = eg_hexval(p[2])) >= 0) {
+			c = (char)(hi << 4 | lo);
+			p += 2;
+		} else if (c == '+') {
+			c = ' ';
+		}
+		if (o + 1 < outlen)
+			out[o++] = c;
+		else
+			o = outlen;
+	}
+	out[o < outlen ? o : 0] = '\0';
+	return p + strcspn(p, "&;");
+}
+
+/* Does the query carry a _method parameter (as Rails, Laravel and others read it, once
+ * decoded)? A backend that honours it would run a DELETE the policy saw as a POST. */
+static int
+query_overrides_method(const char *q)
+{
+	char name[16];
+
+	while (*q != '\0') {
+		q = param_name(q, name, sizeof(name));
+		if (strcmp(name, "_method") == 0)
+			return 1;
+		if (*q != '\0')
+			q++;
+	}
+	return 0;
+}
+
+static enum MHD_Result
+refuse_cross_site(struct request *r)
+{
+	return respond_refused(r, REC_REQUEST, 403, EG_ERR_CROSS_SITE,
+	    "This change was sent from another site; it is refused.");
 }
 
 static enum MHD_Result
@@ -150,26 +332,35 @@ start_request(struct request *r, const char *method, const char *upload, size_t 
 	new_request_id(r->gw, r->id, sizeof(r->id));
 	client_address(r->conn, r->client, sizeof(r->client));
 	eg_strlcpy(r->method, method, sizeof(r->method));
+	identify_client(r);
 	if (!policy_method_known(r->method))
 		return respond_refused(r, REC_REQUEST, 405, EG_ERR_PARSE, "This method is not supported.");
 	if (r->path_err != EG_OK)
 		return respond_refused(r, REC_REQUEST, 400, EG_ERR_BAD_PATH, "The request path is not acceptable.");
 	if (r->framing_err)
-		return respond_refused(r, REC_REQUEST, 400, EG_ERR_PARSE, "The request's length is ambiguous.");
-	identify_user(r);
+		return respond_refused(r, REC_REQUEST, 400, EG_ERR_BAD_FRAMING,
+		    "The request's length is ambiguous.");
+	if (r->user.auth_err == EG_OK)
+		identify_person(r);
 	if (r->user.auth_err == EG_ERR_DIRECTORY)
 		return respond_refused(r, REC_REQUEST, 503, EG_ERR_DIRECTORY,
 		    "The directory is unavailable; please try again later.");
 	if (r->user.auth_err == EG_ERR_AUDIT)
 		return respond_audit_unavailable(r);
-	if (r->user.auth_err == EG_ERR_SESSION || r->user.auth_err == EG_ERR_SESSION_EXPIRED)
+	if (r->user.session_revoked)
+		return respond_refused(r, REC_SESSION_REVOKED, 403, r->user.auth_err,
+		    "Your card is revoked; your session has ended.");
+	if (r->user.auth_err == EG_ERR_SESSION || r->user.auth_err == EG_ERR_SESSION_EXPIRED ||
+	    r->user.auth_err == EG_ERR_SESSION_ENDED ||
+	    r->user.auth_err == EG_ERR_SESSION_UNCHECKED)
 		return respond_refused(r, REC_LOGIN_REFUSED, 401, r->user.auth_err,
 		    "Your session is not valid any more; please log in again.");
 	if (r->user.auth_err != EG_OK && r->user.auth_err != EG_ERR_NO_CERT)
 		return respond_refused(r, REC_LOGIN_REFUSED, 403, r->user.auth_err,
 		    "Your certificate or session is not accepted for login.");
 	if (policy_path_is_builtin(r->path))
-		return route_request(r, upload, upload_size);
+		return cross_site(r, NULL) ? refuse_cross_site(r) :
+		    route_request(r, upload, upload_size);
 	decide(r);
 	if (!r->decision.allow) {
 		if (!r->user.authenticated)
@@ -178,6 +369,11 @@ start_request(struct request *r, const char *method, const char *upload, size_t 
 		return respond_refused(r, REC_REQUEST, 403, r->decision.reason,
 		    "You do not have the rights for this request.");
 	}
+	if (cross_site(r, r->decision.backend))
+		return refuse_cross_site(r);
+	if (query_overrides_method(r->query))
+		return respond_refused(r, REC_REQUEST, 400, EG_ERR_METHOD_OVERRIDE,
+		    "A _method parameter is not accepted.");
 	return forward_start(r, r->decision.backend);
 }
 
@@ -190,7 +386,6 @@ req_access_handler(void *cls, struct MHD_Connection *conn, const char *url,
 
 	(void)cls;
 	(void)url;
-	(void)version;
 	if (r == NULL)
 		return MHD_NO;
 	r->conn = conn;
@@ -204,7 +399,7 @@ req_access_handler(void *cls, struct MHD_Connection *conn, const char *url,
 		 * is no body). One with a body starts now: its upload must stream, and closing
 		 * after an early refusal is right for a body nobody will read.
 		 */
-		r->framing_err = read_framing(r) != 0;
+		r->framing_err = read_framing(r, version) != 0;
 		if (!r->framing_err && (!r->has_body || r->body_len == 0)) {
 			r->phase = REQ_HEADERS;
 			return MHD_YES;
@@ -240,6 +435,7 @@ req_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	route_request_done(r);
 	dir_release(r->user.person);
 	dir_release(r->user.org);
+	dir_release(r->scope_org);
 	free(r->user.set_cookie);
 	explicit_bzero(&r->user.sess, sizeof(r->user.sess));
 	if (r->snap != NULL)

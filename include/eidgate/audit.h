@@ -17,8 +17,11 @@
  * durable once audit_flush() (or a FULL audit_append) has returned EG_OK; in GROUP mode
  * a crash of the process or machine loses at most the last batch_ms of acknowledged
  * records (plus the commit in progress).
- * If the log cannot be written (disk full, map cannot grow, writer failed) audit_append
- * returns EG_ERR_AUDIT and the caller must refuse the request: nothing is served unlogged.
+ * If the log cannot be written (disk full, file size limit, map cannot grow) the batch is
+ * kept and retried every 200 ms; meanwhile audit_append returns EG_ERR_AUDIT and the
+ * caller must refuse the request: nothing is served unlogged. Records accepted before
+ * are never dropped while the log is open (only a close that still fails loses them,
+ * with a warning naming their seqs).
  *
  * Checkpoints: with a signing key (audit_options.signing_key) the writer signs the chain
  * head: ECDSA P-256 with SHA-256 over the bytes
@@ -79,8 +82,8 @@ struct audit_record {
 	const char *nrn;        /* national number of the user (full: this log is protected) */
 	const char *cert_sha256;
 	const char *session;    /* session id hash, never the token */
-	const char *org;
-	const char *facility;
+	const char *org;        /* the organisation the request is about (see below) */
+	const char *facility;   /* the facility it is about */
 	const char *capacity;
 	const char *method;
 	const char *path;       /* normalised path without query string */
@@ -98,6 +101,10 @@ struct audit_record {
 	const char *target;     /* national number of the person whose rights change */
 	const char *role;
 	const char *scope;      /* "organisation:<n>", "facility:<id>", "region:<r>" */
+	/* The facility the user acts for and its organisation (the session's choice), when
+	 * it differs from what the request is about or nothing else is known. */
+	const char *acting_org;
+	const char *acting_facility;
 	/* filled by audit on read: hex SHA-256 of this record's chained hash */
 	const char *hash;
 };
@@ -111,6 +118,15 @@ int audit_open(const struct audit_options *opt, struct audit_log **out);
 /* Queues a copy of *rec (see durability above). Returns EG_OK or EG_ERR_AUDIT. On
  * success and when seq_out is not NULL, *seq_out is the record's sequence number. */
 int audit_append(struct audit_log *log, const struct audit_record *rec, uint64_t *seq_out);
+
+/* Queues a record that follows one accepted earlier (the outcome of a decision): unlike
+ * audit_append it is accepted while the log cannot be written (up to the queue's
+ * capacity) and written, in order, when it can again. Never waits for a commit.
+ * EG_OK or EG_ERR_AUDIT. */
+int audit_append_followup(struct audit_log *log, const struct audit_record *rec);
+
+/* 1 when the log takes new records now, 0 while a write failed and is being retried. */
+int audit_writable(struct audit_log *log);
 
 /* Blocks until every record queued before the call is committed. EG_OK or EG_ERR_AUDIT. */
 int audit_flush(struct audit_log *log);

@@ -131,6 +131,12 @@ int auth_verify_at(const struct auth_ctx *ctx, const unsigned char *const *ders,
     const size_t *lens, size_t n, int64_t at, struct eg_identity *id, char *detail,
     size_t detaillen);
 
+/* A number that changes whenever the revocation data a verdict was made under may have
+ * changed: +1 each time the CRL directory was reloaded (it is looked at, at most once a
+ * second, by this call too). A cached verdict made under another number is stale. Any
+ * thread. */
+uint64_t auth_revocation_generation(const struct auth_ctx *ctx);
+
 /* Reads what eidgate takes from a certificate (profile and national number checks, no
  * chain). Same codes as auth_verify for the profile part. policy_oid is filled with the
  * first policy OID even when it is not an eID authentication policy. */

@@ -76,6 +76,8 @@ int dir_person(struct dir_resolver *d, const char *nrn, const struct dir_person 
 int dir_org(struct dir_resolver *d, const char *id, const struct dir_org **out);
 int dir_facility(struct dir_resolver *d, const char *id, const struct dir_facility **out);
 void dir_release(const void *entry);
+/* Takes one more reference to an entry handed out above (released with dir_release). */
+void dir_retain(const void *entry);
 
 /* The facilities of an organisation, for choosing one to act for. */
 struct dir_facility_list {
@@ -218,9 +220,17 @@ int dir_add_member(struct dir_writer *w, const struct dir_scope *s, const char *
 int dir_remove_member(struct dir_writer *w, const struct dir_scope *s,
     const char *role, const char *nrn, int *removed);
 /* Members of cn=<role> below s: *count, and *holds = 1 when nrn is one of them (nrn
- * may be NULL). Counts VTEs before the last one is removed. */
+ * may be NULL); other (EG_NRN_LEN + 1 bytes, may be NULL) receives the national number
+ * of a member other than nrn, "" when there is none. Counts VTEs before one is removed. */
 int dir_members(struct dir_writer *w, const struct dir_scope *s, const char *role,
-    const char *nrn, size_t *count, int *holds);
+    const char *nrn, size_t *count, int *holds, char *other);
+/* Removes nrn from cn=<role> below s only while keep is still a member, decided by the
+ * directory itself (the assertion control of RFC 4528), so two administrators removing
+ * each other at the same moment, through any gateways, never both succeed. *removed = 1
+ * when removed; *keep_gone = 1 when keep was no longer a member (nothing changed: read
+ * again). EG_OK or EG_ERR_DIRECTORY / EG_ERR_PARSE. */
+int dir_remove_member_while(struct dir_writer *w, const struct dir_scope *s,
+    const char *role, const char *nrn, const char *keep, int *removed, int *keep_gone);
 
 /* Bootstrap writes (eidgate directory ...). *created = 0 when the entry already existed
  * (nothing is changed then). dir_base_ou makes ou=<ou>,<base>, or ou=<ou>,ou=regions,

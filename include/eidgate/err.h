@@ -60,11 +60,21 @@
 	X(EG_ERR_SESSION_EXPIRED, -35, "session-expired", "session expired")          \
 	X(EG_ERR_SESSION_CERT, -36, "session-certificate-mismatch",                   \
 	  "session belongs to another certificate")                                  \
+	X(EG_ERR_SESSION_ENDED, -47, "session-ended",                           \
+	  "session ended by a logout")                                               \
+	X(EG_ERR_SESSION_UNCHECKED, -48, "session-unchecked",                        \
+	  "the session's card cannot be checked again")                               \
 	X(EG_ERR_CSRF, -45, "csrf", "missing or wrong CSRF token")                    \
+	X(EG_ERR_CROSS_SITE, -46, "cross-site",                                       \
+	  "state-changing request from another site")                                 \
 	X(EG_ERR_DIRECTORY, -40, "directory-unavailable", "directory unavailable")    \
 	X(EG_ERR_NOT_FOUND, -41, "not-found", "not found")                            \
 	X(EG_ERR_POLICY, -50, "policy", "invalid policy")                             \
 	X(EG_ERR_BAD_PATH, -51, "bad-path", "request path cannot be normalised")      \
+	X(EG_ERR_BAD_FRAMING, -54, "bad-framing",                                     \
+	  "request length or transfer coding is ambiguous")                           \
+	X(EG_ERR_METHOD_OVERRIDE, -55, "method-override",                             \
+	  "request asks a backend to take another method")                            \
 	X(EG_ERR_DENIED, -52, "denied", "denied by policy")                           \
 	X(EG_ERR_NO_RULE, -53, "no-rule", "no rule allows this request")              \
 	X(EG_ERR_AUDIT, -60, "audit-unavailable", "access log cannot be written")     \

@@ -60,6 +60,10 @@
 /* A sealed session or challenge's plaintext: a session holds names, ids and a CSRF
  * token, well under 2 KiB; its sealed token is at most about 4/3 of this. */
 #define EG_MAX_SEALED 8192
+/* The card certificate a Bearer session carries, base64url: a DER of up to 2,048 bytes
+ * (Belgian eID authentication certificates are 1.0 to 1.6 KiB), so the token stays
+ * under the 4 KiB a browser keeps per cookie (eidgate-login --cookie-jar). */
+#define EG_MAX_SESSION_LEAF 2736
 
 /* ---- directory and rights management (directory/, api/) ---- */
 /* People listed for one scope by dir_list_people(); a larger scope is cut (and says so). */
@@ -68,6 +72,11 @@
 #define EG_MAX_NAME_CHARS 128
 /* The admin people search (?q=): longer cannot be a name fragment worth searching for. */
 #define EG_MAX_ADMIN_Q 256
+
+/* Origins one backend may accept state-changing requests from (origins=), and the
+ * longest: a handful of partner sites, https://host:port. */
+#define EG_MAX_ORIGINS 8
+#define EG_MAX_ORIGIN 128
 
 /* ---- the gateway's own pages and bodies (request/, pages/) ---- */
 /* Body of a request to a built-in endpoint (the PKCS#11 login): small JSON. */

@@ -59,9 +59,12 @@ void respond_add_security_headers(struct MHD_Response *resp);
 
 /* ---- the browser session (pages/session.c) ----------------------------------------- */
 
-/* Issues a new session for the authenticated user (cookie). tls_bound: made by a TLS
- * certificate login, so only good on connections with that certificate. */
-int websession_issue(struct request *r, int tls_bound);
+/* Issues a new session for the authenticated user (cookie). leaf (DER, leaflen bytes):
+ * the card certificate of a login made without TLS client authentication (eidgate-login),
+ * carried in the session so that its revocation is checked again on use; NULL for a TLS
+ * certificate login, whose session is only good on connections with that certificate.
+ * EG_OK, EG_ERR_PARSE (a certificate too large to carry), or an error of sealing. */
+int websession_issue(struct request *r, const unsigned char *leaf, size_t leaflen);
 /* Re-seals the session after a change (facility) or when it is due for an idle refresh;
  * sets r->user.set_cookie for cookie sessions. With token_out, returns the token. */
 int websession_reseal(struct request *r, char **token_out);

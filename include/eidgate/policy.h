@@ -22,6 +22,10 @@ struct policy_backend {
 	int64_t timeout_ms;         /* read timeout; 0 = gateway default */
 	uint64_t max_body;          /* 0 = EG_DEFAULT_MAX_BODY */
 	enum policy_identity identity;
+	/* Sites whose pages may send state-changing requests to this backend in the card
+	 * holder's name (origins=): https://host[:port] as a browser's Origin says it. */
+	char origins[EG_MAX_ORIGINS][EG_MAX_ORIGIN];
+	size_t norigins;
 	/* The url split once, when the policy is read; the gateway connects with these. */
 	int tls;                    /* https:// */
 	char host[256];             /* without the brackets of an IPv6 literal */
@@ -90,11 +94,28 @@ int policy_path_is_gateway(const char *path);
  * set): no rule applies there. */
 int policy_path_is_builtin(const char *path);
 
+/*
+ * The scope a request is about (PRODUCT.md §7: records name it, so that each
+ * organisation's security officers see every access to their facilities; the assertion
+ * names it, so a backend is never told that one organisation's roles apply to another's
+ * data). It is the scope of the first role term that held in the deciding rule; for a
+ * request no rule allowed, the scope the first matching rule asks about (the facility in
+ * the path the user has no role on). None for rules without a scoped role term.
+ */
+struct policy_scope {
+	int set;
+	enum eg_scope_kind kind;
+	char id[EG_MAX_ID];                     /* facility id, enterprise number or region */
+	char org[EG_MAX_ID];                    /* the owning organisation ("" for a region,
+	                                         * or when the directory does not know it) */
+};
+
 struct policy_decision {
 	int allow;                              /* 1 allow, 0 deny */
 	const char *rule;                       /* deciding rule id, NULL when none matched */
 	const struct policy_backend *backend;   /* set when allow */
 	int reason;                             /* EG_OK, EG_ERR_DENIED or EG_ERR_NO_RULE */
+	struct policy_scope scope;              /* what the request is about */
 };
 
 /* Decides method + normalised path for subject. Pointers in *out point into p and stay

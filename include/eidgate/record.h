@@ -34,9 +34,14 @@ enum rec_kind {
 	REC_LOGIN_REFUSED,      /* a certificate or session refused ("login-refused") */
 	REC_LOGOUT,             /* "logout" */
 	REC_RIGHTS,             /* a change, refusal or listing of rights ("rights") */
+	REC_SESSION_REVOKED,    /* a session ended because its card is revoked
+	                         * ("session-revoked") */
+	REC_OUTCOME,            /* how a forwarded request ended ("outcome"), after its
+	                         * decision */
 };
 
-/* "request", "login", "login-refused", "logout" or "rights". */
+/* "request", "login", "login-refused", "logout", "rights", "session-revoked" or
+ * "outcome". */
 const char *record_kind_name(enum rec_kind kind);
 
 /*

@@ -121,6 +121,7 @@ struct req_user {
 	char csrf[44];                  /* the session's CSRF token, when it has one */
 	int has_session;
 	int via_bearer;                 /* session came in Authorization: Bearer */
+	int session_revoked;            /* the session's card was found revoked on use */
 	struct eg_session sess;         /* the session (wiped with the request) */
 	char *set_cookie;               /* Set-Cookie value to send, or NULL */
 	char context_facility[EG_MAX_ID];
@@ -149,6 +150,8 @@ struct request {
 	int64_t start_us;
 	struct req_user user;
 	struct policy_decision decision;
+	const struct dir_org *scope_org;  /* reference: the organisation the request is about
+	                                   * (decision.scope.org), when the directory has it */
 	int path_err;
 	char facility_org[EG_MAX_ID];   /* the policy's facility_org answer (decide()) */
 	struct upstream_xfer *xfer;     /* forward/'s transfer while forwarding */
@@ -206,6 +209,9 @@ void req_conn_ctx_free(struct conn_ctx *cc);
 
 /* The capacity the user acts in: the acting organisation's first, NULL when none. */
 const char *req_capacity(const struct req_user *u);
+/* The capacity of what a decided request is about: the first capacity of the
+ * organisation of its scope, else req_capacity(). */
+const char *req_scope_capacity(const struct request *r);
 
 /* ---- verdicts on client chains (request/verdict.c), shared by all connections -------
  * A resumed TLS session or a new connection of the same card is not re-checked (over

@@ -34,6 +34,10 @@ struct eg_session {
 	char csrf[44];                  /* CSRF token (base64url) */
 	int tls_bound;                  /* made by a TLS certificate login: only good on a
 	                                 * connection presenting that certificate */
+	/* The card's authentication certificate (base64url DER) of a session made without
+	 * a TLS certificate (eidgate-login), so that its revocation can be checked again
+	 * on later use; "" for TLS-bound sessions, whose card is on every connection. */
+	char leaf[EG_MAX_SESSION_LEAF];
 };
 
 /* Loads exactly 32 bytes; refuses files readable by group or others. */

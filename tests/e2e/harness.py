@@ -311,3 +311,58 @@ def gateway_variant(stack, name, replace=None, session_key=None, preexec_fn=None
 def request_on(stack, port, method, path, who=None, headers=None, body=None):
     """Like Stack.request, against another gateway port."""
     return stack.request(method, path, who=who, headers=headers, body=body, port=port)
+
+
+# ---- what a backend saw, from the backend itself ----------------------------------------
+def backend_requests(stack):
+    """Requests the module backend started since it began (its /__stats, asked directly,
+    which counts itself too): the backend's own view, not the gateway's."""
+    c = http.client.HTTPConnection("127.0.0.1", stack.modules_port, timeout=10)
+    c.request("GET", "/__stats")
+    n = json.loads(c.getresponse().read())["requests"]
+    c.close()
+    return n
+
+
+# ---- a private copy of a test CA, to revoke cards without touching the shared PKI ----------
+class PrivateCA:
+    def __init__(self, stack, name):
+        src = os.path.join(stack.pki, "ca", name)
+        self.dir = tempfile.mkdtemp(prefix="ca-" + name + "-", dir=stack.root)
+        shutil.rmtree(self.dir)
+        shutil.copytree(src, self.dir)
+        self.name = name
+        cnf = os.path.join(self.dir, "openssl.cnf")
+        with open(cnf) as f:
+            text = f.read()
+        with open(cnf, "w") as f:
+            f.write(text.replace("dir = " + src, "dir = " + self.dir))
+        self.cnf = cnf
+
+    def revoke(self, cert_pem):
+        subprocess.run(["openssl", "ca", "-config", self.cnf, "-revoke", cert_pem],
+                       check=True, capture_output=True)
+
+    def publish_crl(self, crl_dir):
+        """Writes a fresh CRL of this CA into crl_dir atomically (temp file + rename)."""
+        tmp = os.path.join(crl_dir, ".%s.tmp" % self.name)
+        subprocess.run(["openssl", "ca", "-config", self.cnf, "-gencrl", "-out", tmp],
+                       check=True, capture_output=True)
+        os.rename(tmp, os.path.join(crl_dir, "%s.crl.pem" % self.name))
+
+
+def crl_dir_copy(stack, name):
+    """A CRL directory of the test PKI's current CRLs, for a gateway variant."""
+    d = os.path.join(stack.root, name)
+    shutil.copytree(os.path.join(stack.pki, "crl"), d)
+    return d
+
+
+def wait_until(pred, timeout=10.0, step=0.1):
+    end = time.time() + timeout
+    while time.time() < end:
+        v = pred()
+        if v:
+            return v
+        time.sleep(step)
+    return pred()

@@ -12,6 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -596,6 +598,90 @@ test_sync_modes(void)
 	CHECK(count_elsewhere(o.dir) == 1);
 }
 
+/*
+ * A log that cannot be written (here a file size limit, as a full disk) refuses new
+ * records while it retries, keeps every record it accepted (followups too), and takes
+ * records again once it can write: in the child, records accepted are counted and sent
+ * to the parent, which finds exactly those in an intact chain.
+ */
+static uint64_t
+fail_and_recover(const char *dir)
+{
+	struct audit_options o = { dir, 0, AUDIT_SYNC_GROUP, 0, 1, NULL };
+	struct audit_log *log = NULL;
+	struct audit_record r;
+	struct recbuf b = { "", "", "", "" };
+	struct rlimit lim;
+	struct stat st;
+	char path[256];
+	uint64_t accepted = 0;
+	int i, refused = 0;
+
+	signal(SIGXFSZ, SIG_IGN);
+	if (audit_open(&o, &log) != EG_OK)
+		return 0;
+	for (i = 0; i < 200; i++) {
+		make_record(i, &r, &b);
+		accepted += audit_append(log, &r, NULL) == EG_OK;
+	}
+	snprintf(path, sizeof(path), "%s/data.mdb", dir);
+	if (audit_flush(log) != EG_OK || stat(path, &st) != 0)
+		return 0;
+	lim.rlim_cur = (rlim_t)st.st_size;
+	lim.rlim_max = RLIM_INFINITY;
+	setrlimit(RLIMIT_FSIZE, &lim);
+	for (i = 200; i < 200000 && !refused; i++) {
+		make_record(i, &r, &b);
+		if (audit_append(log, &r, NULL) == EG_OK)
+			accepted++;
+		else
+			refused = 1;
+	}
+	if (!refused || audit_writable(log))
+		return 0;
+	make_record(i, &r, &b);
+	accepted += audit_append_followup(log, &r) == EG_OK;
+	lim.rlim_cur = RLIM_INFINITY;
+	setrlimit(RLIMIT_FSIZE, &lim);
+	for (i = 0; i < 500 && !audit_writable(log); i++)
+		usleep(10000);
+	accepted += audit_append(log, &r, NULL) == EG_OK;
+	if (audit_flush(log) != EG_OK)
+		return 0;
+	audit_close(log);
+	return accepted;
+}
+
+static void
+test_write_failure(void)
+{
+	struct audit_verify_result res;
+	const char *dir = subdir("failing");
+	uint64_t accepted = 0;
+	char err[256];
+	int p[2], st = -1, ok;
+	pid_t pid;
+
+	CHECK(pipe(p) == 0);
+	fflush(stdout);
+	if ((pid = fork()) == 0) {
+		uint64_t n = fail_and_recover(dir);
+
+		close(p[0]);
+		_exit(write(p[1], &n, sizeof(n)) == sizeof(n) ? 0 : 1);
+	}
+	close(p[1]);
+	CHECK(read(p[0], &accepted, sizeof(accepted)) == sizeof(accepted));
+	close(p[0]);
+	CHECK(pid > 0 && waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	CHECK(accepted > 202);
+	CHECK(audit_verify(dir, NULL, &res, err, sizeof(err)) == EG_OK);
+	CHECK(res.records == accepted);
+	CHECK(query_count(dir, NULL, &ok) == accepted && ok);
+	printf("  write failure: %llu records accepted before, during and after, all kept\n",
+	    (unsigned long long)accepted);
+}
+
 struct lthr {
 	struct audit_log *log;
 	int n, ok;
@@ -905,6 +991,7 @@ main(void)
 	test_threads();
 	test_reader_while_writing();
 	test_sync_modes();
+	test_write_failure();
 	test_full_linger();
 	test_reader_check();
 	test_checkpoints();

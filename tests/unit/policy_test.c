@@ -270,6 +270,46 @@ test_version(const struct policy *p)
 	free(buf);
 }
 
+/* What a decision is about: the scope of the term that held, or (denied) the one the
+ * first matching rule asks about; none for rules without a scoped role. */
+struct scase {
+	const struct eg_subject *s;
+	const char *method, *path;
+	int set;
+	enum eg_scope_kind kind;
+	const char *id, *org;
+};
+
+static const struct scase scope_cases[] = {
+	{ &s_mod_a, "GET", "/modules/facilities/fA/m1", 1, EG_SCOPE_FACILITY, "fA", "o1" },
+	{ &s_mod_a, "GET", "/modules/facilities/fB/m1", 1, EG_SCOPE_FACILITY, "fB", "" },
+	{ &s_org_cb, "POST", "/modules/facilities/fC/m", 1, EG_SCOPE_FACILITY, "fC", "o1" },
+	{ &s_org_cb, "POST", "/modules/facilities/fD/m", 1, EG_SCOPE_FACILITY, "fD", "o2" },
+	{ &s_aanm_ctx, "POST", "/dossiers/a-documents", 1, EG_SCOPE_FACILITY, "fA", "o1" },
+	{ &s_itp, "GET", "/dossiers/regions/limburg/x", 1, EG_SCOPE_REGION, "limburg", "" },
+	{ &s_user, "GET", "/modules/catalog/x", 0, EG_SCOPE_ORGANISATION, "", "" },
+	{ &s_anon, "GET", "/modules/facilities/fA/m1", 1, EG_SCOPE_FACILITY, "fA", "" },
+};
+
+static void
+test_scopes(void)
+{
+	struct policy *p = NULL;
+	struct policy_decision d;
+	size_t i;
+
+	CHECK(policy_load(EXAMPLE, &p, NULL) == EG_OK);
+	for (i = 0; p != NULL && i < sizeof(scope_cases) / sizeof(scope_cases[0]); i++) {
+		const struct scase *c = &scope_cases[i];
+		policy_decide(p, c->method, c->path, c->s, &d);
+		CHECK(d.scope.set == c->set);
+		if (c->set)
+			CHECK(d.scope.kind == c->kind && strcmp(d.scope.id, c->id) == 0 &&
+			    strcmp(d.scope.org, c->org) == 0);
+	}
+	policy_free(p);
+}
+
 static void
 test_example(void)
 {
@@ -949,6 +989,7 @@ int
 main(void)
 {
 	test_example();
+	test_scopes();
 	test_semantics();
 	test_backend_urls();
 	test_explain_words();

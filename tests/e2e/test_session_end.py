@@ -1,0 +1,87 @@
+"""Issue 11, findings 2 and 4: a revoked card and a logout end every session.
+
+A Bearer token or cookie made with a card is re-checked against the card's revocation
+status when the CRL it was checked against is replaced (and at least every [session]
+recheck): within 30 s of a CRL revoking the card landing in the CRL directory, its
+sessions are refused, with a session-revoked record. Logout ends the session at the
+gateway: its id is refused until its absolute timeout, also after a restart.
+"""
+import json
+import os
+import signal
+import time
+
+import harness
+
+WHO = "member-schommel"         # an RSA citizen card of citizen-ca4
+
+
+def token_for(stack, port, who=WHO):
+    r, _ = harness.signed_token_request(stack, who, port=port)
+    assert r.status == 200, r
+    return r.json()["token"]
+
+
+def bearer(token):
+    return {"Authorization": "Bearer " + token}
+
+
+def test_revoked_card_ends_its_bearer_and_cookie_sessions(stack):
+    crl = harness.crl_dir_copy(stack, "crl-revoke")
+    port = harness.gateway_variant(stack, "revoke", replace={
+        "ocsp = off": "ocsp = off\ncrl = " + crl})
+    token = token_for(stack, port)
+    r = harness.request_on(stack, port, "GET", "/eidgate/whoami", headers=bearer(token))
+    assert r.status == 200, r
+    ca = harness.PrivateCA(stack, "citizen-ca4")
+    ca.revoke(stack.person(WHO)["cert"])
+    ca.publish_crl(crl)
+    landed = time.time()
+
+    def refused():
+        r = harness.request_on(stack, port, "GET", "/eidgate/whoami", headers=bearer(token))
+        return r if r.status in (401, 403) else None
+    r = harness.wait_until(refused, timeout=40, step=0.5)
+    assert r and r.json()["reason"] == "revoked", r
+    assert time.time() - landed < 30 + 2
+    # The admin API and forwarded requests are refused the same way.
+    r = harness.request_on(stack, port, "GET", "/eidgate/admin/api/scope", headers=bearer(token))
+    assert r.status in (401, 403), r
+    r = harness.request_on(stack, port, "GET", "/modules/facilities/ckg-de-schommel/modules",
+                           headers=bearer(token))
+    assert r.status in (401, 403), r
+    # The same token as a cookie (eidgate-login --cookie-jar) is no better.
+    r = harness.request_on(stack, port, "GET", "/eidgate/whoami",
+                           headers={"Cookie": "__Host-eidgate=" + token})
+    assert r.status in (401, 403), r
+    recs = stack.audit(db=os.path.join(stack.root, "audit-revoke"))
+    assert any(x["kind"] == "session-revoked" and x["reason"] == "revoked" for x in recs), \
+        [x["kind"] for x in recs]
+    stack.stop_process("revoke")
+
+
+def test_logout_ends_the_bearer_token_and_the_cookie_also_after_a_restart(stack):
+    port = harness.gateway_variant(stack, "logout")
+    token = token_for(stack, port, who="vte-c")
+    r = harness.request_on(stack, port, "GET", "/eidgate/whoami", headers=bearer(token))
+    assert r.status == 200, r
+    r = harness.request_on(stack, port, "POST", "/eidgate/logout", headers=bearer(token))
+    assert r.status == 200, r
+    r = harness.request_on(stack, port, "GET", "/eidgate/whoami", headers=bearer(token))
+    assert r.status == 401 and r.json()["reason"] == "session-ended", r
+    # A cookie session: logout with the CSRF token, then the cookie is refused even on
+    # the card's own connection (the card then makes a new session, a new login).
+    r = harness.request_on(stack, port, "GET", "/eidgate/whoami", who="vte-c")
+    cookie = r.headers["set-cookie"].split(";")[0]
+    csrf = r.json()["csrf"]
+    r = harness.request_on(stack, port, "POST", "/eidgate/logout",
+                           headers={"Cookie": cookie, "X-Eidgate-CSRF": csrf})
+    assert r.status == 200, r
+    r = harness.request_on(stack, port, "GET", "/eidgate/whoami", headers={"Cookie": cookie})
+    assert r.status == 401 and r.json()["reason"] == "session-ended", r
+    # Kept across a restart.
+    stack.stop_process("logout")
+    port = harness.gateway_variant(stack, "logout", port=port)
+    r = harness.request_on(stack, port, "GET", "/eidgate/whoami", headers=bearer(token))
+    assert r.status == 401 and r.json()["reason"] == "session-ended", r
+    stack.stop_process("logout")
