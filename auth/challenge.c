@@ -3,7 +3,6 @@
  * sealed, bound to the gateway's origin, valid for a short time and single-use, and the
  * check of the card's signature over one.
  */
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,45 +13,46 @@
 #include <openssl/x509.h>
 
 #include "eidgate/auth.h"
+#include "eidgate/cache.h"
 #include "eidgate/err.h"
 #include "eidgate/session.h"
 #include "eidgate/util.h"
 #include "auth/internal.h"
 
 #define STORE_SLOTS 4096
+/* A challenge's nonce: 16 random bytes in hex. */
+#define NONCE_LEN 32
 
-struct used_nonce {
-	char nonce[33];
-	int64_t expires;
-};
-
-/* Used nonces until they expire. A full table refuses new challenges rather than forget
- * a used one: forgetting would allow a replay. */
-struct challenge_store {
-	pthread_mutex_t mu;
-	struct used_nonce slots[STORE_SLOTS];
-};
+/* Used nonces until their challenge expires, in a cache.h cache of keys only. One set:
+ * a full store refuses new redemptions rather than forget a used nonce (forgetting
+ * would allow a replay), and is full only when all STORE_SLOTS hold live ones. Its
+ * clock is the wall-clock seconds the challenges carry; nonces are wiped as they go.
+ * The store is that cache: struct challenge_store is never defined, a pointer to one
+ * is the struct cache pointer under its public name. */
+static struct cache *
+used(struct challenge_store *cs)
+{
+	return (struct cache *)(void *)cs;
+}
 
 int
 challenge_store_new(struct challenge_store **out)
 {
-	struct challenge_store *cs = calloc(1, sizeof(*cs));
+	static const struct cache_conf conf = {
+		.capacity = STORE_SLOTS, .ways = STORE_SLOTS, .key_max = NONCE_LEN,
+		.val_max = 0, .flags = CACHE_REFUSE | CACHE_WIPE,
+	};
+	struct cache *c;
+	int r = cache_new(&conf, &c);
 
-	*out = NULL;
-	if (cs == NULL)
-		return EG_ERR_NOMEM;
-	pthread_mutex_init(&cs->mu, NULL);
-	*out = cs;
-	return EG_OK;
+	*out = (struct challenge_store *)(void *)c;
+	return r;
 }
 
 void
 challenge_store_free(struct challenge_store *cs)
 {
-	if (cs == NULL)
-		return;
-	pthread_mutex_destroy(&cs->mu);
-	free(cs);
+	cache_free(used(cs));
 }
 
 int
@@ -60,7 +60,7 @@ challenge_issue(const struct session_key *k, const char *origin, int ttl_s, char
     size_t outlen)
 {
 	unsigned char rnd[16];
-	char nonce[33], *tok = NULL, *plain;
+	char nonce[NONCE_LEN + 1], *tok = NULL, *plain;
 	json_t *j;
 	int r;
 
@@ -84,34 +84,13 @@ challenge_issue(const struct session_key *k, const char *origin, int ttl_s, char
 	return r;
 }
 
-/* Marks nonce used; -1 when it already was (replay) or the table is full. */
+/* Marks nonce used until its challenge expires (the second `expires` is still valid,
+ * hence the deadline one later); -1 when it already was (replay) or the store is full. */
 static int
 mark_used(struct challenge_store *cs, const char *nonce, int64_t expires, int64_t now)
 {
-	struct used_nonce *free_slot = NULL;
-	size_t i;
-	int r = -1;
-
-	pthread_mutex_lock(&cs->mu);
-	for (i = 0; i < STORE_SLOTS; i++) {
-		struct used_nonce *u = &cs->slots[i];
-		if (u->nonce[0] != '\0' && u->expires < now)
-			u->nonce[0] = '\0';
-		if (u->nonce[0] == '\0') {
-			if (free_slot == NULL)
-				free_slot = u;
-		} else if (strcmp(u->nonce, nonce) == 0) {
-			goto out;
-		}
-	}
-	if (free_slot != NULL) {
-		eg_strlcpy(free_slot->nonce, nonce, sizeof(free_slot->nonce));
-		free_slot->expires = expires;
-		r = 0;
-	}
-out:
-	pthread_mutex_unlock(&cs->mu);
-	return r;
+	return cache_add(used(cs), nonce, strlen(nonce), NULL, 0, expires + 1, now) == EG_OK ?
+	    0 : -1;
 }
 
 int

@@ -8,6 +8,7 @@
 
 #include <ldap.h>
 
+#include "eidgate/cache.h"
 #include "eidgate/config.h"
 #include "eidgate/directory.h"
 #include "eidgate/err.h"
@@ -27,26 +28,67 @@ struct dir_resolver {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	struct dir_conn pool[DIR_POOL];
-	struct dcache *people, *orgs, *facilities;
+	/* Entries (cache.h references) for [ldap] cache_ttl: people and negative entries
+	 * under "p:NRN", organisations "o:ID", facilities "f:ID" and their lists "l:ORG". */
+	struct cache *people, *orgs, *facilities;
+	int64_t ttl_ms;
 };
+
+/* Entries one key may displace when its set is full: an evicted entry costs one LDAP
+ * search. */
+#define DIR_CACHE_WAYS 8
+/* The keys above: a letter, a colon and an id shorter than EG_MAX_ID. */
+#define DIR_CACHE_KEY_MAX 96
+
+static int
+caches_new(struct dir_resolver *d)
+{
+	static const struct cache_conf conf = {
+		.capacity = EG_MAX_DIR_CACHE, .ways = DIR_CACHE_WAYS,
+		.key_max = DIR_CACHE_KEY_MAX, .flags = CACHE_REFS,
+	};
+	int r;
+
+	if ((r = cache_new(&conf, &d->people)) != EG_OK ||
+	    (r = cache_new(&conf, &d->orgs)) != EG_OK)
+		return r;
+	return cache_new(&conf, &d->facilities);
+}
+
+/* A new reference to key's cached entry, or NULL. */
+static const void *
+cached_get(struct cache *c, const char *key)
+{
+	const void *entry;
+
+	return cache_get_ref(c, key, strlen(key), eg_mono_ms(), &entry) == EG_OK ? entry : NULL;
+}
+
+/* Caches entry under key for [ldap] cache_ttl (not at all when that is 0). */
+static void
+cached_put(const struct dir_resolver *d, struct cache *c, const char *key, const void *entry)
+{
+	int64_t now = eg_mono_ms();
+
+	if (d->ttl_ms > 0)
+		(void)cache_put_ref(c, key, strlen(key), entry, now + d->ttl_ms, now);
+}
 
 int
 dir_open(const struct eg_config *cfg, struct dir_resolver **out)
 {
 	struct dir_resolver *d = calloc(1, sizeof(*d));
+	int r;
 
 	*out = NULL;
 	if (d == NULL)
 		return EG_ERR_NOMEM;
 	pthread_mutex_init(&d->mu, NULL);
 	pthread_cond_init(&d->cv, NULL);
-	d->people = dcache_new(cfg->ldap_cache_ttl_ms);
-	d->orgs = dcache_new(cfg->ldap_cache_ttl_ms);
-	d->facilities = dcache_new(cfg->ldap_cache_ttl_ms);
-	if (d->people == NULL || d->orgs == NULL || d->facilities == NULL ||
-	    ldapc_init(&d->lc, cfg) != EG_OK) {
+	d->ttl_ms = cfg->ldap_cache_ttl_ms;
+	if ((r = caches_new(d)) != EG_OK || (r = ldapc_init(&d->lc, cfg)) != EG_OK) {
 		dir_close(d);
-		return EG_ERR_CONFIG;
+		return r;
 	}
 	*out = d;
 	return EG_OK;
@@ -62,9 +104,9 @@ dir_close(struct dir_resolver *d)
 	for (i = 0; i < DIR_POOL; i++)
 		if (d->pool[i].ld != NULL)
 			ldap_unbind_ext_s(d->pool[i].ld, NULL, NULL);
-	dcache_free(d->people);
-	dcache_free(d->orgs);
-	dcache_free(d->facilities);
+	cache_free(d->people);
+	cache_free(d->orgs);
+	cache_free(d->facilities);
 	ldapc_free(&d->lc);
 	pthread_mutex_destroy(&d->mu);
 	pthread_cond_destroy(&d->cv);
@@ -75,13 +117,13 @@ void
 dir_retain(const void *entry)
 {
 	if (entry != NULL)
-		dref_get(entry);
+		cache_ref_get(entry);
 }
 
 void
 dir_release(const void *entry)
 {
-	dref_put(entry);
+	cache_ref_put(entry);
 }
 
 /* Takes a pooled connection, waiting while all are busy. */
@@ -222,7 +264,7 @@ person_parse(LDAP *ld, LDAPMessage *res, void *arg)
 	struct dir_person *p;
 	LDAPMessage *e;
 
-	p = dref_alloc(sizeof(*p) + (size_t)(n > 0 ? n : 0) * sizeof(struct eg_grant));
+	p = cache_ref_alloc(sizeof(*p) + (size_t)(n > 0 ? n : 0) * sizeof(struct eg_grant));
 	if (p == NULL)
 		return EG_ERR_NOMEM;
 	eg_strlcpy(p->nrn, pp->nrn, sizeof(p->nrn));
@@ -260,7 +302,7 @@ dir_person(struct dir_resolver *d, const char *nrn, const struct dir_person **ou
 	if (nrn == NULL || !eg_all_digits(nrn, EG_NRN_LEN))
 		return EG_ERR_PARSE;
 	snprintf(key, sizeof(key), "p:%s", nrn);
-	if ((*out = dcache_get(d->people, key)) != NULL)
+	if ((*out = cached_get(d->people, key)) != NULL)
 		return EG_OK;
 	snprintf(member, sizeof(member), "uid=%s,ou=people,%s", nrn, d->lc.base);
 	if (ldapc_filter_value(nrn, esc_nrn, sizeof(esc_nrn)) != 0 ||
@@ -271,7 +313,7 @@ dir_person(struct dir_resolver *d, const char *nrn, const struct dir_person **ou
 	    esc_nrn, esc_member);
 	if ((r = dir_search(d, d->lc.base, filter, attrs, person_parse, &pp)) != EG_OK)
 		return r;
-	dcache_put(d->people, key, pp.p);
+	cached_put(d, d->people, key, pp.p);
 	*out = pp.p;
 	return EG_OK;
 }
@@ -282,7 +324,7 @@ dir_forget_person(struct dir_resolver *d, const char *nrn)
 	char key[64];
 
 	snprintf(key, sizeof(key), "p:%s", nrn);
-	dcache_del(d->people, key);
+	(void)cache_del(d->people, key, strlen(key));
 }
 
 static int
@@ -306,22 +348,22 @@ dir_org(struct dir_resolver *d, const char *id, const struct dir_org **out)
 	if (id == NULL || !valid_id(id))
 		return EG_ERR_PARSE;
 	snprintf(key, sizeof(key), "o:%s", id);
-	if ((*out = dcache_get(d->orgs, key)) != NULL)
+	if ((*out = cached_get(d->orgs, key)) != NULL)
 		return EG_OK;
 	/* Escaped only for a search: libldap allocates for it, and hits are the common case. */
 	if (ldapc_filter_value(id, esc, sizeof(esc)) != 0)
 		return EG_ERR_PARSE;
-	if ((o = dref_alloc(sizeof(*o))) == NULL)
+	if ((o = cache_ref_alloc(sizeof(*o))) == NULL)
 		return EG_ERR_NOMEM;
 	eg_strlcpy(o->id, id, sizeof(o->id));
 	snprintf(base, sizeof(base), "ou=organisations,%s", d->lc.base);
 	snprintf(filter, sizeof(filter), "(&(objectClass=eidgateOrganisation)(o=%s))", esc);
 	/* one level would do, but subtree with an exact o= match is as cheap with the index */
 	if ((r = dir_search(d, base, filter, attrs, ldapc_org_parse, o)) != EG_OK) {
-		dref_put(o);
+		cache_ref_put(o);
 		return r;
 	}
-	dcache_put(d->orgs, key, o);
+	cached_put(d, d->orgs, key, o);
 	*out = o;
 	return EG_OK;
 }
@@ -361,21 +403,21 @@ dir_facility(struct dir_resolver *d, const char *id, const struct dir_facility *
 	if (id == NULL || !valid_id(id))
 		return EG_ERR_PARSE;
 	snprintf(key, sizeof(key), "f:%s", id);
-	if ((*out = dcache_get(d->facilities, key)) != NULL)
+	if ((*out = cached_get(d->facilities, key)) != NULL)
 		return EG_OK;
 	/* Escaped only for a search: libldap allocates for it, and hits are the common case. */
 	if (ldapc_filter_value(id, esc, sizeof(esc)) != 0)
 		return EG_ERR_PARSE;
-	if ((f = dref_alloc(sizeof(*f))) == NULL)
+	if ((f = cache_ref_alloc(sizeof(*f))) == NULL)
 		return EG_ERR_NOMEM;
 	eg_strlcpy(f->id, id, sizeof(f->id));
 	snprintf(base, sizeof(base), "ou=organisations,%s", d->lc.base);
 	snprintf(filter, sizeof(filter), "(&(objectClass=eidgateFacility)(ou=%s))", esc);
 	if ((r = dir_search(d, base, filter, attrs, facility_parse, f)) != EG_OK) {
-		dref_put(f);
+		cache_ref_put(f);
 		return r;
 	}
-	dcache_put(d->facilities, key, f);
+	cached_put(d, d->facilities, key, f);
 	*out = f;
 	return EG_OK;
 }
@@ -393,7 +435,7 @@ faclist_parse(LDAP *ld, LDAPMessage *res, void *arg)
 	struct dir_facility_list *l;
 	LDAPMessage *e;
 
-	l = dref_alloc(sizeof(*l) + (size_t)(n > 0 ? n : 0) * sizeof(struct dir_facility));
+	l = cache_ref_alloc(sizeof(*l) + (size_t)(n > 0 ? n : 0) * sizeof(struct dir_facility));
 	if (l == NULL)
 		return EG_ERR_NOMEM;
 	for (e = res ? ldap_first_entry(ld, res) : NULL; e != NULL && l->n < (size_t)n;
@@ -425,7 +467,7 @@ dir_facilities_of(struct dir_resolver *d, const char *org, const struct dir_faci
 	if (org == NULL || !valid_id(org))
 		return EG_ERR_PARSE;
 	snprintf(key, sizeof(key), "l:%s", org);
-	if ((*out = dcache_get(d->facilities, key)) != NULL)
+	if ((*out = cached_get(d->facilities, key)) != NULL)
 		return EG_OK;
 	/* The organisation's RDN is built by libldap so that its value is DN-escaped. */
 	memset(&ava, 0, sizeof(ava));
@@ -442,7 +484,7 @@ dir_facilities_of(struct dir_resolver *d, const char *org, const struct dir_faci
 	if ((r = dir_search(d, base, "(objectClass=eidgateFacility)", attrs, faclist_parse,
 	    &fp)) != EG_OK)
 		return r;
-	dcache_put(d->facilities, key, fp.list);
+	cached_put(d, d->facilities, key, fp.list);
 	*out = fp.list;
 	return EG_OK;
 }

@@ -57,26 +57,6 @@ int ldapc_org_parse(LDAP *ld, LDAPMessage *res, void *arg);
 /* Fills f's name, sector and region from an eidgateFacility entry. */
 void ldapc_facility_attrs(LDAP *ld, LDAPMessage *e, struct dir_facility *f);
 
-/* dircache.h - TTL cache of reference-counted directory entries; policy/ only. */
-
-#include <stddef.h>
-#include <stdint.h>
-
-struct dcache;
-
-/* Allocates a zeroed, reference-counted entry of size bytes (one reference). */
-void *dref_alloc(size_t size);
-void dref_get(const void *entry);
-void dref_put(const void *entry);
-
-struct dcache *dcache_new(int64_t ttl_ms);
-void dcache_free(struct dcache *c);
-/* Returns a new reference to an unexpired entry for key, or NULL. */
-const void *dcache_get(struct dcache *c, const char *key);
-/* Stores entry under key (the cache takes its own reference). */
-void dcache_put(struct dcache *c, const char *key, const void *entry);
-void dcache_del(struct dcache *c, const char *key);
-
 /* dirw_int.h - shared by dirwrite.c and dirquery.c only: the writer's connection, DN
  * building (filter escaping and entry values: ldap_int.h). */
 

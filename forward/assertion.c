@@ -10,74 +10,61 @@
  * context gives another key, so a reused assertion always says what a fresh one would.
  * The request id is therefore not a claim; it travels in X-Request-Id.
  */
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <jansson.h>
 
+#include "eidgate/cache.h"
 #include "eidgate/err.h"
 #include "eidgate/log.h"
 #include "eidgate/signer.h"
 #include "eidgate/util.h"
 #include "forward/internal.h"
 
-/* Slots of the cache (direct-mapped by key hash). A slot holds one user's assertion for
- * one backend; a collision only costs a signature. 1024 slots * ~6 KiB = 6 MiB of
- * address space, of which only the slots in use are ever touched. */
+/* Slots of the cache (a cache.h cache, direct-mapped by key hash). A slot holds one
+ * user's assertion for one backend; a collision only costs a signature. 1024 slots * ~6
+ * KiB = 6 MiB of address space, of which only the slots in use are ever touched. The
+ * assertions are bearer statements: wiped when they leave the cache. */
 #define ACACHE_SLOTS 1024
 /* Keys and assertions larger than these are simply not cached. */
 #define ACACHE_KEY_MAX 2048
 #define ACACHE_JWS_MAX 4096
 
-struct acache_slot {
-	pthread_mutex_t mu;
-	size_t keylen;
-	int64_t reuse_until_ms;         /* eg_mono_ms() clock */
-	char key[ACACHE_KEY_MAX];
-	char jws[ACACHE_JWS_MAX];
-};
-
-struct assertion_cache {
-	atomic_ulong hits, misses;
-	struct acache_slot slots[ACACHE_SLOTS];
-};
+/* The gateway's struct assertion_cache is that cache: the type is never defined, a
+ * pointer to one is the struct cache pointer under its public name. */
+static struct cache *
+acache(struct assertion_cache *ac)
+{
+	return (struct cache *)(void *)ac;
+}
 
 int
 forward_assertions_new(struct assertion_cache **out)
 {
-	struct assertion_cache *c = calloc(1, sizeof(*c));
-	size_t i;
+	static const struct cache_conf conf = {
+		.capacity = ACACHE_SLOTS, .ways = 1, .key_max = ACACHE_KEY_MAX,
+		.val_max = ACACHE_JWS_MAX - 1, .flags = CACHE_WIPE,
+	};
+	struct cache *c;
+	int r = cache_new(&conf, &c);
 
-	*out = NULL;
-	if (c == NULL)
-		return EG_ERR_NOMEM;
-	for (i = 0; i < ACACHE_SLOTS; i++)
-		pthread_mutex_init(&c->slots[i].mu, NULL);
-	*out = c;
-	return EG_OK;
+	*out = (struct assertion_cache *)(void *)c;
+	return r;
 }
 
 void
-forward_assertions_free(struct assertion_cache *c)
+forward_assertions_free(struct assertion_cache *ac)
 {
-	size_t i;
-
-	if (c == NULL)
-		return;
-	for (i = 0; i < ACACHE_SLOTS; i++)
-		pthread_mutex_destroy(&c->slots[i].mu);
-	explicit_bzero(c, sizeof(*c));
-	free(c);
+	cache_free(acache(ac));
 }
 
 void
-forward_assertion_stats(struct assertion_cache *c, unsigned long *hits, unsigned long *misses)
+forward_assertion_stats(struct assertion_cache *ac, unsigned long *hits,
+    unsigned long *misses)
 {
-	*hits = atomic_load(&c->hits);
-	*misses = atomic_load(&c->misses);
+	cache_stats(acache(ac), hits, misses);
 }
 
 /* The roles that matter to the backend: those in the acting organisation, and the
@@ -177,39 +164,22 @@ make_key(struct request *r, const struct policy_backend *b, char *out, size_t ou
 	return k.overflow ? 0 : k.len;
 }
 
-static struct acache_slot *
-slot_for(struct assertion_cache *c, const char *key, size_t len)
-{
-	return &c->slots[eg_fnv1a(EG_FNV1A_INIT, key, len) % ACACHE_SLOTS];
-}
-
-/* A copy of the cached assertion for key, or NULL. */
+/* A malloc'd copy of the assertion cached under key, or NULL (a key of length 0, too
+ * long to be made, is a miss). */
 static char *
-cache_get(struct acache_slot *s, const char *key, size_t len)
+cached_jws(struct cache *c, const char *key, size_t keylen, int64_t now)
 {
-	char *jws = NULL;
+	char buf[ACACHE_JWS_MAX], *jws;
+	size_t len;
 
-	pthread_mutex_lock(&s->mu);
-	if (s->keylen == len && eg_mono_ms() < s->reuse_until_ms && memcmp(s->key, key, len) == 0)
-		jws = strdup(s->jws);
-	pthread_mutex_unlock(&s->mu);
+	if (cache_get(c, key, keylen, now, buf, sizeof(buf) - 1, &len) != EG_OK)
+		return NULL;
+	if ((jws = malloc(len + 1)) != NULL) {
+		memcpy(jws, buf, len);
+		jws[len] = '\0';
+	}
+	explicit_bzero(buf, len);
 	return jws;
-}
-
-static void
-cache_put(struct acache_slot *s, const char *key, size_t len, const char *jws,
-    int64_t reuse_until_ms)
-{
-	size_t jlen = strlen(jws);
-
-	if (jlen >= ACACHE_JWS_MAX)
-		return;
-	pthread_mutex_lock(&s->mu);
-	memcpy(s->key, key, len);
-	s->keylen = len;
-	memcpy(s->jws, jws, jlen + 1);
-	s->reuse_until_ms = reuse_until_ms;
-	pthread_mutex_unlock(&s->mu);
 }
 
 /* ---- signing ----------------------------------------------------------------------- */
@@ -245,24 +215,16 @@ sign_claims(struct request *r, const struct policy_backend *b, int64_t now, char
 int
 assertion_make(struct request *r, const struct policy_backend *b, char **jws)
 {
-	struct assertion_cache *c = r->gw->assertions;
+	struct cache *c = acache(r->gw->assertions);
 	char key[ACACHE_KEY_MAX];
-	struct acache_slot *slot = NULL;
 	int64_t lifetime = r->snap->cfg.assertion_lifetime_ms;
 	int64_t mono = eg_mono_ms();
 	size_t keylen;
 	int rc;
 
-	*jws = NULL;
 	keylen = make_key(r, b, key, sizeof(key));
-	if (keylen > 0) {
-		slot = slot_for(c, key, keylen);
-		if ((*jws = cache_get(slot, key, keylen)) != NULL) {
-			atomic_fetch_add(&c->hits, 1);
-			return EG_OK;
-		}
-	}
-	atomic_fetch_add(&c->misses, 1);
+	if ((*jws = cached_jws(c, key, keylen, mono)) != NULL)
+		return EG_OK;
 	rc = sign_claims(r, b, eg_now_us() / 1000000, jws);
 	if (rc != EG_OK) {
 		log_warnx("request %s: cannot sign the assertion: %s", r->id, eg_err(rc));
@@ -270,7 +232,7 @@ assertion_make(struct request *r, const struct policy_backend *b, char **jws)
 	}
 	/* Reused for half its lifetime, so that a backend always gets one with at least
 	 * half its lifetime left (clock skew, queueing). */
-	if (slot != NULL && lifetime >= 2000)
-		cache_put(slot, key, keylen, *jws, mono + lifetime / 2);
+	if (keylen > 0 && lifetime >= 2000)
+		(void)cache_put(c, key, keylen, *jws, strlen(*jws), mono + lifetime / 2, mono);
 	return EG_OK;
 }

@@ -1,43 +1,46 @@
 /*
- * verdict.c - a small TTL cache of certificate-chain verdicts keyed by the SHA-256 of the
- * chain (see internal.h). Fixed-size and direct-mapped: a collision only costs a
- * re-verification, never a wrong answer, since the full hash is compared.
+ * verdict.c - verdicts on client certificate chains (request.h), kept in a cache.h cache
+ * keyed by the chain's SHA-256. Direct-mapped, as a verdict costs one re-verification
+ * when two chains meet in a slot and never a wrong answer (the whole hash is the key);
+ * a slot has its own lock, so new connections on different threads do not wait for
+ * each other.
  */
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "eidgate/cache.h"
 #include "eidgate/err.h"
 #include "eidgate/util.h"
 #include "request/internal.h"
 
 #define VERDICT_SLOTS 4096
 
+/* What the cache holds per chain. */
 struct verdict {
-	unsigned char hash[32];
-	int64_t expires_ms;
 	int err;
-	struct eg_identity id;
 	char detail[160];
+	struct eg_identity id;
 };
 
 struct verdict_cache {
-	pthread_mutex_t mu;
+	struct cache *c;
 	int64_t ttl_ms;
-	struct verdict slots[VERDICT_SLOTS];
 };
 
 int
 verdict_cache_new(int64_t ttl_ms, struct verdict_cache **out)
 {
+	static const struct cache_conf conf = {
+		.capacity = VERDICT_SLOTS, .ways = 1, .key_max = 32,
+		.val_max = sizeof(struct verdict),
+	};
 	struct verdict_cache *vc = calloc(1, sizeof(*vc));
+	int r = EG_ERR_NOMEM;
 
 	*out = NULL;
-	if (vc == NULL)
-		return EG_ERR_NOMEM;
-	if (pthread_mutex_init(&vc->mu, NULL) != 0) {
+	if (vc == NULL || (r = cache_new(&conf, &vc->c)) != EG_OK) {
 		free(vc);
-		return EG_ERR_NOMEM;
+		return r;
 	}
 	vc->ttl_ms = ttl_ms;
 	*out = vc;
@@ -47,68 +50,45 @@ verdict_cache_new(int64_t ttl_ms, struct verdict_cache **out)
 void
 verdict_cache_free(struct verdict_cache *vc)
 {
-	if (vc == NULL)
-		return;
-	pthread_mutex_destroy(&vc->mu);
+	if (vc != NULL)
+		cache_free(vc->c);
 	free(vc);
-}
-
-static struct verdict *
-slot_of(struct verdict_cache *vc, const unsigned char hash[32])
-{
-	unsigned idx = ((unsigned)hash[0] << 8 | hash[1]) % VERDICT_SLOTS;
-
-	return &vc->slots[idx];
 }
 
 int
 verdict_get(struct verdict_cache *vc, const unsigned char chain_hash[32], int *err,
     struct eg_identity *id, char *detail, size_t detaillen)
 {
-	struct verdict *v;
-	int hit = 0;
+	struct verdict v;
 
-	if (vc == NULL || vc->ttl_ms <= 0)
+	if (vc == NULL || vc->ttl_ms <= 0 ||
+	    cache_get(vc->c, chain_hash, 32, eg_mono_ms(), &v, sizeof(v), NULL) != EG_OK)
 		return 0;
-	pthread_mutex_lock(&vc->mu);
-	v = slot_of(vc, chain_hash);
-	if (v->expires_ms > eg_mono_ms() && memcmp(v->hash, chain_hash, 32) == 0) {
-		*err = v->err;
-		*id = v->id;
-		eg_strlcpy(detail, v->detail, detaillen);
-		hit = 1;
-	}
-	pthread_mutex_unlock(&vc->mu);
-	return hit;
+	*err = v.err;
+	*id = v.id;
+	eg_strlcpy(detail, v.detail, detaillen);
+	return 1;
 }
 
 void
 verdict_cache_clear(struct verdict_cache *vc)
 {
-	size_t i;
-
-	if (vc == NULL)
-		return;
-	pthread_mutex_lock(&vc->mu);
-	for (i = 0; i < VERDICT_SLOTS; i++)
-		vc->slots[i].expires_ms = 0;
-	pthread_mutex_unlock(&vc->mu);
+	if (vc != NULL)
+		cache_clear(vc->c);
 }
 
 void
 verdict_put(struct verdict_cache *vc, const unsigned char chain_hash[32], int err,
     const struct eg_identity *id, const char *detail)
 {
-	struct verdict *v;
+	struct verdict v;
+	int64_t now = eg_mono_ms();
 
 	if (vc == NULL || vc->ttl_ms <= 0)
 		return;
-	pthread_mutex_lock(&vc->mu);
-	v = slot_of(vc, chain_hash);
-	memcpy(v->hash, chain_hash, 32);
-	v->expires_ms = eg_mono_ms() + vc->ttl_ms;
-	v->err = err;
-	v->id = *id;
-	eg_strlcpy(v->detail, detail, sizeof(v->detail));
-	pthread_mutex_unlock(&vc->mu);
+	memset(&v, 0, sizeof(v));
+	v.err = err;
+	v.id = *id;
+	eg_strlcpy(v.detail, detail, sizeof(v.detail));
+	(void)cache_put(vc->c, chain_hash, 32, &v, sizeof(v), now + vc->ttl_ms, now);
 }

@@ -3,7 +3,7 @@
  * LDAP for every request, and the rights changes local administrators make
  * (PRODUCT.md §4, §8). Everything here starts with dir_.
  *
- * What it owns: the read-only resolver and its caches (directory.c, dircache.c), the
+ * What it owns: the read-only resolver and its caches (directory.c, on cache.h), the
  * vocabulary of roles, scopes and names (dirvocab.c), the rules of who may change what
  * (rights.c), the writer with its own connection (dirwconn.c, dirwrite.c, dirquery.c,
  * dirpeople.c), the LDAP connection helper they share (ldapconn.c) and the OpenLDAP

@@ -21,6 +21,8 @@
 	X(EG_ERR_USAGE, -5, "usage", "bad usage")                                     \
 	X(EG_ERR_TOO_LONG, -6, "too-long", "input too long")                          \
 	X(EG_ERR_PARSE, -7, "parse", "malformed input")                               \
+	X(EG_ERR_EXISTS, -8, "exists", "already present")                             \
+	X(EG_ERR_FULL, -9, "full", "no room left")                                    \
 	X(EG_ERR_NO_CERT, -20, "no-certificate", "no client certificate")             \
 	X(EG_ERR_CERT_PARSE, -21, "bad-certificate", "certificate cannot be parsed")  \
 	X(EG_ERR_SIGNATURE_CERT, -22, "signature-certificate",                        \

@@ -66,6 +66,10 @@
 #define EG_MAX_SESSION_LEAF 2736
 
 /* ---- directory and rights management (directory/, api/) ---- */
+/* Entries in each of the resolver's caches (people, organisations, facilities): more
+ * than the people who use the gateway within one [ldap] cache_ttl; beyond it the entry
+ * that expires first makes room, and costs one LDAP search when next asked for. */
+#define EG_MAX_DIR_CACHE 16384
 /* People listed for one scope by dir_list_people(); a larger scope is cut (and says so). */
 #define EG_MAX_DIR_LISTED 2000
 /* Names an administrator types for a new person: 1..128 characters (code points). */
