@@ -2,11 +2,12 @@
  * admin_change.c - POST /eidgate/admin/api/grants and /revocations (PRODUCT.md §8).
  *
  * Order of checks: the body and every field (400, field named) -> the scope exists (400)
- * -> the caller's authority over that role and scope (403, directory/rights.c) -> the last
- * VTE (409) -> the caller's own roles (403) -> the directory change -> the access-log
- * record. Authority comes before 409 so that nobody outside the organisation learns
- * whether someone is its last VTE; 409 before self-change so that the last VTE trying
- * to step down hears the real reason.
+ * -> the caller's authority over that role and scope (403, directory/rights.c) -> for a
+ * revocation, that the role is held (404) and, for a VTE, that another remains (409) ->
+ * the caller's own roles (403) -> the decision record -> the directory change -> the
+ * outcome record. Authority comes before 409 so that nobody outside the organisation
+ * learns whether someone is its last VTE; 409 before self-change so that the last VTE
+ * trying to step down hears the real reason.
  */
 #include <stdio.h>
 #include <string.h>
@@ -78,15 +79,24 @@ field_message(const char *field)
 	return "This field is not expected here.";
 }
 
-/* Checks authority and self-change (the last VTE is do_revoke's); 1 when the change may
- * go ahead, else 0 and it has answered with *ret. */
+/* What the directory said to a revocation: is the role held, and by whom else. */
+struct holding {
+	int holds;
+	char other[EG_NRN_LEN + 1];     /* another holder of the role, "" when none */
+};
+
+/*
+ * Checks authority, what the target holds and self-change, in the order of the comment
+ * at the top; 1 when the change may go ahead, else 0 and it has answered with *ret.
+ */
 static int
-permitted(struct request *r, struct admin_op *op, enum dir_action action,
-    enum MHD_Result *ret)
+permitted(struct request *r, struct dir_writer *w, struct admin_op *op,
+    enum dir_action action, struct holding *h, enum MHD_Result *ret)
 {
 	const struct dir_person *p = r->user.person;
 	enum dir_verdict v = dir_rights_check(p->grants, p->ngrants, r->user.id.nrn, action,
 	    op->target, op->role, &op->scope);
+	size_t count;
 
 	if (v == DIR_BAD_ROLE) {
 		*ret = admin_refuse(r, op, 400, "malformed",
@@ -99,6 +109,23 @@ permitted(struct request *r, struct admin_op *op, enum dir_action action,
 		    "You may not change this role in this scope.", NULL);
 		return 0;
 	}
+	if (action == DIR_REVOKE) {
+		if (dir_members(w, &op->scope, op->role, op->target, &count, &h->holds,
+		    h->other) != EG_OK) {
+			*ret = admin_directory_down(r, op);
+			return 0;
+		}
+		if (!h->holds) {
+			*ret = admin_refuse(r, op, 404, "not-held", "This person does not hold this "
+			    "role in this scope.", NULL);
+			return 0;
+		}
+		if (strcmp(op->role, "vte") == 0 && h->other[0] == '\0') {
+			*ret = admin_refuse(r, op, 409, "last-vte",
+			    "This is the organisation's last VTE; appoint another one first.", NULL);
+			return 0;
+		}
+	}
 	if (v == DIR_SELF) {
 		*ret = admin_refuse(r, op, 403, "self-change", "Nobody changes their own roles.",
 		    NULL);
@@ -107,49 +134,48 @@ permitted(struct request *r, struct admin_op *op, enum dir_action action,
 	return 1;
 }
 
-/* Records a change that was made; when the record cannot be written the change is
- * undone, so that nothing changes unlogged. */
-static enum MHD_Result
-record_change(struct request *r, struct dir_writer *w, const struct admin_op *op,
-    enum dir_action action, const char *reason, unsigned status)
-{
-	int undone;
+/* How a change ended: the outcome record after the decision, then the answer. */
+struct result {
+	const char *reason;             /* granted, already-held, revoked, not-held, ... */
+	unsigned status;
+};
 
+static enum MHD_Result
+answer(struct request *r, const struct admin_op *op, const struct result *res)
+{
 	dir_forget_person(r->gw->dir, op->target);
-	if (record_rights(r, 1, reason, op->action, op->target, op->role,
-	    op->scope_text) == EG_OK) {
-		if (status == 204)
-			return respond_buffer(r, 204, "application/json", "", 0);
-		return admin_reply(r, status, json_pack("{s:s, s:s, s:s, s:s}", "status", reason,
-		    "nrn", op->target, "role", op->role, "scope", op->scope_text));
-	}
-	if (strcmp(reason, "already-held") != 0) {
-		if (action == DIR_GRANT)
-			dir_remove_member(w, &op->scope, op->role, op->target, &undone);
-		else
-			dir_add_member(w, &op->scope, op->role, op->target, &undone);
-		dir_forget_person(r->gw->dir, op->target);
-	}
-	return respond_audit_unavailable(r);
+	(void)record_rights_outcome(r, res->reason, (int)res->status, op->action, op->target,
+	    op->role, op->scope_text);
+	if (res->status == 204)
+		return respond_buffer(r, 204, "application/json", "", 0);
+	if (res->status == 409)
+		return admin_error(r, 409, res->reason,
+		    "This is the organisation's last VTE; appoint another one first.", NULL);
+	if (res->status == 404)
+		return admin_error(r, 404, res->reason,
+		    "This person does not hold this role in this scope.", NULL);
+	if (res->status >= 500)
+		return admin_error(r, 503, "directory-unavailable",
+		    "The directory is unavailable; please try again later.", NULL);
+	return admin_reply(r, res->status, json_pack("{s:s, s:s, s:s, s:s}", "status",
+	    res->reason, "nrn", op->target, "role", op->role, "scope", op->scope_text));
 }
 
-static enum MHD_Result
-do_grant(struct request *r, struct dir_writer *w, struct admin_op *op, const char *name)
+static void
+do_grant(struct dir_writer *w, struct admin_op *op, const char *name, int exists,
+    struct result *res)
 {
-	int exists, created, added;
+	int created, added;
 
-	if (dir_person_exists(w, op->target, &exists) != EG_OK)
-		return admin_directory_down(r, op);
-	if (!exists && name == NULL)
-		return admin_refuse(r, op, 400, "malformed",
-		    "This person is not in the directory yet: their name is required.", "name");
+	res->reason = "directory-unavailable";
+	res->status = 503;
 	/* An existing entry keeps its name: the card's name, read at login, is the truth. */
 	if (!exists && dir_person_create(w, op->target, name, &created) != EG_OK)
-		return admin_directory_down(r, op);
+		return;
 	if (dir_add_member(w, &op->scope, op->role, op->target, &added) != EG_OK)
-		return admin_directory_down(r, op);
-	return record_change(r, w, op, DIR_GRANT, added ? "granted" : "already-held",
-	    added ? 201 : 200);
+		return;
+	res->reason = added ? "granted" : "already-held";
+	res->status = added ? 201 : 200;
 }
 
 /*
@@ -159,52 +185,79 @@ do_grant(struct request *r, struct dir_writer *w, struct admin_op *op, const cha
  * each other at once, through two gateways, cannot both succeed. When that other one
  * left meanwhile, read again.
  */
-static int
-remove_vte(struct request *r, struct dir_writer *w, struct admin_op *op, int *removed,
-    enum MHD_Result *ret)
+static void
+revoke_vte(struct dir_writer *w, struct admin_op *op, struct holding *h, struct result *res)
 {
-	char other[EG_NRN_LEN + 1];
 	size_t count;
-	int holds, gone, attempt;
+	int removed, gone, attempt;
 
+	res->reason = "directory-unavailable";
+	res->status = 503;
 	for (attempt = 0; attempt < 3; attempt++) {
-		if (dir_members(w, &op->scope, "vte", op->target, &count, &holds, other) != EG_OK)
-			break;
-		if (!holds) {
-			*removed = 0;
-			return 1;
+		if (!h->holds || h->other[0] == '\0') {
+			res->reason = h->holds ? "last-vte" : "not-held";
+			res->status = h->holds ? 409 : 404;
+			return;
 		}
-		if (other[0] == '\0') {
-			*ret = admin_refuse(r, op, 409, "last-vte",
-			    "This is the organisation's last VTE; appoint another one first.", NULL);
-			return 0;
-		}
-		if (dir_remove_member_while(w, &op->scope, "vte", op->target, other, removed,
+		if (dir_remove_member_while(w, &op->scope, "vte", op->target, h->other, &removed,
 		    &gone) != EG_OK)
-			break;
-		if (!gone)
-			return 1;
+			return;
+		if (!gone) {
+			res->reason = removed ? "revoked" : "not-held";
+			res->status = removed ? 204 : 404;
+			return;
+		}
+		if (dir_members(w, &op->scope, "vte", op->target, &count, &h->holds,
+		    h->other) != EG_OK)
+			return;
 	}
-	*ret = admin_directory_down(r, op);
-	return 0;
 }
 
-static enum MHD_Result
-do_revoke(struct request *r, struct dir_writer *w, struct admin_op *op)
+static void
+do_revoke(struct dir_writer *w, struct admin_op *op, struct holding *h, struct result *res)
 {
-	enum MHD_Result ret;
 	int removed;
 
 	if (strcmp(op->role, "vte") == 0) {
-		if (!remove_vte(r, w, op, &removed, &ret))
-			return ret;
-	} else if (dir_remove_member(w, &op->scope, op->role, op->target, &removed) != EG_OK) {
-		return admin_directory_down(r, op);
+		revoke_vte(w, op, h, res);
+		return;
 	}
-	if (!removed)
-		return admin_refuse(r, op, 404, "not-held", "This person does not hold this role "
-		    "in this scope.", NULL);
-	return record_change(r, w, op, DIR_REVOKE, "revoked", 204);
+	res->reason = "directory-unavailable";
+	res->status = 503;
+	if (dir_remove_member(w, &op->scope, op->role, op->target, &removed) != EG_OK)
+		return;
+	res->reason = removed ? "revoked" : "not-held";
+	res->status = removed ? 204 : 404;
+}
+
+/*
+ * Makes a change that is permitted: its decision record first (PRODUCT.md §7: a change
+ * reaches the directory only after its record is in the log; 503 and nothing changes
+ * when it cannot be written), then the directory, then the outcome record.
+ */
+static enum MHD_Result
+change(struct request *r, struct dir_writer *w, struct admin_op *op, enum dir_action action,
+    const char *name, struct holding *h)
+{
+	struct result res;
+	int exists = 1;
+
+	if (action == DIR_GRANT) {
+		if (dir_person_exists(w, op->target, &exists) != EG_OK)
+			return admin_directory_down(r, op);
+		if (!exists && name == NULL)
+			return admin_refuse(r, op, 400, "malformed",
+			    "This person is not in the directory yet: their name is required.",
+			    "name");
+	}
+	if (record_rights(r, 1, "permitted", op->action, op->target, op->role,
+	    op->scope_text) != EG_OK)
+		return respond_audit_unavailable(r);
+	if (action == DIR_GRANT)
+		do_grant(w, op, name, exists, &res);
+	else
+		do_revoke(w, op, h, &res);
+	return answer(r, op, &res);
 }
 
 /* Validates the scope text and finds its organisation; 1 to go on, 0 when answered. */
@@ -234,6 +287,7 @@ admin_change(struct request *r, struct dir_writer *w, enum dir_action action)
 {
 	struct admin_op op;
 	struct change_req c;
+	struct holding h;
 	const char *field;
 	json_t *j = json_loadb(r->body != NULL ? r->body : "", r->body_size,
 	    JSON_REJECT_DUPLICATES, NULL);
@@ -250,8 +304,9 @@ admin_change(struct request *r, struct dir_writer *w, enum dir_action action)
 	}
 	op.target = c.nrn;
 	op.role = c.role;
-	if (resolve(r, w, &op, c.scope, &ret) && permitted(r, &op, action, &ret))
-		ret = action == DIR_GRANT ? do_grant(r, w, &op, c.name) : do_revoke(r, w, &op);
+	memset(&h, 0, sizeof(h));
+	if (resolve(r, w, &op, c.scope, &ret) && permitted(r, w, &op, action, &h, &ret))
+		ret = change(r, w, &op, action, c.name, &h);
 	json_decref(j);
 	return ret;
 }

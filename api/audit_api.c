@@ -19,12 +19,55 @@
 
 #define RECORDS_DEFAULT 200
 
-static const char *
-arg(struct request *r, const char *name)
-{
-	const char *v = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
+/*
+ * A request's filter values: from the query string of a GET, or from the JSON object of
+ * a POST (the page's way: a national number never goes into a URL, PRODUCT.md §3, where
+ * proxies, browser histories and server logs would keep it).
+ */
+struct params {
+	struct request *r;
+	json_t *body;                   /* POST: the parsed body; NULL for a GET */
+	int bad;                        /* a value was not a string, or nrn in a URL */
+};
 
+static const char *
+param(struct params *pa, const char *name)
+{
+	const char *v;
+	json_t *j;
+
+	if (pa->body == NULL) {
+		v = MHD_lookup_connection_value(pa->r->conn, MHD_GET_ARGUMENT_KIND, name);
+		return v != NULL && v[0] != '\0' ? v : NULL;
+	}
+	if ((j = json_object_get(pa->body, name)) == NULL || json_is_null(j))
+		return NULL;
+	if ((v = json_string_value(j)) == NULL)
+		pa->bad = 1;
 	return v != NULL && v[0] != '\0' ? v : NULL;
+}
+
+/* Opens the request's parameters: 0, or -1 after answering (a malformed body, or a
+ * national number in the URL). */
+static int
+params_open(struct request *r, struct params *pa, enum MHD_Result *ret)
+{
+	memset(pa, 0, sizeof(*pa));
+	pa->r = r;
+	if (strcmp(r->method, "POST") == 0) {
+		pa->body = json_loadb(r->body != NULL ? r->body : "", r->body_size,
+		    JSON_REJECT_DUPLICATES, NULL);
+		if (!json_is_object(pa->body)) {
+			json_decref(pa->body);
+			*ret = respond_error(r, 400, "filter", "The filter is not a JSON object.");
+			return -1;
+		}
+	} else if (MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "nrn") != NULL) {
+		*ret = respond_error(r, 400, "nrn-in-url",
+		    "A national number is never put into a URL; send it in a POST body.");
+		return -1;
+	}
+	return 0;
 }
 
 /* Is the user security officer of organisation org? */
@@ -83,20 +126,24 @@ api_audit_scope(struct request *r)
 	    "organisations", orgs));
 }
 
-/* Reads the filter from the query string; *org must be the officer's organisation. */
+/* Reads the filter; the caller checks that org is the officer's organisation. The
+ * strings stay valid as long as pa. */
 static int
-read_filter(struct request *r, struct audit_filter *f, uint64_t dflt_limit)
+read_filter(struct params *pa, struct audit_filter *f, uint64_t dflt_limit)
 {
-	const char *since = arg(r, "since"), *until = arg(r, "until"), *limit = arg(r, "limit");
+	const char *since = param(pa, "since"), *until = param(pa, "until");
+	const char *limit = param(pa, "limit");
 	long long n;
 
 	memset(f, 0, sizeof(*f));
-	f->org = arg(r, "org");
-	f->nrn = arg(r, "nrn");
-	f->facility = arg(r, "facility");
-	f->decision = arg(r, "decision");
-	f->kind = arg(r, "kind");
+	f->org = param(pa, "org");
+	f->nrn = param(pa, "nrn");
+	f->facility = param(pa, "facility");
+	f->decision = param(pa, "decision");
+	f->kind = param(pa, "kind");
 	f->limit = dflt_limit;
+	if (pa->bad)
+		return -1;
 	if ((since != NULL && eg_parse_time(since, &f->since_us) != EG_OK) ||
 	    (until != NULL && eg_parse_time(until, &f->until_us) != EG_OK))
 		return -1;
@@ -160,17 +207,17 @@ reply_records(struct request *r, char *lines, size_t len)
 	return ret;
 }
 
-enum MHD_Result
-api_audit_records(struct request *r)
+static enum MHD_Result
+records(struct request *r, struct params *pa)
 {
 	struct audit_filter f;
-	const char *fmt = arg(r, "format");
+	const char *fmt = param(pa, "format");
 	int csv = fmt != NULL && strcmp(fmt, "csv") == 0;
 	enum MHD_Result ret;
 	size_t len = 0;
 	char *out;
 
-	if (read_filter(r, &f, csv ? EG_MAX_AUDIT_CSV : RECORDS_DEFAULT) != 0)
+	if (read_filter(pa, &f, csv ? EG_MAX_AUDIT_CSV : RECORDS_DEFAULT) != 0)
 		return respond_error(r, 400, "filter", "A filter value is malformed.");
 	if (!officer_of(r, f.org))
 		return refuse_officer(r);
@@ -183,6 +230,19 @@ api_audit_records(struct request *r)
 		return reply_records(r, out, len);
 	ret = respond_buffer(r, 200, "text/csv; charset=utf-8", out, len);
 	free(out);
+	return ret;
+}
+
+enum MHD_Result
+api_audit_records(struct request *r)
+{
+	struct params pa;
+	enum MHD_Result ret;
+
+	if (params_open(r, &pa, &ret) != 0)
+		return ret;
+	ret = records(r, &pa);
+	json_decref(pa.body);
 	return ret;
 }
 
@@ -206,13 +266,13 @@ count_day(const struct audit_record *rec, void *arg)
 	return json_integer_set(v, json_integer_value(v) + 1);
 }
 
-enum MHD_Result
-api_audit_stats(struct request *r)
+static enum MHD_Result
+stats(struct request *r, struct params *pa)
 {
 	struct audit_filter f;
 	json_t *days;
 
-	if (read_filter(r, &f, 0) != 0)
+	if (read_filter(pa, &f, 0) != 0)
 		return respond_error(r, 400, "filter", "A filter value is malformed.");
 	if (!officer_of(r, f.org))
 		return refuse_officer(r);
@@ -230,20 +290,35 @@ api_audit_stats(struct request *r)
 }
 
 enum MHD_Result
+api_audit_stats(struct request *r)
+{
+	struct params pa;
+	enum MHD_Result ret;
+
+	if (params_open(r, &pa, &ret) != 0)
+		return ret;
+	ret = stats(r, &pa);
+	json_decref(pa.body);
+	return ret;
+}
+
+/* The chain is one for all organisations, so whether it verifies is everyone's to know;
+ * how many records it holds and its head are not: an officer learns the count of their
+ * own organisation's records only. */
+enum MHD_Result
 api_audit_verify(struct request *r)
 {
-	const struct dir_person *p = r->user.person;
+	const char *org = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "org");
 	struct audit_live_status st;
-	size_t i;
-	int officer = 0;
+	uint64_t mine = 0;
 
-	for (i = 0; p != NULL && i < p->ngrants; i++)
-		officer |= strcmp(p->grants[i].role, "security-officer") == 0;
-	if (!officer)
+	if (!officer_of(r, org))
 		return refuse_officer(r);
 	if (audit_verify_live(r->gw->audit, &st) != EG_OK)
-		return respond_json_obj(r, 200, json_pack("{s:b, s:s}", "ok", 0, "error", st.error));
-	return respond_json_obj(r, 200, json_pack("{s:b, s:I, s:I, s:s}", "ok", 1, "records",
-	    (json_int_t)st.records, "checkpoint_seq", (json_int_t)st.checkpoint_seq, "head",
-	    st.head));
+		return respond_json_obj(r, 200, json_pack("{s:b, s:s, s:s}", "ok", 0,
+		    "organisation", org, "error", "The access log does not verify."));
+	if (audit_count_org_live(r->gw->audit, org, &mine) != EG_OK)
+		return respond_error(r, 503, "audit-unavailable", "The access log cannot be read.");
+	return respond_json_obj(r, 200, json_pack("{s:b, s:s, s:I}", "ok", 1, "organisation",
+	    org, "records", (json_int_t)mine));
 }

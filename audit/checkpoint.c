@@ -178,25 +178,6 @@ audit_ckpt_to_json(const struct audit_ckpt *c)
 	return s;
 }
 
-static int
-unhex(const char *s, unsigned char *out, size_t n)
-{
-	size_t i;
-
-	if (strlen(s) != 2 * n)
-		return -1;
-	for (i = 0; i < 2 * n; i++) {
-		const char *d = strchr("0123456789abcdef", s[i] | 0x20);
-		unsigned v;
-
-		if (d == NULL || s[i] == '\0')
-			return -1;
-		v = (unsigned)(d - "0123456789abcdef");
-		out[i / 2] = (unsigned char)(i % 2 ? (out[i / 2] | v) : (v << 4));
-	}
-	return 0;
-}
-
 int
 audit_ckpt_from_json(const char *text, struct audit_ckpt *c, char *err, size_t errlen)
 {
@@ -214,8 +195,8 @@ audit_ckpt_from_json(const char *text, struct audit_ckpt *c, char *err, size_t e
 	if (json_unpack_ex(o, &je, 0, "{s:I,s:s,s:I,s:s,s:s}", "seq", &seq, "hash", &hash,
 	    "time_us", &tus, "signature", &sig, "key_id", &kid) != 0)
 		eg_errf(err, errlen, "not an exported checkpoint: %s", je.text);
-	else if (seq <= 0 || unhex(hash, c->hash, AUDIT_HASH_LEN) != 0 ||
-	    unhex(kid, c->key_id, AUDIT_KEYID_LEN) != 0 ||
+	else if (seq <= 0 || eg_unhex(hash, c->hash, AUDIT_HASH_LEN) != EG_OK ||
+	    eg_unhex(kid, c->key_id, AUDIT_KEYID_LEN) != EG_OK ||
 	    eg_b64url_decode(sig, strlen(sig), c->sig, sizeof(c->sig), &c->sig_len) != EG_OK)
 		eg_errf(err, errlen, "malformed seq, hash, key_id or signature");
 	else

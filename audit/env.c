@@ -107,5 +107,10 @@ audit_dbis_open(MDB_txn *txn, unsigned int flags, struct audit_dbis *d)
 	/* Logs written before checkpoints existed, or without a key, lack this DBI. */
 	rc = mdb_dbi_open(txn, "checkpoints", flags, &d->ckpt);
 	d->has_ckpt = rc == 0;
+	if (rc != 0 && (rc != MDB_NOTFOUND || (flags & MDB_CREATE)))
+		return rc;
+	/* ...and logs written before sessions could end, this one. */
+	rc = mdb_dbi_open(txn, "ended", flags, &d->ended);
+	d->has_ended = rc == 0;
 	return rc == MDB_NOTFOUND && !(flags & MDB_CREATE) ? 0 : rc;
 }

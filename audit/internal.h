@@ -8,6 +8,8 @@
  *   "by_time"     DUPSORT|DUPFIXED, key: time_us (8 bytes BE), value: seq BE
  *   "checkpoints" key: seq (8 bytes BE)  value: version (1) || time_us (8 BE) ||
  *                 hash[32] || key_id[32] || DER ECDSA signature (checkpoint.c)
+ *   "ended"       key: a session's public id   value: until (8 bytes BE, seconds): the
+ *                 sessions a logout or a revoked card ended (audit_ended_sessions)
  *   meta also holds, once `eidgate audit archive` removed a prefix of the log,
  *   "archived_seq" (8 bytes BE) and "archived_hash" (32): the last archived record, so
  *   that a writer reopening an emptied log continues the chain (archive.c).
@@ -42,8 +44,8 @@
 #define AUDIT_MAX_MAP (1ULL << 40)
 /* Map size when the caller gives none. */
 #define AUDIT_DEFAULT_MAP (1ULL << 30)
-/* log, meta, 4 indexes, checkpoints, and one spare. */
-#define AUDIT_MAX_DBS 8
+/* log, meta, 4 indexes, checkpoints, ended sessions, and one spare. */
+#define AUDIT_MAX_DBS 9
 /* A batch that could not be written is tried again this often (a full disk, a file
  * size limit: the operator fixes it, the gateway goes on without a restart). */
 #define AUDIT_RETRY_MS 200
@@ -57,6 +59,8 @@
 #define AUDIT_CKPT_RECORDS 1000
 
 #define AUDIT_FORMAT 1
+/* A session's public id, as the records' session field holds it (16 hex digits). */
+#define AUDIT_SESSION_MAX 32
 /* version, time_us, seq, upstream_status, bytes, latency_us */
 #define AUDIT_HDR_LEN (1 + 8 + 8 + 4 + 8 + 8)
 #define AUDIT_VALUE_MIN (AUDIT_HASH_LEN + AUDIT_HDR_LEN)
@@ -119,8 +123,9 @@ int audit_chain_hash(const void *value, size_t len, unsigned char out[AUDIT_HASH
 
 /* env.c: the read side shared by query and verify, and the DBI names. */
 struct audit_dbis {
-	MDB_dbi log, meta, by_nrn, by_org, by_facility, by_time, ckpt;
+	MDB_dbi log, meta, by_nrn, by_org, by_facility, by_time, ckpt, ended;
 	int has_ckpt;           /* readers: a log written without a key has no such DBI */
+	int has_ended;          /* readers: nor has a log in which no session ended */
 };
 int audit_env_open_ro(const char *dir, MDB_env **env, char *err, size_t errlen);
 /* Begins a read txn, adopting a map grown by the writer (MDB_MAP_RESIZED). */
@@ -174,6 +179,8 @@ struct audit_item {
 	size_t len;                     /* of data */
 	/* index keys inside data (len 0: not indexed) */
 	size_t nrn_off, nrn_len, org_off, org_len, fac_off, fac_len;
+	int64_t ends_until;             /* the record ends the session named below, until */
+	char ends_session[AUDIT_SESSION_MAX];
 	unsigned char data[];           /* the stored value; prev hash written by the writer */
 };
 

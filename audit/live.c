@@ -106,3 +106,53 @@ audit_verify_live(struct audit_log *log, struct audit_live_status *st)
 		    sizeof(st->error));
 	return rc == EG_OK ? EG_OK : EG_ERR_AUDIT;
 }
+
+int
+audit_ended_sessions(struct audit_log *log, int64_t now_s,
+    void (*cb)(void *arg, const char *session, int64_t until), void *arg)
+{
+	char id[AUDIT_SESSION_MAX];
+	MDB_cursor *c = NULL;
+	MDB_txn *txn;
+	MDB_val k, v;
+	int rc;
+
+	if (log == NULL || live_begin(log, &txn) != EG_OK)
+		return EG_ERR_AUDIT;
+	rc = log->dbi.has_ended ? mdb_cursor_open(txn, log->dbi.ended, &c) : MDB_NOTFOUND;
+	for (rc = rc == 0 ? mdb_cursor_get(c, &k, &v, MDB_FIRST) : rc; rc == 0;
+	    rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		int64_t until = v.mv_size == 8 ? (int64_t)audit_be64_get(v.mv_data) : 0;
+		if (k.mv_size == 0 || k.mv_size >= sizeof(id) || until <= now_s)
+			continue;
+		memcpy(id, k.mv_data, k.mv_size);
+		id[k.mv_size] = '\0';
+		cb(arg, id, until);
+	}
+	if (c != NULL)
+		mdb_cursor_close(c);
+	live_end(log, txn);
+	return rc == MDB_NOTFOUND ? EG_OK : EG_ERR_AUDIT;
+}
+
+int
+audit_count_org_live(struct audit_log *log, const char *org, uint64_t *n)
+{
+	MDB_cursor *c = NULL;
+	MDB_txn *txn;
+	MDB_val k = { org != NULL ? strlen(org) : 0, (void *)(uintptr_t)org }, v;
+	size_t count = 0;
+	int rc;
+
+	*n = 0;
+	if (log == NULL || k.mv_size == 0 || live_begin(log, &txn) != EG_OK)
+		return EG_ERR_AUDIT;
+	rc = mdb_cursor_open(txn, log->dbi.by_org, &c);
+	if (rc == 0 && (rc = mdb_cursor_get(c, &k, &v, MDB_SET)) == 0)
+		rc = mdb_cursor_count(c, &count);
+	if (c != NULL)
+		mdb_cursor_close(c);
+	live_end(log, txn);
+	*n = count;
+	return rc == 0 || rc == MDB_NOTFOUND ? EG_OK : EG_ERR_AUDIT;
+}

@@ -442,6 +442,21 @@ index_put(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen, const unsigne
 	return mdb_put(txn, dbi, &k, &d, MDB_APPENDDUP);
 }
 
+/* A record that ends a session also enters it in "ended", in the same transaction: the
+ * logout is in the log exactly when the session is ended for every later start. */
+static int
+put_ended(struct audit_log *log, MDB_txn *txn, const struct audit_item *it)
+{
+	unsigned char until[8];
+	MDB_val k = { strlen(it->ends_session), (void *)(uintptr_t)it->ends_session };
+	MDB_val d = { 8, until };
+
+	if (it->ends_until <= 0 || k.mv_size == 0)
+		return 0;
+	audit_be64_put(until, (uint64_t)it->ends_until);
+	return mdb_put(txn, log->dbi.ended, &k, &d, 0);
+}
+
 static int
 put_item(struct audit_log *log, MDB_txn *txn, struct audit_item *it, unsigned char *prev)
 {
@@ -457,7 +472,8 @@ put_item(struct audit_log *log, MDB_txn *txn, struct audit_item *it, unsigned ch
 	    (rc = index_put(txn, log->dbi.by_org, it->data + it->org_off, it->org_len, seq)) ||
 	    (rc = index_put(txn, log->dbi.by_facility, it->data + it->fac_off, it->fac_len,
 	    seq)) ||
-	    (rc = index_put(txn, log->dbi.by_time, tkey, 8, seq)) != 0)
+	    (rc = index_put(txn, log->dbi.by_time, tkey, 8, seq)) != 0 ||
+	    (rc = put_ended(log, txn, it)) != 0)
 		return rc;
 	return audit_chain_hash(it->data, it->len, prev) == EG_OK ? 0 : MDB_PANIC;
 }

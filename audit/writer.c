@@ -85,6 +85,11 @@ item_new(const struct audit_log *log, const struct audit_record *rec)
 	memset(it, 0, sizeof(*it));
 	it->time_us = r.time_us;
 	it->len = len;
+	if (r.ends_session_until > 0 && r.session != NULL &&
+	    strlen(r.session) < sizeof(it->ends_session)) {
+		it->ends_until = r.ends_session_until;
+		memcpy(it->ends_session, r.session, strlen(r.session) + 1);
+	}
 	audit_record_encode(&r, it->data);
 	index_key(it, AUDIT_ID_NRN, log->max_key, &it->nrn_off, &it->nrn_len);
 	index_key(it, AUDIT_ID_ORG, log->max_key, &it->org_off, &it->org_len);

@@ -83,7 +83,7 @@ session_init(struct eg_session *s)
 static json_t *
 session_to_json(const struct eg_session *s)
 {
-	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:s, s:s, s:b, s:s?}",
+	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:s, s:s, s:b, s:s*}",
 	    "n", s->nrn, "f", s->fingerprint, "nm", s->name, "g", s->given, "sn", s->surname,
 	    "fa", s->facility, "o", s->org, "c", (json_int_t)s->created,
 	    "l", (json_int_t)s->last_seen, "i", s->id, "x", s->csrf, "t", s->tls_bound,

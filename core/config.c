@@ -6,6 +6,7 @@
  * configuration file, so a test or demo tree can be moved as a whole.
  */
 #include <ctype.h>
+#include <arpa/inet.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -19,7 +20,7 @@
 #include "eidgate/limits.h"
 #include "eidgate/util.h"
 
-enum cfg_type { T_STR, T_PATH, T_DUR, T_SIZE, T_INT, T_ENUM, T_LISTEN };
+enum cfg_type { T_STR, T_PATH, T_DUR, T_SIZE, T_INT, T_ENUM, T_LISTEN, T_ADDRS, T_FPRS };
 
 struct cfg_enum { const char *name; int value; };
 
@@ -62,6 +63,7 @@ static const struct cfg_row rows[] = {
 	{ "session", "key_file", T_PATH, F(session_key_file), 0, 0, NULL, NULL },
 	{ "session", "idle_timeout", T_DUR, F(idle_timeout_ms), 1000, 86400000, "15m", NULL },
 	{ "session", "absolute_timeout", T_DUR, F(absolute_timeout_ms), 1000, 604800000, "8h", NULL },
+	{ "session", "recheck", T_DUR, F(session_recheck_ms), 1000, 3600000, "5m", NULL },
 	{ "ldap", "uri", T_STR, F(ldap_uri), 0, 0, NULL, NULL },
 	{ "ldap", "base", T_STR, F(ldap_base), 0, 0, NULL, NULL },
 	{ "ldap", "bind_dn", T_STR, F(ldap_bind_dn), 0, 0, "", NULL },
@@ -76,6 +78,8 @@ static const struct cfg_row rows[] = {
 	{ "assertion", "signing_key", T_PATH, F(assertion_key), 0, 0, NULL, NULL },
 	{ "assertion", "lifetime", T_DUR, F(assertion_lifetime_ms), 1000, 3600000, "60s", NULL },
 	{ "assertion", "issuer", T_STR, F(assertion_issuer), 0, 0, "eidgate", NULL },
+	{ "metrics", "allow_from", T_ADDRS, F(metrics_allow_from), 0, 0, "", NULL },
+	{ "metrics", "certificates", T_FPRS, F(metrics_certificates), 0, 0, "", NULL },
 };
 #undef F
 #define NROWS (sizeof(rows) / sizeof(rows[0]))
@@ -197,10 +201,65 @@ set_number(struct cfg_parse *p, const struct cfg_row *r, const char *v)
 	return -1;
 }
 
+/* One IPv4 or IPv6 address as a client's address is written (no names, no masks). */
+static int
+is_address(const char *s)
+{
+	unsigned char buf[16];
+
+	return inet_pton(AF_INET, s, buf) == 1 || inet_pton(AF_INET6, s, buf) == 1;
+}
+
+/* A certificate's SHA-256 fingerprint as the access log shows it: 64 lower-case hex. */
+static int
+is_fingerprint(const char *s)
+{
+	return strlen(s) == 64 && strspn(s, "0123456789abcdef") == 64;
+}
+
+/* A comma-separated list whose every item passes ok(); kept as written (without
+ * spaces) for eg_list_has(). */
+static int
+set_list(struct cfg_parse *p, const struct cfg_row *r, const char *v, int (*ok)(const char *),
+    const char *what)
+{
+	char *dst = (char *)p->cfg + r->off, item[128];
+	size_t o = 0, n;
+	const char *e;
+
+	for (; *v != '\0'; v = *e == ',' ? e + 1 : e) {
+		v += strspn(v, " \t");
+		e = v + strcspn(v, ",");
+		n = (size_t)(e - v);
+		while (n > 0 && (v[n - 1] == ' ' || v[n - 1] == '\t'))
+			n--;
+		if (n == 0)
+			continue;
+		if (n >= sizeof(item) || (memcpy(item, v, n), item[n] = '\0', !ok(item))) {
+			cfg_error(p, "%s: \"%.*s\" is not %s", r->key, (int)(n > 64 ? 64 : n), v, what);
+			return -1;
+		}
+		if (o + n + 2 > r->size) {
+			cfg_error(p, "value of %s is too long", r->key);
+			return -1;
+		}
+		if (o > 0)
+			dst[o++] = ',';
+		memcpy(dst + o, item, n);
+		o += n;
+	}
+	dst[o] = '\0';
+	return 0;
+}
+
 static int
 set_value(struct cfg_parse *p, const struct cfg_row *r, const char *v)
 {
 	switch (r->type) {
+	case T_ADDRS:
+		return set_list(p, r, v, is_address, "an IP address");
+	case T_FPRS:
+		return set_list(p, r, v, is_fingerprint, "a certificate's SHA-256 (64 hex digits)");
 	case T_LISTEN:
 		return set_listen(p, v);
 	case T_STR:

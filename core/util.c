@@ -132,6 +132,38 @@ eg_hexval(int c)
 	return -1;
 }
 
+int
+eg_list_has(const char *list, const char *item)
+{
+	size_t n = strlen(item);
+	const char *p;
+
+	if (n == 0)
+		return 0;
+	for (p = list; *p != '\0'; p += strcspn(p, ","), p += *p == ',') {
+		if (strncmp(p, item, n) == 0 && (p[n] == ',' || p[n] == '\0'))
+			return 1;
+	}
+	return 0;
+}
+
+int
+eg_unhex(const char *s, unsigned char *out, size_t n)
+{
+	size_t i;
+	int hi, lo;
+
+	if (strlen(s) != 2 * n)
+		return EG_ERR_PARSE;
+	for (i = 0; i < n; i++) {
+		if ((hi = eg_hexval((unsigned char)s[2 * i])) < 0 ||
+		    (lo = eg_hexval((unsigned char)s[2 * i + 1])) < 0)
+			return EG_ERR_PARSE;
+		out[i] = (unsigned char)(hi << 4 | lo);
+	}
+	return EG_OK;
+}
+
 size_t
 eg_b64url(const unsigned char *in, size_t len, char *out)
 {

@@ -67,18 +67,46 @@ forward_assertion_stats(struct assertion_cache *ac, unsigned long *hits,
 	cache_stats(acache(ac), hits, misses);
 }
 
-/* The roles that matter to the backend: those in the acting organisation, and the
- * regional ones (ITP roles belong to no organisation). */
-static int
-grant_in_claim(const struct req_user *u, const struct eg_grant *g)
+/* The organisation and facility the assertion speaks for: what the request is about
+ * (the decision's scope), so a backend never applies one organisation's roles to
+ * another's data; a request about nothing in particular speaks for the acting ones. */
+static void
+claim_place(const struct request *r, const char **org, const char **fac)
 {
-	return g->kind == EG_SCOPE_REGION ||
-	    (u->context_org[0] != '\0' && strcmp(g->org, u->context_org) == 0);
+	const struct policy_scope *sc = &r->decision.scope;
+
+	if (!sc->set) {
+		*org = r->user.context_org;
+		*fac = r->user.context_facility;
+		return;
+	}
+	*org = sc->org;
+	*fac = sc->kind == EG_SCOPE_FACILITY ? sc->id : "";
+}
+
+/* The roles held where the request is about: on its facility and that facility's
+ * organisation, on its organisation, or on its region; with no scope, those in the
+ * acting organisation and the regional ones (ITP roles belong to no organisation). */
+static int
+grant_in_claim(const struct request *r, const struct eg_grant *g)
+{
+	const struct policy_scope *sc = &r->decision.scope;
+	const char *org, *fac;
+
+	claim_place(r, &org, &fac);
+	if (!sc->set)
+		return g->kind == EG_SCOPE_REGION || (org[0] != '\0' && strcmp(g->org, org) == 0);
+	if (sc->kind == EG_SCOPE_REGION)
+		return g->kind == EG_SCOPE_REGION && strcmp(g->scope, sc->id) == 0;
+	if (g->kind == EG_SCOPE_ORGANISATION)
+		return org[0] != '\0' && strcmp(g->scope, org) == 0;
+	return g->kind == EG_SCOPE_FACILITY && fac[0] != '\0' && strcmp(g->scope, fac) == 0;
 }
 
 static json_t *
-roles_claim(const struct req_user *u)
+roles_claim(const struct request *r)
 {
+	const struct req_user *u = &r->user;
 	json_t *arr = json_array();
 	char scope[EG_MAX_ID + 16];
 	size_t i;
@@ -87,7 +115,7 @@ roles_claim(const struct req_user *u)
 		return arr;
 	for (i = 0; i < u->person->ngrants; i++) {
 		const struct eg_grant *g = &u->person->grants[i];
-		if (!grant_in_claim(u, g))
+		if (!grant_in_claim(r, g))
 			continue;
 		snprintf(scope, sizeof(scope), "%s:%s", dir_scope_kind_name(g->kind), g->scope);
 		if (json_array_append_new(arr, json_pack("{s:s, s:s}", "role", g->role,
@@ -136,9 +164,11 @@ make_key(struct request *r, const struct policy_backend *b, char *out, size_t ou
 {
 	const struct req_user *u = &r->user;
 	struct keybuf k = { out, 0, outlen, 0 };
+	const char *org, *fac;
 	char num[32];
 	size_t i;
 
+	claim_place(r, &org, &fac);
 	key_add(&k, signer_kid(r->snap->signer));
 	snprintf(num, sizeof(num), "%lld", (long long)r->snap->cfg.assertion_lifetime_ms);
 	key_add(&k, num);
@@ -150,12 +180,14 @@ make_key(struct request *r, const struct policy_backend *b, char *out, size_t ou
 	key_add(&k, u->id.name);
 	key_add(&k, u->id.given);
 	key_add(&k, u->id.surname);
-	key_add(&k, u->context_org);
-	key_add(&k, u->context_facility);
-	key_add(&k, req_capacity(u));
+	key_add(&k, org);
+	key_add(&k, fac);
+	key_add(&k, r->decision.scope.set && r->decision.scope.kind == EG_SCOPE_REGION ?
+	    r->decision.scope.id : "");
+	key_add(&k, req_scope_capacity(r));
 	for (i = 0; u->person != NULL && i < u->person->ngrants; i++) {
 		const struct eg_grant *g = &u->person->grants[i];
-		if (!grant_in_claim(u, g))
+		if (!grant_in_claim(r, g))
 			continue;
 		key_add(&k, dir_scope_kind_name(g->kind));
 		key_add(&k, g->scope);
@@ -189,17 +221,18 @@ sign_claims(struct request *r, const struct policy_backend *b, int64_t now, char
 {
 	const struct req_user *u = &r->user;
 	int64_t exp = now + r->snap->cfg.assertion_lifetime_ms / 1000;
+	const char *org, *fac;
 	json_t *claims;
 	char *payload;
 	int rc;
 
+	claim_place(r, &org, &fac);
 	claims = json_pack("{s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:I, s:I}",
 	    "iss", r->snap->cfg.assertion_issuer, "aud", b->name, "sub", u->id.nrn,
 	    "name", opt_string(u->id.name), "given_name", opt_string(u->id.given),
-	    "family_name", opt_string(u->id.surname), "org", opt_string(u->context_org),
-	    "facility", opt_string(u->context_facility),
-	    "capacity", opt_string(req_capacity(u)),
-	    "roles", roles_claim(u), "sid", opt_string(u->session_id),
+	    "family_name", opt_string(u->id.surname), "org", opt_string(org),
+	    "facility", opt_string(fac), "capacity", opt_string(req_scope_capacity(r)),
+	    "roles", roles_claim(r), "sid", opt_string(u->session_id),
 	    "iat", (json_int_t)now, "exp", (json_int_t)exp);
 	if (claims == NULL)
 		return EG_ERR_NOMEM;

@@ -12,6 +12,7 @@
 #include "eidgate/pages.h"
 #include "eidgate/record.h"
 #include "eidgate/request.h"
+#include "eidgate/session.h"
 #include "eidgate/util.h"
 
 static json_t *
@@ -152,14 +153,27 @@ page_context(struct request *r)
 	return ret;
 }
 
-/* POST /eidgate/logout: the cookie is cleared; sealed tokens cannot be recalled, so the
- * browser forgetting it is what ends the session (the idle timeout bounds the rest). */
+/* POST /eidgate/logout: the session ends at the gateway, for good (its id is refused
+ * until its absolute timeout, also after a restart: the logout record carries it), and
+ * the cookie is cleared. A card's TLS session lives on in the browser until the card is
+ * removed or the browser closed; the page says so. */
 enum MHD_Result
 page_logout(struct request *r)
 {
-	free(r->user.set_cookie);
-	r->user.set_cookie = strdup("__Host-eidgate=; Secure; HttpOnly; SameSite=Strict; Path=/; Max-Age=0");
-	if (record_decision(r, REC_LOGOUT, 1, EG_OK, NULL, 0, 0) != EG_OK)
+	struct req_user *u = &r->user;
+	int64_t until = 0;
+
+	if (u->has_session) {
+		until = u->sess.created + r->snap->cfg.absolute_timeout_ms / 1000;
+		if (session_end(r->gw->ends, u->session_id, until, eg_now_us() / 1000000) != EG_OK) {
+			log_warnx("request %s: the ended sessions are full: logout refused", r->id);
+			return respond_error(r, 503, "logout-unavailable",
+			    "The session cannot be ended now; please close the browser.");
+		}
+	}
+	free(u->set_cookie);
+	u->set_cookie = strdup("__Host-eidgate=; Secure; HttpOnly; SameSite=Strict; Path=/; Max-Age=0");
+	if (record_session_end(r, REC_LOGOUT, EG_OK, until) != EG_OK)
 		return respond_audit_unavailable(r);
 	return respond_json_obj(r, 200, json_pack("{s:b}", "logged_out", 1));
 }

@@ -7,11 +7,13 @@
 
 #include <jansson.h>
 
+#include "eidgate/err.h"
 #include "eidgate/forward.h"
 #include "eidgate/pages.h"
 #include "eidgate/record.h"
 #include "eidgate/request.h"
 #include "eidgate/signer.h"
+#include "eidgate/util.h"
 
 enum MHD_Result
 page_jwks(struct request *r)
@@ -25,6 +27,18 @@ page_healthz(struct request *r)
 	return respond_json_obj(r, 200, json_pack("{s:s}", "status", "ok"));
 }
 
+/* The metrics tell who uses the gateway and how much: only for the monitoring the
+ * operator configured ([metrics] allow_from, certificates). */
+static int
+may_read_metrics(const struct request *r)
+{
+	const struct eg_config *cfg = &r->snap->cfg;
+
+	return eg_list_has(cfg->metrics_allow_from, r->client) ||
+	    (r->user.authenticated && eg_list_has(cfg->metrics_certificates,
+	    r->user.id.fingerprint));
+}
+
 enum MHD_Result
 page_metrics(struct request *r)
 {
@@ -32,6 +46,9 @@ page_metrics(struct request *r)
 	long active = 0;
 	char body[2048];
 
+	if (!may_read_metrics(r))
+		return respond_refused(r, REC_REQUEST, 403, EG_ERR_DENIED,
+		    "The metrics are not for this client.");
 	forward_stats(r->gw->upstream, &active, &reqs, &conns);
 	forward_assertion_stats(r->gw->assertions, &hits, &misses);
 	record_stats(r, &allowed, &denied);

@@ -89,23 +89,52 @@ place(const struct request *r, struct audit_record *rec)
 	}
 }
 
+/* A decision record of r, filled but not appended. */
+static void
+decision_record(struct request *r, struct audit_record *rec, enum rec_kind kind, int allow,
+    int reason_err, const char *reason_text)
+{
+	record_base(r, rec, kind, allow, reason_text != NULL ? reason_text :
+	    eg_err_code(reason_err));
+	place(r, rec);
+	rec->capacity = req_scope_capacity(r);
+	rec->rule = r->decision.rule;
+	rec->backend = r->decision.backend != NULL ? r->decision.backend->name : NULL;
+	rec->policy_version = r->snap != NULL && r->snap->policy != NULL ?
+	    policy_version(r->snap->policy) : NULL;
+	atomic_fetch_add(allow ? &r->gw->stat_allowed : &r->gw->stat_denied, 1);
+}
+
+int
+record_session_end(struct request *r, enum rec_kind kind, int reason_err, int64_t until)
+{
+	struct audit_record rec;
+
+	decision_record(r, &rec, kind, kind == REC_LOGOUT, reason_err, NULL);
+	rec.ends_session_until = until;
+	return record_append(r, &rec);
+}
+
+/* An outcome follows an accepted decision: it is queued even while the log retries. */
+static int
+followup(const struct request *r, const struct audit_record *rec)
+{
+	if (audit_append_followup(r->gw->audit, rec) != EG_OK) {
+		log_warnx("request %s: the outcome of the request cannot be recorded", r->id);
+		return EG_ERR_AUDIT;
+	}
+	return EG_OK;
+}
+
 int
 record_decision(struct request *r, enum rec_kind kind, int allow, int reason_err,
     const char *reason_text, int upstream_status, uint64_t bytes)
 {
 	struct audit_record rec;
 
-	record_base(r, &rec, kind, allow, reason_text != NULL ? reason_text :
-	    eg_err_code(reason_err));
-	place(r, &rec);
-	rec.capacity = req_scope_capacity(r);
-	rec.rule = r->decision.rule;
-	rec.backend = r->decision.backend != NULL ? r->decision.backend->name : NULL;
-	rec.policy_version = r->snap != NULL && r->snap->policy != NULL ?
-	    policy_version(r->snap->policy) : NULL;
+	decision_record(r, &rec, kind, allow, reason_err, reason_text);
 	rec.upstream_status = upstream_status;
 	rec.bytes = bytes;
-	atomic_fetch_add(allow ? &r->gw->stat_allowed : &r->gw->stat_denied, 1);
 	if (kind == REC_REQUEST)
 		r->decided = 1;
 	return record_append(r, &rec);
@@ -155,6 +184,40 @@ record_rights(struct request *r, int allow, const char *reason, const char *acti
 	rec.role = role;
 	rec.scope = scope;
 	return record_append(r, &rec);
+}
+
+int
+record_outcome(struct request *r, const char *reason, int status, uint64_t bytes)
+{
+	struct audit_record rec;
+
+	record_base(r, &rec, REC_OUTCOME, 1, reason);
+	place(r, &rec);
+	rec.rule = r->decision.rule;
+	rec.backend = r->decision.backend != NULL ? r->decision.backend->name : NULL;
+	rec.upstream_status = status;
+	rec.bytes = bytes;
+	return followup(r, &rec);
+}
+
+int
+record_rights_outcome(struct request *r, const char *reason, int status,
+    const char *action, const char *target, const char *role, const char *scope)
+{
+	struct audit_record rec;
+	char org[EG_MAX_ID], fac[EG_MAX_ID];
+
+	scope_place(r, scope, org, fac);
+	record_base(r, &rec, REC_OUTCOME, status < 400, reason);
+	rec.org = org[0] ? org : NULL;
+	rec.facility = fac[0] ? fac : NULL;
+	rec.actor = rec.nrn;
+	rec.action = action;
+	rec.target = target;
+	rec.role = role;
+	rec.scope = scope;
+	rec.upstream_status = status;
+	return followup(r, &rec);
 }
 
 void

@@ -67,7 +67,8 @@ hash_chain(const gnutls_datum_t *certs, unsigned n, unsigned char out[32])
 }
 
 static void
-verify_chain(struct request *r, const gnutls_datum_t *certs, unsigned n, struct conn_ctx *cc)
+verify_chain(struct request *r, const gnutls_datum_t *certs, unsigned n, struct conn_ctx *cc,
+    uint64_t rev)
 {
 	const unsigned char *ders[EG_MAX_CHAIN];
 	size_t lens[EG_MAX_CHAIN];
@@ -80,7 +81,7 @@ verify_chain(struct request *r, const gnutls_datum_t *certs, unsigned n, struct 
 		eg_strlcpy(cc->detail, "chain too long", sizeof(cc->detail));
 		return;
 	}
-	if (verdict_get(r->gw->verdicts, cc->chain_hash, &cc->err, &cc->id, cc->detail,
+	if (verdict_get(r->gw->verdicts, cc->chain_hash, rev, &cc->err, &cc->id, cc->detail,
 	    sizeof(cc->detail)))
 		return;
 	for (i = 0; i < n; i++) {
@@ -91,7 +92,7 @@ verify_chain(struct request *r, const gnutls_datum_t *certs, unsigned n, struct 
 	    sizeof(cc->detail));
 	/* Only verdicts that hold for a while are shared: an internal error is not one. */
 	if (cc->err != EG_ERR_NOMEM && cc->err != EG_ERR_INTERNAL)
-		verdict_put(r->gw->verdicts, cc->chain_hash, cc->err, &cc->id, cc->detail);
+		verdict_put(r->gw->verdicts, cc->chain_hash, rev, cc->err, &cc->id, cc->detail);
 }
 
 /* Verifies the client's certificate chain, or reuses this connection's verdict. */
@@ -105,6 +106,7 @@ identify_certificate(struct request *r)
 	struct conn_ctx local;
 	unsigned char h[32];
 	unsigned n = 0;
+	uint64_t rev;
 
 	u->auth_err = EG_ERR_NO_CERT;
 	if (s == NULL || (certs = gnutls_certificate_get_peers(s, &n)) == NULL || n == 0)
@@ -114,12 +116,16 @@ identify_certificate(struct request *r)
 		cc = &local;
 	}
 	hash_chain(certs, n, h);
+	/* Kept-alive connections and resumed TLS sessions keep a card's verdict, but never
+	 * past a CRL reload or the verdict's lifetime: a revocation takes hold at once. */
+	rev = auth_revocation_generation(r->snap->auth);
 	if (!cc->have_verdict || memcmp(cc->chain_hash, h, sizeof(h)) != 0 ||
-	    cc->verdict_gen != r->snap->gen ||
+	    cc->verdict_gen != r->snap->gen || cc->verdict_rev != rev ||
 	    eg_mono_ms() - cc->verified_ms > verdict_ttl_ms(&r->snap->cfg)) {
 		memcpy(cc->chain_hash, h, sizeof(h));
 		cc->verdict_gen = r->snap->gen;
-		verify_chain(r, certs, n, cc);
+		cc->verdict_rev = rev;
+		verify_chain(r, certs, n, cc, rev);
 	}
 	u->auth_err = cc->err;
 	u->id = cc->id;
@@ -215,6 +221,64 @@ open_session(struct request *r, const char *token, struct eg_session *s, char *p
 	return EG_OK;
 }
 
+/*
+ * A session made without a certificate on the connection (eidgate-login) carries its
+ * card's certificate: it is verified again, revocation included, whenever the CRLs were
+ * reloaded and at least every [session] recheck, so a revoked card ends its sessions
+ * (within a second of the CRL landing, or the OCSP cache's lifetime). The verdict is
+ * shared by the card's sessions, keyed by its fingerprint.
+ */
+static int
+check_card(struct request *r, const struct eg_session *s)
+{
+	unsigned char key[32], der[EG_MAX_SESSION_LEAF];
+	const unsigned char *ders[1] = { der };
+	struct eg_identity id;
+	char detail[160];
+	size_t len = 0;
+	uint64_t rev;
+	int err;
+
+	if (s->tls_bound)
+		return EG_OK;   /* the card itself is on every connection of this session */
+	if (s->leaf[0] == '\0' || eg_unhex(s->fingerprint, key, sizeof(key)) != EG_OK)
+		return EG_ERR_SESSION_UNCHECKED;
+	rev = auth_revocation_generation(r->snap->auth);
+	if (verdict_get(r->gw->card_checks, key, rev, &err, &id, detail, sizeof(detail)))
+		return err;
+	if (eg_b64url_decode(s->leaf, strlen(s->leaf), der, sizeof(der), &len) != EG_OK)
+		return EG_ERR_SESSION_UNCHECKED;
+	err = auth_verify(r->snap->auth, ders, &len, 1, &id, detail, sizeof(detail));
+	if (err == EG_OK && strcmp(id.fingerprint, s->fingerprint) != 0)
+		err = EG_ERR_SESSION_UNCHECKED;
+	if (err != EG_ERR_NOMEM && err != EG_ERR_INTERNAL)
+		verdict_put(r->gw->card_checks, key, rev, err, &id, detail);
+	if (err != EG_OK)
+		log_info("request %s: session %s: card refused on recheck: %s%s%s", r->id,
+		    r->user.session_id, eg_err(err), detail[0] ? ": " : "", detail);
+	return err;
+}
+
+/* The end of a session: its absolute timeout, as seconds since the epoch. */
+static int64_t
+session_until(const struct request *r, const struct eg_session *s)
+{
+	return s->created + r->snap->cfg.absolute_timeout_ms / 1000;
+}
+
+/* A card found revoked ends the session for good, not just for this request. */
+static void
+end_revoked(struct request *r, const struct eg_session *s)
+{
+	struct req_user *u = &r->user;
+
+	u->session_revoked = 1;
+	if (session_end(r->gw->ends, u->session_id, session_until(r, s),
+	    eg_now_us() / 1000000) != EG_OK)
+		log_warnx("request %s: the ended sessions are full: session %s of a revoked card "
+		    "is refused now, but not remembered", r->id, u->session_id);
+}
+
 static void
 identify_session(struct request *r, const char *token, int via_bearer)
 {
@@ -223,13 +287,20 @@ identify_session(struct request *r, const char *token, int via_bearer)
 	int err;
 
 	err = open_session(r, token, s, u->session_id, sizeof(u->session_id));
+	if (err == EG_OK && session_ended(r->gw->ends, u->session_id, eg_now_us() / 1000000))
+		err = EG_ERR_SESSION_ENDED;
 	if (err == EG_OK)
 		err = check_session(r, s, via_bearer);
+	if (err == EG_OK && (err = check_card(r, s)) == EG_ERR_REVOKED)
+		end_revoked(r, s);
 	if (err != EG_OK) {
 		u->authenticated = 0;
 		u->auth_err = err;
-		u->session_id[0] = '\0';
-		explicit_bzero(s, sizeof(*s));
+		/* A revoked card's session keeps its id: the record of its end names it. */
+		if (!u->session_revoked) {
+			u->session_id[0] = '\0';
+			explicit_bzero(s, sizeof(*s));
+		}
 		return;
 	}
 	if (!u->authenticated) {

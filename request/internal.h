@@ -26,10 +26,11 @@ enum MHD_Result route_request(struct request *r, const char *upload, size_t *upl
 void route_request_done(struct request *r);
 
 /* verdict.c */
-/* 1 and *err, *id filled when a fresh verdict for chain_hash is cached. */
-int verdict_get(struct verdict_cache *vc, const unsigned char chain_hash[32], int *err,
-    struct eg_identity *id, char *detail, size_t detaillen);
-void verdict_put(struct verdict_cache *vc, const unsigned char chain_hash[32], int err,
-    const struct eg_identity *id, const char *detail);
+/* 1 and *err, *id filled when a fresh verdict for chain_hash, made under revocation
+ * generation gen (auth_revocation_generation), is cached. */
+int verdict_get(struct verdict_cache *vc, const unsigned char chain_hash[32], uint64_t gen,
+    int *err, struct eg_identity *id, char *detail, size_t detaillen);
+void verdict_put(struct verdict_cache *vc, const unsigned char chain_hash[32], uint64_t gen,
+    int err, const struct eg_identity *id, const char *detail);
 
 #endif

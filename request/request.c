@@ -347,9 +347,13 @@ start_request(struct request *r, const char *method, const char *upload, size_t 
 		    "The directory is unavailable; please try again later.");
 	if (r->user.auth_err == EG_ERR_AUDIT)
 		return respond_audit_unavailable(r);
-	if (r->user.session_revoked)
-		return respond_refused(r, REC_SESSION_REVOKED, 403, r->user.auth_err,
+	if (r->user.session_revoked) {
+		if (record_session_end(r, REC_SESSION_REVOKED, r->user.auth_err,
+		    r->user.sess.created + r->snap->cfg.absolute_timeout_ms / 1000) != EG_OK)
+			return respond_audit_unavailable(r);
+		return respond_error(r, 403, eg_err_code(r->user.auth_err),
 		    "Your card is revoked; your session has ended.");
+	}
 	if (r->user.auth_err == EG_ERR_SESSION || r->user.auth_err == EG_ERR_SESSION_EXPIRED ||
 	    r->user.auth_err == EG_ERR_SESSION_ENDED ||
 	    r->user.auth_err == EG_ERR_SESSION_UNCHECKED)

@@ -45,7 +45,9 @@ static const struct route routes[] = {
 
 	{ RM_GET, AUDIT_API "scope", R_LOGIN, api_audit_scope, NULL },
 	{ RM_GET, AUDIT_API "records", R_LOGIN, api_audit_records, NULL },
+	{ RM_POST, AUDIT_API "records", R_API, api_audit_records, NULL },
 	{ RM_GET, AUDIT_API "stats", R_LOGIN, api_audit_stats, NULL },
+	{ RM_POST, AUDIT_API "stats", R_API, api_audit_stats, NULL },
 	{ RM_GET, AUDIT_API "verify", R_LOGIN, api_audit_verify, NULL },
 	{ RM_GET, AUDIT_API, R_LOGIN | R_PREFIX, page_not_found, NULL },
 
@@ -84,19 +86,29 @@ path_matches(const struct route *rt, const char *path)
 	return strcmp(path, rt->path) == 0;
 }
 
-/* The row answering r: the first whose path matches; r->wrong_method when its methods
- * do not include r's. */
+/* The row answering r: the first whose path and methods match; else the first whose
+ * path matches, with r->wrong_method set. Rows of one path come before the prefix row
+ * of their area. */
 static const struct route *
 route_find(struct request *r)
 {
+	const struct route *by_path = NULL;
 	unsigned m = method_bit(r->method);
 	size_t i;
 
 	for (i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
-		if (!path_matches(&routes[i], r->path))
+		/* A path of its own row is never taken by a prefix row for another method. */
+		if (!path_matches(&routes[i], r->path) ||
+		    (by_path != NULL && (routes[i].flags & R_PREFIX)))
 			continue;
-		r->wrong_method = (routes[i].methods & m) == 0;
-		return &routes[i];
+		if (routes[i].methods & m)
+			return &routes[i];
+		if (by_path == NULL)
+			by_path = &routes[i];
+	}
+	if (by_path != NULL) {
+		r->wrong_method = 1;
+		return by_path;
 	}
 	return (m & RM_READ) ? &unknown_read : &unknown_change;
 }

@@ -18,6 +18,7 @@
 /* What the cache holds per chain. */
 struct verdict {
 	int err;
+	uint64_t gen;           /* auth_revocation_generation() it was made under */
 	char detail[160];
 	struct eg_identity id;
 };
@@ -56,13 +57,14 @@ verdict_cache_free(struct verdict_cache *vc)
 }
 
 int
-verdict_get(struct verdict_cache *vc, const unsigned char chain_hash[32], int *err,
-    struct eg_identity *id, char *detail, size_t detaillen)
+verdict_get(struct verdict_cache *vc, const unsigned char chain_hash[32], uint64_t gen,
+    int *err, struct eg_identity *id, char *detail, size_t detaillen)
 {
 	struct verdict v;
 
 	if (vc == NULL || vc->ttl_ms <= 0 ||
-	    cache_get(vc->c, chain_hash, 32, eg_mono_ms(), &v, sizeof(v), NULL) != EG_OK)
+	    cache_get(vc->c, chain_hash, 32, eg_mono_ms(), &v, sizeof(v), NULL) != EG_OK ||
+	    v.gen != gen)
 		return 0;
 	*err = v.err;
 	*id = v.id;
@@ -78,8 +80,8 @@ verdict_cache_clear(struct verdict_cache *vc)
 }
 
 void
-verdict_put(struct verdict_cache *vc, const unsigned char chain_hash[32], int err,
-    const struct eg_identity *id, const char *detail)
+verdict_put(struct verdict_cache *vc, const unsigned char chain_hash[32], uint64_t gen,
+    int err, const struct eg_identity *id, const char *detail)
 {
 	struct verdict v;
 	int64_t now = eg_mono_ms();
@@ -88,6 +90,7 @@ verdict_put(struct verdict_cache *vc, const unsigned char chain_hash[32], int er
 		return;
 	memset(&v, 0, sizeof(v));
 	v.err = err;
+	v.gen = gen;
 	v.id = *id;
 	eg_strlcpy(v.detail, detail, sizeof(v.detail));
 	(void)cache_put(vc->c, chain_hash, 32, &v, sizeof(v), now + vc->ttl_ms, now);

@@ -86,4 +86,7 @@ signing_key = $pki/keys/audit.key
 [assertion]
 signing_key = $pki/keys/assertion.key
 lifetime = 60s
+
+[metrics]
+allow_from = 127.0.0.1
 CONF

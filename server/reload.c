@@ -53,4 +53,5 @@ snapshot_swap(struct gateway *gw, struct gw_snapshot *next)
 	gw_snapshot_put(old);
 	/* Verdicts were made under the old trust anchors and revocation settings. */
 	verdict_cache_clear(gw->verdicts);
+	verdict_cache_clear(gw->card_checks);
 }

@@ -309,6 +309,27 @@ audit_sync_of(enum cfg_sync s)
 	return AUDIT_SYNC_GROUP;
 }
 
+static void
+add_ended(void *arg, const char *session, int64_t until)
+{
+	struct gateway *gw = arg;
+
+	if (session_end(gw->ends, session, until, eg_now_us() / 1000000) != EG_OK)
+		log_warnx("ended session %s cannot be remembered: the set is full", session);
+}
+
+/* Sessions ended by a logout or a revoked card stay ended across a restart: the access
+ * log has them (audit_ended_sessions). */
+static int
+load_ended(struct gateway *gw)
+{
+	if (audit_ended_sessions(gw->audit, eg_now_us() / 1000000, add_ended, gw) != EG_OK) {
+		log_warnx("[audit] db: the sessions ended earlier cannot be read");
+		return -1;
+	}
+	return 0;
+}
+
 static int
 open_services(struct gateway *gw, const struct eg_config *cfg, int threads)
 {
@@ -327,6 +348,8 @@ open_services(struct gateway *gw, const struct eg_config *cfg, int threads)
 	    challenge_store_new(&gw->challenges) != EG_OK)
 		return -1;
 	if (verdict_cache_new(verdict_ttl_ms(cfg), &gw->verdicts) != EG_OK ||
+	    verdict_cache_new(cfg->session_recheck_ms, &gw->card_checks) != EG_OK ||
+	    session_ends_new(&gw->ends) != EG_OK || load_ended(gw) != 0 ||
 	    forward_assertions_new(&gw->assertions) != EG_OK ||
 	    api_writer_new(&gw->writer) != EG_OK || ticket_key_new(gw) != 0)
 		return -1;
@@ -353,6 +376,8 @@ close_services(struct gateway *gw)
 	dir_close(gw->dir);
 	challenge_store_free(gw->challenges);
 	verdict_cache_free(gw->verdicts);
+	verdict_cache_free(gw->card_checks);
+	session_ends_free(gw->ends);
 	ticket_key_free(gw);
 	audit_close(gw->audit);
 	gw_snapshot_put(atomic_load(&gw->snap));

@@ -107,6 +107,10 @@ struct audit_record {
 	const char *acting_facility;
 	/* filled by audit on read: hex SHA-256 of this record's chained hash */
 	const char *hash;
+	/* Not a field: when > 0, the record (a logout, a revoked card) also ends the
+	 * session named in `session` until this time (seconds since the epoch), in the same
+	 * transaction; audit_ended_sessions() lists them for a gateway that starts. */
+	int64_t ends_session_until;
 };
 
 struct audit_log;
@@ -160,6 +164,16 @@ int audit_query_live(struct audit_log *log, const struct audit_filter *f,
  * EG_OK or EG_ERR_AUDIT. */
 int audit_export_live(struct audit_log *log, const struct audit_filter *f,
     enum audit_export_fmt fmt, FILE *out);
+
+/* Calls cb for each session ended by a record (ends_session_until) whose end is after
+ * now_s, from the live log: a starting gateway refuses them again. EG_OK or
+ * EG_ERR_AUDIT. */
+int audit_ended_sessions(struct audit_log *log, int64_t now_s,
+    void (*cb)(void *arg, const char *session, int64_t until), void *arg);
+
+/* *n = records of organisation org in the live log (its index, not a walk). EG_OK or
+ * EG_ERR_AUDIT. */
+int audit_count_org_live(struct audit_log *log, const char *org, uint64_t *n);
 
 struct audit_live_status {
 	uint64_t records;               /* in the live log */

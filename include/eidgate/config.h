@@ -34,11 +34,18 @@ struct eg_config {
 
 	char session_key_file[1024];
 	int64_t idle_timeout_ms, absolute_timeout_ms;
+	int64_t session_recheck_ms;     /* a session's card is checked again at least this
+	                                 * often, and whenever the CRLs were reloaded */
 
 	char ldap_uri[1024], ldap_base[512], ldap_bind_dn[512], ldap_password_file[1024];
 	int64_t ldap_cache_ttl_ms, ldap_timeout_ms;
 
 	char policy_file[1024];
+
+	/* [metrics]: who may read /eidgate/metrics: client addresses and certificate
+	 * fingerprints (SHA-256 hex), comma-separated; both empty: nobody. */
+	char metrics_allow_from[1024];
+	char metrics_certificates[2048];
 
 	char audit_db[1024];
 	uint64_t audit_map_size;

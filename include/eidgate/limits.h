@@ -64,6 +64,10 @@
  * (Belgian eID authentication certificates are 1.0 to 1.6 KiB), so the token stays
  * under the 4 KiB a browser keeps per cookie (eidgate-login --cookie-jar). */
 #define EG_MAX_SESSION_LEAF 2736
+/* Sessions ended by a logout or a revoked card and still within their absolute timeout
+ * (8 h by default): far more logouts than a region's care workers make in a day; about
+ * 80 bytes each. */
+#define EG_MAX_ENDED_SESSIONS (256 * 1024)
 
 /* ---- directory and rights management (directory/, api/) ---- */
 /* Entries in each of the resolver's caches (people, organisations, facilities): more

@@ -53,6 +53,11 @@ const char *record_kind_name(enum rec_kind kind);
 int record_decision(struct request *r, enum rec_kind kind, int allow, int reason_err,
     const char *reason_text, int upstream_status, uint64_t bytes);
 
+/* A record of kind REC_LOGOUT (allowed) or REC_SESSION_REVOKED (a deny with reason
+ * reason_err) that also ends r's session until `until` (seconds since the epoch), in the
+ * same transaction (audit.h ends_session_until). EG_OK or EG_ERR_AUDIT. */
+int record_session_end(struct request *r, enum rec_kind kind, int reason_err, int64_t until);
+
 /* An answered built-in read (who am I, the access log) under reason `what`: an allowed
  * REC_REQUEST. EG_OK or EG_ERR_AUDIT. */
 int record_read(struct request *r, const char *what);
@@ -67,6 +72,19 @@ int record_read(struct request *r, const char *what);
  */
 int record_rights(struct request *r, int allow, const char *reason, const char *action,
     const char *target, const char *role, const char *scope);
+
+/*
+ * The outcome of a request whose decision was recorded (REC_OUTCOME, linked to it by the
+ * request id; PRODUCT.md §7): how it ended (reason: complete, client-gone,
+ * backend-broken, timeout, ...), the status the client got, the body bytes it was given,
+ * and the latency. Queued even while the log cannot be written, to follow its decision
+ * when it can (audit_append_followup). EG_OK or EG_ERR_AUDIT.
+ */
+int record_outcome(struct request *r, const char *reason, int status, uint64_t bytes);
+/* The outcome of a rights change (reason: granted, already-held, revoked, not-held,
+ * last-vte, directory-unavailable; status: the HTTP status answered). */
+int record_rights_outcome(struct request *r, const char *reason, int status,
+    const char *action, const char *target, const char *role, const char *scope);
 
 /* For /eidgate/metrics: decisions allowed and denied since start. */
 void record_stats(const struct request *r, unsigned long *allowed, unsigned long *denied);

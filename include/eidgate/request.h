@@ -49,6 +49,7 @@ struct session_key;
 struct api_writer;
 struct assertion_cache;
 struct verdict_cache;
+struct session_ends;
 struct gw_loop;
 
 /* Everything decided by one configuration: swapped whole on reload (server/reload.c),
@@ -74,6 +75,9 @@ struct gateway {
 	struct upstream_pool *upstream;
 	struct challenge_store *challenges;
 	struct verdict_cache *verdicts;
+	struct verdict_cache *card_checks;  /* verdicts on the cards of Bearer sessions, kept
+	                                     * for [session] recheck */
+	struct session_ends *ends;      /* sessions ended by a logout or a revoked card */
 	struct api_writer *writer;      /* the rights API's directory writer (api/) */
 	struct assertion_cache *assertions;
 	void *ticket_key;               /* gnutls_datum_t: TLS session ticket key */
@@ -101,6 +105,7 @@ struct conn_ctx {
 	struct eg_identity id;
 	int64_t verified_ms;
 	uint64_t verdict_gen;           /* configuration the verdict was made under */
+	uint64_t verdict_rev;           /* and revocation data (CRL reloads) */
 	uint64_t sess_gen;              /* configuration the cached session was opened under */
 	/* Keep-alive requests with the same token skip AES-GCM and JSON (timeouts are
 	 * still checked). */

@@ -59,6 +59,18 @@ int session_open(const struct session_key *k, const char *token, struct eg_sessi
  * the session id, never the token. out >= 17 bytes. */
 void session_public_id(const struct eg_session *s, char *out, size_t outlen);
 
+/* ---- sessions ended before their time (auth/ended.c) ----------------------------------
+ * Times are seconds since the epoch; a session stays ended until `until` (its absolute
+ * timeout). Any thread. */
+struct session_ends;
+int session_ends_new(struct session_ends **out);
+void session_ends_free(struct session_ends *e);
+/* Ends a session. EG_OK, EG_ERR_PARSE (no id), or EG_ERR_NOMEM when the set is full:
+ * then the session is NOT ended and the caller must refuse what it was doing. */
+int session_end(struct session_ends *e, const char *public_id, int64_t until, int64_t now);
+/* 1 when the session was ended and its end has not passed. */
+int session_ended(struct session_ends *e, const char *public_id, int64_t now);
+
 struct challenge_store;
 int challenge_store_new(struct challenge_store **out);
 void challenge_store_free(struct challenge_store *cs);

@@ -41,6 +41,10 @@ eg_fnv1a(uint64_t h, const void *p, size_t len)
 }
 /* The value of one hex digit (either case), -1 for anything else. */
 int eg_hexval(int c);
+/* 1 when item is one of the comma-separated entries of list (exact, case-sensitive). */
+int eg_list_has(const char *list, const char *item);
+/* Exactly 2n hex digits (either case) into n bytes. EG_OK or EG_ERR_PARSE. */
+int eg_unhex(const char *s, unsigned char *out, size_t n);
 
 /* base64url without padding (RFC 7515 §2). out must hold 4*ceil(len/3)+1 bytes. Returns
  * the length written, excluding the NUL. */

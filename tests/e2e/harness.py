@@ -202,14 +202,28 @@ class Stack:
     def audit_record(self, request_id, timeout=5.0, db=None):
         """The decision record of one request (group commit may take a few ms to land).
         A request that also logged someone in has a "login" record first: the decision
-        is the last record with its id."""
+        is the last record with its id that is not its outcome (audit_outcome)."""
         end = time.time() + timeout
         while time.time() < end:
-            found = [rec for rec in self.audit(db=db) if rec.get("request_id") == request_id]
+            found = [rec for rec in self.audit(db=db) if rec.get("request_id") == request_id
+                     and rec.get("kind") != "outcome"]
             if found:
                 return found[-1]
             time.sleep(0.05)
         raise AssertionError("no access-log record for request %s" % request_id)
+
+
+def audit_outcome(stack, request_id, timeout=10.0, db=None):
+    """The outcome record of one forwarded request or rights change (it follows the
+    decision once the request has ended)."""
+    def find():
+        found = [rec for rec in stack.audit(db=db) if rec.get("request_id") == request_id
+                 and rec.get("kind") == "outcome"]
+        return found[-1] if found else None
+    rec = wait_until(find, timeout=timeout)
+    if rec is None:
+        raise AssertionError("no outcome record for request %s" % request_id)
+    return rec
 
 
 # ---- JWS (ES256) checking with the openssl command line ----------------------------------

@@ -1,6 +1,7 @@
 """Issue 6 §5: the security officers' API and pages: their own organisation's records
 only (in the API as well), per-day counts, CSV export, verification status."""
 import csv
+import json
 import io
 
 ORG_A = "0412345614"
@@ -40,8 +41,11 @@ def test_filters_csv_stats_and_verification(stack):
     nrn = stack.person("mod-molenberg")["nrn"]
     r = stack.request("GET", "/modules/facilities/ckg-betlehem/modules", who="mod-molenberg")
     stack.audit_record(r.json()["request_id"])     # committed (group commit takes a few ms)
-    r = stack.request("GET", "/eidgate/audit/api/records?org=%s&nrn=%s&decision=deny" % (ORG_A, nrn),
-                      who="secoff-a")
+    me = stack.request("GET", "/eidgate/whoami", who="secoff-a")
+    hdr = {"Cookie": me.headers["set-cookie"].split(";")[0],
+           "X-Eidgate-CSRF": me.json()["csrf"], "Content-Type": "application/json"}
+    r = stack.request("POST", "/eidgate/audit/api/records", who="secoff-a", headers=hdr,
+                      body=json.dumps({"org": ORG_A, "nrn": nrn, "decision": "deny"}))
     recs = r.json()["records"]
     assert recs and all(x["nrn"] == nrn and x["decision"] == "deny" for x in recs)
     r = stack.request("GET", "/eidgate/audit/api/records?org=%s&format=csv" % ORG_A, who="secoff-a")
@@ -51,7 +55,7 @@ def test_filters_csv_stats_and_verification(stack):
     r = stack.request("GET", "/eidgate/audit/api/stats?org=" + ORG_A, who="secoff-a")
     days = r.json()["days"]
     assert days and days[-1]["allow"] + days[-1]["deny"] > 0, days
-    r = stack.request("GET", "/eidgate/audit/api/verify", who="secoff-a")
+    r = stack.request("GET", "/eidgate/audit/api/verify?org=" + ORG_A, who="secoff-a")
     assert r.status == 200 and r.json()["ok"] is True, r
     assert r.json()["records"] > 0
     r = stack.request("GET", "/eidgate/audit/api/records?org=%s&since=yesterday" % ORG_A, who="secoff-a")

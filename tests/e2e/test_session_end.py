@@ -74,10 +74,11 @@ def test_logout_ends_the_bearer_token_and_the_cookie_also_after_a_restart(stack)
     r = harness.request_on(stack, port, "GET", "/eidgate/whoami", who="vte-c")
     cookie = r.headers["set-cookie"].split(";")[0]
     csrf = r.json()["csrf"]
-    r = harness.request_on(stack, port, "POST", "/eidgate/logout",
+    r = harness.request_on(stack, port, "POST", "/eidgate/logout", who="vte-c",
                            headers={"Cookie": cookie, "X-Eidgate-CSRF": csrf})
     assert r.status == 200, r
-    r = harness.request_on(stack, port, "GET", "/eidgate/whoami", headers={"Cookie": cookie})
+    r = harness.request_on(stack, port, "GET", "/eidgate/whoami", who="vte-c",
+                           headers={"Cookie": cookie})
     assert r.status == 401 and r.json()["reason"] == "session-ended", r
     # Kept across a restart.
     stack.stop_process("logout")

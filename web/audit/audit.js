@@ -5,6 +5,7 @@
 
 const SVG = "http://www.w3.org/2000/svg";
 let org = "";
+let csrf = "";
 
 function text(id, value) {
   document.getElementById(id).textContent = value;
@@ -14,16 +15,42 @@ async function getJSON(path) {
   return (await eidgateApi("GET", path)).data;
 }
 
-function query() {
-  const params = new URLSearchParams();
-  params.set("org", org);
+// The filters go in a POST body, never in a URL: the person searched for is a national
+// number (PRODUCT.md §3), which URLs would leave in histories and proxy logs.
+function filters() {
+  const f = { org };
   const form = document.getElementById("filters");
   for (const el of form.elements) {
     if (el.name && el.value) {
-      params.set(el.name, el.value);
+      f[el.name] = el.value;
     }
   }
-  return params;
+  return f;
+}
+
+async function postJSON(path, body) {
+  return (await eidgateApi("POST", path, body, csrf)).data;
+}
+
+// The CSV export is fetched like the table and handed to the browser as a file.
+async function downloadCSV() {
+  const body = Object.assign(filters(), { format: "csv" });
+  const resp = await fetch("/eidgate/audit/api/records", {
+    method: "POST", credentials: "same-origin",
+    headers: { "Content-Type": "application/json", "X-Eidgate-CSRF": csrf },
+    body: JSON.stringify(body),
+  });
+  if (!resp.ok) {
+    throw new Error("HTTP " + resp.status);
+  }
+  const url = URL.createObjectURL(await resp.blob());
+  const a = document.createElement("a");
+  a.href = url;
+  a.download = "toegangslog-" + org + ".csv";
+  document.body.appendChild(a);
+  a.click();
+  a.remove();
+  URL.revokeObjectURL(url);
 }
 
 function renderRecords(records) {
@@ -74,13 +101,9 @@ function renderChart(days) {
 
 async function search() {
   try {
-    const params = query();
-    const data = await getJSON("/eidgate/audit/api/records?" + params.toString());
+    const data = await postJSON("/eidgate/audit/api/records", filters());
     renderRecords(data.records);
-    const csv = new URLSearchParams(params);
-    csv.set("format", "csv");
-    document.getElementById("csv").href = "/eidgate/audit/api/records?" + csv.toString();
-    const stats = await getJSON("/eidgate/audit/api/stats?org=" + encodeURIComponent(org));
+    const stats = await postJSON("/eidgate/audit/api/stats", { org });
     renderChart(stats.days);
     text("message", "");
   } catch (e) {
@@ -90,9 +113,9 @@ async function search() {
 
 async function verify() {
   try {
-    const v = await getJSON("/eidgate/audit/api/verify");
-    text("verify", v.ok ? "in orde: " + v.records + " records, laatste controlepunt " +
-      (v.checkpoint_seq || "–") : "FOUT: " + v.error);
+    const v = await getJSON("/eidgate/audit/api/verify?org=" + encodeURIComponent(org));
+    text("verify", v.ok ? "in orde: " + v.records + " records van uw organisatie" :
+      "FOUT: " + v.error);
   } catch (e) {
     text("verify", e.message);
   }
@@ -100,6 +123,7 @@ async function verify() {
 
 async function start() {
   try {
+    csrf = (await getJSON("/eidgate/whoami")).csrf || "";
     const scope = await getJSON("/eidgate/audit/api/scope");
     text("me", scope.name);
     const select = document.getElementById("org");
@@ -119,6 +143,10 @@ async function start() {
     document.getElementById("filters").addEventListener("submit", (ev) => {
       ev.preventDefault();
       search();
+    });
+    document.getElementById("csv").addEventListener("click", (ev) => {
+      ev.preventDefault();
+      downloadCSV().catch((e) => text("message", e.message));
     });
     await search();
     verify();
