@@ -1,7 +1,10 @@
 /*
  * forward.c - the libmicrohttpd side of a forwarded request: building the upstream
- * request, feeding the upload, answering from the backend's response.
- * The backend side is upconn.c, the shared transfer state upstream.c.
+ * request, feeding the upload, answering from the backend's response. Owns the
+ * transfer's request and client blocks (internal.h), and is the only file that suspends
+ * or resumes a client's connection, so that `waiting` always says why it is suspended.
+ * The backend side is exchange.c over a connection of conn.c; upstream.c runs the
+ * transfer on its worker.
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -183,8 +186,8 @@ static int
 build_head(struct request *r, const struct policy_backend *b, struct upstream_xfer *x,
     int64_t body_len)
 {
-	struct hdr_copy hc = { &x->head, NULL };
-	struct hbuf *h = &x->head;
+	struct hdr_copy hc = { &x->req.head, NULL };
+	struct hbuf *h = &x->req.head;
 	char num[32];
 	char *jws = NULL;
 
@@ -201,7 +204,7 @@ build_head(struct request *r, const struct policy_backend *b, struct upstream_xf
 	hbuf_add(h, "\r\n", 2);
 	hc.connection = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Connection");
 	MHD_get_connection_values(r->conn, MHD_HEADER_KIND, copy_header, &hc);
-	if (x->has_body) {
+	if (x->req.has_body) {
 		if (body_len >= 0) {
 			snprintf(num, sizeof(num), "%lld", (long long)body_len);
 			add_field(h, "Content-Length", num);
@@ -243,6 +246,26 @@ client_fd(struct MHD_Connection *conn)
 	return ci != NULL ? ci->connect_fd : -1;
 }
 
+/* The request block, set once before the transfer is submitted. */
+static void
+set_request(struct upstream_xfer *x, const struct request *r, const struct policy_backend *b,
+    uint64_t max_body)
+{
+	struct xfer_request *q = &x->req;
+
+	q->has_body = r->has_body;
+	q->up_length = r->has_body ? r->body_len : 0;
+	q->max_body = max_body;
+	q->is_head = strcmp(r->method, "HEAD") == 0;
+	q->idempotent = q->is_head || strcmp(r->method, "GET") == 0 ||
+	    strcmp(r->method, "OPTIONS") == 0;
+	q->timeout_ms = b->timeout_ms > 0 ? b->timeout_ms : DEFAULT_TIMEOUT_MS;
+	q->connect_timeout_ms = b->timeout_ms > 0 ? b->timeout_ms : DEFAULT_CONNECT_MS;
+	q->target.tls = b->tls;
+	eg_strlcpy(q->target.host, b->host, sizeof(q->target.host));
+	eg_strlcpy(q->target.port, b->port, sizeof(q->target.port));
+}
+
 static enum MHD_Result
 refuse_too_big(struct request *r)
 {
@@ -261,20 +284,11 @@ forward_start(struct request *r, const struct policy_backend *b)
 
 	if (has_body && body_len >= 0 && (uint64_t)body_len > max_body)
 		return refuse_too_big(r);
-	if ((x = upstream_xfer_new(r->gw->upstream, r->conn, has_body)) == NULL)
+	if ((x = upstream_xfer_new(r->gw->upstream, r->conn)) == NULL)
 		goto fail;
-	x->max_body = max_body;
-	x->is_head = strcmp(r->method, "HEAD") == 0;
-	x->idempotent = x->is_head || strcmp(r->method, "GET") == 0 ||
-	    strcmp(r->method, "OPTIONS") == 0;
-	x->start_ms = eg_mono_ms();
-	x->client_fd = client_fd(r->conn);
-	x->timeout_ms = b->timeout_ms > 0 ? b->timeout_ms : DEFAULT_TIMEOUT_MS;
-	x->connect_timeout_ms = b->timeout_ms > 0 ? b->timeout_ms : DEFAULT_CONNECT_MS;
-	x->up_length = has_body ? body_len : 0;
-	x->target.tls = b->tls;
-	eg_strlcpy(x->target.host, b->host, sizeof(x->target.host));
-	eg_strlcpy(x->target.port, b->port, sizeof(x->target.port));
+	x->client.conn = r->conn;
+	x->client.fd = client_fd(r->conn);
+	set_request(x, r, b, max_body);
 	if (build_head(r, b, x, body_len) != 0) {
 		upstream_xfer_put(x);
 		goto fail;
@@ -291,6 +305,17 @@ fail:
 	return respond_error(r, 500, "internal", "The gateway could not handle the request.");
 }
 
+/* ---- waking: the backend side calls, the client side acts ------------------------ */
+
+void
+client_resume(struct upstream_xfer *x, enum wait_for what)
+{
+	if (x->client.conn != NULL && what != WAIT_NONE && x->client.waiting == what) {
+		x->client.waiting = WAIT_NONE;
+		MHD_resume_connection(x->client.conn);
+	}
+}
+
 /* ---- upload: client -> ring (libmicrohttpd thread) ---------------------------------- */
 
 /*
@@ -302,30 +327,28 @@ fail:
 static int
 feed_upload(struct upstream_xfer *x, const char *data, size_t *size, int *wake_backend)
 {
+	struct xfer_client *c = &x->client;
 	size_t take;
 	int cancel = 0;
 
-	if (x->too_big || x->done) {
-		x->discarded += *size;
+	if (c->too_big || x->outcome.done) {
+		c->discarded += *size;
 		*size = 0;
-		return x->discarded > EG_MAX_DISCARD ? -1 : 0;
+		return c->discarded > EG_MAX_DISCARD ? -1 : 0;
 	}
 	take = ring_put(&x->up, data, *size);
-	x->up_total += take;
+	c->up_total += take;
 	*size -= take;
-	if (x->up_total > x->max_body) {
-		x->too_big = cancel = 1;
-		x->cancelled = 1;
+	if (c->up_total > x->req.max_body) {
+		c->too_big = cancel = 1;
 		*size = 0;
-	} else if (take > 0 && x->up_paused) {
-		x->up_paused = 0;
-		x->last_activity_ms = eg_mono_ms();     /* the wait was the client's */
+	} else if (take > 0 && exchange_upload_fed(x)) {
 		*wake_backend = 1;
 	}
 	if (*size > 0 && !x->up.oom) {
 		/* Ring full: wait until some of it went to the backend. */
-		x->waiting = WAIT_UPLOAD_SPACE;
-		MHD_suspend_connection(x->conn);
+		c->waiting = WAIT_UPLOAD_SPACE;
+		MHD_suspend_connection(c->conn);
 	}
 	if (cancel)
 		upstream_cancel(x);
@@ -337,10 +360,9 @@ finish_upload(struct upstream_xfer *x)
 {
 	int wake = 0;
 
-	if (!x->up_done) {
-		x->up_done = 1;
-		wake = x->up_paused;
-		x->up_paused = 0;
+	if (!x->client.up_done) {
+		x->client.up_done = 1;
+		wake = exchange_upload_ended(x);
 	}
 	if (wake)
 		upstream_unpause(x);
@@ -358,26 +380,22 @@ read_body(void *cls, uint64_t pos, char *buf, size_t max)
 
 	(void)pos;
 	if ((n = ring_get(&x->down, buf, max)) > 0) {
-		x->down_total += n;
-		if (x->down_paused) {
-			x->down_paused = 0;
-			x->last_activity_ms = eg_mono_ms();     /* the wait was the client's */
-			wake = 1;
-		}
+		x->client.down_total += n;
+		wake = exchange_download_drained(x);
 		ret = (ssize_t)n;
-	} else if (x->done) {
+	} else if (x->outcome.done) {
 		/* A body that broke off must not look complete: with a Content-Length the
 		 * client sees a short read, chunked gets no terminating chunk. */
-		ret = !x->broken ? MHD_CONTENT_READER_END_OF_STREAM :
+		ret = !x->outcome.broken ? MHD_CONTENT_READER_END_OF_STREAM :
 		    MHD_CONTENT_READER_END_WITH_ERROR;
-		if (x->broken)
+		if (x->outcome.broken)
 			log_warnx("backend broke off after %llu bytes: %s",
-			    (unsigned long long)x->down_total, x->errbuf);
+			    (unsigned long long)x->client.down_total, x->outcome.errbuf);
 	} else {
 		/* Nothing yet: sleep until the backend delivers (LIBNOTES: return 0 only together
 		 * with a suspend, or libmicrohttpd spins). */
-		x->waiting = WAIT_BODY;
-		MHD_suspend_connection(x->conn);
+		x->client.waiting = WAIT_BODY;
+		MHD_suspend_connection(x->client.conn);
 		ret = 0;
 	}
 	if (wake)
@@ -401,7 +419,7 @@ no_body_status(long status)
 static int
 resp_hop_by_hop(const struct upstream_xfer *x, const char *name)
 {
-	return x->resp_connection != NULL && named_in_connection(x->resp_connection, name);
+	return x->resp.connection != NULL && named_in_connection(x->resp.connection, name);
 }
 
 /*
@@ -414,21 +432,21 @@ make_response(struct request *r, struct upstream_xfer *x)
 {
 	struct MHD_Response *resp;
 	struct resp_header *h;
-	int64_t cl = x->content_length;
-	int bodyless = x->is_head || x->status == 304;
+	int64_t cl = x->resp.content_length;
+	int bodyless = x->req.is_head || x->resp.status == 304;
 	size_t block = cl > 0 && cl < RESPONSE_BLOCK ? (size_t)cl : RESPONSE_BLOCK;
 
-	if (no_body_status(x->status) || (bodyless && cl < 0)) {
+	if (no_body_status(x->resp.status) || (bodyless && cl < 0)) {
 		resp = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
 	} else {
 		resp = MHD_create_response_from_callback(cl >= 0 ? (uint64_t)cl : MHD_SIZE_UNKNOWN,
 		    bodyless ? 1 : block, read_body, x, free_body);
 		if (resp != NULL)
-			atomic_fetch_add(&x->refs, 1);
+			upstream_xfer_hold(x);
 	}
 	if (resp == NULL)
 		return NULL;
-	for (h = x->headers; h != NULL; h = h->next)
+	for (h = x->resp.headers; h != NULL; h = h->next)
 		if (!resp_hop_by_hop(x, h->name))
 			MHD_add_response_header(resp, h->name, h->value);
 	MHD_add_response_header(resp, "X-Request-Id", r->id);
@@ -444,20 +462,20 @@ make_response(struct request *r, struct upstream_xfer *x)
 static enum MHD_Result
 answer_upstream_failure(struct request *r, struct upstream_xfer *x)
 {
-	int slow = x->fail == FAIL_TIMEOUT && x->connected;
+	int slow = x->outcome.fail == FAIL_TIMEOUT && x->backend.connected;
 	const char *bname = r->decision.backend->name;
 
 	atomic_fetch_add(&r->gw->stat_upstream_errors, 1);
-	if (x->fail == FAIL_CLIENT_GONE) {
+	if (x->outcome.fail == FAIL_CLIENT_GONE) {
 		log_info("request %s: client went away while backend %s worked on it", r->id, bname);
 		record_decision(r, REC_REQUEST, 1, EG_OK, "client-gone", 0, 0);
 		return MHD_NO;
 	}
 	if (slow)
 		log_warnx("request %s: backend %s: no answer within %lld ms", r->id, bname,
-		    (long long)x->timeout_ms);
+		    (long long)x->req.timeout_ms);
 	else
-		log_warnx("request %s: backend %s: %s", r->id, bname, x->errbuf);
+		log_warnx("request %s: backend %s: %s", r->id, bname, x->outcome.errbuf);
 	if (record_decision(r, REC_REQUEST, 1, slow ? EG_ERR_UPSTREAM_TIMEOUT : EG_ERR_UPSTREAM, NULL,
 	    slow ? 504 : 502, 0) != EG_OK)
 		return respond_audit_unavailable(r);
@@ -478,15 +496,15 @@ answer_from_upstream(struct request *r, struct upstream_xfer *x)
 		return respond_error(r, 500, "internal", "The gateway could not handle the request.");
 	}
 	/* Recorded before the response leaves: nothing is served unlogged. */
-	if (record_decision(r, REC_REQUEST, 1, EG_OK, NULL, (int)x->status,
-	    x->content_length > 0 ? (uint64_t)x->content_length : 0) != EG_OK) {
+	if (record_decision(r, REC_REQUEST, 1, EG_OK, NULL, (int)x->resp.status,
+	    x->resp.content_length > 0 ? (uint64_t)x->resp.content_length : 0) != EG_OK) {
 		MHD_destroy_response(resp);
 		upstream_cancel(x);
 		return respond_audit_unavailable(r);
 	}
-	ret = MHD_queue_response(r->conn, (unsigned)x->status, resp);
+	ret = MHD_queue_response(r->conn, (unsigned)x->resp.status, resp);
 	MHD_destroy_response(resp);
-	x->responding = 1;
+	x->client.responding = 1;
 	r->phase = REQ_RESPONDED;
 	return ret;
 }
@@ -498,13 +516,13 @@ answer_when_ready(struct request *r, struct upstream_xfer *x)
 {
 	int ready, done, too_big;
 
-	if (x->has_body)
+	if (x->req.has_body)
 		finish_upload(x);
-	too_big = x->too_big;
-	ready = x->headers_ready && !too_big;
-	done = x->done;
+	too_big = x->client.too_big;
+	ready = x->resp.headers_ready && !too_big;
+	done = x->outcome.done;
 	if (!too_big && !ready && !done) {
-		x->waiting = WAIT_HEADERS;
+		x->client.waiting = WAIT_HEADERS;
 		MHD_suspend_connection(r->conn);
 	}
 	if (too_big)
@@ -525,16 +543,16 @@ answer_when_ready(struct request *r, struct upstream_xfer *x)
 static void
 record_unanswered(struct request *r, struct upstream_xfer *x)
 {
-	int slow = x->fail == FAIL_TIMEOUT && x->connected;
+	int slow = x->outcome.fail == FAIL_TIMEOUT && x->backend.connected;
 
 	log_info("request %s: closing: too much upload after the answer was settled", r->id);
-	if (x->too_big)
+	if (x->client.too_big)
 		record_decision(r, REC_REQUEST, 0, EG_ERR_TOO_BIG, NULL, 413, 0);
-	else if (x->broken)
+	else if (x->outcome.broken)
 		record_decision(r, REC_REQUEST, 1, slow ? EG_ERR_UPSTREAM_TIMEOUT : EG_ERR_UPSTREAM, NULL,
 		    slow ? 504 : 502, 0);
 	else
-		record_decision(r, REC_REQUEST, 1, EG_OK, "upload-not-read", (int)x->status, 0);
+		record_decision(r, REC_REQUEST, 1, EG_OK, "upload-not-read", (int)x->resp.status, 0);
 }
 
 enum MHD_Result
@@ -545,10 +563,10 @@ forward_continue(struct request *r, const char *upload, size_t *upload_size)
 
 	if (*upload_size == 0)
 		return answer_when_ready(r, x);
-	if (!x->has_body) {             /* body on a request declared without one */
-		x->discarded += *upload_size;
+	if (!x->req.has_body) {         /* body on a request declared without one */
+		x->client.discarded += *upload_size;
 		*upload_size = 0;
-		if (x->discarded <= EG_MAX_DISCARD)
+		if (x->client.discarded <= EG_MAX_DISCARD)
 			return MHD_YES;
 		record_unanswered(r, x);
 		r->phase = REQ_RESPONDED;
@@ -576,12 +594,10 @@ forward_done(struct request *r, int client_gone)
 	 * worked) still leaves a record of the forwarded request. */
 	if (!r->decided)
 		record_decision(r, REC_REQUEST, 1, EG_OK, client_gone ? "client-gone" : "unanswered",
-		    x->done ? (int)x->status : 0, 0);
-	x->conn = NULL;
-	x->waiting = WAIT_NONE;
-	running = !x->done;
-	if (running && client_gone)
-		x->cancelled = 1;
+		    x->outcome.done ? (int)x->resp.status : 0, 0);
+	x->client.conn = NULL;
+	x->client.waiting = WAIT_NONE;
+	running = !x->outcome.done;
 	if (running && client_gone)
 		upstream_cancel(x);
 	r->xfer = NULL;

@@ -1,6 +1,8 @@
 /*
- * h1.c - a backend's HTTP/1.1 response head and chunked body (see h1.h for the rules
- * and why they are strict where framing is concerned).
+ * h1.c - a backend's HTTP/1.1 response head and chunked body. Apart from the rest of
+ * forward/ because where a response ends is the one thing the backend client must get
+ * right: here it is pure functions over bytes, tested on their own (tests/unit/h1_test.c).
+ * The rules, and why they are strict where framing is concerned, are in internal.h.
  */
 #include <string.h>
 #include <strings.h>
@@ -168,7 +170,7 @@ walk_fields(const char *p, const char *end, struct h1_head *h, h1_field_cb on_fi
 		if (is_ws(*p) || split_field(p, e, &v, &nlen, &vlen) != 0)
 			return -1;
 		if (on_field == NULL) {
-			if (++h->nfields > H1_MAX_FIELDS ||
+			if (++h->nfields > EG_MAX_BACKEND_FIELDS ||
 			    framing_field(h, p, nlen, v, vlen, close) != 0)
 				return -1;
 		} else {
@@ -204,8 +206,8 @@ h1_parse_head(const char *buf, size_t len, struct h1_head *h, h1_field_cb on_fie
 	ssize_t hlen;
 	int bad = 0, close = 0;
 
-	if ((hlen = head_length(buf, len > H1_MAX_HEAD ? H1_MAX_HEAD : len)) <= 0)
-		return hlen < 0 || len >= H1_MAX_HEAD ? -1 : 0;
+	if ((hlen = head_length(buf, len > EG_MAX_BACKEND_HEAD ? EG_MAX_BACKEND_HEAD : len)) <= 0)
+		return hlen < 0 || len >= EG_MAX_BACKEND_HEAD ? -1 : 0;
 	end = buf + hlen;
 	memset(&t, 0, sizeof(t));
 	t.content_length = -1;

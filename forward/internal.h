@@ -1,8 +1,19 @@
 /*
- * internal.h - shared by the files of forward/ only (and their unit tests): the backend
- * response reader (h1.c), the transfer state and streaming rings (upstream.c), the
- * backend connections (upconn.c), the libmicrohttpd side (forward.c) and the assertion
- * (assertion.c).
+ * internal.h - shared by the files of forward/ only (and their unit tests). Each section
+ * below is one file's: what it exports, and the state it alone writes.
+ *
+ *   h1.c        reading a backend's HTTP/1.1 answer (no I/O, no allocation)
+ *   upstream.c  a transfer's life on its worker, the streaming rings, the head buffer
+ *   forward.c   the libmicrohttpd side: the request, the upload in, the answer out
+ *   exchange.c  one request and its response over a backend connection
+ *   conn.c      backend connections: connect, TLS, the idle pool, the DNS cache, epoll
+ *   assertion.c the signed assertion of who the user is
+ *
+ * One writer per field: a struct shared by several files is split into blocks, each
+ * written by the one file named on it. Any file may read any block; a file that needs
+ * another's field changed asks the owner through the function declared in the owner's
+ * section. Everything runs on the event-loop thread of the transfer's client
+ * (server/loop.c), so none of this takes a lock.
  */
 #ifndef EIDGATE_FORWARD_INTERNAL_H
 #define EIDGATE_FORWARD_INTERNAL_H
@@ -16,7 +27,15 @@
 #include <microhttpd.h>
 
 #include "eidgate/forward.h"
+#include "eidgate/limits.h"
 #include "eidgate/request.h"
+
+struct up_worker;
+struct up_conn;
+struct upstream_pool;
+struct upstream_xfer;
+struct ssl_st;                          /* OpenSSL's SSL, kept out of this header */
+struct ssl_ctx_st;                      /* OpenSSL's SSL_CTX */
 
 /* ---- h1.c: reading a backend's HTTP/1.1 response --------------------------------------
  *
@@ -29,16 +48,9 @@
  * (RFC 9112 §6.3): a Content-Length must be digits only and agree with any repeat, a
  * Transfer-Encoding other than exactly "chunked" is refused, both together are refused,
  * and a field line with a control character, a space before the colon or an obs-fold
- * is refused. Everything else about the fields is passed on as it came.
+ * is refused. Everything else about the fields is passed on as it came. The head is
+ * capped at EG_MAX_BACKEND_HEAD bytes and EG_MAX_BACKEND_FIELDS fields (limits.h).
  */
-
-#include <stddef.h>
-#include <stdint.h>
-#include <sys/types.h>
-
-/* Longest response head accepted (status line and all fields), and most fields. */
-#define H1_MAX_HEAD (64 * 1024)
-#define H1_MAX_FIELDS 200
 
 struct h1_head {
 	int status;                 /* 100..999 */
@@ -59,9 +71,9 @@ typedef void (*h1_field_cb)(void *arg, const char *name, size_t nlen, const char
 /*
  * Parses the response head at the start of buf[0..len). Returns the length of the head
  * (up to and including the empty line) once it is complete, 0 when more bytes are needed
- * (and len is still under H1_MAX_HEAD), or -1 when it is malformed or too large; *h is
- * filled only on success, and on_field (may be NULL) is called only then. An interim
- * (1xx) head parses like any other: the caller skips it.
+ * (and len is still under EG_MAX_BACKEND_HEAD), or -1 when it is malformed or too large;
+ * *h is filled only on success, and on_field (may be NULL) is called only then. An
+ * interim (1xx) head parses like any other: the caller skips it.
  */
 ssize_t h1_parse_head(const char *buf, size_t len, struct h1_head *h, h1_field_cb on_field,
     void *arg);
@@ -93,33 +105,12 @@ enum h1_chunk_result {
 enum h1_chunk_result h1_chunk_step(struct h1_chunked *c, const char *in, size_t len,
     size_t *used, const char **data, size_t *dlen);
 
-/* ---- the transfer state ----------------------------------------------------------------
+/* ---- upstream.c: buffers ----------------------------------------------------------------
  *
- * Shared by upstream.c and upconn.c (the backend side) and forward.c (the libmicrohttpd
- * side). Both sides run on the same
- * event-loop thread (loop.c), the one that owns the client's connection, so the state
- * needs no lock. The reference count is atomic all the same: at shutdown the main
- * thread frees what the stopped loops left. */
-
-#include <stdatomic.h>
-#include <stdint.h>
-#include <sys/socket.h>
-
-#include <microhttpd.h>
-
-struct up_worker;
-struct up_conn;
-struct upstream_pool;
-
-struct resp_header {
-	struct resp_header *next;
-	char *name, *value;
-};
-
-/*
  * A byte ring that grows on demand up to EG_PROXY_BUF: a small response or upload never
  * costs the full buffer, a large one is bounded by it. `oom` is set when growing
  * failed; the transfer is then aborted rather than left waiting for space forever.
+ * A ring has one producer and one consumer, each a different file (see the transfer).
  */
 struct ring {
 	unsigned char *buf;
@@ -141,7 +132,7 @@ size_t ring_space(struct ring *r, size_t want, unsigned char **p);
 void ring_commit(struct ring *r, size_t n);
 void ring_free(struct ring *r);
 
-/* A growing byte buffer: the request head. */
+/* A growing byte buffer, at most EG_MAX_FORWARD_HEAD: the request head. */
 struct hbuf {
 	char *p;
 	size_t len, cap;
@@ -149,6 +140,20 @@ struct hbuf {
 };
 void hbuf_add(struct hbuf *b, const char *s, size_t n);
 void hbuf_adds(struct hbuf *b, const char *s);
+
+/* ---- the transfer: one forwarded request, its blocks owned by three files -------------
+ *
+ * The libmicrohttpd side (forward.c) and the backend side (exchange.c, over a connection
+ * of conn.c, which writes none of it) meet here; upstream.c runs it on its worker. The
+ * reference count is atomic all the same: at shutdown the main thread frees what the
+ * stopped loops left. Every block is freed with the transfer (upstream.c), whoever wrote
+ * it.
+ */
+
+struct resp_header {
+	struct resp_header *next;
+	char *name, *value;
+};
 
 /* Where the backend is: the transfer's own copy of the policy's split url (the policy
  * may be reloaded away while the transfer ends). */
@@ -164,73 +169,126 @@ enum wait_for { WAIT_NONE, WAIT_HEADERS, WAIT_BODY, WAIT_UPLOAD_SPACE };
 /* Why a transfer ended without a usable answer. */
 enum xfer_fail { FAIL_NONE, FAIL_TIMEOUT, FAIL_CLIENT_GONE, FAIL_OOM, FAIL_BACKEND };
 
-struct upstream_xfer {
-	atomic_int refs;
-	struct up_worker *w;
-	/* the worker's: its list of running transfers and of pending actions */
-	struct upstream_xfer *prev, *next;
-	struct upstream_xfer *pnext;
-	unsigned pending;               /* PEND_* bits */
-	int started, finished;          /* on the active list / taken off it */
-	struct up_conn *uc;             /* the backend connection while running */
+/* forward.c, in forward_start before upstream_submit; nobody writes it after, so the
+ * backend side reads it without asking. */
+struct xfer_request {
 	struct up_target target;
 	struct hbuf head;               /* the request line and header fields, as sent */
-	int64_t up_length;              /* the upload's length, -1 when sent chunked */
-	int retried;                    /* sent again once on a fresh connection */
-	int idempotent;                 /* GET, HEAD, OPTIONS: may be sent again */
-	int responding;                 /* the response is queued: the client drains `down` */
-	char errbuf[200];
-	struct MHD_Connection *conn;    /* NULL once the request completed */
-	int client_fd;                  /* the client's socket (gone check), -1 if unknown */
-	enum wait_for waiting;
-	int is_head;
-	/* upload: client -> backend */
 	int has_body;
-	struct ring up;
-	int up_done, up_paused;
-	uint64_t up_total, max_body;
-	int too_big;                    /* the body grew past max_body: 413 at its end */
-	uint64_t discarded;             /* upload bytes swallowed after the transfer ended */
-	/* download: backend -> client */
-	struct ring down;
-	int down_paused;
-	uint64_t down_total;
-	/* response */
-	long status;
-	int headers_ready;
-	int64_t content_length;
-	struct resp_header *headers, **headers_tail;
-	char *resp_connection;          /* the backend's Connection header: more hop-by-hop */
-	int done, cancelled, connected;
-	int broken;                     /* ended without a complete response */
-	enum xfer_fail fail;
-	int64_t start_ms;
+	int64_t up_length;              /* the upload's length, -1 when sent chunked */
+	uint64_t max_body;
+	int is_head;
+	int idempotent;                 /* GET, HEAD, OPTIONS: may be sent again */
 	int64_t connect_timeout_ms;
 	int64_t timeout_ms;             /* backend inactivity allowed (read timeout) */
+};
+
+/* forward.c: the client's side of the transfer. */
+struct xfer_client {
+	struct MHD_Connection *conn;    /* NULL once the request completed */
+	int fd;                         /* the client's socket (gone check), -1 if unknown */
+	enum wait_for waiting;          /* set with each suspend, cleared by client_resume */
+	int responding;                 /* the response is queued: the client drains `down` */
+	int up_done;                    /* the client sent the whole upload */
+	uint64_t up_total;
+	int too_big;                    /* the body grew past max_body: 413 at its end */
+	uint64_t discarded;             /* upload bytes swallowed after the answer was settled */
+	uint64_t down_total;
+};
+
+/* exchange.c: the backend's side, the clock of its timeouts included. */
+struct xfer_backend {
+	struct up_conn *uc;             /* the backend connection while running */
+	int connected;                  /* the backend was reached (timeouts then give 504) */
+	int retried;                    /* sent again once on a fresh connection */
+	int up_paused;                  /* the upload waits for the client to bring more */
+	int down_paused;                /* reading waits for the client to drain `down` */
+	int64_t start_ms;               /* the current connection attempt began */
 	int64_t last_activity_ms;       /* last byte to or from the backend */
 };
 
-/* Creates a transfer on the worker of conn's event loop. NULL when out of memory. */
-struct upstream_xfer *upstream_xfer_new(struct upstream_pool *p, struct MHD_Connection *conn,
-    int has_body);
-void upstream_xfer_put(struct upstream_xfer *x);
-/* Hands x to its worker. 0, or -1 when the pool is shutting down. */
-int upstream_submit(struct upstream_xfer *x);
-/* Asks x's worker to resume a paused transfer / to abort it. The worker acts once libmicrohttpd's callbacks have returned, never inside them. */
-void upstream_unpause(struct upstream_xfer *x);
-void upstream_cancel(struct upstream_xfer *x);
-/* forward.c: is name (len bytes) a hop-by-hop header (RFC 9110 §7.6.1), in either
- * direction? Those named in a Connection header are too; callers check that. */
-int hop_by_hop(const char *name, size_t len);
-/* Resumes the client's connection if it waits for `what`. */
-void upstream_wake_client(struct upstream_xfer *x, enum wait_for what);
+/* exchange.c, once the backend's final head is in (headers_ready); forward.c reads it
+ * from then on. */
+struct xfer_response {
+	long status;
+	int headers_ready;
+	int64_t content_length;         /* -1: unknown (read to the end, or chunked) */
+	struct resp_header *headers, **headers_tail;
+	char *connection;               /* the backend's Connection header: more hop-by-hop */
+};
 
-/* ---- a worker: one per event loop (upstream.c and upconn.c) ------------------------- */
+/* upstream.c: references, and the worker's lists. */
+struct xfer_run {
+	atomic_int refs;
+	struct up_worker *w;
+	struct upstream_xfer *prev, *next;      /* the worker's running transfers */
+	struct upstream_xfer *pnext;    /* the worker's pending actions */
+	unsigned pending;               /* PEND_* bits */
+	int started, finished;          /* on the active list / taken off it */
+};
+
+/* A failure's reason, for the log: a sentence with a host name and a system error. */
+#define XFER_ERRLEN 200
+
+/* upstream.c: how the transfer ended; written once, by upstream_finish (and the reason
+ * by upstream_error, on the way there). */
+struct xfer_outcome {
+	int done;
+	int broken;                     /* ended without a complete response */
+	int cancelled;                  /* given up by the gateway (upstream_cancel, timeouts) */
+	enum xfer_fail fail;
+	char errbuf[XFER_ERRLEN];       /* why, for the log; the first cause wins */
+};
+
+struct upstream_xfer {
+	struct xfer_run run;            /* upstream.c */
+	struct xfer_outcome outcome;    /* upstream.c */
+	struct xfer_request req;        /* forward.c, then constant */
+	struct xfer_client client;      /* forward.c */
+	struct xfer_backend backend;    /* exchange.c */
+	struct xfer_response resp;      /* exchange.c */
+	/* The one place two files write: each ring has one producer and one consumer, and
+	 * only ever through ring_*. `up`: forward.c puts, exchange.c takes; `down`:
+	 * exchange.c puts, forward.c takes. */
+	struct ring up;
+	struct ring down;
+};
+
+/* ---- upstream.c: a transfer's life on its worker ----------------------------------------
+ *
+ * A worker per event loop. libmicrohttpd's callbacks only post what they want (start,
+ * unpause, cancel); the worker carries it out after MHD_run returned.
+ */
 
 enum { PEND_START = 1, PEND_UNPAUSE = 2, PEND_CANCEL = 4 };
 
-/* Resolved backend addresses, so that a host name costs a lookup a minute, not one per
- * connection. */
+/* Creates a transfer on the worker of conn's event loop (conn is not kept: that is the
+ * client block's, forward.c's). NULL when out of memory. */
+struct upstream_xfer *upstream_xfer_new(struct upstream_pool *p, struct MHD_Connection *conn);
+/* Takes one more reference (the libmicrohttpd response's) / gives one back. */
+void upstream_xfer_hold(struct upstream_xfer *x);
+void upstream_xfer_put(struct upstream_xfer *x);
+/* Hands x to its worker. 0, or -1 when the pool is shutting down. */
+int upstream_submit(struct upstream_xfer *x);
+/* Asks x's worker to resume a paused transfer / to give it up (cancelled). The worker
+ * acts once libmicrohttpd's callbacks have returned, never inside them. */
+void upstream_unpause(struct upstream_xfer *x);
+void upstream_cancel(struct upstream_xfer *x);
+/* Notes why x failed, unless a reason is noted already: the first cause is the one the
+ * log needs, the rest are its consequences. */
+void upstream_error(struct upstream_xfer *x, const char *why);
+/* The end of a transfer; the backend side has let go of its connection first. */
+void upstream_finish(struct up_worker *w, struct upstream_xfer *x, int broken);
+
+/* ---- the worker and the pool: blocks of upstream.c and conn.c ---------------------------
+ *
+ * One worker per event loop, made with the pool (forward_pool_new) and used by that
+ * loop's thread only; the pool's counters are atomic because /eidgate/metrics reads
+ * them from any thread.
+ */
+
+/* conn.c: resolved backend addresses, so that a host name costs a lookup a minute, not
+ * one per connection. */
 struct up_addr {
 	char key[270];                  /* host/port */
 	struct sockaddr_storage sa;
@@ -240,33 +298,152 @@ struct up_addr {
 #define UP_ADDRS 16
 
 struct up_worker {
+	/* upstream.c, when the pool is made and the loop attached; read-only after */
 	struct upstream_pool *pool;
 	struct MHD_Daemon *daemon;
 	int epfd;
+	/* upstream.c: the transfers */
 	struct upstream_xfer *active;   /* running transfers */
 	struct upstream_xfer *phead, *ptail;    /* transfers with pending actions */
+	/* conn.c: the backend connections */
 	struct up_conn *idle;           /* kept-alive backend connections, newest first */
 	int nidle;
-	void *tls;                      /* SSL_CTX for https backends, made when first needed */
+	struct ssl_ctx_st *tls;         /* for https backends, made when first needed */
 	struct up_addr addrs[UP_ADDRS];
 };
 
 struct upstream_pool {
+	/* upstream.c */
 	int n;
+	struct up_worker *w;
 	atomic_int shutting_down;
 	atomic_long active;             /* transfers running */
-	atomic_ulong requests, connects;
-	struct up_worker *w;
+	atomic_ulong requests;
+	/* conn.c */
+	atomic_ulong connects;
 };
 
-/* upstream.c: the end of a transfer (the connection was released or closed first). */
-void upstream_finish(struct up_worker *w, struct upstream_xfer *x, int broken);
-/* upconn.c: the backend connections. */
-void upconn_start(struct up_worker *w, struct upstream_xfer *x);
-void upconn_resume(struct up_conn *uc);
-void upconn_abort(struct up_conn *uc);
-void upconn_event(struct up_conn *uc, uint32_t events);
-void upconn_close_idle(struct up_worker *w, int64_t older_than_ms);
+/* ---- forward.c: the libmicrohttpd side --------------------------------------------------- */
+
+/* Is name (len bytes) a hop-by-hop header (RFC 9110 §7.6.1), in either direction? Those
+ * named in a Connection header are too; callers check that. */
+int hop_by_hop(const char *name, size_t len);
+/* Resumes the client's connection if it waits for `what`: the backend side brought what
+ * it waited for (or the transfer ended). */
+void client_resume(struct upstream_xfer *x, enum wait_for what);
+
+/* ---- exchange.c: one request and its response over a backend connection ------------------
+ *
+ * Writes the request head and streams the upload, reads the response head (h1.c) and
+ * passes the body into the download ring, sends a safe request again once when a
+ * kept-alive connection turns out stale. Its state on the connection is reset for every
+ * request; the connection itself is conn.c's.
+ */
+
+enum body_mode { BODY_NONE, BODY_LENGTH, BODY_CHUNKED, BODY_EOF };
+
+/* exchange.c: one request/response on a connection. Zeroed when a transfer takes the
+ * connection, so nothing of a kept-alive connection's earlier request carries over. */
+struct up_exchange {
+	/* the request */
+	size_t head_off;                /* head bytes sent */
+	uint64_t up_sent;               /* upload bytes sent (without chunk framing) */
+	int sent_all;
+	char frame[24];                 /* chunk framing waiting to be sent */
+	size_t frame_len, frame_off;
+	size_t chunk_left;              /* upload bytes of the current chunk still to send */
+	int chunk_open;                 /* a chunk's data is being sent: its CRLF is due */
+	int last_chunk;                 /* the terminating chunk was framed */
+	/* the response */
+	size_t inoff, inlen;            /* unread bytes in the connection's receive buffer */
+	int head_done;
+	struct h1_head h;
+	struct h1_chunked ch;
+	enum body_mode body;
+	uint64_t body_left;
+	size_t got;                     /* response bytes received for this request */
+};
+
+/* Takes x to its backend: over a kept-alive connection when there is one, else a new
+ * one. Starts the clock of x's timeouts. */
+void exchange_start(struct up_worker *w, struct upstream_xfer *x);
+/* The client side made room in the download ring or put upload bytes in: go on. */
+void exchange_resume(struct up_conn *uc);
+/* The connection (TLS included) is open: the request goes out. */
+void exchange_opened(struct up_conn *uc);
+/* Events on an open connection carrying a request. May free uc. */
+void exchange_event(struct up_conn *uc, uint32_t events);
+/* The exchange on uc ends without an answer (why: for the log; "cancelled" when the
+ * gateway gives up); uc is closed and the transfer finished. */
+void exchange_fail(struct up_conn *uc, const char *why);
+/* The client side put upload bytes in / ended the upload / took bytes out of the
+ * download ring. 1 when that side of the exchange was paused for it: the caller then
+ * has the worker resume it (upstream_unpause). */
+int exchange_upload_fed(struct upstream_xfer *x);
+int exchange_upload_ended(struct upstream_xfer *x);
+int exchange_download_drained(struct upstream_xfer *x);
+
+/* ---- conn.c: backend connections -------------------------------------------------------
+ *
+ * Non-blocking connect, TLS (OpenSSL) for https backends, the per-worker pool of
+ * kept-alive connections and cache of resolved addresses, epoll interest. Knows nothing
+ * of HTTP: the exchange a connection carries is exchange.c's.
+ */
+
+enum conn_state { CONN_CONNECTING, CONN_HANDSHAKE, CONN_OPEN };
+
+/* epoll's data.ptr of a backend connection is the connection itself (forward.h). */
+struct up_conn {
+	/* conn.c */
+	int fd;
+	struct ssl_st *ssl;             /* https only */
+	struct up_worker *w;
+	enum conn_state state;
+	char key[300];                  /* https?://authority it is connected to */
+	uint32_t events;                /* what epoll watches for */
+	int detached;                   /* taken out of the epoll set (hung up while paused) */
+	int reused;                     /* carried an earlier request */
+	int64_t idle_since_ms;
+	struct up_conn *next;           /* idle list */
+	char *in;                       /* the receive buffer, kept across requests; the */
+	size_t incap;                   /* bytes in it are the exchange's (ex.inoff, inlen) */
+	/* exchange.c */
+	struct upstream_xfer *x;        /* the transfer it carries; NULL while idle */
+	struct up_exchange ex;
+};
+
+/* What conn_read and conn_write return besides a byte count: go on once the socket is
+ * readable (CONN_WANT_READ) or writable (CONN_WANT_WRITE), or give up. With TLS either
+ * call may need either direction (a handshake message, a key update). */
+enum { CONN_WANT_READ = -1, CONN_ERROR = -2, CONN_WANT_WRITE = -3 };
+
+/* A kept-alive connection to t, taken off the idle list; NULL when there is none. */
+struct up_conn *conn_idle(struct up_worker *w, const struct up_target *t);
+/* A new connection to t, connecting; NULL when it failed (why in err, or "" when out of
+ * memory or descriptors). */
+struct up_conn *conn_open(struct up_worker *w, const struct up_target *t, char *err,
+    size_t errlen);
+/* Keeps uc for the next request of the same backend when reusable and the pool has
+ * room, otherwise closes it. uc carries no exchange any more. */
+void conn_release(struct up_conn *uc, int reusable);
+void conn_close(struct up_conn *uc);
+/* Closes the idle connections unused since older_than_ms (INT64_MAX: all). */
+void conn_close_idle(struct up_worker *w, int64_t older_than_ms);
+/* Frees what the worker's connections shared (the TLS context); they are closed. */
+void conn_worker_free(struct up_worker *w);
+/* An event from the loop for a connection: conn.c deals with idle and opening ones. */
+void conn_event(struct up_conn *uc, uint32_t events);
+/* Bytes read (> 0), 0 at the end of the stream, or a CONN_ code; a reset is CONN_ERROR. */
+ssize_t conn_read(struct up_conn *uc, void *buf, size_t len);
+/* Bytes written (> 0) or a CONN_ code (never 0). */
+ssize_t conn_write(struct up_conn *uc, const void *buf, size_t len);
+/* What epoll should watch for on uc (nothing while detached). */
+void conn_watch(struct up_conn *uc, uint32_t events);
+/* Takes uc out of the epoll set: a hang-up while the download ring is full would be
+ * reported again and again, EPOLLIN off or not. */
+void conn_detach(struct up_conn *uc);
+/* Grows the receive buffer to cap bytes. 0, or -1 when out of memory. */
+int conn_rx_grow(struct up_conn *uc, size_t cap);
 
 /* ---- assertion.c ------------------------------------------------------------------------ */
 

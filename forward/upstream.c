@@ -1,16 +1,18 @@
 /*
- * upstream.c - forwarding to backends without blocking and without changing threads.
+ * upstream.c - a transfer's life on its worker: forwarding to backends without blocking
+ * and without changing threads. Owns the transfer's references, the worker's lists and
+ * the outcome (internal.h); the rings and the head buffer both sides use are here too.
  *
- * Every event-loop thread (loop.c) runs one libmicrohttpd daemon and one worker here:
- * a transfer lives on the thread that owns its client's connection, so the two sides
- * meet without locks being contended, queues between threads or wake-ups. (The design
- * before this one handed each request to a libcurl thread: perf showed curl and those
- * hand-overs as most of the gateway's CPU, `bench/throughput.sh` 8.6k requests/s; the
- * README has the figures.) The two sides meet in a struct upstream_xfer with two
- * bounded rings (upload and download). When a ring is full or empty the side that
- * cannot go on pauses: the backend connection stops reading or writing, libmicrohttpd
- * suspends the connection. The other side wakes it. Memory per request is therefore
- * bounded by the two rings, whatever the body sizes.
+ * Every event-loop thread (server/loop.c) runs one libmicrohttpd daemon and one worker
+ * here: a transfer lives on the thread that owns its client's connection, so the two
+ * sides meet without locks being contended, queues between threads or wake-ups. (The
+ * design before this one handed each request to a libcurl thread: perf showed curl and
+ * those hand-overs as most of the gateway's CPU, `bench/throughput.sh` 8.6k requests/s;
+ * the README has the figures.) The two sides (forward.c, exchange.c) meet in a struct
+ * upstream_xfer with two bounded rings (upload and download). When a ring is full or
+ * empty the side that cannot go on pauses: the backend connection stops reading or
+ * writing, libmicrohttpd suspends the connection. The other side wakes it. Memory per
+ * request is therefore bounded by the two rings, whatever the body sizes.
  *
  * libmicrohttpd's callbacks only mark what they want (start, unpause, cancel) on the
  * transfer; the loop carries it out after they returned, so no backend event ever runs
@@ -34,8 +36,6 @@
 #include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
-
-#include <openssl/ssl.h>
 
 #include "eidgate/err.h"
 #include "eidgate/limits.h"
@@ -176,8 +176,7 @@ hbuf_add(struct hbuf *b, const char *s, size_t n)
 		cap = b->cap ? b->cap : 1024;
 		while (cap < b->len + n)
 			cap *= 2;
-		/* Bounded like what libmicrohttpd accepted from the client, plus ours. */
-		if (cap > 4 * 64 * 1024 || (np = realloc(b->p, cap)) == NULL) {
+		if (cap > EG_MAX_FORWARD_HEAD || (np = realloc(b->p, cap)) == NULL) {
 			b->failed = 1;
 			return;
 		}
@@ -201,35 +200,30 @@ xfer_free(struct upstream_xfer *x)
 {
 	struct resp_header *h, *next;
 
-	for (h = x->headers; h != NULL; h = next) {
+	for (h = x->resp.headers; h != NULL; h = next) {
 		next = h->next;
 		free(h->name);
 		free(h->value);
 		free(h);
 	}
-	free(x->head.p);
-	free(x->resp_connection);
+	free(x->req.head.p);
+	free(x->resp.connection);
 	ring_free(&x->up);
 	ring_free(&x->down);
 	free(x);
 }
 
 void
-upstream_xfer_put(struct upstream_xfer *x)
+upstream_xfer_hold(struct upstream_xfer *x)
 {
-	if (atomic_fetch_sub(&x->refs, 1) == 1)
-		xfer_free(x);
+	atomic_fetch_add(&x->run.refs, 1);
 }
 
-/* ---- waking the libmicrohttpd side ------------------------------------------------- */
-
 void
-upstream_wake_client(struct upstream_xfer *x, enum wait_for what)
+upstream_xfer_put(struct upstream_xfer *x)
 {
-	if (x->conn != NULL && what != WAIT_NONE && x->waiting == what) {
-		x->waiting = WAIT_NONE;
-		MHD_resume_connection(x->conn);
-	}
+	if (atomic_fetch_sub(&x->run.refs, 1) == 1)
+		xfer_free(x);
 }
 
 /* ---- pending actions ------------------------------------------------------------------ */
@@ -238,14 +232,14 @@ upstream_wake_client(struct upstream_xfer *x, enum wait_for what)
 static void
 post(struct upstream_xfer *x, unsigned what)
 {
-	struct up_worker *w = x->w;
+	struct up_worker *w = x->run.w;
 
-	x->pending |= what;
-	if (x->pnext != NULL || w->ptail == x)
+	x->run.pending |= what;
+	if (x->run.pnext != NULL || w->ptail == x)
 		return;
-	atomic_fetch_add(&x->refs, 1);  /* the pending list's reference */
+	upstream_xfer_hold(x);          /* the pending list's reference */
 	if (w->ptail != NULL)
-		w->ptail->pnext = x;
+		w->ptail->run.pnext = x;
 	else
 		w->phead = x;
 	w->ptail = x;
@@ -254,61 +248,67 @@ post(struct upstream_xfer *x, unsigned what)
 static void
 link_active(struct up_worker *w, struct upstream_xfer *x)
 {
-	x->next = w->active;
+	x->run.next = w->active;
 	if (w->active != NULL)
-		w->active->prev = x;
+		w->active->run.prev = x;
 	w->active = x;
 }
 
 static void
 unlink_active(struct up_worker *w, struct upstream_xfer *x)
 {
-	if (x->prev != NULL)
-		x->prev->next = x->next;
+	struct xfer_run *r = &x->run;
+
+	if (r->prev != NULL)
+		r->prev->run.next = r->next;
 	else if (w->active == x)
-		w->active = x->next;
-	if (x->next != NULL)
-		x->next->prev = x->prev;
-	x->prev = x->next = NULL;
+		w->active = r->next;
+	if (r->next != NULL)
+		r->next->run.prev = r->prev;
+	r->prev = r->next = NULL;
+}
+
+void
+upstream_error(struct upstream_xfer *x, const char *why)
+{
+	if (x->outcome.errbuf[0] == '\0')
+		eg_strlcpy(x->outcome.errbuf, why, sizeof(x->outcome.errbuf));
 }
 
 void
 upstream_finish(struct up_worker *w, struct upstream_xfer *x, int broken)
 {
-	if (x->finished)
+	if (x->run.finished)
 		return;
-	x->finished = 1;
-	x->uc = NULL;
+	x->run.finished = 1;
 	unlink_active(w, x);
 	atomic_fetch_sub(&w->pool->active, 1);
-	x->done = 1;
-	x->broken = broken;
-	if (broken && x->errbuf[0] == '\0')
-		eg_strlcpy(x->errbuf, x->cancelled ? "cancelled" : "transfer failed",
-		    sizeof(x->errbuf));
+	x->outcome.done = 1;
+	x->outcome.broken = broken;
+	if (broken)
+		upstream_error(x, x->outcome.cancelled ? "cancelled" : "transfer failed");
 	/* The end of the transfer answers every wait: headers (a body never came, or the
 	 * backend broke off), body, or upload space. */
-	upstream_wake_client(x, x->waiting);
+	client_resume(x, x->client.waiting);
 	upstream_xfer_put(x);    /* the worker's reference */
 }
 
 static void
 start(struct up_worker *w, struct upstream_xfer *x)
 {
-	x->started = 1;
-	atomic_fetch_add(&x->refs, 1);  /* the worker's reference while running */
+	x->run.started = 1;
+	upstream_xfer_hold(x);          /* the worker's reference while running */
 	atomic_fetch_add(&w->pool->active, 1);
 	atomic_fetch_add(&w->pool->requests, 1);
 	link_active(w, x);
-	x->last_activity_ms = eg_mono_ms();
-	upconn_start(w, x);
+	exchange_start(w, x);
 }
 
 static void
 cancel(struct up_worker *w, struct upstream_xfer *x)
 {
-	if (x->uc != NULL)
-		upconn_abort(x->uc);            /* ends x too */
+	if (x->backend.uc != NULL)
+		exchange_fail(x->backend.uc, "cancelled");      /* ends x too */
 	else
 		upstream_finish(w, x, 1);
 }
@@ -320,19 +320,19 @@ forward_run_pending(struct up_worker *w)
 	unsigned what;
 
 	while ((x = w->phead) != NULL) {
-		w->phead = x->pnext;
+		w->phead = x->run.pnext;
 		if (w->phead == NULL)
 			w->ptail = NULL;
-		x->pnext = NULL;
-		what = x->pending;
-		x->pending = 0;
-		if ((what & PEND_START) && !x->started)
+		x->run.pnext = NULL;
+		what = x->run.pending;
+		x->run.pending = 0;
+		if ((what & PEND_START) && !x->run.started)
 			start(w, x);
-		if (x->started && !x->finished) {
+		if (x->run.started && !x->run.finished) {
 			if (what & PEND_CANCEL)
 				cancel(w, x);
-			else if ((what & PEND_UNPAUSE) && x->uc != NULL)
-				upconn_resume(x->uc);
+			else if ((what & PEND_UNPAUSE) && x->backend.uc != NULL)
+				exchange_resume(x->backend.uc);
 		}
 		upstream_xfer_put(x);    /* the pending list's reference */
 	}
@@ -359,19 +359,22 @@ client_closed(int fd)
 static enum xfer_fail
 check_xfer(struct upstream_xfer *x, int64_t now)
 {
-	if (x->conn != NULL && x->waiting != WAIT_NONE && client_closed(x->client_fd))
+	const struct xfer_backend *b = &x->backend;
+
+	if (x->client.conn != NULL && x->client.waiting != WAIT_NONE &&
+	    client_closed(x->client.fd))
 		return FAIL_CLIENT_GONE;
 	if (x->down.oom || x->up.oom)
 		return FAIL_OOM;
-	if (!x->connected && now - x->start_ms > x->connect_timeout_ms) {
-		eg_strlcpy(x->errbuf, "connect timed out", sizeof(x->errbuf));
+	if (!b->connected && now - b->start_ms > x->req.connect_timeout_ms) {
+		upstream_error(x, "connect timed out");
 		return FAIL_TIMEOUT;
 	}
 	/* A full download ring excuses the backend only once the client is being sent the
 	 * response: before that (a backend answering before it read the upload) nothing
 	 * drains the ring, and the wait would never end. */
-	if (!(x->down_paused && x->responding) && !x->up_paused &&
-	    now - x->last_activity_ms > x->timeout_ms)
+	if (!(b->down_paused && x->client.responding) && !b->up_paused &&
+	    now - b->last_activity_ms > x->req.timeout_ms)
 		return FAIL_TIMEOUT;
 	return FAIL_NONE;
 }
@@ -383,14 +386,14 @@ forward_tick(struct up_worker *w, int64_t now)
 	enum xfer_fail f;
 
 	for (x = w->active; x != NULL; x = next) {
-		next = x->next;
+		next = x->run.next;
 		if ((f = check_xfer(x, now)) == FAIL_NONE)
 			continue;
-		x->fail = f;
-		x->cancelled = 1;
+		x->outcome.fail = f;
+		x->outcome.cancelled = 1;
 		cancel(w, x);
 	}
-	upconn_close_idle(w, now - IDLE_MS);
+	conn_close_idle(w, now - IDLE_MS);
 	return TICK_MS;
 }
 
@@ -399,10 +402,10 @@ forward_cancel_all(struct up_worker *w)
 {
 	forward_run_pending(w);
 	while (w->active != NULL) {
-		w->active->cancelled = 1;
+		w->active->outcome.cancelled = 1;
 		cancel(w, w->active);
 	}
-	upconn_close_idle(w, INT64_MAX);
+	conn_close_idle(w, INT64_MAX);
 }
 
 /* ---- the libmicrohttpd side's entry points ----------------------------------------- */
@@ -420,28 +423,25 @@ worker_of(struct upstream_pool *p, struct MHD_Connection *conn)
 	return NULL;
 }
 
+/* Every block but this file's starts at zero: its owner fills it in (forward_start,
+ * exchange_start). */
 struct upstream_xfer *
-upstream_xfer_new(struct upstream_pool *p, struct MHD_Connection *conn, int has_body)
+upstream_xfer_new(struct upstream_pool *p, struct MHD_Connection *conn)
 {
 	struct up_worker *w = worker_of(p, conn);
 	struct upstream_xfer *x;
 
 	if (w == NULL || (x = calloc(1, sizeof(*x))) == NULL)
 		return NULL;
-	atomic_init(&x->refs, 1);
-	x->w = w;
-	x->conn = conn;
-	x->client_fd = -1;
-	x->has_body = has_body;
-	x->content_length = -1;
-	x->headers_tail = &x->headers;
+	atomic_init(&x->run.refs, 1);
+	x->run.w = w;
 	return x;
 }
 
 int
 upstream_submit(struct upstream_xfer *x)
 {
-	if (atomic_load(&x->w->pool->shutting_down))
+	if (atomic_load(&x->run.w->pool->shutting_down))
 		return -1;
 	post(x, PEND_START);
 	return 0;
@@ -456,6 +456,7 @@ upstream_unpause(struct upstream_xfer *x)
 void
 upstream_cancel(struct upstream_xfer *x)
 {
+	x->outcome.cancelled = 1;
 	post(x, PEND_CANCEL);
 }
 
@@ -508,7 +509,7 @@ void
 forward_on_event(struct up_worker *w, void *ptr, uint32_t events)
 {
 	(void)w;
-	upconn_event(ptr, events);
+	conn_event(ptr, events);
 }
 
 /* New transfers fail from now on; the loops end the running ones (loop.c). */
@@ -528,7 +529,7 @@ forward_pool_free(struct upstream_pool *p)
 		return;
 	for (i = 0; i < p->n; i++) {
 		forward_cancel_all(&p->w[i]);
-		SSL_CTX_free(p->w[i].tls);
+		conn_worker_free(&p->w[i]);
 	}
 	free(p->w);
 	free(p);

@@ -35,6 +35,21 @@
 /* The LDAP bind password file: a password, not a document. */
 #define EG_MAX_PASSWORD_FILE 1024
 
+/* ---- forwarding to backends (forward/) ---- */
+/* The request head eidgate sends a backend: what passed of the client's head, which
+ * libmicrohttpd held whole in its 32 KiB per connection (server.c), plus eidgate's own
+ * fields (EG_MAX_HEADER each). Four times 64 KiB is a wide margin over that: a head
+ * growing past it is a bug, and it bounds what one request can make us allocate. */
+#define EG_MAX_FORWARD_HEAD (4 * 64 * 1024)
+/* A backend's response head (status line and all fields). Real ones are a few KiB
+ * (nginx reads them into one 4-8 KiB page by default); a head must sit whole in the
+ * connection's receive buffer, which grows to this for it, so the cap is also the most
+ * a backend can make a connection hold. */
+#define EG_MAX_BACKEND_HEAD (64 * 1024)
+/* Fields in a backend's response head: real answers carry a few dozen. Each kept field
+ * costs three allocations and a libmicrohttpd header, so more is refused (502). */
+#define EG_MAX_BACKEND_FIELDS 200
+
 /* ---- access log (audit/) ---- */
 /* Queued, uncommitted records: ~64k x ~300 bytes = ~20 MB, well under a second of
  * backlog at the measured commit rate. Beyond it appenders wait, then refuse (never drop). */

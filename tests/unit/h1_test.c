@@ -240,28 +240,28 @@ test_limits(char *buf)
 	struct h1_head h;
 	struct flog f;
 	size_t len = 0;
-	int i, n = big_head(buf, H1_MAX_HEAD);
+	int i, n = big_head(buf, EG_MAX_BACKEND_HEAD);
 
-	CHECK(parse(buf, H1_MAX_HEAD + 1, &h, &f) == H1_MAX_HEAD && h.nfields == n &&
+	CHECK(parse(buf, EG_MAX_BACKEND_HEAD + 1, &h, &f) == EG_MAX_BACKEND_HEAD && h.nfields == n &&
 	    f.calls == n && h.content_length == 1);
-	CHECK(parse(buf, H1_MAX_HEAD - 1, &h, &f) == 0);
-	CHECK(parse(buf, H1_MAX_HEAD - 2, &h, &f) == 0);
-	big_head(buf, H1_MAX_HEAD + 1);
-	CHECK(parse(buf, H1_MAX_HEAD + 2, &h, &f) == -1 && f.calls == 0);
-	CHECK(parse(buf, H1_MAX_HEAD, &h, &f) == -1);
+	CHECK(parse(buf, EG_MAX_BACKEND_HEAD - 1, &h, &f) == 0);
+	CHECK(parse(buf, EG_MAX_BACKEND_HEAD - 2, &h, &f) == 0);
+	big_head(buf, EG_MAX_BACKEND_HEAD + 1);
+	CHECK(parse(buf, EG_MAX_BACKEND_HEAD + 2, &h, &f) == -1 && f.calls == 0);
+	CHECK(parse(buf, EG_MAX_BACKEND_HEAD, &h, &f) == -1);
 
-	put(buf, &len, S200 "X-A: ", 'a', H1_MAX_HEAD, "");       /* an endless field */
-	CHECK(parse(buf, H1_MAX_HEAD - 100, &h, &f) == 0);
-	CHECK(parse(buf, H1_MAX_HEAD, &h, &f) == -1);
-	CHECK(parse(buf, H1_MAX_HEAD + 10, &h, &f) == -1);
+	put(buf, &len, S200 "X-A: ", 'a', EG_MAX_BACKEND_HEAD, "");       /* an endless field */
+	CHECK(parse(buf, EG_MAX_BACKEND_HEAD - 100, &h, &f) == 0);
+	CHECK(parse(buf, EG_MAX_BACKEND_HEAD, &h, &f) == -1);
+	CHECK(parse(buf, EG_MAX_BACKEND_HEAD + 10, &h, &f) == -1);
 
-	for (n = H1_MAX_FIELDS; n <= H1_MAX_FIELDS + 1; n++) {
+	for (n = EG_MAX_BACKEND_FIELDS; n <= EG_MAX_BACKEND_FIELDS + 1; n++) {
 		len = 0;
 		put(buf, &len, S200, 0, 0, "");
 		for (i = 1; i < n; i++)
 			put(buf, &len, "X-F: v\r\n", 0, 0, "");
 		put(buf, &len, CL0 "\r\n", 0, 0, "");
-		if (n == H1_MAX_FIELDS)
+		if (n == EG_MAX_BACKEND_FIELDS)
 			CHECK(parse(buf, len, &h, &f) == (ssize_t)len && h.nfields == n &&
 			    f.calls == n);
 		else
@@ -422,7 +422,7 @@ main(void)
 	char *buf, *want;
 	size_t i, j;
 
-	buf = malloc(2 * H1_MAX_HEAD);
+	buf = malloc(2 * EG_MAX_BACKEND_HEAD);
 	want = malloc(16 * 1024);
 	s.size = 128 * 1024;
 	s.buf = malloc(s.size);

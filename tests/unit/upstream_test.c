@@ -1,6 +1,6 @@
 /*
  * upstream_test.c - forward/upstream.c on its own: the streaming rings against a plain
- * model (random puts, gets, peeks/drops and direct writes as upconn.c does them must give
+ * model (random puts, gets, peeks/drops and direct writes as exchange.c does them must give
  * back exactly the bytes put in, in order, never hold more than EG_PROXY_BUF, and wrap
  * correctly). (Backend urls are split by the policy parser: tests/unit/policy_test.c.)
  */
