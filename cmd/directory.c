@@ -1,9 +1,12 @@
 /*
- * bootstrap.c - `eidgate directory init|add-organisation|add-facility|add-vte` (PRODUCT.md
- * §1, §4): the platform operator creates organisations, their facilities and their first
- * VTE; everything after that is done by the organisation's own people in the web pages.
+ * directory.c - `eidgate directory init|add-organisation|add-facility|add-vte|remove-vte`
+ * (PRODUCT.md §1, §4): the platform operator creates organisations, their facilities and
+ * their first VTE, and removes a VTE (the pages never remove an organisation's last);
+ * everything else is done by the organisation's own people in the web pages.
  *
  * The commands talk to LDAP directly with the service account of the configuration file.
+ * A change of VTE is a change of rights: it is recorded in the access log before the
+ * directory is written and its result after (cmd/oplog.c), or not made at all.
  * Exit status: 0 done (or already so, for init and add-vte), 1 refused or failed (with
  * one "eidgate: ..." line), 2 bad usage or an invalid value (nothing was sent to LDAP).
  */
@@ -36,6 +39,10 @@ static const char usage_text[] =
     "  add-vte -c CONFIG --organisation N --nrn NRN --name \"Given Surname\"\n"
     "      makes NRN a VTE of N, creating the person entry when absent (given name = the\n"
     "      first word, surname = the rest; the name on the card is authoritative later)\n"
+    "  remove-vte -c CONFIG --organisation N --nrn NRN\n"
+    "      removes NRN as VTE of N (also the last one: appoint the next one first)\n"
+    "  add-vte and remove-vte are recorded in the access log of [audit] db (through the\n"
+    "  running gateway, or directly when none runs); without the record, nothing changes\n"
     "\n"
     "exit status: 0 done, 1 refused or failed, 2 bad usage or invalid value\n";
 
@@ -120,13 +127,12 @@ parse_args(int argc, char **argv, struct dir_args *a)
 
 /* Loads the configuration and connects; 0 or 1 after a message. */
 static int
-open_writer(const char *cmd, const char *config, struct dir_writer **w)
+open_writer(const char *cmd, const char *config, struct eg_config *cfg,
+    struct dir_writer **w)
 {
-	struct eg_config cfg;
-
-	if (config_load(config, &cfg, NULL) != EG_OK)
+	if (config_load(config, cfg, NULL) != EG_OK)
 		return 1;       /* config_load printed file:line: problem */
-	if (dir_writer_open(&cfg, w) != EG_OK) {
+	if (dir_writer_open(cfg, w) != EG_OK) {
 		fprintf(stderr, "eidgate: directory %s: cannot use [ldap] of %s\n", cmd, config);
 		return 1;
 	}
@@ -232,27 +238,87 @@ cmd_add_facility(const struct dir_args *a, struct dir_writer *w)
 	return 0;
 }
 
+static void
+org_scope(const char *org, struct dir_scope *s, char *text, size_t textlen)
+{
+	memset(s, 0, sizeof(*s));
+	s->kind = EG_SCOPE_ORGANISATION;
+	eg_strlcpy(s->id, org, sizeof(s->id));
+	eg_strlcpy(s->org, org, sizeof(s->org));
+	dir_scope_format(s, text, textlen);
+}
+
 static int
-cmd_add_vte(const struct dir_args *a, struct dir_writer *w)
+cmd_add_vte(const struct dir_args *a, const struct eg_config *cfg, struct dir_writer *w)
 {
 	struct dir_scope s;
-	int exists, created, added;
+	struct oplog ol;
+	char text[EG_MAX_ID + 16];
+	size_t count;
+	int exists, created, added, holds, rc;
 
 	if (need_org("add-vte", w, a->org) != 0)
 		return 1;
+	org_scope(a->org, &s, text, sizeof(text));
+	if (dir_members(w, &s, "vte", a->nrn, &count, &holds, NULL) != EG_OK)
+		return failed("add-vte", w, "read cn=vte");
+	if (holds) {
+		dir_writer_close(w);
+		printf("already a VTE of this organisation\n");
+		return 0;
+	}
 	if (dir_person_exists(w, a->nrn, &exists) != EG_OK)
 		return failed("add-vte", w, "person");
+	if (oplog_init(&ol, cfg) != 0 ||
+	    oplog_record(&ol, "grant", a->nrn, "vte", text, 0, 1, "permitted") != 0) {
+		dir_writer_close(w);
+		return 1;
+	}
 	/* An existing person keeps the name they have (the card's, once they logged in). */
-	if (!exists && dir_person_create(w, a->nrn, a->name, &created) != EG_OK)
-		return failed("add-vte", w, "create person");
-	memset(&s, 0, sizeof(s));
-	s.kind = EG_SCOPE_ORGANISATION;
-	eg_strlcpy(s.id, a->org, sizeof(s.id));
-	eg_strlcpy(s.org, a->org, sizeof(s.org));
-	if (dir_add_member(w, &s, "vte", a->nrn, &added) != EG_OK)
-		return failed("add-vte", w, "add to cn=vte");
+	rc = exists ? EG_OK : dir_person_create(w, a->nrn, a->name, &created);
+	if (rc == EG_OK)
+		rc = dir_add_member(w, &s, "vte", a->nrn, &added);
+	if (oplog_record(&ol, "grant", a->nrn, "vte", text, 1, rc == EG_OK,
+	    rc != EG_OK ? "directory-unavailable" : added ? "granted" : "already-held") != 0 ||
+	    rc != EG_OK)
+		return rc != EG_OK ? failed("add-vte", w, "add to cn=vte") : 1;
 	dir_writer_close(w);
 	printf("%s\n", added ? "VTE added" : "already a VTE of this organisation");
+	return 0;
+}
+
+static int
+cmd_remove_vte(const struct dir_args *a, const struct eg_config *cfg, struct dir_writer *w)
+{
+	struct dir_scope s;
+	struct oplog ol;
+	char text[EG_MAX_ID + 16];
+	size_t count;
+	int removed, holds, rc;
+
+	if (need_org("remove-vte", w, a->org) != 0)
+		return 1;
+	org_scope(a->org, &s, text, sizeof(text));
+	if (dir_members(w, &s, "vte", a->nrn, &count, &holds, NULL) != EG_OK)
+		return failed("remove-vte", w, "read cn=vte");
+	if (!holds) {
+		dir_writer_close(w);
+		fprintf(stderr, "eidgate: directory remove-vte: %s is not a VTE of %s\n", a->nrn,
+		    a->org);
+		return 1;
+	}
+	if (oplog_init(&ol, cfg) != 0 ||
+	    oplog_record(&ol, "revoke", a->nrn, "vte", text, 0, 1, "permitted") != 0) {
+		dir_writer_close(w);
+		return 1;
+	}
+	rc = dir_remove_member(w, &s, "vte", a->nrn, &removed);
+	if (oplog_record(&ol, "revoke", a->nrn, "vte", text, 1, rc == EG_OK,
+	    rc != EG_OK ? "directory-unavailable" : removed ? "revoked" : "not-held") != 0 ||
+	    rc != EG_OK)
+		return rc != EG_OK ? failed("remove-vte", w, "remove from cn=vte") : 1;
+	dir_writer_close(w);
+	printf("%s\n", removed ? "VTE removed" : "not a VTE of this organisation");
 	return 0;
 }
 
@@ -261,7 +327,8 @@ static int
 check_values(const char *cmd, const struct dir_args *a)
 {
 	int org = strcmp(cmd, "add-organisation") == 0, fac = strcmp(cmd, "add-facility") == 0;
-	int vte = strcmp(cmd, "add-vte") == 0;
+	int vte = strcmp(cmd, "add-vte") == 0 || strcmp(cmd, "remove-vte") == 0;
+	int add = strcmp(cmd, "add-vte") == 0;
 
 	/* An option the command does not use is a mistake worth stopping for. */
 	if ((a->number != NULL || a->ncaps > 0) && !org)
@@ -269,8 +336,8 @@ check_values(const char *cmd, const struct dir_args *a)
 	if ((a->id != NULL || a->sector != NULL || a->region != NULL) && !fac)
 		return bad(cmd, "--id, --sector and --region belong to add-facility");
 	if (a->nrn != NULL && !vte)
-		return bad(cmd, "--nrn belongs to add-vte");
-	if ((a->org != NULL && !fac && !vte) || (a->name != NULL && !org && !fac && !vte))
+		return bad(cmd, "--nrn belongs to add-vte and remove-vte");
+	if ((a->org != NULL && !fac && !vte) || (a->name != NULL && !org && !fac && !add))
 		return bad(cmd, "--organisation and --name do not belong to this command");
 
 	if (org && !dir_valid_org_number(a->number))
@@ -280,7 +347,7 @@ check_values(const char *cmd, const struct dir_args *a)
 	if ((fac || vte) && !dir_valid_org_number(a->org))
 		return bad(cmd, "--organisation must be an enterprise number (10 digits, check "
 		    "digits)");
-	if ((org || fac || vte) && !dir_valid_name(a->name))
+	if ((org || fac || add) && !dir_valid_name(a->name))
 		return bad(cmd, "--name must be 1-128 characters without control characters or "
 		    "leading/trailing spaces");
 	if (fac && !dir_valid_facility_id(a->id))
@@ -299,8 +366,9 @@ int
 cmd_directory(int argc, char **argv)
 {
 	static const char *const cmds[] = { "init", "add-organisation", "add-facility",
-		"add-vte", NULL };
+		"add-vte", "remove-vte", NULL };
 	struct dir_writer *w = NULL;
+	struct eg_config cfg;
 	struct dir_args a;
 	const char *cmd;
 	size_t i;
@@ -322,7 +390,7 @@ cmd_directory(int argc, char **argv)
 		return usage(stdout, 0);
 	if (check_values(cmd, &a) != 0)
 		return 2;
-	if (open_writer(cmd, a.config, &w) != 0)
+	if (open_writer(cmd, a.config, &cfg, &w) != 0)
 		return 1;
 	if (i == 0)
 		return cmd_init(w);
@@ -330,5 +398,7 @@ cmd_directory(int argc, char **argv)
 		return cmd_add_org(&a, w);
 	if (i == 2)
 		return cmd_add_facility(&a, w);
-	return cmd_add_vte(&a, w);
+	if (i == 3)
+		return cmd_add_vte(&a, &cfg, w);
+	return cmd_remove_vte(&a, &cfg, w);
 }

@@ -13,6 +13,20 @@
 
 #include "eidgate/audit.h"
 
+/* oplog.c: the access-log records of the operator's changes of rights. */
+struct eg_config;
+struct oplog {
+	const struct eg_config *cfg;
+	char request_id[24];            /* "op-" and 16 hex: links decision and outcome */
+	char actor[80];                 /* "operator:<user>" */
+};
+/* 0, or -1 when no random id could be made. */
+int oplog_init(struct oplog *ol, const struct eg_config *cfg);
+/* Records the decision (outcome 0) or the outcome (1) of one change: through the running
+ * gateway, or directly into the log when none runs. 0, or 1 after a message. */
+int oplog_record(const struct oplog *ol, const char *action, const char *target,
+    const char *role, const char *scope, int outcome, int allow, const char *reason);
+
 /* argv[0] is the subcommand's name ("audit", "cert", "directory", "policy"). */
 int cmd_audit(int argc, char **argv);       /* audit.c */
 int cmd_cert(int argc, char **argv);        /* cert.c */

@@ -133,6 +133,12 @@ eg_hexval(int c)
 }
 
 int
+eg_all_hex(const char *s)
+{
+	return s[0] != '\0' && strspn(s, "0123456789abcdefABCDEF") == strlen(s);
+}
+
+int
 eg_list_has(const char *list, const char *item)
 {
 	size_t n = strlen(item);

@@ -70,8 +70,8 @@ forward_assertion_stats(struct assertion_cache *ac, unsigned long *hits,
 /* The organisation and facility the assertion speaks for: what the request is about
  * (the decision's scope), so a backend never applies one organisation's roles to
  * another's data; a request about nothing in particular speaks for the acting ones. */
-static void
-claim_place(const struct request *r, const char **org, const char **fac)
+void
+assertion_place(const struct request *r, const char **org, const char **fac)
 {
 	const struct policy_scope *sc = &r->decision.scope;
 
@@ -93,7 +93,7 @@ grant_in_claim(const struct request *r, const struct eg_grant *g)
 	const struct policy_scope *sc = &r->decision.scope;
 	const char *org, *fac;
 
-	claim_place(r, &org, &fac);
+	assertion_place(r, &org, &fac);
 	if (!sc->set)
 		return g->kind == EG_SCOPE_REGION || (org[0] != '\0' && strcmp(g->org, org) == 0);
 	if (sc->kind == EG_SCOPE_REGION)
@@ -168,7 +168,7 @@ make_key(struct request *r, const struct policy_backend *b, char *out, size_t ou
 	char num[32];
 	size_t i;
 
-	claim_place(r, &org, &fac);
+	assertion_place(r, &org, &fac);
 	key_add(&k, signer_kid(r->snap->signer));
 	snprintf(num, sizeof(num), "%lld", (long long)r->snap->cfg.assertion_lifetime_ms);
 	key_add(&k, num);
@@ -226,7 +226,7 @@ sign_claims(struct request *r, const struct policy_backend *b, int64_t now, char
 	char *payload;
 	int rc;
 
-	claim_place(r, &org, &fac);
+	assertion_place(r, &org, &fac);
 	claims = json_pack("{s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:I, s:I}",
 	    "iss", r->snap->cfg.assertion_issuer, "aud", b->name, "sub", u->id.nrn,
 	    "name", opt_string(u->id.name), "given_name", opt_string(u->id.given),

@@ -42,9 +42,12 @@ hop_by_hop(const char *name, size_t len)
 static int
 drop_request_header(const char *name)
 {
+	/* The override headers: a backend that honours them would run another method or
+	 * path than the one the policy decided on (a "deny DELETE" bypassed by a POST). */
 	static const char *const exact[] = {
 		"host", "content-length", "expect", "forwarded", "x-request-id", "x-real-ip",
-		"authorization", NULL,
+		"authorization", "x-http-method-override", "x-method-override", "x-http-method",
+		"x-original-url", "x-rewrite-url", "x-original-method", NULL,
 	};
 	size_t i;
 
@@ -170,11 +173,13 @@ static void
 add_identity_headers(struct request *r, struct hbuf *h)
 {
 	const struct req_user *u = &r->user;
+	const char *org, *fac;
 
+	assertion_place(r, &org, &fac);
 	add_field(h, "X-Eidgate-Nrn", u->id.nrn);
 	add_field(h, "X-Eidgate-Name", u->id.name);
-	add_field(h, "X-Eidgate-Org", u->context_org);
-	add_field(h, "X-Eidgate-Facility", u->context_facility);
+	add_field(h, "X-Eidgate-Org", org);
+	add_field(h, "X-Eidgate-Facility", fac);
 }
 
 /*
@@ -274,6 +279,46 @@ refuse_too_big(struct request *r)
 	return respond_error(r, 413, "body-too-large", "The request body is too large.");
 }
 
+/* A body the pipeline read whole (a form, checked before it goes): all of it is in the
+ * upload ring before the transfer starts (it is smaller than the ring). */
+static void
+send_read_body(struct request *r, struct upstream_xfer *x)
+{
+	x->client.up_total = ring_put(&x->up, r->body, r->body_size);
+	x->client.up_done = 1;
+}
+
+/* The answer is settled: what the outcome record will say (the first word stays). */
+static void
+settle(struct upstream_xfer *x, int status, const char *end)
+{
+	if (x->client.end != NULL)
+		return;
+	x->client.status = status;
+	x->client.end = end;
+}
+
+/*
+ * The outcome record of a forwarded request, when it completes: how it ended, with the
+ * bytes the client was given (not what the backend announced). A body the backend
+ * broke off, or a client that left before the end, changes a "complete".
+ */
+static void
+record_end(struct request *r, struct upstream_xfer *x, int client_gone)
+{
+	const char *end = x->client.end;
+
+	if (end == NULL || strcmp(end, "complete") == 0) {
+		if (client_gone)
+			end = "client-gone";
+		else if (x->outcome.broken)
+			end = x->outcome.fail == FAIL_TIMEOUT ? "upstream-timeout" : "backend-broken";
+		else if (end == NULL)
+			end = "unanswered";
+	}
+	(void)record_outcome(r, end, x->client.status, x->client.down_total);
+}
+
 enum MHD_Result
 forward_start(struct request *r, const struct policy_backend *b)
 {
@@ -293,10 +338,22 @@ forward_start(struct request *r, const struct policy_backend *b)
 		upstream_xfer_put(x);
 		goto fail;
 	}
+	if (r->body != NULL)
+		send_read_body(r, x);
+	/* The decision is in the log before a byte goes to the backend (PRODUCT.md §7):
+	 * committed with sync = full, accepted into the batch with group. */
+	if (record_decision(r, REC_REQUEST, 1, EG_OK, NULL, 0, 0) != EG_OK) {
+		upstream_xfer_put(x);
+		(void)record_outcome(r, "audit-unavailable", 503, 0);
+		return respond_audit_unavailable(r);
+	}
 	r->xfer = x;
 	r->phase = REQ_FORWARDING;
-	if (upstream_submit(x) != 0)
-		goto fail;
+	if (upstream_submit(x) != 0) {
+		settle(x, 500, "internal");
+		log_warnx("request %s: cannot start the upstream transfer", r->id);
+		return respond_error(r, 500, "internal", "The gateway could not handle the request.");
+	}
 	return MHD_YES;
 fail:
 	log_warnx("request %s: cannot start the upstream transfer", r->id);
@@ -468,7 +525,7 @@ answer_upstream_failure(struct request *r, struct upstream_xfer *x)
 	atomic_fetch_add(&r->gw->stat_upstream_errors, 1);
 	if (x->outcome.fail == FAIL_CLIENT_GONE) {
 		log_info("request %s: client went away while backend %s worked on it", r->id, bname);
-		record_decision(r, REC_REQUEST, 1, EG_OK, "client-gone", 0, 0);
+		settle(x, 0, "client-gone");
 		return MHD_NO;
 	}
 	if (slow)
@@ -476,9 +533,7 @@ answer_upstream_failure(struct request *r, struct upstream_xfer *x)
 		    (long long)x->req.timeout_ms);
 	else
 		log_warnx("request %s: backend %s: %s", r->id, bname, x->outcome.errbuf);
-	if (record_decision(r, REC_REQUEST, 1, slow ? EG_ERR_UPSTREAM_TIMEOUT : EG_ERR_UPSTREAM, NULL,
-	    slow ? 504 : 502, 0) != EG_OK)
-		return respond_audit_unavailable(r);
+	settle(x, slow ? 504 : 502, slow ? "upstream-timeout" : "upstream-unreachable");
 	return slow ? respond_error(r, 504, "upstream-timeout", "The service did not answer in time.") :
 	    respond_error(r, 502, "upstream-unreachable", "The service is unreachable.");
 }
@@ -491,17 +546,11 @@ answer_from_upstream(struct request *r, struct upstream_xfer *x)
 
 	if ((resp = make_response(r, x)) == NULL) {
 		upstream_cancel(x);
-		if (record_decision(r, REC_REQUEST, 1, EG_ERR_NOMEM, NULL, 0, 0) != EG_OK)
-			return respond_audit_unavailable(r);
+		settle(x, 500, "internal");
 		return respond_error(r, 500, "internal", "The gateway could not handle the request.");
 	}
-	/* Recorded before the response leaves: nothing is served unlogged. */
-	if (record_decision(r, REC_REQUEST, 1, EG_OK, NULL, (int)x->resp.status,
-	    x->resp.content_length > 0 ? (uint64_t)x->resp.content_length : 0) != EG_OK) {
-		MHD_destroy_response(resp);
-		upstream_cancel(x);
-		return respond_audit_unavailable(r);
-	}
+	/* "complete" until the body's end says otherwise (forward_done). */
+	settle(x, (int)x->resp.status, "complete");
 	ret = MHD_queue_response(r->conn, (unsigned)x->resp.status, resp);
 	MHD_destroy_response(resp);
 	x->client.responding = 1;
@@ -525,8 +574,11 @@ answer_when_ready(struct request *r, struct upstream_xfer *x)
 		x->client.waiting = WAIT_HEADERS;
 		MHD_suspend_connection(r->conn);
 	}
-	if (too_big)
-		return refuse_too_big(r);
+	if (too_big) {
+		/* Decided and forwarded already: the 413 is this request's outcome. */
+		settle(x, 413, "body-too-large");
+		return respond_error(r, 413, "body-too-large", "The request body is too large.");
+	}
 	if (ready)
 		return answer_from_upstream(r, x);
 	if (done)
@@ -547,12 +599,11 @@ record_unanswered(struct request *r, struct upstream_xfer *x)
 
 	log_info("request %s: closing: too much upload after the answer was settled", r->id);
 	if (x->client.too_big)
-		record_decision(r, REC_REQUEST, 0, EG_ERR_TOO_BIG, NULL, 413, 0);
+		settle(x, 413, "body-too-large");
 	else if (x->outcome.broken)
-		record_decision(r, REC_REQUEST, 1, slow ? EG_ERR_UPSTREAM_TIMEOUT : EG_ERR_UPSTREAM, NULL,
-		    slow ? 504 : 502, 0);
+		settle(x, slow ? 504 : 502, slow ? "upstream-timeout" : "upstream-unreachable");
 	else
-		record_decision(r, REC_REQUEST, 1, EG_OK, "upload-not-read", (int)x->resp.status, 0);
+		settle(x, (int)x->resp.status, "upload-not-read");
 }
 
 enum MHD_Result
@@ -590,11 +641,7 @@ forward_done(struct request *r, int client_gone)
 
 	if (x == NULL)
 		return;
-	/* A client that left before its answer (during the upload, or while the backend
-	 * worked) still leaves a record of the forwarded request. */
-	if (!r->decided)
-		record_decision(r, REC_REQUEST, 1, EG_OK, client_gone ? "client-gone" : "unanswered",
-		    x->outcome.done ? (int)x->resp.status : 0, 0);
+	record_end(r, x, client_gone);
 	x->client.conn = NULL;
 	x->client.waiting = WAIT_NONE;
 	running = !x->outcome.done;

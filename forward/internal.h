@@ -193,7 +193,12 @@ struct xfer_client {
 	uint64_t up_total;
 	int too_big;                    /* the body grew past max_body: 413 at its end */
 	uint64_t discarded;             /* upload bytes swallowed after the answer was settled */
-	uint64_t down_total;
+	uint64_t down_total;            /* body bytes handed to the client's connection */
+	/* What the client was answered and why the request ended, for its outcome record:
+	 * the status (the backend's, or the gateway's 502, 504, 413, 500) and a reason
+	 * (NULL until the answer is settled). */
+	int status;
+	const char *end;
 };
 
 /* exchange.c: the backend's side, the clock of its timeouts included. */
@@ -451,5 +456,8 @@ int conn_rx_grow(struct up_conn *uc, size_t cap);
  * backend and acting scope is within half its lifetime, else freshly signed. *jws is
  * malloc'd. EG_OK or EG_ERR_CRYPTO / EG_ERR_NOMEM. */
 int assertion_make(struct request *r, const struct policy_backend *b, char **jws);
+/* The organisation and facility the assertion (and identity=headers) speak for: what
+ * the request is about (its decision's scope), else the acting ones; never NULL. */
+void assertion_place(const struct request *r, const char **org, const char **fac);
 
 #endif

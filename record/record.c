@@ -149,7 +149,7 @@ record_read(struct request *r, const char *what)
 /* The organisation (and facility) a rights change belongs to, so that the
  * organisation's security officers see it. */
 static void
-scope_place(struct request *r, const char *scope, char *org, char *fac)
+place_scope(struct dir_resolver *dir, const char *scope, char *org, char *fac)
 {
 	struct dir_scope s;
 	const struct dir_facility *f = NULL;
@@ -159,8 +159,8 @@ scope_place(struct request *r, const char *scope, char *org, char *fac)
 		return;
 	if (s.kind == EG_SCOPE_ORGANISATION) {
 		eg_strlcpy(org, s.id, EG_MAX_ID);
-	} else if (s.kind == EG_SCOPE_FACILITY &&
-	    dir_facility(r->gw->dir, s.id, &f) == EG_OK && f->found) {
+	} else if (s.kind == EG_SCOPE_FACILITY && dir != NULL &&
+	    dir_facility(dir, s.id, &f) == EG_OK && f->found) {
 		eg_strlcpy(org, f->org, EG_MAX_ID);
 		eg_strlcpy(fac, f->id, EG_MAX_ID);
 	}
@@ -174,7 +174,7 @@ record_rights(struct request *r, int allow, const char *reason, const char *acti
 	struct audit_record rec;
 	char org[EG_MAX_ID], fac[EG_MAX_ID];
 
-	scope_place(r, scope, org, fac);
+	place_scope(r->gw->dir, scope, org, fac);
 	record_base(r, &rec, REC_RIGHTS, allow, reason);
 	rec.org = org[0] ? org : NULL;
 	rec.facility = fac[0] ? fac : NULL;
@@ -207,7 +207,7 @@ record_rights_outcome(struct request *r, const char *reason, int status,
 	struct audit_record rec;
 	char org[EG_MAX_ID], fac[EG_MAX_ID];
 
-	scope_place(r, scope, org, fac);
+	place_scope(r->gw->dir, scope, org, fac);
 	record_base(r, &rec, REC_OUTCOME, status < 400, reason);
 	rec.org = org[0] ? org : NULL;
 	rec.facility = fac[0] ? fac : NULL;
@@ -218,6 +218,35 @@ record_rights_outcome(struct request *r, const char *reason, int status,
 	rec.scope = scope;
 	rec.upstream_status = status;
 	return followup(r, &rec);
+}
+
+int
+record_operator(struct audit_log *log, struct dir_resolver *dir,
+    const struct rec_operator *op)
+{
+	struct audit_record rec;
+	char org[EG_MAX_ID], fac[EG_MAX_ID];
+
+	place_scope(dir, op->scope, org, fac);
+	memset(&rec, 0, sizeof(rec));
+	rec.kind = record_kind_name(op->outcome ? REC_OUTCOME : REC_RIGHTS);
+	rec.request_id = op->request_id;
+	rec.client = "local";
+	rec.org = org[0] ? org : NULL;
+	rec.facility = fac[0] ? fac : NULL;
+	rec.decision = op->allow ? "allow" : "deny";
+	rec.reason = op->reason;
+	rec.actor = op->actor;
+	rec.action = op->action;
+	rec.target = op->target;
+	rec.role = op->role;
+	rec.scope = op->scope;
+	if ((op->outcome ? audit_append_followup(log, &rec) :
+	    audit_append(log, &rec, NULL)) != EG_OK) {
+		log_warnx("operator change %s: access log cannot be written", op->request_id);
+		return EG_ERR_AUDIT;
+	}
+	return EG_OK;
 }
 
 void

@@ -6,6 +6,7 @@
 #define EIDGATE_REQUEST_INTERNAL_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <microhttpd.h>
 
@@ -19,11 +20,26 @@
 void identify_client(struct request *r);
 void identify_person(struct request *r);
 
+/* framing.c: what the head of a request says about its body. framing_field is called
+ * for every field line; framing_decide then says 0 with *has_body and *body_len (-1:
+ * chunked), or -1 when the framing is ambiguous (the request is refused: 400). */
+struct framing {
+	int n_cl, n_te, bad_name;
+	const char *cl, *te;            /* the last value of each (pointers kept) */
+};
+void framing_init(struct framing *f);
+void framing_field(struct framing *f, const char *name, const char *value);
+int framing_decide(const struct framing *f, const char *version, int *has_body,
+    int64_t *body_len);
+
+/* request.c: collects a small request body into r->body (NUL-terminated; more than max
+ * bytes sets r->body_too_big and drops the rest); returns 1 once the body is complete
+ * (a call with nothing uploaded), 0 while more may come. */
+int req_collect_body(struct request *r, const char *upload, size_t *upload_size, size_t max);
+
 /* routes.c: answers a built-in path (policy_path_is_builtin). Called again for each
  * piece of a body the route collects, until it answers. */
 enum MHD_Result route_request(struct request *r, const char *upload, size_t *upload_size);
-/* Frees what route_request kept for r (a collected body). */
-void route_request_done(struct request *r);
 
 /* verdict.c */
 /* 1 and *err, *id filled when a fresh verdict for chain_hash, made under revocation

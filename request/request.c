@@ -169,69 +169,24 @@ decide(struct request *r)
 	scope_org(r);
 }
 
-/* What the framing headers of a request say, counted over every field line. */
-struct framing {
-	int n_cl, n_te, bad_name;
-	const char *cl, *te;
-};
-
-static int
-is_token_char(unsigned char c)
-{
-	return c > 0x20 && c < 0x7f && strchr("\"(),/:;<=>?@[\\]{}", c) == NULL;
-}
-
 static enum MHD_Result
 count_framing(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
 {
-	struct framing *f = cls;
-	const char *p;
-
 	(void)kind;
-	/* A name with a space ("Transfer-Encoding :") is read differently by different
-	 * parsers: one of them would see no body. */
-	for (p = key; *p != '\0'; p++)
-		if (!is_token_char((unsigned char)*p))
-			f->bad_name = 1;
-	if (strcasecmp(key, "Content-Length") == 0) {
-		f->n_cl++;
-		f->cl = value;
-	} else if (strcasecmp(key, "Transfer-Encoding") == 0) {
-		f->n_te++;
-		f->te = value;
-	}
+	framing_field(cls, key, value);
 	return MHD_YES;
 }
 
-/*
- * How the body is framed, read once from the headers into r->has_body and r->body_len
- * (-1: chunked). -1 when it is ambiguous, which is how requests are smuggled past a
- * proxy that reads them differently (RFC 9112 §6.1, §6.3): a length or a transfer coding
- * given twice, both given, a transfer coding other than chunked or on HTTP/1.0 (which has
- * none), a length that is not digits (or beyond int64_t), or a field name with a space or
- * control character in it.
- */
+/* How the body is framed (request/framing.c), read once from the headers into
+ * r->has_body and r->body_len (-1: chunked); -1 when it is ambiguous. */
 static int
 read_framing(struct request *r, const char *version)
 {
 	struct framing f;
-	long long v = 0;
 
-	memset(&f, 0, sizeof(f));
+	framing_init(&f);
 	MHD_get_connection_values(r->conn, MHD_HEADER_KIND, count_framing, &f);
-	r->body_len = -1;
-	r->has_body = f.n_te > 0 || f.n_cl > 0;
-	if (f.bad_name || f.n_te > 1 || f.n_cl > 1 || (f.n_te && f.n_cl))
-		return -1;
-	if (f.cl != NULL && (!eg_all_digits(f.cl, strlen(f.cl)) || strlen(f.cl) > 18 ||
-	    eg_strtonum(f.cl, 0, INT64_MAX, &v) != EG_OK))
-		return -1;
-	if (f.te != NULL)
-		return strcasecmp(f.te, "chunked") != 0 ||
-		    strcmp(version, MHD_HTTP_VERSION_1_0) == 0 ? -1 : 0;
-	if (f.cl != NULL)
-		r->body_len = v;
-	return 0;
+	return framing_decide(&f, version, &r->has_body, &r->body_len);
 }
 
 static int
@@ -318,6 +273,53 @@ query_overrides_method(const char *q)
 	return 0;
 }
 
+int
+req_collect_body(struct request *r, const char *upload, size_t *upload_size, size_t max)
+{
+	char *nb;
+
+	if (*upload_size == 0)
+		return 1;
+	if (r->body_size + *upload_size > max) {
+		r->body_too_big = 1;
+	} else if ((nb = realloc(r->body, r->body_size + *upload_size + 1)) != NULL) {
+		memcpy(nb + r->body_size, upload, *upload_size);
+		r->body = nb;
+		r->body_size += *upload_size;
+		r->body[r->body_size] = '\0';
+	} else {
+		r->body_too_big = 1;
+	}
+	*upload_size = 0;
+	return 0;
+}
+
+/* An HTML form's body: its fields are parameters a backend reads like the query's, a
+ * _method among them; so it is read whole (they are small) and checked before it goes. */
+static int
+is_form(const struct request *r)
+{
+	const char *ct = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Content-Type");
+
+	return r->has_body && r->body_len != 0 && ct != NULL &&
+	    strncasecmp(ct, "application/x-www-form-urlencoded", 33) == 0;
+}
+
+/* The rest of a form's body, then the check, then forwarding with the body read. */
+static enum MHD_Result
+continue_form(struct request *r, const char *upload, size_t *upload_size)
+{
+	if (!req_collect_body(r, upload, upload_size, EG_MAX_FORM_BODY))
+		return MHD_YES;
+	if (r->body_too_big)
+		return respond_refused(r, REC_REQUEST, 413, EG_ERR_TOO_BIG,
+		    "The form is too large.");
+	if (query_overrides_method(r->body != NULL ? r->body : ""))
+		return respond_refused(r, REC_REQUEST, 400, EG_ERR_METHOD_OVERRIDE,
+		    "A _method field is not accepted.");
+	return forward_start(r, r->decision.backend);
+}
+
 static enum MHD_Result
 refuse_cross_site(struct request *r)
 {
@@ -378,6 +380,10 @@ start_request(struct request *r, const char *method, const char *upload, size_t 
 	if (query_overrides_method(r->query))
 		return respond_refused(r, REC_REQUEST, 400, EG_ERR_METHOD_OVERRIDE,
 		    "A _method parameter is not accepted.");
+	if (is_form(r)) {
+		r->phase = REQ_FORM;        /* the body comes with the calls that follow */
+		return MHD_YES;
+	}
 	return forward_start(r, r->decision.backend);
 }
 
@@ -414,6 +420,8 @@ req_access_handler(void *cls, struct MHD_Connection *conn, const char *url,
 		return start_request(r, method, upload_data, upload_data_size);
 	case REQ_STARTED:
 		return route_request(r, upload_data, upload_data_size);
+	case REQ_FORM:
+		return continue_form(r, upload_data, upload_data_size);
 	case REQ_FORWARDING:
 		return forward_continue(r, upload_data, upload_data_size);
 	case REQ_RESPONDED:
@@ -436,7 +444,7 @@ req_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 		return;
 	*con_cls = NULL;
 	forward_done(r, toe != MHD_REQUEST_TERMINATED_COMPLETED_OK);
-	route_request_done(r);
+	free(r->body);
 	dir_release(r->user.person);
 	dir_release(r->user.org);
 	dir_release(r->scope_org);

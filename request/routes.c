@@ -113,28 +113,6 @@ route_find(struct request *r)
 	return (m & RM_READ) ? &unknown_read : &unknown_change;
 }
 
-/* Collects a small request body; returns 1 once it is complete. */
-static int
-collect_body(struct request *r, const char *upload, size_t *upload_size)
-{
-	char *nb;
-
-	if (*upload_size == 0)
-		return 1;
-	if (r->body_size + *upload_size > EG_MAX_BUILTIN_BODY) {
-		r->body_too_big = 1;
-	} else if ((nb = realloc(r->body, r->body_size + *upload_size + 1)) != NULL) {
-		memcpy(nb + r->body_size, upload, *upload_size);
-		r->body = nb;
-		r->body_size += *upload_size;
-		r->body[r->body_size] = '\0';
-	} else {
-		r->body_too_big = 1;
-	}
-	*upload_size = 0;
-	return 0;
-}
-
 static int
 is_safe(const char *method)
 {
@@ -170,15 +148,8 @@ route_request(struct request *r, const char *upload, size_t *upload_size)
 		if (r->route->flags & R_BODY)
 			return MHD_YES;
 	}
-	if ((r->route->flags & R_BODY) && !collect_body(r, upload, upload_size))
+	if ((r->route->flags & R_BODY) &&
+	    !req_collect_body(r, upload, upload_size, EG_MAX_BUILTIN_BODY))
 		return MHD_YES;
 	return answer(r, r->route);
-}
-
-void
-route_request_done(struct request *r)
-{
-	free(r->body);
-	r->body = NULL;
-	r->body_size = 0;
 }

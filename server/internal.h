@@ -5,7 +5,12 @@
 #ifndef EIDGATE_SERVER_INTERNAL_H
 #define EIDGATE_SERVER_INTERNAL_H
 
+#include <stddef.h>
+
+#include <jansson.h>
 #include <microhttpd.h>
+
+#include "eidgate/record.h"
 
 struct gateway;
 struct gw_snapshot;
@@ -25,5 +30,20 @@ struct gw_loop *loop_new(struct MHD_Daemon *daemon, struct up_worker *w);
 int loop_start(struct gw_loop *l);
 void loop_stop(struct gw_loop *l);
 void loop_free(struct gw_loop *l);
+
+/* control.c: the local control socket (<[audit] db>/control.sock). */
+struct control;
+int control_start(struct gateway *gw, const char *audit_dir, struct control **out);
+void control_stop(struct control *c);
+
+/* control_msg.c: one message of it. On EG_OK m->op points into m's JSON (freed with
+ * control_msg_free, also after a failure); EG_ERR_PARSE with why naming the field. */
+struct control_msg {
+	struct rec_operator op;
+	json_t *json;
+};
+int control_parse(const char *text, size_t len, struct control_msg *m, char *why,
+    size_t whylen);
+void control_msg_free(struct control_msg *m);
 
 #endif

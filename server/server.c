@@ -443,6 +443,7 @@ server_serve(const char *config_path)
 {
 	struct gateway gw;
 	struct gw_snapshot *snap;
+	struct control *control = NULL;
 	sigset_t set;
 	int threads, rc = 1;
 
@@ -469,11 +470,13 @@ server_serve(const char *config_path)
 	threads = worker_count(&snap->cfg);
 	make_origin(&snap->cfg, gw.origin, sizeof(gw.origin));
 	if (open_services(&gw, &snap->cfg, threads) == 0 &&
+	    control_start(&gw, snap->cfg.audit_db, &control) == EG_OK &&
 	    start_loops(&gw, &snap->cfg, threads) == 0) {
 		log_info("listening on %s (%d threads, policy %s)", gw.origin, threads,
 		    policy_version(snap->policy));
 		rc = wait_for_signals(&gw, config_path) == 0 ? 0 : 1;
 	}
+	control_stop(control);
 	close_services(&gw);
 	pthread_mutex_destroy(&gw.snap_mu);
 	return rc;

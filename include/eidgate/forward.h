@@ -5,10 +5,11 @@
  * What it does: builds the request head for the backend (the client's identity headers
  * removed, X-Request-Id, X-Forwarded-For/-Proto and the signed assertion of who the user
  * is added; forward/assertion.c), sends it and the body over a kept-alive HTTP/1.1 or
- * HTTPS connection of the event-loop thread that owns the client (forward/upconn.c,
- * forward/upstream.c), reads the answer with a strict parser (forward/h1.c; 502 when its
- * end is unclear) and streams it to the client. An unreachable backend gives 502, a slow
- * one 504. The request's outcome is recorded through record.h.
+ * HTTPS connection of the event-loop thread that owns the client (forward/exchange.c
+ * over forward/conn.c; the transfer in forward/upstream.c), reads the answer with a
+ * strict parser (forward/h1.c; 502 when its end is unclear) and streams it to the
+ * client. An unreachable backend gives 502, a slow one 504. The request's decision is
+ * recorded before anything is sent to the backend, its outcome after (record.h).
  *
  * What it owns: per event loop, a worker with its backend connections (idle pool, DNS
  * cache, TLS context), the transfers running on it, and the cache of signed assertions.

@@ -84,6 +84,11 @@
  * 80 bytes each. */
 #define EG_MAX_ENDED_SESSIONS (256 * 1024)
 
+/* ---- the control socket (server/control.c) ---- */
+/* Its name in the log's directory, and its one message: nine short fields of JSON. */
+#define EG_CONTROL_SOCKET "control.sock"
+#define EG_MAX_CONTROL_LINE 2048
+
 /* ---- directory and rights management (directory/, api/) ---- */
 /* Entries in each of the resolver's caches (people, organisations, facilities): more
  * than the people who use the gateway within one [ldap] cache_ttl; beyond it the entry
@@ -102,6 +107,9 @@
 #define EG_MAX_ORIGIN 128
 
 /* ---- the gateway's own pages and bodies (request/, pages/) ---- */
+/* An HTML form's urlencoded body, read whole to find a _method field before it is
+ * forwarded: a form of text fields; files come as multipart. */
+#define EG_MAX_FORM_BODY (64 * 1024)
 /* Body of a request to a built-in endpoint (the PKCS#11 login): small JSON. */
 #define EG_MAX_BUILTIN_BODY (64 * 1024)
 /* A static page file served from web/ (HTML, JS, CSS): the largest is a few KiB. */

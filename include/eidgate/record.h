@@ -26,6 +26,8 @@
 #include <stdint.h>
 
 struct request;
+struct audit_log;
+struct dir_resolver;
 
 /* The kinds of record; record_kind_name() gives the word stored in the log. */
 enum rec_kind {
@@ -85,6 +87,22 @@ int record_outcome(struct request *r, const char *reason, int status, uint64_t b
  * last-vte, directory-unavailable; status: the HTTP status answered). */
 int record_rights_outcome(struct request *r, const char *reason, int status,
     const char *action, const char *target, const char *role, const char *scope);
+
+/*
+ * A change of rights by the platform operator (eidgate directory add-vte, remove-vte),
+ * which no request carries: its decision before the directory is written (outcome 0,
+ * kind "rights") and its result after (outcome 1, kind "outcome"), linked by request_id.
+ * actor is "operator:<user>"; scope "organisation:<n>". The running gateway writes them
+ * into its own chain (server/control.c); without one, the command opens the log itself.
+ */
+struct rec_operator {
+	const char *request_id, *actor, *action, *target, *role, *scope, *reason;
+	int allow, outcome;
+};
+/* Builds and appends the record (the scope placed with dir, which may be NULL). EG_OK or
+ * EG_ERR_AUDIT; the decision is committed when sync is full. */
+int record_operator(struct audit_log *log, struct dir_resolver *dir,
+    const struct rec_operator *op);
 
 /* For /eidgate/metrics: decisions allowed and denied since start. */
 void record_stats(const struct request *r, unsigned long *allowed, unsigned long *denied);

@@ -136,7 +136,9 @@ struct req_user {
 
 /* REQ_HEADERS: a request without a body whose start waits for libmicrohttpd's second
  * call (request.c says why). REQ_RESPONDED is set by pages.h when an answer is queued. */
-enum req_phase { REQ_NEW, REQ_HEADERS, REQ_STARTED, REQ_FORWARDING, REQ_RESPONDED };
+/* REQ_FORM: an allowed form post whose body is read whole before it is forwarded. */
+enum req_phase { REQ_NEW, REQ_HEADERS, REQ_STARTED, REQ_FORM, REQ_FORWARDING,
+	REQ_RESPONDED };
 
 struct upstream_xfer;
 struct route;
@@ -166,7 +168,9 @@ struct request {
 	/* A built-in route (routes.c writes these; handlers read them). */
 	const struct route *route;      /* the row answering it */
 	int wrong_method;               /* its path matched, not its method: 405 */
-	char *body;                     /* its collected body (NUL-terminated), or NULL */
+	/* A body read whole (request.c req_collect_body) for a built-in route or a form
+	 * (NUL-terminated), or NULL; forward_start sends it when it is set. */
+	char *body;
 	size_t body_size;
 	int body_too_big;
 };

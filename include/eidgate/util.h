@@ -41,6 +41,8 @@ eg_fnv1a(uint64_t h, const void *p, size_t len)
 }
 /* The value of one hex digit (either case), -1 for anything else. */
 int eg_hexval(int c);
+/* 1 when s is one or more hex digits (either case), nothing else. */
+int eg_all_hex(const char *s);
 /* 1 when item is one of the comma-separated entries of list (exact, case-sensitive). */
 int eg_list_has(const char *list, const char *item);
 /* Exactly 2n hex digits (either case) into n bytes. EG_OK or EG_ERR_PARSE. */

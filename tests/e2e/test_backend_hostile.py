@@ -179,7 +179,8 @@ def test_hostile_backend_answers(stack):
             r = get(case)
             assert r.status == 502, (case, r)
             assert b"chunked" not in r.body and b"Content-Length" not in r.body, (case, r.body)
-        rec = stack.audit_record(r.json()["request_id"], db=os.path.join(stack.root, "audit-raw"))
+        rec = harness.audit_outcome(stack, r.json()["request_id"],
+                                    db=os.path.join(stack.root, "audit-raw"))
         assert rec["upstream_status"] == 502 and rec["backend"] == "test-raw", rec
         assert get("lf-only").body == b"ok"
         p = stack.person(WHO)
@@ -275,8 +276,8 @@ def test_https_backend_is_verified(stack):
             preexec_fn=lambda: os.environ.__setitem__("SSL_CERT_FILE", empty))
         r = harness.request_on(stack, doubting, "GET", "/__raw/plain", who=WHO)
         assert r.status == 502, r
-        rec = stack.audit_record(r.json()["request_id"],
-                                 db=os.path.join(stack.root, "audit-tls-unknown"))
+        rec = harness.audit_outcome(stack, r.json()["request_id"],
+                                    db=os.path.join(stack.root, "audit-tls-unknown"))
         assert rec["reason"] == "upstream-unreachable", rec
         assert "certificate" in stack.log("tls-unknown"), stack.log("tls-unknown")
     finally:

@@ -67,14 +67,14 @@ def test_the_last_vte_survives_two_gateways_revoking_each_other(stack):
                 headers={"Authorization": "Bearer " + tokens[who],
                          "Content-Type": "application/json"},
                 body=json.dumps({"nrn": target, "role": "vte",
-                                 "scope": "organisation:" + org})).status
+                                 "scope": "organisation:" + org}))
         ts = [threading.Thread(target=revoke, args=("vte-c", stack.port, second)),
               threading.Thread(target=revoke, args=("norole", port, first))]
         for t in ts:
             t.start()
         for t in ts:
             t.join()
-        assert sorted(results.values()) == [204, 409], results
+        assert sorted(x.status for x in results.values()) == [204, 409], results
     finally:
         stack.stop_process("vte-race")
         # Put things back as they were: vte-c the one VTE of org C.
