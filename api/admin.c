@@ -46,16 +46,11 @@ struct api_writer {
 int
 api_writer_new(struct api_writer **out)
 {
-	struct api_writer *aw = calloc(1, sizeof(*aw));
+	static const struct api_writer unused = { PTHREAD_MUTEX_INITIALIZER, NULL, "" };
 
-	*out = NULL;
-	if (aw == NULL)
+	if ((*out = malloc(sizeof(**out))) == NULL)
 		return EG_ERR_NOMEM;
-	if (pthread_mutex_init(&aw->mu, NULL) != 0) {
-		free(aw);
-		return EG_ERR_NOMEM;
-	}
-	*out = aw;
+	**out = unused;
 	return EG_OK;
 }
 
@@ -148,14 +143,15 @@ admin_resolve_scope(struct dir_writer *w, struct admin_op *op)
 	return 0;
 }
 
-/* Runs one call of the API with the writer, one call at a time. */
-static enum MHD_Result
-with_writer(struct request *r, enum MHD_Result (*call)(struct request *, struct dir_writer *,
-    enum dir_action), enum dir_action action)
+/* One call of the API, with the writer, one call at a time (the route row's op says
+ * which). */
+enum MHD_Result
+api_admin(struct request *r)
 {
 	struct api_writer *aw = r->gw->writer;
 	struct dir_writer *w;
 	enum MHD_Result ret;
+	int op = r->route->op;
 
 	if (r->user.person == NULL)
 		return admin_error(r, 401, "no-certificate", "Please log in with your eID card.",
@@ -165,34 +161,14 @@ with_writer(struct request *r, enum MHD_Result (*call)(struct request *, struct 
 	if (w == NULL)
 		ret = admin_error(r, 503, "directory-unavailable",
 		    "The directory is unavailable; please try again later.", NULL);
+	else if (op == API_SCOPE)
+		ret = admin_scope(r, w);
+	else if (op == API_PEOPLE)
+		ret = admin_people(r, w);
 	else
-		ret = call(r, w, action);
+		ret = admin_change(r, w, op == API_GRANT ? DIR_GRANT : DIR_REVOKE);
 	pthread_mutex_unlock(&aw->mu);
 	return ret;
-}
-
-enum MHD_Result
-api_admin_scope(struct request *r)
-{
-	return with_writer(r, admin_scope, DIR_GRANT);
-}
-
-enum MHD_Result
-api_admin_people(struct request *r)
-{
-	return with_writer(r, admin_people, DIR_GRANT);
-}
-
-enum MHD_Result
-api_admin_grant(struct request *r)
-{
-	return with_writer(r, admin_change, DIR_GRANT);
-}
-
-enum MHD_Result
-api_admin_revoke(struct request *r)
-{
-	return with_writer(r, admin_change, DIR_REVOKE);
 }
 
 enum MHD_Result

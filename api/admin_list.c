@@ -98,9 +98,8 @@ admin_org_of(const struct eg_grant *g)
 }
 
 enum MHD_Result
-admin_scope(struct request *r, struct dir_writer *w, enum dir_action action)
+admin_scope(struct request *r, struct dir_writer *w)
 {
-	(void)action;
 	const struct dir_person *p = r->user.person;
 	json_t *orgs = json_array();
 	size_t i, k;
@@ -186,9 +185,8 @@ people_params(struct request *r, struct admin_op *op, const char **role, const c
 }
 
 enum MHD_Result
-admin_people(struct request *r, struct dir_writer *w, enum dir_action action)
+admin_people(struct request *r, struct dir_writer *w)
 {
-	(void)action;
 	const struct dir_person *p = r->user.person;
 	struct admin_op op;
 	struct dir_people pl;

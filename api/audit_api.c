@@ -233,17 +233,24 @@ records(struct request *r, struct params *pa)
 	return ret;
 }
 
-enum MHD_Result
-api_audit_records(struct request *r)
+/* Runs fn with the request's parameters (params_open), then lets them go. */
+static enum MHD_Result
+with_params(struct request *r, enum MHD_Result (*fn)(struct request *, struct params *))
 {
 	struct params pa;
 	enum MHD_Result ret;
 
 	if (params_open(r, &pa, &ret) != 0)
 		return ret;
-	ret = records(r, &pa);
+	ret = fn(r, &pa);
 	json_decref(pa.body);
 	return ret;
+}
+
+enum MHD_Result
+api_audit_records(struct request *r)
+{
+	return with_params(r, records);
 }
 
 /* Counts per UTC day and decision, oldest day first (records come oldest first). */
@@ -292,14 +299,7 @@ stats(struct request *r, struct params *pa)
 enum MHD_Result
 api_audit_stats(struct request *r)
 {
-	struct params pa;
-	enum MHD_Result ret;
-
-	if (params_open(r, &pa, &ret) != 0)
-		return ret;
-	ret = stats(r, &pa);
-	json_decref(pa.body);
-	return ret;
+	return with_params(r, stats);
 }
 
 /* The chain is one for all organisations, so whether it verifies is everyone's to know;

@@ -31,9 +31,9 @@ enum MHD_Result admin_directory_down(struct request *r, const struct admin_op *o
 /* Fills op->scope.org from the directory; 0, 400 (no such scope) or 503. */
 int admin_resolve_scope(struct dir_writer *w, struct admin_op *op);
 
-/* admin_list.c (action is not used: the shape of admin_change) */
-enum MHD_Result admin_scope(struct request *r, struct dir_writer *w, enum dir_action action);
-enum MHD_Result admin_people(struct request *r, struct dir_writer *w, enum dir_action action);
+/* admin_list.c */
+enum MHD_Result admin_scope(struct request *r, struct dir_writer *w);
+enum MHD_Result admin_people(struct request *r, struct dir_writer *w);
 
 /* admin_change.c: a grant or revocation with the JSON body r->body. */
 enum MHD_Result admin_change(struct request *r, struct dir_writer *w,

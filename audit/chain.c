@@ -19,3 +19,14 @@ audit_chain_hash(const void *value, size_t len, unsigned char out[AUDIT_HASH_LEN
 		return EG_ERR_CRYPTO;
 	return EG_OK;
 }
+
+int
+audit_chain_hex(const void *value, size_t len, char hex[AUDIT_HEX_LEN])
+{
+	unsigned char hash[AUDIT_HASH_LEN];
+	int rc = audit_chain_hash(value, len, hash);
+
+	if (rc == EG_OK)
+		eg_hex(hash, sizeof(hash), hex);
+	return rc;
+}

@@ -110,6 +110,16 @@ void audit_record_encode(const struct audit_record *r, unsigned char *out);
 int audit_record_decode(const unsigned char *val, size_t len, struct audit_record *r,
     char *buf, size_t buflen, const char **why);
 
+/* A growing buffer for a decoded record's strings (its owner frees p). */
+struct audit_strbuf {
+	char *p;
+	size_t cap;
+};
+/* audit_record_decode into b, grown to len first. 0, or -1 with *why set ("out of
+ * memory" included). */
+int audit_record_decode_buf(const unsigned char *val, size_t len, struct audit_record *r,
+    struct audit_strbuf *b, const char **why);
+
 /* Finds string field `id` in a stored value: offset and length of its bytes, or -1. */
 int audit_record_find(const unsigned char *val, size_t len, unsigned id, size_t *off,
     size_t *flen);
@@ -120,6 +130,8 @@ int audit_record_find(const unsigned char *val, size_t len, unsigned id, size_t 
 
 /* chain.c */
 int audit_chain_hash(const void *value, size_t len, unsigned char out[AUDIT_HASH_LEN]);
+/* The same as hex (AUDIT_HEX_LEN bytes), as records show it. EG_OK or EG_ERR_CRYPTO. */
+int audit_chain_hex(const void *value, size_t len, char hex[AUDIT_HEX_LEN]);
 
 /* env.c: the read side shared by query and verify, and the DBI names. */
 struct audit_dbis {

@@ -14,8 +14,7 @@ struct qctx {
 	void *arg;
 	MDB_txn *txn;
 	struct audit_dbis d;
-	char *buf;              /* decoded strings of the current record */
-	size_t cap;
+	struct audit_strbuf buf;        /* decoded strings of the current record */
 	uint64_t matched;
 	int cbrc;
 	char *err;
@@ -44,22 +43,11 @@ rec_match(const struct audit_filter *f, const struct audit_record *r)
 static int
 emit(struct qctx *q, const MDB_val *v, uint64_t seq)
 {
-	unsigned char hash[AUDIT_HASH_LEN];
 	char hex[AUDIT_HEX_LEN];
 	struct audit_record r;
 	const char *why = NULL;
 
-	if (v->mv_size > q->cap) {
-		char *nb = realloc(q->buf, v->mv_size);
-
-		if (nb == NULL) {
-			eg_errf(q->err, q->errlen, "audit log %s: out of memory", q->dir);
-			return Q_FAIL;
-		}
-		q->buf = nb;
-		q->cap = v->mv_size;
-	}
-	if (audit_record_decode(v->mv_data, v->mv_size, &r, q->buf, q->cap, &why) != 0 ||
+	if (audit_record_decode_buf(v->mv_data, v->mv_size, &r, &q->buf, &why) != 0 ||
 	    r.seq != seq) {
 		eg_errf(q->err, q->errlen, "audit log %s: record seq %llu is corrupt: %s",
 		    q->dir, (unsigned long long)seq, why ? why : "sequence mismatch");
@@ -67,11 +55,10 @@ emit(struct qctx *q, const MDB_val *v, uint64_t seq)
 	}
 	if (!rec_match(q->f, &r))
 		return Q_MORE;
-	if (audit_chain_hash(v->mv_data, v->mv_size, hash) != EG_OK) {
+	if (audit_chain_hex(v->mv_data, v->mv_size, hex) != EG_OK) {
 		eg_errf(q->err, q->errlen, "audit log %s: hashing failed", q->dir);
 		return Q_FAIL;
 	}
-	eg_hex(hash, sizeof(hash), hex);
 	r.hash = hex;
 	if ((q->cbrc = q->cb(&r, q->arg)) != 0)
 		return Q_STOP;
@@ -289,7 +276,7 @@ audit_query_txn(MDB_txn *txn, const char *dir, const struct audit_filter *f,
 	} else {
 		r = run_plan(&q);
 	}
-	free(q.buf);
+	free(q.buf.p);
 	if (r == Q_FAIL)
 		return EG_ERR_AUDIT;
 	return q.cbrc;

@@ -15,31 +15,28 @@
 #include "audit/internal.h"
 
 struct audit_reader {
-	char *dir;
 	MDB_env *env;
 	int started;            /* the first call positioned the reader */
 	uint64_t last;          /* last seq passed */
-	char *buf;
-	size_t cap;
+	struct audit_strbuf buf;
+	char dir[];             /* for messages */
 };
 
 int
 audit_reader_open(const char *dir, struct audit_reader **out, char *err, size_t errlen)
 {
-	struct audit_reader *rd = calloc(1, sizeof(*rd));
+	size_t n = strlen(dir) + 1;
 
-	*out = NULL;
-	if (rd == NULL || (rd->dir = strdup(dir)) == NULL) {
-		free(rd);
+	if ((*out = calloc(1, sizeof(**out) + n)) == NULL) {
 		eg_errf(err, errlen, "audit log %s: out of memory", dir);
 		return EG_ERR_NOMEM;
 	}
-	if (audit_env_open_ro(dir, &rd->env, err, errlen) != EG_OK) {
-		audit_reader_close(rd);
-		return EG_ERR_AUDIT;
-	}
-	*out = rd;
-	return EG_OK;
+	memcpy((*out)->dir, dir, n);
+	if (audit_env_open_ro(dir, &(*out)->env, err, errlen) == EG_OK)
+		return EG_OK;
+	audit_reader_close(*out);
+	*out = NULL;
+	return EG_ERR_AUDIT;
 }
 
 void
@@ -49,8 +46,7 @@ audit_reader_close(struct audit_reader *rd)
 		return;
 	if (rd->env != NULL)
 		mdb_env_close(rd->env);
-	free(rd->buf);
-	free(rd->dir);
+	free(rd->buf.p);
 	free(rd);
 }
 
@@ -65,28 +61,17 @@ struct pass {
 static int
 emit(struct audit_reader *rd, const MDB_val *k, const MDB_val *v, struct pass *p)
 {
-	unsigned char hash[AUDIT_HASH_LEN];
 	char hex[AUDIT_HEX_LEN];
 	struct audit_record r;
 	const char *why = "malformed key";
 
-	if (v->mv_size > rd->cap) {
-		char *nb = realloc(rd->buf, v->mv_size);
-
-		if (nb == NULL) {
-			eg_errf(p->err, p->errlen, "audit log %s: out of memory", rd->dir);
-			return EG_ERR_AUDIT;
-		}
-		rd->buf = nb;
-		rd->cap = v->mv_size;
-	}
-	if (k->mv_size != 8 || audit_record_decode(v->mv_data, v->mv_size, &r, rd->buf,
-	    rd->cap, &why) != 0 || audit_chain_hash(v->mv_data, v->mv_size, hash) != EG_OK) {
+	if (k->mv_size != 8 ||
+	    audit_record_decode_buf(v->mv_data, v->mv_size, &r, &rd->buf, &why) != 0 ||
+	    audit_chain_hex(v->mv_data, v->mv_size, hex) != EG_OK) {
 		eg_errf(p->err, p->errlen, "audit log %s: record after seq %" PRIu64
 		    " is corrupt: %s", rd->dir, rd->last, why);
 		return EG_ERR_AUDIT;
 	}
-	eg_hex(hash, sizeof(hash), hex);
 	r.hash = hex;
 	rd->last = audit_be64_get(k->mv_data);
 	return p->cb(&r, p->arg);

@@ -1,5 +1,6 @@
 /* record.c - the binary form of one access-log record (layout in audit/internal.h). */
 #include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "audit/internal.h"
@@ -182,4 +183,21 @@ audit_record_find(const unsigned char *val, size_t len, unsigned id, size_t *off
 	*off = 0;
 	*flen = 0;
 	return -1;
+}
+
+int
+audit_record_decode_buf(const unsigned char *val, size_t len, struct audit_record *r,
+    struct audit_strbuf *b, const char **why)
+{
+	char *nb;
+
+	if (len > b->cap) {
+		if ((nb = realloc(b->p, len)) == NULL) {
+			*why = "out of memory";
+			return -1;
+		}
+		b->p = nb;
+		b->cap = len;
+	}
+	return audit_record_decode(val, len, r, b->p, b->cap, why);
 }

@@ -33,8 +33,7 @@ struct vctx {
 	uint64_t expect;                        /* next seq we must see */
 	int started;                            /* a record or archive was accepted */
 	const char *where;                      /* "archive F" or "log D" for messages */
-	char *buf;
-	size_t cap;
+	struct audit_strbuf buf;
 	uint64_t seen;
 	int64_t t0;
 	int tty;
@@ -93,16 +92,10 @@ decode(struct vctx *v, uint64_t seq, const unsigned char *val, size_t len)
 {
 	struct audit_record r;
 	const char *why = NULL;
-	char *nb;
 
-	if (len > v->cap) {
-		if ((nb = realloc(v->buf, len)) == NULL)
-			return fail(v, AUDIT_VF_READ, seq, "out of memory");
-		v->buf = nb;
-		v->cap = len;
-	}
-	if (audit_record_decode(val, len, &r, v->buf, v->cap, &why) != 0)
-		return fail(v, AUDIT_VF_CHAIN, seq, "%s: record is malformed: %s", v->where, why);
+	if (audit_record_decode_buf(val, len, &r, &v->buf, &why) != 0)
+		return fail(v, strcmp(why, "out of memory") == 0 ? AUDIT_VF_READ : AUDIT_VF_CHAIN,
+		    seq, "%s: record is malformed: %s", v->where, why);
 	if (r.seq != seq)
 		return fail(v, AUDIT_VF_CHAIN, seq, "%s: stored seq %llu differs from its key",
 		    v->where, (unsigned long long)r.seq);
@@ -423,7 +416,7 @@ audit_verify_txn(MDB_txn *txn, const char *dir, const struct audit_verify_opts *
 	if (r != EG_OK && res->fail == AUDIT_VF_READ)
 		eg_strlcpy(err, res->why, errlen);
 	progress(&v, 1);
-	free(v.buf);
+	free(v.buf.p);
 	res->last_seq = res->records ? v.expect - 1 : 0;
 	res->elapsed_us = eg_now_us() - v.t0;
 	eg_hex(v.prev, sizeof(v.prev), res->head);

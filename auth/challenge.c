@@ -29,11 +29,7 @@
  * clock is the wall-clock seconds the challenges carry; nonces are wiped as they go.
  * The store is that cache: struct challenge_store is never defined, a pointer to one
  * is the struct cache pointer under its public name. */
-static struct cache *
-used(struct challenge_store *cs)
-{
-	return (struct cache *)(void *)cs;
-}
+#define USED(cs) ((struct cache *)(void *)(cs))
 
 int
 challenge_store_new(struct challenge_store **out)
@@ -42,17 +38,14 @@ challenge_store_new(struct challenge_store **out)
 		.capacity = STORE_SLOTS, .ways = STORE_SLOTS, .key_max = NONCE_LEN,
 		.val_max = 0, .flags = CACHE_REFUSE | CACHE_WIPE,
 	};
-	struct cache *c;
-	int r = cache_new(&conf, &c);
 
-	*out = (struct challenge_store *)(void *)c;
-	return r;
+	return cache_new(&conf, (struct cache **)(void *)out);
 }
 
 void
 challenge_store_free(struct challenge_store *cs)
 {
-	cache_free(used(cs));
+	cache_free(USED(cs));
 }
 
 int
@@ -89,7 +82,7 @@ challenge_issue(const struct session_key *k, const char *origin, int ttl_s, char
 static int
 mark_used(struct challenge_store *cs, const char *nonce, int64_t expires, int64_t now)
 {
-	return cache_add(used(cs), nonce, strlen(nonce), NULL, 0, expires + 1, now) == EG_OK ?
+	return cache_add(USED(cs), nonce, strlen(nonce), NULL, 0, expires + 1, now) == EG_OK ?
 	    0 : -1;
 }
 

@@ -125,7 +125,7 @@ parse_args(int argc, char **argv, struct dir_args *a)
 	return 0;
 }
 
-/* Loads the configuration and connects; 0 or 1 after a message. */
+/* Loads the configuration into cfg and connects; 0 or 1 after a message. */
 static int
 open_writer(const char *cmd, const char *config, struct eg_config *cfg,
     struct dir_writer **w)
@@ -238,87 +238,78 @@ cmd_add_facility(const struct dir_args *a, struct dir_writer *w)
 	return 0;
 }
 
-static void
-org_scope(const char *org, struct dir_scope *s, char *text, size_t textlen)
+/* The directory side of one VTE change: EG_OK with *done (added, removed) or an error. */
+typedef int (*vte_op)(const struct dir_args *a, struct dir_writer *w,
+    const struct dir_scope *s, int *done);
+
+static int
+add_vte(const struct dir_args *a, struct dir_writer *w, const struct dir_scope *s, int *done)
 {
-	memset(s, 0, sizeof(*s));
-	s->kind = EG_SCOPE_ORGANISATION;
-	eg_strlcpy(s->id, org, sizeof(s->id));
-	eg_strlcpy(s->org, org, sizeof(s->org));
-	dir_scope_format(s, text, textlen);
+	int exists, created, rc;
+
+	/* An existing person keeps the name they have (the card's, once they logged in). */
+	if ((rc = dir_person_exists(w, a->nrn, &exists)) != EG_OK)
+		return rc;
+	if (!exists && (rc = dir_person_create(w, a->nrn, a->name, &created)) != EG_OK)
+		return rc;
+	return dir_add_member(w, s, "vte", a->nrn, done);
 }
 
 static int
-cmd_add_vte(const struct dir_args *a, const struct eg_config *cfg, struct dir_writer *w)
+remove_vte(const struct dir_args *a, struct dir_writer *w, const struct dir_scope *s,
+    int *done)
 {
+	return dir_remove_member(w, s, "vte", a->nrn, done);
+}
+
+/*
+ * add-vte and remove-vte: nothing to do when the person already is (is not) a VTE;
+ * otherwise the decision is recorded, the directory changed, the result recorded (a
+ * change without its record is not made). 0, or 1 after a message.
+ */
+static int
+vte_change(const char *cmd, const struct dir_args *a, const struct eg_config *cfg,
+    struct dir_writer *w, int add)
+{
+	const char *action = add ? "grant" : "revoke";
 	struct dir_scope s;
 	struct oplog ol;
 	char text[EG_MAX_ID + 16];
 	size_t count;
-	int exists, created, added, holds, rc;
+	int holds, done = 0, rc;
 
-	if (need_org("add-vte", w, a->org) != 0)
+	if (need_org(cmd, w, a->org) != 0)
 		return 1;
-	org_scope(a->org, &s, text, sizeof(text));
+	memset(&s, 0, sizeof(s));
+	s.kind = EG_SCOPE_ORGANISATION;
+	eg_strlcpy(s.id, a->org, sizeof(s.id));
+	eg_strlcpy(s.org, a->org, sizeof(s.org));
+	dir_scope_format(&s, text, sizeof(text));
 	if (dir_members(w, &s, "vte", a->nrn, &count, &holds, NULL) != EG_OK)
-		return failed("add-vte", w, "read cn=vte");
-	if (holds) {
+		return failed(cmd, w, "read cn=vte");
+	if (holds == add) {
 		dir_writer_close(w);
+		if (!add) {
+			fprintf(stderr, "eidgate: directory %s: %s is not a VTE of %s\n", cmd, a->nrn,
+			    a->org);
+			return 1;
+		}
 		printf("already a VTE of this organisation\n");
 		return 0;
 	}
-	if (dir_person_exists(w, a->nrn, &exists) != EG_OK)
-		return failed("add-vte", w, "person");
 	if (oplog_init(&ol, cfg) != 0 ||
-	    oplog_record(&ol, "grant", a->nrn, "vte", text, 0, 1, "permitted") != 0) {
+	    oplog_record(&ol, action, a->nrn, "vte", text, 0, 1, "permitted") != 0) {
 		dir_writer_close(w);
 		return 1;
 	}
-	/* An existing person keeps the name they have (the card's, once they logged in). */
-	rc = exists ? EG_OK : dir_person_create(w, a->nrn, a->name, &created);
-	if (rc == EG_OK)
-		rc = dir_add_member(w, &s, "vte", a->nrn, &added);
-	if (oplog_record(&ol, "grant", a->nrn, "vte", text, 1, rc == EG_OK,
-	    rc != EG_OK ? "directory-unavailable" : added ? "granted" : "already-held") != 0 ||
-	    rc != EG_OK)
-		return rc != EG_OK ? failed("add-vte", w, "add to cn=vte") : 1;
+	rc = (add ? add_vte : remove_vte)(a, w, &s, &done);
+	if (oplog_record(&ol, action, a->nrn, "vte", text, 1, rc == EG_OK,
+	    rc != EG_OK ? "directory-unavailable" : !done ? "already-held" :
+	    add ? "granted" : "revoked") != 0 || rc != EG_OK)
+		return rc != EG_OK ? failed(cmd, w, add ? "add to cn=vte" :
+		    "remove from cn=vte") : 1;
 	dir_writer_close(w);
-	printf("%s\n", added ? "VTE added" : "already a VTE of this organisation");
-	return 0;
-}
-
-static int
-cmd_remove_vte(const struct dir_args *a, const struct eg_config *cfg, struct dir_writer *w)
-{
-	struct dir_scope s;
-	struct oplog ol;
-	char text[EG_MAX_ID + 16];
-	size_t count;
-	int removed, holds, rc;
-
-	if (need_org("remove-vte", w, a->org) != 0)
-		return 1;
-	org_scope(a->org, &s, text, sizeof(text));
-	if (dir_members(w, &s, "vte", a->nrn, &count, &holds, NULL) != EG_OK)
-		return failed("remove-vte", w, "read cn=vte");
-	if (!holds) {
-		dir_writer_close(w);
-		fprintf(stderr, "eidgate: directory remove-vte: %s is not a VTE of %s\n", a->nrn,
-		    a->org);
-		return 1;
-	}
-	if (oplog_init(&ol, cfg) != 0 ||
-	    oplog_record(&ol, "revoke", a->nrn, "vte", text, 0, 1, "permitted") != 0) {
-		dir_writer_close(w);
-		return 1;
-	}
-	rc = dir_remove_member(w, &s, "vte", a->nrn, &removed);
-	if (oplog_record(&ol, "revoke", a->nrn, "vte", text, 1, rc == EG_OK,
-	    rc != EG_OK ? "directory-unavailable" : removed ? "revoked" : "not-held") != 0 ||
-	    rc != EG_OK)
-		return rc != EG_OK ? failed("remove-vte", w, "remove from cn=vte") : 1;
-	dir_writer_close(w);
-	printf("%s\n", removed ? "VTE removed" : "not a VTE of this organisation");
+	printf("VTE %s\n", add ? "added" : "removed");
 	return 0;
 }
 
@@ -398,7 +389,5 @@ cmd_directory(int argc, char **argv)
 		return cmd_add_org(&a, w);
 	if (i == 2)
 		return cmd_add_facility(&a, w);
-	if (i == 3)
-		return cmd_add_vte(&a, &cfg, w);
-	return cmd_remove_vte(&a, &cfg, w);
+	return vte_change(cmd, &a, &cfg, w, i == 3);
 }

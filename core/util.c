@@ -39,72 +39,67 @@ eg_strtonum(const char *s, long long min, long long max, long long *out)
 	return EG_OK;
 }
 
-/* Splits "123unit" into its number and unit; the number must be at least one digit. */
+/* A unit and what one of it counts (milliseconds, bytes). */
+struct unit {
+	const char *name;
+	unsigned long long mul;
+};
+
+/*
+ * "123unit" as a number of base units: at least one digit, then one of the n units, no
+ * overflow of max. The two parsers below differ only in their units.
+ */
 static int
-split_number_unit(const char *s, unsigned long long *num, const char **unit)
+parse_scaled(const char *s, const struct unit *units, size_t n, unsigned long long max,
+    unsigned long long *out)
 {
 	const char *p = s;
 	unsigned long long v = 0;
+	size_t i;
 
 	if (s == NULL || !isdigit((unsigned char)*p))
 		return EG_ERR_PARSE;
-	while (isdigit((unsigned char)*p)) {
+	for (; isdigit((unsigned char)*p); p++) {
 		unsigned d = (unsigned)(*p - '0');
 		if (v > (~0ULL - d) / 10)
 			return EG_ERR_PARSE;
 		v = v * 10 + d;
-		p++;
 	}
-	*num = v;
-	*unit = p;
-	return EG_OK;
+	for (i = 0; i < n; i++)
+		if (strcmp(p, units[i].name) == 0 && v <= max / units[i].mul) {
+			*out = v * units[i].mul;
+			return EG_OK;
+		}
+	return EG_ERR_PARSE;
 }
 
 int
 eg_parse_duration_ms(const char *s, int64_t *out_ms)
 {
-	static const struct { const char *unit; unsigned long long ms; } units[] = {
+	static const struct unit units[] = {
 		{ "ms", 1 }, { "s", 1000 }, { "m", 60000 }, { "h", 3600000 },
 	};
 	unsigned long long v;
-	const char *unit;
-	size_t i;
 
-	if (split_number_unit(s, &v, &unit) != EG_OK)
+	if (parse_scaled(s, units, sizeof(units) / sizeof(units[0]), INT64_MAX, &v) != EG_OK)
 		return EG_ERR_PARSE;
-	for (i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
-		if (strcmp(unit, units[i].unit) != 0)
-			continue;
-		if (v > (unsigned long long)INT64_MAX / units[i].ms)
-			return EG_ERR_PARSE;
-		*out_ms = (int64_t)(v * units[i].ms);
-		return EG_OK;
-	}
-	return EG_ERR_PARSE;
+	*out_ms = (int64_t)v;
+	return EG_OK;
 }
 
 int
 eg_parse_size(const char *s, uint64_t *out)
 {
-	static const struct { const char *unit; unsigned long long mul; } units[] = {
+	static const struct unit units[] = {
 		{ "", 1 }, { "B", 1 }, { "KiB", 1ULL << 10 }, { "MiB", 1ULL << 20 },
 		{ "GiB", 1ULL << 30 }, { "TiB", 1ULL << 40 },
 	};
 	unsigned long long v;
-	const char *unit;
-	size_t i;
 
-	if (split_number_unit(s, &v, &unit) != EG_OK)
+	if (parse_scaled(s, units, sizeof(units) / sizeof(units[0]), UINT64_MAX, &v) != EG_OK)
 		return EG_ERR_PARSE;
-	for (i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
-		if (strcmp(unit, units[i].unit) != 0)
-			continue;
-		if (v > UINT64_MAX / units[i].mul)
-			return EG_ERR_PARSE;
-		*out = v * units[i].mul;
-		return EG_OK;
-	}
-	return EG_ERR_PARSE;
+	*out = v;
+	return EG_OK;
 }
 
 void

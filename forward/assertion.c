@@ -47,11 +47,8 @@ forward_assertions_new(struct assertion_cache **out)
 		.capacity = ACACHE_SLOTS, .ways = 1, .key_max = ACACHE_KEY_MAX,
 		.val_max = ACACHE_JWS_MAX - 1, .flags = CACHE_WIPE,
 	};
-	struct cache *c;
-	int r = cache_new(&conf, &c);
 
-	*out = (struct assertion_cache *)(void *)c;
-	return r;
+	return cache_new(&conf, (struct cache **)(void *)out);
 }
 
 void

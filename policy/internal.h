@@ -11,17 +11,6 @@
 
 #include "eidgate/policy.h"
 
-/* Method bits. `*` means all of them: an unknown method (TRACE, CONNECT, WebDAV...) never
- * matches any rule, so it is always denied. */
-enum {
-	PM_GET = 1 << 0, PM_HEAD = 1 << 1, PM_POST = 1 << 2, PM_PUT = 1 << 3,
-	PM_PATCH = 1 << 4, PM_DELETE = 1 << 5, PM_OPTIONS = 1 << 6,
-	PM_ALL = (1 << 7) - 1
-};
-
-/* Returns the bit of an upper-case method name, 0 when unknown. */
-unsigned policy_method_bit(const char *m, size_t len);
-
 enum seg_kind { SEG_LITERAL, SEG_PARAM, SEG_STAR, SEG_GLOB };
 
 struct policy_seg {

@@ -167,22 +167,36 @@ place_scope(struct dir_resolver *dir, const char *scope, char *org, char *fac)
 	dir_release(f);
 }
 
+/* What a change of rights is about, and where it belongs (org and fac hold the place's
+ * text, EG_MAX_ID bytes each, for as long as rec is used). */
+struct change_of_rights {
+	const char *action, *target, *role, *scope;
+};
+
+static void
+rights_fields(struct request *r, struct audit_record *rec, const struct change_of_rights *c,
+    char *org, char *fac)
+{
+	place_scope(r->gw->dir, c->scope, org, fac);
+	rec->org = org[0] ? org : NULL;
+	rec->facility = fac[0] ? fac : NULL;
+	rec->actor = rec->nrn;
+	rec->action = c->action;
+	rec->target = c->target;
+	rec->role = c->role;
+	rec->scope = c->scope;
+}
+
 int
 record_rights(struct request *r, int allow, const char *reason, const char *action,
     const char *target, const char *role, const char *scope)
 {
+	const struct change_of_rights c = { action, target, role, scope };
 	struct audit_record rec;
 	char org[EG_MAX_ID], fac[EG_MAX_ID];
 
-	place_scope(r->gw->dir, scope, org, fac);
 	record_base(r, &rec, REC_RIGHTS, allow, reason);
-	rec.org = org[0] ? org : NULL;
-	rec.facility = fac[0] ? fac : NULL;
-	rec.actor = rec.nrn;
-	rec.action = action;
-	rec.target = target;
-	rec.role = role;
-	rec.scope = scope;
+	rights_fields(r, &rec, &c, org, fac);
 	return record_append(r, &rec);
 }
 
@@ -204,18 +218,12 @@ int
 record_rights_outcome(struct request *r, const char *reason, int status,
     const char *action, const char *target, const char *role, const char *scope)
 {
+	const struct change_of_rights c = { action, target, role, scope };
 	struct audit_record rec;
 	char org[EG_MAX_ID], fac[EG_MAX_ID];
 
-	place_scope(r->gw->dir, scope, org, fac);
 	record_base(r, &rec, REC_OUTCOME, status < 400, reason);
-	rec.org = org[0] ? org : NULL;
-	rec.facility = fac[0] ? fac : NULL;
-	rec.actor = rec.nrn;
-	rec.action = action;
-	rec.target = target;
-	rec.role = role;
-	rec.scope = scope;
+	rights_fields(r, &rec, &c, org, fac);
 	rec.upstream_status = status;
 	return followup(r, &rec);
 }

@@ -52,18 +52,17 @@ new_request_id(struct gateway *gw, char *out, size_t outlen)
 static void
 raw_path(const char *uri, char *out, size_t outlen)
 {
-	static const char hex[] = "0123456789ABCDEF";
 	size_t o = 0;
 
 	for (; *uri != '\0' && *uri != '?' && o + 4 < outlen; uri++) {
 		unsigned char c = (unsigned char)*uri;
-		if (c > 0x20 && c < 0x7f) {
-			out[o++] = (char)c;
-		} else {
+		if (c <= 0x20 || c >= 0x7f) {
 			out[o++] = '%';
-			out[o++] = hex[c >> 4];
-			out[o++] = hex[c & 15];
+			eg_hex(&c, 1, out + o);
+			o += 2;
+			continue;
 		}
+		out[o++] = (char)c;
 	}
 	out[o] = '\0';
 }

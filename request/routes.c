@@ -28,53 +28,42 @@
 #define R_API (R_BODY | R_LOGIN | R_CSRF)
 
 static const struct route routes[] = {
-	{ RM_READ, EG_JWKS_PATH, 0, page_jwks, NULL },
-	{ RM_READ, P "/healthz", 0, page_healthz, NULL },
-	{ RM_READ, P "/metrics", 0, page_metrics, NULL },
-	{ RM_READ, P "/whoami", R_LOGIN, page_whoami, NULL },
-	{ RM_POST, P "/auth/challenge", R_BODY, page_challenge, NULL },
-	{ RM_POST, P "/auth/token", R_BODY, page_token, NULL },
-	{ RM_POST, P "/context", R_API, page_context, NULL },
-	{ RM_POST, P "/logout", R_API, page_logout, NULL },
+	{ RM_READ, EG_JWKS_PATH, 0, page_jwks, NULL, 0 },
+	{ RM_READ, P "/healthz", 0, page_healthz, NULL, 0 },
+	{ RM_READ, P "/metrics", 0, page_metrics, NULL, 0 },
+	{ RM_READ, P "/whoami", R_LOGIN, page_whoami, NULL, 0 },
+	{ RM_POST, P "/auth/challenge", R_BODY, page_challenge, NULL, 0 },
+	{ RM_POST, P "/auth/token", R_BODY, page_token, NULL, 0 },
+	{ RM_POST, P "/context", R_API, page_context, NULL, 0 },
+	{ RM_POST, P "/logout", R_API, page_logout, NULL, 0 },
 
-	{ RM_GET, ADMIN_API "scope", R_API, api_admin_scope, api_admin_wrong_method },
-	{ RM_GET, ADMIN_API "people", R_API, api_admin_people, api_admin_wrong_method },
-	{ RM_POST, ADMIN_API "grants", R_API, api_admin_grant, api_admin_wrong_method },
-	{ RM_POST, ADMIN_API "revocations", R_API, api_admin_revoke, api_admin_wrong_method },
-	{ RM_ANY, ADMIN_API, R_API | R_PREFIX, api_admin_not_found, NULL },
+	{ RM_GET, ADMIN_API "scope", R_API, api_admin, api_admin_wrong_method, API_SCOPE },
+	{ RM_GET, ADMIN_API "people", R_API, api_admin, api_admin_wrong_method, API_PEOPLE },
+	{ RM_POST, ADMIN_API "grants", R_API, api_admin, api_admin_wrong_method, API_GRANT },
+	{ RM_POST, ADMIN_API "revocations", R_API, api_admin, api_admin_wrong_method,
+	    API_REVOKE },
+	{ RM_ANY, ADMIN_API, R_API | R_PREFIX, api_admin_not_found, NULL, 0 },
 
-	{ RM_GET, AUDIT_API "scope", R_LOGIN, api_audit_scope, NULL },
-	{ RM_GET, AUDIT_API "records", R_LOGIN, api_audit_records, NULL },
-	{ RM_POST, AUDIT_API "records", R_API, api_audit_records, NULL },
-	{ RM_GET, AUDIT_API "stats", R_LOGIN, api_audit_stats, NULL },
-	{ RM_POST, AUDIT_API "stats", R_API, api_audit_stats, NULL },
-	{ RM_GET, AUDIT_API "verify", R_LOGIN, api_audit_verify, NULL },
-	{ RM_GET, AUDIT_API, R_LOGIN | R_PREFIX, page_not_found, NULL },
+	{ RM_GET, AUDIT_API "scope", R_LOGIN, api_audit_scope, NULL, 0 },
+	{ RM_GET, AUDIT_API "records", R_LOGIN, api_audit_records, NULL, 0 },
+	{ RM_POST, AUDIT_API "records", R_API, api_audit_records, NULL, 0 },
+	{ RM_GET, AUDIT_API "stats", R_LOGIN, api_audit_stats, NULL, 0 },
+	{ RM_POST, AUDIT_API "stats", R_API, api_audit_stats, NULL, 0 },
+	{ RM_GET, AUDIT_API "verify", R_LOGIN, api_audit_verify, NULL, 0 },
+	{ RM_GET, AUDIT_API, R_LOGIN | R_PREFIX, page_not_found, NULL, 0 },
 
-	{ RM_READ, P, 0, page_portal, NULL },
-	{ RM_READ, P "/", 0, page_portal, NULL },
-	{ RM_READ, P "/admin", 0, page_admin, NULL },
-	{ RM_READ, P "/admin/", 0, page_admin, NULL },
-	{ RM_READ, P "/audit", 0, page_audit, NULL },
-	{ RM_READ, P "/audit/", 0, page_audit, NULL },
-	{ RM_READ, P "/static/", R_PREFIX, page_static, NULL },
+	{ RM_READ, P, 0, page_portal, NULL, 0 },
+	{ RM_READ, P "/", 0, page_portal, NULL, 0 },
+	{ RM_READ, P "/admin", 0, page_admin, NULL, 0 },
+	{ RM_READ, P "/admin/", 0, page_admin, NULL, 0 },
+	{ RM_READ, P "/audit", 0, page_audit, NULL, 0 },
+	{ RM_READ, P "/audit/", 0, page_audit, NULL, 0 },
+	{ RM_READ, P "/static/", R_PREFIX, page_static, NULL, 0 },
 };
 
 /* No row's path: a read is simply not there; anything else is checked as a change. */
-static const struct route unknown_read = { RM_ANY, NULL, 0, page_not_found, NULL };
-static const struct route unknown_change = { RM_ANY, NULL, R_API, page_not_found, NULL };
-
-static unsigned
-method_bit(const char *m)
-{
-	if (strcmp(m, "GET") == 0)
-		return RM_GET;
-	if (strcmp(m, "HEAD") == 0)
-		return RM_HEAD;
-	if (strcmp(m, "POST") == 0)
-		return RM_POST;
-	return RM_OTHER;
-}
+static const struct route unknown_read = { RM_ANY, NULL, 0, page_not_found, NULL, 0 };
+static const struct route unknown_change = { RM_ANY, NULL, R_API, page_not_found, NULL, 0 };
 
 static int
 path_matches(const struct route *rt, const char *path)
@@ -93,7 +82,7 @@ static const struct route *
 route_find(struct request *r)
 {
 	const struct route *by_path = NULL;
-	unsigned m = method_bit(r->method);
+	unsigned m = policy_method_bit(r->method, strlen(r->method));
 	size_t i;
 
 	for (i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {

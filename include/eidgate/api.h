@@ -26,11 +26,10 @@ struct request;
 struct api_writer;
 
 /* The rights API (api/admin*.c), below /eidgate/admin/api/: GET scope, GET people,
- * POST grants, POST revocations; its 405 and 404 in its own JSON shape. */
-enum MHD_Result api_admin_scope(struct request *r);
-enum MHD_Result api_admin_people(struct request *r);
-enum MHD_Result api_admin_grant(struct request *r);
-enum MHD_Result api_admin_revoke(struct request *r);
+ * POST grants, POST revocations, one route row each with its operation in the row's op;
+ * its 405 and 404 in its own JSON shape. */
+enum api_op { API_SCOPE, API_PEOPLE, API_GRANT, API_REVOKE };
+enum MHD_Result api_admin(struct request *r);
 enum MHD_Result api_admin_wrong_method(struct request *r);
 enum MHD_Result api_admin_not_found(struct request *r);
 

@@ -81,6 +81,17 @@ size_t policy_rule_count(const struct policy *p);
 const struct policy_backend *policy_backend_at(const struct policy *p, size_t i);
 const struct policy_backend *policy_backend_find(const struct policy *p, const char *name);
 
+/* Method bits (rules, and the gateway's route table). `*` means all of them: an unknown
+ * method (TRACE, CONNECT, WebDAV...) never matches any rule, so it is always denied. */
+enum {
+	PM_GET = 1 << 0, PM_HEAD = 1 << 1, PM_POST = 1 << 2, PM_PUT = 1 << 3,
+	PM_PATCH = 1 << 4, PM_DELETE = 1 << 5, PM_OPTIONS = 1 << 6,
+	PM_ALL = (1 << 7) - 1
+};
+
+/* Returns the bit of an upper-case method name (len bytes), 0 when unknown. */
+unsigned policy_method_bit(const char *m, size_t len);
+
 /* 1 when method is one the policy language knows (GET HEAD POST PUT PATCH DELETE
  * OPTIONS, case-sensitive): the only ones the gateway serves. */
 int policy_method_known(const char *method);

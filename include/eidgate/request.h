@@ -179,10 +179,11 @@ struct request {
 
 typedef enum MHD_Result (*route_fn)(struct request *r);
 
+/* Methods of a row: the policy's method bits (policy.h). */
 enum {
-	RM_GET = 1, RM_HEAD = 2, RM_POST = 4, RM_OTHER = 8,
-	RM_READ = RM_GET | RM_HEAD,
-	RM_ANY = RM_READ | RM_POST | RM_OTHER,
+	RM_GET = PM_GET, RM_HEAD = PM_HEAD, RM_POST = PM_POST,
+	RM_READ = PM_GET | PM_HEAD,
+	RM_ANY = PM_ALL,
 };
 
 enum {
@@ -200,6 +201,8 @@ struct route {
 	unsigned flags;                 /* R_* */
 	route_fn handler;
 	route_fn wrong_method;          /* the 405 answer; NULL: the generic one */
+	int op;                         /* which of its operations a handler serving several
+	                                 * rows runs (the rights API's) */
 };
 
 /* ---- the pipeline's entry points, for the server's libmicrohttpd daemons ------------ */

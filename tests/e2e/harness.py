@@ -327,6 +327,24 @@ def request_on(stack, port, method, path, who=None, headers=None, body=None):
     return stack.request(method, path, who=who, headers=headers, body=body, port=port)
 
 
+# ---- raw requests ------------------------------------------------------------------------
+def raw_tls_request(stack, request, who, port=None, until=b"\r\n\r\n"):
+    """Sends raw bytes over a TLS connection with who's card certificate; returns what
+    came back up to `until` (or all until the connection closed)."""
+    p = stack.person(who)
+    ctx = stack.tls_context(p["chain"], p["key_file"])
+    with socket.create_connection(("127.0.0.1", port or stack.port), timeout=30) as s:
+        with ctx.wrap_socket(s, server_hostname="localhost") as t:
+            t.sendall(request)
+            data = b""
+            while until not in data:
+                chunk = t.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+    return data
+
+
 # ---- what a backend saw, from the backend itself ----------------------------------------
 def backend_requests(stack):
     """Requests the module backend started since it began (its /__stats, asked directly,

@@ -285,20 +285,10 @@ def test_https_backend_is_verified(stack):
 
 
 def raw_tls_request(stack, port, request):
-    """Sends raw bytes over a TLS connection with a card certificate; the answer's
-    status line (b"" when the connection closed without one)."""
-    p = stack.person(WHO)
-    ctx = stack.tls_context(p["chain"], p["key_file"])
-    with socket.create_connection(("127.0.0.1", port), timeout=30) as s:
-        with ctx.wrap_socket(s, server_hostname="localhost") as t:
-            t.sendall(request)
-            data = b""
-            while b"\r\n" not in data:
-                chunk = t.recv(4096)
-                if not chunk:
-                    break
-                data += chunk
-    return data.split(b"\r\n", 1)[0]
+    """The status line of the answer to raw bytes (b"" when the connection closed
+    without one)."""
+    return harness.raw_tls_request(stack, request, WHO, port=port,
+                                   until=b"\r\n").split(b"\r\n", 1)[0]
 
 
 def test_request_smuggling_and_uploads(stack):

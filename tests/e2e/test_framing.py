@@ -6,7 +6,6 @@ method and path override headers never reach a backend, and a _method parameter 
 refused (a backend that honours it would turn a POST into the DELETE a rule denies).
 """
 import json
-import socket
 import ssl
 import subprocess
 
@@ -16,18 +15,7 @@ WHO = "mod-molenberg"
 
 
 def raw(stack, request, who=WHO):
-    p = stack.person(who)
-    ctx = stack.tls_context(p["chain"], p["key_file"])
-    with socket.create_connection(("127.0.0.1", stack.port), timeout=10) as s:
-        with ctx.wrap_socket(s, server_hostname="127.0.0.1") as t:
-            t.sendall(request)
-            data = b""
-            while b"\r\n\r\n" not in data:
-                chunk = t.recv(65536)
-                if not chunk:
-                    break
-                data += chunk
-            return data
+    return harness.raw_tls_request(stack, request, who)
 
 
 def status_of(data):

@@ -114,9 +114,14 @@ str_ok(const char *want, const char *have)
 static int
 gen_matches(const struct audit_filter *f, const struct audit_record *r)
 {
-	return str_ok(f->nrn, r->nrn) && str_ok(f->org, r->org) &&
-	    str_ok(f->facility, r->facility) && str_ok(f->decision, r->decision) &&
-	    str_ok(f->kind, r->kind) && (!f->since_us || r->time_us >= f->since_us) &&
+	const char *want[] = { f->nrn, f->org, f->facility, f->decision, f->kind };
+	const char *have[] = { r->nrn, r->org, r->facility, r->decision, r->kind };
+	size_t i;
+
+	for (i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+		if (!str_ok(want[i], have[i]))
+			return 0;
+	return (!f->since_us || r->time_us >= f->since_us) &&
 	    (!f->until_us || r->time_us <= f->until_us);
 }
 
