@@ -225,6 +225,7 @@ struct audit_log {
 	uint64_t ckpt_every;            /* AUDIT_CKPT_RECORDS */
 	/* Counters for tests and bench, under mu. */
 	uint64_t n_commits, n_ckpts, n_dead_readers;
+	uint64_t commit_us_sum;         /* time spent in committed batches (metrics) */
 	size_t full_peak;               /* records in the last FULL batch: the linger target */
 
 	pthread_t thread;

@@ -207,6 +207,18 @@ audit_writable(struct audit_log *log)
 	return ok;
 }
 
+void
+audit_stats(struct audit_log *log, struct audit_stats *st)
+{
+	pthread_mutex_lock(&log->mu);
+	st->queued = log->q_count;
+	st->committed_seq = log->committed_seq;
+	st->commits = log->n_commits;
+	st->commit_us_sum = log->commit_us_sum;
+	st->writable = !log->failed && !log->stop;
+	pthread_mutex_unlock(&log->mu);
+}
+
 int
 audit_flush(struct audit_log *log)
 {
@@ -325,11 +337,12 @@ requeue(struct audit_log *log, struct audit_item *batch)
  */
 static void
 finish_batch(struct audit_log *log, struct audit_item *batch, int rc, uint64_t first,
-    uint64_t last)
+    uint64_t last, int64_t took_us)
 {
 	if (rc == EG_OK) {
 		log->committed_seq = last;
 		log->n_commits++;
+		log->commit_us_sum += (uint64_t)took_us;
 		if (log->failed)
 			log_info("audit log %s: written again from seq %llu; records are accepted "
 			    "again", log->dir, (unsigned long long)first);
@@ -378,6 +391,7 @@ audit_writer_main(void *arg)
 		struct audit_item *batch;
 		uint64_t first = 0, last = 0;
 		int rc = EG_OK, stop;
+		int64_t t0;
 
 		wait_work(log, due);
 		batch = take_batch(log, &first, &last);
@@ -386,6 +400,7 @@ audit_writer_main(void *arg)
 			break;
 		pthread_mutex_unlock(&log->mu);
 
+		t0 = audit_mono_us();
 		if (batch != NULL)
 			rc = audit_store_write_batch(log, batch);
 		/* After the batch, so a checkpoint due by time covers it too. */
@@ -403,7 +418,7 @@ audit_writer_main(void *arg)
 			break;
 		}
 		if (batch != NULL)
-			finish_batch(log, batch, rc, first, last);
+			finish_batch(log, batch, rc, first, last, audit_mono_us() - t0);
 	}
 	pthread_mutex_unlock(&log->mu);
 	/* Signing gave this thread its own DRBG: free it now rather than rely on OpenSSL's

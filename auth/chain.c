@@ -299,3 +299,12 @@ auth_revocation_generation(const struct auth_ctx *ctx)
 {
 	return crl_state_generation(ctx->crl);
 }
+
+void
+auth_stats(const struct auth_ctx *ctx, struct auth_stats *st)
+{
+	memset(st, 0, sizeof(*st));
+	if (ctx->ocsp != NULL)
+		ocsp_cache_stats(ctx->ocsp, &st->ocsp_hits, &st->ocsp_misses, &st->ocsp_errors);
+	crl_state_times(ctx->crl, &st->crl_loaded, &st->crl_next_update);
+}

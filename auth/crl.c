@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/stat.h>
 
 #include <openssl/err.h>
@@ -36,6 +37,8 @@ struct crl_state {
 	unsigned char sig[32];          /* listing the current store was built from */
 	unsigned char bad_sig[32];      /* last listing that failed to load (log once) */
 	uint64_t gen;                   /* +1 per store swapped in; guarded by mu */
+	int64_t loaded_s;               /* when the current store was built; guarded by mu */
+	int64_t next_update_s;          /* its CRLs' earliest nextUpdate, 0 none; by mu */
 	STACK_OF(X509) *roots;          /* borrowed from the auth_ctx, immutable */
 	char dir[1024];                 /* "" = no CRLs configured */
 };
@@ -145,6 +148,29 @@ load_crl_dir(const char *dir, X509_STORE *store)
 	return total;
 }
 
+/* The earliest nextUpdate of the CRLs in st (seconds since the epoch), 0 when none: when
+ * the first login will be refused as crl-expired unless a fresh CRL comes. */
+static int64_t
+earliest_next_update(X509_STORE *st)
+{
+	STACK_OF(X509_OBJECT) *objs = X509_STORE_get0_objects(st);
+	int64_t best = 0;
+	time_t t;
+	int i;
+
+	for (i = 0; i < sk_X509_OBJECT_num(objs); i++) {
+		X509_CRL *crl = X509_OBJECT_get0_X509_CRL(sk_X509_OBJECT_value(objs, i));
+		const ASN1_TIME *next = crl != NULL ? X509_CRL_get0_nextUpdate(crl) : NULL;
+		struct tm tm;
+
+		if (next == NULL || ASN1_TIME_to_tm(next, &tm) != 1 || (t = timegm(&tm)) < 0)
+			continue;
+		if (best == 0 || (int64_t)t < best)
+			best = (int64_t)t;
+	}
+	return best;
+}
+
 /* A complete new store: roots, then the CRLs of dir (when set). NULL on any failure. */
 static X509_STORE *
 build_store(STACK_OF(X509) *roots, const char *dir, int *ncrl)
@@ -189,6 +215,8 @@ crl_state_new(const char *dir, STACK_OF(X509) *roots, struct crl_state **out)
 	}
 	if (dir[0] != '\0')
 		log_info("[eid] crl %s: %d CRLs loaded", dir, n);
+	cs->loaded_s = eg_now_us() / 1000000;
+	cs->next_update_s = earliest_next_update(cs->store);
 	cs->next_check_ms = eg_mono_ms() + AUTH_CRL_CHECK_MS;
 	*out = cs;
 	return EG_OK;
@@ -237,6 +265,8 @@ maybe_reload(struct crl_state *cs)
 	old = cs->store;
 	cs->store = fresh;
 	cs->gen++;
+	cs->loaded_s = eg_now_us() / 1000000;
+	cs->next_update_s = earliest_next_update(fresh);
 	pthread_mutex_unlock(&cs->mu);
 	X509_STORE_free(old);   /* freed for real when the last verification drops it */
 	log_info("CRL directory %s changed: %d CRLs reloaded", cs->dir, n);
@@ -288,4 +318,13 @@ crl_state_generation(struct crl_state *cs)
 	gen = cs->gen;
 	pthread_mutex_unlock(&cs->mu);
 	return gen;
+}
+
+void
+crl_state_times(struct crl_state *cs, int64_t *loaded_s, int64_t *next_update_s)
+{
+	pthread_mutex_lock(&cs->mu);
+	*loaded_s = cs->dir[0] != '\0' ? cs->loaded_s : 0;
+	*next_update_s = cs->next_update_s;
+	pthread_mutex_unlock(&cs->mu);
 }

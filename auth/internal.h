@@ -75,6 +75,9 @@ int crl_state_new(const char *dir, STACK_OF(X509) *roots, struct crl_state **out
 void crl_state_free(struct crl_state *cs);
 /* How many times the CRLs were reloaded (looking at the directory when due). */
 uint64_t crl_state_generation(struct crl_state *cs);
+/* When the CRLs in use were loaded (0: none configured) and their earliest nextUpdate
+ * (0: none), seconds since the epoch. */
+void crl_state_times(struct crl_state *cs, int64_t *loaded_s, int64_t *next_update_s);
 X509_STORE *crl_state_get(struct crl_state *cs);
 int crl_state_configured(const struct crl_state *cs);
 
@@ -90,6 +93,9 @@ int ocsp_cache_get(struct ocsp_cache *c, const unsigned char key[32], struct ocs
 void ocsp_cache_put(struct ocsp_cache *c, const unsigned char key[32],
     const struct ocsp_answer *a, int64_t ttl_ms);
 void ocsp_down_mark(struct ocsp_cache *c, const char *url);
+/* Answers found in the cache and not, and responders that failed, since start. */
+void ocsp_cache_stats(struct ocsp_cache *c, unsigned long *hits, unsigned long *misses,
+    unsigned long *errors);
 int64_t ocsp_down_left(struct ocsp_cache *c, const char *url);
 
 /* ocsp.c: status of leaf from the responder in its AIA (or the cache). EG_OK (good),

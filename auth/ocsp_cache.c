@@ -7,6 +7,7 @@
  * hash, serial), in sets of AUTH_OCSP_WAYS: a store into a full set replaces the answer
  * that expires first, so memory is bounded and nothing needs a background sweep.
  */
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,6 +24,7 @@
 struct ocsp_cache {
 	struct cache *answers;          /* struct ocsp_answer per CertID hash */
 	struct cache *down;             /* URL -> until when not to ask it (int64_t) */
+	atomic_ulong errors;            /* responders that failed (for the metrics) */
 };
 
 int
@@ -93,7 +95,16 @@ ocsp_down_mark(struct ocsp_cache *c, const char *url)
 {
 	int64_t now = eg_mono_ms(), until = now + AUTH_OCSP_BACKOFF_MS;
 
+	atomic_fetch_add(&c->errors, 1);
 	(void)cache_put(c->down, url, strlen(url), &until, sizeof(until), until, now);
+}
+
+void
+ocsp_cache_stats(struct ocsp_cache *c, unsigned long *hits, unsigned long *misses,
+    unsigned long *errors)
+{
+	cache_stats(c->answers, hits, misses);
+	*errors = atomic_load(&c->errors);
 }
 
 /* Milliseconds left in url's backoff, 0 when it may be asked. */

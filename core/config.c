@@ -31,6 +31,13 @@ static const struct cfg_enum ocsp_enum[] = {
 	{ "off", CFG_OCSP_OFF }, { "prefer", CFG_OCSP_PREFER }, { "require", CFG_OCSP_REQUIRE },
 	{ NULL, 0 },
 };
+static const struct cfg_enum log_format_enum[] = {
+	{ "text", CFG_LOG_TEXT }, { "json", CFG_LOG_JSON }, { NULL, 0 },
+};
+static const struct cfg_enum log_level_enum[] = {
+	{ "debug", CFG_LOG_DEBUG }, { "info", CFG_LOG_INFO }, { "warn", CFG_LOG_WARN },
+	{ NULL, 0 },
+};
 static const struct cfg_enum sync_enum[] = {
 	{ "full", CFG_SYNC_FULL }, { "group", CFG_SYNC_GROUP }, { "none", CFG_SYNC_NONE },
 	{ NULL, 0 },
@@ -80,6 +87,8 @@ static const struct cfg_row rows[] = {
 	{ "assertion", "issuer", T_STR, F(assertion_issuer), 0, 0, "eidgate", NULL },
 	{ "metrics", "allow_from", T_ADDRS, F(metrics_allow_from), 0, 0, "", NULL },
 	{ "metrics", "certificates", T_FPRS, F(metrics_certificates), 0, 0, "", NULL },
+	{ "log", "format", T_ENUM, F(log_format), 0, 0, "text", log_format_enum },
+	{ "log", "level", T_ENUM, F(log_level), 0, 0, "info", log_level_enum },
 };
 #undef F
 #define NROWS (sizeof(rows) / sizeof(rows[0]))

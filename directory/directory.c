@@ -2,6 +2,7 @@
  * directory.c - LDAP resolver for people, organisations and facilities (directory.h).
  */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,7 +33,14 @@ struct dir_resolver {
 	 * under "p:NRN", organisations "o:ID", facilities "f:ID" and their lists "l:ORG". */
 	struct cache *people, *orgs, *facilities;
 	int64_t ttl_ms;
+	atomic_ulong errors;            /* searches that failed (for /eidgate/metrics) */
+	/* dir_probe's last answer, kept DIR_PROBE_MS so a load balancer polling readyz
+	 * does not become the directory's busiest client; guarded by mu. */
+	int probe_rc;
+	int64_t probe_at_ms;
 };
+
+#define DIR_PROBE_MS 2000
 
 /* Entries one key may displace when its set is full: an evicted entry costs one LDAP
  * search. */
@@ -114,6 +122,23 @@ dir_close(struct dir_resolver *d)
 }
 
 void
+dir_stats(struct dir_resolver *d, unsigned long *hits, unsigned long *misses,
+    unsigned long *errors)
+{
+	struct cache *const caches[] = { d->people, d->orgs, d->facilities };
+	unsigned long h, m;
+	size_t i;
+
+	*hits = *misses = 0;
+	for (i = 0; i < sizeof(caches) / sizeof(caches[0]); i++) {
+		cache_stats(caches[i], &h, &m);
+		*hits += h;
+		*misses += m;
+	}
+	*errors = atomic_load(&d->errors);
+}
+
+void
 dir_retain(const void *entry)
 {
 	if (entry != NULL)
@@ -170,8 +195,8 @@ typedef int (*dir_parse_fn)(LDAP *ld, LDAPMessage *res, void *arg);
  * Returns EG_OK, EG_ERR_DIRECTORY or what parse returned.
  */
 static int
-dir_search(struct dir_resolver *d, const char *base, const char *filter, char **attrs,
-    dir_parse_fn parse, void *arg)
+dir_search_scope(struct dir_resolver *d, const char *base, int scope, const char *filter,
+    char **attrs, dir_parse_fn parse, void *arg)
 {
 	struct timeval tv;
 	struct dir_conn *c;
@@ -187,7 +212,7 @@ dir_search(struct dir_resolver *d, const char *base, const char *filter, char **
 			continue;
 		}
 		res = NULL;
-		r = ldap_search_ext_s(c->ld, base, LDAP_SCOPE_SUBTREE, filter, attrs, 0, NULL,
+		r = ldap_search_ext_s(c->ld, base, scope, filter, attrs, 0, NULL,
 		    NULL, &tv, EG_MAX_GRANTS + 16, &res);
 		if (r == LDAP_SUCCESS || r == LDAP_NO_SUCH_OBJECT || r == LDAP_SIZELIMIT_EXCEEDED) {
 			ret = parse(c->ld, res, arg);
@@ -201,7 +226,47 @@ dir_search(struct dir_resolver *d, const char *base, const char *filter, char **
 			break;
 	}
 	log_warnx("ldap %s: search failed: %s", d->lc.uri, ldap_err2string(r));
+	atomic_fetch_add(&d->errors, 1);
 	return EG_ERR_DIRECTORY;
+}
+
+static int
+dir_search(struct dir_resolver *d, const char *base, const char *filter, char **attrs,
+    dir_parse_fn parse, void *arg)
+{
+	return dir_search_scope(d, base, LDAP_SCOPE_SUBTREE, filter, attrs, parse, arg);
+}
+
+static int
+parse_nothing(LDAP *ld, LDAPMessage *res, void *arg)
+{
+	(void)ld;
+	(void)res;
+	(void)arg;
+	return EG_OK;
+}
+
+int
+dir_probe(struct dir_resolver *d)
+{
+	static char *no_attrs[] = { "1.1", NULL };
+	int64_t now = eg_mono_ms();
+	int rc;
+
+	pthread_mutex_lock(&d->mu);
+	if (d->probe_at_ms != 0 && now - d->probe_at_ms < DIR_PROBE_MS) {
+		rc = d->probe_rc;
+		pthread_mutex_unlock(&d->mu);
+		return rc;
+	}
+	pthread_mutex_unlock(&d->mu);
+	rc = dir_search_scope(d, d->lc.base, LDAP_SCOPE_BASE, "(objectClass=*)", no_attrs,
+	    parse_nothing, NULL);
+	pthread_mutex_lock(&d->mu);
+	d->probe_rc = rc;
+	d->probe_at_ms = now;
+	pthread_mutex_unlock(&d->mu);
+	return rc;
 }
 
 /*

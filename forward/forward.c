@@ -15,6 +15,7 @@
 #include "eidgate/err.h"
 #include "eidgate/limits.h"
 #include "eidgate/log.h"
+#include "eidgate/metrics.h"
 #include "eidgate/util.h"
 #include "eidgate/forward.h"
 #include "eidgate/pages.h"
@@ -349,6 +350,7 @@ forward_start(struct request *r, const struct policy_backend *b)
 	}
 	r->xfer = x;
 	r->phase = REQ_FORWARDING;
+	x->req.submitted_us = eg_now_us();
 	if (upstream_submit(x) != 0) {
 		settle(x, 500, "internal");
 		log_warnx("request %s: cannot start the upstream transfer", r->id);
@@ -522,7 +524,7 @@ answer_upstream_failure(struct request *r, struct upstream_xfer *x)
 	int slow = x->outcome.fail == FAIL_TIMEOUT && x->backend.connected;
 	const char *bname = r->decision.backend->name;
 
-	atomic_fetch_add(&r->gw->stat_upstream_errors, 1);
+	metrics_count(r->gw->metrics, MC_UPSTREAM_ERRORS);
 	if (x->outcome.fail == FAIL_CLIENT_GONE) {
 		log_info("request %s: client went away while backend %s worked on it", r->id, bname);
 		settle(x, 0, "client-gone");
@@ -549,6 +551,7 @@ answer_from_upstream(struct request *r, struct upstream_xfer *x)
 		settle(x, 500, "internal");
 		return respond_error(r, 500, "internal", "The gateway could not handle the request.");
 	}
+	metrics_observe(r->gw->metrics, MH_BACKEND, (uint64_t)(eg_now_us() - x->req.submitted_us));
 	/* "complete" until the body's end says otherwise (forward_done). */
 	settle(x, (int)x->resp.status, "complete");
 	ret = MHD_queue_response(r->conn, (unsigned)x->resp.status, resp);

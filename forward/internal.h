@@ -181,6 +181,7 @@ struct xfer_request {
 	int idempotent;                 /* GET, HEAD, OPTIONS: may be sent again */
 	int64_t connect_timeout_ms;
 	int64_t timeout_ms;             /* backend inactivity allowed (read timeout) */
+	int64_t submitted_us;           /* handed to the backend side (the backend's latency) */
 };
 
 /* forward.c: the client's side of the transfer. */

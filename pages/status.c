@@ -1,14 +1,21 @@
 /*
- * status.c - answers for machines: liveness (healthz), the Prometheus metrics and the JWK
- * set backends fetch the assertion key from (PRODUCT.md §6). None needs a login.
+ * status.c - answers for machines: liveness (healthz), readiness (readyz), the Prometheus
+ * metrics and the JWK set backends fetch the assertion key from (PRODUCT.md §6). None
+ * needs a login.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <jansson.h>
 
+#include "eidgate/audit.h"
+#include "eidgate/auth.h"
+#include "eidgate/directory.h"
 #include "eidgate/err.h"
 #include "eidgate/forward.h"
+#include "eidgate/log.h"
+#include "eidgate/metrics.h"
 #include "eidgate/pages.h"
 #include "eidgate/record.h"
 #include "eidgate/request.h"
@@ -39,30 +46,114 @@ may_read_metrics(const struct request *r)
 	    r->user.id.fingerprint));
 }
 
+/* The gauges and counters the other modules keep, in the families an operator graphs
+ * (the decision counters and histograms are metrics_write's). */
+static void
+write_module_metrics(struct request *r, FILE *out)
+{
+	unsigned long reqs = 0, conns = 0, hits = 0, misses = 0, errors = 0;
+	struct audit_stats as;
+	struct auth_stats au;
+	long active = 0;
+
+	forward_stats(r->gw->upstream, &active, &reqs, &conns);
+	metrics_put(out, "eidgate_upstream_active", "gauge",
+	    "Requests at the backends now.", (double)active);
+	metrics_put(out, "eidgate_upstream_requests_total", "counter",
+	    "Requests sent to the backends.", (double)reqs);
+	metrics_put(out, "eidgate_upstream_connections_total", "counter",
+	    "Connections opened to the backends.", (double)conns);
+	forward_assertion_stats(r->gw->assertions, &hits, &misses);
+	metrics_put(out, "eidgate_assertions_reused_total", "counter",
+	    "Identity assertions reused while still fresh.", (double)hits);
+	metrics_put(out, "eidgate_assertions_signed_total", "counter",
+	    "Identity assertions signed.", (double)misses);
+
+	dir_stats(r->gw->dir, &hits, &misses, &errors);
+	metrics_put(out, "eidgate_directory_cache_hits_total", "counter",
+	    "Directory lookups answered from the cache.", (double)hits);
+	metrics_put(out, "eidgate_directory_cache_misses_total", "counter",
+	    "Directory lookups that asked the directory.", (double)misses);
+	metrics_put(out, "eidgate_directory_errors_total", "counter",
+	    "Directory searches that failed.", (double)errors);
+
+	auth_stats(r->snap->auth, &au);
+	metrics_put(out, "eidgate_ocsp_cache_hits_total", "counter",
+	    "OCSP answers taken from the cache (since the last reload).", (double)au.ocsp_hits);
+	metrics_put(out, "eidgate_ocsp_cache_misses_total", "counter",
+	    "OCSP answers asked of a responder (since the last reload).", (double)au.ocsp_misses);
+	metrics_put(out, "eidgate_ocsp_errors_total", "counter",
+	    "OCSP responders that failed (since the last reload).", (double)au.ocsp_errors);
+	metrics_put(out, "eidgate_crl_loaded_timestamp_seconds", "gauge",
+	    "When the CRLs in use were loaded (0: no CRLs configured).", (double)au.crl_loaded);
+	metrics_put(out, "eidgate_crl_next_update_timestamp_seconds", "gauge",
+	    "The earliest nextUpdate of the CRLs in use (0: none).", (double)au.crl_next_update);
+
+	audit_stats(r->gw->audit, &as);
+	metrics_put(out, "eidgate_log_queue_records", "gauge",
+	    "Access-log records waiting for the writer.", (double)as.queued);
+	metrics_put(out, "eidgate_log_writable", "gauge",
+	    "1 while the access log takes new records, 0 while it refuses them.",
+	    (double)as.writable);
+	metrics_put(out, "eidgate_log_committed_seq", "gauge",
+	    "The last access-log record committed.", (double)as.committed_seq);
+	fprintf(out, "# HELP eidgate_log_commit_seconds Access-log transactions and the time "
+	    "they took.\n# TYPE eidgate_log_commit_seconds summary\n"
+	    "eidgate_log_commit_seconds_sum %.6f\neidgate_log_commit_seconds_count %llu\n",
+	    (double)as.commit_us_sum / 1e6, (unsigned long long)as.commits);
+}
+
 enum MHD_Result
 page_metrics(struct request *r)
 {
-	unsigned long reqs = 0, conns = 0, hits = 0, misses = 0, allowed = 0, denied = 0;
-	long active = 0;
-	char body[2048];
+	enum MHD_Result ret;
+	char *body = NULL;
+	size_t len = 0;
+	FILE *out;
+	int bad;
 
 	if (!may_read_metrics(r))
 		return respond_refused(r, REC_REQUEST, 403, EG_ERR_DENIED,
 		    "The metrics are not for this client.");
-	forward_stats(r->gw->upstream, &active, &reqs, &conns);
-	forward_assertion_stats(r->gw->assertions, &hits, &misses);
-	record_stats(r, &allowed, &denied);
-	snprintf(body, sizeof(body),
-	    "# TYPE eidgate_requests_allowed_total counter\neidgate_requests_allowed_total %lu\n"
-	    "# TYPE eidgate_requests_denied_total counter\neidgate_requests_denied_total %lu\n"
-	    "# TYPE eidgate_upstream_errors_total counter\neidgate_upstream_errors_total %lu\n"
-	    "# TYPE eidgate_upstream_active gauge\neidgate_upstream_active %ld\n"
-	    "# TYPE eidgate_upstream_requests_total counter\neidgate_upstream_requests_total %lu\n"
-	    "# TYPE eidgate_upstream_connections_total counter\n"
-	    "eidgate_upstream_connections_total %lu\n"
-	    "# TYPE eidgate_assertions_reused_total counter\neidgate_assertions_reused_total %lu\n"
-	    "# TYPE eidgate_assertions_signed_total counter\neidgate_assertions_signed_total %lu\n",
-	    allowed, denied, atomic_load(&r->gw->stat_upstream_errors), active, reqs, conns,
-	    hits, misses);
-	return respond_buffer(r, 200, "text/plain; version=0.0.4", body, strlen(body));
+	if ((out = open_memstream(&body, &len)) == NULL) {
+		log_warn("request %s: metrics", r->id);
+		return respond_error(r, 500, "internal", "The gateway could not handle the request.");
+	}
+	bad = metrics_write(r->gw->metrics, out) != 0;
+	write_module_metrics(r, out);
+	bad |= ferror(out) != 0;
+	if (fclose(out) != 0 || bad) {
+		log_warnx("request %s: the metrics could not be written", r->id);
+		free(body);
+		return respond_error(r, 500, "internal", "The gateway could not handle the request.");
+	}
+	ret = respond_buffer(r, 200, "text/plain; version=0.0.4; charset=utf-8", body, len);
+	free(body);
+	return ret;
+}
+
+/*
+ * Readiness, for load balancers and systemd: 200 when a request could be served now,
+ * 503 naming what is missing. The directory is probed (at most one search per two
+ * seconds, dir_probe); the log is writable unless a write failed and is being retried.
+ */
+enum MHD_Result
+page_readyz(struct request *r)
+{
+	int dir_ok = dir_probe(r->gw->dir) == EG_OK;
+	int log_ok = audit_writable(r->gw->audit);
+	int policy_ok = r->snap->policy != NULL;
+	int keys_ok = r->snap->signer != NULL && r->snap->session != NULL;
+	int ready = dir_ok && log_ok && policy_ok && keys_ok;
+
+	if (!ready)
+		log_warnx("readyz: not ready:%s%s%s%s", dir_ok ? "" : " directory unreachable",
+		    log_ok ? "" : " access log not writable", policy_ok ? "" : " no policy",
+		    keys_ok ? "" : " keys not available");
+	return respond_json_obj(r, ready ? 200 : 503, json_pack("{s:s,s:{s:s,s:s,s:s,s:s}}",
+	    "status", ready ? "ready" : "not-ready", "checks",
+	    "directory", dir_ok ? "ok" : "unreachable",
+	    "log", log_ok ? "ok" : "not-writable",
+	    "policy", policy_ok ? "ok" : "missing",
+	    "keys", keys_ok ? "ok" : "unavailable"));
 }

@@ -2,12 +2,12 @@
  * record.c - the recording stage: every access-log record of the gateway is built here
  * from what the pipeline knows about a request (record.h says why it is one place).
  */
-#include <stdatomic.h>
 #include <string.h>
 
 #include "eidgate/audit.h"
 #include "eidgate/err.h"
 #include "eidgate/log.h"
+#include "eidgate/metrics.h"
 #include "eidgate/record.h"
 #include "eidgate/request.h"
 #include "eidgate/util.h"
@@ -51,6 +51,16 @@ record_base(const struct request *r, struct audit_record *rec, enum rec_kind kin
 	rec->latency_us = (uint64_t)(eg_now_us() - r->start_us);
 }
 
+/* A record in the log is also a sample for /eidgate/metrics: a refusal ends its request
+ * (its latency is the gateway's), an outcome ends a forwarded one. */
+static void
+count(const struct request *r, const struct audit_record *rec, int allow, int ends)
+{
+	metrics_decision(r->gw->metrics, rec->kind, allow, rec->reason);
+	if (ends)
+		metrics_observe(r->gw->metrics, MH_REQUEST, rec->latency_us);
+}
+
 static int
 record_append(const struct request *r, const struct audit_record *rec)
 {
@@ -58,6 +68,7 @@ record_append(const struct request *r, const struct audit_record *rec)
 		log_warnx("request %s: access log cannot be written: refusing", r->id);
 		return EG_ERR_AUDIT;
 	}
+	count(r, rec, strcmp(rec->decision, "allow") == 0, strcmp(rec->decision, "deny") == 0);
 	return EG_OK;
 }
 
@@ -102,7 +113,6 @@ decision_record(struct request *r, struct audit_record *rec, enum rec_kind kind,
 	rec->backend = r->decision.backend != NULL ? r->decision.backend->name : NULL;
 	rec->policy_version = r->snap != NULL && r->snap->policy != NULL ?
 	    policy_version(r->snap->policy) : NULL;
-	atomic_fetch_add(allow ? &r->gw->stat_allowed : &r->gw->stat_denied, 1);
 }
 
 int
@@ -123,6 +133,7 @@ followup(const struct request *r, const struct audit_record *rec)
 		log_warnx("request %s: the outcome of the request cannot be recorded", r->id);
 		return EG_ERR_AUDIT;
 	}
+	count(r, rec, strcmp(rec->decision, "allow") == 0, 1);
 	return EG_OK;
 }
 
@@ -255,11 +266,4 @@ record_operator(struct audit_log *log, struct dir_resolver *dir,
 		return EG_ERR_AUDIT;
 	}
 	return EG_OK;
-}
-
-void
-record_stats(const struct request *r, unsigned long *allowed, unsigned long *denied)
-{
-	*allowed = atomic_load(&r->gw->stat_allowed);
-	*denied = atomic_load(&r->gw->stat_denied);
 }

@@ -30,6 +30,7 @@
 static const struct route routes[] = {
 	{ RM_READ, EG_JWKS_PATH, 0, page_jwks, NULL, 0 },
 	{ RM_READ, P "/healthz", 0, page_healthz, NULL, 0 },
+	{ RM_READ, P "/readyz", 0, page_readyz, NULL, 0 },
 	{ RM_READ, P "/metrics", 0, page_metrics, NULL, 0 },
 	{ RM_READ, P "/whoami", R_LOGIN, page_whoami, NULL, 0 },
 	{ RM_POST, P "/auth/challenge", R_BODY, page_challenge, NULL, 0 },

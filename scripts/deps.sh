@@ -39,3 +39,22 @@ if ! command -v npm >/dev/null 2>&1; then
   [ "$(id -u)" -ne 0 ] && SUDO="sudo"
   $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q nodejs npm
 fi
+
+# promtool checks /eidgate/metrics in the tests. It comes with Debian's prometheus
+# package, whose postinst would start a Prometheus server on all interfaces; the tests
+# need only the one binary, so it is taken out of the package into build/tools.
+PROMTOOL="$(dirname "$0")/../build/tools/promtool"
+if [ ! -x "$PROMTOOL" ] && ! command -v promtool >/dev/null 2>&1; then
+  tmp="$(mktemp -d)"
+  trap 'rm -rf "$tmp"' EXIT
+  if (cd "$tmp" && apt-get download -q prometheus >/dev/null 2>&1) ||
+     { SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"; $SUDO apt-get update -q >/dev/null &&
+       (cd "$tmp" && apt-get download -q prometheus >/dev/null); }; then
+    dpkg-deb -x "$tmp"/prometheus_*.deb "$tmp/x"
+    mkdir -p "$(dirname "$PROMTOOL")"
+    install -m 0755 "$tmp/x/usr/bin/promtool" "$PROMTOOL"
+  else
+    echo "eidgate: cannot download Debian's prometheus package for promtool" >&2
+    exit 1
+  fi
+fi

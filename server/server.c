@@ -21,6 +21,7 @@
 #include "eidgate/err.h"
 #include "eidgate/forward.h"
 #include "eidgate/log.h"
+#include "eidgate/metrics.h"
 #include "eidgate/request.h"
 #include "eidgate/server.h"
 #include "eidgate/session.h"
@@ -128,8 +129,10 @@ notify_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
 	if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
 		req_conn_ctx_free(*socket_context);
 		*socket_context = NULL;
+		metrics_gauge_add(gw->metrics, MG_CONNECTIONS, -1);
 		return;
 	}
+	metrics_gauge_add(gw->metrics, MG_CONNECTIONS, 1);
 	*socket_context = calloc(1, sizeof(struct conn_ctx));
 	snap = gw_snapshot_get(gw);
 	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);
@@ -335,6 +338,8 @@ open_services(struct gateway *gw, const struct eg_config *cfg, int threads)
 {
 	struct audit_options ao;
 
+	if (metrics_new(&gw->metrics) != EG_OK)
+		return -1;
 	memset(&ao, 0, sizeof(ao));
 	ao.dir = cfg->audit_db;
 	ao.map_size = cfg->audit_map_size;
@@ -378,6 +383,7 @@ close_services(struct gateway *gw)
 	verdict_cache_free(gw->verdicts);
 	verdict_cache_free(gw->card_checks);
 	session_ends_free(gw->ends);
+	metrics_free(gw->metrics);
 	ticket_key_free(gw);
 	audit_close(gw->audit);
 	gw_snapshot_put(atomic_load(&gw->snap));
@@ -438,6 +444,36 @@ worker_count(const struct eg_config *cfg)
 	return n > 0 && n < 64 ? (int)n : 2;
 }
 
+/*
+ * [log] format and level, set before anything else is loaded or any thread starts, so
+ * that a SIEM reading json gets every line of a start as json. The file is read once
+ * more by snapshot_load; a configuration that does not parse is reported there.
+ */
+static void
+ignore_diag(void *arg, const char *file, int line, const char *msg)
+{
+	(void)arg;
+	(void)file;
+	(void)line;
+	(void)msg;
+}
+
+static void
+configure_log(const char *config_path)
+{
+	static const enum log_level levels[] = {
+		[CFG_LOG_DEBUG] = LOG_LVL_DEBUG, [CFG_LOG_INFO] = LOG_LVL_INFO,
+		[CFG_LOG_WARN] = LOG_LVL_WARN,
+	};
+	static const struct config_diag quiet = { ignore_diag, NULL };
+	struct eg_config *cfg = calloc(1, sizeof(*cfg));
+
+	if (cfg != NULL && config_load(config_path, cfg, &quiet) == EG_OK)
+		log_configure(cfg->log_format == CFG_LOG_JSON ? LOG_FORMAT_JSON :
+		    LOG_FORMAT_TEXT, levels[cfg->log_level]);
+	free(cfg);
+}
+
 int
 server_serve(const char *config_path)
 {
@@ -458,6 +494,7 @@ server_serve(const char *config_path)
 	/* A file-size limit must turn into a write error the access log reports (and the
 	 * gateway answers 503), not kill the process. */
 	signal(SIGXFSZ, SIG_IGN);
+	configure_log(config_path);
 	if (make_id_prefix(&gw) != 0)
 		return 1;
 	if (snapshot_load(config_path, &snap) != EG_OK) {

@@ -132,6 +132,15 @@ int audit_append_followup(struct audit_log *log, const struct audit_record *rec)
 /* 1 when the log takes new records now, 0 while a write failed and is being retried. */
 int audit_writable(struct audit_log *log);
 
+/* For /eidgate/metrics: records waiting for the writer, the last committed seq, the
+ * transactions committed since open and the time they took (µs), and audit_writable. */
+struct audit_stats {
+	size_t queued;
+	uint64_t committed_seq, commits, commit_us_sum;
+	int writable;
+};
+void audit_stats(struct audit_log *log, struct audit_stats *st);
+
 /* Blocks until every record queued before the call is committed. EG_OK or EG_ERR_AUDIT. */
 int audit_flush(struct audit_log *log);
 

@@ -137,6 +137,15 @@ int auth_verify_at(const struct auth_ctx *ctx, const unsigned char *const *ders,
  * thread. */
 uint64_t auth_revocation_generation(const struct auth_ctx *ctx);
 
+/* For /eidgate/metrics: OCSP answers from the cache and not, responders that failed;
+ * when the CRLs in use were loaded (0: none configured) and their earliest nextUpdate
+ * (0: none), seconds since the epoch. Any thread. */
+struct auth_stats {
+	unsigned long ocsp_hits, ocsp_misses, ocsp_errors;
+	int64_t crl_loaded, crl_next_update;
+};
+void auth_stats(const struct auth_ctx *ctx, struct auth_stats *st);
+
 /* Reads what eidgate takes from a certificate (profile and national number checks, no
  * chain). Same codes as auth_verify for the profile part. policy_oid is filled with the
  * first policy OID even when it is not an eID authentication policy. */

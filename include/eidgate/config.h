@@ -16,6 +16,9 @@ enum cfg_client_cert { CFG_CLIENT_CERT_REQUEST, CFG_CLIENT_CERT_REQUIRE };
 enum cfg_ocsp { CFG_OCSP_OFF, CFG_OCSP_PREFER, CFG_OCSP_REQUIRE };
 /* [audit] sync; the server hands it to the log as enum audit_sync (audit.h). */
 enum cfg_sync { CFG_SYNC_FULL, CFG_SYNC_GROUP, CFG_SYNC_NONE };
+/* [log] format and level; the server hands them to log_configure (log.h) at start. */
+enum cfg_log_format { CFG_LOG_TEXT, CFG_LOG_JSON };
+enum cfg_log_level { CFG_LOG_DEBUG, CFG_LOG_INFO, CFG_LOG_WARN };
 
 struct eg_config {
 	char path[1024];                /* the file it was read from */
@@ -55,6 +58,10 @@ struct eg_config {
 	char assertion_key[1024];
 	int64_t assertion_lifetime_ms;
 	char assertion_issuer[512];
+
+	/* [log]: the operational log on stderr. Read at start; a reload keeps them. */
+	enum cfg_log_format log_format;
+	enum cfg_log_level log_level;
 };
 
 struct config_diag {

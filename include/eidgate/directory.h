@@ -87,6 +87,16 @@ struct dir_facility_list {
 int dir_facilities_of(struct dir_resolver *d, const char *org,
     const struct dir_facility_list **out);
 
+/* For /eidgate/metrics: lookups answered from the caches and not, and searches that
+ * failed, since start. */
+void dir_stats(struct dir_resolver *d, unsigned long *hits, unsigned long *misses,
+    unsigned long *errors);
+
+/* Readiness: EG_OK when the directory answered a base search of [ldap] base, else
+ * EG_ERR_DIRECTORY. The answer is kept two seconds, so polling costs the directory
+ * at most one search per two seconds. Any thread. */
+int dir_probe(struct dir_resolver *d);
+
 /* Drops cached entries of one person (after a rights change made through eidgate). */
 void dir_forget_person(struct dir_resolver *d, const char *nrn);
 

@@ -84,6 +84,10 @@
  * 80 bytes each. */
 #define EG_MAX_ENDED_SESSIONS (256 * 1024)
 
+/* Distinct (kind, decision, reason) series of /eidgate/metrics: the kinds and reason
+ * codes of the gateway's own vocabulary make a few dozen. */
+#define EG_MAX_METRIC_SERIES 256
+
 /* ---- the control socket (server/control.c) ---- */
 /* Its name in the log's directory, and its one message: nine short fields of JSON. */
 #define EG_CONTROL_SOCKET "control.sock"

@@ -77,8 +77,9 @@ int websession_csrf_ok(struct request *r);
 
 /* ---- endpoints (the route table's handlers) ----------------------------------------- */
 
-/* pages/status.c: GET healthz, metrics and the JWK set; no login. */
+/* pages/status.c: GET healthz, readyz, metrics and the JWK set; no login. */
 enum MHD_Result page_healthz(struct request *r);
+enum MHD_Result page_readyz(struct request *r);
 enum MHD_Result page_metrics(struct request *r);
 enum MHD_Result page_jwks(struct request *r);
 /* pages/account.c: GET whoami; POST context {"facility": ID}; POST logout. */

@@ -104,7 +104,4 @@ struct rec_operator {
 int record_operator(struct audit_log *log, struct dir_resolver *dir,
     const struct rec_operator *op);
 
-/* For /eidgate/metrics: decisions allowed and denied since start. */
-void record_stats(const struct request *r, unsigned long *allowed, unsigned long *denied);
-
 #endif

@@ -67,6 +67,8 @@ struct gw_snapshot {
 
 /* The gateway's shared services, made by the server before the first connection and
  * freed after the last. */
+struct metrics;
+
 struct gateway {
 	_Atomic(struct gw_snapshot *) snap;
 	pthread_mutex_t snap_mu;        /* serialises acquire against swap */
@@ -86,7 +88,7 @@ struct gateway {
 	char origin[512];               /* https://host:port users see */
 	atomic_ulong request_counter;
 	char id_prefix[9];              /* random, per start: request ids are prefix + counter */
-	atomic_ulong stat_allowed, stat_denied, stat_upstream_errors;
+	struct metrics *metrics;        /* the counters of /eidgate/metrics (metrics.h) */
 };
 
 /* The snapshot current now, with a reference the caller drops with gw_snapshot_put. */

@@ -33,7 +33,7 @@ def test_metrics_only_for_configured_clients(stack):
     assert harness.request_on(stack, port, "GET", "/eidgate/metrics").status == 403
     stack.stop_process("metrics-cert")
     r = stack.request("GET", "/eidgate/metrics")
-    assert r.status == 200 and b"eidgate_requests" in r.body, r
+    assert r.status == 200 and b"eidgate_decisions_total" in r.body, r
 
 
 def test_verify_status_says_nothing_about_other_organisations(stack):
