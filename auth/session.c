@@ -62,6 +62,15 @@ session_key_load(const char *path, struct session_key **out)
 	return EG_OK;
 }
 
+int
+session_key_dup(const struct session_key *k, struct session_key **out)
+{
+	if ((*out = malloc(sizeof(**out))) == NULL)
+		return EG_ERR_NOMEM;
+	memcpy(*out, k, sizeof(**out));
+	return EG_OK;
+}
+
 void
 session_key_free(struct session_key *k)
 {

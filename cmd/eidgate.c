@@ -20,6 +20,9 @@ static const char usage_text[] =
     "\n"
     "  serve -c FILE                 run the gateway in the foreground\n"
     "  check-config -c FILE          validate a configuration file\n"
+    "  check-config --keys           list every key with its type, default and range\n"
+    "  setup -c FILE                 create the keys a first start needs (never\n"
+    "                                overwrites one)\n"
     "  policy check FILE             lint a policy file\n"
     "  policy explain -c FILE --nrn N [--facility F] METHOD PATH\n"
     "                                why a request is allowed or denied\n"
@@ -53,11 +56,14 @@ cmd_check_config(int argc, char **argv)
 	const char *file = config_arg(argc, argv);
 
 	if (argc == 2 && strcmp(argv[1], "--help") == 0) {
-		printf("usage: eidgate check-config -c FILE\n");
+		printf("usage: eidgate check-config -c FILE\n"
+		    "       eidgate check-config --keys\n");
 		return 0;
 	}
+	if (argc == 2 && strcmp(argv[1], "--keys") == 0)
+		return cmd_config_keys();
 	if (file == NULL) {
-		fprintf(stderr, "eidgate: usage: eidgate check-config -c FILE\n");
+		fprintf(stderr, "eidgate: usage: eidgate check-config -c FILE | --keys\n");
 		return 2;
 	}
 	if (config_load(file, &cfg, NULL) != EG_OK)
@@ -103,6 +109,8 @@ main(int argc, char **argv)
 		return cmd_cert(argc - 1, argv + 1);
 	if (strcmp(argv[1], "directory") == 0)
 		return cmd_directory(argc - 1, argv + 1);
+	if (strcmp(argv[1], "setup") == 0)
+		return cmd_setup(argc - 1, argv + 1);
 	fprintf(stderr, "eidgate: unknown command \"%s\"\n", argv[1]);
 	return usage(stderr, 2);
 }

@@ -32,6 +32,9 @@ int cmd_audit(int argc, char **argv);       /* audit.c */
 int cmd_cert(int argc, char **argv);        /* cert.c */
 int cmd_directory(int argc, char **argv);   /* directory.c */
 int cmd_policy(int argc, char **argv);      /* policy.c */
+int cmd_setup(int argc, char **argv);       /* setup.c */
+/* `eidgate check-config --keys`: the option table as eidgate.conf(5) documents it. */
+int cmd_config_keys(void);                  /* config_keys.c */
 
 enum { EXIT_OK = 0, EXIT_FAILED = 1, EXIT_USAGE = 2 };
 

@@ -89,6 +89,7 @@ static const struct cfg_row rows[] = {
 	{ "metrics", "certificates", T_FPRS, F(metrics_certificates), 0, 0, "", NULL },
 	{ "log", "format", T_ENUM, F(log_format), 0, 0, "text", log_format_enum },
 	{ "log", "level", T_ENUM, F(log_level), 0, 0, "info", log_level_enum },
+	{ "process", "user", T_STR, F(process_user), 0, 0, "eidgate", NULL },
 };
 #undef F
 #define NROWS (sizeof(rows) / sizeof(rows[0]))
@@ -414,6 +415,36 @@ set_dir(struct cfg_parse *p, const char *path)
 	slash = strrchr(p->dir, '/');
 	if (slash != NULL && slash != p->dir)
 		*slash = '\0';
+}
+
+/* The table as eidgate.conf(5) documents it (check-config --keys): the page is checked
+ * against this, so a key cannot be added, dropped or changed without the page. */
+int
+config_key_at(size_t i, struct config_key *out)
+{
+	static const char *const type_names[] = {
+		[T_STR] = "string", [T_PATH] = "path", [T_DUR] = "duration", [T_SIZE] = "size",
+		[T_INT] = "integer", [T_ENUM] = "enum", [T_LISTEN] = "host:port",
+		[T_ADDRS] = "addresses", [T_FPRS] = "fingerprints",
+	};
+	const struct cfg_enum *e;
+	size_t n = 0;
+
+	if (i >= NROWS)
+		return 0;
+	memset(out, 0, sizeof(*out));
+	out->section = rows[i].section;
+	out->key = rows[i].key;
+	out->type = type_names[rows[i].type];
+	out->def = rows[i].def;
+	if (rows[i].type == T_INT || rows[i].type == T_DUR || rows[i].type == T_SIZE) {
+		out->min = rows[i].min;
+		out->max = rows[i].max;
+		out->bounded = 1;
+	}
+	for (e = rows[i].e; e != NULL && e->name != NULL && n + 1 < CONFIG_MAX_VALUES; e++)
+		out->values[n++] = e->name;
+	return 1;
 }
 
 int

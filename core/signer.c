@@ -90,6 +90,23 @@ signer_load(const char *path, struct signer **out)
 	return EG_OK;
 }
 
+int
+signer_dup(const struct signer *s, struct signer **out)
+{
+	struct signer *n;
+
+	*out = NULL;
+	if ((n = malloc(sizeof(*n))) == NULL)
+		return EG_ERR_NOMEM;
+	*n = *s;
+	if (EVP_PKEY_up_ref(n->key) != 1) {
+		free(n);
+		return EG_ERR_CRYPTO;
+	}
+	*out = n;
+	return EG_OK;
+}
+
 void
 signer_free(struct signer *s)
 {

@@ -3,6 +3,9 @@
 # usage: scripts/write-config.sh DIR PKI GATEWAY_PORT LDAP_PORT MODULES_PORT DOSSIERS_PORT [SYNC]
 # Creates DIR/eidgate.conf and DIR/jeugdhulp.policy (the example policy of PRODUCT.md §5
 # pointed at the given backend ports); the audit log goes to DIR/audit.
+# [process] user is whoever runs this: a gateway started by the tests or `make run` stays
+# that user (also root, on CI) and drops nothing; the privilege drop to a service user is
+# the installed package's (tests/e2e/test_package.py, unit/privilege_test).
 # With EIDGATE_TEST_RULES=1 in the environment, the policy also routes the sample
 # backends' test endpoints (/__echo, /__big, /__slow, /__status, /__stats): tests and
 # bench/ only, never the demo of `make run`.
@@ -89,4 +92,7 @@ lifetime = 60s
 
 [metrics]
 allow_from = 127.0.0.1
+
+[process]
+user = $(id -un)
 CONF

@@ -238,6 +238,13 @@ start_loops(struct gateway *gw, const struct eg_config *cfg, int threads)
 	}
 	if ((lfd = listen_socket(cfg)) < 0)
 		goto out;
+	/* Root's part ends here: the port is bound and the keys, the access log and the
+	 * control socket are open, and no loop has accepted a connection yet. From here on
+	 * the gateway is [process] user (privilege.c). */
+	if (privilege_drop(gw, cfg) != 0) {
+		close(lfd);
+		goto out;
+	}
 	for (i = 0; i < threads; i++) {
 		if ((fd = fcntl(lfd, F_DUPFD_CLOEXEC, 0)) < 0)
 			break;

@@ -62,6 +62,8 @@ struct eg_config {
 	/* [log]: the operational log on stderr. Read at start; a reload keeps them. */
 	enum cfg_log_format log_format;
 	enum cfg_log_level log_level;
+	char process_user[64];          /* [process] user: who the gateway runs as after
+	                                 * binding its port, when started as root */
 };
 
 struct config_diag {
@@ -72,5 +74,20 @@ struct config_diag {
 /* Parses path. Returns EG_OK with *out filled, or EG_ERR_CONFIG after reporting every
  * problem through diag (NULL: report on stderr as "eidgate: file:line: problem"). */
 int config_load(const char *path, struct eg_config *out, const struct config_diag *diag);
+
+/* One key of the table, as eidgate.conf(5) documents it. */
+#define CONFIG_MAX_VALUES 8
+struct config_key {
+	const char *section, *key;
+	const char *type;               /* "path", "duration", "size", "integer", "enum", ... */
+	const char *def;                /* default as written in a file; NULL: required */
+	int bounded;                    /* min and max apply: integer, duration (ms), size */
+	long long min, max;
+	const char *values[CONFIG_MAX_VALUES];  /* an enum's names, NULL-terminated */
+};
+
+/* Fills *out with the i-th key of the table (0, 1, ...): 1, or 0 past the last key.
+ * The strings are static. Any thread. */
+int config_key_at(size_t i, struct config_key *out);
 
 #endif

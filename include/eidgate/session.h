@@ -42,6 +42,9 @@ struct eg_session {
 
 /* Loads exactly 32 bytes; refuses files readable by group or others. */
 int session_key_load(const char *path, struct session_key **out);
+/* A copy of k, freed (and wiped) on its own: how a reload keeps a key it can no longer
+ * read from its file. EG_OK or EG_ERR_NOMEM. */
+int session_key_dup(const struct session_key *k, struct session_key **out);
 void session_key_free(struct session_key *k);
 
 /* Fills id and csrf with fresh random values. */

@@ -18,6 +18,10 @@ struct signer;
 /* Loads an EC P-256 private key (PEM). Refuses other key types and files that group or
  * others may read. EG_OK or EG_ERR_CONFIG (message on stderr). */
 int signer_load(const char *path, struct signer **out);
+/* A second signer with s's key (shared, reference-counted by OpenSSL), freed on its own:
+ * how a reload keeps a key it can no longer read from its file. EG_OK, EG_ERR_NOMEM or
+ * EG_ERR_CRYPTO. */
+int signer_dup(const struct signer *s, struct signer **out);
 void signer_free(struct signer *s);
 
 /* Key id: the RFC 7638 JWK thumbprint (base64url SHA-256) of the public key. */
