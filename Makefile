@@ -19,7 +19,7 @@ LDFLAGS += $(LDFLAGS_SAN)
 LIBS    = -lmicrohttpd -lgnutls -lldap -llber -llmdb -ljansson -lssl -lcrypto -lpthread
 
 # The stages of a request, each in its folder (README, "Where each stage lives").
-STAGES   = auth directory policy record audit request forward pages api server
+STAGES   = keys auth directory policy record audit request forward pages api server
 CORE_SRC = $(wildcard core/*.c)
 LIB_SRC  = $(CORE_SRC) $(foreach d,$(STAGES),$(wildcard $(d)/*.c))
 LIB_OBJ  = $(LIB_SRC:%.c=$(BUILD)/%.o)

@@ -12,6 +12,7 @@
  * The key id is SHA-256 of the DER SubjectPublicKeyInfo, as Certificate Transparency
  * (RFC 6962 §3.2) names log keys: it needs no JWK canonicalisation.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include <jansson.h>
@@ -19,13 +20,17 @@
 #include <openssl/x509.h>
 
 #include "eidgate/err.h"
+#include "eidgate/keys.h"
 #include "eidgate/signer.h"
 #include "eidgate/util.h"
 #include "audit/internal.h"
 
 struct audit_key {
-	EVP_PKEY *pkey;
+	EVP_PKEY *pkey;                 /* private, or public when the keys sign (below) */
 	unsigned char id[AUDIT_KEYID_LEN];
+	struct keys *keys;              /* the gateway's keys (keys.h), which sign; NULL:
+	                                 * this process holds the private key */
+	struct audit_key *next;         /* the log's retired keys (audit_key_retire) */
 };
 
 static int
@@ -67,13 +72,120 @@ audit_key_load(const char *path, int need_private, struct audit_key **out, char 
 	return EG_OK;
 }
 
+int
+audit_key_from_keys(struct keys *keys, struct audit_key **out)
+{
+	struct keys_public pub;
+	const unsigned char *spki;
+	struct audit_key *k;
+	size_t i;
+	int rc;
+
+	*out = NULL;
+	if ((rc = keys_public(keys, &pub)) != EG_OK)
+		return rc;
+	for (i = 0; i < pub.n; i++)
+		if (pub.keys[i].purpose == KEYS_SIGN_CHECKPOINT && pub.keys[i].signs)
+			break;
+	if (i == pub.n)
+		return EG_OK;                   /* no checkpoint key configured */
+	if ((k = calloc(1, sizeof(*k))) == NULL)
+		return EG_ERR_NOMEM;
+	spki = pub.keys[i].spki;
+	k->pkey = d2i_PUBKEY(NULL, &spki, (long)pub.keys[i].spki_len);
+	if (k->pkey == NULL || make_id(k) != 0) {
+		audit_key_free(k);
+		return EG_ERR_CRYPTO;
+	}
+	k->keys = keys;
+	*out = k;
+	return EG_OK;
+}
+
 void
 audit_key_free(struct audit_key *k)
 {
+	while (k != NULL) {
+		struct audit_key *next = k->next;
+
+		EVP_PKEY_free(k->pkey);
+		free(k);
+		k = next;
+	}
+}
+
+void
+audit_key_chain(struct audit_key **list, struct audit_key *k)
+{
 	if (k == NULL)
 		return;
-	EVP_PKEY_free(k->pkey);
-	free(k);
+	k->next = *list;
+	*list = k;
+}
+
+void
+audit_key_retire(struct audit_log *log, struct audit_key *k)
+{
+	audit_key_chain(&log->retired, k);
+}
+
+size_t
+audit_key_spki(const struct audit_key *k, unsigned char *out, size_t len)
+{
+	unsigned char *der = NULL;
+	int n = i2d_PUBKEY(k->pkey, &der);
+	size_t r = 0;
+
+	if (n > 0 && (size_t)n <= len) {
+		memcpy(out, der, (size_t)n);
+		r = (size_t)n;
+	}
+	OPENSSL_free(der);
+	return r;
+}
+
+char *
+audit_key_spki_b64(const struct audit_key *k)
+{
+	unsigned char der[200];
+	size_t n = audit_key_spki(k, der, sizeof(der));
+	char *out;
+
+	if (n == 0 || (out = malloc((n + 2) / 3 * 4 + 1)) == NULL)
+		return NULL;
+	eg_b64url(der, n, out);
+	return out;
+}
+
+int
+audit_key_from_der(const unsigned char *der, size_t len, struct audit_key **out)
+{
+	const unsigned char *p = der;
+	struct audit_key *k;
+
+	*out = NULL;
+	if ((k = calloc(1, sizeof(*k))) == NULL)
+		return EG_ERR_NOMEM;
+	k->pkey = d2i_PUBKEY(NULL, &p, (long)len);
+	if (k->pkey == NULL || p != der + len || !eg_key_is_p256(k->pkey) || make_id(k) != 0) {
+		audit_key_free(k);
+		return EG_ERR_PARSE;
+	}
+	*out = k;
+	return EG_OK;
+}
+
+struct audit_key *
+audit_key_from_spki_b64(const char *text)
+{
+	unsigned char der[200];
+	struct audit_key *k = NULL;
+	size_t n = 0;
+
+	if (text == NULL || eg_b64url_decode(text, strlen(text), der, sizeof(der), &n) != EG_OK)
+		return NULL;
+	(void)audit_key_from_der(der, n, &k);
+	return k;
 }
 
 const unsigned char *
@@ -102,7 +214,8 @@ audit_ckpt_sign(const struct audit_key *k, struct audit_ckpt *c)
 
 	audit_ckpt_message(c, msg);
 	memcpy(c->key_id, k->id, AUDIT_KEYID_LEN);
-	rc = eg_p256_sign(k->pkey, msg, sizeof(msg), c->sig, &len);
+	rc = k->keys != NULL ? keys_sign(k->keys, KEYS_SIGN_CHECKPOINT, k->id, msg, sizeof(msg),
+	    c->sig, &len) : eg_p256_sign(k->pkey, msg, sizeof(msg), c->sig, &len);
 	c->sig_len = rc == EG_OK ? len : 0;
 	return rc;
 }

@@ -161,6 +161,16 @@ int audit_query_txn(MDB_txn *txn, const char *dir, const struct audit_filter *f,
 #define AUDIT_CKPT_VERSION 1
 
 const unsigned char *audit_key_id(const struct audit_key *k);
+/* base64url of k's DER SubjectPublicKeyInfo, for a key-change record; malloc'd or NULL. */
+char *audit_key_spki_b64(const struct audit_key *k);
+/* A public key from that text; NULL when it is not an EC P-256 key. */
+struct audit_key *audit_key_from_spki_b64(const char *text);
+/* The DER SubjectPublicKeyInfo of k into out (room len): its length, or 0. */
+size_t audit_key_spki(const struct audit_key *k, unsigned char *out, size_t len);
+/* Keys replaced by a key change are chained here until the log closes. */
+void audit_key_retire(struct audit_log *log, struct audit_key *k);
+/* Puts k at the head of a list freed with audit_key_free(*list). */
+void audit_key_chain(struct audit_key **list, struct audit_key *k);
 /* The signed bytes: DOMAIN || seq BE8 || hash || time_us BE8 (out: AUDIT_CKPT_MSG_LEN). */
 void audit_ckpt_message(const struct audit_ckpt *c, unsigned char *out);
 /* Fills c->key_id and c->sig from seq, hash and time_us. EG_OK or EG_ERR_CRYPTO. */
@@ -191,6 +201,7 @@ struct audit_item {
 	size_t len;                     /* of data */
 	/* index keys inside data (len 0: not indexed) */
 	size_t nrn_off, nrn_len, org_off, org_len, fac_off, fac_len;
+	struct audit_key *new_key;      /* a key-change record: signs after it (owned) */
 	int64_t ends_until;             /* the record ends the session named below, until */
 	char ends_session[AUDIT_SESSION_MAX];
 	unsigned char data[];           /* the stored value; prev hash written by the writer */
@@ -214,6 +225,12 @@ struct audit_log {
 	unsigned char head[AUDIT_HASH_LEN];
 	uint64_t last_seq_written;
 	struct audit_key *ckpt_key;     /* NULL: no checkpoints (no signing key given) */
+	struct audit_key *retired;      /* keys replaced by a key change: freed at close,
+	                                 * since live verification may still hold them */
+	unsigned char named_key[AUDIT_KEYID_LEN];       /* the key the log last named in a
+	                                                 * key-change record (meta) */
+	int has_named_key;
+	struct keys *keys;              /* the gateway's keys, when they sign */
 	uint64_t ckpt_seq;              /* last checkpointed seq */
 	int64_t ckpt_ms;                /* monotonic ms of the last checkpoint */
 	int64_t reader_check_at;        /* monotonic ms of the next mdb_reader_check */
@@ -264,6 +281,8 @@ int audit_meta_put(struct audit_log *log, MDB_txn *txn, const char *name, const 
 int audit_meta_get(MDB_dbi meta, MDB_txn *txn, const char *name, MDB_val *d);
 /* writer.c */
 void *audit_writer_main(void *arg);
+/* Appends a key-change record naming k (taken) with reason why, and waits for it. */
+int audit_name_key(struct audit_log *log, struct audit_key *k, const char *why);
 int64_t audit_mono_us(void);
 int audit_cond_init(pthread_cond_t *c);
 

@@ -85,9 +85,10 @@ audit_verify_live(struct audit_log *log, struct audit_live_status *st)
 {
 	struct audit_verify_opts o;
 	struct audit_verify_result res;
+	unsigned char named[AUDIT_KEYID_LEN];
 	MDB_txn *txn;
 	char err[512] = "";
-	int rc;
+	int rc, have_named;
 
 	memset(st, 0, sizeof(*st));
 	memset(&o, 0, sizeof(o));
@@ -95,9 +96,23 @@ audit_verify_live(struct audit_log *log, struct audit_live_status *st)
 		eg_strlcpy(st->error, "the access log cannot be read", sizeof(st->error));
 		return EG_ERR_AUDIT;
 	}
+	/* The log's own key history: from the key its first key-change record names (or
+	 * the key in use, for a log from before such records), following every change. It
+	 * must end at the key this gateway holds, or someone else signed its end. */
+	pthread_mutex_lock(&log->mu);
 	o.key = log->ckpt_key;
+	memcpy(named, log->named_key, sizeof(named));
+	have_named = log->has_named_key;
+	pthread_mutex_unlock(&log->mu);
+	o.trust_named_keys = 1;
 	rc = audit_verify_txn(txn, log->dir, &o, &res, err, sizeof(err));
 	live_end(log, txn);
+	if (rc == EG_OK && have_named && res.checkpoints > 0 &&
+	    memcmp(res.final_key_id, named, AUDIT_KEYID_LEN) != 0) {
+		rc = EG_ERR_AUDIT;
+		eg_strlcpy(res.why, "the last checkpoints are signed by a key this gateway does "
+		    "not hold", sizeof(res.why));
+	}
 	st->records = res.records;
 	st->checkpoint_seq = res.last_ckpt.seq;
 	eg_strlcpy(st->head, res.head, sizeof(st->head));

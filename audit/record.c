@@ -12,7 +12,7 @@ const struct audit_field audit_fields[] = {
 	F(6, session), F(7, org), F(8, facility), F(9, capacity), F(10, method),
 	F(11, path), F(12, rule), F(13, decision), F(14, reason), F(15, backend),
 	F(16, policy_version), F(17, actor), F(18, action), F(19, target), F(20, role),
-	F(21, scope), F(22, acting_org), F(23, acting_facility),
+	F(21, scope), F(22, acting_org), F(23, acting_facility), F(24, key),
 };
 #undef F
 const size_t audit_nfields = sizeof(audit_fields) / sizeof(audit_fields[0]);

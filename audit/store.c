@@ -288,6 +288,39 @@ recover_head(struct audit_log *log, MDB_txn *txn, void *arg)
 	return rc;
 }
 
+/*
+ * The checkpoint key the log last named (meta "ckpt_key"). A log from before key-change
+ * records existed, with records but no such meta, is taken to be signed by the key it
+ * is opened with: meta names it, no record does. Runs in the opening transaction.
+ */
+static int
+read_named_key(struct audit_log *log, MDB_txn *txn)
+{
+	MDB_val d;
+	int rc = audit_meta_get(log->dbi.meta, txn, "ckpt_key", &d);
+
+	if (rc == 0 && d.mv_size == AUDIT_KEYID_LEN) {
+		memcpy(log->named_key, d.mv_data, AUDIT_KEYID_LEN);
+		log->has_named_key = 1;
+		return 0;
+	}
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		return rc;
+	if (log->ckpt_key == NULL || log->last_seq_written == 0)
+		return 0;
+	memcpy(log->named_key, audit_key_id(log->ckpt_key), AUDIT_KEYID_LEN);
+	log->has_named_key = 1;
+	return audit_meta_put(log, txn, "ckpt_key", log->named_key, AUDIT_KEYID_LEN);
+}
+
+static int
+open_txn(struct audit_log *log, MDB_txn *txn, void *arg)
+{
+	int rc = recover_head(log, txn, arg);
+
+	return rc != 0 ? rc : read_named_key(log, txn);
+}
+
 static int
 open_env(struct audit_log *log, const struct audit_options *opt)
 {
@@ -307,23 +340,29 @@ open_env(struct audit_log *log, const struct audit_options *opt)
 		return EG_ERR_AUDIT;
 	}
 	log->max_key = (size_t)mdb_env_get_maxkeysize(log->env);
-	return run_txn(log, "open", recover_head, NULL);
+	return run_txn(log, "open", open_txn, NULL);
 }
 
+/* The checkpoint key: held by the gateway's keys (opt->keys), or read here from
+ * opt->signing_key (the command-line tools). */
 static int
 load_key(struct audit_log *log, const struct audit_options *opt)
 {
 	char err[512];
 
-	if (opt->signing_key == NULL || opt->signing_key[0] == '\0') {
-		log_warnx("audit log %s: no signing key: no signed checkpoints, so a rewritten "
-		    "chain or a cut tail cannot be proven", log->dir);
-		return EG_OK;
-	}
-	if (audit_key_load(opt->signing_key, 1, &log->ckpt_key, err, sizeof(err)) != EG_OK) {
+	if (opt->keys != NULL) {
+		if (audit_key_from_keys(opt->keys, &log->ckpt_key) != EG_OK) {
+			log_warnx("audit log %s: the checkpoint key cannot be had", log->dir);
+			return EG_ERR_AUDIT;
+		}
+	} else if (opt->signing_key != NULL && opt->signing_key[0] != '\0' &&
+	    audit_key_load(opt->signing_key, 1, &log->ckpt_key, err, sizeof(err)) != EG_OK) {
 		log_warnx("audit log %s: signing key %s", log->dir, err);
 		return EG_ERR_AUDIT;
 	}
+	if (log->ckpt_key == NULL)
+		log_warnx("audit log %s: no signing key: no signed checkpoints, so a rewritten "
+		    "chain or a cut tail cannot be proven", log->dir);
 	return EG_OK;
 }
 
@@ -339,9 +378,23 @@ init_sync(struct audit_log *log)
 	return EG_OK;
 }
 
+/* A new log, or one opened with another key than the one it named last (changed while
+ * no gateway ran: nothing can sign the change with the old key; verify says so). */
+static int
+name_key_at_open(struct audit_log *log, struct audit_key *k)
+{
+	if (log->has_named_key)
+		log_warnx("audit log %s: opened with another checkpoint key than the one it "
+		    "named last; the change is recorded but cannot be signed by the old key "
+		    "(rotate with SIGHUP to have it signed)", log->dir);
+	return audit_name_key(log, k, log->has_named_key ? "checkpoint-key-replaced" :
+	    "checkpoint-key");
+}
+
 int
 audit_open(const struct audit_options *opt, struct audit_log **out)
 {
+	struct audit_key *unnamed = NULL;
 	struct audit_log *log;
 	int rc;
 
@@ -367,6 +420,12 @@ audit_open(const struct audit_options *opt, struct audit_log **out)
 	if ((rc = load_key(log, opt)) != EG_OK || (rc = lock_dir(log)) != EG_OK ||
 	    (rc = open_env(log, opt)) != EG_OK || (rc = init_sync(log)) != EG_OK)
 		goto fail;
+	/* A key the log has not named yet signs only after the record that names it. */
+	if (log->ckpt_key != NULL && (!log->has_named_key || memcmp(log->named_key,
+	    audit_key_id(log->ckpt_key), AUDIT_KEYID_LEN) != 0)) {
+		unnamed = log->ckpt_key;
+		log->ckpt_key = NULL;
+	}
 	/* A crash can leave records after the last checkpoint: cover them now. */
 	if (audit_store_checkpoint(log) != EG_OK) {
 		rc = EG_ERR_AUDIT;
@@ -383,9 +442,14 @@ audit_open(const struct audit_options *opt, struct audit_log **out)
 	}
 	log->thread_started = 1;
 	reg_add(log);
+	if (unnamed != NULL && (rc = name_key_at_open(log, unnamed)) != EG_OK) {
+		unnamed = NULL;
+		goto fail;
+	}
 	*out = log;
 	return EG_OK;
 fail:
+	audit_key_free(unnamed);
 	audit_close(log);
 	return rc;
 }
@@ -424,6 +488,7 @@ audit_close(struct audit_log *log)
 	if (log->lockfd >= 0)
 		close(log->lockfd);
 	audit_key_free(log->ckpt_key);
+	audit_key_free(log->retired);
 	free(log->dir);
 	free(log);
 }
@@ -479,10 +544,13 @@ put_item(struct audit_log *log, MDB_txn *txn, struct audit_item *it, unsigned ch
 }
 
 /* Signs the head at seq and stores it; the caller's transaction makes it atomic with
- * the records it covers. */
+ * the records it covers. 0, CKPT_SKIPPED when it could not be signed (the key process is
+ * gone: the records are still written, the next checkpoint covers them), or an LMDB
+ * error. */
+#define CKPT_SKIPPED 1
 static int
-put_checkpoint(struct audit_log *log, MDB_txn *txn, uint64_t seq,
-    const unsigned char *head)
+put_checkpoint(struct audit_log *log, const struct audit_key *signer, MDB_txn *txn,
+    uint64_t seq, const unsigned char *head)
 {
 	unsigned char key[8], val[AUDIT_CKPT_VAL_MAX];
 	struct audit_ckpt c;
@@ -492,10 +560,11 @@ put_checkpoint(struct audit_log *log, MDB_txn *txn, uint64_t seq,
 	c.seq = seq;
 	c.time_us = eg_now_us();
 	memcpy(c.hash, head, AUDIT_HASH_LEN);
-	if (audit_ckpt_sign(log->ckpt_key, &c) != EG_OK) {
-		log_warnx("audit log %s: signing the checkpoint at seq %llu failed", log->dir,
+	if (audit_ckpt_sign(signer, &c) != EG_OK) {
+		log_warnx("audit log %s: signing the checkpoint at seq %llu failed; the records "
+		    "are written, the next checkpoint will cover them", log->dir,
 		    (unsigned long long)seq);
-		return MDB_PANIC;
+		return CKPT_SKIPPED;
 	}
 	audit_be64_put(key, seq);
 	d.mv_size = audit_ckpt_encode(&c, val);
@@ -505,6 +574,7 @@ put_checkpoint(struct audit_log *log, MDB_txn *txn, uint64_t seq,
 
 struct batch_arg {
 	struct audit_item *items;
+	const struct audit_key *key;    /* signs now: the log's, then a key change's */
 	uint64_t ckpt_seq;      /* set when this transaction wrote a checkpoint */
 	uint64_t nckpt;         /* how many */
 	unsigned char head[AUDIT_HASH_LEN];     /* the chain head and last seq the */
@@ -513,10 +583,35 @@ struct batch_arg {
 
 /* At the end of a batch: due when ckpt_every_ms passed since the last one. */
 static int
-ckpt_due(const struct audit_log *log, uint64_t seq)
+ckpt_due(const struct audit_log *log, const struct batch_arg *ba, uint64_t seq)
 {
-	return log->ckpt_key != NULL && seq > log->ckpt_seq &&
+	return ba->key != NULL && seq > log->ckpt_seq &&
 	    eg_mono_ms() - log->ckpt_ms >= log->ckpt_every_ms;
+}
+
+/* After a key-change record: the key it replaces signs a checkpoint at it, in the same
+ * transaction, and the new key signs from then on ("Key changes", audit.h). */
+static int
+change_key(struct audit_log *log, MDB_txn *txn, struct batch_arg *ba,
+    const struct audit_item *it, const unsigned char *head)
+{
+	int rc;
+
+	if (ba->key != NULL) {
+		if ((rc = put_checkpoint(log, ba->key, txn, it->seq, head)) == CKPT_SKIPPED)
+			log_warnx("audit log %s: the key change at seq %llu is not signed by the old "
+			    "key; verify will need both keys", log->dir,
+			    (unsigned long long)it->seq);
+		else if (rc != 0)
+			return rc;
+		else {
+			ba->ckpt_seq = it->seq;
+			ba->nckpt++;
+		}
+	}
+	ba->key = it->new_key;
+	return audit_meta_put(log, txn, "ckpt_key", audit_key_id(it->new_key),
+	    AUDIT_KEYID_LEN);
 }
 
 /* One batch, one transaction. head/last_seq advance only after the commit, so a retry
@@ -532,6 +627,7 @@ batch_txn(struct audit_log *log, MDB_txn *txn, void *arg)
 	memcpy(head, log->head, sizeof(head));
 	ba->ckpt_seq = 0;
 	ba->nckpt = 0;
+	ba->key = log->ckpt_key;
 	for (it = ba->items; it != NULL; it = it->next) {
 		if ((rc = put_item(log, txn, it, head)) != 0) {
 			if (rc == MDB_MAP_FULL)
@@ -540,13 +636,22 @@ batch_txn(struct audit_log *log, MDB_txn *txn, void *arg)
 			    (unsigned long long)it->seq, mdb_strerror(rc));
 			return rc;
 		}
-		/* Every ckpt_every records exactly, even inside a large batch. */
-		if (log->ckpt_key != NULL && it->seq - (ba->ckpt_seq ? ba->ckpt_seq :
-		    log->ckpt_seq) >= log->ckpt_every) {
-			if ((rc = put_checkpoint(log, txn, it->seq, head)) != 0)
+		if (it->new_key != NULL) {
+			if ((rc = change_key(log, txn, ba, it, head)) != 0)
 				return rc;
-			ba->ckpt_seq = it->seq;
-			ba->nckpt++;
+			last = it;
+			continue;
+		}
+		/* Every ckpt_every records exactly, even inside a large batch. */
+		if (ba->key != NULL && it->seq - (ba->ckpt_seq ? ba->ckpt_seq :
+		    log->ckpt_seq) >= log->ckpt_every) {
+			if ((rc = put_checkpoint(log, ba->key, txn, it->seq, head)) != 0 &&
+			    rc != CKPT_SKIPPED)
+				return rc;
+			if (rc == 0) {
+				ba->ckpt_seq = it->seq;
+				ba->nckpt++;
+			}
 		}
 		last = it;
 	}
@@ -556,11 +661,14 @@ batch_txn(struct audit_log *log, MDB_txn *txn, void *arg)
 	if ((rc = audit_meta_put(log, txn, "last_seq", seq, 8)) != 0 ||
 	    (rc = audit_meta_put(log, txn, "head", head, AUDIT_HASH_LEN)) != 0)
 		return rc;
-	if (ba->ckpt_seq != last->seq && ckpt_due(log, last->seq)) {
-		if ((rc = put_checkpoint(log, txn, last->seq, head)) != 0)
+	if (ba->ckpt_seq != last->seq && ckpt_due(log, ba, last->seq)) {
+		if ((rc = put_checkpoint(log, ba->key, txn, last->seq, head)) != 0 &&
+		    rc != CKPT_SKIPPED)
 			return rc;
-		ba->ckpt_seq = last->seq;
-		ba->nckpt++;
+		if (rc == 0) {
+			ba->ckpt_seq = last->seq;
+			ba->nckpt++;
+		}
 	}
 	memcpy(ba->head, head, sizeof(ba->head));
 	ba->last_seq = last->seq;
@@ -577,6 +685,23 @@ ckpt_done(struct audit_log *log, uint64_t seq, uint64_t n)
 	pthread_mutex_unlock(&log->mu);
 }
 
+/* The replaced keys stay allocated until close: a live verification may hold one. */
+static void
+take_new_keys(struct audit_log *log, struct audit_item *batch)
+{
+	struct audit_item *it;
+
+	for (it = batch; it != NULL; it = it->next) {
+		if (it->new_key == NULL)
+			continue;
+		pthread_mutex_lock(&log->mu);
+		audit_key_retire(log, log->ckpt_key);
+		log->ckpt_key = it->new_key;
+		pthread_mutex_unlock(&log->mu);
+		it->new_key = NULL;
+	}
+}
+
 int
 audit_store_write_batch(struct audit_log *log, struct audit_item *batch)
 {
@@ -588,9 +713,11 @@ audit_store_write_batch(struct audit_log *log, struct audit_item *batch)
 	ba.items = batch;
 	if (run_txn(log, "commit", batch_txn, &ba) != EG_OK)
 		return EG_ERR_AUDIT;
-	/* Committed: the head the transaction computed becomes the log's. */
+	/* Committed: the head the transaction computed becomes the log's, and a key
+	 * change's key the one that signs. */
 	memcpy(log->head, ba.head, sizeof(log->head));
 	log->last_seq_written = ba.last_seq;
+	take_new_keys(log, batch);
 	if (ba.ckpt_seq != 0)
 		ckpt_done(log, ba.ckpt_seq, ba.nckpt);
 	return EG_OK;
@@ -599,8 +726,10 @@ audit_store_write_batch(struct audit_log *log, struct audit_item *batch)
 static int
 ckpt_txn(struct audit_log *log, MDB_txn *txn, void *arg)
 {
+	int rc = put_checkpoint(log, log->ckpt_key, txn, log->last_seq_written, log->head);
+
 	(void)arg;
-	return put_checkpoint(log, txn, log->last_seq_written, log->head);
+	return rc == CKPT_SKIPPED ? MDB_PANIC : rc;    /* a checkpoint alone: nothing to keep */
 }
 
 /* Writer thread (or audit_open/audit_close with no writer running). */

@@ -37,6 +37,13 @@ struct vctx {
 	uint64_t seen;
 	int64_t t0;
 	int tty;
+	/* Checkpoint keys ("Key changes" in audit.h): the one that signs now (NULL: not
+	 * checked), and the one a key-change record named, until a checkpoint proves it. */
+	const struct audit_key *cur;
+	struct audit_key *pending;
+	uint64_t pending_seq;
+	struct audit_key *learned;      /* keys named by the log, freed at the end */
+	uint64_t ckpts_seen;
 };
 
 static int
@@ -88,6 +95,41 @@ start(struct vctx *v, uint64_t seq, const unsigned char *val)
 }
 
 static int
+same_key(const struct audit_key *a, const struct audit_key *b)
+{
+	return a != NULL && b != NULL &&
+	    memcmp(audit_key_id(a), audit_key_id(b), AUDIT_KEYID_LEN) == 0;
+}
+
+/* A key-change record at seq: the key it names signs after it, once a checkpoint of the
+ * key it replaces covers it (or, with trust_named_keys, when nothing was checked yet). */
+static int
+key_named(struct vctx *v, uint64_t seq, const char *text)
+{
+	struct audit_key *k;
+
+	if (v->o->key == NULL && !v->o->trust_named_keys)
+		return EG_OK;                   /* checkpoints are not checked */
+	if ((k = audit_key_from_spki_b64(text)) == NULL)
+		return fail(v, AUDIT_VF_CHAIN, seq, "%s: key-change record without a valid "
+		    "P-256 key", v->where);
+	audit_key_chain(&v->learned, k);
+	if (same_key(k, v->cur) && v->pending == NULL)
+		return EG_OK;                   /* named again: nothing changes */
+	if (v->pending != NULL)
+		return fail(v, AUDIT_VF_CKPT_KEY, seq, "key change at seq %llu follows the one "
+		    "at seq %llu with no checkpoint between them", (unsigned long long)seq,
+		    (unsigned long long)v->pending_seq);
+	if (v->o->trust_named_keys && v->ckpts_seen == 0) {
+		v->cur = k;
+		return EG_OK;
+	}
+	v->pending = k;
+	v->pending_seq = seq;
+	return EG_OK;
+}
+
+static int
 decode(struct vctx *v, uint64_t seq, const unsigned char *val, size_t len)
 {
 	struct audit_record r;
@@ -99,6 +141,8 @@ decode(struct vctx *v, uint64_t seq, const unsigned char *val, size_t len)
 	if (r.seq != seq)
 		return fail(v, AUDIT_VF_CHAIN, seq, "%s: stored seq %llu differs from its key",
 		    v->where, (unsigned long long)r.seq);
+	if (r.kind != NULL && strcmp(r.kind, "key-change") == 0)
+		return key_named(v, seq, r.key);
 	return EG_OK;
 }
 
@@ -140,6 +184,57 @@ step(struct vctx *v, uint64_t seq, const unsigned char *val, size_t len)
 	return EG_OK;
 }
 
+/* 1 when k signed c (its id and signature), else 0. */
+static int
+signed_by(const struct audit_key *k, const struct audit_ckpt *c)
+{
+	return k != NULL && audit_ckpt_check(k, c) == 0;
+}
+
+static int
+trusted_anchor(const struct vctx *v, const struct audit_key *k)
+{
+	size_t i;
+
+	for (i = 0; i < v->o->nmore; i++)
+		if (same_key(k, v->o->more_keys[i]))
+			return 1;
+	return v->o->trust_named_keys;
+}
+
+/*
+ * A checkpoint after a key-change record. The old key's checkpoint at the record proves
+ * the change; the new key's without it is accepted only when the new key is trusted on
+ * its own (--key given for it, or trust_named_keys). 1: checked here (go on), 0: check
+ * as usual, -1: failed.
+ */
+static int
+key_change_ckpt(struct vctx *v, uint64_t seq, const struct audit_ckpt *c)
+{
+	if (seq == v->pending_seq && signed_by(v->cur, c)) {
+		v->res->key_changes++;
+	} else if (signed_by(v->pending, c) && trusted_anchor(v, v->pending)) {
+		v->res->unproven_key_changes++;
+	} else {
+		fail(v, AUDIT_VF_CKPT_KEY, seq, "the key change at seq %llu is not proven: no "
+		    "checkpoint of the previous key at that record%s",
+		    (unsigned long long)v->pending_seq, v->o->trust_named_keys ? "" :
+		    " (give the new key with a second --key to accept it)");
+		return -1;
+	}
+	if (memcmp(c->hash, v->prev, AUDIT_HASH_LEN) != 0) {
+		fail(v, AUDIT_VF_CKPT_HASH, seq, "checkpoint at seq %llu: the signed head differs "
+		    "from the chain's hash there: records were changed and the chain recomputed",
+		    (unsigned long long)seq);
+		return -1;
+	}
+	v->cur = v->pending;
+	v->pending = NULL;
+	v->res->checkpoints++;
+	v->res->last_ckpt = *c;
+	return 1;
+}
+
 /* One checkpoint met at its seq during the walk (the chain's hash there is v->prev). */
 static int
 check_ckpt(struct vctx *v, const MDB_val *k, const MDB_val *d)
@@ -152,7 +247,10 @@ check_ckpt(struct vctx *v, const MDB_val *k, const MDB_val *d)
 	if (audit_ckpt_decode(k, d, &c) != 0)
 		return fail(v, AUDIT_VF_CKPT_SIG, seq, "checkpoint at seq %llu is malformed",
 		    (unsigned long long)seq);
-	if (v->o->key != NULL && (r = audit_ckpt_check(v->o->key, &c)) != 0) {
+	v->ckpts_seen++;
+	if (v->pending != NULL && (r = key_change_ckpt(v, seq, &c)) != 0)
+		return r < 0 ? EG_ERR_AUDIT : EG_OK;
+	if (v->cur != NULL && (r = audit_ckpt_check(v->cur, &c)) != 0) {
 		eg_hex(c.key_id, AUDIT_KEYID_LEN, kid);
 		return r == 1 ? fail(v, AUDIT_VF_CKPT_KEY, seq, "checkpoint at seq %llu is "
 		    "signed by another key (key id %.16s...): forged checkpoint",
@@ -347,7 +445,7 @@ walk_archive(struct vctx *v, const char *path)
 		return fail(v, AUDIT_VF_ARCHIVE, t.seq, "%s: the trailer (seq %llu) does not "
 		    "match the records' chain (ends at seq %llu)", where,
 		    (unsigned long long)t.seq, (unsigned long long)v->expect - 1);
-	if (v->o->key == NULL || audit_ckpt_check(v->o->key, &t) != 0)
+	if (v->cur == NULL || audit_ckpt_check(v->cur, &t) != 0)
 		return fail(v, AUDIT_VF_ARCHIVE, t.seq, "%s: the trailer's signature does not "
 		    "verify with the given key", where);
 	return EG_OK;
@@ -385,6 +483,18 @@ verify_env(struct vctx *v, const char *dir, char *err, size_t errlen)
 	return r;
 }
 
+/* The key trusted at the end: the one a pending change named, else the current one. */
+static void
+final_key(struct vctx *v)
+{
+	const struct audit_key *k = v->pending != NULL ? v->pending : v->cur;
+
+	if (k == NULL)
+		return;
+	memcpy(v->res->final_key_id, audit_key_id(k), AUDIT_KEYID_LEN);
+	v->res->final_key_len = audit_key_spki(k, v->res->final_key, sizeof(v->res->final_key));
+}
+
 int
 audit_verify_txn(MDB_txn *txn, const char *dir, const struct audit_verify_opts *o,
     struct audit_verify_result *res, char *err, size_t errlen)
@@ -400,6 +510,7 @@ audit_verify_txn(MDB_txn *txn, const char *dir, const struct audit_verify_opts *
 	memset(res, 0, sizeof(*res));
 	memset(&v, 0, sizeof(v));
 	v.o = o;
+	v.cur = o->key;
 	v.txn = txn;
 	v.res = res;
 	v.expect = 1;
@@ -416,6 +527,8 @@ audit_verify_txn(MDB_txn *txn, const char *dir, const struct audit_verify_opts *
 	if (r != EG_OK && res->fail == AUDIT_VF_READ)
 		eg_strlcpy(err, res->why, errlen);
 	progress(&v, 1);
+	final_key(&v);
+	audit_key_free(v.learned);
 	free(v.buf.p);
 	res->last_seq = res->records ? v.expect - 1 : 0;
 	res->elapsed_us = eg_now_us() - v.t0;

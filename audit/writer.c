@@ -140,21 +140,30 @@ wait_committed(struct audit_log *log, uint64_t seq)
 	return log->committed_seq >= seq ? EG_OK : EG_ERR_AUDIT;
 }
 
+/* new_key: rec is a key-change record naming it; the writer signs with it after the
+ * record (and owns it from here on, also on failure). */
 static int
 append(struct audit_log *log, const struct audit_record *rec, int followup,
-    uint64_t *seq_out)
+    uint64_t *seq_out, struct audit_key *new_key)
 {
 	struct audit_item *it;
 	uint64_t seq;
 	int rc;
 
-	if (log == NULL || rec == NULL || (it = item_new(log, rec)) == NULL)
+	if (log == NULL || rec == NULL || (it = item_new(log, rec)) == NULL) {
+		audit_key_free(new_key);
 		return EG_ERR_AUDIT;
+	}
 	pthread_mutex_lock(&log->mu);
 	if ((rc = wait_space(log, followup)) != EG_OK) {
 		pthread_mutex_unlock(&log->mu);
+		audit_key_free(new_key);
 		free(it);
 		return rc;
+	}
+	if ((it->new_key = new_key) != NULL) {
+		memcpy(log->named_key, audit_key_id(new_key), AUDIT_KEYID_LEN);
+		log->has_named_key = 1;
 	}
 	/* Numbered under the lock in queue order, so the writer stores seqs in order. */
 	seq = it->seq = log->next_seq++;
@@ -185,13 +194,68 @@ append(struct audit_log *log, const struct audit_record *rec, int followup,
 int
 audit_append(struct audit_log *log, const struct audit_record *rec, uint64_t *seq_out)
 {
-	return append(log, rec, 0, seq_out);
+	return append(log, rec, 0, seq_out, NULL);
 }
 
 int
 audit_append_followup(struct audit_log *log, const struct audit_record *rec)
 {
-	return append(log, rec, 1, NULL);
+	return append(log, rec, 1, NULL, NULL);
+}
+
+/* Appends the key-change record naming k and waits for its commit (with the old key's
+ * checkpoint at it). Takes k. */
+int
+audit_name_key(struct audit_log *log, struct audit_key *k, const char *why)
+{
+	struct audit_record rec;
+	char *spki = audit_key_spki_b64(k), id[5 + 2 * AUDIT_KEYID_LEN + 1];
+	int rc;
+
+	if (spki == NULL) {
+		audit_key_free(k);
+		return EG_ERR_NOMEM;
+	}
+	memset(&rec, 0, sizeof(rec));
+	/* Every record has an id to be found by; this one names the key. */
+	memcpy(id, "keys-", 5);
+	eg_hex(audit_key_id(k), AUDIT_KEYID_LEN, id + 5);
+	id[5 + 16] = '\0';
+	rec.request_id = id;
+	rec.kind = "key-change";
+	rec.client = "local";
+	rec.reason = why;
+	rec.key = spki;
+	rc = append(log, &rec, 0, NULL, k);
+	free(spki);
+	if (rc == EG_OK)
+		rc = audit_flush(log);
+	return rc;
+}
+
+int
+audit_rekey(struct audit_log *log, struct keys *keys)
+{
+	struct audit_key *k = NULL;
+	int same, rc;
+
+	if (log == NULL || keys == NULL)
+		return EG_OK;
+	if ((rc = audit_key_from_keys(keys, &k)) != EG_OK)
+		return rc;
+	if (k == NULL)
+		return EG_OK;   /* no checkpoint key configured now: the old one stays */
+	pthread_mutex_lock(&log->mu);
+	same = log->has_named_key &&
+	    memcmp(log->named_key, audit_key_id(k), AUDIT_KEYID_LEN) == 0;
+	pthread_mutex_unlock(&log->mu);
+	if (same) {
+		audit_key_free(k);
+		return EG_OK;
+	}
+	log_info("audit log %s: the checkpoint key changes; the old key signs the change",
+	    log->dir);
+	return audit_name_key(log, k, "checkpoint-key-rotated");
 }
 
 int
@@ -302,6 +366,7 @@ free_batch(struct audit_item *it)
 	while (it != NULL) {
 		struct audit_item *next = it->next;
 
+		audit_key_free(it->new_key);
 		free(it);
 		it = next;
 	}

@@ -15,6 +15,7 @@
 #include "eidgate/auth.h"
 #include "eidgate/cache.h"
 #include "eidgate/err.h"
+#include "eidgate/keys.h"
 #include "eidgate/session.h"
 #include "eidgate/util.h"
 #include "auth/internal.h"
@@ -49,7 +50,7 @@ challenge_store_free(struct challenge_store *cs)
 }
 
 int
-challenge_issue(const struct session_key *k, const char *origin, int ttl_s, char *out,
+challenge_issue(struct keys *k, const char *origin, int ttl_s, char *out,
     size_t outlen)
 {
 	unsigned char rnd[16];
@@ -66,13 +67,12 @@ challenge_issue(const struct session_key *k, const char *origin, int ttl_s, char
 	json_decref(j);
 	if (plain == NULL)
 		return EG_ERR_NOMEM;
-	r = seal(session_key_challenge(k), "eidgate-challenge-v1", (unsigned char *)plain,
-	    strlen(plain), &tok);
+	r = keys_seal(k, KEYS_SEAL_CHALLENGE, plain, strlen(plain), &tok);
 	free(plain);
 	if (r != EG_OK)
 		return r;
 	/* Sent without the seal's prefix: eidgate-login wants base64url only. */
-	r = eg_strlcpy(out, tok + SEAL_PREFIX_LEN, outlen) < outlen ? EG_OK : EG_ERR_TOO_LONG;
+	r = eg_strlcpy(out, tok + KEYS_TOKEN_PREFIX_LEN, outlen) < outlen ? EG_OK : EG_ERR_TOO_LONG;
 	free(tok);
 	return r;
 }
@@ -87,7 +87,7 @@ mark_used(struct challenge_store *cs, const char *nonce, int64_t expires, int64_
 }
 
 int
-challenge_redeem(const struct session_key *k, struct challenge_store *cs,
+challenge_redeem(struct keys *k, struct challenge_store *cs,
     const char *challenge, const char *origin)
 {
 	char tok[1100];
@@ -98,9 +98,11 @@ challenge_redeem(const struct session_key *k, struct challenge_store *cs,
 	int64_t exp, now = eg_now_us() / 1000000;
 	int r = EG_ERR_PARSE;
 
-	if (snprintf(tok, sizeof(tok), SEAL_PREFIX "%s", challenge) >= (int)sizeof(tok) ||
-	    unseal(session_key_challenge(k), "eidgate-challenge-v1", tok, &plain, &len) != EG_OK)
+	if (snprintf(tok, sizeof(tok), KEYS_TOKEN_PREFIX "%s", challenge) >= (int)sizeof(tok))
 		return EG_ERR_PARSE;
+	if ((r = keys_unseal(k, KEYS_SEAL_CHALLENGE, tok, &plain, &len)) != EG_OK)
+		return r == EG_ERR_KEYS ? r : EG_ERR_PARSE;
+	r = EG_ERR_PARSE;
 	j = json_loadb((const char *)plain, len, JSON_REJECT_DUPLICATES, NULL);
 	eg_freezero(plain, len);
 	if (j == NULL)

@@ -111,23 +111,4 @@ int auth_revocation(const struct auth_ctx *ctx, X509_STORE *store, X509 *leaf,
 /* One-line "CN (serialNumber)" of a name for details and log lines. */
 void auth_name_short(const X509_NAME *name, char *out, size_t outlen);
 
-/* seal.h - AES-256-GCM sealing shared by sessions and challenges; auth/ only. */
-
-#include <stddef.h>
-
-/* What every sealed token starts with: the format's version. */
-#define SEAL_PREFIX "v1."
-#define SEAL_PREFIX_LEN 3
-
-/* Seals plain under key with additional data aad: SEAL_PREFIX base64url(iv|ct|tag). */
-int seal(const unsigned char key[32], const char *aad, const unsigned char *plain,
-    size_t len, char **out);
-/* Opens a sealed token; *plain is malloc'd (wipe with eg_freezero). EG_OK or EG_ERR_PARSE. */
-int unseal(const unsigned char key[32], const char *aad, const char *token,
-    unsigned char **plain, size_t *len);
-
-struct session_key;
-/* The derived key that seals login challenges (session.c owns the key layout). */
-const unsigned char *session_key_challenge(const struct session_key *k);
-
 #endif

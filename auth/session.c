@@ -11,71 +11,12 @@
 #include <openssl/rand.h>
 
 #include "eidgate/err.h"
+#include "eidgate/keys.h"
 #include "eidgate/log.h"
 #include "eidgate/session.h"
 #include "eidgate/signer.h"
 #include "eidgate/util.h"
 #include "auth/internal.h"
-
-struct session_key {
-	unsigned char session[32];      /* seals sessions */
-	unsigned char challenge[32];    /* seals login challenges */
-};
-
-/* Separate keys per purpose, so a sealed challenge can never pass as a session. */
-static int
-derive(const unsigned char master[32], const char *label, unsigned char out[32])
-{
-	unsigned int len = 0;
-
-	return HMAC(EVP_sha256(), master, 32, (const unsigned char *)label, strlen(label), out,
-	    &len) != NULL && len == 32 ? 0 : -1;
-}
-
-int
-session_key_load(const char *path, struct session_key **out)
-{
-	struct session_key *k;
-	char *buf = NULL;
-	size_t len = 0;
-	int r;
-
-	*out = NULL;
-	if (eg_key_secrecy(path, NULL, 0) != EG_OK) {
-		log_warnx("[session] key_file %s: missing, or accessible by group or others", path);
-		return EG_ERR_CONFIG;
-	}
-	if ((r = eg_read_file(path, 64, &buf, &len)) != EG_OK || len != 32) {
-		log_warnx("[session] key_file %s: must hold exactly 32 random bytes", path);
-		eg_freezero(buf, len);
-		return EG_ERR_CONFIG;
-	}
-	if ((k = calloc(1, sizeof(*k))) == NULL ||
-	    derive((unsigned char *)buf, "eidgate session v1", k->session) != 0 ||
-	    derive((unsigned char *)buf, "eidgate challenge v1", k->challenge) != 0) {
-		eg_freezero(buf, len);
-		session_key_free(k);
-		return EG_ERR_CRYPTO;
-	}
-	eg_freezero(buf, len);
-	*out = k;
-	return EG_OK;
-}
-
-int
-session_key_dup(const struct session_key *k, struct session_key **out)
-{
-	if ((*out = malloc(sizeof(**out))) == NULL)
-		return EG_ERR_NOMEM;
-	memcpy(*out, k, sizeof(**out));
-	return EG_OK;
-}
-
-void
-session_key_free(struct session_key *k)
-{
-	eg_freezero(k, k != NULL ? sizeof(*k) : 0);
-}
 
 int
 session_init(struct eg_session *s)
@@ -100,7 +41,7 @@ session_to_json(const struct eg_session *s)
 }
 
 int
-session_seal(const struct session_key *k, const struct eg_session *s, char **token)
+session_seal(struct keys *k, const struct eg_session *s, char **token)
 {
 	json_t *j = session_to_json(s);
 	char *plain;
@@ -113,7 +54,7 @@ session_seal(const struct session_key *k, const struct eg_session *s, char **tok
 	json_decref(j);
 	if (plain == NULL)
 		return EG_ERR_NOMEM;
-	r = seal(k->session, "eidgate-session-v1", (unsigned char *)plain, strlen(plain), token);
+	r = keys_seal(k, KEYS_SEAL_SESSION, plain, strlen(plain), token);
 	eg_freezero(plain, strlen(plain));
 	return r;
 }
@@ -156,7 +97,7 @@ session_from_json(json_t *j, struct eg_session *s)
 }
 
 int
-session_open(const struct session_key *k, const char *token, struct eg_session *s)
+session_open(struct keys *k, const char *token, struct eg_session *s)
 {
 	unsigned char *plain = NULL;
 	size_t len = 0;
@@ -164,8 +105,8 @@ session_open(const struct session_key *k, const char *token, struct eg_session *
 	int r;
 
 	memset(s, 0, sizeof(*s));
-	if (unseal(k->session, "eidgate-session-v1", token, &plain, &len) != EG_OK)
-		return EG_ERR_PARSE;
+	if ((r = keys_unseal(k, KEYS_SEAL_SESSION, token, &plain, &len)) != EG_OK)
+		return r == EG_ERR_KEYS ? r : EG_ERR_PARSE;
 	j = json_loadb((const char *)plain, len, JSON_REJECT_DUPLICATES, NULL);
 	eg_freezero(plain, len);
 	if (j == NULL)
@@ -189,10 +130,4 @@ session_public_id(const struct eg_session *s, char *out, size_t outlen)
 	eg_hex(md, 32, hex);
 	hex[16] = '\0';
 	eg_strlcpy(out, hex, outlen);
-}
-
-const unsigned char *
-session_key_challenge(const struct session_key *k)
-{
-	return k->challenge;
 }

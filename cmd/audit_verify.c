@@ -12,11 +12,14 @@
 #define MAX_ARCHIVES 64
 
 static const char usage_verify[] =
-    "usage: eidgate audit verify --db DIR [--key PUBKEY.pem] [--head FILE]\n"
+    "usage: eidgate audit verify --db DIR [--key PUBKEY.pem]... [--head FILE]\n"
     "           [--archive FILE]... [--allow-truncated-start] [--progress]\n"
     "Recomputes the hash chain of every record, checks that no sequence number is\n"
     "missing, and with --key checks every signed checkpoint: its signature and that its\n"
     "hash is the chain's at its seq, and that no checkpoint lies beyond the last record.\n"
+    "The checkpoint key may have changed (SIGHUP): the first key is enough, the log's\n"
+    "key-change records, each signed by the key before, name the next one. A key that\n"
+    "changed while no gateway ran has no such proof: give it as a second --key.\n"
     "--head FILE checks the log against a head exported earlier with `eidgate audit\n"
     "checkpoint --export` (the log must contain that seq with that hash): only this\n"
     "detects a tail cut back to an earlier checkpoint with the later checkpoints removed.\n"
@@ -35,13 +38,15 @@ static const char usage_checkpoint[] =
 
 struct vargs {
 	const char *db, *key, *head;
+	const char *keys[AUDIT_MAX_KEYS];
+	size_t nkeys;
 	const char *archives[MAX_ARCHIVES];
 	size_t narchives;
 	int allow, progress;
 };
 
 static int
-load_head(const struct vargs *a, const struct audit_key *key, struct audit_ckpt *h)
+load_head(const struct vargs *a, struct audit_ckpt *h)
 {
 	char *text = NULL, why[256];
 	size_t len;
@@ -57,12 +62,26 @@ load_head(const struct vargs *a, const struct audit_key *key, struct audit_ckpt 
 		fprintf(stderr, "eidgate: audit verify: --head %s: %s\n", a->head, why);
 		return EXIT_FAILED;
 	}
-	if (audit_ckpt_check(key, h) != 0) {
-		fprintf(stderr, "eidgate: audit verify: --head %s: its signature does not "
-		    "verify with the given key: forged or altered head\n", a->head);
-		return EXIT_FAILED;
-	}
 	return EXIT_OK;
+}
+
+/* The exported head is signed by the key trusted where it was exported: after the walk
+ * that is the key the chain's key changes led to. */
+static int
+check_head_signature(const struct vargs *a, const struct audit_verify_result *r,
+    const struct audit_ckpt *h)
+{
+	struct audit_key *k = NULL;
+	int ok;
+
+	ok = r->final_key_len > 0 &&
+	    audit_key_from_der(r->final_key, r->final_key_len, &k) == EG_OK &&
+	    audit_ckpt_check(k, h) == 0;
+	audit_key_free(k);
+	if (!ok)
+		fprintf(stderr, "eidgate: audit verify: --head %s: its signature does not "
+		    "verify with the log's key: forged or altered head\n", a->head);
+	return ok ? EXIT_OK : EXIT_FAILED;
 }
 
 static const char *
@@ -94,6 +113,13 @@ print_details(const struct vargs *a, const struct audit_verify_result *r)
 		printf("  %" PRIu64 " checkpoints verified (key id %s), latest at seq %" PRIu64
 		    " (%s)\n", r->checkpoints, kid, r->last_ckpt.seq, t);
 	}
+	if (r->key_changes > 0)
+		printf("  %" PRIu64 " checkpoint key change%s followed, each signed by the key "
+		    "before\n", r->key_changes, r->key_changes > 1 ? "s" : "");
+	if (r->unproven_key_changes > 0)
+		printf("  %" PRIu64 " checkpoint key change%s accepted on a second --key (no "
+		    "checkpoint of the old key proves it)\n", r->unproven_key_changes,
+		    r->unproven_key_changes > 1 ? "s" : "");
 	if (a->head != NULL)
 		printf("  the exported head matches the log\n");
 	printf("  verified in %.2f s (%.0f records/s)\n", s,
@@ -125,33 +151,49 @@ print_warnings(const struct vargs *a, const struct audit_verify_result *r)
 		    r->last_seq);
 }
 
+static void
+free_keys(struct audit_key **keys, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		audit_key_free(keys[i]);
+}
+
 static int
 run_verify(const struct vargs *a)
 {
 	struct audit_verify_opts o;
 	struct audit_verify_result r;
-	struct audit_key *key = NULL;
+	struct audit_key *keys[AUDIT_MAX_KEYS] = { NULL };
 	struct audit_ckpt head;
 	char err[512];
+	size_t i;
 	int rc;
 
 	memset(&o, 0, sizeof(o));
-	if (a->key != NULL && audit_key_load(a->key, 0, &key, err, sizeof(err)) != EG_OK) {
-		fprintf(stderr, "eidgate: audit verify: --key %s\n", err);
+	for (i = 0; i < a->nkeys; i++)
+		if (audit_key_load(a->keys[i], 0, &keys[i], err, sizeof(err)) != EG_OK) {
+			fprintf(stderr, "eidgate: audit verify: --key %s\n", err);
+			free_keys(keys, i);
+			return EXIT_FAILED;
+		}
+	if (a->head != NULL && load_head(a, &head) != EXIT_OK) {
+		free_keys(keys, a->nkeys);
 		return EXIT_FAILED;
 	}
-	if (a->head != NULL && load_head(a, key, &head) != EXIT_OK) {
-		audit_key_free(key);
-		return EXIT_FAILED;
-	}
-	o.key = key;
+	o.key = keys[0];
+	for (i = 1; i < a->nkeys; i++)
+		o.more_keys[o.nmore++] = keys[i];
 	o.head = a->head ? &head : NULL;
 	o.archives = a->archives;
 	o.narchives = a->narchives;
 	o.allow_truncated_start = a->allow;
 	o.progress = a->progress || isatty(2);
 	rc = audit_verify(a->db, &o, &r, err, sizeof(err));
-	audit_key_free(key);
+	free_keys(keys, a->nkeys);
+	if (rc == EG_OK && a->head != NULL && check_head_signature(a, &r, &head) != EXIT_OK)
+		return EXIT_FAILED;
 	if (rc != EG_OK) {
 		if (r.fail == AUDIT_VF_READ)
 			fprintf(stderr, "eidgate: %s\n", err);
@@ -172,7 +214,7 @@ cmd_audit_verify(int argc, char **argv)
 	struct vargs a;
 	const struct opt opts[] = {
 		{ "db", &a.db, NULL, 0, NULL, NULL, 0 },
-		{ "key", &a.key, NULL, 0, NULL, NULL, 0 },
+		{ "key", NULL, NULL, 0, a.keys, &a.nkeys, AUDIT_MAX_KEYS },
 		{ "head", &a.head, NULL, 0, NULL, NULL, 0 },
 		{ "archive", NULL, NULL, 0, a.archives, &a.narchives, MAX_ARCHIVES },
 		{ "allow-truncated-start", NULL, &a.allow, 0, NULL, NULL, 0 },
@@ -188,6 +230,7 @@ cmd_audit_verify(int argc, char **argv)
 	}
 	if (rc != EXIT_OK)
 		return rc;
+	a.key = a.nkeys > 0 ? a.keys[0] : NULL;
 	if (a.db == NULL || (a.key == NULL && (a.head != NULL || a.narchives > 0))) {
 		fprintf(stderr, "eidgate: audit verify: %s\n", a.db == NULL ?
 		    "--db is required" : "--head and --archive need --key");

@@ -20,7 +20,7 @@
 #include "eidgate/limits.h"
 #include "eidgate/util.h"
 
-enum cfg_type { T_STR, T_PATH, T_DUR, T_SIZE, T_INT, T_ENUM, T_LISTEN, T_ADDRS, T_FPRS };
+enum cfg_type { T_STR, T_PATH, T_DUR, T_SIZE, T_INT, T_ENUM, T_LISTEN, T_ADDRS, T_FPRS, T_PATHS };
 
 struct cfg_enum { const char *name; int value; };
 
@@ -68,6 +68,7 @@ static const struct cfg_row rows[] = {
 	{ "eid", "ocsp_timeout", T_DUR, F(ocsp_timeout_ms), 10, 60000, "2s", NULL },
 	{ "eid", "ocsp_cache", T_DUR, F(ocsp_cache_ms), 0, 86400000, "10m", NULL },
 	{ "session", "key_file", T_PATH, F(session_key_file), 0, 0, NULL, NULL },
+	{ "session", "previous_key_files", T_PATHS, F(session_previous_keys), 0, 0, "", NULL },
 	{ "session", "idle_timeout", T_DUR, F(idle_timeout_ms), 1000, 86400000, "15m", NULL },
 	{ "session", "absolute_timeout", T_DUR, F(absolute_timeout_ms), 1000, 604800000, "8h", NULL },
 	{ "session", "recheck", T_DUR, F(session_recheck_ms), 1000, 3600000, "5m", NULL },
@@ -83,6 +84,7 @@ static const struct cfg_row rows[] = {
 	{ "audit", "sync", T_ENUM, F(audit_sync), 0, 0, "group", sync_enum },
 	{ "audit", "signing_key", T_PATH, F(audit_signing_key), 0, 0, "", NULL },
 	{ "assertion", "signing_key", T_PATH, F(assertion_key), 0, 0, NULL, NULL },
+	{ "assertion", "publish_keys", T_PATHS, F(assertion_publish_keys), 0, 0, "", NULL },
 	{ "assertion", "lifetime", T_DUR, F(assertion_lifetime_ms), 1000, 3600000, "60s", NULL },
 	{ "assertion", "issuer", T_STR, F(assertion_issuer), 0, 0, "eidgate", NULL },
 	{ "metrics", "allow_from", T_ADDRS, F(metrics_allow_from), 0, 0, "", NULL },
@@ -227,13 +229,23 @@ is_fingerprint(const char *s)
 	return strlen(s) == 64 && strspn(s, "0123456789abcdef") == 64;
 }
 
+/* A file name in a list: no control bytes (the list is kept comma-separated). */
+static int
+is_list_path(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return 0;
+	return 1;
+}
+
 /* A comma-separated list whose every item passes ok(); kept as written (without
- * spaces) for eg_list_has(). */
+ * spaces) for eg_list_has(), file names made absolute (T_PATHS). */
 static int
 set_list(struct cfg_parse *p, const struct cfg_row *r, const char *v, int (*ok)(const char *),
     const char *what)
 {
-	char *dst = (char *)p->cfg + r->off, item[128];
+	char *dst = (char *)p->cfg + r->off, item[1024];
 	size_t o = 0, n;
 	const char *e;
 
@@ -248,6 +260,18 @@ set_list(struct cfg_parse *p, const struct cfg_row *r, const char *v, int (*ok)(
 		if (n >= sizeof(item) || (memcpy(item, v, n), item[n] = '\0', !ok(item))) {
 			cfg_error(p, "%s: \"%.*s\" is not %s", r->key, (int)(n > 64 ? 64 : n), v, what);
 			return -1;
+		}
+		if (r->type == T_PATHS && item[0] != '/') {
+			char rel[sizeof(item)];
+			int w;
+
+			memcpy(rel, item, n + 1);
+			w = snprintf(item, sizeof(item), "%s/%s", p->dir, rel);
+			if (w < 0 || (size_t)w >= sizeof(item)) {
+				cfg_error(p, "%s: file name too long", r->key);
+				return -1;
+			}
+			n = (size_t)w;
 		}
 		if (o + n + 2 > r->size) {
 			cfg_error(p, "value of %s is too long", r->key);
@@ -270,6 +294,8 @@ set_value(struct cfg_parse *p, const struct cfg_row *r, const char *v)
 		return set_list(p, r, v, is_address, "an IP address");
 	case T_FPRS:
 		return set_list(p, r, v, is_fingerprint, "a certificate's SHA-256 (64 hex digits)");
+	case T_PATHS:
+		return set_list(p, r, v, is_list_path, "a file name");
 	case T_LISTEN:
 		return set_listen(p, v);
 	case T_STR:
@@ -425,7 +451,7 @@ config_key_at(size_t i, struct config_key *out)
 	static const char *const type_names[] = {
 		[T_STR] = "string", [T_PATH] = "path", [T_DUR] = "duration", [T_SIZE] = "size",
 		[T_INT] = "integer", [T_ENUM] = "enum", [T_LISTEN] = "host:port",
-		[T_ADDRS] = "addresses", [T_FPRS] = "fingerprints",
+		[T_ADDRS] = "addresses", [T_FPRS] = "fingerprints", [T_PATHS] = "files",
 	};
 	const struct cfg_enum *e;
 	size_t n = 0;

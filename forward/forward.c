@@ -188,6 +188,8 @@ add_identity_headers(struct request *r, struct hbuf *h)
  * saw exactly this) under the backend's own prefix, the client's headers that may pass,
  * the framing of the body and eidgate's own headers.
  */
+/* The request's head as the backend gets it. EG_OK, EG_ERR_KEYS when the assertion
+ * cannot be signed (the key process is gone), or -1. */
 static int
 build_head(struct request *r, const struct policy_backend *b, struct upstream_xfer *x,
     int64_t body_len)
@@ -196,6 +198,7 @@ build_head(struct request *r, const struct policy_backend *b, struct upstream_xf
 	struct hbuf *h = &x->req.head;
 	char num[32];
 	char *jws = NULL;
+	int rc;
 
 	hbuf_adds(h, r->method);
 	hbuf_add(h, " ", 1);
@@ -225,8 +228,8 @@ build_head(struct request *r, const struct policy_backend *b, struct upstream_xf
 		if (b->identity == POLICY_IDENTITY_HEADERS) {
 			add_identity_headers(r, h);
 		} else {
-			if (assertion_make(r, b, &jws) != EG_OK)
-				return -1;
+			if ((rc = assertion_make(r, b, &jws)) != EG_OK)
+				return rc == EG_ERR_KEYS ? rc : -1;
 			add_field(h, "X-Eidgate-Assertion", jws);
 			free(jws);
 		}
@@ -270,6 +273,17 @@ set_request(struct upstream_xfer *x, const struct request *r, const struct polic
 	q->target.tls = b->tls;
 	eg_strlcpy(q->target.host, b->host, sizeof(q->target.host));
 	eg_strlcpy(q->target.port, b->port, sizeof(q->target.port));
+}
+
+/* Nothing reaches a backend without a signed assertion: with the key process gone the
+ * request is refused, and recorded as such. */
+static enum MHD_Result
+refuse_unsigned(struct request *r)
+{
+	if (record_decision(r, REC_REQUEST, 0, EG_ERR_KEYS, NULL, 503, 0) != EG_OK)
+		return respond_audit_unavailable(r);
+	return respond_error(r, 503, "keys-unavailable",
+	    "The gateway cannot sign for this request now; please try again later.");
 }
 
 static enum MHD_Result
@@ -327,6 +341,7 @@ forward_start(struct request *r, const struct policy_backend *b)
 	int64_t body_len = r->body_len;
 	int has_body = r->has_body;
 	uint64_t max_body = b->max_body ? b->max_body : EG_DEFAULT_MAX_BODY;
+	int rc;
 
 	if (has_body && body_len >= 0 && (uint64_t)body_len > max_body)
 		return refuse_too_big(r);
@@ -335,8 +350,10 @@ forward_start(struct request *r, const struct policy_backend *b)
 	x->client.conn = r->conn;
 	x->client.fd = client_fd(r->conn);
 	set_request(x, r, b, max_body);
-	if (build_head(r, b, x, body_len) != 0) {
+	if ((rc = build_head(r, b, x, body_len)) != 0) {
 		upstream_xfer_put(x);
+		if (rc == EG_ERR_KEYS)
+			return refuse_unsigned(r);
 		goto fail;
 	}
 	if (r->body != NULL)

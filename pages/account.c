@@ -141,8 +141,9 @@ page_context(struct request *r)
 		eg_strlcpy(u->sess.org, f->org, sizeof(u->sess.org));
 		eg_strlcpy(u->context_facility, f->id, sizeof(u->context_facility));
 		eg_strlcpy(u->context_org, f->org, sizeof(u->context_org));
-		if (websession_reseal(r, &token) != EG_OK)
-			ret = respond_error(r, 500, "internal", "The session could not be updated.");
+		if ((err = websession_reseal(r, &token)) != EG_OK)
+			ret = err == EG_ERR_KEYS ? respond_keys_unavailable(r) :
+			    respond_error(r, 500, "internal", "The session could not be updated.");
 		else
 			ret = respond_json_obj(r, 200, json_pack("{s:s, s:s, s:s?}", "facility", f->id,
 			    "organisation", f->org, "token", u->via_bearer ? token : NULL));

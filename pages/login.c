@@ -20,9 +20,11 @@ enum MHD_Result
 page_challenge(struct request *r)
 {
 	char ch[512];
+	int rc;
 
-	if (challenge_issue(r->snap->session, r->gw->origin, 60, ch, sizeof(ch)) != EG_OK)
-		return respond_error(r, 500, "internal", "No challenge could be made.");
+	if ((rc = challenge_issue(r->gw->keys, r->gw->origin, 60, ch, sizeof(ch))) != EG_OK)
+		return rc == EG_ERR_KEYS ? respond_keys_unavailable(r) :
+		    respond_error(r, 500, "internal", "No challenge could be made.");
 	return respond_json_obj(r, 200, json_pack("{s:s, s:s, s:i}", "challenge", ch,
 	    "origin", r->gw->origin, "expires_in", 60));
 }
@@ -71,7 +73,7 @@ check_login_signature(struct request *r, json_t *j, const unsigned char *leaf, s
 	if (auth_verify_login_signature(leaf, leaflen, alg, (unsigned char *)msg, (size_t)n,
 	    sig, siglen) != EG_OK)
 		return EG_ERR_CRYPTO;
-	return challenge_redeem(r->snap->session, r->gw->challenges, ch, r->gw->origin);
+	return challenge_redeem(r->gw->keys, r->gw->challenges, ch, r->gw->origin);
 }
 
 /* A session for eidgate-login: the same sealed session, handed over as a Bearer token. */
@@ -81,6 +83,7 @@ issue_session(struct request *r, const unsigned char *leaf, size_t leaflen)
 	struct req_user *u = &r->user;
 	char *token = NULL;
 	enum MHD_Result ret;
+	int rc;
 
 	/* The new session is the signer's alone: nothing of whoever this connection
 	 * identified before (certificate, cookie) may carry over into it. */
@@ -90,13 +93,15 @@ issue_session(struct request *r, const unsigned char *leaf, size_t leaflen)
 	u->org = NULL;
 	u->context_facility[0] = u->context_org[0] = '\0';
 	r->user.authenticated = 1;
-	if (websession_issue(r, leaf, leaflen) != EG_OK)
-		return respond_error(r, 500, "internal", "No session could be made.");
-	free(u->set_cookie);
-	u->set_cookie = NULL;
-	u->via_bearer = 1;
-	if (websession_reseal(r, &token) != EG_OK)
-		return respond_error(r, 500, "internal", "No session could be made.");
+	if ((rc = websession_issue(r, leaf, leaflen)) == EG_OK) {
+		free(u->set_cookie);
+		u->set_cookie = NULL;
+		u->via_bearer = 1;
+		rc = websession_reseal(r, &token);
+	}
+	if (rc != EG_OK)
+		return rc == EG_ERR_KEYS ? respond_keys_unavailable(r) :
+		    respond_error(r, 500, "internal", "No session could be made.");
 	if (record_decision(r, REC_LOGIN, 1, EG_OK, NULL, 0, 0) != EG_OK) {
 		eg_freezero(token, strlen(token));
 		return respond_audit_unavailable(r);
@@ -130,8 +135,12 @@ page_token(struct request *r)
 		    "Your certificate is not accepted for login.");
 		goto out;
 	}
-	if (origin == NULL || strcmp(origin, r->gw->origin) != 0 ||
-	    check_login_signature(r, j, ders[0], lens[0]) != EG_OK) {
+	if (origin != NULL && strcmp(origin, r->gw->origin) == 0 &&
+	    (err = check_login_signature(r, j, ders[0], lens[0])) == EG_ERR_KEYS) {
+		ret = respond_keys_unavailable(r);
+		goto out;
+	}
+	if (origin == NULL || strcmp(origin, r->gw->origin) != 0 || err != EG_OK) {
 		ret = respond_refused(r, REC_LOGIN_REFUSED, 403, EG_ERR_CRYPTO,
 		    "The challenge is unknown, expired, already used or wrongly signed.");
 		goto out;

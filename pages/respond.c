@@ -144,6 +144,13 @@ respond_audit_unavailable(struct request *r)
 }
 
 enum MHD_Result
+respond_keys_unavailable(struct request *r)
+{
+	return respond_error(r, 503, "keys-unavailable",
+	    "The gateway cannot seal or sign now; please try again later.");
+}
+
+enum MHD_Result
 respond_refused(struct request *r, enum rec_kind kind, unsigned status, int err,
     const char *message)
 {

@@ -44,7 +44,7 @@ websession_reseal(struct request *r, char **token_out)
 	if (token_out != NULL)
 		*token_out = NULL;
 	u->sess.last_seen = eg_now_us() / 1000000;
-	if ((rc = session_seal(r->snap->session, &u->sess, &token)) != EG_OK)
+	if ((rc = session_seal(r->gw->keys, &u->sess, &token)) != EG_OK)
 		return rc;
 	left = u->sess.created + r->snap->cfg.absolute_timeout_ms / 1000 - u->sess.last_seen;
 	if (!u->via_bearer)

@@ -14,6 +14,7 @@
 #include "eidgate/directory.h"
 #include "eidgate/err.h"
 #include "eidgate/forward.h"
+#include "eidgate/keys.h"
 #include "eidgate/log.h"
 #include "eidgate/metrics.h"
 #include "eidgate/pages.h"
@@ -143,7 +144,7 @@ page_readyz(struct request *r)
 	int dir_ok = dir_probe(r->gw->dir) == EG_OK;
 	int log_ok = audit_writable(r->gw->audit);
 	int policy_ok = r->snap->policy != NULL;
-	int keys_ok = r->snap->signer != NULL && r->snap->session != NULL;
+	int keys_ok = r->snap->signer != NULL && keys_alive(r->gw->keys);
 	int ready = dir_ok && log_ok && policy_ok && keys_ok;
 
 	if (!ready)

@@ -200,6 +200,7 @@ open_session(struct request *r, const char *token, struct eg_session *s, char *p
 {
 	struct conn_ctx *cc = conn_context(r->conn);
 	size_t n = strlen(token);
+	int rc;
 
 	if (cc != NULL && cc->sess_token != NULL && strlen(cc->sess_token) == n &&
 	    cc->sess_gen == r->snap->gen && CRYPTO_memcmp(cc->sess_token, token, n) == 0) {
@@ -207,8 +208,8 @@ open_session(struct request *r, const char *token, struct eg_session *s, char *p
 		eg_strlcpy(public_id, cc->sess_public, idlen);
 		return EG_OK;
 	}
-	if (session_open(r->snap->session, token, s) != EG_OK)
-		return EG_ERR_SESSION;
+	if ((rc = session_open(r->gw->keys, token, s)) != EG_OK)
+		return rc == EG_ERR_KEYS ? rc : EG_ERR_SESSION;
 	session_public_id(s, public_id, idlen);
 	if (cc != NULL && n < 8192) {
 		if (cc->sess_token != NULL)
@@ -326,9 +327,14 @@ static void
 issue_browser_session(struct request *r)
 {
 	struct req_user *u = &r->user;
+	int rc;
 
-	if (websession_issue(r, NULL, 0) != EG_OK) {
-		log_warnx("request %s: cannot issue a session", r->id);
+	if ((rc = websession_issue(r, NULL, 0)) != EG_OK) {
+		log_warnx("request %s: cannot issue a session: %s", r->id, eg_err(rc));
+		if (rc == EG_ERR_KEYS) {
+			u->authenticated = 0;
+			u->auth_err = EG_ERR_KEYS;
+		}
 		return;
 	}
 	if (record_decision(r, REC_LOGIN, 1, EG_OK, NULL, 0, 0) != EG_OK) {

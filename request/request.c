@@ -348,6 +348,9 @@ start_request(struct request *r, const char *method, const char *upload, size_t 
 		    "The directory is unavailable; please try again later.");
 	if (r->user.auth_err == EG_ERR_AUDIT)
 		return respond_audit_unavailable(r);
+	if (r->user.auth_err == EG_ERR_KEYS)
+		return respond_refused(r, REC_REQUEST, 503, EG_ERR_KEYS,
+		    "The gateway cannot check sessions now; please try again later.");
 	if (r->user.session_revoked) {
 		if (record_session_end(r, REC_SESSION_REVOKED, r->user.auth_err,
 		    r->user.sess.created + r->snap->cfg.absolute_timeout_ms / 1000) != EG_OK)

@@ -8,7 +8,6 @@
 #include "eidgate/auth.h"
 #include "eidgate/policy.h"
 #include "eidgate/request.h"
-#include "eidgate/session.h"
 #include "eidgate/signer.h"
 
 static void
@@ -17,7 +16,6 @@ snapshot_free(struct gw_snapshot *s)
 	auth_ctx_free(s->auth);
 	policy_free(s->policy);
 	signer_free(s->signer);
-	session_key_free(s->session);
 	free(s);
 }
 

@@ -14,25 +14,21 @@
 
 struct gateway;
 struct gw_snapshot;
+struct keys;
 struct up_worker;
 
 /* reload.c */
-/* Loads configuration, trust anchors, policy and keys. EG_OK or EG_ERR_CONFIG with the
- * reasons on stderr. */
-int snapshot_load(const char *config_path, struct gw_snapshot **out);
+/* Loads configuration, trust anchors and policy, and takes the public keys from keys
+ * (the assertion signer). EG_OK or EG_ERR_CONFIG with the reasons on stderr. */
+int snapshot_load(const char *config_path, struct keys *keys, struct gw_snapshot **out);
 /* Makes next current; the old one is freed when its last request finishes. */
 void snapshot_swap(struct gateway *gw, struct gw_snapshot *next);
-/* From now on, snapshots loaded for a configuration naming the same key files take s's
- * keys instead of reading the files (which the service user cannot after the privilege
- * drop). Once; EG_OK or EG_ERR_NOMEM. */
-int snapshot_keep_keys(const struct gw_snapshot *s);
 
 /* privilege.c: started as root, become [process] user for good (groups, gid, uid, each
- * checked, and root checked out of reach) and keep the running snapshot's keys for
- * later reloads; started as another user, nothing. Called once, after the listening
+ * checked, and root checked out of reach); started as another user, nothing. Called once, after the listening
  * socket is bound and before any connection is accepted. 0, or -1 after a message. */
 struct eg_config;
-int privilege_drop(struct gateway *gw, const struct eg_config *cfg);
+int privilege_drop(const struct eg_config *cfg);
 
 /* loop.c: an event-loop thread running daemon and forwarding worker w. loop_new takes
  * the daemon (stopped by loop_free, or at once when loop_new fails). */

@@ -9,7 +9,8 @@
  * write the log it was handed but can neither remove nor replace its files. What the
  * gateway reads again after the drop must be readable by that user: the configuration
  * and policy (SIGHUP), the trust anchors and CRLs, the LDAP password file (read when the
- * rights pages first write). The keys are not read again (reload.c keeps them).
+ * rights pages first write). The keys are never read here: the key process (keys/),
+ * forked before, holds them and stays root.
  *
  * The order is the one OpenSSH's permanently_set_uid() and relayd's proc.c use: groups
  * first (setgroups needs root), then the gid, then the uid; each checked, and then
@@ -79,12 +80,10 @@ verify_dropped(uid_t uid, gid_t gid)
 }
 
 int
-privilege_drop(struct gateway *gw, const struct eg_config *cfg)
+privilege_drop(const struct eg_config *cfg)
 {
-	struct gw_snapshot *snap;
 	uid_t uid;
 	gid_t gid;
-	int r;
 
 	if (geteuid() != 0)
 		return 0;       /* started as its user: it runs as that user */
@@ -94,11 +93,6 @@ privilege_drop(struct gateway *gw, const struct eg_config *cfg)
 		log_info("[process] user %s is root: running as root", cfg->process_user);
 		return 0;
 	}
-	snap = gw_snapshot_get(gw);
-	r = snapshot_keep_keys(snap);
-	gw_snapshot_put(snap);
-	if (r != EG_OK)
-		return -1;
 	if (setgroups(1, &gid) != 0 || setresgid(gid, gid, gid) != 0 ||
 	    setresuid(uid, uid, uid) != 0) {
 		log_warn("privilege drop to %s", cfg->process_user);

@@ -11,7 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
+#include <sys/wait.h>
 
 #include <gnutls/gnutls.h>
 #include <openssl/rand.h>
@@ -20,6 +22,7 @@
 #include "eidgate/audit.h"
 #include "eidgate/err.h"
 #include "eidgate/forward.h"
+#include "eidgate/keys.h"
 #include "eidgate/log.h"
 #include "eidgate/metrics.h"
 #include "eidgate/request.h"
@@ -241,7 +244,7 @@ start_loops(struct gateway *gw, const struct eg_config *cfg, int threads)
 	/* Root's part ends here: the port is bound and the keys, the access log and the
 	 * control socket are open, and no loop has accepted a connection yet. From here on
 	 * the gateway is [process] user (privilege.c). */
-	if (privilege_drop(gw, cfg) != 0) {
+	if (privilege_drop(cfg) != 0) {
 		close(lfd);
 		goto out;
 	}
@@ -351,7 +354,7 @@ open_services(struct gateway *gw, const struct eg_config *cfg, int threads)
 	ao.dir = cfg->audit_db;
 	ao.map_size = cfg->audit_map_size;
 	ao.sync = audit_sync_of(cfg->audit_sync);
-	ao.signing_key = cfg->audit_signing_key[0] ? cfg->audit_signing_key : NULL;
+	ao.keys = gw->keys;     /* checkpoints are signed by the key process */
 	if (audit_open(&ao, &gw->audit) != EG_OK) {
 		log_warnx("[audit] db %s: cannot open the access log", cfg->audit_db);
 		return -1;
@@ -396,19 +399,64 @@ close_services(struct gateway *gw)
 	gw_snapshot_put(atomic_load(&gw->snap));
 }
 
+/* SIGHUP: the key process reads its key files again (a rotation), then the rest. */
 static void
 reload(struct gateway *gw, const char *config_path)
 {
 	struct gw_snapshot *next;
 
-	if (snapshot_load(config_path, &next) != EG_OK) {
+	if (keys_reload(gw->keys) != EG_OK) {
+		log_warnx("reload of %s failed: the keys cannot be read; keeping the running "
+		    "configuration and keys", config_path);
+		return;
+	}
+	if (snapshot_load(config_path, gw->keys, &next) != EG_OK) {
 		log_warnx("reload of %s failed: keeping the running configuration", config_path);
 		return;
 	}
 	snapshot_swap(gw, next);
+	if (audit_rekey(gw->audit, gw->keys) != EG_OK)
+		log_warnx("reload: the access log's checkpoint key change could not be recorded");
 	log_info("reloaded %s (policy %s)", config_path, policy_version(next->policy));
 }
 
+/*
+ * The key process exited: nothing can be sealed or signed any more, and an unprivileged
+ * gateway cannot read the keys to start another. For KEYS_GRACE_MS requests that need a
+ * key get 503 and readyz says so (a load balancer takes the instance out); then the
+ * gateway stops with status 1 so that the service manager starts it again, key process
+ * and all. 1 when it was the key process.
+ */
+#define KEYS_GRACE_MS 1000
+
+/* Channels to the key process: the event loops, the access-log writer, the control
+ * socket and the main thread share them, each held for one question at a time. */
+#define KEYS_CHANNELS 8
+
+static int
+key_process_exited(struct gateway *gw, const sigset_t *set)
+{
+	struct timespec grace = { KEYS_GRACE_MS / 1000, (KEYS_GRACE_MS % 1000) * 1000000L };
+	pid_t pid = keys_pid(gw->keys);
+	int st = 0;
+
+	if (pid <= 0 || waitpid(pid, &st, WNOHANG) != pid)
+		return 0;
+	keys_lost(gw->keys);
+	if (WIFSIGNALED(st))
+		log_warnx("the key process (pid %ld) was killed by signal %d: refusing requests "
+		    "that need a key, then stopping so that eidgate is started again", (long)pid,
+		    WTERMSIG(st));
+	else
+		log_warnx("the key process (pid %ld) exited with status %d: refusing requests "
+		    "that need a key, then stopping so that eidgate is started again", (long)pid,
+		    WEXITSTATUS(st));
+	while (sigtimedwait(set, NULL, &grace) == SIGHUP)
+		;
+	return 1;
+}
+
+/* 0 on a stop signal, 1 when the key process is gone, -1 on error. */
 static int
 wait_for_signals(struct gateway *gw, const char *config_path)
 {
@@ -419,9 +467,15 @@ wait_for_signals(struct gateway *gw, const char *config_path)
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGCHLD);
 	for (;;) {
 		if (sigwait(&set, &sig) != 0)
 			return -1;
+		if (sig == SIGCHLD) {
+			if (key_process_exited(gw, &set))
+				return 1;
+			continue;
+		}
 		if (sig != SIGHUP)
 			break;
 		reload(gw, config_path);
@@ -497,6 +551,7 @@ server_serve(const char *config_path)
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGHUP);
 	sigaddset(&set, SIGPIPE);
+	sigaddset(&set, SIGCHLD);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	/* A file-size limit must turn into a write error the access log reports (and the
 	 * gateway answers 503), not kill the process. */
@@ -504,8 +559,14 @@ server_serve(const char *config_path)
 	configure_log(config_path);
 	if (make_id_prefix(&gw) != 0)
 		return 1;
-	if (snapshot_load(config_path, &snap) != EG_OK) {
+	/* First, while this is one thread holding nothing: the key process (keys.h). */
+	if (keys_spawn(config_path, KEYS_CHANNELS, &gw.keys) != EG_OK) {
+		fprintf(stderr, "eidgate: %s: the keys cannot be loaded\n", config_path);
+		return 1;
+	}
+	if (snapshot_load(config_path, gw.keys, &snap) != EG_OK) {
 		fprintf(stderr, "eidgate: %s: configuration not usable\n", config_path);
+		keys_close(gw.keys);
 		return 1;
 	}
 	pthread_mutex_init(&gw.snap_mu, NULL);
@@ -522,6 +583,7 @@ server_serve(const char *config_path)
 	}
 	control_stop(control);
 	close_services(&gw);
+	keys_close(gw.keys);
 	pthread_mutex_destroy(&gw.snap_mu);
 	return rc;
 }

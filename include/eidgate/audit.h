@@ -63,6 +63,9 @@ struct audit_options {
 	 * detects a changed record, but not a rewritten chain nor a cut tail.
 	 */
 	const char *signing_key;
+	/* Or the gateway's keys (keys.h): checkpoints are signed by the key process with
+	 * its [audit] signing_key, which this process never reads. Used when set. */
+	struct keys *keys;
 };
 
 /*
@@ -105,6 +108,9 @@ struct audit_record {
 	 * it differs from what the request is about or nothing else is known. */
 	const char *acting_org;
 	const char *acting_facility;
+	/* key-change records: the checkpoint key that signs from here on (base64url of its DER
+	 * SubjectPublicKeyInfo); see "Key changes" below. */
+	const char *key;
 	/* filled by audit on read: hex SHA-256 of this record's chained hash */
 	const char *hash;
 	/* Not a field: when > 0, the record (a logout, a revoked card) also ends the
@@ -252,12 +258,32 @@ struct audit_ckpt {
 };
 
 struct audit_key;
+struct keys;
 /* Loads an EC P-256 key from PEM. need_private: a private key whose file group and
  * others cannot read (as signer.c); otherwise a public key, or a private key of which
  * only the public half is used. EG_OK or EG_ERR_CONFIG with err set. */
 int audit_key_load(const char *path, int need_private, struct audit_key **out, char *err,
     size_t errlen);
 void audit_key_free(struct audit_key *k);
+/* A public key from its DER SubjectPublicKeyInfo (a verify result's final_key). EG_OK or
+ * EG_ERR_PARSE. */
+int audit_key_from_der(const unsigned char *der, size_t len, struct audit_key **out);
+/* The checkpoint key of keys (keys.h), signing through them. EG_OK with *out NULL when
+ * keys hold no checkpoint key. */
+int audit_key_from_keys(struct keys *keys, struct audit_key **out);
+
+/*
+ * Key changes. The checkpoint key can change while the log runs (SIGHUP: audit_rekey)
+ * without breaking the proof: the writer appends a record of kind "key-change" naming the
+ * new key (field `key`), signs a checkpoint at that record with the OLD key, and signs
+ * with the new key only after it. A verifier that trusts the old key thus learns the
+ * new one from a record the old key vouches for, and refuses the old key after it (a
+ * key is usually changed because it may be known to someone else).
+ * A log opened with another key than the one it last named (the key changed while no
+ * gateway ran) gets a key-change record too, but no checkpoint of the old key can cover
+ * it: `audit verify` then needs both keys (--key twice), and says so.
+ */
+int audit_rekey(struct audit_log *log, struct keys *keys);
 /* 0: valid; 1: signed by another key (key id differs); 2: the signature is invalid. */
 int audit_ckpt_check(const struct audit_key *k, const struct audit_ckpt *c);
 /* One line of JSON (no newline), malloc'd; NULL when out of memory. */
@@ -274,8 +300,17 @@ enum audit_vfail {
 	AUDIT_VF_START, AUDIT_VF_ARCHIVE,
 };
 
+#define AUDIT_MAX_KEYS 8
 struct audit_verify_opts {
 	const struct audit_key *key;    /* NULL: checkpoints are not checked */
+	/* More keys trusted from the start (`--key` given again): for a key change no
+	 * checkpoint of the old key covers (see "Key changes"). */
+	const struct audit_key *more_keys[AUDIT_MAX_KEYS - 1];
+	size_t nmore;
+	/* The gateway's own check: the key the log names in its first key-change record
+	 * is trusted (and key changes no old checkpoint covers are accepted) when no
+	 * checkpoint came before it; the caller compares final_key_id with its own key. */
+	int trust_named_keys;
 	const struct audit_ckpt *head;  /* an exported head, or NULL */
 	const char *const *archives;    /* oldest first; each continues the one before */
 	size_t narchives;
@@ -297,6 +332,12 @@ struct audit_verify_result {
 	int64_t elapsed_us;
 	char head[AUDIT_HEX_LEN];       /* hex hash of the last record (zeros when empty) */
 	char why[240];                  /* what is wrong at bad_seq */
+	/* The key trusted at the end (after every key change), for an exported head. */
+	unsigned char final_key_id[AUDIT_KEYID_LEN];
+	unsigned char final_key[160];   /* its DER SubjectPublicKeyInfo; length 0: none */
+	size_t final_key_len;
+	uint64_t key_changes;           /* followed, proven by the old key's checkpoint */
+	uint64_t unproven_key_changes;  /* accepted without one (trust_named_keys, --key) */
 };
 /* EG_OK when the whole chain checks (o NULL: the chain alone); EG_ERR_AUDIT with
  * res->fail set when it is broken, or with fail AUDIT_VF_READ and err set when the log

@@ -36,6 +36,7 @@ struct eg_config {
 	int64_t ocsp_timeout_ms, ocsp_cache_ms;
 
 	char session_key_file[1024];
+	char session_previous_keys[4096];       /* open sessions, never seal (rotation) */
 	int64_t idle_timeout_ms, absolute_timeout_ms;
 	int64_t session_recheck_ms;     /* a session's card is checked again at least this
 	                                 * often, and whenever the CRLs were reloaded */
@@ -56,6 +57,7 @@ struct eg_config {
 	char audit_signing_key[1024];
 
 	char assertion_key[1024];
+	char assertion_publish_keys[4096];      /* in the JWK set, never signing (rotation) */
 	int64_t assertion_lifetime_ms;
 	char assertion_issuer[512];
 

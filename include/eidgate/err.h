@@ -83,7 +83,8 @@
 	X(EG_ERR_UPSTREAM, -70, "upstream-unreachable", "backend unreachable")        \
 	X(EG_ERR_UPSTREAM_TIMEOUT, -71, "upstream-timeout", "backend timed out")      \
 	X(EG_ERR_TOO_BIG, -72, "body-too-large", "request body too large")            \
-	X(EG_ERR_CRYPTO, -80, "crypto", "cryptographic operation failed")
+	X(EG_ERR_CRYPTO, -80, "crypto", "cryptographic operation failed")             \
+	X(EG_ERR_KEYS, -81, "keys-unavailable", "the key process does not answer")
 
 enum eg_err {
 #define EG_ERR_ENUM(name, val, code, text) name = val,

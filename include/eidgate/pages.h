@@ -48,6 +48,8 @@ enum MHD_Result respond_error(struct request *r, unsigned status, const char *co
 /* 503: the access log cannot be written, so nothing is served (every caller's answer
  * when its record was refused). */
 enum MHD_Result respond_audit_unavailable(struct request *r);
+/* 503: the key process is gone (keys.h); the gateway is about to restart. */
+enum MHD_Result respond_keys_unavailable(struct request *r);
 /*
  * Records a refusal of kind `kind` with reason err and answers it with status and
  * message, or 503 when the record cannot be written: the record comes first.

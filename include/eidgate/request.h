@@ -45,7 +45,6 @@
 struct audit_log;
 struct signer;
 struct upstream_pool;
-struct session_key;
 struct api_writer;
 struct assertion_cache;
 struct verdict_cache;
@@ -60,13 +59,13 @@ struct gw_snapshot {
 	struct auth_ctx *auth;
 	struct policy *policy;
 	struct signer *signer;
-	struct session_key *session;
 	uint64_t gen;                   /* 1 for the first, +1 per reload: what per-connection
 	                                 * caches compare to notice a new configuration */
 };
 
 /* The gateway's shared services, made by the server before the first connection and
  * freed after the last. */
+struct keys;
 struct metrics;
 
 struct gateway {
@@ -89,6 +88,7 @@ struct gateway {
 	atomic_ulong request_counter;
 	char id_prefix[9];              /* random, per start: request ids are prefix + counter */
 	struct metrics *metrics;        /* the counters of /eidgate/metrics (metrics.h) */
+	struct keys *keys;              /* sealing and signing: the key process (keys.h) */
 };
 
 /* The snapshot current now, with a reference the caller drops with gw_snapshot_put. */

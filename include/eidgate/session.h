@@ -2,16 +2,16 @@
  * session.h - sealed sessions and login challenges (PRODUCT.md §6).
  *
  * A session is not stored on the server: its content is sealed with AES-256-GCM under a
- * key derived from [session] key_file, so any instance sharing the key accepts it, and
- * nobody without the key can read or forge one. It is bound to the SHA-256 fingerprint
- * of the certificate that created it.
+ * key derived from [session] key_file (by the keys, keys.h: the key never leaves them),
+ * so any instance sharing the key accepts it, and nobody without the key can read or
+ * forge one. It is bound to the SHA-256 fingerprint of the certificate that created it.
  *
  * Login challenges (for eidgate-login) are sealed the same way under a second derived key,
  * carry their origin and expiry, and are single-use: a challenge_store remembers the ones
  * already used until they expire.
  *
- * Thread safety: a session_key is immutable after load; a challenge_store is internally
- * locked. All functions may be called from any thread.
+ * Thread safety: a challenge_store is internally locked. All functions may be called
+ * from any thread.
  */
 #ifndef EIDGATE_SESSION_H
 #define EIDGATE_SESSION_H
@@ -21,7 +21,7 @@
 
 #include "eidgate/limits.h"
 
-struct session_key;
+struct keys;
 
 struct eg_session {
 	char nrn[EG_NRN_LEN + 1];
@@ -40,23 +40,17 @@ struct eg_session {
 	char leaf[EG_MAX_SESSION_LEAF];
 };
 
-/* Loads exactly 32 bytes; refuses files readable by group or others. */
-int session_key_load(const char *path, struct session_key **out);
-/* A copy of k, freed (and wiped) on its own: how a reload keeps a key it can no longer
- * read from its file. EG_OK or EG_ERR_NOMEM. */
-int session_key_dup(const struct session_key *k, struct session_key **out);
-void session_key_free(struct session_key *k);
-
 /* Fills id and csrf with fresh random values. */
 int session_init(struct eg_session *s);
 
 /* Seals s into a token ("v1." + base64url). *token is malloc'd. */
-int session_seal(const struct session_key *k, const struct eg_session *s, char **token);
+int session_seal(struct keys *k, const struct eg_session *s, char **token);
 
 /* Opens a token. EG_OK, or EG_ERR_PARSE for anything malformed, forged, tampered with or
- * sealed under another key (deliberately one code: the caller learns nothing more). The
- * caller checks timeouts and the certificate binding. */
-int session_open(const struct session_key *k, const char *token, struct eg_session *s);
+ * sealed under another key (deliberately one code: the caller learns nothing more), or
+ * EG_ERR_KEYS when the keys cannot be asked. The caller checks timeouts and the
+ * certificate binding. */
+int session_open(struct keys *k, const char *token, struct eg_session *s);
 
 /* Short public id of a session for logs and the assertion's sid: hex SHA-256 prefix of
  * the session id, never the token. out >= 17 bytes. */
@@ -79,12 +73,12 @@ int challenge_store_new(struct challenge_store **out);
 void challenge_store_free(struct challenge_store *cs);
 
 /* Issues a challenge for origin valid ttl_s seconds: base64url, out >= 256 bytes. */
-int challenge_issue(const struct session_key *k, const char *origin, int ttl_s, char *out,
+int challenge_issue(struct keys *k, const char *origin, int ttl_s, char *out,
     size_t outlen);
 
 /* Accepts a challenge once: EG_OK, or EG_ERR_PARSE (malformed, forged, wrong origin,
  * expired or already used). */
-int challenge_redeem(const struct session_key *k, struct challenge_store *cs,
+int challenge_redeem(struct keys *k, struct challenge_store *cs,
     const char *challenge, const char *origin);
 
 #endif

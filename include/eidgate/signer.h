@@ -1,10 +1,11 @@
 /*
- * signer.h - the gateway's ES256 signing key behind one small API, so that the key can
- * later move to its own process (as relayd's ca.c holds relay keys) without callers
- * changing.
+ * signer.h - identity assertions as compact JWS (ES256) with the assertion key, which
+ * stays with the keys (keys.h): a signer knows the public keys (the JWK set it publishes,
+ * the key id its signatures name) and has every signature made by keys_sign (keys/jws.c).
+ * Also, for the key holders, the P-256 key files (core/keyfile.c).
  *
- * A loaded signer is immutable; signer_jws() may be called from any thread concurrently
- * (OpenSSL 3 EVP_PKEY signing with a per-call EVP_MD_CTX).
+ * A signer is immutable (one per configuration snapshot); signer_jws() may be called
+ * from any thread concurrently.
  */
 #ifndef EIDGATE_SIGNER_H
 #define EIDGATE_SIGNER_H
@@ -13,26 +14,25 @@
 
 #include <openssl/types.h>
 
+struct keys;
 struct signer;
 
-/* Loads an EC P-256 private key (PEM). Refuses other key types and files that group or
- * others may read. EG_OK or EG_ERR_CONFIG (message on stderr). */
-int signer_load(const char *path, struct signer **out);
-/* A second signer with s's key (shared, reference-counted by OpenSSL), freed on its own:
- * how a reload keeps a key it can no longer read from its file. EG_OK, EG_ERR_NOMEM or
- * EG_ERR_CRYPTO. */
-int signer_dup(const struct signer *s, struct signer **out);
+/* From the public keys of k: the assertion key that signs now (its kid) and every
+ * assertion key published (the JWK set). k must outlive the signer. EG_OK, EG_ERR_KEYS,
+ * EG_ERR_CONFIG (no signing key) or EG_ERR_NOMEM. */
+int signer_new(struct keys *k, struct signer **out);
 void signer_free(struct signer *s);
 
-/* Key id: the RFC 7638 JWK thumbprint (base64url SHA-256) of the public key. */
+/* Key id: the RFC 7638 JWK thumbprint (base64url SHA-256) of the signing key. */
 const char *signer_kid(const struct signer *s);
 
-/* The public key as a JWK set (RFC 7517): {"keys":[{...}]}. Owned by the signer. */
+/* The published keys as a JWK set (RFC 7517): {"keys":[{...},...]}, the signing key
+ * first. Owned by the signer. */
 const char *signer_jwks(const struct signer *s);
 
 /* Signs payload_json (a JSON object text) as a compact JWS with header
  * {"alg":"ES256","typ":"JWT","kid":...}. *out is malloc'd; the caller frees it.
- * EG_OK or EG_ERR_CRYPTO. */
+ * EG_OK, EG_ERR_CRYPTO, or EG_ERR_KEYS when the key process is gone. */
 int signer_jws(const struct signer *s, const char *payload_json, char **out);
 
 /* ---- keyfile.c: the EC P-256 key files of the signer and of the audit checkpoints

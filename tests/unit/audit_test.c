@@ -146,7 +146,7 @@ expect_count(const struct audit_filter *f, int n)
 static double
 fill(const char *dir, enum audit_sync sync, int n, uint64_t map)
 {
-	struct audit_options o = { dir, map, sync, 0, 0, NULL };
+	struct audit_options o = { dir, map, sync, 0, 0, NULL, NULL };
 	struct audit_log *log = NULL;
 	struct audit_record r;
 	struct recbuf b = { "", "", "", "" };
@@ -282,7 +282,7 @@ test_newest_first(const char *dir)
 static void
 test_roundtrip(void)
 {
-	struct audit_options o = { subdir("rt"), 0, AUDIT_SYNC_FULL, 0, 0, NULL };
+	struct audit_options o = { subdir("rt"), 0, AUDIT_SYNC_FULL, 0, 0, NULL, NULL };
 	struct audit_filter f = { .kind = "rights" };
 	struct audit_log *log;
 	size_t i;
@@ -310,7 +310,7 @@ test_roundtrip(void)
 static void
 test_reopen(const char *dir)
 {
-	struct audit_options o = { dir, 0, AUDIT_SYNC_GROUP, 0, 0, NULL };
+	struct audit_options o = { dir, 0, AUDIT_SYNC_GROUP, 0, 0, NULL, NULL };
 	struct audit_verify_result res;
 	struct audit_log *log;
 	struct audit_record r;
@@ -425,7 +425,7 @@ appender(void *arg)
 static void
 test_threads(void)
 {
-	struct audit_options o = { subdir("threads"), 0, AUDIT_SYNC_FULL, 0, 0, NULL };
+	struct audit_options o = { subdir("threads"), 0, AUDIT_SYNC_FULL, 0, 0, NULL, NULL };
 	struct audit_verify_result res;
 	uint64_t *seqs = calloc(N_RECORDS, sizeof(*seqs));
 	unsigned char *seen = calloc(N_RECORDS + 1, 1);
@@ -497,7 +497,7 @@ reader_child(const char *dir, int stopfd)
 static void
 test_reader_while_writing(void)
 {
-	struct audit_options o = { subdir("live"), 64 * 1024, AUDIT_SYNC_GROUP, 0, 1, NULL };
+	struct audit_options o = { subdir("live"), 64 * 1024, AUDIT_SYNC_GROUP, 0, 1, NULL, NULL };
 	struct audit_log *log = NULL;
 	struct audit_record r;
 	struct recbuf b = { "", "", "", "" };
@@ -571,7 +571,7 @@ count_elsewhere(const char *dir)
 static void
 test_sync_modes(void)
 {
-	struct audit_options o = { subdir("sync-full"), 0, AUDIT_SYNC_FULL, 0, 0, NULL };
+	struct audit_options o = { subdir("sync-full"), 0, AUDIT_SYNC_FULL, 0, 0, NULL, NULL };
 	struct audit_log *log = NULL;
 	struct audit_record r;
 	struct recbuf b = { "", "", "", "" };
@@ -585,7 +585,7 @@ test_sync_modes(void)
 	CHECK(mdb_env_get_flags(log->env, &flags) == 0 && !(flags & MDB_NOSYNC));
 	audit_close(log);
 
-	o = (struct audit_options){ subdir("sync-group"), 0, AUDIT_SYNC_GROUP, 0, 20, NULL };
+	o = (struct audit_options){ subdir("sync-group"), 0, AUDIT_SYNC_GROUP, 0, 20, NULL, NULL };
 	CHECK(audit_open(&o, &log) == EG_OK);
 	CHECK(audit_append(log, &r, NULL) == EG_OK);
 	for (i = 0; i < 100 && count_elsewhere(o.dir) != 1; i++)
@@ -595,7 +595,7 @@ test_sync_modes(void)
 	CHECK(mdb_env_get_flags(log->env, &flags) == 0 && !(flags & MDB_NOSYNC));
 	audit_close(log);
 
-	o = (struct audit_options){ subdir("sync-none"), 0, AUDIT_SYNC_NONE, 0, 0, NULL };
+	o = (struct audit_options){ subdir("sync-none"), 0, AUDIT_SYNC_NONE, 0, 0, NULL, NULL };
 	CHECK(audit_open(&o, &log) == EG_OK);
 	CHECK(mdb_env_get_flags(log->env, &flags) == 0 && (flags & MDB_NOSYNC));
 	CHECK(audit_append(log, &r, NULL) == EG_OK && audit_flush(log) == EG_OK);
@@ -612,7 +612,7 @@ test_sync_modes(void)
 static uint64_t
 fail_and_recover(const char *dir)
 {
-	struct audit_options o = { dir, 0, AUDIT_SYNC_GROUP, 0, 1, NULL };
+	struct audit_options o = { dir, 0, AUDIT_SYNC_GROUP, 0, 1, NULL, NULL };
 	struct audit_log *log = NULL;
 	struct audit_record r;
 	struct recbuf b = { "", "", "", "" };
@@ -713,7 +713,7 @@ lappender(void *arg)
 static double
 full_run(const char *name, int nt, int linger_us, double *rate)
 {
-	struct audit_options o = { subdir(name), 0, AUDIT_SYNC_FULL, 0, 0, NULL };
+	struct audit_options o = { subdir(name), 0, AUDIT_SYNC_FULL, 0, 0, NULL, NULL };
 	struct audit_log *log = NULL;
 	struct lthr t[4];
 	pthread_t tid[4];
@@ -762,7 +762,7 @@ test_full_linger(void)
 static void
 test_reader_check(void)
 {
-	struct audit_options o = { subdir("readers"), 0, AUDIT_SYNC_GROUP, 0, 0, NULL };
+	struct audit_options o = { subdir("readers"), 0, AUDIT_SYNC_GROUP, 0, 0, NULL, NULL };
 	struct audit_log *log = NULL;
 	struct audit_record r;
 	struct recbuf b = { "", "", "", "" };
@@ -823,7 +823,7 @@ static void
 test_checkpoints(void)
 {
 	char *key = make_key("ckpt.key", 0600), *loose = make_key("loose.key", 0644);
-	struct audit_options o = { subdir("ckpt"), 0, AUDIT_SYNC_GROUP, 0, 0, key };
+	struct audit_options o = { subdir("ckpt"), 0, AUDIT_SYNC_GROUP, 0, 0, key, NULL };
 	struct audit_log *log = NULL;
 	struct audit_record r;
 	struct recbuf b = { "", "", "", "" };
@@ -838,7 +838,7 @@ test_checkpoints(void)
 	}
 	CHECK(ok && audit_flush(log) == EG_OK);
 	/* 1000 and 2000 by count (and maybe more by time on a slow disk); then the quiet
-	 * period signs 2500 without a new record and before close. */
+	 * period signs 2501 (seq 1 names the key) without a new record and before close. */
 	pthread_mutex_lock(&log->mu);
 	n0 = log->n_ckpts;
 	log->ckpt_every_ms = 50;
@@ -854,15 +854,94 @@ test_checkpoints(void)
 		printf("  checkpoints: %llu after the burst, %llu after the pause\n",
 		    (unsigned long long)n0, (unsigned long long)n);
 	audit_close(log);       /* nothing left to sign */
-	CHECK(audit_ckpt_latest(o.dir, &latest, NULL, 0) == EG_OK && latest.seq == 2500);
+	CHECK(audit_ckpt_latest(o.dir, &latest, NULL, 0) == EG_OK && latest.seq == 2501);
 	CHECK(verified_ckpts(o.dir, key, &ok) == n && ok);
 	CHECK(audit_open(&o, &log) == EG_OK);
 	CHECK(audit_append(log, &r, NULL) == EG_OK);
-	audit_close(log);       /* signs 2501 */
+	audit_close(log);       /* signs 2502 */
 	CHECK(verified_ckpts(o.dir, key, &ok) == n + 1 && ok);
 	o.signing_key = loose;
 	log = NULL;
 	CHECK(audit_open(&o, &log) == EG_ERR_AUDIT && log == NULL);
+}
+
+/* Verifies dir trusting keys (paths; NULL-terminated), the first as --key; fills res. */
+static int
+verify_with(const char *dir, const char *const *keys, struct audit_verify_result *res)
+{
+	struct audit_verify_opts vo;
+	struct audit_key *k[4] = { NULL };
+	char err[256];
+	size_t i;
+	int rc;
+
+	memset(&vo, 0, sizeof(vo));
+	for (i = 0; i < 4 && keys[i] != NULL; i++)
+		CHECK(audit_key_load(keys[i], 0, &k[i], err, sizeof(err)) == EG_OK);
+	vo.key = k[0];
+	for (i = 1; i < 4 && k[i] != NULL; i++)
+		vo.more_keys[vo.nmore++] = k[i];
+	rc = audit_verify(dir, &vo, res, err, sizeof(err));
+	for (i = 0; i < 4; i++)
+		audit_key_free(k[i]);
+	return rc;
+}
+
+static void
+append_some(struct audit_log *log, int n)
+{
+	struct recbuf b = { "", "", "", "" };
+	struct audit_record r;
+	int i, ok = 1;
+
+	for (i = 0; i < n; i++) {
+		make_record(i, &r, &b);
+		ok &= audit_append(log, &r, NULL) == EG_OK;
+	}
+	CHECK(ok && audit_flush(log) == EG_OK);
+}
+
+/*
+ * Key changes ("Key changes" in audit.h). A rotation while the log runs: the old key
+ * signs a checkpoint at the key-change record, so verify with the old key alone follows
+ * it, and refuses the old key after it. A key changed while no writer ran: recorded,
+ * but only verify given both keys (or the gateway's own check) accepts it.
+ */
+static void
+test_key_changes(void)
+{
+	char *a = make_key("rot-a.key", 0600), *b = make_key("rot-b.key", 0600);
+	char *c = make_key("rot-c.key", 0600);
+	struct audit_options o = { subdir("rotation"), 0, AUDIT_SYNC_GROUP, 0, 0, a, NULL };
+	const char *only_a[] = { a, NULL }, *only_b[] = { b, NULL };
+	const char *a_and_c[] = { a, c, NULL };
+	struct audit_verify_result res;
+	struct audit_live_status st;
+	struct audit_log *log = NULL;
+	struct audit_key *kb = NULL;
+	char err[256];
+
+	CHECK(audit_open(&o, &log) == EG_OK);
+	append_some(log, 1200);
+	CHECK(audit_key_load(b, 1, &kb, err, sizeof(err)) == EG_OK);
+	CHECK(audit_name_key(log, kb, "checkpoint-key-rotated") == EG_OK);
+	append_some(log, 1200);
+	CHECK(audit_verify_live(log, &st) == EG_OK);
+	audit_close(log);
+	CHECK(verify_with(o.dir, only_a, &res) == EG_OK && res.key_changes == 1 &&
+	    res.unproven_key_changes == 0 && res.checkpoints >= 3);
+	CHECK(verify_with(o.dir, only_b, &res) == EG_ERR_AUDIT && res.fail == AUDIT_VF_CKPT_KEY);
+
+	/* Opened later with yet another key (changed while nothing ran). */
+	o.signing_key = c;
+	CHECK(audit_open(&o, &log) == EG_OK);
+	append_some(log, 10);
+	CHECK(audit_verify_live(log, &st) == EG_OK);
+	audit_close(log);
+	CHECK(verify_with(o.dir, only_a, &res) == EG_ERR_AUDIT &&
+	    res.fail == AUDIT_VF_CKPT_KEY && strstr(res.why, "not proven") != NULL);
+	CHECK(verify_with(o.dir, a_and_c, &res) == EG_OK && res.key_changes == 1 &&
+	    res.unproven_key_changes == 1);
 }
 
 /* Runs cmd_audit with stdout and stderr in files; returns the exit code. */
@@ -1000,6 +1079,7 @@ main(void)
 	test_full_linger();
 	test_reader_check();
 	test_checkpoints();
+	test_key_changes();
 	test_cli();
 	nftw(base, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 	return check_report();

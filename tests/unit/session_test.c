@@ -1,5 +1,6 @@
 /*
- * session_test.c - sealed sessions and login challenges (auth/session.c, challenge.c):
+ * session_test.c - sealed sessions and login challenges (auth/session.c, challenge.c,
+ * sealed by keys/):
  * round trip, tampering, forgery, other keys, expiry, replay and origin binding.
  */
 #include <stdio.h>
@@ -8,17 +9,30 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "eidgate/config.h"
 #include "eidgate/err.h"
+#include "eidgate/keys.h"
 #include "eidgate/session.h"
 #include "eidgate/util.h"
 #include "check.h"
 
-static struct session_key *
+/* Keys holding one session key file (no assertion or checkpoint key). */
+static struct keys *
+open_keys(const char *path)
+{
+	struct eg_config cfg;
+	struct keys *k = NULL;
+
+	memset(&cfg, 0, sizeof(cfg));
+	eg_strlcpy(cfg.session_key_file, path, sizeof(cfg.session_key_file));
+	return keys_open_local(&cfg, &k) == EG_OK ? k : NULL;
+}
+
+static struct keys *
 make_key(const char *dir, const char *name, unsigned char fill)
 {
 	char path[512];
 	unsigned char raw[32];
-	struct session_key *k = NULL;
 	FILE *f;
 
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
@@ -29,16 +43,13 @@ make_key(const char *dir, const char *name, unsigned char fill)
 	fwrite(raw, 1, sizeof(raw), f);
 	fclose(f);
 	chmod(path, 0600);
-	if (session_key_load(path, &k) != EG_OK)
-		return NULL;
-	return k;
+	return open_keys(path);
 }
 
 static void
 test_key_file_rules(const char *dir)
 {
 	char path[512];
-	struct session_key *k = NULL;
 	FILE *f;
 
 	snprintf(path, sizeof(path), "%s/short.key", dir);
@@ -46,17 +57,17 @@ test_key_file_rules(const char *dir)
 	fputs("too short", f);
 	fclose(f);
 	chmod(path, 0600);
-	CHECK(session_key_load(path, &k) == EG_ERR_CONFIG && k == NULL);
+	CHECK(open_keys(path) == NULL);
 	snprintf(path, sizeof(path), "%s/open.key", dir);
 	f = fopen(path, "wb");
 	fwrite("0123456789abcdef0123456789abcdef", 1, 32, f);
 	fclose(f);
 	chmod(path, 0644);
-	CHECK(session_key_load(path, &k) == EG_ERR_CONFIG && k == NULL);
+	CHECK(open_keys(path) == NULL);
 }
 
 static void
-test_round_trip_and_tampering(const struct session_key *k, const struct session_key *other)
+test_round_trip_and_tampering(struct keys *k, struct keys *other)
 {
 	struct eg_session s, out;
 	char *token = NULL;
@@ -90,7 +101,7 @@ test_round_trip_and_tampering(const struct session_key *k, const struct session_
 }
 
 static void
-test_challenges(const struct session_key *k, const struct session_key *other)
+test_challenges(struct keys *k, struct keys *other)
 {
 	struct challenge_store *cs = NULL;
 	const char *origin = "https://gateway.example:8443";
@@ -130,7 +141,7 @@ int
 main(void)
 {
 	char dir[] = "/tmp/eidgate-session-XXXXXX";
-	struct session_key *k, *other;
+	struct keys *k, *other;
 
 	if (mkdtemp(dir) == NULL)
 		return 1;
@@ -142,8 +153,8 @@ main(void)
 		test_round_trip_and_tampering(k, other);
 		test_challenges(k, other);
 	}
-	session_key_free(k);
-	session_key_free(other);
+	keys_close(k);
+	keys_close(other);
 	cleanup(dir);
 	return check_report();
 }

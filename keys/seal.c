@@ -11,7 +11,7 @@
 
 #include "eidgate/err.h"
 #include "eidgate/util.h"
-#include "auth/internal.h"
+#include "keys/internal.h"
 
 #define IV_LEN 12
 #define TAG_LEN 16
