@@ -35,12 +35,28 @@ TOOL_BIN = $(TOOL_SRC:tests/tools/%.c=$(BIN)/%)
 
 PROGS = $(BIN)/eidgate $(BIN)/eidgate-login $(BIN)/eidgate-demo-modules $(BIN)/eidgate-demo-dossiers
 
-.PHONY: all deps test unit e2e browser run clean cppcheck bench
+# `make install` (README, "Installing"): PREFIX and DESTDIR as usual; configuration and
+# state go where Debian has them whatever PREFIX is.
+PREFIX        ?= /usr/local
+sbindir       ?= $(PREFIX)/sbin
+bindir        ?= $(PREFIX)/bin
+pkgdatadir    ?= $(PREFIX)/share/eidgate
+mandir        ?= $(PREFIX)/share/man
+sysconfdir    ?= /etc
+localstatedir ?= /var
+unitdir       ?= $(if $(filter /usr,$(PREFIX)),/lib,$(PREFIX)/lib)/systemd/system
+WEB_FILES     = $(shell find web -type f ! -name '.*')
+SCHEMA_FILES  = $(wildcard directory/schema/*)
+
+.PHONY: all deps test unit e2e browser run clean cppcheck bench programs install
 all: $(PROGS) $(TOOL_BIN)
+
+# What the packages ship: the gateway and the user-side client.
+programs: $(BIN)/eidgate $(BIN)/eidgate-login
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -c $< -o $@
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
 
 $(BIN)/eidgate: $(CMD_OBJ) $(LIB_OBJ)
 	@mkdir -p $(BIN)
@@ -50,7 +66,7 @@ $(BIN)/eidgate: $(CMD_OBJ) $(LIB_OBJ)
 LOGIN_OBJ = $(patsubst %.c,$(BUILD)/%.o,$(wildcard login/*.c))
 $(BUILD)/login/%.o: login/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -I/usr/include/p11-kit-1 -c $< -o $@
+	$(CC) $(CPPFLAGS) $(CFLAGS) -I/usr/include/p11-kit-1 -c $< -o $@
 
 $(BIN)/eidgate-login: $(LOGIN_OBJ) $(CORE_OBJ)
 	@mkdir -p $(BIN)
@@ -70,6 +86,33 @@ $(BUILD)/unit/%: $(BUILD)/tests/unit/%.o $(LIB_OBJ) $(CLI_OBJ)
 
 deps:
 	bash scripts/deps.sh
+
+# The paths in the unit and the example configuration follow sbindir, pkgdatadir,
+# sysconfdir and localstatedir. An existing configuration or policy is never replaced.
+install: programs
+	install -d $(DESTDIR)$(sbindir) $(DESTDIR)$(bindir) $(DESTDIR)$(unitdir) \
+	  $(DESTDIR)$(pkgdatadir)/schema $(DESTDIR)$(mandir)/man1 $(DESTDIR)$(mandir)/man5 \
+	  $(DESTDIR)$(mandir)/man8 $(DESTDIR)$(sysconfdir)/eidgate/eid/roots \
+	  $(DESTDIR)$(sysconfdir)/eidgate/eid/intermediates
+	install -d -m 0750 $(DESTDIR)$(localstatedir)/lib/eidgate
+	install -m 0755 $(BIN)/eidgate $(DESTDIR)$(sbindir)/eidgate
+	install -m 0755 $(BIN)/eidgate-login $(DESTDIR)$(bindir)/eidgate-login
+	for f in $(WEB_FILES); do install -D -m 0644 $$f $(DESTDIR)$(pkgdatadir)/$$f || exit 1; done
+	install -m 0644 $(SCHEMA_FILES) $(DESTDIR)$(pkgdatadir)/schema/
+	install -m 0644 man/eidgate-login.1 $(DESTDIR)$(mandir)/man1/
+	install -m 0644 man/eidgate.conf.5 man/eidgate.policy.5 $(DESTDIR)$(mandir)/man5/
+	install -m 0644 man/eidgate.8 $(DESTDIR)$(mandir)/man8/
+	sed -e 's|/usr/sbin/eidgate|$(sbindir)/eidgate|g' -e 's|/etc/eidgate|$(sysconfdir)/eidgate|g' \
+	  -e 's|/var/lib/eidgate|$(localstatedir)/lib/eidgate|g' dist/eidgate.service \
+	  > $(DESTDIR)$(unitdir)/eidgate.service
+	chmod 0644 $(DESTDIR)$(unitdir)/eidgate.service
+	test -e $(DESTDIR)$(sysconfdir)/eidgate/eidgate.conf || \
+	  sed -e 's|/usr/share/eidgate|$(pkgdatadir)|g' -e 's|/etc/eidgate|$(sysconfdir)/eidgate|g' \
+	  -e 's|/var/lib/eidgate|$(localstatedir)/lib/eidgate|g' dist/eidgate.conf \
+	  > $(DESTDIR)$(sysconfdir)/eidgate/eidgate.conf && \
+	  chmod 0644 $(DESTDIR)$(sysconfdir)/eidgate/eidgate.conf
+	test -e $(DESTDIR)$(sysconfdir)/eidgate/jeugdhulp.policy || \
+	  install -m 0644 dist/jeugdhulp.policy $(DESTDIR)$(sysconfdir)/eidgate/jeugdhulp.policy
 
 # Every test, built with the sanitizers, on a machine set up from nothing.
 test: deps

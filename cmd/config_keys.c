@@ -62,8 +62,8 @@ format_bound(const struct config_key *k, long long v, char *out, size_t outlen)
 		snprintf(out, outlen, "%lld", v);
 }
 
-/* The sentence eidgate.conf(5) has under the key: "Required.", "Default: 2s. Range:
- * 10ms to 1m.", "Default: group. One of: full, group, none." or "Default: empty." */
+/* The sentence eidgate.conf(5) has under the key: "Required.", "Default: 2s; range:
+ * 10ms to 1m.", "Default: group; one of: full, group, none." or "Default: empty." */
 static void
 describe(const struct config_key *k, char *out, size_t outlen)
 {
@@ -74,16 +74,16 @@ describe(const struct config_key *k, char *out, size_t outlen)
 		snprintf(out, outlen, "Required.");
 		return;
 	}
-	n = (size_t)snprintf(out, outlen, "Default: %s.", k->def[0] ? k->def : "empty");
+	n = (size_t)snprintf(out, outlen, "Default: %s", k->def[0] ? k->def : "empty");
 	if (k->bounded && n < outlen) {
 		format_bound(k, k->min, lo, sizeof(lo));
 		format_bound(k, k->max, hi, sizeof(hi));
-		n += (size_t)snprintf(out + n, outlen - n, " Range: %s to %s.", lo, hi);
+		n += (size_t)snprintf(out + n, outlen - n, "; range: %s to %s", lo, hi);
 	}
 	for (i = 0; k->values[i] != NULL && n < outlen; i++)
-		n += (size_t)snprintf(out + n, outlen - n, "%s%s", i == 0 ? " One of: " : ", ",
+		n += (size_t)snprintf(out + n, outlen - n, "%s%s", i == 0 ? "; one of: " : ", ",
 		    k->values[i]);
-	if (i > 0 && n < outlen)
+	if (n < outlen)
 		snprintf(out + n, outlen - n, ".");
 }
 

@@ -12,6 +12,8 @@ PKGS=(
   softhsm2 opensc libp11-kit-dev
   curl wrk python3 iproute2 util-linux
   chromium
+  # building, checking and installing the packages, the manual pages, the unit
+  debhelper dpkg-dev lintian adduser mandoc man-db systemd
 )
 
 missing=()
