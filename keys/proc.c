@@ -9,6 +9,7 @@
  * looked at: its size against what its operation allows, its operation and purpose
  * against the set; anything else is refused and counted, and the process goes on.
  *
+ * It keeps root's uid (to read root's key files again on a reload) but no capability.
  * It ignores SIGHUP, SIGINT and SIGTERM: the gateway's main process asks it to reload
  * (KOP_RELOAD) and stops it by closing the channels, so it outlives a stop signal long
  * enough to sign for the requests the gateway is still finishing. It dies with its
@@ -23,6 +24,8 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
+#include <linux/capability.h>
 #include <unistd.h>
 
 #include <openssl/crypto.h>
@@ -66,6 +69,20 @@ close_others(const int *fds, int n)
 	closedir(d);
 }
 
+/* Root needs no capability to read root's own 0600 files, and the key process does
+ * nothing else: it gives up every capability (binding ports, changing ids) it was
+ * started with. */
+static void
+drop_capabilities(void)
+{
+	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct d[2];
+
+	memset(d, 0, sizeof(d));
+	if (syscall(SYS_capset, &h, d) != 0)
+		log_warn("key process: dropping capabilities");
+}
+
 static void
 harden(void)
 {
@@ -82,6 +99,7 @@ harden(void)
 	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+	drop_capabilities();
 }
 
 /* A new ring from the configuration file as it is now; the old one stays on failure. */

@@ -157,6 +157,8 @@ def test_started_as_root_the_serving_process_is_the_service_user(stack):
                                 text=True).stdout.strip()
         assert status(pid, "Uid").split() == [nobody] * 4
         assert status(kpid, "Uid").split()[0] == "0"
+        # root's uid to read root's key files, but no capability at all.
+        assert int(status(kpid, "CapEff"), 16) == 0 and int(status(kpid, "CapPrm"), 16) == 0
         assert stack.request("GET", "/__echo", who=WHO, port=port).status == 200
         for path in open_files(pid):
             assert not path.endswith((".key", "session.key")), path
