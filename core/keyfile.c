@@ -105,6 +105,20 @@ eg_p256_sign(EVP_PKEY *key, const unsigned char *msg, size_t len, unsigned char 
 }
 
 int
+eg_p256_sign_digest(EVP_PKEY *key, const unsigned char digest[32], unsigned char *sig,
+    size_t *siglen)
+{
+	EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new(key, NULL);
+	int ok;
+
+	if (ctx == NULL)
+		return EG_ERR_CRYPTO;
+	ok = EVP_PKEY_sign_init(ctx) == 1 && EVP_PKEY_sign(ctx, sig, siglen, digest, 32) == 1;
+	EVP_PKEY_CTX_free(ctx);
+	return ok ? EG_OK : EG_ERR_CRYPTO;
+}
+
+int
 eg_p256_verify(EVP_PKEY *key, const unsigned char *msg, size_t len,
     const unsigned char *sig, size_t siglen)
 {

@@ -237,6 +237,44 @@ keep_retired(struct keyring *r, const struct keyring *prev)
 	}
 }
 
+/*
+ * The TLS server key, when it is an EC P-256 key (other kinds stay with the serving
+ * process, which then reads the file itself: server/tlskey.c says so in the log). A key
+ * file others may read is refused as for every other key.
+ */
+static int
+add_tls_key(struct keyring *r, const struct eg_config *cfg)
+{
+	EVP_PKEY *k = NULL;
+	char err[512];
+
+	if (cfg->tls_key[0] == '\0')
+		return EG_OK;
+	if (eg_key_load_p256(cfg->tls_key, 0, &k, err, sizeof(err)) != EG_OK)
+		return EG_OK;   /* not P-256 (or unreadable): the serving process's affair */
+	EVP_PKEY_free(k);
+	return add_file(r, KEYS_SIGN_TLS, cfg->tls_key, 1, "[listen] tls_key");
+}
+
+/* The TLS certificate is read once, at start (a new one takes a restart): its key stays
+ * the one read then, whatever a reload finds in the file. */
+static int
+keep_tls_key(struct keyring *r, const struct keyring *prev)
+{
+	size_t i;
+
+	for (i = 0; i < prev->nsign; i++) {
+		if (prev->sign[i].pub.purpose != KEYS_SIGN_TLS)
+			continue;
+		if (r->nsign == sizeof(r->sign) / sizeof(r->sign[0]))
+			return EG_ERR_CONFIG;
+		r->sign[r->nsign] = prev->sign[i];
+		EVP_PKEY_up_ref(prev->sign[i].pkey);
+		r->nsign++;
+	}
+	return EG_OK;
+}
+
 int
 keyring_load(const struct eg_config *cfg, const struct keyring *prev, struct keyring **out)
 {
@@ -256,6 +294,8 @@ keyring_load(const struct eg_config *cfg, const struct keyring *prev, struct key
 		goto fail;
 	if (cfg->audit_signing_key[0] != '\0' && add_file(r, KEYS_SIGN_CHECKPOINT,
 	    cfg->audit_signing_key, 1, "[audit] signing_key") != EG_OK)
+		goto fail;
+	if ((prev != NULL ? keep_tls_key(r, prev) : add_tls_key(r, cfg)) != EG_OK)
 		goto fail;
 	keep_retired(r, prev);
 	*out = r;
@@ -365,8 +405,13 @@ keyring_sign(const struct keyring *r, enum keys_sign p, const unsigned char id[K
 
 	if (k == NULL || !k->has_private)
 		return EG_ERR_DENIED;
-	if (p == KEYS_SIGN_ASSERTION ? !is_assertion_for(msg, len, k->kid) :
-	    !is_checkpoint(msg, len))
+	/* GnuTLS hands an external key the handshake's digest, not what it covers: the TLS
+	 * key signs any SHA-256 digest, as relayd's ca signs for its relays. It signs
+	 * nothing else, and its certificate is good for TLS only. */
+	if (p == KEYS_SIGN_TLS)
+		return len == 32 ? eg_p256_sign_digest(k->pkey, msg, sig, siglen) : EG_ERR_DENIED;
+	if ((p == KEYS_SIGN_ASSERTION && !is_assertion_for(msg, len, k->kid)) ||
+	    (p == KEYS_SIGN_CHECKPOINT && !is_checkpoint(msg, len)))
 		return EG_ERR_DENIED;
 	return eg_p256_sign(k->pkey, msg, len, sig, siglen);
 }

@@ -384,7 +384,7 @@ identify_person(struct request *r)
 	}
 	/* A browser that logged in with its certificate gets a session on the gateway's own
 	 * pages: it carries the chosen facility and the CSRF token. */
-	if (!u->has_session && policy_path_is_gateway(r->path))
+	if (!u->has_session && policy_path_is_gateway(r->path) && !route_for_machines(r->path))
 		issue_browser_session(r);
 	else if (websession_touch(r) != EG_OK)
 		log_warnx("request %s: cannot refresh the session", r->id);

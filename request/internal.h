@@ -40,6 +40,8 @@ int req_collect_body(struct request *r, const char *upload, size_t *upload_size,
 /* routes.c: answers a built-in path (policy_path_is_builtin). Called again for each
  * piece of a body the route collects, until it answers. */
 enum MHD_Result route_request(struct request *r, const char *upload, size_t *upload_size);
+/* 1 when path is one of the paths for machines (R_MACHINE): no browser session for it. */
+int route_for_machines(const char *path);
 
 /* verdict.c */
 /* 1 and *err, *id filled when a fresh verdict for chain_hash, made under revocation

@@ -29,9 +29,9 @@
 
 static const struct route routes[] = {
 	{ RM_READ, EG_JWKS_PATH, 0, page_jwks, NULL, 0 },
-	{ RM_READ, P "/healthz", 0, page_healthz, NULL, 0 },
-	{ RM_READ, P "/readyz", 0, page_readyz, NULL, 0 },
-	{ RM_READ, P "/metrics", 0, page_metrics, NULL, 0 },
+	{ RM_READ, P "/healthz", R_MACHINE, page_healthz, NULL, 0 },
+	{ RM_READ, P "/readyz", R_MACHINE, page_readyz, NULL, 0 },
+	{ RM_READ, P "/metrics", R_MACHINE, page_metrics, NULL, 0 },
 	{ RM_READ, P "/whoami", R_LOGIN, page_whoami, NULL, 0 },
 	{ RM_POST, P "/auth/challenge", R_BODY, page_challenge, NULL, 0 },
 	{ RM_POST, P "/auth/token", R_BODY, page_token, NULL, 0 },
@@ -101,6 +101,17 @@ route_find(struct request *r)
 		return by_path;
 	}
 	return (m & RM_READ) ? &unknown_read : &unknown_change;
+}
+
+int
+route_for_machines(const char *path)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
+		if ((routes[i].flags & R_MACHINE) && path_matches(&routes[i], path))
+			return 1;
+	return 0;
 }
 
 static int

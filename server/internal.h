@@ -7,6 +7,8 @@
 
 #include <stddef.h>
 
+#include <gnutls/abstract.h>
+#include <gnutls/gnutls.h>
 #include <jansson.h>
 #include <microhttpd.h>
 
@@ -29,6 +31,19 @@ void snapshot_swap(struct gateway *gw, struct gw_snapshot *next);
  * socket is bound and before any connection is accepted. 0, or -1 after a message. */
 struct eg_config;
 int privilege_drop(const struct eg_config *cfg);
+
+/* tlskey.c: the TLS server key in the key process. tlskey_open: from the certificate
+ * chain (PEM) and keys; EG_ERR_NOT_FOUND when the key process does not hold that
+ * certificate's key (not EC P-256: the serving process keeps it). tlskey_use makes t the
+ * key tlskey_retrieve (libmicrohttpd's MHD_OPTION_HTTPS_CERT_CALLBACK) hands to GnuTLS;
+ * call it before the first daemon starts. */
+struct tls_key;
+int tlskey_open(struct keys *k, const char *cert_pem, size_t len, struct tls_key **out);
+void tlskey_use(const struct tls_key *t);
+void tlskey_free(struct tls_key *t);
+int tlskey_retrieve(gnutls_session_t session, const gnutls_datum_t *req_ca_rdn, int nreqs,
+    const gnutls_pk_algorithm_t *pk_algos, int pk_algos_length, gnutls_pcert_st **pcert,
+    unsigned int *pcert_length, gnutls_privkey_t *privkey);
 
 /* loop.c: an event-loop thread running daemon and forwarding worker w. loop_new takes
  * the daemon (stopped by loop_free, or at once when loop_new fails). */

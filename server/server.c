@@ -54,7 +54,7 @@
 
 struct tls_material {
 	char *cert, *key, *trust;
-	size_t keylen;
+	size_t certlen, keylen;
 };
 
 static void
@@ -98,20 +98,40 @@ append_pem_dir(const char *dir, char **buf, size_t *len)
 	return 0;
 }
 
+/* The TLS key: with the key process when it took it (EC P-256, tlskey.c), or read
+ * here. */
 static int
-tls_material_load(const struct eg_config *cfg, struct tls_material *t)
+tls_key_load(struct gateway *gw, const struct eg_config *cfg, struct tls_material *t)
 {
-	size_t n = 0;
+	int rc = tlskey_open(gw->keys, t->cert, t->certlen, &gw->tls_key);
 
-	memset(t, 0, sizeof(*t));
-	if (eg_read_file(cfg->tls_cert, 1 << 20, &t->cert, NULL) != EG_OK) {
-		log_warn("[listen] tls_cert %s", cfg->tls_cert);
-		return -1;
+	if (rc == EG_OK) {
+		tlskey_use(gw->tls_key);
+		return 0;
 	}
+	if (rc != EG_ERR_NOT_FOUND)
+		return -1;
+	log_info("[listen] tls_key %s is not an EC P-256 key: the serving process holds it",
+	    cfg->tls_key);
 	if (eg_read_file(cfg->tls_key, 1 << 20, &t->key, &t->keylen) != EG_OK) {
 		log_warn("[listen] tls_key %s", cfg->tls_key);
 		return -1;
 	}
+	return 0;
+}
+
+static int
+tls_material_load(struct gateway *gw, const struct eg_config *cfg, struct tls_material *t)
+{
+	size_t n = 0;
+
+	memset(t, 0, sizeof(*t));
+	if (eg_read_file(cfg->tls_cert, 1 << 20, &t->cert, &t->certlen) != EG_OK) {
+		log_warn("[listen] tls_cert %s", cfg->tls_cert);
+		return -1;
+	}
+	if (tls_key_load(gw, cfg, t) != 0)
+		return -1;
 	if (append_pem_dir(cfg->trust_anchors, &t->trust, &n) != 0 ||
 	    (cfg->intermediates[0] && append_pem_dir(cfg->intermediates, &t->trust, &n) != 0) ||
 	    t->trust == NULL) {
@@ -204,12 +224,22 @@ listen_socket(const struct eg_config *cfg)
 static struct MHD_Daemon *
 new_daemon(struct gateway *gw, const struct tls_material *t, int fd)
 {
+	/* The certificate and key: through the key process (tlskey.c), or in memory. */
+	struct MHD_OptionItem held[] = {
+		{ MHD_OPTION_HTTPS_CERT_CALLBACK, 0, (void *)(uintptr_t)tlskey_retrieve },
+		{ MHD_OPTION_END, 0, NULL },
+	}, mem[] = {
+		{ MHD_OPTION_HTTPS_MEM_CERT, 0, t->cert },
+		{ MHD_OPTION_HTTPS_MEM_KEY, 0, t->key },
+		{ MHD_OPTION_END, 0, NULL },
+	};
+
 	return MHD_start_daemon(MHD_USE_TLS | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
 	    MHD_USE_ERROR_LOG, 0, NULL, NULL,
 	    req_access_handler, gw,
 	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
 	    MHD_OPTION_LISTEN_SOCKET, fd,
-	    MHD_OPTION_HTTPS_MEM_CERT, t->cert, MHD_OPTION_HTTPS_MEM_KEY, t->key,
+	    MHD_OPTION_ARRAY, gw->tls_key != NULL ? held : mem,
 	    MHD_OPTION_HTTPS_MEM_TRUST, t->trust,
 	    MHD_OPTION_HTTPS_PRIORITIES, TLS_PRIORITIES,
 	    MHD_OPTION_URI_LOG_CALLBACK, req_uri_log, gw,
@@ -235,7 +265,7 @@ start_loops(struct gateway *gw, const struct eg_config *cfg, int threads)
 
 	if ((gw->loops = calloc((size_t)threads, sizeof(*gw->loops))) == NULL)
 		return -1;
-	if (tls_material_load(cfg, &t) != 0) {
+	if (tls_material_load(gw, cfg, &t) != 0) {
 		tls_material_free(&t);
 		return -1;
 	}
@@ -394,6 +424,7 @@ close_services(struct gateway *gw)
 	verdict_cache_free(gw->card_checks);
 	session_ends_free(gw->ends);
 	metrics_free(gw->metrics);
+	tlskey_free(gw->tls_key);
 	ticket_key_free(gw);
 	audit_close(gw->audit);
 	gw_snapshot_put(atomic_load(&gw->snap));

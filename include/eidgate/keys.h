@@ -5,7 +5,8 @@
  * what they sealed before a rotation), the assertion signing key ([assertion]
  * signing_key; publish_keys are only published, a next key before it signs or the
  * previous one until its last assertion expired), the access log's checkpoint key
- * ([audit] signing_key). Nothing outside keys/ sees a private key or a session key:
+ * ([audit] signing_key), and the TLS server key ([listen] tls_key) when it is an EC
+ * P-256 key (GnuTLS asks for each handshake's signature through server/tlskey.c). Nothing outside keys/ sees a private key or a session key:
  * callers hand over what is to be sealed, opened or signed and get the result.
  *
  * Two ways to hold them, one API:
@@ -37,7 +38,7 @@ struct eg_config;
 struct keys;
 
 enum keys_seal { KEYS_SEAL_SESSION, KEYS_SEAL_CHALLENGE };
-enum keys_sign { KEYS_SIGN_ASSERTION, KEYS_SIGN_CHECKPOINT };
+enum keys_sign { KEYS_SIGN_ASSERTION, KEYS_SIGN_CHECKPOINT, KEYS_SIGN_TLS };
 
 /* A key's id: SHA-256 of its DER SubjectPublicKeyInfo (RFC 6962 §3.2 names log keys so). */
 #define KEYS_ID_LEN 32
@@ -104,7 +105,8 @@ int keys_unseal(struct keys *k, enum keys_seal p, const char *token, unsigned ch
  * ECDSA P-256 / SHA-256 over msg with the private key whose id is id (a key of purpose p
  * this holds: the signing one, or the one it replaced at the last reload). The message
  * must be what that purpose signs: a JWS signing input whose header names that key
- * (assertion), or a checkpoint (KEYS_CHECKPOINT_PREFIX). sig receives the DER signature;
+ * (assertion), a checkpoint (KEYS_CHECKPOINT_PREFIX), or for the TLS key a SHA-256
+ * digest (32 bytes: GnuTLS hands over the handshake's digest, not what it covers). sig receives the DER signature;
  * *siglen is its room (72 bytes suffice) and then its length. EG_OK, EG_ERR_DENIED for a
  * message of the wrong shape or an unknown key, EG_ERR_CRYPTO, EG_ERR_KEYS.
  */

@@ -67,6 +67,7 @@ struct gw_snapshot {
  * freed after the last. */
 struct keys;
 struct metrics;
+struct tls_key;
 
 struct gateway {
 	_Atomic(struct gw_snapshot *) snap;
@@ -89,6 +90,7 @@ struct gateway {
 	char id_prefix[9];              /* random, per start: request ids are prefix + counter */
 	struct metrics *metrics;        /* the counters of /eidgate/metrics (metrics.h) */
 	struct keys *keys;              /* sealing and signing: the key process (keys.h) */
+	struct tls_key *tls_key;        /* the TLS key in the key process (server/tlskey.c) */
 };
 
 /* The snapshot current now, with a reference the caller drops with gw_snapshot_put. */
@@ -195,6 +197,9 @@ enum {
 	                                 * 403, recorded, without it */
 	R_BODY = 8,                     /* the body is collected (at most
 	                                 * EG_MAX_BUILTIN_BODY, else 413) before the checks */
+	R_MACHINE = 16,                 /* for machines (liveness, readiness, metrics): no
+	                                 * browser session is made for it, so it answers
+	                                 * even when sessions cannot be sealed */
 };
 
 struct route {

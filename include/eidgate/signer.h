@@ -66,6 +66,10 @@ int eg_key_load_p256(const char *path, int need_private, EVP_PKEY **out, char *e
  * @return EG_OK or EG_ERR_CRYPTO. Any thread (a per-call EVP_MD_CTX). */
 int eg_p256_sign(EVP_PKEY *key, const unsigned char *msg, size_t len, unsigned char *sig,
     size_t *siglen);
+/* The same over a SHA-256 digest someone else computed (GnuTLS hands the TLS key a
+ * handshake's digest, server/tlskey.c). */
+int eg_p256_sign_digest(EVP_PKEY *key, const unsigned char digest[32], unsigned char *sig,
+    size_t *siglen);
 /* 1 when sig (DER) is key's valid signature over msg, else 0. */
 int eg_p256_verify(EVP_PKEY *key, const unsigned char *msg, size_t len,
     const unsigned char *sig, size_t siglen);

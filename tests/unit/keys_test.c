@@ -28,6 +28,7 @@
 
 static char dir[] = "/tmp/eidgate-keys-XXXXXX";
 static char conf[600];
+static char tls_key[600] = "x";         /* [listen] tls_key of write_config */
 
 static void
 path_of(const char *name, char *out, size_t len)
@@ -82,12 +83,12 @@ write_config(const char *session, const char *previous, const char *assertion,
 
 	if (f == NULL)
 		return;
-	fprintf(f, "[listen]\naddress = 127.0.0.1:1\ntls_cert = x\ntls_key = x\n"
+	fprintf(f, "[listen]\naddress = 127.0.0.1:1\ntls_cert = x\ntls_key = %s\n"
 	    "[eid]\ntrust_anchors = x\n[ldap]\nuri = ldap://127.0.0.1:1\nbase = o=x\n"
 	    "[policy]\nfile = x\n[audit]\ndb = x\nsigning_key = %s\n"
 	    "[session]\nkey_file = %s\nprevious_key_files = %s\n"
 	    "[assertion]\nsigning_key = %s\npublish_keys = %s\n",
-	    checkpoint, session, previous, assertion, publish);
+	    tls_key, checkpoint, session, previous, assertion, publish);
 	fclose(f);
 }
 
@@ -271,6 +272,39 @@ test_assertion_rotation(int remote)
 	keys_close(k);
 }
 
+/* The TLS key signs SHA-256 digests (what GnuTLS hands it) and nothing longer or shorter. */
+static void
+test_tls_key(int remote)
+{
+	char s[600], a[600], t[600];
+	unsigned char id[KEYS_ID_LEN], sig[80], digest[48];
+	struct keys *k = NULL;
+	size_t siglen;
+
+	path_of("a.session", s, sizeof(s));
+	path_of("assertion.key", a, sizeof(a));
+	path_of("tls.key", t, sizeof(t));
+	eg_strlcpy(tls_key, t, sizeof(tls_key));
+	write_config(s, "", a, "", "");
+	eg_strlcpy(tls_key, "x", sizeof(tls_key));
+	if (remote)
+		CHECK(keys_spawn(conf, 1, &k) == EG_OK);
+	else
+		k = open_local();
+	CHECK(k != NULL);
+	if (k == NULL)
+		return;
+	memset(digest, 0x5a, sizeof(digest));
+	CHECK(key_id(k, KEYS_SIGN_TLS, 1, id) == 0);
+	siglen = sizeof(sig);
+	CHECK(keys_sign(k, KEYS_SIGN_TLS, id, digest, 32, sig, &siglen) == EG_OK && siglen > 60);
+	siglen = sizeof(sig);
+	CHECK(keys_sign(k, KEYS_SIGN_TLS, id, digest, 48, sig, &siglen) == EG_ERR_DENIED);
+	siglen = sizeof(sig);
+	CHECK(keys_sign(k, KEYS_SIGN_ASSERTION, id, digest, 32, sig, &siglen) == EG_ERR_DENIED);
+	keys_close(k);
+}
+
 static void
 test_checkpoint_key(int remote)
 {
@@ -419,10 +453,12 @@ main(void)
 	write_ec_key("k2.key");
 	write_ec_key("c1.key");
 	write_ec_key("c2.key");
+	write_ec_key("tls.key");
 	for (remote = 0; remote <= 1; remote++) {
 		test_session_ring(remote);
 		test_assertion_rotation(remote);
 		test_checkpoint_key(remote);
+		test_tls_key(remote);
 	}
 	path_of("a.session", s, sizeof(s));
 	path_of("assertion.key", a, sizeof(a));
