@@ -230,7 +230,8 @@ struct audit_log {
 	unsigned char named_key[AUDIT_KEYID_LEN];       /* the key the log last named in a
 	                                                 * key-change record (meta) */
 	int has_named_key;
-	struct keys *keys;              /* the gateway's keys, when they sign */
+	struct audit_key *name_first;   /* a new log's key, named by its first record;
+	                                 * guarded by mu */
 	uint64_t ckpt_seq;              /* last checkpointed seq */
 	int64_t ckpt_ms;                /* monotonic ms of the last checkpoint */
 	int64_t reader_check_at;        /* monotonic ms of the next mdb_reader_check */
@@ -281,8 +282,10 @@ int audit_meta_put(struct audit_log *log, MDB_txn *txn, const char *name, const 
 int audit_meta_get(MDB_dbi meta, MDB_txn *txn, const char *name, MDB_val *d);
 /* writer.c */
 void *audit_writer_main(void *arg);
-/* Appends a key-change record naming k (taken) with reason why, and waits for it. */
-int audit_name_key(struct audit_log *log, struct audit_key *k, const char *why);
+/* Appends a key-change record naming k (taken) with reason why and time time_us (0: now),
+ * and waits for it. */
+int audit_name_key(struct audit_log *log, struct audit_key *k, const char *why,
+    int64_t time_us);
 int64_t audit_mono_us(void);
 int audit_cond_init(pthread_cond_t *c);
 

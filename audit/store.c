@@ -378,17 +378,23 @@ init_sync(struct audit_log *log)
 	return EG_OK;
 }
 
-/* A new log, or one opened with another key than the one it named last (changed while
- * no gateway ran: nothing can sign the change with the old key; verify says so). */
+/* A log opened with another key than the one it named last (changed while no gateway
+ * ran: nothing can sign the change with the old key; verify says so), or a new log:
+ * there the first record names the key, with that record's time (audit_append), so the
+ * log's first record is as old as its first event. */
 static int
 name_key_at_open(struct audit_log *log, struct audit_key *k)
 {
-	if (log->has_named_key)
-		log_warnx("audit log %s: opened with another checkpoint key than the one it "
-		    "named last; the change is recorded but cannot be signed by the old key "
-		    "(rotate with SIGHUP to have it signed)", log->dir);
-	return audit_name_key(log, k, log->has_named_key ? "checkpoint-key-replaced" :
-	    "checkpoint-key");
+	if (log->last_seq_written == 0 && !log->has_named_key) {
+		pthread_mutex_lock(&log->mu);
+		log->name_first = k;
+		pthread_mutex_unlock(&log->mu);
+		return EG_OK;
+	}
+	log_warnx("audit log %s: opened with another checkpoint key than the one it named "
+	    "last; the change is recorded but cannot be signed by the old key (rotate with "
+	    "SIGHUP to have it signed)", log->dir);
+	return audit_name_key(log, k, "checkpoint-key-replaced", 0);
 }
 
 int
@@ -489,6 +495,7 @@ audit_close(struct audit_log *log)
 		close(log->lockfd);
 	audit_key_free(log->ckpt_key);
 	audit_key_free(log->retired);
+	audit_key_free(log->name_first);
 	free(log->dir);
 	free(log);
 }

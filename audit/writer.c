@@ -140,12 +140,16 @@ wait_committed(struct audit_log *log, uint64_t seq)
 	return log->committed_seq >= seq ? EG_OK : EG_ERR_AUDIT;
 }
 
+static int name_key(struct audit_log *log, struct audit_key *k, const char *why,
+    int64_t time_us);
+
 /* new_key: rec is a key-change record naming it; the writer signs with it after the
  * record (and owns it from here on, also on failure). */
 static int
 append(struct audit_log *log, const struct audit_record *rec, int followup,
     uint64_t *seq_out, struct audit_key *new_key)
 {
+	struct audit_key *first = NULL;
 	struct audit_item *it;
 	uint64_t seq;
 	int rc;
@@ -155,6 +159,17 @@ append(struct audit_log *log, const struct audit_record *rec, int followup,
 		return EG_ERR_AUDIT;
 	}
 	pthread_mutex_lock(&log->mu);
+	if (new_key == NULL && (first = log->name_first) != NULL) {
+		/* A new log's first record: the key-change record naming its key goes first,
+		 * with this record's time. */
+		log->name_first = NULL;
+		pthread_mutex_unlock(&log->mu);
+		if ((rc = name_key(log, first, "checkpoint-key", it->time_us)) != EG_OK) {
+			free(it);
+			return rc;
+		}
+		pthread_mutex_lock(&log->mu);
+	}
 	if ((rc = wait_space(log, followup)) != EG_OK) {
 		pthread_mutex_unlock(&log->mu);
 		audit_key_free(new_key);
@@ -203,10 +218,9 @@ audit_append_followup(struct audit_log *log, const struct audit_record *rec)
 	return append(log, rec, 1, NULL, NULL);
 }
 
-/* Appends the key-change record naming k and waits for its commit (with the old key's
- * checkpoint at it). Takes k. */
-int
-audit_name_key(struct audit_log *log, struct audit_key *k, const char *why)
+/* Appends the key-change record naming k (taken) with time time_us (0: now). */
+static int
+name_key(struct audit_log *log, struct audit_key *k, const char *why, int64_t time_us)
 {
 	struct audit_record rec;
 	char *spki = audit_key_spki_b64(k), id[5 + 2 * AUDIT_KEYID_LEN + 1];
@@ -222,15 +236,24 @@ audit_name_key(struct audit_log *log, struct audit_key *k, const char *why)
 	eg_hex(audit_key_id(k), AUDIT_KEYID_LEN, id + 5);
 	id[5 + 16] = '\0';
 	rec.request_id = id;
+	rec.time_us = time_us;
 	rec.kind = "key-change";
 	rec.client = "local";
 	rec.reason = why;
 	rec.key = spki;
 	rc = append(log, &rec, 0, NULL, k);
 	free(spki);
-	if (rc == EG_OK)
-		rc = audit_flush(log);
 	return rc;
+}
+
+/* ... and waits for its commit (with the old key's checkpoint at it). */
+int
+audit_name_key(struct audit_log *log, struct audit_key *k, const char *why,
+    int64_t time_us)
+{
+	int rc = name_key(log, k, why, time_us);
+
+	return rc == EG_OK ? audit_flush(log) : rc;
 }
 
 int
@@ -246,6 +269,13 @@ audit_rekey(struct audit_log *log, struct keys *keys)
 	if (k == NULL)
 		return EG_OK;   /* no checkpoint key configured now: the old one stays */
 	pthread_mutex_lock(&log->mu);
+	if (log->name_first != NULL) {
+		/* Nothing written yet: the first record will name the key now configured. */
+		audit_key_free(log->name_first);
+		log->name_first = k;
+		pthread_mutex_unlock(&log->mu);
+		return EG_OK;
+	}
 	same = log->has_named_key &&
 	    memcmp(log->named_key, audit_key_id(k), AUDIT_KEYID_LEN) == 0;
 	pthread_mutex_unlock(&log->mu);
@@ -255,7 +285,7 @@ audit_rekey(struct audit_log *log, struct keys *keys)
 	}
 	log_info("audit log %s: the checkpoint key changes; the old key signs the change",
 	    log->dir);
-	return audit_name_key(log, k, "checkpoint-key-rotated");
+	return audit_name_key(log, k, "checkpoint-key-rotated", 0);
 }
 
 int

@@ -65,19 +65,38 @@ load_head(const struct vargs *a, struct audit_ckpt *h)
 	return EXIT_OK;
 }
 
-/* The exported head is signed by the key trusted where it was exported: after the walk
- * that is the key the chain's key changes led to. */
+/*
+ * The exported head's signature. Signed by a given key: checked before the walk. Signed
+ * by another key: either a key the log's key changes led to, or a forgery; the log is
+ * walked once without the head to learn its final key, which must be the head's.
+ * EXIT_OK, or EXIT_FAILED after a message.
+ */
 static int
-check_head_signature(const struct vargs *a, const struct audit_verify_result *r,
+head_is_signed(const struct vargs *a, struct audit_verify_opts *o,
     const struct audit_ckpt *h)
 {
+	struct audit_verify_result r;
 	struct audit_key *k = NULL;
+	char err[512];
+	size_t i;
 	int ok;
 
-	ok = r->final_key_len > 0 &&
-	    audit_key_from_der(r->final_key, r->final_key_len, &k) == EG_OK &&
+	for (i = 0; i <= o->nmore; i++) {
+		const struct audit_key *given = i == 0 ? o->key : o->more_keys[i - 1];
+		int c = audit_ckpt_check(given, h);
+
+		if (c != 1) {
+			ok = c == 0;
+			goto done;
+		}
+	}
+	o->head = NULL;
+	ok = audit_verify(a->db, o, &r, err, sizeof(err)) == EG_OK && r.final_key_len > 0 &&
+	    audit_key_from_der(r.final_key, r.final_key_len, &k) == EG_OK &&
 	    audit_ckpt_check(k, h) == 0;
 	audit_key_free(k);
+	o->head = h;
+done:
 	if (!ok)
 		fprintf(stderr, "eidgate: audit verify: --head %s: its signature does not "
 		    "verify with the log's key: forged or altered head\n", a->head);
@@ -190,10 +209,12 @@ run_verify(const struct vargs *a)
 	o.narchives = a->narchives;
 	o.allow_truncated_start = a->allow;
 	o.progress = a->progress || isatty(2);
+	if (a->head != NULL && head_is_signed(a, &o, &head) != EXIT_OK) {
+		free_keys(keys, a->nkeys);
+		return EXIT_FAILED;
+	}
 	rc = audit_verify(a->db, &o, &r, err, sizeof(err));
 	free_keys(keys, a->nkeys);
-	if (rc == EG_OK && a->head != NULL && check_head_signature(a, &r, &head) != EXIT_OK)
-		return EXIT_FAILED;
 	if (rc != EG_OK) {
 		if (r.fail == AUDIT_VF_READ)
 			fprintf(stderr, "eidgate: %s\n", err);

@@ -52,6 +52,7 @@ close_others(const int *fds, int n)
 {
 	DIR *d = opendir("/proc/self/fd");
 	struct dirent *e;
+	long long num;
 	int i, fd, keep;
 
 	if (d == NULL)
@@ -59,7 +60,9 @@ close_others(const int *fds, int n)
 	while ((e = readdir(d)) != NULL) {
 		if (e->d_name[0] < '0' || e->d_name[0] > '9')
 			continue;
-		fd = atoi(e->d_name);
+		if (eg_strtonum(e->d_name, 0, 1 << 30, &num) != EG_OK)
+			continue;
+		fd = (int)num;
 		keep = fd <= 2 || fd == dirfd(d);
 		for (i = 0; i < n && !keep; i++)
 			keep = fds[i] == fd;

@@ -39,8 +39,9 @@ key() {   # key NAME: private key NAME.pem and public NAME.pub
 		chmod 600 "$T/$1.pem" && openssl pkey -in "$T/$1.pem" -pubout -out "$T/$1.pub" 2>/dev/null
 }
 
-# A pristine log: 3500 records one minute apart from 2025-01-01, checkpoints at 1000,
-# 2000, 3000 and 3500 (close), and its exported head.
+# A pristine log: the record naming its checkpoint key (seq 1, with the first record's
+# time), then 3500 records one minute apart from 2025-01-01, checkpoints at 1000, 2000,
+# 3000 and 3501 (close), and its exported head.
 setup() {
 	key audit && key evil || { echo "tamper_test: openssl failed"; exit 1; }
 	"$TT" fill "$T/orig" 3500 --key "$T/audit.pem" --start 2025-01-01 --step-us 60000000 \
@@ -53,9 +54,9 @@ verify() { "$EG" audit verify --db "$T/db" --key "$T/audit.pub" "$@"; }
 
 test_intact() {
 	fresh
-	run "intact log verifies" 0 "ok: 3500 records" verify
+	run "intact log verifies" 0 "ok: 3501 records" verify
 	run "intact log matches its exported head" 0 "exported head matches" verify --head "$T/head.json"
-	run "checkpoints at 1000, 2000, 3000, 3500" 0 "4 checkpoints verified" verify
+	run "checkpoints at 1000, 2000, 3000, 3501" 0 "4 checkpoints verified" verify
 	run "without --key: warns that checkpoints were not checked" 0 "no --key" \
 		"$EG" audit verify --db "$T/db"
 	run "verify --help" 0 "--archive" "$EG" audit verify --help
@@ -97,19 +98,19 @@ test_tail_cut() {
 	fresh; "$TT" truncate "$T/db" 3200 --naive
 	run "tail cut, meta and checkpoints left: detected" 1 "removed" verify
 	fresh; "$TT" truncate "$T/db" 3200 --meta
-	run "tail cut with meta fixed: checkpoint 3500 lies beyond the end" 1 \
-		"tail cut at seq 3201: a checkpoint at seq 3500" verify
+	run "tail cut with meta fixed: checkpoint 3501 lies beyond the end" 1 \
+		"tail cut at seq 3201: a checkpoint at seq 3501" verify
 	fresh; "$TT" truncate "$T/db" 3200
 	run "tail cut between checkpoints, later ones deleted: uncovered records reported" 0 \
 		"the last 200 records (after seq 3000) are not covered" verify
-	run "... and the exported head detects it" 1 "head is at seq 3500 but the log ends at seq 3200" \
+	run "... and the exported head detects it" 1 "head is at seq 3501 but the log ends at seq 3200" \
 		verify --head "$T/head.json"
 	# Back to an earlier checkpoint, later checkpoints deleted: only a head can tell.
 	fresh; "$TT" truncate "$T/db" 2000
 	run "tail cut to a checkpoint: without a head, says where the log ends" 0 \
 		"ends at its latest checkpoint (seq 2000)" verify
 	run "tail cut to a checkpoint: the exported head detects it" 1 \
-		"head is at seq 3500 but the log ends at seq 2000" verify --head "$T/head.json"
+		"head is at seq 3501 but the log ends at seq 2000" verify --head "$T/head.json"
 }
 
 test_forged_checkpoint() {
@@ -129,22 +130,22 @@ test_archive() {
 	run "archive refuses while a gateway holds writer.lock" 1 "stop the gateway" \
 		flock "$T/db/writer.lock" "$EG" audit archive --db "$T/db" --before 2025-01-02 \
 		--out "$T/a1.arch" --key "$T/audit.pem"
-	run "archive: first day" 0 "archived 1440 records" "$EG" audit archive --db "$T/db" \
+	run "archive: first day" 0 "archived 1441 records" "$EG" audit archive --db "$T/db" \
 		--before 2025-01-02 --out "$T/a1.arch" --key "$T/audit.pem"
 	run "archive never overwrites a file" 1 "File exists" "$EG" audit archive \
 		--db "$T/db" --before 2025-01-02 --out "$T/a1.arch" --key "$T/audit.pem"
-	run "archived log without its archive: refused" 1 "unchecked start at seq 1441" verify
-	run "archived log, --allow-truncated-start: warns" 0 "starts at seq 1441" \
+	run "archived log without its archive: refused" 1 "unchecked start at seq 1442" verify
+	run "archived log, --allow-truncated-start: warns" 0 "starts at seq 1442" \
 		verify --allow-truncated-start
-	run "archived log with its archive verifies" 0 "continues 1440 archived" \
+	run "archived log with its archive verifies" 0 "continues 1441 archived" \
 		verify --archive "$T/a1.arch" --head "$T/head.json"
-	run "query no longer sees archived records" 0 "1441" \
+	run "query no longer sees archived records" 0 "1442" \
 		"$EG" audit query --db "$T/db" --limit 1
 	run "second archive" 0 "archived 1440 records" "$EG" audit archive --db "$T/db" \
 		--before 2025-01-03 --out "$T/a2.arch" --key "$T/audit.pem"
-	run "two archives in order verify" 0 "continues 2880 archived records from 2" \
+	run "two archives in order verify" 0 "continues 2881 archived records from 2" \
 		verify --archive "$T/a1.arch" --archive "$T/a2.arch"
-	run "an archive alone does not prove the start" 1 "archive .* starts at seq 1441" \
+	run "an archive alone does not prove the start" 1 "archive .* starts at seq 1442" \
 		verify --archive "$T/a2.arch"
 	"$TT" fill "$T/db" 100 --key "$T/audit.pem" 2>/dev/null
 	run "the gateway continues the chain after archiving" 0 "ok: 720 records" \
@@ -175,7 +176,7 @@ test_tail_follow() {
 	wait $pid
 	local rc=$?
 	cp "$T/follow" "$T/out"; cp "$T/ferr" "$T/err"
-	if [ $rc -eq 0 ] && [ "$(wc -l <"$T/follow")" -eq 52 ] && grep -q '"seq":3550' "$T/follow"; then
+	if [ $rc -eq 0 ] && [ "$(wc -l <"$T/follow")" -eq 52 ] && grep -q '"seq":3551' "$T/follow"; then
 		ok "tail -f follows new records and exits 0 on SIGINT"
 	else
 		echo "     exit $rc, $(wc -l <"$T/follow") lines"; bad "tail -f"
@@ -190,7 +191,7 @@ test_export_stats() {
 		ok "export: header + 1167 rows, mode 600" || bad "export rows/mode"
 	run "export refuses to overwrite" 1 "File exists" "$EG" audit export --db "$T/db" \
 		--out "$T/x.csv"
-	run "export json lines by default" 0 '"seq":3,' "$EG" audit export --db "$T/db" \
+	run "export json lines by default" 0 '"seq":4,' "$EG" audit export --db "$T/db" \
 		--facility fac2 --limit 1
 	run "stats table" 0 "2025-01-01  fac0" "$EG" audit stats --db "$T/db"
 	run "stats total" 0 "total .* 3500" "$EG" audit stats --db "$T/db"

@@ -924,7 +924,7 @@ test_key_changes(void)
 	CHECK(audit_open(&o, &log) == EG_OK);
 	append_some(log, 1200);
 	CHECK(audit_key_load(b, 1, &kb, err, sizeof(err)) == EG_OK);
-	CHECK(audit_name_key(log, kb, "checkpoint-key-rotated") == EG_OK);
+	CHECK(audit_name_key(log, kb, "checkpoint-key-rotated", 0) == EG_OK);
 	append_some(log, 1200);
 	CHECK(audit_verify_live(log, &st) == EG_OK);
 	audit_close(log);
