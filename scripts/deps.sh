@@ -12,6 +12,7 @@ PKGS=(
   softhsm2 opensc libp11-kit-dev
   curl wrk python3 iproute2 util-linux
   chromium
+  libjs-chart.js    # the officers' chart; the gateway serves it from /usr/share/javascript
 )
 
 missing=()
