@@ -94,30 +94,33 @@ admin_reply(struct request *r, unsigned status, json_t *j)
 	return respond_json_obj(r, status, j);
 }
 
-/* An error answer naming the field at fault (field may be NULL). */
+/* An error answer naming the field at fault (field may be NULL), in the user's
+ * language: the shape of respond_error's, with the field. */
 enum MHD_Result
-admin_error(struct request *r, unsigned status, const char *reason, const char *message,
+admin_error(struct request *r, unsigned status, const char *reason, const char *msgid,
     const char *field)
 {
-	return admin_reply(r, status, json_pack("{s:s, s:s, s:s, s:s?}", "error", message,
-	    "reason", reason, "request_id", r->id, "field", field));
+	const char *message = i18n_message(r, msgid, reason, status);
+
+	return admin_reply(r, status, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s?}", "reason",
+	    reason, "message", message, "error", message, "lang", i18n_code(i18n_lang_of(r)),
+	    "request_id", r->id, "field", field));
 }
 
 enum MHD_Result
 admin_refuse(struct request *r, const struct admin_op *op, unsigned status,
-    const char *reason, const char *message, const char *field)
+    const char *reason, const char *msgid, const char *field)
 {
 	if (record_rights(r, 0, reason, op->action, op->target, op->role,
 	    op->scope_text[0] ? op->scope_text : NULL) != EG_OK)
 		return respond_audit_unavailable(r);
-	return admin_error(r, status, reason, message, field);
+	return admin_error(r, status, reason, msgid, field);
 }
 
 enum MHD_Result
 admin_directory_down(struct request *r, const struct admin_op *op)
 {
-	return admin_refuse(r, op, 503, "directory-unavailable",
-	    "The directory is unavailable; please try again later.", NULL);
+	return admin_refuse(r, op, 503, "directory-unavailable", NULL, NULL);
 }
 
 /*
@@ -143,6 +146,38 @@ admin_resolve_scope(struct dir_writer *w, struct admin_op *op)
 	return 0;
 }
 
+int
+api_people_named(struct request *r, const char *org, const char *q,
+    char (*out)[EG_NRN_LEN + 1], size_t max, size_t *n)
+{
+	struct api_writer *aw = r->gw->writer;
+	struct dir_scope s = { EG_SCOPE_ORGANISATION, "", "" };
+	struct dir_writer *w;
+	struct dir_people pl;
+	size_t i, k;
+	int rc = -1;
+
+	*n = 0;
+	if (!dir_valid_name(q))
+		return 0;       /* no name holds what q holds */
+	eg_strlcpy(s.id, org, sizeof(s.id));
+	eg_strlcpy(s.org, org, sizeof(s.org));
+	pthread_mutex_lock(&aw->mu);
+	if ((w = writer_get(aw, &r->snap->cfg)) != NULL &&
+	    dir_list_people(w, &s, NULL, q, &pl) == EG_OK) {
+		for (i = 0; i < pl.n && *n < max; i++) {
+			for (k = 0; k < *n && strcmp(out[k], pl.h[i].nrn) != 0; k++)
+				;
+			if (k == *n)
+				eg_strlcpy(out[(*n)++], pl.h[i].nrn, EG_NRN_LEN + 1);
+		}
+		dir_people_free(&pl);
+		rc = 0;
+	}
+	pthread_mutex_unlock(&aw->mu);
+	return rc;
+}
+
 /* One call of the API, with the writer, one call at a time (the route row's op says
  * which). */
 enum MHD_Result
@@ -154,13 +189,11 @@ api_admin(struct request *r)
 	int op = r->route->op;
 
 	if (r->user.person == NULL)
-		return admin_error(r, 401, "no-certificate", "Please log in with your eID card.",
-		    NULL);
+		return admin_error(r, 401, "no-certificate", NULL, NULL);
 	pthread_mutex_lock(&aw->mu);
 	w = writer_get(aw, &r->snap->cfg);
 	if (w == NULL)
-		ret = admin_error(r, 503, "directory-unavailable",
-		    "The directory is unavailable; please try again later.", NULL);
+		ret = admin_error(r, 503, "directory-unavailable", NULL, NULL);
 	else if (op == API_SCOPE)
 		ret = admin_scope(r, w);
 	else if (op == API_PEOPLE)
@@ -175,11 +208,11 @@ enum MHD_Result
 api_admin_wrong_method(struct request *r)
 {
 	return admin_error(r, 405, "method-not-allowed", (r->route->methods & RM_GET) ?
-	    "Use GET here." : "Use POST here.", NULL);
+	    "msg.use-get" : "msg.use-post", NULL);
 }
 
 enum MHD_Result
 api_admin_not_found(struct request *r)
 {
-	return admin_error(r, 404, "not-found", "There is nothing here.", NULL);
+	return admin_error(r, 404, "not-found", NULL, NULL);
 }

@@ -62,21 +62,19 @@ parse_body(json_t *j, enum dir_action action, struct change_req *c)
 	return NULL;
 }
 
+/* The message of a field at fault: "field.<name>", or one for fields not expected. */
 static const char *
 field_message(const char *field)
 {
-	if (strcmp(field, "nrn") == 0)
-		return "nrn must be a national number (11 digits) with valid check digits.";
-	if (strcmp(field, "role") == 0)
-		return "role must be one of the roles of the directory.";
-	if (strcmp(field, "scope") == 0)
-		return "scope must be organisation:<number>, facility:<id> or region:<region>.";
-	if (strcmp(field, "name") == 0)
-		return "name must be 1-128 characters, without control characters or "
-		    "leading/trailing spaces.";
-	if (strcmp(field, "body") == 0)
-		return "The body must be a JSON object.";
-	return "This field is not expected here.";
+	static const char *const known[] = { "nrn", "role", "scope", "name", "body" };
+	static const char *const ids[] = { "field.nrn", "field.role", "field.scope",
+	    "field.name", "field.body" };
+	size_t i;
+
+	for (i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+		if (strcmp(field, known[i]) == 0)
+			return ids[i];
+	return "field.unexpected";
 }
 
 /* What the directory said to a revocation: is the role held, and by whom else. */
@@ -99,14 +97,12 @@ permitted(struct request *r, struct dir_writer *w, struct admin_op *op,
 	size_t count;
 
 	if (v == DIR_BAD_ROLE) {
-		*ret = admin_refuse(r, op, 400, "malformed",
-		    "This role cannot be held on this kind of scope.", "role");
+		*ret = admin_refuse(r, op, 400, "malformed", "field.role-scope", "role");
 		return 0;
 	}
 	if (v == DIR_REGION_ROLE || v == DIR_OUTSIDE) {
-		*ret = admin_refuse(r, op, 403, v == DIR_REGION_ROLE ? "region-scope" : "outside-rights",
-		    v == DIR_REGION_ROLE ? "Regional roles are not managed here." :
-		    "You may not change this role in this scope.", NULL);
+		*ret = admin_refuse(r, op, 403, v == DIR_REGION_ROLE ? "region-scope" :
+		    "outside-rights", NULL, NULL);
 		return 0;
 	}
 	if (action == DIR_REVOKE) {
@@ -116,19 +112,16 @@ permitted(struct request *r, struct dir_writer *w, struct admin_op *op,
 			return 0;
 		}
 		if (!h->holds) {
-			*ret = admin_refuse(r, op, 404, "not-held", "This person does not hold this "
-			    "role in this scope.", NULL);
+			*ret = admin_refuse(r, op, 404, "not-held", NULL, NULL);
 			return 0;
 		}
 		if (strcmp(op->role, "vte") == 0 && h->other[0] == '\0') {
-			*ret = admin_refuse(r, op, 409, "last-vte",
-			    "This is the organisation's last VTE; appoint another one first.", NULL);
+			*ret = admin_refuse(r, op, 409, "last-vte", NULL, NULL);
 			return 0;
 		}
 	}
 	if (v == DIR_SELF) {
-		*ret = admin_refuse(r, op, 403, "self-change", "Nobody changes their own roles.",
-		    NULL);
+		*ret = admin_refuse(r, op, 403, "self-change", NULL, NULL);
 		return 0;
 	}
 	return 1;
@@ -148,15 +141,10 @@ answer(struct request *r, const struct admin_op *op, const struct result *res)
 	    op->role, op->scope_text);
 	if (res->status == 204)
 		return respond_buffer(r, 204, "application/json", "", 0);
-	if (res->status == 409)
-		return admin_error(r, 409, res->reason,
-		    "This is the organisation's last VTE; appoint another one first.", NULL);
-	if (res->status == 404)
-		return admin_error(r, 404, res->reason,
-		    "This person does not hold this role in this scope.", NULL);
+	if (res->status == 409 || res->status == 404)
+		return admin_error(r, res->status, res->reason, NULL, NULL);
 	if (res->status >= 500)
-		return admin_error(r, 503, "directory-unavailable",
-		    "The directory is unavailable; please try again later.", NULL);
+		return admin_error(r, 503, "directory-unavailable", NULL, NULL);
 	return admin_reply(r, res->status, json_pack("{s:s, s:s, s:s, s:s}", "status",
 	    res->reason, "nrn", op->target, "role", op->role, "scope", op->scope_text));
 }
@@ -246,9 +234,7 @@ change(struct request *r, struct dir_writer *w, struct admin_op *op, enum dir_ac
 		if (dir_person_exists(w, op->target, &exists) != EG_OK)
 			return admin_directory_down(r, op);
 		if (!exists && name == NULL)
-			return admin_refuse(r, op, 400, "malformed",
-			    "This person is not in the directory yet: their name is required.",
-			    "name");
+			return admin_refuse(r, op, 400, "malformed", "field.name-required", "name");
 	}
 	if (record_rights(r, 1, "permitted", op->action, op->target, op->role,
 	    op->scope_text) != EG_OK)
@@ -277,8 +263,7 @@ resolve(struct request *r, struct dir_writer *w, struct admin_op *op, const char
 	if (st == 503)
 		*ret = admin_directory_down(r, op);
 	else
-		*ret = admin_refuse(r, op, 400, "unknown-scope", "There is no such scope.",
-		    "scope");
+		*ret = admin_refuse(r, op, 400, "unknown-scope", NULL, "scope");
 	return 0;
 }
 

@@ -116,47 +116,119 @@ admin_scope(struct request *r, struct dir_writer *w)
 			continue;
 		if (org_json(p, w, org, orgs) != EG_OK) {
 			json_decref(orgs);
-			return admin_error(r, 503, "directory-unavailable",
-			    "The directory is unavailable; please try again later.", NULL);
+			return admin_error(r, 503, "directory-unavailable", NULL, NULL);
 		}
 	}
 	return admin_reply(r, 200, json_pack("{s:o}", "organisations", orgs));
 }
 
-/* A query parameter, decoded by libmicrohttpd. 0 (absent: *out NULL, or present), -1
- * when it holds a NUL byte (%00): nothing with one reaches a filter. */
+/*
+ * What a listing asks for: from the query string of a GET, or from the JSON body of a
+ * POST (the pages' way, since q may be a national number, which never goes into a URL:
+ * PRODUCT.md §3). q is a name fragment or a national number (11 digits, dots, dashes
+ * and spaces as people write them).
+ */
+struct people_query {
+	struct request *r;
+	json_t *body;                   /* POST: the parsed object; NULL for a GET */
+	const char *role, *q;
+	char nrn[EG_NRN_LEN + 1];       /* q was a national number; "" otherwise */
+	long long offset, limit;
+};
+
+/* A parameter: 0 (absent: *out NULL, or present), -1 when it is not text or holds a NUL
+ * byte (%00): nothing with one reaches a filter. */
 static int
-query_param(struct request *r, const char *key, const char **out)
+query_param(struct people_query *pq, const char *key, const char **out)
 {
 	const char *v = NULL;
 	size_t n = 0;
+	json_t *j;
 
 	*out = NULL;
-	if (MHD_lookup_connection_value_n(r->conn, MHD_GET_ARGUMENT_KIND, key, strlen(key), &v,
-	    &n) != MHD_YES || v == NULL)
+	if (pq->body != NULL) {
+		if ((j = json_object_get(pq->body, key)) == NULL || json_is_null(j))
+			return 0;
+		if ((v = json_string_value(j)) == NULL || strlen(v) != json_string_length(j))
+			return -1;
+	} else if (MHD_lookup_connection_value_n(pq->r->conn, MHD_GET_ARGUMENT_KIND, key,
+	    strlen(key), &v, &n) != MHD_YES || v == NULL) {
 		return 0;
-	if (strlen(v) != n)
+	} else if (strlen(v) != n) {
 		return -1;
+	}
 	*out = v[0] != '\0' ? v : NULL;
 	return 0;
 }
 
-static json_t *
-people_json(const struct dir_people *pl, const char *self)
+/* A whole number parameter within [min, max], dflt when absent; -1 when malformed. */
+static int
+number_param(struct people_query *pq, const char *key, long long min, long long max,
+    long long dflt, long long *out)
 {
-	json_t *arr = json_array(), *person = NULL, *roles = NULL;
+	const char *v;
+	json_t *j;
+
+	*out = dflt;
+	if (pq->body != NULL && (j = json_object_get(pq->body, key)) != NULL &&
+	    json_is_integer(j)) {
+		*out = json_integer_value(j);
+		return *out >= min && *out <= max ? 0 : -1;
+	}
+	if (query_param(pq, key, &v) != 0)
+		return -1;
+	return v == NULL ? 0 : eg_strtonum(v, min, max, out) == EG_OK ? 0 : -1;
+}
+
+int
+api_nrn_of(const char *q, char *nrn)
+{
+	size_t n = 0;
+
+	for (; *q != '\0'; q++) {
+		if (*q >= '0' && *q <= '9') {
+			if (n == EG_NRN_LEN)
+				return -1;
+			nrn[n++] = *q;
+		} else if (*q != '.' && *q != '-' && *q != ' ') {
+			return -1;
+		}
+	}
+	nrn[n] = '\0';
+	return n == EG_NRN_LEN ? 0 : -1;
+}
+
+/*
+ * The people of one page: holdings come sorted by name, then national number, so each
+ * person's roles are one run; persons before offset and after offset + limit are only
+ * counted (*total), and only the person with national number nrn when it is set.
+ */
+static json_t *
+people_json(const struct dir_people *pl, const char *self, const struct people_query *pq,
+    long long *total)
+{
+	json_t *arr = json_array(), *roles = NULL;
 	char st[EG_MAX_ID + 16];
 	size_t i;
+	int shown = 0;
 
+	*total = 0;
 	for (i = 0; arr != NULL && i < pl->n; i++) {
 		const struct dir_holding *h = &pl->h[i];
 		struct dir_scope s = { h->grant.kind, "", "" };
+		if (pq->nrn[0] != '\0' && strcmp(h->nrn, pq->nrn) != 0)
+			continue;
 		if (i == 0 || strcmp(h->nrn, pl->h[i - 1].nrn) != 0) {
-			roles = json_array();
-			person = json_pack("{s:s, s:o, s:b, s:o}", "nrn", h->nrn, "name",
-			    text(h->name), "self", strcmp(h->nrn, self) == 0, "roles", roles);
-			json_array_append_new(arr, person);
+			shown = *total >= pq->offset && *total < pq->offset + pq->limit;
+			(*total)++;
+			roles = shown ? json_array() : NULL;
+			if (shown)
+				json_array_append_new(arr, json_pack("{s:s, s:o, s:b, s:o}", "nrn",
+				    h->nrn, "name", text(h->name), "self", strcmp(h->nrn, self) == 0,
+				    "roles", roles));
 		}
+		if (!shown)
+			continue;
 		eg_strlcpy(s.id, h->grant.scope, sizeof(s.id));
 		dir_scope_format(&s, st, sizeof(st));
 		json_array_append_new(roles, json_pack("{s:s, s:s}", "role", h->grant.role,
@@ -165,60 +237,110 @@ people_json(const struct dir_people *pl, const char *self)
 	return arr;
 }
 
-/* Reads and checks the parameters; NULL or the name of the one at fault. */
+/* Reads and checks the parameters; NULL or the name of the one at fault (*reason says
+ * why when it is not simply malformed). */
 static const char *
-people_params(struct request *r, struct admin_op *op, const char **role, const char **q)
+people_params(struct admin_op *op, struct people_query *pq, const char **reason)
 {
 	const char *scope;
 
-	if (query_param(r, "scope", &scope) != 0 || scope == NULL ||
+	*reason = "malformed";
+	if (query_param(pq, "scope", &scope) != 0 || scope == NULL ||
 	    dir_scope_parse(scope, &op->scope) != EG_OK)
 		return "scope";
 	dir_scope_format(&op->scope, op->scope_text, sizeof(op->scope_text));
-	if (query_param(r, "role", role) != 0 || (*role != NULL && !dir_role_known(*role)))
+	if (query_param(pq, "role", &pq->role) != 0 ||
+	    (pq->role != NULL && !dir_role_known(pq->role)))
 		return "role";
-	op->role = *role;
-	if (query_param(r, "q", q) != 0 || (*q != NULL && (strlen(*q) > EG_MAX_ADMIN_Q ||
-	    !dir_valid_name(*q))))
+	op->role = pq->role;
+	if (query_param(pq, "q", &pq->q) != 0 || (pq->q != NULL &&
+	    (strlen(pq->q) > EG_MAX_ADMIN_Q || !dir_valid_name(pq->q))))
 		return "q";
+	if (pq->q != NULL && api_nrn_of(pq->q, pq->nrn) == 0) {
+		if (pq->body == NULL) {
+			*reason = "nrn-in-url";
+			return "q";
+		}
+		pq->q = NULL;
+	}
+	if (number_param(pq, "offset", 0, EG_MAX_DIR_LISTED, 0, &pq->offset) != 0)
+		return "offset";
+	if (number_param(pq, "limit", 1, EG_MAX_PAGE, EG_MAX_PAGE, &pq->limit) != 0)
+		return "limit";
 	return NULL;
+}
+
+static const char *
+people_field_message(const char *field, const char *reason)
+{
+	if (strcmp(reason, "nrn-in-url") == 0)
+		return NULL;
+	if (strcmp(field, "scope") == 0)
+		return "field.scope";
+	if (strcmp(field, "role") == 0)
+		return "field.role";
+	if (strcmp(field, "q") == 0)
+		return "field.q";
+	return "field.page";
+}
+
+/* Lists who holds which role in the scope of pq (op filled by people_params). */
+static enum MHD_Result
+list_people(struct request *r, struct dir_writer *w, struct admin_op *op,
+    struct people_query *pq)
+{
+	const struct dir_person *p = r->user.person;
+	struct dir_people pl;
+	long long total = 0;
+	json_t *j, *people;
+	int st;
+
+	if ((st = admin_resolve_scope(w, op)) != 0)
+		return st == 503 ? admin_directory_down(r, op) :
+		    admin_refuse(r, op, 400, "unknown-scope", NULL, "scope");
+	if (!dir_may_administer(p->grants, p->ngrants, &op->scope))
+		return admin_refuse(r, op, 403, op->scope.kind == EG_SCOPE_REGION ?
+		    "region-scope" : "outside-rights", "msg.not-your-scope", NULL);
+	if (dir_list_people(w, &op->scope, pq->role, pq->q, &pl) != EG_OK)
+		return admin_directory_down(r, op);
+	people = people_json(&pl, r->user.id.nrn, pq, &total);
+	j = json_pack("{s:s, s:o, s:b, s:I, s:I, s:I}", "scope", op->scope_text, "people", people,
+	    "truncated", pl.truncated, "total", (json_int_t)total, "offset",
+	    (json_int_t)pq->offset, "limit", (json_int_t)pq->limit);
+	dir_people_free(&pl);
+	if (record_rights(r, 1, "listed", op->action, pq->nrn[0] ? pq->nrn : NULL, op->role,
+	    op->scope_text) != EG_OK) {
+		json_decref(j);
+		return respond_audit_unavailable(r);
+	}
+	return admin_reply(r, 200, j);
 }
 
 enum MHD_Result
 admin_people(struct request *r, struct dir_writer *w)
 {
-	const struct dir_person *p = r->user.person;
+	struct people_query pq;
 	struct admin_op op;
-	struct dir_people pl;
-	const char *role = NULL, *q = NULL, *field;
-	json_t *j;
-	int st;
+	const char *field, *reason;
+	enum MHD_Result ret;
 
 	memset(&op, 0, sizeof(op));
+	memset(&pq, 0, sizeof(pq));
 	op.action = "list";
-	if ((field = people_params(r, &op, &role, &q)) != NULL) {
+	pq.r = r;
+	if (strcmp(r->method, "POST") == 0 && !json_is_object(pq.body = json_loadb(r->body != NULL ?
+	    r->body : "", r->body_size, JSON_REJECT_DUPLICATES, NULL))) {
+		json_decref(pq.body);
+		return admin_refuse(r, &op, 400, "malformed", "field.body", "body");
+	}
+	if ((field = people_params(&op, &pq, &reason)) != NULL) {
 		if (strcmp(field, "scope") == 0)
 			op.scope_text[0] = '\0';
 		op.role = strcmp(field, "role") == 0 ? NULL : op.role;
-		return admin_refuse(r, &op, 400, "malformed", strcmp(field, "scope") == 0 ?
-		    "scope must be organisation:<number> or facility:<id>." :
-		    strcmp(field, "role") == 0 ? "role is not a known role." :
-		    "q must be 1-256 bytes of text without control characters.", field);
+		ret = admin_refuse(r, &op, 400, reason, people_field_message(field, reason), field);
+	} else {
+		ret = list_people(r, w, &op, &pq);
 	}
-	if ((st = admin_resolve_scope(w, &op)) != 0)
-		return st == 503 ? admin_directory_down(r, &op) :
-		    admin_refuse(r, &op, 400, "unknown-scope", "There is no such scope.", "scope");
-	if (!dir_may_administer(p->grants, p->ngrants, &op.scope))
-		return admin_refuse(r, &op, 403, op.scope.kind == EG_SCOPE_REGION ?
-		    "region-scope" : "outside-rights", "You do not administer this scope.", NULL);
-	if (dir_list_people(w, &op.scope, role, q, &pl) != EG_OK)
-		return admin_directory_down(r, &op);
-	j = json_pack("{s:s, s:o, s:b}", "scope", op.scope_text, "people",
-	    people_json(&pl, r->user.id.nrn), "truncated", pl.truncated);
-	dir_people_free(&pl);
-	if (record_rights(r, 1, "listed", op.action, NULL, op.role, op.scope_text) != EG_OK) {
-		json_decref(j);
-		return respond_audit_unavailable(r);
-	}
-	return admin_reply(r, 200, j);
+	json_decref(pq.body);
+	return ret;
 }

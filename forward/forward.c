@@ -282,8 +282,7 @@ refuse_unsigned(struct request *r)
 {
 	if (record_decision(r, REC_REQUEST, 0, EG_ERR_KEYS, NULL, 503, 0) != EG_OK)
 		return respond_audit_unavailable(r);
-	return respond_error(r, 503, "keys-unavailable",
-	    "The gateway cannot sign for this request now; please try again later.");
+	return respond_error(r, 503, "keys-unavailable", NULL);
 }
 
 static enum MHD_Result
@@ -291,7 +290,7 @@ refuse_too_big(struct request *r)
 {
 	if (record_decision(r, REC_REQUEST, 0, EG_ERR_TOO_BIG, NULL, 413, 0) != EG_OK)
 		return respond_audit_unavailable(r);
-	return respond_error(r, 413, "body-too-large", "The request body is too large.");
+	return respond_error(r, 413, "body-too-large", NULL);
 }
 
 /* A body the pipeline read whole (a form, checked before it goes): all of it is in the
@@ -371,14 +370,14 @@ forward_start(struct request *r, const struct policy_backend *b)
 	if (upstream_submit(x) != 0) {
 		settle(x, 500, "internal");
 		log_warnx("request %s: cannot start the upstream transfer", r->id);
-		return respond_error(r, 500, "internal", "The gateway could not handle the request.");
+		return respond_error(r, 500, "internal", NULL);
 	}
 	return MHD_YES;
 fail:
 	log_warnx("request %s: cannot start the upstream transfer", r->id);
 	if (record_decision(r, REC_REQUEST, 0, EG_ERR_INTERNAL, NULL, 500, 0) != EG_OK)
 		return respond_audit_unavailable(r);
-	return respond_error(r, 500, "internal", "The gateway could not handle the request.");
+	return respond_error(r, 500, "internal", NULL);
 }
 
 /* ---- waking: the backend side calls, the client side acts ------------------------ */
@@ -553,8 +552,8 @@ answer_upstream_failure(struct request *r, struct upstream_xfer *x)
 	else
 		log_warnx("request %s: backend %s: %s", r->id, bname, x->outcome.errbuf);
 	settle(x, slow ? 504 : 502, slow ? "upstream-timeout" : "upstream-unreachable");
-	return slow ? respond_error(r, 504, "upstream-timeout", "The service did not answer in time.") :
-	    respond_error(r, 502, "upstream-unreachable", "The service is unreachable.");
+	return slow ? respond_error(r, 504, "upstream-timeout", NULL) :
+	    respond_error(r, 502, "upstream-unreachable", NULL);
 }
 
 static enum MHD_Result
@@ -566,7 +565,7 @@ answer_from_upstream(struct request *r, struct upstream_xfer *x)
 	if ((resp = make_response(r, x)) == NULL) {
 		upstream_cancel(x);
 		settle(x, 500, "internal");
-		return respond_error(r, 500, "internal", "The gateway could not handle the request.");
+		return respond_error(r, 500, "internal", NULL);
 	}
 	metrics_observe(r->gw->metrics, MH_BACKEND, (uint64_t)(eg_now_us() - x->req.submitted_us));
 	/* "complete" until the body's end says otherwise (forward_done). */
@@ -597,7 +596,7 @@ answer_when_ready(struct request *r, struct upstream_xfer *x)
 	if (too_big) {
 		/* Decided and forwarded already: the 413 is this request's outcome. */
 		settle(x, 413, "body-too-large");
-		return respond_error(r, 413, "body-too-large", "The request body is too large.");
+		return respond_error(r, 413, "body-too-large", NULL);
 	}
 	if (ready)
 		return answer_from_upstream(r, x);

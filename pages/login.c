@@ -24,7 +24,7 @@ page_challenge(struct request *r)
 
 	if ((rc = challenge_issue(r->gw->keys, r->gw->origin, 60, ch, sizeof(ch))) != EG_OK)
 		return rc == EG_ERR_KEYS ? respond_keys_unavailable(r) :
-		    respond_error(r, 500, "internal", "No challenge could be made.");
+		    respond_error(r, 500, "internal", NULL);
 	return respond_json_obj(r, 200, json_pack("{s:s, s:s, s:i}", "challenge", ch,
 	    "origin", r->gw->origin, "expires_in", 60));
 }
@@ -101,7 +101,7 @@ issue_session(struct request *r, const unsigned char *leaf, size_t leaflen)
 	}
 	if (rc != EG_OK)
 		return rc == EG_ERR_KEYS ? respond_keys_unavailable(r) :
-		    respond_error(r, 500, "internal", "No session could be made.");
+		    respond_error(r, 500, "internal", NULL);
 	if (record_decision(r, REC_LOGIN, 1, EG_OK, NULL, 0, 0) != EG_OK) {
 		eg_freezero(token, strlen(token));
 		return respond_audit_unavailable(r);
@@ -124,15 +124,13 @@ page_token(struct request *r)
 	int err;
 
 	if (j == NULL || decode_chain(json_object_get(j, "chain"), ders, lens, &n) != 0) {
-		ret = respond_refused(r, REC_LOGIN_REFUSED, 403, EG_ERR_PARSE,
-		    "The login request is malformed.");
+		ret = respond_refused(r, REC_LOGIN_REFUSED, 403, EG_ERR_PARSE, "msg.login-malformed");
 		goto out;
 	}
 	err = auth_verify(r->snap->auth, (const unsigned char *const *)ders, lens, n,
 	    &r->user.id, r->user.auth_detail, sizeof(r->user.auth_detail));
 	if (err != EG_OK) {
-		ret = respond_refused(r, REC_LOGIN_REFUSED, 403, err,
-		    "Your certificate is not accepted for login.");
+		ret = respond_refused(r, REC_LOGIN_REFUSED, 403, err, NULL);
 		goto out;
 	}
 	if (origin != NULL && strcmp(origin, r->gw->origin) == 0 &&
@@ -141,8 +139,7 @@ page_token(struct request *r)
 		goto out;
 	}
 	if (origin == NULL || strcmp(origin, r->gw->origin) != 0 || err != EG_OK) {
-		ret = respond_refused(r, REC_LOGIN_REFUSED, 403, EG_ERR_CRYPTO,
-		    "The challenge is unknown, expired, already used or wrongly signed.");
+		ret = respond_refused(r, REC_LOGIN_REFUSED, 403, EG_ERR_CRYPTO, "msg.challenge");
 		goto out;
 	}
 	ret = issue_session(r, ders[0], lens[0]);

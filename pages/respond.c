@@ -1,6 +1,6 @@
 /*
  * respond.c - answers the gateway writes itself: errors as JSON for API clients and as a
- * readable page for browsers, neither with internal details.
+ * readable page for browsers, in the user's language, neither with internal details.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +14,7 @@
 #include "eidgate/record.h"
 #include "eidgate/request.h"
 #include "eidgate/util.h"
+#include "pages/internal.h"
 
 void
 respond_add_security_headers(struct MHD_Response *resp)
@@ -38,8 +39,8 @@ client_wants_html(struct MHD_Connection *conn)
 }
 
 enum MHD_Result
-respond_buffer(struct request *r, unsigned status, const char *ctype, const char *body,
-    size_t len)
+respond_buffer_cookie(struct request *r, unsigned status, const char *ctype,
+    const char *body, size_t len, const char *extra_cookie)
 {
 	struct MHD_Response *resp;
 	enum MHD_Result ret;
@@ -49,7 +50,10 @@ respond_buffer(struct request *r, unsigned status, const char *ctype, const char
 		return MHD_NO;
 	MHD_add_response_header(resp, "Content-Type", ctype);
 	MHD_add_response_header(resp, "X-Request-Id", r->id);
+	MHD_add_response_header(resp, "Content-Language", i18n_code(i18n_lang_of(r)));
 	respond_add_security_headers(resp);
+	if (extra_cookie != NULL)
+		MHD_add_response_header(resp, "Set-Cookie", extra_cookie);
 	websession_add_cookie(r, resp);
 	if (status == 401)
 		MHD_add_response_header(resp, "WWW-Authenticate", "Bearer realm=\"eidgate\"");
@@ -60,6 +64,13 @@ respond_buffer(struct request *r, unsigned status, const char *ctype, const char
 }
 
 enum MHD_Result
+respond_buffer(struct request *r, unsigned status, const char *ctype, const char *body,
+    size_t len)
+{
+	return respond_buffer_cookie(r, status, ctype, body, len, NULL);
+}
+
+enum MHD_Result
 respond_json_obj(struct request *r, unsigned status, json_t *j)
 {
 	char *s = j != NULL ? json_dumps(j, JSON_COMPACT) : NULL;
@@ -67,7 +78,7 @@ respond_json_obj(struct request *r, unsigned status, json_t *j)
 
 	json_decref(j);
 	if (s == NULL)
-		return respond_error(r, 500, "internal", "The gateway could not answer.");
+		return respond_error(r, 500, "internal", NULL);
 	ret = respond_json(r, status, s);
 	free(s);
 	return ret;
@@ -79,54 +90,55 @@ respond_json(struct request *r, unsigned status, const char *json)
 	return respond_buffer(r, status, "application/json", json, strlen(json));
 }
 
-/* HTML-escapes text (only fixed messages and codes reach here, but be safe anyway). */
-static void
-html_escape(const char *in, char *out, size_t outlen)
+/* The page of web/error.html; the message alone when the template cannot be read. */
+static enum MHD_Result
+error_page(struct request *r, unsigned status, const char *code, const char *message)
 {
-	size_t o = 0;
+	char st[8], guide_id[96], *tmpl = NULL, *page = NULL;
+	size_t tlen = 0, plen = 0;
+	enum MHD_Result ret;
 
-	for (; *in != '\0' && o + 7 < outlen; in++) {
-		const char *rep = NULL;
-		switch (*in) {
-		case '<': rep = "&lt;"; break;
-		case '>': rep = "&gt;"; break;
-		case '&': rep = "&amp;"; break;
-		case '"': rep = "&quot;"; break;
-		case '\'': rep = "&#39;"; break;
-		default: break;
-		}
-		if (rep != NULL) {
-			memcpy(out + o, rep, strlen(rep));
-			o += strlen(rep);
-		} else {
-			out[o++] = *in;
-		}
+	snprintf(st, sizeof(st), "%u", status);
+	snprintf(guide_id, sizeof(guide_id), "guide.%s", code);
+	const char *guide = i18n_text(r, guide_id);
+	const struct tmpl_var vars[] = {
+		{ "status", st }, { "code", code }, { "message", message },
+		{ "request_id", r->id }, { "guide", guide != NULL ? guide : "" },
+	};
+
+	if (static_read(r, "error.html", &tmpl, &tlen) != EG_OK ||
+	    i18n_render(r, tmpl, tlen, vars, sizeof(vars) / sizeof(vars[0]), &page, &plen) !=
+	    EG_OK) {
+		free(tmpl);
+		return respond_buffer(r, status, "text/plain; charset=utf-8", message,
+		    strlen(message));
 	}
-	out[o] = '\0';
+	free(tmpl);
+	ret = respond_buffer(r, status, "text/html; charset=utf-8", page, plen);
+	free(page);
+	return ret;
 }
 
 enum MHD_Result
-respond_error(struct request *r, unsigned status, const char *code, const char *message)
+respond_error(struct request *r, unsigned status, const char *code, const char *msgid)
 {
-	char body[2048], msg[512], cod[128];
+	const char *message;
 	json_t *j;
 	char *s;
 	enum MHD_Result ret;
 
-	r->phase = REQ_RESPONDED;
-	if (client_wants_html(r->conn)) {
-		html_escape(message, msg, sizeof(msg));
-		html_escape(code, cod, sizeof(cod));
-		snprintf(body, sizeof(body),
-		    "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
-		    "<title>eidgate: %u</title><link rel=\"stylesheet\" href=\""
-		    EG_GATEWAY_PREFIX "/static/eidgate.css\">"
-		    "</head><body><main><h1>%s</h1><p>Reason: <code>%s</code></p>"
-		    "<p>Request id: <code>%s</code></p><p><a href=\"" EG_GATEWAY_PREFIX "/\">Portal</a></p>"
-		    "</main></body></html>", status, msg, cod, r->id);
-		return respond_buffer(r, status, "text/html; charset=utf-8", body, strlen(body));
+	/* A browser that logged out still sends its card: it is told it logged out, not
+	 * that a card is missing. */
+	if (strcmp(code, "no-certificate") == 0 && websession_signed_out(r)) {
+		code = "signed-out";
+		msgid = NULL;
 	}
-	j = json_pack("{s:s, s:s, s:s}", "error", message, "reason", code, "request_id", r->id);
+	message = i18n_message(r, msgid, code, status);
+	r->phase = REQ_RESPONDED;
+	if (client_wants_html(r->conn))
+		return error_page(r, status, code, message);
+	j = json_pack("{s:s, s:s, s:s, s:s, s:s}", "reason", code, "message", message,
+	    "error", message, "lang", i18n_code(i18n_lang_of(r)), "request_id", r->id);
 	s = j != NULL ? json_dumps(j, JSON_COMPACT) : NULL;
 	json_decref(j);
 	if (s == NULL)
@@ -139,34 +151,32 @@ respond_error(struct request *r, unsigned status, const char *code, const char *
 enum MHD_Result
 respond_audit_unavailable(struct request *r)
 {
-	return respond_error(r, 503, "audit-unavailable",
-	    "The access log cannot be written; the request was refused.");
+	return respond_error(r, 503, "audit-unavailable", NULL);
 }
 
 enum MHD_Result
 respond_keys_unavailable(struct request *r)
 {
-	return respond_error(r, 503, "keys-unavailable",
-	    "The gateway cannot seal or sign now; please try again later.");
+	return respond_error(r, 503, "keys-unavailable", NULL);
 }
 
 enum MHD_Result
 respond_refused(struct request *r, enum rec_kind kind, unsigned status, int err,
-    const char *message)
+    const char *msgid)
 {
 	if (record_decision(r, kind, 0, err, NULL, 0, 0) != EG_OK)
 		return respond_audit_unavailable(r);
-	return respond_error(r, status, eg_err_code(err), message);
+	return respond_error(r, status, eg_err_code(err), msgid);
 }
 
 enum MHD_Result
 page_not_found(struct request *r)
 {
-	return respond_error(r, 404, "not-found", "There is nothing here.");
+	return respond_error(r, 404, "not-found", NULL);
 }
 
 enum MHD_Result
 page_method_not_allowed(struct request *r)
 {
-	return respond_error(r, 405, "method-not-allowed", "This method is not allowed here.");
+	return respond_error(r, 405, "method-not-allowed", NULL);
 }

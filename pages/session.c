@@ -1,6 +1,7 @@
 /*
  * session.c - browser sessions on top of the certificate login: the sealed cookie
- * __Host-eidgate (PRODUCT.md §6), its idle refresh, and the CSRF check.
+ * __Host-eidgate (PRODUCT.md §6), its idle refresh, the CSRF check, and the marker of a
+ * browser that logged out.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,7 @@
 #include "eidgate/session.h"
 #include "eidgate/util.h"
 #include "eidgate/request.h"
+#include "pages/internal.h"
 
 /* A cookie is re-sealed at most this often to carry the idle timeout forward: often
  * enough for minute-granular idle timeouts, rare enough not to cost a seal per request. */
@@ -115,4 +117,27 @@ websession_csrf_ok(struct request *r)
 	if (r->user.via_bearer)
 		return 1;
 	return n > 0 && h != NULL && strlen(h) == n && CRYPTO_memcmp(h, r->user.csrf, n) == 0;
+}
+
+/*
+ * A browser keeps presenting the card's certificate after a logout (it keeps the TLS
+ * session and the choice of certificate until the card is removed or the browser is
+ * closed), so without more every next page would log the card in again. The logout
+ * sets this marker for the life of the browser (no Max-Age); while it is there the
+ * certificate logs nobody in, until the user chooses "Aanmelden" (POST login clears it).
+ * It is not a secret: whoever can set it can only keep themselves logged out.
+ */
+#define SIGNED_OUT_COOKIE "__Host-eidgate-out"
+
+int
+websession_signed_out(struct request *r)
+{
+	return MHD_lookup_connection_value(r->conn, MHD_COOKIE_KIND, SIGNED_OUT_COOKIE) != NULL;
+}
+
+const char *
+websession_signed_out_cookie(int set)
+{
+	return set ? SIGNED_OUT_COOKIE "=1; Secure; HttpOnly; SameSite=Strict; Path=/" :
+	    SIGNED_OUT_COOKIE "=; Secure; HttpOnly; SameSite=Strict; Path=/; Max-Age=0";
 }

@@ -114,11 +114,10 @@ page_metrics(struct request *r)
 	int bad;
 
 	if (!may_read_metrics(r))
-		return respond_refused(r, REC_REQUEST, 403, EG_ERR_DENIED,
-		    "The metrics are not for this client.");
+		return respond_refused(r, REC_REQUEST, 403, EG_ERR_DENIED, NULL);
 	if ((out = open_memstream(&body, &len)) == NULL) {
 		log_warn("request %s: metrics", r->id);
-		return respond_error(r, 500, "internal", "The gateway could not handle the request.");
+		return respond_error(r, 500, "internal", NULL);
 	}
 	bad = metrics_write(r->gw->metrics, out) != 0;
 	write_module_metrics(r, out);
@@ -126,7 +125,7 @@ page_metrics(struct request *r)
 	if (fclose(out) != 0 || bad) {
 		log_warnx("request %s: the metrics could not be written", r->id);
 		free(body);
-		return respond_error(r, 500, "internal", "The gateway could not handle the request.");
+		return respond_error(r, 500, "internal", NULL);
 	}
 	ret = respond_buffer(r, 200, "text/plain; version=0.0.4; charset=utf-8", body, len);
 	free(body);

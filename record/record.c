@@ -115,6 +115,59 @@ decision_record(struct request *r, struct audit_record *rec, enum rec_kind kind,
 	    policy_version(r->snap->policy) : NULL;
 }
 
+/* The organisations where p holds a role (directly, or on one of their facilities),
+ * each once, at most max. */
+static size_t
+orgs_of(const struct dir_person *p, char (*orgs)[EG_MAX_ID], size_t max)
+{
+	size_t i, k, n = 0;
+
+	for (i = 0; p != NULL && i < p->ngrants && n < max; i++) {
+		const struct eg_grant *g = &p->grants[i];
+		const char *org = g->kind == EG_SCOPE_ORGANISATION ? g->scope : g->org;
+		for (k = 0; k < n && strcmp(orgs[k], org) != 0; k++)
+			;
+		if (org[0] != '\0' && k == n)
+			eg_strlcpy(orgs[n++], org, EG_MAX_ID);
+	}
+	return n;
+}
+
+/*
+ * A login, logout or revoked session that names no organisation (eidgate-login chooses
+ * no facility; nor does someone working for several organisations before choosing)
+ * belongs to every organisation where the person holds a role, so that each one's
+ * security officers see it: one record per organisation, all with the request's id.
+ * The first is the decision (and the metrics' sample); the others are its copies.
+ */
+static int
+append_session_record(struct request *r, struct audit_record *rec)
+{
+	const struct dir_person *p = r->user.person;
+	char orgs[EG_MAX_LOGIN_ORGS][EG_MAX_ID];
+	size_t i, n;
+	int rc, own = 0;
+
+	if (rec->org != NULL || rec->nrn == NULL)
+		return record_append(r, rec);
+	if (p == NULL)
+		own = dir_person(r->gw->dir, rec->nrn, &p) == EG_OK;
+	n = orgs_of(p, orgs, EG_MAX_LOGIN_ORGS);
+	if (own)
+		dir_release(p);
+	rec->org = n > 0 ? orgs[0] : NULL;
+	rc = record_append(r, rec);
+	for (i = 1; rc == EG_OK && i < n; i++) {
+		rec->org = orgs[i];
+		if (audit_append(r->gw->audit, rec, NULL) != EG_OK) {
+			log_warnx("request %s: access log cannot be written: refusing", r->id);
+			rc = EG_ERR_AUDIT;
+		}
+	}
+	rec->org = NULL;        /* it pointed into this frame */
+	return rc;
+}
+
 int
 record_session_end(struct request *r, enum rec_kind kind, int reason_err, int64_t until)
 {
@@ -122,7 +175,7 @@ record_session_end(struct request *r, enum rec_kind kind, int reason_err, int64_
 
 	decision_record(r, &rec, kind, kind == REC_LOGOUT, reason_err, NULL);
 	rec.ends_session_until = until;
-	return record_append(r, &rec);
+	return append_session_record(r, &rec);
 }
 
 /* An outcome follows an accepted decision: it is queued even while the log retries. */
@@ -148,7 +201,7 @@ record_decision(struct request *r, enum rec_kind kind, int allow, int reason_err
 	rec.bytes = bytes;
 	if (kind == REC_REQUEST)
 		r->decided = 1;
-	return record_append(r, &rec);
+	return kind == REC_LOGIN ? append_session_record(r, &rec) : record_append(r, &rec);
 }
 
 int

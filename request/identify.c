@@ -355,6 +355,11 @@ identify_client(struct request *r)
 		return;         /* a bad certificate is refused, whatever else comes with it */
 	if ((token = session_token(r->conn, &via_bearer)) != NULL)
 		identify_session(r, token, via_bearer);
+	else if (u->authenticated && websession_signed_out(r)) {
+		/* This browser logged out: its card logs in again only after "Aanmelden". */
+		u->authenticated = 0;
+		u->auth_err = EG_ERR_NO_CERT;
+	}
 }
 
 void

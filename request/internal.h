@@ -42,6 +42,10 @@ int req_collect_body(struct request *r, const char *upload, size_t *upload_size,
 enum MHD_Result route_request(struct request *r, const char *upload, size_t *upload_size);
 /* 1 when path is one of the paths for machines (R_MACHINE): no browser session for it. */
 int route_for_machines(const char *path);
+/* routes.c: 1 when r is a request outside the gateway's prefix that the gateway answers
+ * itself once no rule routed it (a browser's /favicon.ico); r->route is then set and
+ * route_request answers it. */
+int route_unrouted(struct request *r);
 
 /* verdict.c */
 /* 1 and *err, *id filled when a fresh verdict for chain_hash, made under revocation

@@ -144,28 +144,47 @@ scope_org(struct request *r)
 		r->scope_org = NULL;
 }
 
+/* The user of r as the policy sees them. */
+static void
+subject_of(struct request *r, struct eg_subject *s)
+{
+	const struct req_user *u = &r->user;
+
+	memset(s, 0, sizeof(*s));
+	s->authenticated = u->authenticated;
+	if (u->person != NULL) {
+		s->grants = u->person->grants;
+		s->ngrants = u->person->ngrants;
+	}
+	s->context_facility = u->context_facility[0] ? u->context_facility : NULL;
+	s->context_org = u->context_org[0] ? u->context_org : NULL;
+	if (u->org != NULL) {
+		s->capacities = u->org->capacity_ptrs;
+		s->ncapacities = u->org->ncapacities;
+	}
+	s->facility_org = facility_org_cb;
+	s->facility_org_arg = r;
+}
+
 static void
 decide(struct request *r)
 {
 	struct eg_subject s;
-	const struct req_user *u = &r->user;
 
-	memset(&s, 0, sizeof(s));
-	s.authenticated = u->authenticated;
-	if (u->person != NULL) {
-		s.grants = u->person->grants;
-		s.ngrants = u->person->ngrants;
-	}
-	s.context_facility = u->context_facility[0] ? u->context_facility : NULL;
-	s.context_org = u->context_org[0] ? u->context_org : NULL;
-	if (u->org != NULL) {
-		s.capacities = u->org->capacity_ptrs;
-		s.ncapacities = u->org->ncapacities;
-	}
-	s.facility_org = facility_org_cb;
-	s.facility_org_arg = r;
+	subject_of(r, &s);
 	policy_decide(r->snap->policy, r->method, r->path, &s, &r->decision);
 	scope_org(r);
+}
+
+int
+req_would_allow(struct request *r, const char *method, const char *path)
+{
+	struct policy_decision d;
+	struct eg_subject s;
+
+	subject_of(r, &s);
+	policy_decide(r->snap->policy, method, path, &s, &d);
+	return d.allow;
 }
 
 static enum MHD_Result
@@ -311,19 +330,16 @@ continue_form(struct request *r, const char *upload, size_t *upload_size)
 	if (!req_collect_body(r, upload, upload_size, EG_MAX_FORM_BODY))
 		return MHD_YES;
 	if (r->body_too_big)
-		return respond_refused(r, REC_REQUEST, 413, EG_ERR_TOO_BIG,
-		    "The form is too large.");
+		return respond_refused(r, REC_REQUEST, 413, EG_ERR_TOO_BIG, NULL);
 	if (query_overrides_method(r->body != NULL ? r->body : ""))
-		return respond_refused(r, REC_REQUEST, 400, EG_ERR_METHOD_OVERRIDE,
-		    "A _method field is not accepted.");
+		return respond_refused(r, REC_REQUEST, 400, EG_ERR_METHOD_OVERRIDE, NULL);
 	return forward_start(r, r->decision.backend);
 }
 
 static enum MHD_Result
 refuse_cross_site(struct request *r)
 {
-	return respond_refused(r, REC_REQUEST, 403, EG_ERR_CROSS_SITE,
-	    "This change was sent from another site; it is refused.");
+	return respond_refused(r, REC_REQUEST, 403, EG_ERR_CROSS_SITE, NULL);
 }
 
 static enum MHD_Result
@@ -335,53 +351,46 @@ start_request(struct request *r, const char *method, const char *upload, size_t 
 	eg_strlcpy(r->method, method, sizeof(r->method));
 	identify_client(r);
 	if (!policy_method_known(r->method))
-		return respond_refused(r, REC_REQUEST, 405, EG_ERR_PARSE, "This method is not supported.");
+		return respond_refused(r, REC_REQUEST, 405, EG_ERR_PARSE, "msg.method-unsupported");
 	if (r->path_err != EG_OK)
-		return respond_refused(r, REC_REQUEST, 400, EG_ERR_BAD_PATH, "The request path is not acceptable.");
+		return respond_refused(r, REC_REQUEST, 400, EG_ERR_BAD_PATH, NULL);
 	if (r->framing_err)
-		return respond_refused(r, REC_REQUEST, 400, EG_ERR_BAD_FRAMING,
-		    "The request's length is ambiguous.");
+		return respond_refused(r, REC_REQUEST, 400, EG_ERR_BAD_FRAMING, NULL);
 	if (r->user.auth_err == EG_OK)
 		identify_person(r);
 	if (r->user.auth_err == EG_ERR_DIRECTORY)
-		return respond_refused(r, REC_REQUEST, 503, EG_ERR_DIRECTORY,
-		    "The directory is unavailable; please try again later.");
+		return respond_refused(r, REC_REQUEST, 503, EG_ERR_DIRECTORY, NULL);
 	if (r->user.auth_err == EG_ERR_AUDIT)
 		return respond_audit_unavailable(r);
 	if (r->user.auth_err == EG_ERR_KEYS)
-		return respond_refused(r, REC_REQUEST, 503, EG_ERR_KEYS,
-		    "The gateway cannot check sessions now; please try again later.");
+		return respond_refused(r, REC_REQUEST, 503, EG_ERR_KEYS, NULL);
 	if (r->user.session_revoked) {
 		if (record_session_end(r, REC_SESSION_REVOKED, r->user.auth_err,
 		    r->user.sess.created + r->snap->cfg.absolute_timeout_ms / 1000) != EG_OK)
 			return respond_audit_unavailable(r);
-		return respond_error(r, 403, eg_err_code(r->user.auth_err),
-		    "Your card is revoked; your session has ended.");
+		return respond_error(r, 403, eg_err_code(r->user.auth_err), "msg.session-revoked");
 	}
 	if (r->user.auth_err == EG_ERR_SESSION || r->user.auth_err == EG_ERR_SESSION_EXPIRED ||
 	    r->user.auth_err == EG_ERR_SESSION_ENDED ||
 	    r->user.auth_err == EG_ERR_SESSION_UNCHECKED)
-		return respond_refused(r, REC_LOGIN_REFUSED, 401, r->user.auth_err,
-		    "Your session is not valid any more; please log in again.");
+		return respond_refused(r, REC_LOGIN_REFUSED, 401, r->user.auth_err, NULL);
 	if (r->user.auth_err != EG_OK && r->user.auth_err != EG_ERR_NO_CERT)
-		return respond_refused(r, REC_LOGIN_REFUSED, 403, r->user.auth_err,
-		    "Your certificate or session is not accepted for login.");
+		return respond_refused(r, REC_LOGIN_REFUSED, 403, r->user.auth_err, NULL);
 	if (policy_path_is_builtin(r->path))
 		return cross_site(r, NULL) ? refuse_cross_site(r) :
 		    route_request(r, upload, upload_size);
 	decide(r);
+	if (!r->decision.allow && route_unrouted(r))
+		return route_request(r, upload, upload_size);
 	if (!r->decision.allow) {
 		if (!r->user.authenticated)
-			return respond_refused(r, REC_REQUEST, 401, EG_ERR_NO_CERT,
-			    "Please log in with your eID card.");
-		return respond_refused(r, REC_REQUEST, 403, r->decision.reason,
-		    "You do not have the rights for this request.");
+			return respond_refused(r, REC_REQUEST, 401, EG_ERR_NO_CERT, NULL);
+		return respond_refused(r, REC_REQUEST, 403, r->decision.reason, NULL);
 	}
 	if (cross_site(r, r->decision.backend))
 		return refuse_cross_site(r);
 	if (query_overrides_method(r->query))
-		return respond_refused(r, REC_REQUEST, 400, EG_ERR_METHOD_OVERRIDE,
-		    "A _method parameter is not accepted.");
+		return respond_refused(r, REC_REQUEST, 400, EG_ERR_METHOD_OVERRIDE, NULL);
 	if (is_form(r)) {
 		r->phase = REQ_FORM;        /* the body comes with the calls that follow */
 		return MHD_YES;

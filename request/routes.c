@@ -6,6 +6,7 @@
  *
  * A path that matches no row answers 404; a row whose path matches but not its method
  * answers 405 (the row's own wording, or the generic one), after the same checks.
+ * Messages are named by id (pages.h, i18n): the user reads them in their language.
  * Unknown paths with an unsafe method are checked like a logged-in, CSRF-protected
  * route before their 404, so that a cross-site request is recorded as such.
  */
@@ -37,9 +38,11 @@ static const struct route routes[] = {
 	{ RM_POST, P "/auth/token", R_BODY, page_token, NULL, 0 },
 	{ RM_POST, P "/context", R_API, page_context, NULL, 0 },
 	{ RM_POST, P "/logout", R_API, page_logout, NULL, 0 },
+	{ RM_POST, P "/login", R_BODY, page_login, NULL, 0 },
 
 	{ RM_GET, ADMIN_API "scope", R_API, api_admin, api_admin_wrong_method, API_SCOPE },
 	{ RM_GET, ADMIN_API "people", R_API, api_admin, api_admin_wrong_method, API_PEOPLE },
+	{ RM_POST, ADMIN_API "people", R_API, api_admin, api_admin_wrong_method, API_PEOPLE },
 	{ RM_POST, ADMIN_API "grants", R_API, api_admin, api_admin_wrong_method, API_GRANT },
 	{ RM_POST, ADMIN_API "revocations", R_API, api_admin, api_admin_wrong_method,
 	    API_REVOKE },
@@ -60,6 +63,14 @@ static const struct route routes[] = {
 	{ RM_READ, P "/audit", 0, page_audit, NULL, 0 },
 	{ RM_READ, P "/audit/", 0, page_audit, NULL, 0 },
 	{ RM_READ, P "/static/", R_PREFIX, page_static, NULL, 0 },
+	{ RM_READ, P "/js/", R_PREFIX, page_system_js, NULL, 0 },
+};
+
+/* Paths outside the prefix that browsers ask every site for on their own: answered by
+ * the gateway when no rule routes them, so they are neither a denial in the log nor a
+ * red bar in the officers' chart. */
+static const struct route unrouted[] = {
+	{ RM_READ, "/favicon.ico", 0, page_favicon, NULL, 0 },
 };
 
 /* No row's path: a read is simply not there; anything else is checked as a change. */
@@ -114,6 +125,20 @@ route_for_machines(const char *path)
 	return 0;
 }
 
+int
+route_unrouted(struct request *r)
+{
+	unsigned m = policy_method_bit(r->method, strlen(r->method));
+	size_t i;
+
+	for (i = 0; i < sizeof(unrouted) / sizeof(unrouted[0]); i++)
+		if ((unrouted[i].methods & m) && strcmp(r->path, unrouted[i].path) == 0) {
+			r->route = &unrouted[i];
+			return 1;
+		}
+	return 0;
+}
+
 static int
 is_safe(const char *method)
 {
@@ -125,12 +150,11 @@ static enum MHD_Result
 answer(struct request *r, const struct route *rt)
 {
 	if (r->body_too_big)
-		return respond_error(r, 413, "body-too-large", "The request body is too large.");
+		return respond_error(r, 413, "body-too-large", NULL);
 	if ((rt->flags & R_LOGIN) && !r->user.authenticated)
-		return respond_error(r, 401, "no-certificate", "Please log in with your eID card.");
+		return respond_error(r, 401, "no-certificate", NULL);
 	if ((rt->flags & R_CSRF) && !is_safe(r->method) && !websession_csrf_ok(r))
-		return respond_refused(r, REC_REQUEST, 403, EG_ERR_CSRF,
-		    "The request lacks its CSRF token.");
+		return respond_refused(r, REC_REQUEST, 403, EG_ERR_CSRF, NULL);
 	if (r->wrong_method)
 		return rt->wrong_method != NULL ? rt->wrong_method(r) : page_method_not_allowed(r);
 	return rt->handler(r);

@@ -14,6 +14,7 @@ PKGS=(
   chromium
   # building, checking and installing the packages, the manual pages, the unit
   debhelper dpkg-dev lintian adduser mandoc man-db systemd
+  libjs-chart.js    # the officers' chart; the gateway serves it from /usr/share/javascript
 )
 
 missing=()

@@ -118,6 +118,20 @@
 #define EG_MAX_BUILTIN_BODY (64 * 1024)
 /* A static page file served from web/ (HTML, JS, CSS): the largest is a few KiB. */
 #define EG_MAX_STATIC_FILE (1024 * 1024)
+/* Accept-Language: the bytes read of it and the language ranges weighed. Browsers send
+ * a few ranges in well under 100 bytes; the rest of a longer header is not looked at. */
+#define EG_MAX_ACCEPT_LANGUAGE 256
+#define EG_MAX_LANGUAGE_RANGES 16
+/* Messages in one language's catalogue (web/i18n/<lang>.json) and the bytes of one. */
+#define EG_MAX_MESSAGES 2048
+#define EG_MAX_MESSAGE 1024
+/* One page of the officers' records or the administrators' people: what a screen shows. */
+#define EG_MAX_PAGE 500
+/* People a name search in the access log stands for (their records are shown together). */
+#define EG_MAX_PERSON_MATCHES 64
+/* Organisations a login made without choosing a facility is recorded for (record/): one
+ * record each, so that each one's security officers see it; people work for a few. */
+#define EG_MAX_LOGIN_ORGS 16
 /* Upload bytes swallowed after the answer is settled (body too large, backend gone):
  * libmicrohttpd 0.9.75 cannot queue a response while a body is still arriving, so the
  * body must end before the client sees its 413 or 502; past this, the connection closes. */

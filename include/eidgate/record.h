@@ -50,7 +50,10 @@ const char *record_kind_name(enum rec_kind kind);
  * Records a decision of kind `kind` about r: allow or deny, with reason_err as its
  * reason code (eg_err_code) unless reason_text is given. upstream_status and bytes are
  * the backend's status and the body bytes sent (0 when none). A REC_REQUEST record marks
- * r as decided. EG_OK or EG_ERR_AUDIT (logged; the caller answers 503).
+ * r as decided. A REC_LOGIN record (like record_session_end's) that names no
+ * organisation is written once for each organisation where the person holds a role (at
+ * most EG_MAX_LOGIN_ORGS), with the same request id, so that every one's security
+ * officers see it. EG_OK or EG_ERR_AUDIT (logged; the caller answers 503).
  */
 int record_decision(struct request *r, enum rec_kind kind, int allow, int reason_err,
     const char *reason_text, int upstream_status, uint64_t bytes);

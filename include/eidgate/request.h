@@ -226,6 +226,10 @@ void req_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 /* Frees a connection's context (MHD_CONNECTION_NOTIFY_CLOSED). */
 void req_conn_ctx_free(struct conn_ctx *cc);
 
+/* 1 when the policy would allow r's user method + path (normalised) now, 0 otherwise:
+ * what the portal offers. Nothing is recorded: nothing is requested yet. */
+int req_would_allow(struct request *r, const char *method, const char *path);
+
 /* The capacity the user acts in: the acting organisation's first, NULL when none. */
 const char *req_capacity(const struct req_user *u);
 /* The capacity of what a decided request is about: the first capacity of the

@@ -30,8 +30,10 @@ class Admin:
         return self.stack.request("GET", API + path, who=self.who, headers={"Cookie": self.cookie})
 
     def post(self, path, body, raw=False):
+        """path: below the rights API, or any path of the gateway when it starts with /."""
         data = body if raw else json.dumps(body)
-        return self.stack.request("POST", API + path, who=self.who, body=data, headers={
+        path = path if path.startswith("/") else API + path
+        return self.stack.request("POST", path, who=self.who, body=data, headers={
             "Cookie": self.cookie, "X-Eidgate-CSRF": self.csrf,
             "Content-Type": "application/json"})
 

@@ -11,7 +11,9 @@ BROWSER = os.path.join(harness.REPO, "tests", "browser")
 
 
 def ensure_playwright():
-    if not os.path.isdir(os.path.join(BROWSER, "node_modules", "playwright-core")):
+    """The node modules of tests/browser/package.json (playwright-core, axe-core)."""
+    if not all(os.path.isdir(os.path.join(BROWSER, "node_modules", m))
+               for m in ("playwright-core", "axe-core")):
         subprocess.run(["npm", "install", "--no-audit", "--no-fund", "--silent"], cwd=BROWSER,
                        check=True, timeout=600)
 
@@ -22,7 +24,7 @@ def run_scenario(stack, name):
     os.makedirs(shots, exist_ok=True)
     ctx = {"baseURL": "https://127.0.0.1:%d" % stack.port, "pki": stack.pki, "bin": stack.bin,
            "auditDir": os.path.join(stack.root, "audit"), "root": stack.root,
-           "screenshotDir": shots}
+           "screenshotDir": shots, "tokens": harness.shared_tokens(stack.pki)}
     r = subprocess.run(["node", os.path.join(BROWSER, "run.mjs"), os.path.join(BROWSER, name)],
                        env=dict(os.environ, EIDGATE_BROWSER_CTX=json.dumps(ctx)),
                        capture_output=True, text=True, timeout=300)

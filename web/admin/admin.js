@@ -1,26 +1,27 @@
 // eidgate rights management (PRODUCT.md §4, §8): the organisations and facilities the
-// user administers, who holds which role there, and forms to grant and revoke roles.
-// Names come from people's input and the directory: they are only ever inserted with
-// textContent, never as HTML. Every POST carries the session's CSRF token.
+// user administers, who holds which role there (a page at a time, searched by name or
+// national number), forms to grant and revoke roles. Names come from people's input and
+// the directory: they are only ever inserted with textContent, never as HTML. Every POST
+// carries the session's CSRF token; national numbers only ever travel in POST bodies.
 "use strict";
 
+const PAGE = 20;
+const ROLES = ["vte", "co-vte", "lb", "security-officer", "member", "moduleerder",
+  "insisto-aanmelder", "insisto-raadpleger"];
 let csrf = "";
-const scopes = new Map();       // "facility:x" -> {label, grantable, revocable}
-const ROLE_LABELS = {
-  "vte": "VTE", "co-vte": "co-VTE", "lb": "lokale beheerder",
-  "security-officer": "security officer", "member": "medewerker",
-  "moduleerder": "moduleerder", "insisto-aanmelder": "INSISTO-aanmelder",
-  "insisto-raadpleger": "INSISTO-raadpleger",
-};
+let offset = 0;
+const scopes = new Map();       // "facility:x" -> {label, short, grantable, revocable}
+const known = new Map();        // national number -> name, of the people listed
 
 function $(id) {
   return document.getElementById(id);
 }
 
-function say(message, ok) {
-  const m = $("message");
-  m.textContent = message;
-  m.className = ok ? "ok" : "error";
+function say(id, message, ok) {
+  const m = $(id);
+  m.replaceChildren(message);
+  m.className = "message " + (ok ? "ok" : "error");
+  return m;
 }
 
 function option(select, value, label) {
@@ -31,11 +32,22 @@ function option(select, value, label) {
 }
 
 function roleLabel(role) {
-  return ROLE_LABELS[role] || role;
+  return tOr("role.", role);
 }
 
-function masked(nrn) {
-  return nrn.slice(0, 2) + "*******" + nrn.slice(9);
+function scopeName(scope) {
+  const info = scopes.get(scope);
+  return info ? info.short : scope;
+}
+
+function personName(nrn, name) {
+  const n = name || known.get(nrn);
+  return n ? n + " (" + maskNrn(nrn) + ")" : maskNrn(nrn);
+}
+
+// What a message names: the person, the role and where.
+function named(nrn, name, role, scope) {
+  return { person: personName(nrn, name), role: roleLabel(role), scope: scopeName(scope) };
 }
 
 function api(method, path, body) {
@@ -47,12 +59,12 @@ function collectScopes(orgs) {
   scopes.clear();
   for (const org of orgs) {
     if (org.administer) {
-      scopes.set(org.scope, { label: org.name + " (organisatie)", short: org.name,
-        grantable: org.grantable, revocable: org.revocable });
+      scopes.set(org.scope, { label: t("admin.scope-org", { name: org.name }),
+        short: org.name, grantable: org.grantable, revocable: org.revocable });
     }
     for (const f of org.facilities) {
-      scopes.set(f.scope, { label: f.name + " – " + org.name, short: f.name,
-        grantable: f.grantable, revocable: f.revocable });
+      scopes.set(f.scope, { label: t("admin.scope-facility", { name: f.name, org: org.name }),
+        short: f.name, grantable: f.grantable, revocable: f.revocable });
     }
   }
 }
@@ -72,6 +84,11 @@ function fillScopeSelects() {
   fillGrantRoles();
 }
 
+function showRoleHelp() {
+  const role = $("grant-role").value;
+  $("role-help").textContent = role ? tOr("role-help.", role) : "";
+}
+
 function fillGrantRoles() {
   const roles = $("grant-role");
   roles.replaceChildren();
@@ -79,12 +96,19 @@ function fillGrantRoles() {
   for (const role of info ? info.grantable : []) {
     option(roles, role, roleLabel(role));
   }
+  showRoleHelp();
 }
 
-function fillRoleFilter() {
+function fillRoleLists() {
   const sel = $("role-filter");
-  for (const role of Object.keys(ROLE_LABELS)) {
+  const list = $("role-list");
+  for (const role of ROLES) {
     option(sel, role, roleLabel(role));
+    const dt = document.createElement("dt");
+    dt.textContent = roleLabel(role);
+    const dd = document.createElement("dd");
+    dd.textContent = tOr("role-help.", role);
+    list.append(dt, dd);
   }
 }
 
@@ -93,14 +117,16 @@ function roleChip(person, r) {
   chip.className = "role";
   chip.dataset.role = r.role;
   chip.dataset.scope = r.scope;
+  chip.textContent = roleLabel(r.role) + " · " + scopeName(r.scope);
   const info = scopes.get(r.scope);
-  chip.textContent = roleLabel(r.role) + " · " + (info ? info.short : r.scope);
   if (!person.self && info && info.revocable.includes(r.role)) {
     const b = document.createElement("button");
     b.type = "button";
     b.className = "secondary revoke";
-    b.textContent = "Intrekken";
-    b.addEventListener("click", () => revoke(person, r));
+    b.textContent = t("admin.revoke");
+    b.setAttribute("aria-label", t("admin.revoke-label", named(person.nrn, person.name,
+      r.role, r.scope)));
+    b.addEventListener("click", () => confirmRevoke(person, r));
     chip.appendChild(b);
   }
   return chip;
@@ -109,13 +135,15 @@ function roleChip(person, r) {
 function personRow(p) {
   const row = document.createElement("tr");
   row.dataset.nrn = p.nrn;
-  const name = document.createElement("td");
-  name.textContent = p.name || "(onbekend)";
+  const name = document.createElement("th");
+  name.scope = "row";
+  name.textContent = p.name || t("common.unknown-name");
   if (p.self) {
     name.classList.add("self");
+    name.append(" " + t("admin.self"));
   }
   const nrn = document.createElement("td");
-  nrn.textContent = masked(p.nrn);
+  nrn.textContent = maskNrn(p.nrn);
   const roles = document.createElement("td");
   for (const r of p.roles) {
     roles.appendChild(roleChip(p, r));
@@ -124,73 +152,125 @@ function personRow(p) {
   return row;
 }
 
-async function loadPeople() {
-  const params = new URLSearchParams({ scope: $("scope").value });
-  const q = $("q").value.trim();
-  if (q !== "") {
-    params.set("q", q);
+function showPage(data) {
+  for (const p of data.people) {
+    known.set(p.nrn, p.name);
   }
-  if ($("role-filter").value !== "") {
-    params.set("role", $("role-filter").value);
-  }
-  const { data } = await api("GET", "/eidgate/admin/api/people?" + params.toString());
-  const body = $("people");
-  body.replaceChildren(...data.people.map(personRow));
+  $("people").replaceChildren(...data.people.map(personRow));
+  const from = data.total === 0 ? 0 : data.offset + 1;
+  const to = data.offset + data.people.length;
+  $("range").textContent = data.total === 0 ? t("page.empty") :
+    t("page.range", { from, to, total: data.total });
+  $("people-count").textContent = t("admin.count", { total: data.total });
+  $("prev").disabled = data.offset === 0;
+  $("next").disabled = to >= data.total;
   $("truncated").hidden = !data.truncated;
 }
 
+// The listing goes by POST: the search may be a national number.
+async function loadPeople() {
+  const body = { scope: $("scope").value, offset, limit: PAGE };
+  const q = $("q").value.trim();
+  if (q !== "") {
+    body.q = q;
+  }
+  if ($("role-filter").value !== "") {
+    body.role = $("role-filter").value;
+  }
+  showPage((await api("POST", "/eidgate/admin/api/people", body)).data);
+}
+
+async function grantRole(nrn, role, scope, name) {
+  const body = { nrn, role, scope };
+  if (name) {
+    body.name = name;
+  }
+  return api("POST", "/eidgate/admin/api/grants", body);
+}
+
 async function revoke(person, r) {
+  const names = named(person.nrn, person.name, r.role, r.scope);
   try {
     await api("POST", "/eidgate/admin/api/revocations", { nrn: person.nrn, role: r.role,
       scope: r.scope });
-    say("Rol " + roleLabel(r.role) + " ingetrokken voor " + (person.name || masked(person.nrn)) + ".", true);
-    await loadPeople();
   } catch (e) {
-    say(e.message, false);
+    say("people-message", t("admin.failed", Object.assign({ message: e.message }, names)), false);
+    return;
+  }
+  const m = say("people-message", t("admin.revoked", names), true);
+  const undo = document.createElement("button");
+  undo.type = "button";
+  undo.className = "secondary";
+  undo.id = "undo";
+  undo.textContent = t("admin.undo");
+  undo.addEventListener("click", guarded("people-message", async () => {
+    await grantRole(person.nrn, r.role, r.scope);
+    say("people-message", t("admin.undone", names), true);
+    await loadPeople();
+  }));
+  m.appendChild(undo);
+  await loadPeople().catch((e) => say("people-message", e.message, false));
+  undo.focus();
+}
+
+// Nothing is revoked before the user has read whom, what and where, and said yes.
+function confirmRevoke(person, r) {
+  const dialog = $("confirm");
+  $("confirm-text").textContent = t("admin.confirm-text", named(person.nrn, person.name,
+    r.role, r.scope));
+  dialog.returnValue = "";
+  dialog.onclose = () => {
+    if (dialog.returnValue === "revoke") {
+      revoke(person, r);
+    }
+  };
+  dialog.showModal();
+  $("confirm-no").focus();
+}
+
+// 11 digits, written as people write them (dots, dashes, spaces); "" when not.
+function nrnOf(text) {
+  const digits = text.replace(/[.\- ]/g, "");
+  return /^[0-9]{11}$/.test(digits) ? digits : "";
+}
+
+function markField(field) {
+  for (const id of ["grant-nrn", "grant-name", "grant-scope", "grant-role"]) {
+    $(id).removeAttribute("aria-invalid");
+  }
+  const el = field ? $("grant-" + field) : null;
+  if (el) {
+    el.setAttribute("aria-invalid", "true");
+    el.focus();
   }
 }
 
 async function grant(event) {
   event.preventDefault();
-  const body = { nrn: $("grant-nrn").value.trim(), role: $("grant-role").value,
-    scope: $("grant-scope").value };
+  const nrn = nrnOf($("grant-nrn").value);
+  const role = $("grant-role").value;
+  const scope = $("grant-scope").value;
   const name = $("grant-name").value.trim();
-  if (name !== "") {
-    body.name = name;
+  const names = named(nrn || $("grant-nrn").value, name, role, scope);
+  if (!nrn) {
+    markField("nrn");
+    say("grant-message", t("admin.nrn-invalid"), false);
+    return;
   }
   try {
-    const { status } = await api("POST", "/eidgate/admin/api/grants", body);
-    say(status === 201 ? "Rol " + roleLabel(body.role) + " toegekend." :
-      "Deze persoon had die rol al.", true);
+    const { status } = await grantRole(nrn, role, scope, name);
+    markField(null);
+    say("grant-message", t(status === 201 ? "admin.granted" : "admin.already", names), true);
     $("grant-form").reset();
     fillGrantRoles();
     await loadPeople();
   } catch (e) {
-    say(e.message, false);
+    markField(e.field);
+    say("grant-message", t("admin.failed", Object.assign({ message: e.message }, names)), false);
   }
 }
 
-async function load() {
-  try {
-    const me = (await api("GET", "/eidgate/whoami")).data;
-    csrf = me.csrf || "";
-    $("me").textContent = me.name;
-    const sc = (await api("GET", "/eidgate/admin/api/scope")).data;
-    collectScopes(sc.organisations);
-    fillScopeSelects();
-    const none = scopes.size === 0;
-    $("none").hidden = !none;
-    $("people-section").hidden = none;
-    if (!none) {
-      await loadPeople();
-    }
-  } catch (e) {
-    say(e.message, false);
-  }
-  document.body.dataset.ready = "1";   // for scripts and tests: the first load is done
-}
-
-function guarded(fn) {
+function guarded(where, fn) {
   return async (event) => {
     if (event) {
       event.preventDefault();
@@ -198,15 +278,56 @@ function guarded(fn) {
     try {
       await fn();
     } catch (e) {
-      say(e.message, false);
+      say(where, e.message, false);
     }
   };
 }
 
-fillRoleFilter();
-$("scope").addEventListener("change", guarded(loadPeople));
-$("filter").addEventListener("submit", guarded(loadPeople));
-$("role-filter").addEventListener("change", guarded(loadPeople));
+async function load() {
+  await eidgateReady;
+  fillRoleLists();
+  try {
+    const me = (await api("GET", "/eidgate/whoami")).data;
+    csrf = me.csrf || "";
+    $("me").textContent = me.name;
+    eidgateMenus(me);
+    const sc = (await api("GET", "/eidgate/admin/api/scope")).data;
+    collectScopes(sc.organisations);
+    fillScopeSelects();
+    const none = scopes.size === 0;
+    $("none").hidden = !none;
+    $("scope-row").hidden = none;
+    $("people-section").hidden = none;
+    if (!none) {
+      await loadPeople();
+    }
+  } catch (e) {
+    say("message", e.message, false);
+  }
+  document.body.dataset.ready = "1";   // for scripts and tests: the first load is done
+}
+
+$("scope").addEventListener("change", guarded("people-message", () => {
+  offset = 0;
+  return loadPeople();
+}));
+$("filter").addEventListener("submit", guarded("people-message", () => {
+  offset = 0;
+  return loadPeople();
+}));
+$("role-filter").addEventListener("change", guarded("people-message", () => {
+  offset = 0;
+  return loadPeople();
+}));
+$("prev").addEventListener("click", guarded("people-message", () => {
+  offset = Math.max(0, offset - PAGE);
+  return loadPeople();
+}));
+$("next").addEventListener("click", guarded("people-message", () => {
+  offset += PAGE;
+  return loadPeople();
+}));
 $("grant-scope").addEventListener("change", fillGrantRoles);
+$("grant-role").addEventListener("change", showRoleHelp);
 $("grant-form").addEventListener("submit", grant);
 load();
