@@ -99,8 +99,6 @@ EXP_START=$(d "-1 year -1 day")
 EXP_END=$(d "-1 day")
 NY_START=$(d "+1 day")
 NY_END=$(d "+1 day +5 years")
-# The names of a TLS server certificate (ext_server); the directory's are set per issue.
-export SERVER_SAN=DNS:localhost,IP:127.0.0.1
 
 # ---------------------------------------------------------------- people
 P_KEYS=(); P_NRN=(); P_GIVEN=(); P_SURNAME=(); P_CARD=()
@@ -291,7 +289,7 @@ authorityKeyIdentifier = keyid:always
 basicConstraints       = critical,CA:FALSE
 keyUsage               = critical,digitalSignature
 extendedKeyUsage       = serverAuth
-subjectAltName         = \$ENV::SERVER_SAN
+subjectAltName         = DNS:localhost,IP:127.0.0.1
 subjectKeyIdentifier   = hash
 authorityKeyIdentifier = keyid:always
 
@@ -435,17 +433,26 @@ issue "$CA/server-ca" ext_server "$OUT/server/server.key" "/O=eidgate/CN=localho
 LD=$OUT/ldap
 for ca in ldap-ca ldap-rogue-ca; do
     mkca $ca "$CA/$ca" "$LD/$ca.pem" "$P/$ca.key" sha256 none
+    cat >>"$CA/$ca/openssl.cnf" <<'EOF'
+
+[ ext_ldap ]
+keyUsage               = critical,digitalSignature
+extendedKeyUsage       = serverAuth
+subjectAltName         = IP:127.0.0.1
+
+[ ext_ldap_elsewhere ]
+keyUsage               = critical,digitalSignature
+extendedKeyUsage       = serverAuth
+subjectAltName         = DNS:ldap.elsewhere.example
+EOF
     issue "$CA/$ca" ext_server_ca "$P/$ca.key" "/O=eidgate/CN=eidgate Test Directory CA" \
         "$NOW_M1D" "$(d "-1 day +10 years")" "$LD/$ca.pem" -selfsign
 done
-SERVER_SAN=IP:127.0.0.1 issue "$CA/ldap-ca" ext_server "$LD/slapd.key" "/O=eidgate/CN=127.0.0.1" \
-    "$NOW_M1D" "$SRV_END" "$LD/slapd.pem"
-SERVER_SAN=DNS:ldap.elsewhere.example issue "$CA/ldap-ca" ext_server "$LD/wrong-name.key" \
-    "/O=eidgate/CN=ldap.elsewhere.example" "$NOW_M1D" "$SRV_END" "$LD/wrong-name.pem"
-SERVER_SAN=IP:127.0.0.1 issue "$CA/ldap-ca" ext_server "$LD/expired.key" "/O=eidgate/CN=127.0.0.1" \
-    "$EXP_START" "$EXP_END" "$LD/expired.pem"
-SERVER_SAN=IP:127.0.0.1 issue "$CA/ldap-rogue-ca" ext_server "$LD/rogue.key" "/O=eidgate/CN=127.0.0.1" \
-    "$NOW_M1D" "$SRV_END" "$LD/rogue.pem"
+issue "$CA/ldap-ca" ext_ldap "$LD/slapd.key" "/O=eidgate/CN=127.0.0.1" "$NOW_M1D" "$SRV_END" "$LD/slapd.pem"
+issue "$CA/ldap-ca" ext_ldap_elsewhere "$LD/wrong-name.key" "/O=eidgate/CN=ldap.elsewhere.example" \
+    "$NOW_M1D" "$SRV_END" "$LD/wrong-name.pem"
+issue "$CA/ldap-ca" ext_ldap "$LD/expired.key" "/O=eidgate/CN=127.0.0.1" "$EXP_START" "$EXP_END" "$LD/expired.pem"
+issue "$CA/ldap-rogue-ca" ext_ldap "$LD/rogue.key" "/O=eidgate/CN=127.0.0.1" "$NOW_M1D" "$SRV_END" "$LD/rogue.pem"
 
 # ---------------------------------------------------------------- gateway keys
 K=$OUT/keys
