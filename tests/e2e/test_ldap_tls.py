@@ -36,6 +36,7 @@ class Slapd:
             ldap = os.path.join(stack.pki, "ldap")
             args += ["--tls", os.path.join(ldap, cert + ".pem"), os.path.join(ldap, cert + ".key"),
                      "--ldaps", str(self.ldaps_port)]
+        self.pids = set()
         self.slapd_sh("start", *args)
         if load:
             ldif = subprocess.run(["bash", os.path.join(harness.REPO, "demo", "directory",
@@ -47,6 +48,8 @@ class Slapd:
         subprocess.run(["bash", os.path.join(harness.REPO, "scripts", "slapd.sh"), command,
                         self.dir] + list(args), input=input, check=check, env=self.env,
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        if command in ("start", "restart"):
+            self.pids.add(self.pid())
 
     def uri(self, ldaps=False):
         return "ldaps://127.0.0.1:%d" % self.ldaps_port if ldaps else \
@@ -68,7 +71,17 @@ class Slapd:
         self.slapd_sh("restart")
 
     def stop(self):
+        """Stops it; a slapd of this directory still there after slapd.sh's stop is
+        killed, so that no scenario leaves one behind."""
         self.slapd_sh("stop", check=False)
+        for pid in self.pids:
+            try:
+                with open("/proc/%d/cmdline" % pid, "rb") as f:
+                    mine = (self.dir + "/slapd.conf").encode() in f.read()
+            except OSError:
+                continue
+            if mine:
+                os.kill(pid, signal.SIGKILL)
 
 
 def ldap_settings(stack, uri, starttls="on", ca="ldap-ca"):
@@ -148,9 +161,9 @@ def test_tls_stays_after_the_directory_restarts(stack):
     """Pooled connections die with their slapd and are made anew, each with StartTLS
     before its bind and its searches."""
     s = Slapd(stack, "ldap-restart", cert="slapd", load=True)
-    port = harness.gateway_variant(stack, "tls-restart",
-                                   replace=ldap_settings(stack, s.uri()))
     try:
+        port = harness.gateway_variant(stack, "tls-restart",
+                                       replace=ldap_settings(stack, s.uri()))
         assert stack.request("GET", "/eidgate/whoami", who="vte-a", port=port).status == 200
         s.restart()
         r = harness.wait_until(lambda: stack.request("GET", "/eidgate/whoami", who="covte-a",
@@ -182,7 +195,7 @@ def test_a_hung_directory_times_out_without_burning_a_core(stack):
                 r = stack.request("GET", "/eidgate/whoami", who="vte-a", port=port)
                 took, used = time.monotonic() - t, cpu_seconds(pid) - cpu
                 assert r.status == 503, (name, r)
-                assert 0.9 < took < 5, (name, took)
+                assert 0.9 < took < 8, (name, took)
                 assert used < 0.5, (name, used, took)
                 assert "no answer within [ldap] timeout" in stack.log(name) or \
                     "Timed out" in stack.log(name), stack.log(name)
