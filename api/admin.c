@@ -40,7 +40,7 @@
 struct api_writer {
 	pthread_mutex_t mu;
 	struct dir_writer *w;           /* guarded by mu */
-	char key[4096];                 /* the [ldap] settings w was made from */
+	char key[6144];                 /* the [ldap] settings w was made from */
 };
 
 int
@@ -74,8 +74,9 @@ writer_get(struct api_writer *aw, const struct eg_config *cfg)
 {
 	char key[sizeof(aw->key)];
 
-	snprintf(key, sizeof(key), "%s\n%s\n%s\n%s\n%lld", cfg->ldap_uri, cfg->ldap_base,
-	    cfg->ldap_bind_dn, cfg->ldap_password_file, (long long)cfg->ldap_timeout_ms);
+	snprintf(key, sizeof(key), "%s\n%s\n%s\n%s\n%lld\n%d\n%s", cfg->ldap_uri, cfg->ldap_base,
+	    cfg->ldap_bind_dn, cfg->ldap_password_file, (long long)cfg->ldap_timeout_ms,
+	    (int)cfg->ldap_starttls, cfg->ldap_ca_file);
 	if (aw->w != NULL && strcmp(key, aw->key) == 0)
 		return aw->w;
 	dir_writer_close(aw->w);

@@ -4,8 +4,8 @@
 # Builds a throw-away test PKI that imitates the Belgian eID PKI (Belgium Root CA4 / RSA,
 # Belgium Root CA6 / EC P-384, Citizen CA and Foreigner CA under each), one Authentication and
 # one Signature certificate per person in the people file, OCSP responder certificates, CRLs,
-# a TLS server certificate, the gateway's own keys and a set of broken certificates for
-# negative tests. Nothing here is a real key; everything is generated at run time into OUT
+# a TLS server certificate, the test directory's TLS certificates (OUT/ldap), the gateway's
+# own keys and a set of broken certificates for negative tests. Nothing here is a real key; everything is generated at run time into OUT
 # (which must be git-ignored). Every CA keeps an `openssl ca` state directory
 # (OUT/ca/<ca>/openssl.cnf, index.txt, serial, crlnumber) so tests can revoke certificates and
 # issue new CRLs:
@@ -68,10 +68,10 @@ fi
 
 T0=$(date +%s.%N)
 rm -f "$OUT/.stamp"
-for d in roots intermediates private people ca ocsp crl server keys special trust; do
+for d in roots intermediates private people ca ocsp crl server ldap keys special trust; do
     rm -rf "${OUT:?}/$d"
 done
-mkdir -p "$OUT"/{roots,intermediates,private,people,ca,ocsp,crl,server,keys,special/ca,trust/roots,trust/intermediates}
+mkdir -p "$OUT"/{roots,intermediates,private,people,ca,ocsp,crl,server,ldap,keys,special/ca,trust/roots,trust/intermediates}
 chmod 700 "$OUT/private" "$OUT/keys"
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/gen-test-pki.XXXXXX")
@@ -147,6 +147,8 @@ genkey p384    "$P/citizen-ca6.key"
 genkey p384    "$P/foreigner-ca6.key"
 genkey p256    "$P/server-ca.key"
 genkey p256    "$OUT/server/server.key"
+for k in ldap-ca ldap-rogue-ca; do genkey p256 "$P/$k.key"; done
+for k in slapd wrong-name expired rogue; do genkey p256 "$OUT/ldap/$k.key"; done
 for ca in belgium-root-ca4 citizen-ca4 foreigner-ca4; do genkey rsa2048 "$OUT/ocsp/$ca-responder.key"; done
 for ca in belgium-root-ca6 citizen-ca6 foreigner-ca6; do genkey p384 "$OUT/ocsp/$ca-responder.key"; done
 genkey p256 "$OUT/keys/assertion.key"
@@ -421,6 +423,37 @@ issue "$CA/server-ca" ext_server_ca "$P/server-ca.key" "/O=eidgate/CN=eidgate Te
 issue "$CA/server-ca" ext_server "$OUT/server/server.key" "/O=eidgate/CN=localhost" \
     "$NOW_M1D" "$SRV_END" "$OUT/server/server.pem"
 
+# ---------------------------------------------------------------- directory TLS
+# The test slapd's certificate (scripts/slapd.sh start ... --tls) comes from a CA of its
+# own, so trusting the web server CA does not mean trusting the directory. Its address
+# is 127.0.0.1: over TLS libldap checks a "localhost" URI against the machine's host
+# name. Fixtures the gateway must refuse: the same subject and address from a rogue CA
+# that copies the real CA's name, a certificate of the real CA for another host, and an
+# expired one.
+LD=$OUT/ldap
+for ca in ldap-ca ldap-rogue-ca; do
+    mkca $ca "$CA/$ca" "$LD/$ca.pem" "$P/$ca.key" sha256 none
+    cat >>"$CA/$ca/openssl.cnf" <<'EOF'
+
+[ ext_ldap ]
+keyUsage               = critical,digitalSignature
+extendedKeyUsage       = serverAuth
+subjectAltName         = IP:127.0.0.1
+
+[ ext_ldap_elsewhere ]
+keyUsage               = critical,digitalSignature
+extendedKeyUsage       = serverAuth
+subjectAltName         = DNS:ldap.elsewhere.example
+EOF
+    issue "$CA/$ca" ext_server_ca "$P/$ca.key" "/O=eidgate/CN=eidgate Test Directory CA" \
+        "$NOW_M1D" "$(d "-1 day +10 years")" "$LD/$ca.pem" -selfsign
+done
+issue "$CA/ldap-ca" ext_ldap "$LD/slapd.key" "/O=eidgate/CN=127.0.0.1" "$NOW_M1D" "$SRV_END" "$LD/slapd.pem"
+issue "$CA/ldap-ca" ext_ldap_elsewhere "$LD/wrong-name.key" "/O=eidgate/CN=ldap.elsewhere.example" \
+    "$NOW_M1D" "$SRV_END" "$LD/wrong-name.pem"
+issue "$CA/ldap-ca" ext_ldap "$LD/expired.key" "/O=eidgate/CN=127.0.0.1" "$EXP_START" "$EXP_END" "$LD/expired.pem"
+issue "$CA/ldap-rogue-ca" ext_ldap "$LD/rogue.key" "/O=eidgate/CN=127.0.0.1" "$NOW_M1D" "$SRV_END" "$LD/rogue.pem"
+
 # ---------------------------------------------------------------- gateway keys
 K=$OUT/keys
 run openssl pkey -in "$K/assertion.key" -pubout -out "$K/assertion.pub.pem"
@@ -453,8 +486,10 @@ for i in "${!P_KEYS[@]}"; do
     run openssl verify -CAfile "$OUT/trust/client-ca-bundle.pem" "$OUT/people/$k/auth.pem" "$OUT/people/$k/sign.pem"
 done
 run openssl verify -CAfile "$OUT/server/server-ca.pem" "$OUT/server/server.pem"
+run openssl verify -CAfile "$LD/ldap-ca.pem" "$LD/slapd.pem" "$LD/wrong-name.pem"
+run openssl verify -CAfile "$LD/ldap-rogue-ca.pem" "$LD/rogue.pem"
 
 echo "$STAMP" >"$OUT/.stamp"
 T1=$(date +%s.%N)
-printf '%s: %s: %d people, 6 eID CAs, server CA, specials, keys (%.1f s)\n' \
+printf '%s: %s: %d people, 6 eID CAs, server CA, directory CA, specials, keys (%.1f s)\n' \
     "$PROG" "$OUT" "${#P_KEYS[@]}" "$(awk -v a="$T0" -v b="$T1" 'BEGIN { print b - a }')"

@@ -38,6 +38,10 @@ static const struct cfg_enum log_level_enum[] = {
 	{ "debug", CFG_LOG_DEBUG }, { "info", CFG_LOG_INFO }, { "warn", CFG_LOG_WARN },
 	{ NULL, 0 },
 };
+static const struct cfg_enum starttls_enum[] = {
+	{ "auto", CFG_STARTTLS_AUTO }, { "on", CFG_STARTTLS_ON }, { "off", CFG_STARTTLS_OFF },
+	{ NULL, 0 },
+};
 static const struct cfg_enum sync_enum[] = {
 	{ "full", CFG_SYNC_FULL }, { "group", CFG_SYNC_GROUP }, { "none", CFG_SYNC_NONE },
 	{ NULL, 0 },
@@ -78,6 +82,8 @@ static const struct cfg_row rows[] = {
 	{ "ldap", "bind_password_file", T_PATH, F(ldap_password_file), 0, 0, "", NULL },
 	{ "ldap", "cache_ttl", T_DUR, F(ldap_cache_ttl_ms), 0, 86400000, "60s", NULL },
 	{ "ldap", "timeout", T_DUR, F(ldap_timeout_ms), 10, 60000, "2s", NULL },
+	{ "ldap", "starttls", T_ENUM, F(ldap_starttls), 0, 0, "auto", starttls_enum },
+	{ "ldap", "ca_file", T_PATH, F(ldap_ca_file), 0, 0, "", NULL },
 	{ "policy", "file", T_PATH, F(policy_file), 0, 0, NULL, NULL },
 	{ "audit", "db", T_PATH, F(audit_db), 0, 0, NULL, NULL },
 	{ "audit", "map_size", T_SIZE, F(audit_map_size), 1LL << 20, 1LL << 42, "1GiB", NULL },
@@ -103,6 +109,7 @@ struct cfg_parse {
 	int errors;
 	int line;
 	unsigned char seen[NROWS];
+	int key_line[NROWS];            /* where each key was set, for rules across keys */
 	struct eg_config *cfg;
 };
 
@@ -406,6 +413,7 @@ parse_line(struct cfg_parse *p, char *line, char *section, size_t seclen)
 		return;
 	}
 	p->seen[idx] = 1;
+	p->key_line[idx] = p->line;
 	set_value(p, r, val);
 }
 
@@ -426,6 +434,20 @@ apply_defaults(struct cfg_parse *p)
 		}
 		set_value(p, &rows[i], rows[i].def);
 	}
+}
+
+/* config_check_ldap's report: the problem at the line of its key, or of [ldap] uri when
+ * the key was not written (a missing ca_file is a problem of the URI that needs it). */
+static void
+ldap_problem(void *arg, const char *key, const char *msg)
+{
+	struct cfg_parse *p = arg;
+	size_t idx;
+
+	if (find_row("ldap", key, &idx) == NULL || !p->seen[idx])
+		(void)find_row("ldap", "uri", &idx);
+	p->line = p->key_line[idx];
+	cfg_error(p, "[ldap] %s", msg);
 }
 
 static void
@@ -504,5 +526,8 @@ config_load(const char *path, struct eg_config *out, const struct config_diag *d
 	}
 	fclose(f);
 	apply_defaults(&p);
+	/* All problems at once, except "uri names no directory" after "missing uri". */
+	if (p.errors == 0 || out->ldap_uri[0] != '\0')
+		(void)config_check_ldap(out, ldap_problem, &p);
 	return p.errors == 0 ? EG_OK : EG_ERR_CONFIG;
 }

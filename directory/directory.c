@@ -156,6 +156,7 @@ static struct dir_conn *
 conn_acquire(struct dir_resolver *d)
 {
 	struct dir_conn *c = NULL;
+	char why[1024];
 	size_t i;
 
 	pthread_mutex_lock(&d->mu);
@@ -169,8 +170,8 @@ conn_acquire(struct dir_resolver *d)
 	}
 	c->busy = 1;
 	pthread_mutex_unlock(&d->mu);
-	if (c->ld == NULL)
-		(void)ldapc_connect(&d->lc, &c->ld, 1);
+	if (c->ld == NULL && ldapc_connect(&d->lc, &c->ld, why, sizeof(why)) != LDAP_SUCCESS)
+		log_warnx("ldap %s: %s", d->lc.uri, why);
 	return c;
 }
 
@@ -207,9 +208,10 @@ dir_search_scope(struct dir_resolver *d, const char *base, int scope, const char
 	for (attempt = 0; attempt < 2; attempt++) {
 		c = conn_acquire(d);
 		if (c->ld == NULL) {
+			/* A fresh connection failed (and said why): another would too. */
 			conn_release(d, c, 1);
 			r = LDAP_SERVER_DOWN;
-			continue;
+			break;
 		}
 		res = NULL;
 		r = ldap_search_ext_s(c->ld, base, scope, filter, attrs, 0, NULL,

@@ -56,19 +56,27 @@ dir_writer_denied(const struct dir_writer *w)
 }
 
 int
+dirw_connect(struct dir_writer *w)
+{
+	if (w->ld != NULL)
+		return LDAP_SUCCESS;
+	return ldapc_connect(&w->lc, &w->ld, w->conn_error, sizeof(w->conn_error));
+}
+
+int
 dirw_run(struct dir_writer *w, dirw_op_fn op, void *arg)
 {
 	int attempt, rc = LDAP_SERVER_DOWN;
 
 	w->last_error[0] = '\0';
+	w->conn_error[0] = '\0';
 	w->last_access = 0;
-	/* A restarted slapd leaves the handle dead: one retry on a fresh connection. */
+	/* A restarted slapd leaves the handle dead: one retry on a fresh connection. A
+	 * fresh connection that fails (down, refused certificate, bad credentials) would
+	 * fail again. */
 	for (attempt = 0; attempt < 2; attempt++) {
-		if (w->ld == NULL && (rc = ldapc_connect(&w->lc, &w->ld, 0)) != LDAP_SUCCESS) {
-			if (!ldapc_is_down(rc))
-				return rc;      /* bad credentials: retrying changes nothing */
-			continue;
-		}
+		if ((rc = dirw_connect(w)) != LDAP_SUCCESS)
+			return rc;
 		rc = op(w, w->ld, arg);
 		if (!ldapc_is_down(rc))
 			return rc;
@@ -81,7 +89,9 @@ dirw_run(struct dir_writer *w, dirw_op_fn op, void *arg)
 int
 dirw_fail(struct dir_writer *w, int rc, const char *what)
 {
-	snprintf(w->last_error, sizeof(w->last_error), "%s: %s", what, ldap_err2string(rc));
+	/* A failed connect says more than its result code (a refused certificate...). */
+	snprintf(w->last_error, sizeof(w->last_error), "%s: %s", what,
+	    w->ld == NULL && w->conn_error[0] ? w->conn_error : ldap_err2string(rc));
 	w->last_access = rc == LDAP_INSUFFICIENT_ACCESS || rc == LDAP_STRONG_AUTH_REQUIRED ||
 	    rc == LDAP_INVALID_CREDENTIALS;
 	log_warnx("ldap %s: %s", w->lc.uri, w->last_error);

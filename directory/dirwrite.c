@@ -175,7 +175,7 @@ member_assertion(struct dir_writer *w, const char *dn, LDAPControl **out)
 	if (ldapc_filter_value(dn, esc, sizeof(esc)) != 0)
 		return EG_ERR_PARSE;
 	snprintf(filter, sizeof(filter), "(member=%s)", esc);
-	if (w->ld == NULL && (rc = ldapc_connect(&w->lc, &w->ld, 0)) != LDAP_SUCCESS)
+	if ((rc = dirw_connect(w)) != LDAP_SUCCESS)
 		return dirw_fail(w, rc, "role change");
 	if ((rc = ldap_create_assertion_control(w->ld, filter, 1, out)) != LDAP_SUCCESS)
 		return dirw_fail(w, rc, "role change");

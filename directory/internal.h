@@ -23,6 +23,8 @@ struct ldapc {
 	char *password;                 /* NULL when no bind_password_file; wiped on free */
 	size_t password_len;
 	int64_t timeout_ms;
+	int starttls;                   /* enum cfg_starttls */
+	char ca_file[1024];             /* "" when none: then TLS trusts nothing */
 };
 
 /* Copies uri, base, bind DN and timeout from cfg and reads the bind password file (at
@@ -34,11 +36,38 @@ int ldapc_init(struct ldapc *c, const struct eg_config *cfg);
 void ldapc_free(struct ldapc *c);
 /* timeout_ms as a timeval, for searches and the network options. */
 void ldapc_timeout(const struct ldapc *c, struct timeval *tv);
-/* Opens a handle to c->uri (LDAPv3, network and operation timeouts, no referrals) and
- * binds simply as c->bind_dn (anonymously when empty). On LDAP_SUCCESS *out is the
- * bound handle, the caller's to ldap_unbind_ext_s(); otherwise *out is NULL and, when
- * log_failure, the reason is logged. Returns the LDAP result code. */
-int ldapc_connect(const struct ldapc *c, LDAP **out, int log_failure);
+/* Opens a handle to c->uri (LDAPv3, network and operation timeouts, no referrals, over
+ * TLS as ldapc_secure() requires) and binds simply as c->bind_dn (anonymously when
+ * empty). On LDAP_SUCCESS *out is the bound handle, the caller's to ldap_unbind_ext_s();
+ * otherwise *out is NULL and why holds the reason, for the caller to log or show with
+ * the URI (a refused directory certificate is explained: ldapc_tls_explain()). Returns
+ * the LDAP result code. */
+int ldapc_connect(const struct ldapc *c, LDAP **out, char *why, size_t whylen);
+/* The connection of ldapc_connect() to one URI, without the bind: TCP, then TLS for
+ * ldaps:// (ldapc_tls_start) or ldapc_secure() for the others. verify = 0 accepts any
+ * certificate: only for fetching one to explain a refusal, never followed by a bind.
+ * On failure *out may be a handle to unbind, and why holds the reason. */
+int ldapc_open(const struct ldapc *c, const char *uri, int verify, LDAP **out, char *why,
+    size_t whylen);
+
+/* ldaptls.c. The handle's own TLS context: trust c->ca_file only (the CA directory of
+ * ldap.conf cleared), a certificate valid for the URI's host demanded (verify = 1) or
+ * not asked for (0). Set before the connect. */
+int ldapc_tls_options(LDAP *ld, const struct ldapc *c, int verify, char *why, size_t whylen);
+/* TLS on the handle's connection, the handshake bounded by the network timeout:
+ * StartTLS (starttls = 1) or TLS from the first byte (ldaps://, 0). LDAP_CONNECT_ERROR
+ * when the handshake failed (a refused certificate among others),
+ * LDAP_CONFIDENTIALITY_REQUIRED when it settled on less than TLS 1.2 with AEAD. */
+int ldapc_tls_start(LDAP *ld, int starttls, char *why, size_t whylen);
+/* After the connect of an ldap:// or ldapi:// URI, before any bind: nothing to do on a
+ * local socket; StartTLS unless the peer is a loopback address and [ldap] starttls is
+ * not "on"; LDAP_CONFIDENTIALITY_REQUIRED (no bind in clear) with starttls = off to a
+ * peer off this machine. A failed StartTLS is never followed by a bind. */
+int ldapc_secure(LDAP *ld, const struct ldapc *c, char *why, size_t whylen);
+/* Why uri's TLS handshake failed: fetches its certificate without a bind and checks it
+ * with OpenSSL against ca_file and the host; overwrites why with the finding (unknown
+ * issuer, name mismatch, expired...), or leaves it when the server does not answer. */
+void ldapc_tls_explain(const struct ldapc *c, const char *uri, char *why, size_t whylen);
 /* 1 when rc means the server went away (a restarted slapd leaves every handle dead),
  * so one retry on a fresh connection may succeed; 0 otherwise. */
 int ldapc_is_down(int rc);
@@ -70,7 +99,8 @@ void ldapc_facility_attrs(LDAP *ld, LDAPMessage *e, struct dir_facility *f);
 struct dir_writer {
 	struct ldapc lc;                /* settings and password, as the resolver's */
 	LDAP *ld;                       /* NULL until first use, and after a failure */
-	char last_error[256];
+	char conn_error[768];           /* why the last connect of this change failed */
+	char last_error[1024];
 	int last_access;
 };
 
@@ -80,6 +110,9 @@ typedef int (*dirw_op_fn)(struct dir_writer *w, LDAP *ld, void *arg);
 /* Runs op on the writer's connection, connecting first, and once more on a fresh
  * connection when the server went away. Returns op's LDAP result code. */
 int dirw_run(struct dir_writer *w, dirw_op_fn op, void *arg);
+/* Connects and binds when w has no connection; LDAP_SUCCESS, or the result code with
+ * the reason in conn_error (dirw_fail reports it). */
+int dirw_connect(struct dir_writer *w);
 /* Records and logs an unexpected LDAP result for `what`; returns EG_ERR_DIRECTORY. */
 int dirw_fail(struct dir_writer *w, int rc, const char *what);
 /* Parses a search result; res is NULL when the base does not exist (an empty answer).

@@ -1,11 +1,12 @@
 /*
- * ldapconn.c - LDAP helpers shared by the resolver and the rights writer (ldap_int.h):
- * one way to read the bind password, connect and bind, escape a filter value and read
- * an entry, so the two connections cannot drift apart.
+ * ldapconn.c - LDAP helpers shared by the resolver and the rights writer (internal.h):
+ * one way to read the bind password, connect (over TLS as ldaptls.c requires) and bind,
+ * escape a filter value and read an entry, so the two connections cannot drift apart.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "eidgate/config.h"
 #include "eidgate/err.h"
@@ -38,6 +39,8 @@ ldapc_init(struct ldapc *c, const struct eg_config *cfg)
 	eg_strlcpy(c->uri, cfg->ldap_uri, sizeof(c->uri));
 	eg_strlcpy(c->base, cfg->ldap_base, sizeof(c->base));
 	eg_strlcpy(c->bind_dn, cfg->ldap_bind_dn, sizeof(c->bind_dn));
+	eg_strlcpy(c->ca_file, cfg->ldap_ca_file, sizeof(c->ca_file));
+	c->starttls = cfg->ldap_starttls;
 	c->timeout_ms = cfg->ldap_timeout_ms;
 	return read_password(c, cfg->ldap_password_file);
 }
@@ -57,37 +60,144 @@ ldapc_timeout(const struct ldapc *c, struct timeval *tv)
 	tv->tv_usec = (suseconds_t)(c->timeout_ms % 1000) * 1000;
 }
 
+/*
+ * Where ldapc_open() connects for uri: the same URI, but ldaps:// as ldap:// to the same
+ * host and port (636 when none is given). libldap's synchronous connect then tries every
+ * address of the name within the network timeout, and TLS starts afterwards in
+ * ldapc_tls_start(), whose handshake is bounded (libldap's own, inside the connect,
+ * is not: ldaptls.c). *tls = 1 for ldaps://. The URI is ldap_memfree()'d by the caller.
+ */
+static char *
+connect_uri(const char *uri, int *tls)
+{
+	LDAPURLDesc *u;
+	char *out = NULL;
+
+	*tls = 0;
+	if (ldap_url_parse(uri, &u) != LDAP_URL_SUCCESS)
+		return NULL;
+	if (strcasecmp(u->lud_scheme, "ldaps") == 0) {
+		*tls = 1;
+		ldap_memfree(u->lud_scheme);
+		u->lud_scheme = ldap_strdup("ldap");
+		if (u->lud_port == 0)
+			u->lud_port = LDAPS_PORT;
+	}
+	if (u->lud_scheme != NULL)
+		out = ldap_url_desc2str(u);
+	ldap_free_urldesc(u);
+	return out;
+}
+
+/* ldap_connect() with its failure in why. */
+static int
+connect_handle(LDAP *ld, char *why, size_t whylen)
+{
+	char *diag = NULL;
+	int r;
+
+	if ((r = ldap_connect(ld)) == LDAP_SUCCESS)
+		return r;
+	ldap_get_option(ld, LDAP_OPT_DIAGNOSTIC_MESSAGE, &diag);
+	snprintf(why, whylen, "cannot connect: %s%s%s", ldap_err2string(r),
+	    diag != NULL ? ": " : "", diag != NULL ? diag : "");
+	ldap_memfree(diag);
+	return r;
+}
+
 int
-ldapc_connect(const struct ldapc *c, LDAP **out, int log_failure)
+ldapc_open(const struct ldapc *c, const char *uri, int verify, LDAP **out, char *why,
+    size_t whylen)
 {
 	struct timeval tv;
-	struct berval cred;
-	int v3 = LDAP_VERSION3, r;
-	LDAP *ld = NULL;
+	int v3 = LDAP_VERSION3, tls, r;
+	char *curi = connect_uri(uri, &tls);
 
 	*out = NULL;
-	if ((r = ldap_initialize(&ld, c->uri)) != LDAP_SUCCESS) {
-		if (log_failure)
-			log_warnx("ldap %s: %s", c->uri, ldap_err2string(r));
+	if (curi == NULL) {
+		snprintf(why, whylen, "not a URI libldap reads");
+		return LDAP_PARAM_ERROR;
+	}
+	r = ldap_initialize(out, curi);
+	ldap_memfree(curi);
+	if (r != LDAP_SUCCESS) {
+		snprintf(why, whylen, "%s", ldap_err2string(r));
 		return r;
 	}
 	ldapc_timeout(c, &tv);
-	ldap_set_option(ld, LDAP_OPT_PROTOCOL_VERSION, &v3);
-	ldap_set_option(ld, LDAP_OPT_NETWORK_TIMEOUT, &tv);
-	ldap_set_option(ld, LDAP_OPT_TIMEOUT, &tv);
-	ldap_set_option(ld, LDAP_OPT_REFERRALS, LDAP_OPT_OFF);
+	ldap_set_option(*out, LDAP_OPT_PROTOCOL_VERSION, &v3);
+	ldap_set_option(*out, LDAP_OPT_NETWORK_TIMEOUT, &tv);
+	ldap_set_option(*out, LDAP_OPT_TIMEOUT, &tv);
+	ldap_set_option(*out, LDAP_OPT_REFERRALS, LDAP_OPT_OFF);
+	if ((r = ldapc_tls_options(*out, c, verify, why, whylen)) != LDAP_SUCCESS ||
+	    (r = connect_handle(*out, why, whylen)) != LDAP_SUCCESS)
+		return r;
+	return tls ? ldapc_tls_start(*out, 0, why, whylen) : ldapc_secure(*out, c, why, whylen);
+}
+
+static int
+bind_simple(LDAP *ld, const struct ldapc *c, char *why, size_t whylen)
+{
+	struct berval cred;
+	int r;
+
 	cred.bv_val = c->password;
 	cred.bv_len = c->password_len;
 	r = ldap_sasl_bind_s(ld, c->bind_dn[0] ? c->bind_dn : NULL, LDAP_SASL_SIMPLE,
 	    c->password ? &cred : NULL, NULL, NULL, NULL);
+	if (r != LDAP_SUCCESS)
+		snprintf(why, whylen, "bind as %s: %s", c->bind_dn, ldap_err2string(r));
+	return r;
+}
+
+/* One URI of the list: open, explain a failed TLS handshake, bind. */
+static int
+connect_one(const struct ldapc *c, const char *uri, LDAP **out, char *why, size_t whylen)
+{
+	LDAP *ld = NULL;
+	int r;
+
+	r = ldapc_open(c, uri, 1, &ld, why, whylen);
+	/* libldap says only "Connect error" for a refused certificate: ask the server. */
+	if (r == LDAP_CONNECT_ERROR)
+		ldapc_tls_explain(c, uri, why, whylen);
+	if (r == LDAP_SUCCESS)
+		r = bind_simple(ld, c, why, whylen);
 	if (r != LDAP_SUCCESS) {
-		if (log_failure)
-			log_warnx("ldap %s: bind as %s: %s", c->uri, c->bind_dn, ldap_err2string(r));
-		ldap_unbind_ext_s(ld, NULL, NULL);
+		if (ld != NULL)
+			ldap_unbind_ext_s(ld, NULL, NULL);
 		return r;
 	}
 	*out = ld;
 	return LDAP_SUCCESS;
+}
+
+int
+ldapc_connect(const struct ldapc *c, LDAP **out, char *why, size_t whylen)
+{
+	const char *list = c->uri;
+	char uri[sizeof(c->uri)], reason[768];
+	size_t used = 0;
+	int r = LDAP_PARAM_ERROR, n = 0;
+
+	*out = NULL;
+	why[0] = '\0';
+	/* Each URI on its own, in order, so each is made confidential as its scheme and
+	 * address require; the reasons of all that failed are kept. */
+	for (; config_ldap_next_uri(&list, uri, sizeof(uri)); n++) {
+		reason[0] = '\0';
+		if ((r = connect_one(c, uri, out, reason, sizeof(reason))) == LDAP_SUCCESS)
+			return r;
+		used += (size_t)snprintf(why + used, used < whylen ? whylen - used : 0, "%s%s: %s",
+		    n > 0 ? "; " : "", uri, reason);
+		if (used >= whylen)
+			used = whylen;
+	}
+	if (n == 0)
+		snprintf(why, whylen, "no URI in [ldap] uri");
+	else if (n == 1)
+		snprintf(why, whylen, "%s", reason);    /* the caller names the one URI */
+	return r;
 }
 
 int

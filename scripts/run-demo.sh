@@ -36,12 +36,13 @@ for crl in "$DEMO"/pki/crl/*.crl.pem; do
 done
 
 GW=8443; port_free $GW || GW=$(free_port)
-LDAP=$(free_port); MOD=$(free_port); DOS=$(free_port)
+LDAP=$(free_port); LDAPS=$(free_port); MOD=$(free_port); DOS=$(free_port)
 
 # A fresh directory each run: the demo data is the starting point, changes are not kept.
 bash scripts/slapd.sh stop "$DEMO/ldap" >/dev/null 2>&1 || true
 rm -rf "$DEMO/ldap"
-bash scripts/slapd.sh start "$DEMO/ldap" "$LDAP" "$DEMO/pki/keys/ldap.secret"
+bash scripts/slapd.sh start "$DEMO/ldap" "$LDAP" "$DEMO/pki/keys/ldap.secret" \
+	--tls "$DEMO/pki/ldap/slapd.pem" "$DEMO/pki/ldap/slapd.key" --ldaps "$LDAPS"
 bash demo/directory/make-ldif.sh | bash scripts/slapd.sh load "$DEMO/ldap" - >/dev/null
 
 "$BIN/eidgate-demo-modules" --listen "127.0.0.1:$MOD" >"$DEMO/modules.log" 2>&1 & pids+=($!)
@@ -75,7 +76,9 @@ cat <<MSG
 eidgate demo is running at https://127.0.0.1:$GW/eidgate/   (Ctrl-C stops everything)
 
   Module database backend:  http://127.0.0.1:$MOD     Dossier backend: http://127.0.0.1:$DOS
-  Directory (slapd):         ldap://127.0.0.1:$LDAP   Access log:      $DEMO/audit
+  Directory (slapd):         ldap://127.0.0.1:$LDAP (StartTLS), ldaps://127.0.0.1:$LDAPS
+                             CA: $DEMO/pki/ldap/ldap-ca.pem
+  Access log:                $DEMO/audit
   Server CA for clients:     $CA
   Revocation:                the CRLs of $DEMO/pki/crl, as in production
 

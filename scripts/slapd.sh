@@ -6,21 +6,30 @@
 # once, each with its own DIR and PORT.
 #
 # Usage:
-#   scripts/slapd.sh start   DIR PORT SECRET_FILE
+#   scripts/slapd.sh start   DIR PORT SECRET_FILE [--tls CERT KEY [--ldaps LDAPS_PORT]]
 #       Writes DIR/slapd.conf, creates DIR/data (MDB) with the base entries and the
 #       service account cn=eidgate,dc=jeugdhulp,dc=example on first use, sets the service
 #       account's password to the content of SECRET_FILE, starts slapd on
 #       ldap://127.0.0.1:PORT/ and waits (up to 10 s) until it answers.
 #       DIR/admin.secret (mode 0600) holds the rootdn password (random, made once).
+#       With --tls, slapd presents CERT (PEM, with its chain) and KEY, offers StartTLS on
+#       PORT (TLS 1.2 or newer) and, with --ldaps, TLS from the first byte on
+#       ldaps://127.0.0.1:LDAPS_PORT/. Plain binds on PORT stay possible: this script's
+#       own administration binds over loopback, and so may a gateway on loopback.
 #   scripts/slapd.sh load    DIR LDIF_FILE     ldapadd LDIF_FILE ("-" = stdin) as rootdn
 #   scripts/slapd.sh stop    DIR               stop the instance (pidfile), wait for exit
 #   scripts/slapd.sh restart DIR               stop (if running) and start again on the
 #                                              port remembered in DIR/port; data kept
 #   scripts/slapd.sh status  DIR               exit 0 if running (prints the URL)
 #
-# Files in DIR: slapd.conf, data/, admin.secret, port, slapd.pid, slapd.args, slapd.log.
+# Files in DIR: slapd.conf, data/, admin.secret, port, ldaps_port, slapd.pid, slapd.args,
+# slapd.log.
 # Environment: EIDGATE_LDAP_SYS_SCHEMA (default /etc/ldap/schema),
-#              EIDGATE_LDAP_MODULES (default /usr/lib/ldap).
+#              EIDGATE_LDAP_MODULES (default /usr/lib/ldap),
+#              EIDGATE_SLAPD_DEBUG (slapd -d level, default none; "stats" logs every
+#              connection and operation to DIR/slapd.log, which tests read),
+#              EIDGATE_SLAPD_TLS_PRIORITY (the GnuTLS priority string of --tls; default
+#              TLS 1.3 and 1.2 only; tests use it to play an outdated directory).
 set -euo pipefail
 umask 077
 
@@ -68,8 +77,21 @@ url_of() { printf 'ldap://127.0.0.1:%s/' "$1"; }
 # Hashes a password file's exact content with slappasswd (SSHA).
 hash_file() { slappasswd -h '{SSHA}' -T "$1" 2>/dev/null; }
 
+# slapd.conf lines for --tls CERT KEY ("" when no TLS). Debian's slapd uses GnuTLS,
+# which ignores TLSProtocolMin: the priority string is what keeps TLS 1.0 and 1.1 out.
+tls_config() {
+  local cert=$1 key=$2
+  [ -n "$cert" ] || return 0
+  cat <<EOF
+TLSCertificateFile $cert
+TLSCertificateKeyFile $key
+TLSCipherSuite ${EIDGATE_SLAPD_TLS_PRIORITY:-NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2}
+TLSProtocolMin 3.3
+EOF
+}
+
 write_config() {
-  local dir=$1 schema rootpw modload=""
+  local dir=$1 cert=${2:-} key=${3:-} schema rootpw modload=""
   schema=$(cd "$(dirname "$EIDGATE_SCHEMA")" && pwd)/$(basename "$EIDGATE_SCHEMA")
   [ -r "$schema" ] || die "schema not found: $schema"
   for s in core cosine inetorgperson; do
@@ -93,6 +115,7 @@ include $schema
 pidfile $dir/slapd.pid
 argsfile $dir/slapd.args
 $modload
+$(tls_config "$cert" "$key")
 
 # Frontend: the root DSE (naming contexts, supported features; no directory data) may
 # be read by anyone, so "ldapsearch -x -b '' -s base" works as a liveness probe; the
@@ -254,15 +277,20 @@ $pw
   fi
 }
 
-# Starts slapd on DIR's config and the given port; waits until it answers.
+# Starts slapd on DIR's config and the given port (and DIR/ldaps_port, when there is
+# one); waits until it answers.
 launch() {
-  local dir=$1 port=$2 url pid i
+  local dir=$1 port=$2 url urls pid i
   url=$(url_of "$port")
+  urls=$url
+  if [ -s "$dir/ldaps_port" ]; then
+    urls+=" ldaps://127.0.0.1:$(tr -dc '0-9' < "$dir/ldaps_port")/"
+  fi
   rm -f "$dir/slapd.pid"
   : > "$dir/slapd.log"
   # -d none: stay in the foreground and print only errors (to DIR/slapd.log); setsid puts
   # it in its own session so it outlives this script and its caller's process group.
-  setsid slapd -d none -f "$dir/slapd.conf" -h "$url" \
+  setsid slapd -d "${EIDGATE_SLAPD_DEBUG:-none}" -f "$dir/slapd.conf" -h "$urls" \
     </dev/null >>"$dir/slapd.log" 2>&1 &
   pid=$!
   for ((i = 0; i < START_TIMEOUT * 5; i++)); do
@@ -275,7 +303,7 @@ launch() {
     if ldapsearch -x -H "$url" -D "$ROOTDN" -y "$dir/admin.secret" -o nettimeout=1 -l 2 \
          -b "" -s base 1.1 >/dev/null 2>&1; then
       echo "$port" > "$dir/port"
-      echo "slapd.sh: slapd (pid $pid) answers on $url (data in $dir/data)" >&2
+      echo "slapd.sh: slapd (pid $pid) answers on $urls (data in $dir/data)" >&2
       return 0
     fi
     sleep 0.2
@@ -287,12 +315,30 @@ launch() {
   die "slapd did not answer on $url within ${START_TIMEOUT}s (see $dir/slapd.log)"
 }
 
+check_port() {
+  [[ "$1" =~ ^[0-9]{1,5}$ ]] && [ "$1" -ge 1 ] && [ "$1" -le 65535 ] || die "bad port: $1"
+}
+
 cmd_start() {
-  [ $# -eq 3 ] || usage
-  local dir port secret
-  dir=$(abspath "$1"); port=$2; secret=$3
-  [[ "$port" =~ ^[0-9]{1,5}$ ]] && [ "$port" -ge 1 ] && [ "$port" -le 65535 ] \
-    || die "bad port: $port"
+  [ $# -ge 3 ] || usage
+  local dir port secret cert="" key="" ldaps=""
+  dir=$(abspath "$1"); port=$2; secret=$3; shift 3
+  while [ $# -gt 0 ]; do
+    case $1 in
+      --tls) [ $# -ge 3 ] || usage; cert=$(abspath "$2"); key=$(abspath "$3"); shift 3 ;;
+      --ldaps) [ $# -ge 2 ] || usage; ldaps=$2; shift 2 ;;
+      *) usage ;;
+    esac
+  done
+  check_port "$port"
+  if [ -n "$ldaps" ]; then
+    [ -n "$cert" ] || die "--ldaps needs --tls CERT KEY"
+    check_port "$ldaps"
+  fi
+  if [ -n "$cert" ]; then
+    [ -r "$cert" ] && [ -r "$key" ] || die "cannot read TLS certificate or key: $cert $key"
+    case "$cert$key" in *[[:space:]\"]*) die "TLS paths must not contain spaces or quotes" ;; esac
+  fi
   [ -r "$secret" ] || die "cannot read secret file: $secret"
   [ -s "$secret" ] || die "secret file is empty: $secret"
   for t in slapd slaptest slapadd slapcat slapmodify slappasswd ldapsearch python3 setsid; do
@@ -309,8 +355,9 @@ cmd_start() {
   fi
   chmod 600 "$dir/admin.secret"
 
-  write_config "$dir"
+  write_config "$dir" "$cert" "$key"
   init_data "$dir" "$secret"
+  if [ -n "$ldaps" ]; then echo "$ldaps" > "$dir/ldaps_port"; else rm -f "$dir/ldaps_port"; fi
   launch "$dir" "$port"
 }
 

@@ -9,9 +9,19 @@
 # With EIDGATE_TEST_RULES=1 in the environment, the policy also routes the sample
 # backends' test endpoints (/__echo, /__big, /__slow, /__status, /__stats): tests and
 # bench/ only, never the demo of `make run`.
+# The gateway reaches slapd with StartTLS and checks its certificate against the test
+# PKI's directory CA (slapd started with scripts/slapd.sh start ... --tls PKI/ldap/slapd.pem
+# PKI/ldap/slapd.key), as a production gateway would; EIDGATE_LDAP_TLS=off binds in
+# clear over loopback instead (for measuring what TLS costs).
 set -euo pipefail
 [ $# -ge 6 ] || { echo "usage: $0 DIR PKI GATEWAY_PORT LDAP_PORT MODULES_PORT DOSSIERS_PORT [SYNC]" >&2; exit 2; }
 dir=$1 pki=$2 gw=$3 ldap=$4 mod=$5 dos=$6 sync=${7:-group}
+case ${EIDGATE_LDAP_TLS:-starttls} in
+	starttls) ldap_tls="starttls = on
+ca_file = $pki/ldap/ldap-ca.pem" ;;
+	off) ldap_tls="starttls = off" ;;
+	*) echo "$0: EIDGATE_LDAP_TLS must be starttls or off" >&2; exit 2 ;;
+esac
 mkdir -p "$dir"
 umask 077
 
@@ -71,6 +81,7 @@ absolute_timeout = 8h
 
 [ldap]
 uri = ldap://127.0.0.1:$ldap
+$ldap_tls
 base = dc=jeugdhulp,dc=example
 bind_dn = cn=eidgate,dc=jeugdhulp,dc=example
 bind_password_file = $pki/keys/ldap.secret

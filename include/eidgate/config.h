@@ -10,6 +10,7 @@
 #ifndef EIDGATE_CONFIG_H
 #define EIDGATE_CONFIG_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 enum cfg_client_cert { CFG_CLIENT_CERT_REQUEST, CFG_CLIENT_CERT_REQUIRE };
@@ -19,6 +20,11 @@ enum cfg_sync { CFG_SYNC_FULL, CFG_SYNC_GROUP, CFG_SYNC_NONE };
 /* [log] format and level; the server hands them to log_configure (log.h) at start. */
 enum cfg_log_format { CFG_LOG_TEXT, CFG_LOG_JSON };
 enum cfg_log_level { CFG_LOG_DEBUG, CFG_LOG_INFO, CFG_LOG_WARN };
+/* [ldap] starttls: auto = StartTLS on ldap:// unless the directory answers on a loopback
+ * address; on = StartTLS on every ldap:// connection; off = never (refused for any
+ * ldap:// URI that is not a loopback address). ldaps:// is TLS from the first byte and
+ * ldapi:// (a local socket) never uses TLS, whatever this says. */
+enum cfg_starttls { CFG_STARTTLS_AUTO, CFG_STARTTLS_ON, CFG_STARTTLS_OFF };
 
 struct eg_config {
 	char path[1024];                /* the file it was read from */
@@ -43,6 +49,9 @@ struct eg_config {
 
 	char ldap_uri[1024], ldap_base[512], ldap_bind_dn[512], ldap_password_file[1024];
 	int64_t ldap_cache_ttl_ms, ldap_timeout_ms;
+	enum cfg_starttls ldap_starttls;
+	char ldap_ca_file[1024];        /* PEM: the CAs the directory's certificate must
+	                                 * chain to; required whenever TLS may be used */
 
 	char policy_file[1024];
 
@@ -91,5 +100,21 @@ struct config_key {
 /* Fills *out with the i-th key of the table (0, 1, ...): 1, or 0 past the last key.
  * The strings are static. Any thread. */
 int config_key_at(size_t i, struct config_key *out);
+/*
+ * The [ldap] rules that span keys (config_ldap.c), run by config_load() on a parsed
+ * configuration: every URI in uri is ldap://, ldaps:// or ldapi://; a URI reached over TLS
+ * (ldaps://, or ldap:// with StartTLS) needs ca_file, and not the name "localhost"
+ * (libldap checks that name against this machine's host name instead); starttls = off
+ * is refused for an ldap:// URI whose host is not a loopback address, since the bind
+ * password and every role would cross the network in clear; a ca_file that is set must
+ * hold a PEM certificate. report() is called once per problem with the key it concerns
+ * ("uri", "starttls" or "ca_file") and a message. Returns the number of problems.
+ */
+int config_check_ldap(const struct eg_config *cfg,
+    void (*report)(void *arg, const char *key, const char *msg), void *arg);
+/* The URIs of an [ldap] uri list one by one, as ldap_initialize() separates them (spaces
+ * or commas): copies the next into out (outlen >= sizeof(cfg->ldap_uri) holds any) and
+ * advances *list. 1 with a URI, 0 at the end (or, cut, when out is too small). */
+int config_ldap_next_uri(const char **list, char *out, size_t outlen);
 
 #endif

@@ -6,9 +6,10 @@
  * What it owns: the read-only resolver and its caches (directory.c, on cache.h), the
  * vocabulary of roles, scopes and names (dirvocab.c), the rules of who may change what
  * (rights.c), the writer with its own connection (dirwconn.c, dirwrite.c, dirquery.c,
- * dirpeople.c), the LDAP connection helper they share (ldapconn.c) and the OpenLDAP
- * schema (directory/schema/). What it may call: libldap, core/ and the grant types of
- * policy.h; nothing else.
+ * dirpeople.c), the LDAP connection helper they share (ldapconn.c, over TLS as
+ * ldaptls.c requires) and the OpenLDAP schema (directory/schema/). What it may call:
+ * libldap, OpenSSL's X.509 verification (to say why a directory certificate was
+ * refused), core/ and the grant types of policy.h; nothing else.
  *
  * The resolver:
  * One search per user finds the person entry and every role group naming them; the
@@ -19,7 +20,8 @@
  *
  * Connections: a small pool of LDAP handles, each used by one thread at a time
  * (libldap handles are not for concurrent use), reconnected on LDAP_SERVER_DOWN or
- * LDAP_TIMEOUT. Every value placed in a filter is escaped.
+ * LDAP_TIMEOUT; each bound only after TLS ([ldap] starttls, ca_file) unless it reached
+ * a loopback address or a local socket. Every value placed in a filter is escaped.
  *
  * Fail closed: when the directory cannot be reached and the answer is not cached,
  * functions return EG_ERR_DIRECTORY and the caller refuses the request (503).

@@ -73,6 +73,7 @@ class Stack:
         self.sync = sync
         self.procs = {}
         self.ldap_port = free_port()
+        self.ldaps_port = free_port()
         self.modules_port = free_port()
         self.dossiers_port = free_port()
         self.port = free_port()
@@ -91,9 +92,13 @@ class Stack:
         return self
 
     def start_ldap(self):
+        """slapd with the test directory, StartTLS on ldap_port and TLS on ldaps_port."""
         ldap = os.path.join(self.root, "ldap")
         subprocess.run(["bash", os.path.join(REPO, "scripts", "slapd.sh"), "start", ldap,
-                        str(self.ldap_port), os.path.join(self.pki, "keys", "ldap.secret")],
+                        str(self.ldap_port), os.path.join(self.pki, "keys", "ldap.secret"),
+                        "--tls", os.path.join(self.pki, "ldap", "slapd.pem"),
+                        os.path.join(self.pki, "ldap", "slapd.key"),
+                        "--ldaps", str(self.ldaps_port)],
                        check=True, stdout=subprocess.DEVNULL)
         ldif = subprocess.run(["bash", os.path.join(REPO, "demo", "directory", "make-ldif.sh")],
                               check=True, capture_output=True).stdout
@@ -300,6 +305,21 @@ def jwk_thumbprint(jwk):
     return base64.urlsafe_b64encode(hashlib.sha256(canon.encode()).digest()).rstrip(b"=").decode()
 
 
+def config_variant(stack, name, replace, text=None):
+    """The stack's configuration (or text) with lines replaced ({"old": "new"}, every old
+    present), written to <root>/<name>.conf; returns that path."""
+    if text is None:
+        with open(stack.config) as f:
+            text = f.read()
+    for old, new in replace.items():
+        assert old in text, old
+        text = text.replace(old, new)
+    path = os.path.join(stack.root, name + ".conf")
+    with open(path, "w") as f:
+        f.write(text)
+    return path
+
+
 def gateway_variant(stack, name, replace=None, session_key=None, preexec_fn=None, port=None):
     """Starts another gateway on the same directory and backends, with its own port,
     access log and configuration lines replaced ({"idle_timeout = 15m": "..."})."""
@@ -310,12 +330,7 @@ def gateway_variant(stack, name, replace=None, session_key=None, preexec_fn=None
     text = text.replace("db = %s/audit" % stack.root, "db = %s/audit-%s" % (stack.root, name))
     if session_key is not None:
         text = text.replace(os.path.join(stack.pki, "keys", "session.key"), session_key)
-    for old, new in (replace or {}).items():
-        assert old in text, old
-        text = text.replace(old, new)
-    path = os.path.join(stack.root, name + ".conf")
-    with open(path, "w") as f:
-        f.write(text)
+    path = config_variant(stack, name, replace or {}, text)
     stack.spawn(name, [os.path.join(stack.bin, "eidgate"), "serve", "-c", path],
                 preexec_fn=preexec_fn)
     try:
