@@ -503,11 +503,8 @@ records(struct request *r, struct params *pa)
 		return respond_audit_unavailable(r);
 	if ((out = walk(r, &s, csv ? AUDIT_FMT_CSV : AUDIT_FMT_JSON, &len, &total)) == NULL)
 		return respond_error(r, 503, "audit-unavailable", "msg.log-unreadable");
-	if (csv) {
-		ret = respond_buffer(r, 200, "text/csv; charset=utf-8", out, len);
-		free(out);
-		return ret;
-	}
+	if (csv)
+		return respond_take(r, 200, "text/csv; charset=utf-8", out, len);
 	ret = respond_json_obj(r, 200, json_pack("{s:o, s:I, s:I, s:I}", "records",
 	    records_json(r, out, len), "total", (json_int_t)total, "offset",
 	    (json_int_t)s.offset, "limit", (json_int_t)s.limit));

@@ -252,7 +252,7 @@ page_context(struct request *r)
 		eg_strlcpy(u->context_facility, f->id, sizeof(u->context_facility));
 		eg_strlcpy(u->context_org, f->org, sizeof(u->context_org));
 		if ((err = websession_reseal(r, &token)) != EG_OK)
-			ret = err == EG_ERR_KEYS ? respond_keys_unavailable(r) :
+			ret = err == EG_ERR_KEYS ? respond_error(r, 503, "keys-unavailable", NULL) :
 			    respond_error(r, 500, "internal", NULL);
 		else
 			ret = respond_json_obj(r, 200, json_pack("{s:s, s:s, s:s?}", "facility", f->id,

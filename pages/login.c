@@ -23,7 +23,7 @@ page_challenge(struct request *r)
 	int rc;
 
 	if ((rc = challenge_issue(r->gw->keys, r->gw->origin, 60, ch, sizeof(ch))) != EG_OK)
-		return rc == EG_ERR_KEYS ? respond_keys_unavailable(r) :
+		return rc == EG_ERR_KEYS ? respond_error(r, 503, "keys-unavailable", NULL) :
 		    respond_error(r, 500, "internal", NULL);
 	return respond_json_obj(r, 200, json_pack("{s:s, s:s, s:i}", "challenge", ch,
 	    "origin", r->gw->origin, "expires_in", 60));
@@ -100,7 +100,7 @@ issue_session(struct request *r, const unsigned char *leaf, size_t leaflen)
 		rc = websession_reseal(r, &token);
 	}
 	if (rc != EG_OK)
-		return rc == EG_ERR_KEYS ? respond_keys_unavailable(r) :
+		return rc == EG_ERR_KEYS ? respond_error(r, 503, "keys-unavailable", NULL) :
 		    respond_error(r, 500, "internal", NULL);
 	if (record_decision(r, REC_LOGIN, 1, EG_OK, NULL, 0, 0) != EG_OK) {
 		eg_freezero(token, strlen(token));
@@ -135,7 +135,7 @@ page_token(struct request *r)
 	}
 	if (origin != NULL && strcmp(origin, r->gw->origin) == 0 &&
 	    (err = check_login_signature(r, j, ders[0], lens[0])) == EG_ERR_KEYS) {
-		ret = respond_keys_unavailable(r);
+		ret = respond_error(r, 503, "keys-unavailable", NULL);
 		goto out;
 	}
 	if (origin == NULL || strcmp(origin, r->gw->origin) != 0 || err != EG_OK) {

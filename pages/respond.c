@@ -71,6 +71,15 @@ respond_buffer(struct request *r, unsigned status, const char *ctype, const char
 }
 
 enum MHD_Result
+respond_take(struct request *r, unsigned status, const char *ctype, char *body, size_t len)
+{
+	enum MHD_Result ret = respond_buffer(r, status, ctype, body, len);
+
+	free(body);
+	return ret;
+}
+
+enum MHD_Result
 respond_json_obj(struct request *r, unsigned status, json_t *j)
 {
 	char *s = j != NULL ? json_dumps(j, JSON_COMPACT) : NULL;
@@ -96,7 +105,6 @@ error_page(struct request *r, unsigned status, const char *code, const char *mes
 {
 	char st[8], guide_id[96], *tmpl = NULL, *page = NULL;
 	size_t tlen = 0, plen = 0;
-	enum MHD_Result ret;
 
 	snprintf(st, sizeof(st), "%u", status);
 	snprintf(guide_id, sizeof(guide_id), "guide.%s", code);
@@ -114,9 +122,7 @@ error_page(struct request *r, unsigned status, const char *code, const char *mes
 		    strlen(message));
 	}
 	free(tmpl);
-	ret = respond_buffer(r, status, "text/html; charset=utf-8", page, plen);
-	free(page);
-	return ret;
+	return respond_take(r, status, "text/html; charset=utf-8", page, plen);
 }
 
 enum MHD_Result
@@ -152,12 +158,6 @@ enum MHD_Result
 respond_audit_unavailable(struct request *r)
 {
 	return respond_error(r, 503, "audit-unavailable", NULL);
-}
-
-enum MHD_Result
-respond_keys_unavailable(struct request *r)
-{
-	return respond_error(r, 503, "keys-unavailable", NULL);
 }
 
 enum MHD_Result

@@ -75,15 +75,12 @@ serve_file(struct request *r, const char *dir, const char *rel, const char *only
 	const char *type = content_type(rel);
 	char *data = NULL;
 	size_t len = 0;
-	enum MHD_Result ret;
 
 	if (type == NULL || !safe_rel(rel) || (only != NULL && strcmp(type, only) != 0) ||
 	    (size_t)snprintf(path, sizeof(path), "%s/%s", dir, rel) >= sizeof(path) ||
 	    eg_read_file(path, EG_MAX_STATIC_FILE, &data, &len) != EG_OK)
 		return page_not_found(r);
-	ret = respond_buffer(r, 200, type, data, len);
-	free(data);
-	return ret;
+	return respond_take(r, 200, type, data, len);
 }
 
 /* A page template of web/, with its texts in the user's language. */
@@ -92,7 +89,6 @@ page_serve(struct request *r, const char *rel)
 {
 	char *tmpl = NULL, *page = NULL;
 	size_t tlen = 0, plen = 0;
-	enum MHD_Result ret;
 	int rc;
 
 	if ((rc = static_read(r, rel, &tmpl, &tlen)) != EG_OK)
@@ -101,9 +97,7 @@ page_serve(struct request *r, const char *rel)
 	free(tmpl);
 	if (rc != EG_OK)
 		return respond_error(r, 500, "internal", NULL);
-	ret = respond_buffer(r, 200, "text/html; charset=utf-8", page, plen);
-	free(page);
-	return ret;
+	return respond_take(r, 200, "text/html; charset=utf-8", page, plen);
 }
 
 enum MHD_Result

@@ -3,6 +3,8 @@
  * metrics and the JWK set backends fetch the assertion key from (PRODUCT.md §6). None
  * needs a login.
  */
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,66 +50,101 @@ may_read_metrics(const struct request *r)
 }
 
 /* The gauges and counters the other modules keep, in the families an operator graphs
- * (the decision counters and histograms are metrics_write's). */
+ * (the decision counters and histograms are metrics_write's). One row per family: its
+ * name, type and help, and where its value is in the modules' figures. */
+struct module_figures {
+	long active;
+	unsigned long reqs, conns, a_hits, a_misses, d_hits, d_misses, d_errors;
+	struct auth_stats au;
+	struct audit_stats as;
+};
+
+#define FIG(field) offsetof(struct module_figures, field)
+static const struct {
+	const char *name, *type, *help;
+	size_t off;
+	enum { F_LONG, F_ULONG, F_I64, F_SIZE, F_U64, F_INT } kind;
+} families[] = {
+	{ "eidgate_upstream_active", "gauge", "Requests at the backends now.",
+	    FIG(active), F_LONG },
+	{ "eidgate_upstream_requests_total", "counter", "Requests sent to the backends.",
+	    FIG(reqs), F_ULONG },
+	{ "eidgate_upstream_connections_total", "counter", "Connections opened to the backends.",
+	    FIG(conns), F_ULONG },
+	{ "eidgate_assertions_reused_total", "counter",
+	    "Identity assertions reused while still fresh.", FIG(a_hits), F_ULONG },
+	{ "eidgate_assertions_signed_total", "counter", "Identity assertions signed.",
+	    FIG(a_misses), F_ULONG },
+	{ "eidgate_directory_cache_hits_total", "counter",
+	    "Directory lookups answered from the cache.", FIG(d_hits), F_ULONG },
+	{ "eidgate_directory_cache_misses_total", "counter",
+	    "Directory lookups that asked the directory.", FIG(d_misses), F_ULONG },
+	{ "eidgate_directory_errors_total", "counter", "Directory searches that failed.",
+	    FIG(d_errors), F_ULONG },
+	{ "eidgate_ocsp_cache_hits_total", "counter",
+	    "OCSP answers taken from the cache (since the last reload).", FIG(au.ocsp_hits),
+	    F_ULONG },
+	{ "eidgate_ocsp_cache_misses_total", "counter",
+	    "OCSP answers asked of a responder (since the last reload).", FIG(au.ocsp_misses),
+	    F_ULONG },
+	{ "eidgate_ocsp_errors_total", "counter",
+	    "OCSP responders that failed (since the last reload).", FIG(au.ocsp_errors),
+	    F_ULONG },
+	{ "eidgate_crl_loaded_timestamp_seconds", "gauge",
+	    "When the CRLs in use were loaded (0: no CRLs configured).", FIG(au.crl_loaded),
+	    F_I64 },
+	{ "eidgate_crl_next_update_timestamp_seconds", "gauge",
+	    "The earliest nextUpdate of the CRLs in use (0: none).", FIG(au.crl_next_update),
+	    F_I64 },
+	{ "eidgate_log_queue_records", "gauge", "Access-log records waiting for the writer.",
+	    FIG(as.queued), F_SIZE },
+	{ "eidgate_log_writable", "gauge",
+	    "1 while the access log takes new records, 0 while it refuses them.",
+	    FIG(as.writable), F_INT },
+	{ "eidgate_log_committed_seq", "gauge", "The last access-log record committed.",
+	    FIG(as.committed_seq), F_U64 },
+};
+#undef FIG
+
+static double
+figure(const struct module_figures *f, size_t i)
+{
+	const char *p = (const char *)f + families[i].off;
+
+	switch (families[i].kind) {
+	case F_LONG: return (double)*(const long *)(const void *)p;
+	case F_ULONG: return (double)*(const unsigned long *)(const void *)p;
+	case F_I64: return (double)*(const int64_t *)(const void *)p;
+	case F_SIZE: return (double)*(const size_t *)(const void *)p;
+	case F_U64: return (double)*(const uint64_t *)(const void *)p;
+	default: return (double)*(const int *)(const void *)p;
+	}
+}
+
 static void
 write_module_metrics(struct request *r, FILE *out)
 {
-	unsigned long reqs = 0, conns = 0, hits = 0, misses = 0, errors = 0;
-	struct audit_stats as;
-	struct auth_stats au;
-	long active = 0;
+	struct module_figures f;
+	size_t i;
 
-	forward_stats(r->gw->upstream, &active, &reqs, &conns);
-	metrics_put(out, "eidgate_upstream_active", "gauge",
-	    "Requests at the backends now.", (double)active);
-	metrics_put(out, "eidgate_upstream_requests_total", "counter",
-	    "Requests sent to the backends.", (double)reqs);
-	metrics_put(out, "eidgate_upstream_connections_total", "counter",
-	    "Connections opened to the backends.", (double)conns);
-	forward_assertion_stats(r->gw->assertions, &hits, &misses);
-	metrics_put(out, "eidgate_assertions_reused_total", "counter",
-	    "Identity assertions reused while still fresh.", (double)hits);
-	metrics_put(out, "eidgate_assertions_signed_total", "counter",
-	    "Identity assertions signed.", (double)misses);
-
-	dir_stats(r->gw->dir, &hits, &misses, &errors);
-	metrics_put(out, "eidgate_directory_cache_hits_total", "counter",
-	    "Directory lookups answered from the cache.", (double)hits);
-	metrics_put(out, "eidgate_directory_cache_misses_total", "counter",
-	    "Directory lookups that asked the directory.", (double)misses);
-	metrics_put(out, "eidgate_directory_errors_total", "counter",
-	    "Directory searches that failed.", (double)errors);
-
-	auth_stats(r->snap->auth, &au);
-	metrics_put(out, "eidgate_ocsp_cache_hits_total", "counter",
-	    "OCSP answers taken from the cache (since the last reload).", (double)au.ocsp_hits);
-	metrics_put(out, "eidgate_ocsp_cache_misses_total", "counter",
-	    "OCSP answers asked of a responder (since the last reload).", (double)au.ocsp_misses);
-	metrics_put(out, "eidgate_ocsp_errors_total", "counter",
-	    "OCSP responders that failed (since the last reload).", (double)au.ocsp_errors);
-	metrics_put(out, "eidgate_crl_loaded_timestamp_seconds", "gauge",
-	    "When the CRLs in use were loaded (0: no CRLs configured).", (double)au.crl_loaded);
-	metrics_put(out, "eidgate_crl_next_update_timestamp_seconds", "gauge",
-	    "The earliest nextUpdate of the CRLs in use (0: none).", (double)au.crl_next_update);
-
-	audit_stats(r->gw->audit, &as);
-	metrics_put(out, "eidgate_log_queue_records", "gauge",
-	    "Access-log records waiting for the writer.", (double)as.queued);
-	metrics_put(out, "eidgate_log_writable", "gauge",
-	    "1 while the access log takes new records, 0 while it refuses them.",
-	    (double)as.writable);
-	metrics_put(out, "eidgate_log_committed_seq", "gauge",
-	    "The last access-log record committed.", (double)as.committed_seq);
+	memset(&f, 0, sizeof(f));
+	forward_stats(r->gw->upstream, &f.active, &f.reqs, &f.conns);
+	forward_assertion_stats(r->gw->assertions, &f.a_hits, &f.a_misses);
+	dir_stats(r->gw->dir, &f.d_hits, &f.d_misses, &f.d_errors);
+	auth_stats(r->snap->auth, &f.au);
+	audit_stats(r->gw->audit, &f.as);
+	for (i = 0; i < sizeof(families) / sizeof(families[0]); i++)
+		metrics_put(out, families[i].name, families[i].type, families[i].help,
+		    figure(&f, i));
 	fprintf(out, "# HELP eidgate_log_commit_seconds Access-log transactions and the time "
 	    "they took.\n# TYPE eidgate_log_commit_seconds summary\n"
 	    "eidgate_log_commit_seconds_sum %.6f\neidgate_log_commit_seconds_count %llu\n",
-	    (double)as.commit_us_sum / 1e6, (unsigned long long)as.commits);
+	    (double)f.as.commit_us_sum / 1e6, (unsigned long long)f.as.commits);
 }
 
 enum MHD_Result
 page_metrics(struct request *r)
 {
-	enum MHD_Result ret;
 	char *body = NULL;
 	size_t len = 0;
 	FILE *out;
@@ -127,9 +164,7 @@ page_metrics(struct request *r)
 		free(body);
 		return respond_error(r, 500, "internal", NULL);
 	}
-	ret = respond_buffer(r, 200, "text/plain; version=0.0.4; charset=utf-8", body, len);
-	free(body);
-	return ret;
+	return respond_take(r, 200, "text/plain; version=0.0.4; charset=utf-8", body, len);
 }
 
 /*

@@ -39,6 +39,9 @@ struct request;
 /* Queues body (copied) with the gateway's security headers and the session cookie. */
 enum MHD_Result respond_buffer(struct request *r, unsigned status, const char *ctype,
     const char *body, size_t len);
+/* The same, freeing body (malloc'd) once it is copied. */
+enum MHD_Result respond_take(struct request *r, unsigned status, const char *ctype,
+    char *body, size_t len);
 enum MHD_Result respond_json(struct request *r, unsigned status, const char *json);
 /* Serialises and queues j (which it takes over; NULL answers 500). */
 enum MHD_Result respond_json_obj(struct request *r, unsigned status, json_t *j);
@@ -54,8 +57,6 @@ enum MHD_Result respond_error(struct request *r, unsigned status, const char *co
 /* 503: the access log cannot be written, so nothing is served (every caller's answer
  * when its record was refused). */
 enum MHD_Result respond_audit_unavailable(struct request *r);
-/* 503: the key process is gone (keys.h); the gateway is about to restart. */
-enum MHD_Result respond_keys_unavailable(struct request *r);
 /*
  * Records a refusal of kind `kind` with reason err and answers it with status and the
  * message msgid (as respond_error), or 503 when the record cannot be written: the

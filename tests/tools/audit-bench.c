@@ -26,6 +26,7 @@
 #include "eidgate/log.h"
 #include "eidgate/util.h"
 #include "audit/internal.h"
+#include "tests/unit/check.h"       /* check_rm_tree */
 
 #define PERSONS 100000
 #define T0 1763841713000000LL
@@ -112,15 +113,6 @@ appender(void *arg)
 	return NULL;
 }
 
-static int
-rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
 /* Appends for b->seconds from nthreads threads; prints one line. */
 static int
 rate(struct bench *b, const char *name, enum audit_sync sync, int nthreads, int linger)
@@ -163,7 +155,7 @@ rate(struct bench *b, const char *name, enum audit_sync sync, int nthreads, int 
 	    name, nthreads, nthreads > 1 ? "s" : " ", linger, (double)total * 1e6 / (double)el,
 	    commits ? (double)total / (double)commits : 0.0, bad ? "  (FAILED)" : "");
 	fflush(stdout);
-	nftw(dir, rm_one, 8, FTW_DEPTH | FTW_PHYS);
+	check_rm_tree(dir);
 	return bad ? -1 : 0;
 }
 

@@ -1036,15 +1036,6 @@ test_cli(void)
 	free(err);
 }
 
-static int
-rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
 int
 main(void)
 {
@@ -1081,6 +1072,6 @@ main(void)
 	test_checkpoints();
 	test_key_changes();
 	test_cli();
-	nftw(base, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	check_rm_tree(base);
 	return check_report();
 }

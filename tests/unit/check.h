@@ -5,6 +5,7 @@
 #ifndef EIDGATE_TEST_CHECK_H
 #define EIDGATE_TEST_CHECK_H
 
+#include <ftw.h>
 #include <stdio.h>
 
 static int check_pass, check_fail;
@@ -19,11 +20,27 @@ static int check_pass, check_fail;
 		}                                                                    \
 	} while (0)
 
-static int
+static inline int
 check_report(void)
 {
 	printf("%d passed, %d failed\n", check_pass, check_fail);
 	return check_fail == 0 ? 0 : 1;
+}
+
+static inline int
+check_rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+/* Removes a test's scratch directory and everything in it. */
+static inline void
+check_rm_tree(const char *dir)
+{
+	nftw(dir, check_rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 #endif

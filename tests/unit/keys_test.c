@@ -5,7 +5,6 @@
  * key process answering the same, refusing malformed messages without dying, and a
  * dead key process failing every call with EG_ERR_KEYS.
  */
-#include <ftw.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -103,6 +102,20 @@ open_local(void)
 	return keys_open_local(&cfg, &k) == EG_OK ? k : NULL;
 }
 
+/* The keys of conf in the key process (remote) or in this process; NULL reported. */
+static struct keys *
+open_either(int remote)
+{
+	struct keys *k = NULL;
+
+	if (remote)
+		CHECK(keys_spawn(conf, 2, &k) == EG_OK);
+	else
+		k = open_local();
+	CHECK(k != NULL);
+	return k;
+}
+
 static int
 opens(struct keys *k, const char *token)
 {
@@ -167,12 +180,7 @@ test_session_ring(int remote)
 	path_of("b.session", b, sizeof(b));
 	path_of("assertion.key", ak, sizeof(ak));
 	write_config(a, "", ak, "", "");
-	if (remote)
-		CHECK(keys_spawn(conf, 2, &k) == EG_OK);
-	else
-		k = open_local();
-	CHECK(k != NULL);
-	if (k == NULL)
+	if ((k = open_either(remote)) == NULL)
 		return;
 	CHECK(keys_seal(k, KEYS_SEAL_SESSION, "{\"i\":1}", 7, &old) == EG_OK);
 	CHECK(old != NULL && opens(k, old));
@@ -219,12 +227,7 @@ test_assertion_rotation(int remote)
 	path_of("k2.key.pub", k2pub, sizeof(k2pub));
 	/* 1. k1 signs; k2 is published ahead of its turn. */
 	write_config(s, "", k1, k2pub, "");
-	if (remote)
-		CHECK(keys_spawn(conf, 2, &k) == EG_OK);
-	else
-		k = open_local();
-	CHECK(k != NULL);
-	if (k == NULL)
+	if ((k = open_either(remote)) == NULL)
 		return;
 	CHECK(count_keys(k, KEYS_SIGN_ASSERTION) == 2);
 	CHECK(key_id(k, KEYS_SIGN_ASSERTION, 1, id1) == 0);
@@ -287,12 +290,7 @@ test_tls_key(int remote)
 	eg_strlcpy(tls_key, t, sizeof(tls_key));
 	write_config(s, "", a, "", "");
 	eg_strlcpy(tls_key, "x", sizeof(tls_key));
-	if (remote)
-		CHECK(keys_spawn(conf, 1, &k) == EG_OK);
-	else
-		k = open_local();
-	CHECK(k != NULL);
-	if (k == NULL)
+	if ((k = open_either(remote)) == NULL)
 		return;
 	memset(digest, 0x5a, sizeof(digest));
 	CHECK(key_id(k, KEYS_SIGN_TLS, 1, id) == 0);
@@ -319,12 +317,7 @@ test_checkpoint_key(int remote)
 	path_of("c1.key", c1, sizeof(c1));
 	path_of("c2.key", c2, sizeof(c2));
 	write_config(s, "", a, "", c1);
-	if (remote)
-		CHECK(keys_spawn(conf, 1, &k) == EG_OK);
-	else
-		k = open_local();
-	CHECK(k != NULL);
-	if (k == NULL)
+	if ((k = open_either(remote)) == NULL)
 		return;
 	memset(msg, 0x41, sizeof(msg));
 	memcpy(msg, KEYS_CHECKPOINT_PREFIX "v1", sizeof(KEYS_CHECKPOINT_PREFIX) + 1);
@@ -428,15 +421,6 @@ test_spawn_refuses_bad_keys(void)
 	CHECK(keys_spawn(conf, 1, &k) == EG_ERR_CONFIG && k == NULL);
 }
 
-static int
-rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
 int
 main(void)
 {
@@ -466,6 +450,6 @@ main(void)
 	test_hostile_messages();
 	test_dead_key_process();
 	test_spawn_refuses_bad_keys();
-	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	check_rm_tree(dir);
 	return check_report();
 }
