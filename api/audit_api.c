@@ -16,28 +16,24 @@
 #include "eidgate/record.h"
 #include "eidgate/request.h"
 #include "eidgate/util.h"
+#include "api/internal.h"
 
 #define RECORDS_DEFAULT 200
 
 /*
- * A request's filter values: from the query string of a GET, or from the JSON object of
- * a POST (the page's way: a national number never goes into a URL, PRODUCT.md §3, where
- * proxies, browser histories and server logs would keep it).
+ * A request's filter values (struct audit_params, api/internal.h): from the query string
+ * of a GET, or from the JSON object of a POST (the page's way: a national number never
+ * goes into a URL, PRODUCT.md §3, where proxies, browser histories and server logs would
+ * keep it).
  */
-struct params {
-	struct request *r;
-	json_t *body;                   /* POST: the parsed body; NULL for a GET */
-	int bad;                        /* a value was not a string, or nrn in a URL */
-};
-
 static const char *
-param(struct params *pa, const char *name)
+param(struct audit_params *pa, const char *name)
 {
 	const char *v;
 	json_t *j;
 
 	if (pa->body == NULL) {
-		v = MHD_lookup_connection_value(pa->r->conn, MHD_GET_ARGUMENT_KIND, name);
+		v = pa->arg != NULL ? pa->arg(pa->ctx, name) : NULL;
 		return v != NULL && v[0] != '\0' ? v : NULL;
 	}
 	if ((j = json_object_get(pa->body, name)) == NULL || json_is_null(j))
@@ -47,13 +43,20 @@ param(struct params *pa, const char *name)
 	return v != NULL && v[0] != '\0' ? v : NULL;
 }
 
+static const char *
+query_arg(void *ctx, const char *name)
+{
+	return MHD_lookup_connection_value(ctx, MHD_GET_ARGUMENT_KIND, name);
+}
+
 /* Opens the request's parameters: 0, or -1 after answering (a malformed body, or a
  * national number in the URL). */
 static int
-params_open(struct request *r, struct params *pa, enum MHD_Result *ret)
+params_open(struct request *r, struct audit_params *pa, enum MHD_Result *ret)
 {
 	memset(pa, 0, sizeof(*pa));
-	pa->r = r;
+	pa->arg = query_arg;
+	pa->ctx = r->conn;
 	if (strcmp(r->method, "POST") == 0) {
 		pa->body = json_loadb(r->body != NULL ? r->body : "", r->body_size,
 		    JSON_REJECT_DUPLICATES, NULL);
@@ -126,10 +129,8 @@ api_audit_scope(struct request *r)
 	    "organisations", orgs));
 }
 
-/* Reads the filter; the caller checks that org is the officer's organisation. The
- * strings stay valid as long as pa. */
-static int
-read_filter(struct params *pa, struct audit_filter *f, uint64_t dflt_limit)
+int
+api_audit_filter(struct audit_params *pa, struct audit_filter *f, uint64_t dflt_limit)
 {
 	const char *since = param(pa, "since"), *until = param(pa, "until");
 	const char *limit = param(pa, "limit");
@@ -208,7 +209,7 @@ reply_records(struct request *r, char *lines, size_t len)
 }
 
 static enum MHD_Result
-records(struct request *r, struct params *pa)
+records(struct request *r, struct audit_params *pa)
 {
 	struct audit_filter f;
 	const char *fmt = param(pa, "format");
@@ -217,7 +218,7 @@ records(struct request *r, struct params *pa)
 	size_t len = 0;
 	char *out;
 
-	if (read_filter(pa, &f, csv ? EG_MAX_AUDIT_CSV : RECORDS_DEFAULT) != 0)
+	if (api_audit_filter(pa, &f, csv ? EG_MAX_AUDIT_CSV : RECORDS_DEFAULT) != 0)
 		return respond_error(r, 400, "filter", "A filter value is malformed.");
 	if (!officer_of(r, f.org))
 		return refuse_officer(r);
@@ -236,7 +237,7 @@ records(struct request *r, struct params *pa)
 enum MHD_Result
 api_audit_records(struct request *r)
 {
-	struct params pa;
+	struct audit_params pa;
 	enum MHD_Result ret;
 
 	if (params_open(r, &pa, &ret) != 0)
@@ -267,12 +268,12 @@ count_day(const struct audit_record *rec, void *arg)
 }
 
 static enum MHD_Result
-stats(struct request *r, struct params *pa)
+stats(struct request *r, struct audit_params *pa)
 {
 	struct audit_filter f;
 	json_t *days;
 
-	if (read_filter(pa, &f, 0) != 0)
+	if (api_audit_filter(pa, &f, 0) != 0)
 		return respond_error(r, 400, "filter", "A filter value is malformed.");
 	if (!officer_of(r, f.org))
 		return refuse_officer(r);
@@ -292,7 +293,7 @@ stats(struct request *r, struct params *pa)
 enum MHD_Result
 api_audit_stats(struct request *r)
 {
-	struct params pa;
+	struct audit_params pa;
 	enum MHD_Result ret;
 
 	if (params_open(r, &pa, &ret) != 0)

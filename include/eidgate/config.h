@@ -10,6 +10,7 @@
 #ifndef EIDGATE_CONFIG_H
 #define EIDGATE_CONFIG_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 enum cfg_client_cert { CFG_CLIENT_CERT_REQUEST, CFG_CLIENT_CERT_REQUIRE };
@@ -65,5 +66,12 @@ struct config_diag {
 /* Parses path. Returns EG_OK with *out filled, or EG_ERR_CONFIG after reporting every
  * problem through diag (NULL: report on stderr as "eidgate: file:line: problem"). */
 int config_load(const char *path, struct eg_config *out, const struct config_diag *diag);
+
+/* config_load of a file's content held in memory: text[0..len) (NULs and all, read
+ * exactly as config_load reads the file) under the name `name`, which the messages and
+ * out->path carry and whose directory relative paths are taken from (the current
+ * directory when no such file exists). For tests and tests/fuzz/. */
+int config_load_text(const char *name, const char *text, size_t len, struct eg_config *out,
+    const struct config_diag *diag);
 
 #endif
