@@ -19,13 +19,8 @@
 #include "eidgate/util.h"
 #include "api/internal.h"
 
-struct change_req {
-	const char *nrn, *name, *role, *scope;
-};
-
-/* Checks the body; returns NULL or the name of the first field at fault. */
-static const char *
-parse_body(json_t *j, enum dir_action action, struct change_req *c)
+const char *
+admin_change_parse(json_t *j, enum dir_action action, struct admin_change_req *c)
 {
 	const char *key;
 	json_t *v;
@@ -271,7 +266,7 @@ enum MHD_Result
 admin_change(struct request *r, struct dir_writer *w, enum dir_action action)
 {
 	struct admin_op op;
-	struct change_req c;
+	struct admin_change_req c;
 	struct holding h;
 	const char *field;
 	json_t *j = json_loadb(r->body != NULL ? r->body : "", r->body_size,
@@ -280,7 +275,7 @@ admin_change(struct request *r, struct dir_writer *w, enum dir_action action)
 
 	memset(&op, 0, sizeof(op));
 	op.action = action == DIR_GRANT ? "grant" : "revoke";
-	if ((field = parse_body(j, action, &c)) != NULL) {
+	if ((field = admin_change_parse(j, action, &c)) != NULL) {
 		/* only values that passed their check go into the log record */
 		op.target = strcmp(field, "nrn") != 0 && strcmp(field, "body") != 0 ? c.nrn : NULL;
 		ret = admin_refuse(r, &op, 400, "malformed", field_message(field), field);

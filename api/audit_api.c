@@ -36,18 +36,23 @@
  */
 struct params {
 	struct request *r;
-	json_t *body;                   /* POST: the parsed body; NULL for a GET */
-	int bad;                        /* a value was not a string, or nrn in a URL */
+	struct audit_params a;          /* what the filter is read from (api/internal.h) */
 };
 
 static const char *
-param(struct params *pa, const char *name)
+query_arg(void *ctx, const char *name)
+{
+	return MHD_lookup_connection_value(ctx, MHD_GET_ARGUMENT_KIND, name);
+}
+
+static const char *
+param(struct audit_params *pa, const char *name)
 {
 	const char *v;
 	json_t *j;
 
 	if (pa->body == NULL) {
-		v = MHD_lookup_connection_value(pa->r->conn, MHD_GET_ARGUMENT_KIND, name);
+		v = pa->arg != NULL ? pa->arg(pa->ctx, name) : NULL;
 		return v != NULL && v[0] != '\0' ? v : NULL;
 	}
 	if ((j = json_object_get(pa->body, name)) == NULL || json_is_null(j))
@@ -61,7 +66,7 @@ param(struct params *pa, const char *name)
 
 /* A whole number within [min, max] (dflt when absent); -1 when malformed. */
 static int
-number(struct params *pa, const char *name, long long min, long long max, long long dflt,
+number(struct audit_params *pa, const char *name, long long min, long long max, long long dflt,
     long long *out)
 {
 	json_t *j = pa->body != NULL ? json_object_get(pa->body, name) : NULL;
@@ -83,11 +88,13 @@ params_open(struct request *r, struct params *pa, enum MHD_Result *ret)
 {
 	memset(pa, 0, sizeof(*pa));
 	pa->r = r;
+	pa->a.arg = query_arg;
+	pa->a.ctx = r->conn;
 	if (strcmp(r->method, "POST") == 0) {
-		pa->body = json_loadb(r->body != NULL ? r->body : "", r->body_size,
+		pa->a.body = json_loadb(r->body != NULL ? r->body : "", r->body_size,
 		    JSON_REJECT_DUPLICATES, NULL);
-		if (!json_is_object(pa->body)) {
-			json_decref(pa->body);
+		if (!json_is_object(pa->a.body)) {
+			json_decref(pa->a.body);
 			*ret = respond_error(r, 400, "filter", "msg.filter-not-object");
 			return -1;
 		}
@@ -230,17 +237,8 @@ filter_time(const char *v, int end_of_day, int64_t *us)
 
 /* ---- what is searched ------------------------------------------------------------- */
 
-enum noise { NOISE_ALL, NOISE_HIDE, NOISE_ONLY };
 
 /* The filter of one request: the log's own fields, then the person and noise. */
-struct search {
-	struct audit_filter f;
-	int person;                     /* a person was asked for */
-	char nrns[EG_MAX_PERSON_MATCHES][EG_NRN_LEN + 1];
-	size_t nnrns;
-	enum noise noise;
-	long long offset, limit;
-};
 
 /* Paths browsers ask for on their own, which no rule routes: their denials are noise. */
 static int
@@ -266,7 +264,7 @@ is_noise(const struct audit_record *rec)
 }
 
 static int
-is_person(const struct search *s, const char *nrn)
+is_person(const struct audit_search *s, const char *nrn)
 {
 	size_t i;
 
@@ -279,7 +277,7 @@ is_person(const struct search *s, const char *nrn)
 /* The checks the log's query cannot make: the person (who acted, or whose rights were
  * changed) and noise. */
 static int
-matches(const struct search *s, const struct audit_record *rec)
+matches(const struct audit_search *s, const struct audit_record *rec)
 {
 	int noise;
 
@@ -294,7 +292,7 @@ matches(const struct search *s, const struct audit_record *rec)
 /* A person's text: a national number as people write it, or a part of a name, found
  * among the organisation's people (api/admin.c). 0, or -1 when the directory failed. */
 static int
-find_person(struct request *r, struct search *s, const char *org, const char *text)
+find_person(struct request *r, struct audit_search *s, const char *org, const char *text)
 {
 	char nrn[EG_NRN_LEN + 1];
 
@@ -307,14 +305,14 @@ find_person(struct request *r, struct search *s, const char *org, const char *te
 	return api_people_named(r, org, text, s->nrns, EG_MAX_PERSON_MATCHES, &s->nnrns);
 }
 
-/* Reads the filter; the caller checks that the organisation is the officer's. The
- * strings stay valid as long as pa. 0, -1 (malformed) or -2 (directory failed). */
-static int
-read_search(struct params *pa, struct search *s, long long dflt_limit, long long max_limit)
+int
+api_audit_search(struct audit_params *pa, struct audit_search *s, long long dflt_limit,
+    long long max_limit)
 {
 	const char *noise = param(pa, "noise"), *person = param(pa, "person");
 
 	memset(s, 0, sizeof(*s));
+	s->person_text = person;
 	s->f.org = param(pa, "org");
 	s->f.nrn = param(pa, "nrn");
 	s->f.facility = param(pa, "facility");
@@ -331,8 +329,20 @@ read_search(struct params *pa, struct search *s, long long dflt_limit, long long
 		return -1;
 	s->noise = noise == NULL ? NOISE_ALL : strcmp(noise, "hide") == 0 ? NOISE_HIDE :
 	    NOISE_ONLY;
-	if (person != NULL && s->f.org != NULL && officer_of(pa->r, s->f.org) &&
-	    find_person(pa->r, s, s->f.org, person) != 0)
+	return 0;
+}
+
+/* Reads the filter and finds the person asked for; the caller checks that the
+ * organisation is the officer's. The strings stay valid as long as pa. 0, -1
+ * (malformed) or -2 (directory failed). */
+static int
+read_search(struct params *pa, struct audit_search *s, long long dflt_limit,
+    long long max_limit)
+{
+	if (api_audit_search(&pa->a, s, dflt_limit, max_limit) != 0)
+		return -1;
+	if (s->person_text != NULL && s->f.org != NULL && officer_of(pa->r, s->f.org) &&
+	    find_person(pa->r, s, s->f.org, s->person_text) != 0)
 		return -2;
 	return 0;
 }
@@ -348,7 +358,7 @@ refuse_search(struct request *r, int rc)
 /* ---- a page of records ------------------------------------------------------------ */
 
 struct page {
-	const struct search *s;
+	const struct audit_search *s;
 	struct audit_out *out;          /* the records of the page (or the export) */
 	long long total;
 };
@@ -370,7 +380,7 @@ page_record(const struct audit_record *rec, void *arg)
 /* The records of s, newest first, the page of them in fmt into a malloc'd buffer; every
  * match is counted (*total). NULL when the log cannot be read. */
 static char *
-walk(struct request *r, const struct search *s, enum audit_fmt fmt, size_t *len,
+walk(struct request *r, const struct audit_search *s, enum audit_fmt fmt, size_t *len,
     long long *total)
 {
 	struct page pg = { s, NULL, 0 };
@@ -486,9 +496,9 @@ records_json(struct request *r, const char *lines, size_t len)
 static enum MHD_Result
 records(struct request *r, struct params *pa)
 {
-	const char *fmt = param(pa, "format");
+	const char *fmt = param(&pa->a, "format");
 	int csv = fmt != NULL && strcmp(fmt, "csv") == 0, rc;
-	struct search s;
+	struct audit_search s;
 	long long total = 0;
 	enum MHD_Result ret;
 	size_t len = 0;
@@ -522,7 +532,7 @@ with_params(struct request *r, enum MHD_Result (*fn)(struct request *, struct pa
 	if (params_open(r, &pa, &ret) != 0)
 		return ret;
 	ret = fn(r, &pa);
-	json_decref(pa.body);
+	json_decref(pa.a.body);
 	return ret;
 }
 
@@ -535,7 +545,7 @@ api_audit_records(struct request *r)
 /* ---- counts per day --------------------------------------------------------------- */
 
 struct days {
-	const struct search *s;
+	const struct audit_search *s;
 	json_t *days;                   /* newest day first while counting */
 };
 
@@ -578,7 +588,7 @@ reversed(json_t *arr)
 static enum MHD_Result
 stats(struct request *r, struct params *pa)
 {
-	struct search s;
+	struct audit_search s;
 	struct days d;
 	char since[16], until[16];
 	int rc;

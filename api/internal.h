@@ -1,9 +1,11 @@
-/* internal.h - shared by the files of api/ only: the rights management API (admin*.c). */
+/* internal.h - shared by the files of api/ only (and tests/fuzz/): the rights management
+ * API (admin*.c) and the reading of the security officers' filters (audit_api.c). */
 #ifndef EIDGATE_API_INTERNAL_H
 #define EIDGATE_API_INTERNAL_H
 
 #include <jansson.h>
 
+#include "eidgate/audit.h"
 #include "eidgate/directory.h"
 #include "eidgate/request.h"
 
@@ -48,5 +50,48 @@ int api_people_named(struct request *r, const char *org, const char *q,
 /* admin_change.c: a grant or revocation with the JSON body r->body. */
 enum MHD_Result admin_change(struct request *r, struct dir_writer *w,
     enum dir_action action);
+
+/* The body of a grant or revocation, as far as admin_change_parse read it (pointers into
+ * the JSON it was read from; NULL when not given). */
+struct admin_change_req {
+	const char *nrn, *name, *role, *scope;
+};
+/* Checks the body j (may be NULL: not JSON) of action: NULL when every field is valid
+ * (the scope only as a string: its form is checked with the directory), else the name
+ * of the first field at fault ("body" when j is not an object, or an unknown key of at
+ * most 32 bytes). Pure. */
+const char *admin_change_parse(json_t *j, enum dir_action action,
+    struct admin_change_req *c);
+
+/* audit_api.c: a records or stats request's filter values, from the JSON object of a
+ * POST or the query arguments of a GET. */
+struct audit_params {
+	json_t *body;                   /* POST: the parsed body; NULL for a GET */
+	/* GET: the query argument `name`, NULL when absent (libmicrohttpd's, or a test's) */
+	const char *(*arg)(void *ctx, const char *name);
+	void *ctx;
+	int bad;                        /* a value was not a string */
+};
+
+enum audit_noise { NOISE_ALL, NOISE_HIDE, NOISE_ONLY };
+
+/* An officer's search: the filter, the person asked for (by name or number) and the
+ * national numbers that person stands for, the browser-noise choice, the page. */
+struct audit_search {
+	struct audit_filter f;
+	const char *person_text;        /* as asked; NULL: no person */
+	int person;                     /* a person was asked for (and looked up) */
+	char nrns[EG_MAX_PERSON_MATCHES][EG_NRN_LEN + 1];
+	size_t nnrns;
+	enum audit_noise noise;
+	long long offset, limit;
+};
+
+/* Reads the search of pa into *s (limit dflt_limit unless given, at most max_limit);
+ * 0, or -1 when a value is malformed. The person is not looked up here (it takes the
+ * directory). The strings stay valid as long as pa's body or arguments. Pure, but for
+ * pa->arg. */
+int api_audit_search(struct audit_params *pa, struct audit_search *s, long long dflt_limit,
+    long long max_limit);
 
 #endif

@@ -3,6 +3,7 @@
  * sealed, bound to the gateway's origin, valid for a short time and single-use, and the
  * check of the card's signature over one.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,11 +79,14 @@ challenge_issue(struct keys *k, const char *origin, int ttl_s, char *out,
 }
 
 /* Marks nonce used until its challenge expires (the second `expires` is still valid,
- * hence the deadline one later); -1 when it already was (replay) or the store is full. */
+ * hence the deadline one later, kept within int64_t: "e" is whatever integer the sealed
+ * JSON holds); -1 when it already was (replay) or the store is full. */
 static int
 mark_used(struct challenge_store *cs, const char *nonce, int64_t expires, int64_t now)
 {
-	return cache_add(USED(cs), nonce, strlen(nonce), NULL, 0, expires + 1, now) == EG_OK ?
+	int64_t deadline = expires < INT64_MAX ? expires + 1 : INT64_MAX;
+
+	return cache_add(USED(cs), nonce, strlen(nonce), NULL, 0, deadline, now) == EG_OK ?
 	    0 : -1;
 }
 

@@ -495,39 +495,74 @@ config_key_at(size_t i, struct config_key *out)
 	return 1;
 }
 
+/* Reads every line of f, then applies the defaults: the one parse of config_load and
+ * config_load_text, so both read the same bytes the same way (fgets: a NUL ends what a
+ * line's checks see, a line over EG_MAX_LINE is refused whole). */
+static int
+config_read(struct cfg_parse *p, FILE *f)
+{
+	char section[64] = "";
+	char line[EG_MAX_LINE + 2];
+
+	while (fgets(line, sizeof(line), f) != NULL) {
+		p->line++;
+		if (strchr(line, '\n') == NULL && !feof(f)) {
+			cfg_error(p, "line longer than %d bytes", EG_MAX_LINE);
+			while (fgets(line, sizeof(line), f) != NULL && strchr(line, '\n') == NULL)
+				;
+			continue;
+		}
+		parse_line(p, line, section, sizeof(section));
+	}
+	fclose(f);
+	apply_defaults(p);
+	/* All problems at once, except "uri names no directory" after "missing uri". */
+	if (p->errors == 0 || p->cfg->ldap_uri[0] != '\0')
+		(void)config_check_ldap(p->cfg, ldap_problem, p);
+	return p->errors == 0 ? EG_OK : EG_ERR_CONFIG;
+}
+
+static void
+config_begin(struct cfg_parse *p, const char *name, struct eg_config *out,
+    const struct config_diag *diag)
+{
+	memset(out, 0, sizeof(*out));
+	memset(p, 0, sizeof(*p));
+	p->file = name;
+	p->diag = diag;
+	p->cfg = out;
+}
+
 int
 config_load(const char *path, struct eg_config *out, const struct config_diag *diag)
 {
 	struct cfg_parse p;
-	char section[64] = "";
-	char line[EG_MAX_LINE + 2];
 	FILE *f;
 
-	memset(out, 0, sizeof(*out));
-	memset(&p, 0, sizeof(p));
-	p.file = path;
-	p.diag = diag;
-	p.cfg = out;
+	config_begin(&p, path, out, diag);
 	if ((f = fopen(path, "r")) == NULL) {
 		cfg_error(&p, "cannot open: %s", strerror(errno));
 		return EG_ERR_CONFIG;
 	}
 	set_dir(&p, path);
 	eg_strlcpy(out->path, path, sizeof(out->path));
-	while (fgets(line, sizeof(line), f) != NULL) {
-		p.line++;
-		if (strchr(line, '\n') == NULL && !feof(f)) {
-			cfg_error(&p, "line longer than %d bytes", EG_MAX_LINE);
-			while (fgets(line, sizeof(line), f) != NULL && strchr(line, '\n') == NULL)
-				;
-			continue;
-		}
-		parse_line(&p, line, section, sizeof(section));
+	return config_read(&p, f);
+}
+
+int
+config_load_text(const char *name, const char *text, size_t len, struct eg_config *out,
+    const struct config_diag *diag)
+{
+	struct cfg_parse p;
+	FILE *f;
+
+	config_begin(&p, name, out, diag);
+	/* "r" never writes through the buffer; glibc reads it as bytes, NULs and all. */
+	if ((f = fmemopen((void *)text, len, "r")) == NULL) {
+		cfg_error(&p, "cannot read: %s", strerror(errno));
+		return EG_ERR_CONFIG;
 	}
-	fclose(f);
-	apply_defaults(&p);
-	/* All problems at once, except "uri names no directory" after "missing uri". */
-	if (p.errors == 0 || out->ldap_uri[0] != '\0')
-		(void)config_check_ldap(out, ldap_problem, &p);
-	return p.errors == 0 ? EG_OK : EG_ERR_CONFIG;
+	set_dir(&p, name);
+	eg_strlcpy(out->path, name, sizeof(out->path));
+	return config_read(&p, f);
 }

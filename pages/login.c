@@ -15,6 +15,7 @@
 #include "eidgate/request.h"
 #include "eidgate/session.h"
 #include "eidgate/util.h"
+#include "pages/internal.h"
 
 enum MHD_Result
 page_challenge(struct request *r)
@@ -51,29 +52,59 @@ decode_chain(json_t *chain, unsigned char **ders, size_t *lens, size_t *n)
 	return 0;
 }
 
-static int
-check_login_signature(struct request *r, json_t *j, const unsigned char *leaf, size_t leaflen)
+int
+login_req_parse(const char *body, size_t len, struct login_req *q)
 {
-	const char *ch = json_string_value(json_object_get(j, "challenge"));
-	const char *alg = json_string_value(json_object_get(j, "alg"));
-	const char *sigb = json_string_value(json_object_get(j, "signature"));
-	unsigned char sig[1024];
+	const char *sigb;
+
+	memset(q, 0, sizeof(*q));
+	q->json = json_loadb(body != NULL ? body : "", len, JSON_REJECT_DUPLICATES, NULL);
+	if (q->json == NULL ||
+	    decode_chain(json_object_get(q->json, "chain"), q->ders, q->lens, &q->n) != 0)
+		return EG_ERR_PARSE;
+	q->origin = json_string_value(json_object_get(q->json, "origin"));
+	q->challenge = json_string_value(json_object_get(q->json, "challenge"));
+	q->alg = json_string_value(json_object_get(q->json, "alg"));
+	sigb = json_string_value(json_object_get(q->json, "signature"));
+	q->sig_ok = q->challenge != NULL && q->alg != NULL && sigb != NULL &&
+	    eg_b64url_decode(sigb, strlen(sigb), q->sig, sizeof(q->sig), &q->siglen) == EG_OK;
+	return EG_OK;
+}
+
+void
+login_req_free(struct login_req *q)
+{
+	size_t i;
+
+	for (i = 0; i < q->n; i++)
+		free(q->ders[i]);
+	json_decref(q->json);
+	memset(q, 0, sizeof(*q));
+}
+
+int
+login_message(const char *origin, const char *challenge, char *msg, size_t msglen)
+{
+	int n = snprintf(msg, msglen, EG_LOGIN_MSG_PREFIX "%s\n%s", origin, challenge);
+
+	return n < 0 || (size_t)n >= msglen ? -1 : n;
+}
+
+static int
+check_login_signature(struct request *r, const struct login_req *q)
+{
 	char msg[2048];
-	size_t siglen = 0;
 	int n;
 
-	if (ch == NULL || alg == NULL || sigb == NULL ||
-	    eg_b64url_decode(sigb, strlen(sigb), sig, sizeof(sig), &siglen) != EG_OK)
-		return EG_ERR_PARSE;
-	n = snprintf(msg, sizeof(msg), EG_LOGIN_MSG_PREFIX "%s\n%s", r->gw->origin, ch);
-	if (n < 0 || (size_t)n >= sizeof(msg))
+	if (!q->sig_ok || (n = login_message(r->gw->origin, q->challenge, msg, sizeof(msg))) < 0)
 		return EG_ERR_PARSE;
 	/* The signature first: only a card holder's valid answer uses up a challenge, so
 	 * junk signatures cannot fill the store of used challenges. */
-	if (auth_verify_login_signature(leaf, leaflen, alg, (unsigned char *)msg, (size_t)n,
-	    sig, siglen) != EG_OK)
+	if (auth_verify_login_signature(q->ders[0], q->lens[0], q->alg, (unsigned char *)msg,
+	    (size_t)n, q->sig, q->siglen) != EG_OK)
 		return EG_ERR_CRYPTO;
-	return challenge_redeem(r->gw->keys, r->gw->challenges, ch, r->gw->origin);
+	return challenge_redeem(r->gw->keys, r->gw->challenges, q->challenge,
+	    r->gw->origin);
 }
 
 /* A session for eidgate-login: the same sealed session, handed over as a Bearer token. */
@@ -115,37 +146,31 @@ issue_session(struct request *r, const unsigned char *leaf, size_t leaflen)
 enum MHD_Result
 page_token(struct request *r)
 {
-	unsigned char *ders[EG_MAX_CHAIN] = { NULL };
-	size_t lens[EG_MAX_CHAIN], n = 0, i;
-	json_t *j = json_loadb(r->body != NULL ? r->body : "", r->body_size,
-	    JSON_REJECT_DUPLICATES, NULL);
-	const char *origin = json_string_value(json_object_get(j, "origin"));
+	struct login_req q;
 	enum MHD_Result ret;
 	int err;
 
-	if (j == NULL || decode_chain(json_object_get(j, "chain"), ders, lens, &n) != 0) {
+	if (login_req_parse(r->body, r->body_size, &q) != EG_OK) {
 		ret = respond_refused(r, REC_LOGIN_REFUSED, 403, EG_ERR_PARSE, "msg.login-malformed");
 		goto out;
 	}
-	err = auth_verify(r->snap->auth, (const unsigned char *const *)ders, lens, n,
+	err = auth_verify(r->snap->auth, (const unsigned char *const *)q.ders, q.lens, q.n,
 	    &r->user.id, r->user.auth_detail, sizeof(r->user.auth_detail));
 	if (err != EG_OK) {
 		ret = respond_refused(r, REC_LOGIN_REFUSED, 403, err, NULL);
 		goto out;
 	}
-	if (origin != NULL && strcmp(origin, r->gw->origin) == 0 &&
-	    (err = check_login_signature(r, j, ders[0], lens[0])) == EG_ERR_KEYS) {
+	if (q.origin != NULL && strcmp(q.origin, r->gw->origin) == 0 &&
+	    (err = check_login_signature(r, &q)) == EG_ERR_KEYS) {
 		ret = respond_error(r, 503, "keys-unavailable", NULL);
 		goto out;
 	}
-	if (origin == NULL || strcmp(origin, r->gw->origin) != 0 || err != EG_OK) {
+	if (q.origin == NULL || strcmp(q.origin, r->gw->origin) != 0 || err != EG_OK) {
 		ret = respond_refused(r, REC_LOGIN_REFUSED, 403, EG_ERR_CRYPTO, "msg.challenge");
 		goto out;
 	}
-	ret = issue_session(r, ders[0], lens[0]);
+	ret = issue_session(r, q.ders[0], q.lens[0]);
 out:
-	for (i = 0; i < n; i++)
-		free(ders[i]);
-	json_decref(j);
+	login_req_free(&q);
 	return ret;
 }

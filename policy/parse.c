@@ -267,18 +267,13 @@ out:
 	return r;
 }
 
-/* Parses, checks and compiles; on any problem reports it and returns non-zero. */
+/* Parses, checks and compiles f (closed here); on any problem reports it and returns
+ * non-zero. */
 static int
-load_policy(struct pctx *c, const char *path)
+load_policy(struct pctx *c, FILE *f)
 {
-	FILE *f = fopen(path, "rb");
-	int r;
+	int r = load_stream(c, f);
 
-	if (f == NULL) {
-		pctx_error(c, "cannot open: %s", strerror(errno));
-		return EG_ERR_IO;
-	}
-	r = load_stream(c, f);
 	fclose(f);
 	if (r != EG_OK) {
 		pctx_error(c, "cannot read: %s", eg_err(r));
@@ -293,19 +288,30 @@ load_policy(struct pctx *c, const char *path)
 	return r;
 }
 
-int
-policy_load(const char *path, struct policy **out, const struct policy_diag *diag)
+/* policy_load and policy_load_text: name is what messages say; text NULL means the file
+ * name. */
+static int
+load_named(const char *name, const char *text, size_t len, struct policy **out,
+    const struct policy_diag *diag)
 {
 	struct pctx c;
+	FILE *f;
 	int r;
 
 	*out = NULL;
 	memset(&c, 0, sizeof(c));
-	c.file = path;
+	c.file = name;
 	c.diag = diag;
 	if ((c.p = calloc(1, sizeof(*c.p))) == NULL)
 		return EG_ERR_NOMEM;
-	r = load_policy(&c, path);
+	/* "r" never writes through the buffer; glibc reads it as bytes, NULs and all. */
+	f = text != NULL ? fmemopen((void *)text, len, "rb") : fopen(name, "rb");
+	if (f == NULL) {
+		pctx_error(&c, "cannot open: %s", strerror(errno));
+		r = EG_ERR_IO;
+	} else {
+		r = load_policy(&c, f);
+	}
 	free(c.idset);
 	if (r == EG_OK && c.nerrors > 0)
 		r = EG_ERR_POLICY;
@@ -315,6 +321,19 @@ policy_load(const char *path, struct policy **out, const struct policy_diag *dia
 	}
 	*out = c.p;
 	return EG_OK;
+}
+
+int
+policy_load(const char *path, struct policy **out, const struct policy_diag *diag)
+{
+	return load_named(path, NULL, 0, out, diag);
+}
+
+int
+policy_load_text(const char *name, const char *text, size_t len, struct policy **out,
+    const struct policy_diag *diag)
+{
+	return load_named(name, text != NULL ? text : "", len, out, diag);
 }
 
 void

@@ -5,6 +5,7 @@ set -euo pipefail
 
 PKGS=(
   build-essential pkg-config cppcheck
+  clang libclang-rt-14-dev
   libmicrohttpd-dev libgnutls28-dev libssl-dev openssl
   libldap2-dev slapd ldap-utils
   liblmdb-dev lmdb-utils

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test against the binaries in BIN (built with ASan+UBSan by `make test`):
-# source checks, C unit tests, shell scenario tests and the end-to-end scenarios.
+# source checks, C unit tests, shell scenario tests, the end-to-end scenarios and a short
+# run of every fuzz target.
 # usage: tests/run.sh BIN_DIR UNIT_DIR
 # Prints one line per suite and a final "N passed, M failed"; exits 1 on any failure.
 set -uo pipefail
@@ -66,6 +67,8 @@ for t in tests/*/*_test.sh; do
 	suite "scenario $t" bash "$t" "$BIN"
 done
 suite "e2e" python3 tests/e2e/run.py "$BIN"
+# Every libFuzzer target of tests/fuzz/ for 10 s (clang, ASan and UBSan, build/fuzz).
+suite "fuzz" make -s fuzz-test
 
 rm -f "$log"
 echo "$passed passed, $failed failed"

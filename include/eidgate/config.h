@@ -116,5 +116,11 @@ int config_check_ldap(const struct eg_config *cfg,
  * or commas): copies the next into out (outlen >= sizeof(cfg->ldap_uri) holds any) and
  * advances *list. 1 with a URI, 0 at the end (or, cut, when out is too small). */
 int config_ldap_next_uri(const char **list, char *out, size_t outlen);
+/* config_load of a file's content held in memory: text[0..len) (NULs and all, read
+ * exactly as config_load reads the file) under the name `name`, which the messages and
+ * out->path carry and whose directory relative paths are taken from (the current
+ * directory when no such file exists). For tests and tests/fuzz/. */
+int config_load_text(const char *name, const char *text, size_t len, struct eg_config *out,
+    const struct config_diag *diag);
 
 #endif

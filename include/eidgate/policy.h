@@ -70,6 +70,11 @@ struct policy_diag {
 /* Parses path into a new policy. All errors are reported through diag (when not NULL)
  * before failing, then EG_ERR_POLICY is returned. On success *out owns the policy. */
 int policy_load(const char *path, struct policy **out, const struct policy_diag *diag);
+/* policy_load of a file's content held in memory: text[0..len) (NULs and all, read
+ * exactly as policy_load reads the file, version hash included) under the name `name`
+ * that messages carry. For tests and tests/fuzz/. */
+int policy_load_text(const char *name, const char *text, size_t len, struct policy **out,
+    const struct policy_diag *diag);
 void policy_free(struct policy *p);
 
 /* Hex SHA-256 prefix (16 chars) of the file content: names the policy in log records. */

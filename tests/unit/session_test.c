@@ -123,6 +123,29 @@ test_challenges(struct keys *k, struct keys *other)
 	challenge_store_free(cs);
 }
 
+/* Found by tests/fuzz/fuzz_challenge (corpus regress-expires-max): a sealed challenge
+ * whose "e" is INT64_MAX made the used-nonce deadline overflow (UBSan). It is redeemed
+ * once, like any other, and never again. */
+static void
+test_challenge_expiry_max(struct keys *k)
+{
+	static const char plain[] = "{\"n\":\"0123456789abcdef0123456789abcdef\","
+	    "\"o\":\"https://gateway.example:8443\",\"e\":9223372036854775807}";
+	struct challenge_store *cs = NULL;
+	char *tok = NULL;
+
+	CHECK(challenge_store_new(&cs) == EG_OK);
+	CHECK(keys_seal(k, KEYS_SEAL_CHALLENGE, plain, sizeof(plain) - 1, &tok) == EG_OK);
+	if (cs != NULL && tok != NULL) {
+		CHECK(challenge_redeem(k, cs, tok + KEYS_TOKEN_PREFIX_LEN,
+		    "https://gateway.example:8443") == EG_OK);
+		CHECK(challenge_redeem(k, cs, tok + KEYS_TOKEN_PREFIX_LEN,
+		    "https://gateway.example:8443") == EG_ERR_PARSE);
+	}
+	free(tok);
+	challenge_store_free(cs);
+}
+
 static void
 cleanup(const char *dir)
 {
@@ -152,6 +175,7 @@ main(void)
 		test_key_file_rules(dir);
 		test_round_trip_and_tampering(k, other);
 		test_challenges(k, other);
+		test_challenge_expiry_max(k);
 	}
 	keys_close(k);
 	keys_close(other);

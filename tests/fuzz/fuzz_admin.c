@@ -1,0 +1,65 @@
+/*
+ * fuzz_admin.c - the rights API's JSON bodies: admin_change_parse() (api/admin_change.c)
+ * for POST /eidgate/admin/api/grants and /revocations, then the scope as admin_change
+ * reads it (dir_scope_parse, dir_scope_format).
+ *
+ * Input: one byte choosing grant (even) or revocation (odd), then the body.
+ * Invariants: a body that passes has a valid national number, a known role, a scope
+ * string and, when given, a valid name (grants only); a field at fault is one the
+ * answer may name (a known field, "body", or an unknown key of at most 32 bytes); a
+ * scope that parses formats to text that parses to the same scope.
+ */
+#include "fuzz.h"
+#include "eidgate/auth.h"
+#include "eidgate/directory.h"
+#include "api/internal.h"
+
+int
+LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	(void)argc;
+	(void)argv;
+	fuzz_quiet();
+	return 0;
+}
+
+static void
+check_scope(const char *text)
+{
+	struct dir_scope a, b;
+	char buf[EG_MAX_ID + 16];
+
+	if (dir_scope_parse(text, &a) != EG_OK)
+		return;
+	FUZZ_ASSERT(FUZZ_TERMINATED(a.id) && FUZZ_TERMINATED(a.org));
+	dir_scope_format(&a, buf, sizeof(buf));
+	FUZZ_ASSERT(strcmp(buf, text) == 0);
+	FUZZ_ASSERT(dir_scope_parse(buf, &b) == EG_OK && a.kind == b.kind &&
+	    strcmp(a.id, b.id) == 0 && strcmp(a.org, b.org) == 0);
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	enum dir_action action;
+	struct admin_change_req c;
+	const char *field;
+	json_t *j;
+
+	if (size < 1)
+		return 0;
+	action = data[0] % 2 == 0 ? DIR_GRANT : DIR_REVOKE;
+	j = json_loadb((const char *)data + 1, size - 1, JSON_REJECT_DUPLICATES, NULL);
+	field = admin_change_parse(j, action, &c);
+	if (field == NULL) {
+		FUZZ_ASSERT(c.nrn != NULL && auth_nrn_check(c.nrn) == EG_OK);
+		FUZZ_ASSERT(c.role != NULL && dir_role_known(c.role));
+		FUZZ_ASSERT(c.scope != NULL);
+		FUZZ_ASSERT(c.name == NULL || (action == DIR_GRANT && dir_valid_name(c.name)));
+		check_scope(c.scope);
+	} else {
+		FUZZ_ASSERT(strlen(field) <= 32);
+	}
+	json_decref(j);
+	return 0;
+}

@@ -1,0 +1,54 @@
+/*
+ * fuzz_control.c - the control socket's message (server/control_msg.c, control_parse):
+ * a rights change by the platform operator, one JSON line from a local process.
+ *
+ * Input: the line, as control.c hands it over (bytes and length).
+ * Invariants: an accepted message names a known kind, decision, action, role and
+ * reason, an "op-" hex request id, an operator actor, a valid national number and a
+ * scope that parses, all within their lengths.
+ */
+#include "fuzz.h"
+#include "eidgate/auth.h"
+#include "eidgate/directory.h"
+#include "eidgate/util.h"
+#include "server/internal.h"
+
+int
+LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	(void)argc;
+	(void)argv;
+	fuzz_quiet();
+	return 0;
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct control_msg m;
+	struct dir_scope sc;
+	char why[128];
+	int r;
+
+	if (size >= EG_MAX_CONTROL_LINE)
+		return 0;               /* control.c refuses a longer line unread */
+	r = control_parse((const char *)data, size, &m, why, sizeof(why));
+	FUZZ_ASSERT(r == EG_OK || r == EG_ERR_PARSE);
+	if (r == EG_OK) {
+		const struct rec_operator *op = &m.op;
+		FUZZ_ASSERT(op->request_id != NULL && strncmp(op->request_id, "op-", 3) == 0 &&
+		    eg_all_hex(op->request_id + 3) && strlen(op->request_id) <= 40);
+		FUZZ_ASSERT(op->actor != NULL && strncmp(op->actor, "operator:", 9) == 0 &&
+		    strlen(op->actor) <= 64);
+		FUZZ_ASSERT(op->action != NULL && (strcmp(op->action, "grant") == 0 ||
+		    strcmp(op->action, "revoke") == 0));
+		FUZZ_ASSERT(op->target != NULL && auth_nrn_check(op->target) == EG_OK);
+		FUZZ_ASSERT(op->role != NULL && dir_role_known(op->role));
+		FUZZ_ASSERT(op->scope != NULL && dir_scope_parse(op->scope, &sc) == EG_OK);
+		FUZZ_ASSERT(op->reason != NULL);
+	} else {
+		FUZZ_ASSERT(FUZZ_TERMINATED(why) && why[0] != '\0');
+	}
+	control_msg_free(&m);
+	return 0;
+}
