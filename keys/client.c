@@ -325,7 +325,7 @@ keys_unseal(struct keys *k, enum keys_seal p, const char *token, unsigned char *
 		return rc;
 	}
 	/* Malformed tokens stop here: no need to bother the key process with them. */
-	if (tlen <= SEAL_PREFIX_LEN || tlen > KEYS_MAX_MSG - 1 ||
+	if (tlen <= SEAL_PREFIX_LEN || tlen > KEYS_MAX_SEALED_MSG - 1 ||
 	    strncmp(token, SEAL_PREFIX, SEAL_PREFIX_LEN) != 0)
 		return EG_ERR_PARSE;
 	n = tlen;

@@ -86,8 +86,11 @@ struct keys_rep {
 	uint32_t len;
 };
 
-/* The largest message either way: a sealed session's token and its header. */
-#define KEYS_MAX_MSG (2 * EG_MAX_SEALED + 64)
+/* The largest message either way: a sealed session's token and its header, or the
+ * public keys. */
+#define KEYS_MAX_SEALED_MSG (2 * EG_MAX_SEALED + 64)
+#define KEYS_MAX_MSG (sizeof(struct keys_public) > KEYS_MAX_SEALED_MSG ? \
+	sizeof(struct keys_public) : KEYS_MAX_SEALED_MSG)
 
 /* proc.c: the key process. Serves fds[0..n) until all of them are closed, then exits.
  * Never returns. */

@@ -176,7 +176,7 @@ run(struct keyproc *kp, const struct keys_req *q, const unsigned char *in, unsig
 		*outlen = n;
 		return EG_OK;
 	case KOP_UNSEAL:
-		if (q->purpose > KEYS_SEAL_CHALLENGE || q->len == 0 || q->len > KEYS_MAX_MSG - 1)
+		if (q->purpose > KEYS_SEAL_CHALLENGE || q->len == 0 || q->len > KEYS_MAX_SEALED_MSG - 1)
 			return refuse(kp, "open: purpose or size", q->op);
 		memcpy(out, in, q->len);        /* a NUL-terminated copy for unseal() */
 		out[q->len] = '\0';

@@ -7,9 +7,11 @@
  * seals; every file opens. Trying each key costs one AES-GCM tag check per key, and the
  * ring is at most KEYS_MAX_SESSION long, so no key id needs to travel in the token.
  */
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <jansson.h>
 #include <openssl/bn.h>
@@ -203,9 +205,53 @@ add_previous_session(struct keyring *r, const char *path, void *arg)
 }
 
 static int
+pem_name(const struct dirent *d)
+{
+	size_t n = strlen(d->d_name);
+
+	return d->d_name[0] != '.' && n > 4 && strcmp(d->d_name + n - 4, ".pem") == 0;
+}
+
+/*
+ * A directory in publish_keys: every instance of a cluster drops its public key there
+ * (configuration management or a shared mount), so one line in every instance's
+ * configuration publishes all of them, and a new instance's key reaches the others with
+ * a reload instead of an edit of each configuration. Sorted, so that every instance
+ * serves the keys in the same order.
+ */
+static int
+add_published_dir(struct keyring *r, const char *dir)
+{
+	struct dirent **names = NULL;
+	char path[1024];
+	int i, n, rc = EG_OK;
+
+	if ((n = scandir(dir, &names, pem_name, alphasort)) < 0) {
+		log_warn("[assertion] publish_keys %s", dir);
+		return EG_ERR_CONFIG;
+	}
+	for (i = 0; i < n; i++) {
+		if (rc == EG_OK && (size_t)snprintf(path, sizeof(path), "%s/%s", dir,
+		    names[i]->d_name) >= sizeof(path)) {
+			log_warnx("[assertion] publish_keys %s: name too long", dir);
+			rc = EG_ERR_CONFIG;
+		}
+		if (rc == EG_OK)
+			rc = add_file(r, KEYS_SIGN_ASSERTION, path, 0, "[assertion] publish_keys");
+		free(names[i]);
+	}
+	free(names);
+	return rc;
+}
+
+static int
 add_published(struct keyring *r, const char *path, void *arg)
 {
+	struct stat st;
+
 	(void)arg;
+	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+		return add_published_dir(r, path);
 	return add_file(r, KEYS_SIGN_ASSERTION, path, 0, "[assertion] publish_keys");
 }
 

@@ -46,7 +46,9 @@ enum keys_sign { KEYS_SIGN_ASSERTION, KEYS_SIGN_CHECKPOINT, KEYS_SIGN_TLS };
 #define KEYS_MAX_SPKI 128
 /* Session key files (one sealing, the others opening) and public keys of one purpose. */
 #define KEYS_MAX_SESSION 4
-#define KEYS_MAX_PUBLIC 8
+/* Public keys of one purpose: enough for 20 instances of a cluster, each with its key and
+ * the next one published ahead of its turn. */
+#define KEYS_MAX_PUBLIC 48
 /* What a checkpoint signature covers starts with this (audit/checkpoint.c): the key
  * process signs nothing else with the checkpoint key. */
 #define KEYS_CHECKPOINT_PREFIX "eidgate-audit-checkpoint-"

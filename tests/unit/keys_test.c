@@ -275,6 +275,62 @@ test_assertion_rotation(int remote)
 	keys_close(k);
 }
 
+/*
+ * A cluster's instances publish each other's keys through one directory of public keys:
+ * every *.pem in it is published (other names ignored), more keys than one instance
+ * would ever need, and the whole set also crosses the key process's channel.
+ */
+static void
+test_published_directory(int remote)
+{
+	char s[600], a[600], pubdir[600], name[64], p[700];
+	struct keys *k = NULL;
+	struct signer *sg = NULL;
+	FILE *f;
+	int i;
+
+	path_of("a.session", s, sizeof(s));
+	path_of("assertion.key", a, sizeof(a));
+	path_of("cluster-keys", pubdir, sizeof(pubdir));
+	if (!remote) {
+		CHECK(mkdir(pubdir, 0755) == 0);
+		for (i = 0; i < 30; i++) {
+			snprintf(name, sizeof(name), "cluster-keys/gw%02d.key", i);
+			write_ec_key(name);
+			path_of(name, p, sizeof(p));
+			CHECK(unlink(p) == 0);          /* only the public half is shared */
+			snprintf(p + strlen(p), sizeof(p) - strlen(p), ".pub");
+			snprintf(name, sizeof(name), "%s/gw%02d.pem", pubdir, i);
+			CHECK(rename(p, name) == 0);
+		}
+		snprintf(p, sizeof(p), "%s/README", pubdir);
+		if ((f = fopen(p, "w")) != NULL) {
+			fputs("not a key\n", f);
+			fclose(f);
+		}
+	}
+	write_config(s, "", a, pubdir, "");
+	if ((k = open_either(remote)) == NULL)
+		return;
+	CHECK(count_keys(k, KEYS_SIGN_ASSERTION) == 31);
+	CHECK(signer_new(k, &sg) == EG_OK && sg != NULL);
+	if (sg != NULL) {
+		CHECK(strstr(signer_jwks(sg), signer_kid(sg)) != NULL);
+		signer_free(sg);
+	}
+	keys_close(k);
+	/* A broken key in the directory is refused like any other key file. */
+	if (remote) {
+		snprintf(p, sizeof(p), "%s/zz.pem", pubdir);
+		if ((f = fopen(p, "w")) != NULL) {
+			fputs("-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n", f);
+			fclose(f);
+		}
+		CHECK(open_local() == NULL);
+		CHECK(unlink(p) == 0);
+	}
+}
+
 /* The TLS key signs SHA-256 digests (what GnuTLS hands it) and nothing longer or shorter. */
 static void
 test_tls_key(int remote)
@@ -443,6 +499,7 @@ main(void)
 		test_assertion_rotation(remote);
 		test_checkpoint_key(remote);
 		test_tls_key(remote);
+		test_published_directory(remote);
 	}
 	path_of("a.session", s, sizeof(s));
 	path_of("assertion.key", a, sizeof(a));
