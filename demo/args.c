@@ -14,9 +14,10 @@
 static void
 usage(FILE *f, const char *prog)
 {
-	fprintf(f, "usage: %s --listen HOST:PORT [--name NAME]\n"
+	fprintf(f, "usage: %s --listen HOST:PORT [--name NAME] [--journal FILE]\n"
 	    "  --listen HOST:PORT  address to serve plain HTTP on (port 0 picks a free one)\n"
 	    "  --name NAME         backend name reported in every response\n"
+	    "  --journal FILE      append \"REQUEST-ID METHOD PATH\" for every request run\n"
 	    "  --help              show this text\n", prog);
 }
 
@@ -93,6 +94,7 @@ bk_parse_args(int argc, char **argv, struct bk_opts *o)
 	static const struct option longopts[] = {
 		{ "listen", required_argument, NULL, 'l' },
 		{ "name", required_argument, NULL, 'n' },
+		{ "journal", required_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -106,6 +108,9 @@ bk_parse_args(int argc, char **argv, struct bk_opts *o)
 			break;
 		case 'n':
 			o->bo_name = optarg;
+			break;
+		case 'j':
+			o->bo_journal = optarg;
 			break;
 		case 'h':
 			usage(stdout, argv[0]);

@@ -194,6 +194,8 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
 		req->br_started = 1;
 		req->br_kind = classify(url);
 		bk_count(BK_REQUESTS);
+		if (req->br_kind != BK_STATS)
+			bk_journal(conn, method, url);
 		return MHD_YES;
 	}
 	if (*upload_data_size > 0) {

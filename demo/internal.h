@@ -142,6 +142,7 @@ int bk_region_valid(const char *region);
 struct bk_opts {
 	const char *bo_listen;
 	const char *bo_name;
+	const char *bo_journal;         /* --journal FILE, or NULL */
 	char bo_host[256];
 	char bo_port[8];
 	unsigned short bo_portnum;
@@ -236,5 +237,10 @@ enum bk_counter {
 };
 void bk_count(enum bk_counter c);
 enum MHD_Result bk_stats_reply(const struct bk_call *call);
+/* --journal: one line per request started, "REQUEST-ID METHOD PATH", appended with one
+ * write(2) each, so that a test can compare what this backend ran with the gateways'
+ * access logs even after a gateway was killed. Opened before the daemon starts. */
+int bk_journal_open(const char *path);
+void bk_journal(struct MHD_Connection *conn, const char *method, const char *url);
 
 #endif

@@ -106,6 +106,10 @@ bk_main(int argc, char **argv, const struct bk_app *app)
 		fprintf(stderr, "eidgate: cannot initialise the %s backend\n", bk_name());
 		return 1;
 	}
+	if (o.bo_journal != NULL && bk_journal_open(o.bo_journal) != 0) {
+		fprintf(stderr, "eidgate: cannot open the journal %s\n", o.bo_journal);
+		return 1;
+	}
 	rc = serve(&o, app, &set);
 	if (app->ba_fini != NULL)
 		app->ba_fini();

@@ -12,6 +12,7 @@ PKGS=(
   libcurl4-openssl-dev libjansson-dev
   softhsm2 opensc libp11-kit-dev
   curl wrk python3 iproute2 util-linux
+  haproxy           # the load balancer in front of several instances (make cluster, tests)
   chromium
   # building, checking and installing the packages, the manual pages, the unit
   debhelper dpkg-dev lintian adduser mandoc man-db systemd

@@ -121,8 +121,10 @@ class Stack:
                                             stdin=subprocess.DEVNULL, preexec_fn=preexec_fn)
 
     def start_backends(self):
+        # The module backend's journal names every request it ran (backend_journal).
         self.spawn("modules", [os.path.join(self.bin, "eidgate-demo-modules"), "--listen",
-                               "127.0.0.1:%d" % self.modules_port])
+                               "127.0.0.1:%d" % self.modules_port, "--journal",
+                               os.path.join(self.root, "modules.journal")])
         self.spawn("dossiers", [os.path.join(self.bin, "eidgate-demo-dossiers"), "--listen",
                                 "127.0.0.1:%d" % self.dossiers_port])
         wait_port(self.modules_port)
@@ -372,6 +374,16 @@ def backend_requests(stack):
     n = json.loads(c.getresponse().read())["requests"]
     c.close()
     return n
+
+
+def backend_journal(stack):
+    """(request id, method, path) of every request the module backend ran, from its own
+    journal: what reached it, whatever the gateways' logs say."""
+    try:
+        with open(os.path.join(stack.root, "modules.journal")) as f:
+            return [tuple(line.split(" ", 2)) for line in f.read().splitlines() if line]
+    except FileNotFoundError:
+        return []
 
 
 # ---- a private copy of a test CA, to revoke cards without touching the shared PKI ----------
