@@ -48,7 +48,7 @@ unitdir       ?= $(if $(filter /usr,$(PREFIX)),/lib,$(PREFIX)/lib)/systemd/syste
 WEB_FILES     = $(shell find web -type f ! -name '.*')
 SCHEMA_FILES  = $(wildcard directory/schema/*)
 
-.PHONY: all deps test unit e2e browser run clean cppcheck bench programs install fuzz fuzz-build fuzz-test
+.PHONY: all deps test unit e2e browser run cluster clean cppcheck bench programs install fuzz fuzz-build fuzz-test
 all: $(PROGS) $(TOOL_BIN)
 
 # What the packages ship: the gateway and the user-side client.
@@ -124,6 +124,10 @@ unit: $(UNIT_BIN)
 
 run: deps all
 	bash scripts/run-demo.sh
+
+# Several instances behind HAProxy (scripts/cluster.py says what runs where).
+cluster: deps all
+	python3 scripts/cluster.py bin
 
 bench: all
 	for b in bench/*.sh; do bash "$$b" || exit 1; done

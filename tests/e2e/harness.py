@@ -79,16 +79,19 @@ class Stack:
         self.port = free_port()
 
     # ---- lifecycle -------------------------------------------------------------------
-    def start(self):
+    def start(self, gateway=True, test_rules=True):
+        """gateway=False: everything but the gateway (make cluster starts instances of its
+        own); test_rules=False: the policy of make run, without the test-only routes."""
         self.start_ldap()
         self.start_backends()
         # Test stacks get the test-only routes to the backends' /__echo, /__big, ...
         subprocess.run(["bash", os.path.join(REPO, "scripts", "write-config.sh"), self.root,
                         self.pki, str(self.port), str(self.ldap_port), str(self.modules_port),
                         str(self.dossiers_port), self.sync], check=True,
-                       env=dict(os.environ, EIDGATE_TEST_RULES="1"))
+                       env=dict(os.environ, EIDGATE_TEST_RULES="1" if test_rules else "0"))
         self.config = os.path.join(self.root, "eidgate.conf")
-        self.start_gateway()
+        if gateway:
+            self.start_gateway()
         return self
 
     def start_ldap(self):
