@@ -72,6 +72,15 @@ void ldapc_tls_explain(const struct ldapc *c, const char *uri, char *why, size_t
  * so one retry on a fresh connection may succeed; 0 otherwise. */
 int ldapc_is_down(int rc);
 
+/* directory.c, for the change feed (dirfeed.c). dir_drop_all empties the resolver's
+ * caches; dir_drop_entry drops what the changed entry e (DN dn; its attributes, when
+ * the feed sent them, for a group its members) may have made stale: a person, the
+ * people holding or now named in a role group, an organisation, a facility and the
+ * list it is in. Both make searches already under way not cache their answers.
+ * dir_drop_entry returns how many cache entries it dropped. Any thread. */
+void dir_drop_all(struct dir_resolver *d);
+size_t dir_drop_entry(struct dir_resolver *d, LDAP *ld, LDAPMessage *e, const char *dn);
+
 /* RFC 4515 escaping of a filter value (ldap_bv2escaped_filter_value). 0, or -1 when
  * the escaped value does not fit outlen. */
 int ldapc_filter_value(const char *value, char *out, size_t outlen);
