@@ -298,8 +298,10 @@ feed_main(void *arg)
 			ldap_unbind_ext_s(ld, NULL, NULL);
 		if (feed_stopped(f))
 			break;
+		/* The caches stay: they were fresh when the feed broke, and keep their TTL
+		 * (what bounds staleness now); emptying them would turn a directory outage
+		 * into refusals at once. They are emptied when the feed is back. */
 		feed_down(f, why, backoff);
-		dir_drop_all(f->dir);
 		if (feed_sleep(f, backoff))
 			break;
 		backoff = backoff * 2 > FEED_BACKOFF_MAX_MS ? FEED_BACKOFF_MAX_MS : backoff * 2;

@@ -219,7 +219,7 @@ int
 dir_sessions_prune(struct dir_sessions *s, int64_t now, size_t *pruned)
 {
 	static char *attrs[] = { "1.1", NULL };
-	char base[1100], filter[64], t[16];
+	char base[1100], filter[128], t[16];
 	struct prune p = { NULL, 0 };
 	size_t i;
 	int r, rc;

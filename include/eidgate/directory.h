@@ -109,8 +109,8 @@ void dir_forget_person(struct dir_resolver *d, const char *nrn);
  * made stale, so a change made through any instance (or any tool) takes effect here
  * within the time the directory takes to tell us, instead of after [ldap] cache_ttl.
  * Entries below ou=ended-sessions (dir_sessions_end below) are handed to the hooks.
- * When the feed breaks (directory gone, sync refused), the caches empty once and
- * the TTL alone bounds staleness again; it reconnects, through the URIs of [ldap] uri
+ * When the feed breaks (directory gone, sync refused), the cached entries keep their
+ * TTL, which alone bounds staleness again (they are emptied once the feed is back); it reconnects, through the URIs of [ldap] uri
  * in order, after 0.25 s doubling to 30 s, and says so in the log each time its state
  * changes. The refresh at each (re)connection reads the entries' names (and the
  * ended sessions) once; afterwards the directory sends only changes.
