@@ -43,6 +43,10 @@ void ldapc_timeout(const struct ldapc *c, struct timeval *tv);
  * the URI (a refused directory certificate is explained: ldapc_tls_explain()). Returns
  * the LDAP result code. */
 int ldapc_connect(const struct ldapc *c, LDAP **out, char *why, size_t whylen);
+/* ldapc_connect, and *index (may be NULL) = the position in c->uri of the URI that
+ * answered (0: the first). */
+int ldapc_connect_at(const struct ldapc *c, LDAP **out, int *index, char *why,
+    size_t whylen);
 /* The connection of ldapc_connect() to one URI, without the bind: TCP, then TLS for
  * ldaps:// (ldapc_tls_start) or ldapc_secure() for the others. verify = 0 accepts any
  * certificate: only for fetching one to explain a refusal, never followed by a bind.
@@ -108,6 +112,8 @@ void ldapc_facility_attrs(LDAP *ld, LDAPMessage *e, struct dir_facility *f);
 struct dir_writer {
 	struct ldapc lc;                /* settings and password, as the resolver's */
 	LDAP *ld;                       /* NULL until first use, and after a failure */
+	int uri_index;                  /* which URI of [ldap] uri ld is connected to */
+	int64_t connected_ms;           /* when (eg_mono_ms) */
 	char conn_error[768];           /* why the last connect of this change failed */
 	char last_error[1024];
 	int last_access;

@@ -175,6 +175,12 @@ connect_one(const struct ldapc *c, const char *uri, LDAP **out, char *why, size_
 int
 ldapc_connect(const struct ldapc *c, LDAP **out, char *why, size_t whylen)
 {
+	return ldapc_connect_at(c, out, NULL, why, whylen);
+}
+
+int
+ldapc_connect_at(const struct ldapc *c, LDAP **out, int *index, char *why, size_t whylen)
+{
 	const char *list = c->uri;
 	char uri[sizeof(c->uri)], reason[768];
 	size_t used = 0;
@@ -186,8 +192,11 @@ ldapc_connect(const struct ldapc *c, LDAP **out, char *why, size_t whylen)
 	 * address require; the reasons of all that failed are kept. */
 	for (; config_ldap_next_uri(&list, uri, sizeof(uri)); n++) {
 		reason[0] = '\0';
-		if ((r = connect_one(c, uri, out, reason, sizeof(reason))) == LDAP_SUCCESS)
+		if ((r = connect_one(c, uri, out, reason, sizeof(reason))) == LDAP_SUCCESS) {
+			if (index != NULL)
+				*index = n;
 			return r;
+		}
 		used += (size_t)snprintf(why + used, used < whylen ? whylen - used : 0, "%s%s: %s",
 		    n > 0 ? "; " : "", uri, reason);
 		if (used >= whylen)
