@@ -160,6 +160,29 @@ def test_log_out_everywhere_ends_every_session_of_the_person(stack):
                          headers={"Authorization": "Bearer " + t3}).status == 200
 
 
+def test_administrator_ends_someones_sessions_everywhere(stack):
+    b = instance_b(stack)
+    token = token_on(stack, b, WHO)
+    bearer = {"Authorization": "Bearer " + token}
+    assert stack.request("GET", "/eidgate/whoami", headers=bearer, port=b).status == 200
+    time.sleep(1.1)     # sessions are dated in seconds
+    lb = Admin(stack, "lb-molenberg", stack.port)
+    r = lb.post("sessions/end", {"nrn": nrn(stack, WHO), "scope": "facility:ckg-betlehem"})
+    assert r.status == 403 and r.json()["reason"] == "outside-rights", r
+    r = lb.post("sessions/end", {"nrn": nrn(stack, "member-schommel"),
+                                 "scope": "facility:ckg-molenberg"})
+    assert r.status == 404 and r.json()["reason"] == "not-held", r
+    r = lb.post("sessions/end", {"nrn": nrn(stack, WHO), "scope": "facility:ckg-molenberg"})
+    assert r.status == 200 and r.json() == {"ended": True, "all_instances": True}, r
+    done = time.time()
+    delay = until_refused(lambda: stack.request("GET", "/eidgate/whoami", headers=bearer,
+                                                port=b), done)
+    assert delay < LIMIT, delay
+    recs = [x for x in stack.audit() if x.get("action") == "end-sessions"]
+    assert recs and recs[-1]["decision"] == "allow", recs
+    print("administrator's end through A refused on B after %.3f s" % delay)
+
+
 def ldap_has(stack, which, dn):
     port = stack.ldap_port if which == "a" else stack.ldap_port2
     r = subprocess.run(["ldapsearch", "-LLL", "-x", "-o", "ldif_wrap=no", "-H", "ldap://127.0.0.1:%d" % port,
