@@ -21,9 +21,8 @@
 #include "eidgate/util.h"
 #include "api/internal.h"
 
-/* The field at fault, or NULL; *nrn and *scope point into j. */
-static const char *
-parse(json_t *j, const char **nrn, const char **scope)
+const char *
+admin_end_sessions_parse(json_t *j, const char **nrn, const char **scope)
 {
 	void *it;
 
@@ -94,7 +93,7 @@ admin_end_sessions(struct request *r, struct dir_writer *w)
 
 	memset(&op, 0, sizeof(op));
 	op.action = "end-sessions";
-	if ((field = parse(j, &nrn, &scope)) != NULL) {
+	if ((field = admin_end_sessions_parse(j, &nrn, &scope)) != NULL) {
 		ret = admin_refuse(r, &op, 400, "malformed", strcmp(field, "body") == 0 ?
 		    "field.body" : strcmp(field, "nrn") == 0 ? "field.nrn" : "field.scope", field);
 		goto out;

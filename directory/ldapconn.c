@@ -110,7 +110,7 @@ ldapc_open(const struct ldapc *c, const char *uri, int verify, LDAP **out, char 
     size_t whylen)
 {
 	struct timeval tv;
-	int v3 = LDAP_VERSION3, tls, r;
+	int v3 = LDAP_VERSION3, tls, r, keep_idle = 30, keep_probes = 3, keep_interval = 10;
 	char *curi = connect_uri(uri, &tls);
 
 	*out = NULL;
@@ -129,6 +129,11 @@ ldapc_open(const struct ldapc *c, const char *uri, int verify, LDAP **out, char 
 	ldap_set_option(*out, LDAP_OPT_NETWORK_TIMEOUT, &tv);
 	ldap_set_option(*out, LDAP_OPT_TIMEOUT, &tv);
 	ldap_set_option(*out, LDAP_OPT_REFERRALS, LDAP_OPT_OFF);
+	/* A directory that vanished without closing (a cut network) is noticed within
+	 * about a minute even by a connection that only waits: the change feed's. */
+	ldap_set_option(*out, LDAP_OPT_X_KEEPALIVE_IDLE, &keep_idle);
+	ldap_set_option(*out, LDAP_OPT_X_KEEPALIVE_PROBES, &keep_probes);
+	ldap_set_option(*out, LDAP_OPT_X_KEEPALIVE_INTERVAL, &keep_interval);
 	if ((r = ldapc_tls_options(*out, c, verify, why, whylen)) != LDAP_SUCCESS ||
 	    (r = connect_handle(*out, why, whylen)) != LDAP_SUCCESS)
 		return r;

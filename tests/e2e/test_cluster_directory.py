@@ -237,6 +237,9 @@ def test_broken_feed_is_logged_and_counted_and_ttl_applies(stack):
         wait_feed(stack, b)
         path = "/modules/facilities/ckg-molenberg/modules"
         assert stack.request("GET", path, who=WHO, port=b).status == 200
+        token = token_on(stack, b, WHO)
+        bearer = {"Authorization": "Bearer " + token}
+        failures = metric(stack, b, "eidgate_session_end_write_failures_total")
         stack.provider_stop("a")
         wait_feed(stack, b, up=0.0, timeout=10)
         assert metric(stack, b, "eidgate_directory_feed_breaks_total") >= breaks + 1
@@ -248,6 +251,13 @@ def test_broken_feed_is_logged_and_counted_and_ttl_applies(stack):
         assert r.status == 200, r
         r = stack.request("GET", path, who="mod-betlehem", port=b)
         assert r.status == 503, r
+        # A logout without the directory: ended here, and the answer says it is only here.
+        r = stack.request("POST", "/eidgate/logout", headers=bearer, port=b)
+        assert r.status == 200 and r.json()["all_instances"] is False, r
+        assert metric(stack, b, "eidgate_session_end_write_failures_total") == failures + 1
+        assert "ended here, but not in the directory" in stack.log("b")
+        r = stack.request("GET", "/eidgate/whoami", headers=bearer, port=b)
+        assert r.status in (401, 403), r
     finally:
         stack.provider_start("a")
         stack.provider_start("b")
