@@ -203,12 +203,14 @@ static void
 feed_follow(struct dir_feed *f, LDAP *ld, int msgid, const char *uri, char *why,
     size_t whylen)
 {
-	struct timeval tv = { 0, FEED_POLL_MS * 1000 };
+	struct timeval tv;
 	LDAPMessage *m;
 	int rc;
 
 	while (!feed_stopped(f)) {
 		m = NULL;
+		tv.tv_sec = 0;
+		tv.tv_usec = FEED_POLL_MS * 1000;
 		rc = ldap_result(ld, msgid, LDAP_MSG_ONE, &tv, &m);
 		if (rc == 0)
 			goto idle;
