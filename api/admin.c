@@ -199,6 +199,8 @@ api_admin(struct request *r)
 		ret = admin_scope(r, w);
 	else if (op == API_PEOPLE)
 		ret = admin_people(r, w);
+	else if (op == API_END_SESSIONS)
+		ret = admin_end_sessions(r, w);
 	else
 		ret = admin_change(r, w, op == API_GRANT ? DIR_GRANT : DIR_REVOKE);
 	pthread_mutex_unlock(&aw->mu);

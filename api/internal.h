@@ -34,6 +34,12 @@ enum MHD_Result admin_directory_down(struct request *r, const struct admin_op *o
 /* Fills op->scope.org from the directory; 0, 400 (no such scope) or 503. */
 int admin_resolve_scope(struct dir_writer *w, struct admin_op *op);
 
+/* admin_sessions.c: POST sessions/end. Its body's parser (fuzzed): the field at fault
+ * ("body", "nrn" or "scope"), or NULL with *nrn a valid national number and *scope a
+ * string, both pointing into j. */
+enum MHD_Result admin_end_sessions(struct request *r, struct dir_writer *w);
+const char *admin_end_sessions_parse(json_t *j, const char **nrn, const char **scope);
+
 /* admin_list.c */
 enum MHD_Result admin_scope(struct request *r, struct dir_writer *w);
 enum MHD_Result admin_people(struct request *r, struct dir_writer *w);

@@ -27,8 +27,8 @@ static const char usage_text[] =
     "usage: eidgate directory COMMAND -c CONFIG [OPTIONS]\n"
     "\n"
     "  init -c CONFIG\n"
-    "      create ou=people, ou=organisations, ou=regions and the five regions under\n"
-    "      [ldap] base when absent (idempotent)\n"
+    "      create ou=people, ou=organisations, ou=regions, ou=ended-sessions and the\n"
+    "      five regions under [ldap] base when absent (idempotent)\n"
     "  add-organisation -c CONFIG --number N --name NAME --capacity C [--capacity C...]\n"
     "      N: enterprise number, 10 digits with valid check digits\n"
     "      C: jeugdhulp gezinsondersteuning algemeen-welzijn ggz handicap\n"
@@ -151,14 +151,15 @@ failed(const char *cmd, struct dir_writer *w, const char *what)
 static int
 cmd_init(struct dir_writer *w)
 {
-	static const char *const top[] = { "people", "organisations", "regions" };
+	static const char *const top[] = { "people", "organisations", "regions",
+		"ended-sessions" };
 	static const char *const regions[] = { "antwerpen", "limburg", "oost-vlaanderen",
 		"vlaams-brabant-brussel", "west-vlaanderen" };
 	char desc[64];
 	int created, n = 0;
 	size_t i;
 
-	for (i = 0; i < 3; i++) {
+	for (i = 0; i < sizeof(top) / sizeof(top[0]); i++) {
 		if (dir_base_ou(w, top[i], 0, NULL, &created) != EG_OK)
 			return failed("init", w, top[i]);
 		n += created;

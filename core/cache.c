@@ -419,6 +419,27 @@ cache_del(struct cache *c, const void *key, size_t klen)
 	return r;
 }
 
+size_t
+cache_del_if(struct cache *c, cache_pred_fn pred, void *arg)
+{
+	size_t i, w, n = 0;
+
+	for (i = 0; i < c->nsets; i++) {
+		pthread_mutex_lock(&c->sets[i].mu);
+		for (w = 0; w < c->ways; w++) {
+			struct slot *s = slot_at(c, i, w);
+			const void *val = (c->flags & CACHE_REFS) ? slot_ref(s) : s->data;
+			if (s->klen == 0 || !pred(slot_key(c, s), s->klen, val, s->vlen, arg))
+				continue;
+			/* Released under the lock: at most a free(), never a call back. */
+			cache_ref_put(slot_drop(c, s));
+			n++;
+		}
+		pthread_mutex_unlock(&c->sets[i].mu);
+	}
+	return n;
+}
+
 void
 cache_stats(struct cache *c, unsigned long *hits, unsigned long *misses)
 {

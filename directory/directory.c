@@ -34,6 +34,9 @@ struct dir_resolver {
 	struct cache *people, *orgs, *facilities;
 	int64_t ttl_ms;
 	atomic_ulong errors;            /* searches that failed (for /eidgate/metrics) */
+	/* Bumped by the change feed (dirfeed.c) before it drops entries: a search that
+	 * started before a drop does not cache its (maybe older) answer. */
+	atomic_ulong gen;
 	/* dir_probe's last answer, kept DIR_PROBE_MS so a load balancer polling readyz
 	 * does not become the directory's busiest client; guarded by mu. */
 	int probe_rc;
@@ -72,13 +75,16 @@ cached_get(struct cache *c, const char *key)
 	return cache_get_ref(c, key, strlen(key), eg_mono_ms(), &entry) == EG_OK ? entry : NULL;
 }
 
-/* Caches entry under key for [ldap] cache_ttl (not at all when that is 0). */
+/* Caches entry under key for [ldap] cache_ttl (not at all when that is 0), unless the
+ * change feed dropped entries since the search began (gen, read before it): the answer
+ * may predate that change. */
 static void
-cached_put(const struct dir_resolver *d, struct cache *c, const char *key, const void *entry)
+cached_put(struct dir_resolver *d, struct cache *c, const char *key, const void *entry,
+    unsigned long gen)
 {
 	int64_t now = eg_mono_ms();
 
-	if (d->ttl_ms > 0)
+	if (d->ttl_ms > 0 && atomic_load(&d->gen) == gen)
 		(void)cache_put_ref(c, key, strlen(key), entry, now + d->ttl_ms, now);
 }
 
@@ -363,6 +369,7 @@ dir_person(struct dir_resolver *d, const char *nrn, const struct dir_person **ou
 	char filter[2048], member[1024], esc_nrn[64], esc_member[1536], key[64];
 	char *attrs[] = { "uid", "cn", "givenName", "sn", NULL };
 	struct person_parse pp = { nrn, NULL };
+	unsigned long gen = atomic_load(&d->gen);
 	int r;
 
 	*out = NULL;
@@ -380,7 +387,7 @@ dir_person(struct dir_resolver *d, const char *nrn, const struct dir_person **ou
 	    esc_nrn, esc_member);
 	if ((r = dir_search(d, d->lc.base, filter, attrs, person_parse, &pp)) != EG_OK)
 		return r;
-	cached_put(d, d->people, key, pp.p);
+	cached_put(d, d->people, key, pp.p, gen);
 	*out = pp.p;
 	return EG_OK;
 }
@@ -408,6 +415,7 @@ dir_org(struct dir_resolver *d, const char *id, const struct dir_org **out)
 	char filter[256], esc[192], key[96];
 	char *attrs[] = { "description", "eidgateCapacity", NULL };
 	char base[1024];
+	unsigned long gen = atomic_load(&d->gen);
 	struct dir_org *o;
 	int r;
 
@@ -430,7 +438,7 @@ dir_org(struct dir_resolver *d, const char *id, const struct dir_org **out)
 		cache_ref_put(o);
 		return r;
 	}
-	cached_put(d, d->orgs, key, o);
+	cached_put(d, d->orgs, key, o, gen);
 	*out = o;
 	return EG_OK;
 }
@@ -463,6 +471,7 @@ dir_facility(struct dir_resolver *d, const char *id, const struct dir_facility *
 {
 	char filter[256], esc[192], key[96], base[1024];
 	char *attrs[] = { "description", "eidgateSector", "eidgateRegion", NULL };
+	unsigned long gen = atomic_load(&d->gen);
 	struct dir_facility *f;
 	int r;
 
@@ -484,7 +493,7 @@ dir_facility(struct dir_resolver *d, const char *id, const struct dir_facility *
 		cache_ref_put(f);
 		return r;
 	}
-	cached_put(d, d->facilities, key, f);
+	cached_put(d, d->facilities, key, f, gen);
 	*out = f;
 	return EG_OK;
 }
@@ -528,6 +537,7 @@ dir_facilities_of(struct dir_resolver *d, const char *org, const struct dir_faci
 	char key[96], base[1024], rdn[256];
 	LDAPAVA ava, *rdnp[2] = { &ava, NULL };
 	char *rdnstr = NULL;
+	unsigned long gen = atomic_load(&d->gen);
 	int r;
 
 	*out = NULL;
@@ -551,7 +561,113 @@ dir_facilities_of(struct dir_resolver *d, const char *org, const struct dir_faci
 	if ((r = dir_search(d, base, "(objectClass=eidgateFacility)", attrs, faclist_parse,
 	    &fp)) != EG_OK)
 		return r;
-	cached_put(d, d->facilities, key, fp.list);
+	cached_put(d, d->facilities, key, fp.list, gen);
 	*out = fp.list;
 	return EG_OK;
+}
+
+/* ==== What the change feed (dirfeed.c) drops (internal.h) ==== */
+
+void
+dir_drop_all(struct dir_resolver *d)
+{
+	atomic_fetch_add(&d->gen, 1);
+	cache_clear(d->people);
+	cache_clear(d->orgs);
+	cache_clear(d->facilities);
+}
+
+static size_t
+drop_key(struct cache *c, const char *prefix, const char *id)
+{
+	char key[DIR_CACHE_KEY_MAX];
+	int n = snprintf(key, sizeof(key), "%s:%s", prefix, id);
+
+	if (n <= 0 || (size_t)n >= sizeof(key))
+		return 0;
+	return cache_del(c, key, (size_t)n) == EG_OK;
+}
+
+/* A cached person holding a grant of the changed group: its roles changed. */
+static int
+holds_group(const void *key, size_t klen, const void *val, size_t vlen, void *arg)
+{
+	const struct dir_person *p = val;
+	const struct eg_grant *g = arg;
+	size_t i;
+
+	(void)key;
+	(void)klen;
+	(void)vlen;
+	for (i = 0; i < p->ngrants; i++)
+		if (p->grants[i].kind == g->kind && strcmp(p->grants[i].role, g->role) == 0 &&
+		    strcmp(p->grants[i].scope, g->scope) == 0)
+			return 1;
+	return 0;
+}
+
+/* A role group changed: whoever held it (cached with it) and whoever it names now. */
+static size_t
+drop_group(struct dir_resolver *d, LDAP *ld, LDAPMessage *e, struct eg_grant *g)
+{
+	struct berval **vals = ldap_get_values_len(ld, e, "member");
+	char nrn[EG_NRN_LEN + 1], dn[1024];
+	size_t i, n = cache_del_if(d->people, holds_group, g);
+
+	for (i = 0; vals != NULL && vals[i] != NULL; i++) {
+		if (vals[i]->bv_len >= sizeof(dn))
+			continue;
+		memcpy(dn, vals[i]->bv_val, vals[i]->bv_len);
+		dn[vals[i]->bv_len] = '\0';
+		if (dirw_member_nrn(dn, nrn) == 0)
+			n += drop_key(d->people, "p", nrn);
+	}
+	ldap_value_free_len(vals);
+	return n;
+}
+
+/* The RDN values of dn, leaf first: t[i] = v[i] for i < *n (at most 4 used). */
+static int
+dn_parts(const char *dn, LDAPDN *parsed, const char *t[4], const char *v[4], int *n)
+{
+	int i;
+
+	*n = 0;
+	if (ldap_str2dn(dn, parsed, LDAP_DN_FORMAT_LDAPV3) != LDAP_SUCCESS)
+		return -1;
+	for (i = 0; i < 4 && (*parsed)[i] != NULL; i++) {
+		if ((*parsed)[i][1] != NULL)
+			return -1;      /* multi-valued RDN: nothing eidgate writes */
+		t[i] = (*parsed)[i][0]->la_attr.bv_val;
+		v[i] = (*parsed)[i][0]->la_value.bv_val;
+		*n = i + 1;
+	}
+	return 0;
+}
+
+size_t
+dir_drop_entry(struct dir_resolver *d, LDAP *ld, LDAPMessage *e, const char *dn)
+{
+	const char *t[4] = { "", "", "", "" }, *v[4] = { "", "", "", "" };
+	LDAPDN parsed = NULL;
+	struct eg_grant g;
+	size_t n = 0;
+	int k;
+
+	atomic_fetch_add(&d->gen, 1);
+	if (dn_to_grant(dn, &g) == 0)
+		return drop_group(d, ld, e, &g);
+	if (dn_parts(dn, &parsed, t, v, &k) == 0 && k >= 3) {
+		if (strcasecmp(t[0], "uid") == 0 && strcasecmp(t[1], "ou") == 0 &&
+		    strcasecmp(v[1], "people") == 0) {
+			n = drop_key(d->people, "p", v[0]);
+		} else if (strcasecmp(t[0], "o") == 0 && strcasecmp(v[1], "organisations") == 0) {
+			n = drop_key(d->orgs, "o", v[0]) + drop_key(d->facilities, "l", v[0]);
+		} else if (k >= 4 && strcasecmp(t[0], "ou") == 0 && strcasecmp(t[1], "o") == 0 &&
+		    strcasecmp(v[2], "organisations") == 0) {
+			n = drop_key(d->facilities, "f", v[0]) + drop_key(d->facilities, "l", v[1]);
+		}
+	}
+	ldap_dnfree(parsed);
+	return n;
 }

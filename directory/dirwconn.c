@@ -55,12 +55,30 @@ dir_writer_denied(const struct dir_writer *w)
 	return w->last_access;
 }
 
+/* How long a writer that failed over stays on a later directory of [ldap] uri before
+ * it tries the first again. */
+#define DIRW_PREFER_FIRST_MS 5000
+
 int
 dirw_connect(struct dir_writer *w)
 {
+	int rc;
+
+	/* Changes go to one directory at a time, the first of the list that answers, so a
+	 * conditional change (remove this VTE while another remains, RFC 4528) is decided
+	 * in one place by every instance; replication carries it to the others. A writer
+	 * that failed over returns to the first once it answers again. */
+	if (w->ld != NULL && w->uri_index > 0 &&
+	    eg_mono_ms() - w->connected_ms >= DIRW_PREFER_FIRST_MS) {
+		ldap_unbind_ext_s(w->ld, NULL, NULL);
+		w->ld = NULL;
+	}
 	if (w->ld != NULL)
 		return LDAP_SUCCESS;
-	return ldapc_connect(&w->lc, &w->ld, w->conn_error, sizeof(w->conn_error));
+	rc = ldapc_connect_at(&w->lc, &w->ld, &w->uri_index, w->conn_error,
+	    sizeof(w->conn_error));
+	w->connected_ms = eg_mono_ms();
+	return rc;
 }
 
 int

@@ -43,6 +43,10 @@ void ldapc_timeout(const struct ldapc *c, struct timeval *tv);
  * the URI (a refused directory certificate is explained: ldapc_tls_explain()). Returns
  * the LDAP result code. */
 int ldapc_connect(const struct ldapc *c, LDAP **out, char *why, size_t whylen);
+/* ldapc_connect, and *index (may be NULL) = the position in c->uri of the URI that
+ * answered (0: the first). */
+int ldapc_connect_at(const struct ldapc *c, LDAP **out, int *index, char *why,
+    size_t whylen);
 /* The connection of ldapc_connect() to one URI, without the bind: TCP, then TLS for
  * ldaps:// (ldapc_tls_start) or ldapc_secure() for the others. verify = 0 accepts any
  * certificate: only for fetching one to explain a refusal, never followed by a bind.
@@ -72,6 +76,15 @@ void ldapc_tls_explain(const struct ldapc *c, const char *uri, char *why, size_t
  * so one retry on a fresh connection may succeed; 0 otherwise. */
 int ldapc_is_down(int rc);
 
+/* directory.c, for the change feed (dirfeed.c). dir_drop_all empties the resolver's
+ * caches; dir_drop_entry drops what the changed entry e (DN dn; its attributes, when
+ * the feed sent them, for a group its members) may have made stale: a person, the
+ * people holding or now named in a role group, an organisation, a facility and the
+ * list it is in. Both make searches already under way not cache their answers.
+ * dir_drop_entry returns how many cache entries it dropped. Any thread. */
+void dir_drop_all(struct dir_resolver *d);
+size_t dir_drop_entry(struct dir_resolver *d, LDAP *ld, LDAPMessage *e, const char *dn);
+
 /* RFC 4515 escaping of a filter value (ldap_bv2escaped_filter_value). 0, or -1 when
  * the escaped value does not fit outlen. */
 int ldapc_filter_value(const char *value, char *out, size_t outlen);
@@ -99,6 +112,8 @@ void ldapc_facility_attrs(LDAP *ld, LDAPMessage *e, struct dir_facility *f);
 struct dir_writer {
 	struct ldapc lc;                /* settings and password, as the resolver's */
 	LDAP *ld;                       /* NULL until first use, and after a failure */
+	int uri_index;                  /* which URI of [ldap] uri ld is connected to */
+	int64_t connected_ms;           /* when (eg_mono_ms) */
 	char conn_error[768];           /* why the last connect of this change failed */
 	char last_error[1024];
 	int last_access;

@@ -110,7 +110,7 @@ ldapc_open(const struct ldapc *c, const char *uri, int verify, LDAP **out, char 
     size_t whylen)
 {
 	struct timeval tv;
-	int v3 = LDAP_VERSION3, tls, r;
+	int v3 = LDAP_VERSION3, tls, r, keep_idle = 30, keep_probes = 3, keep_interval = 10;
 	char *curi = connect_uri(uri, &tls);
 
 	*out = NULL;
@@ -129,6 +129,11 @@ ldapc_open(const struct ldapc *c, const char *uri, int verify, LDAP **out, char 
 	ldap_set_option(*out, LDAP_OPT_NETWORK_TIMEOUT, &tv);
 	ldap_set_option(*out, LDAP_OPT_TIMEOUT, &tv);
 	ldap_set_option(*out, LDAP_OPT_REFERRALS, LDAP_OPT_OFF);
+	/* A directory that vanished without closing (a cut network) is noticed within
+	 * about a minute even by a connection that only waits: the change feed's. */
+	ldap_set_option(*out, LDAP_OPT_X_KEEPALIVE_IDLE, &keep_idle);
+	ldap_set_option(*out, LDAP_OPT_X_KEEPALIVE_PROBES, &keep_probes);
+	ldap_set_option(*out, LDAP_OPT_X_KEEPALIVE_INTERVAL, &keep_interval);
 	if ((r = ldapc_tls_options(*out, c, verify, why, whylen)) != LDAP_SUCCESS ||
 	    (r = connect_handle(*out, why, whylen)) != LDAP_SUCCESS)
 		return r;
@@ -175,6 +180,12 @@ connect_one(const struct ldapc *c, const char *uri, LDAP **out, char *why, size_
 int
 ldapc_connect(const struct ldapc *c, LDAP **out, char *why, size_t whylen)
 {
+	return ldapc_connect_at(c, out, NULL, why, whylen);
+}
+
+int
+ldapc_connect_at(const struct ldapc *c, LDAP **out, int *index, char *why, size_t whylen)
+{
 	const char *list = c->uri;
 	char uri[sizeof(c->uri)], reason[768];
 	size_t used = 0;
@@ -186,8 +197,11 @@ ldapc_connect(const struct ldapc *c, LDAP **out, char *why, size_t whylen)
 	 * address require; the reasons of all that failed are kept. */
 	for (; config_ldap_next_uri(&list, uri, sizeof(uri)); n++) {
 		reason[0] = '\0';
-		if ((r = connect_one(c, uri, out, reason, sizeof(reason))) == LDAP_SUCCESS)
+		if ((r = connect_one(c, uri, out, reason, sizeof(reason))) == LDAP_SUCCESS) {
+			if (index != NULL)
+				*index = n;
 			return r;
+		}
 		used += (size_t)snprintf(why + used, used < whylen ? whylen - used : 0, "%s%s: %s",
 		    n > 0 ? "; " : "", uri, reason);
 		if (used >= whylen)

@@ -9,6 +9,7 @@
 
 #include <jansson.h>
 
+#include "eidgate/directory.h"
 #include "eidgate/err.h"
 #include "eidgate/log.h"
 #include "eidgate/pages.h"
@@ -264,8 +265,50 @@ page_context(struct request *r)
 	return ret;
 }
 
-#define LOGGED_OUT "{\"logged_out\":true}"
+/* Also in the directory, so that every instance refuses it within a second (its change
+ * feed). Failing that, the session has still ended here (and in the access log), and
+ * the answer says it may live on at the other instances until they learn it. */
 #define LOGIN_AGAIN "{\"login\":true}"
+
+static int
+end_in_directory(struct request *r, int everywhere, int64_t until)
+{
+	struct req_user *u = &r->user;
+	int err;
+
+	if (everywhere)
+		err = dir_sessions_end_person(r->gw->dsessions, u->sess.nrn, eg_now_us() / 1000000,
+		    until);
+	else
+		err = dir_sessions_end(r->gw->dsessions, u->session_id, until);
+	if (err != EG_OK)
+		log_warnx("request %s: session %s ended here, but not in the directory: the other "
+		    "instances refuse it only when they learn it otherwise", r->id, u->session_id);
+	return err == EG_OK;
+}
+
+/* {"everywhere": true} in the body: every session of the person, not just this one. */
+static int
+wants_everywhere(const struct request *r)
+{
+	json_t *j = r->body_size > 0 ? json_loadb(r->body, r->body_size, 0, NULL) : NULL;
+	int everywhere = json_is_true(json_object_get(j, "everywhere"));
+
+	json_decref(j);
+	return everywhere;
+}
+
+/* Ends this session (or all of the person's) here. EG_OK or EG_ERR_NOMEM (full). */
+static int
+end_here(struct request *r, int everywhere, int64_t until)
+{
+	struct req_user *u = &r->user;
+	int64_t now = eg_now_us() / 1000000;
+
+	if (everywhere && session_end_person(r->gw->ends, u->sess.nrn, now, until, now) != EG_OK)
+		return EG_ERR_NOMEM;
+	return session_end(r->gw->ends, u->session_id, until, now);
+}
 
 /*
  * POST /eidgate/logout: the session ends at the gateway, for good (its id is refused
@@ -273,26 +316,36 @@ page_context(struct request *r)
  * cookie is cleared, and the browser is marked as logged out, so that the card it still
  * presents does not log it in again on the next page (session.c). The browser keeps
  * the card's TLS session until the card is removed or the browser closed; the page says
- * so in words.
+ * so in words. With {"everywhere": true} every session of the person made until now
+ * ends. The end is written to the directory too; "all_instances" in the answer says
+ * whether that worked.
  */
 enum MHD_Result
 page_logout(struct request *r)
 {
 	struct req_user *u = &r->user;
+	int everywhere = u->has_session && wants_everywhere(r);
 	int64_t until = 0;
+	int shared = 1;
+	char body[64];
 
 	if (u->has_session) {
 		until = u->sess.created + r->snap->cfg.absolute_timeout_ms / 1000;
-		if (session_end(r->gw->ends, u->session_id, until, eg_now_us() / 1000000) != EG_OK) {
+		if (everywhere)
+			until = eg_now_us() / 1000000 + r->snap->cfg.absolute_timeout_ms / 1000;
+		if (end_here(r, everywhere, until) != EG_OK) {
 			log_warnx("request %s: the ended sessions are full: logout refused", r->id);
 			return respond_error(r, 503, "logout-unavailable", NULL);
 		}
+		shared = end_in_directory(r, everywhere, until);
 	}
 	free(u->set_cookie);
 	u->set_cookie = strdup("__Host-eidgate=; Secure; HttpOnly; SameSite=Strict; Path=/; Max-Age=0");
 	if (record_session_end(r, REC_LOGOUT, EG_OK, until) != EG_OK)
 		return respond_audit_unavailable(r);
-	return respond_buffer_cookie(r, 200, "application/json", LOGGED_OUT, strlen(LOGGED_OUT),
+	snprintf(body, sizeof(body), "{\"logged_out\":true,\"everywhere\":%s,\"all_instances\":%s}",
+	    everywhere ? "true" : "false", shared ? "true" : "false");
+	return respond_buffer_cookie(r, 200, "application/json", body, strlen(body),
 	    u->via_bearer ? NULL : websession_signed_out_cookie(1));
 }
 

@@ -55,6 +55,8 @@ may_read_metrics(const struct request *r)
 struct module_figures {
 	long active;
 	unsigned long reqs, conns, a_hits, a_misses, d_hits, d_misses, d_errors;
+	int feed_up;
+	unsigned long feed_drops, feed_breaks, end_failures;
 	struct auth_stats au;
 	struct audit_stats as;
 };
@@ -81,6 +83,16 @@ static const struct {
 	    "Directory lookups that asked the directory.", FIG(d_misses), F_ULONG },
 	{ "eidgate_directory_errors_total", "counter", "Directory searches that failed.",
 	    FIG(d_errors), F_ULONG },
+	{ "eidgate_directory_feed_up", "gauge",
+	    "1 while the directory's change feed is followed, 0 while changes wait for "
+	    "[ldap] cache_ttl.", FIG(feed_up), F_INT },
+	{ "eidgate_directory_invalidations_total", "counter",
+	    "Cache entries dropped and sessions ended by the directory's change feed.",
+	    FIG(feed_drops), F_ULONG },
+	{ "eidgate_directory_feed_breaks_total", "counter",
+	    "Times the directory's change feed broke.", FIG(feed_breaks), F_ULONG },
+	{ "eidgate_session_end_write_failures_total", "counter",
+	    "Logouts ended here but not written to the directory.", FIG(end_failures), F_ULONG },
 	{ "eidgate_ocsp_cache_hits_total", "counter",
 	    "OCSP answers taken from the cache (since the last reload).", FIG(au.ocsp_hits),
 	    F_ULONG },
@@ -131,6 +143,8 @@ write_module_metrics(struct request *r, FILE *out)
 	forward_stats(r->gw->upstream, &f.active, &f.reqs, &f.conns);
 	forward_assertion_stats(r->gw->assertions, &f.a_hits, &f.a_misses);
 	dir_stats(r->gw->dir, &f.d_hits, &f.d_misses, &f.d_errors);
+	dir_feed_stats(r->gw->feed, &f.feed_up, &f.feed_drops, &f.feed_breaks);
+	f.end_failures = dir_sessions_failures(r->gw->dsessions);
 	auth_stats(r->snap->auth, &f.au);
 	audit_stats(r->gw->audit, &f.as);
 	for (i = 0; i < sizeof(families) / sizeof(families[0]); i++)
@@ -171,6 +185,10 @@ page_metrics(struct request *r)
  * Readiness, for load balancers and systemd: 200 when a request could be served now,
  * 503 naming what is missing. The directory is probed (at most one search per two
  * seconds, dir_probe); the log is writable unless a write failed and is being retried.
+ * The change feed is reported ("feed") but does not make the instance unready: without
+ * it requests are still decided correctly, only changes wait up to [ldap] cache_ttl,
+ * and every instance's feed breaks at once when the directory does, so a load balancer
+ * that took them out would turn slower freshness into an outage.
  */
 enum MHD_Result
 page_readyz(struct request *r)
@@ -185,9 +203,14 @@ page_readyz(struct request *r)
 		log_warnx("readyz: not ready:%s%s%s%s", dir_ok ? "" : " directory unreachable",
 		    log_ok ? "" : " access log not writable", policy_ok ? "" : " no policy",
 		    keys_ok ? "" : " keys not available");
-	return respond_json_obj(r, ready ? 200 : 503, json_pack("{s:s,s:{s:s,s:s,s:s,s:s}}",
+	int feed_up;
+	unsigned long drops, breaks;
+
+	dir_feed_stats(r->gw->feed, &feed_up, &drops, &breaks);
+	return respond_json_obj(r, ready ? 200 : 503, json_pack("{s:s,s:{s:s,s:s,s:s,s:s,s:s}}",
 	    "status", ready ? "ready" : "not-ready", "checks",
 	    "directory", dir_ok ? "ok" : "unreachable",
+	    "feed", feed_up ? "following" : "ttl-only",
 	    "log", log_ok ? "ok" : "not-writable",
 	    "policy", policy_ok ? "ok" : "missing",
 	    "keys", keys_ok ? "ok" : "unavailable"));

@@ -288,7 +288,8 @@ identify_session(struct request *r, const char *token, int via_bearer)
 	int err;
 
 	err = open_session(r, token, s, u->session_id, sizeof(u->session_id));
-	if (err == EG_OK && session_ended(r->gw->ends, u->session_id, eg_now_us() / 1000000))
+	if (err == EG_OK && (session_ended(r->gw->ends, u->session_id, eg_now_us() / 1000000) ||
+	    session_ended_person(r->gw->ends, s->nrn, s->created, eg_now_us() / 1000000)))
 		err = EG_ERR_SESSION_ENDED;
 	if (err == EG_OK)
 		err = check_session(r, s, via_bearer);

@@ -46,6 +46,8 @@ static const struct route routes[] = {
 	{ RM_POST, ADMIN_API "grants", R_API, api_admin, api_admin_wrong_method, API_GRANT },
 	{ RM_POST, ADMIN_API "revocations", R_API, api_admin, api_admin_wrong_method,
 	    API_REVOKE },
+	{ RM_POST, ADMIN_API "sessions/end", R_API, api_admin, api_admin_wrong_method,
+	    API_END_SESSIONS },
 	{ RM_ANY, ADMIN_API, R_API | R_PREFIX, api_admin_not_found, NULL, 0 },
 
 	{ RM_GET, AUDIT_API "scope", R_LOGIN, api_audit_scope, NULL, 0 },

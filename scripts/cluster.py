@@ -1,6 +1,6 @@
 """`make cluster`: several eidgate instances on this machine, on 127.0.0.1 only, as
-tests/e2e/test_cluster.py runs them: the test PKI and card tokens, the directory, both
-sample backends, three gateway instances (each its own port, access log and assertion
+tests/e2e/test_cluster.py runs them: the test PKI and card tokens, two directory providers
+replicating each other (mirror mode), both sample backends, three gateway instances (each its own port, access log and assertion
 key; all instances' keys published from one shared directory) and HAProxy in TCP mode in
 front of them. Ctrl-C stops everything this started.
 
@@ -31,10 +31,12 @@ eidgate cluster is running: HAProxy at https://127.0.0.1:%d/eidgate/   (Ctrl-C s
     for n in c.names:
         print("  instance %-5s https://127.0.0.1:%d   access log %s" % (n, c.ports[n], c.db(n)))
     print("""  HAProxy            %s (stats: echo 'show stat' | socat - %s)
-  Directory (slapd)  ldap://127.0.0.1:%d (StartTLS)
+  Directory          two slapd providers in mirror mode: ldap://127.0.0.1:%d/ and
+                     ldap://127.0.0.1:%d/ (StartTLS); each instance follows their changes
   Backends           modules http://127.0.0.1:%d, dossiers http://127.0.0.1:%d
   Assertion keys     %s (every instance publishes all of them)
 """ % (os.path.join(stack.root, "haproxy.cfg"), c.stats_socket(), stack.ldap_port,
+       stack.ldap_port2,
        stack.modules_port, stack.dossiers_port, c.keydir))
     for key, what in PEOPLE:
         p = stack.person(key)
@@ -49,7 +51,7 @@ Stop one instance (kill -9 or SIGTERM on its pid) and go on through the others.
 
 def main():
     bin_dir = sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, "..", "bin")
-    stack = harness.Stack(bin_dir)
+    stack = harness.Stack(bin_dir, ldap_pair=True)
     c = None
     try:
         stack.start(gateway=False, test_rules=False)

@@ -90,6 +90,43 @@ TLSProtocolMin 3.3
 EOF
 }
 
+# slapd.conf lines of one half of a pair (DIR/mirror holds "SERVER_ID PEER_PORT"): the
+# global serverID, or the database's syncrepl from the peer, mirror mode and the
+# syncprov overlay (which also serves the gateways' change feed). The peer is reached
+# on loopback with the shared rootdn password; between machines this would be
+# starttls=critical with tls_cacert and a replication account of its own.
+mirror_config() {
+  local dir=$1 part=$2 id peer cred
+  if [ "$part" = overlay ]; then
+    # On every instance, paired or not: the gateways follow the directory with the
+    # Content Synchronization operation (RFC 4533), which syncprov serves.
+    printf 'overlay syncprov\nsyncprov-checkpoint 100 1\nsyncprov-sessionlog 10000\n'
+    return 0
+  fi
+  [ -s "$dir/mirror" ] || return 0
+  read -r id peer < "$dir/mirror"
+  if [ "$part" = global ]; then
+    printf 'serverID %s\n' "$id"
+    return 0
+  fi
+  cred=$(cat "$dir/admin.secret")
+  cat <<EOC
+index entryCSN eq
+index entryUUID eq
+syncrepl rid=00$id
+	provider=ldap://127.0.0.1:$peer/
+	bindmethod=simple
+	binddn="$ROOTDN"
+	credentials=$cred
+	searchbase="$SUFFIX"
+	type=refreshAndPersist
+	retry="1 +"
+	timeout=2
+	network-timeout=2
+mirrormode on
+EOC
+}
+
 write_config() {
   local dir=$1 cert=${2:-} key=${3:-} schema rootpw modload=""
   schema=$(cd "$(dirname "$EIDGATE_SCHEMA")" && pwd)/$(basename "$EIDGATE_SCHEMA")
@@ -101,6 +138,10 @@ write_config() {
   if [ -e "$MODULE_DIR/back_mdb.so" ] || [ -e "$MODULE_DIR/back_mdb.la" ]; then
     modload="modulepath $MODULE_DIR
 moduleload back_mdb"
+  fi
+  if [ -e "$MODULE_DIR/syncprov.so" ] || [ -e "$MODULE_DIR/syncprov.la" ]; then
+    modload="${modload:-modulepath $MODULE_DIR}
+moduleload syncprov"
   fi
   rootpw=$(hash_file "$dir/admin.secret") || die "slappasswd failed"
   [ -n "$rootpw" ] || die "slappasswd gave no hash"
@@ -115,6 +156,7 @@ include $schema
 pidfile $dir/slapd.pid
 argsfile $dir/slapd.args
 $modload
+$(mirror_config "$dir" global)
 $(tls_config "$cert" "$key")
 
 # Frontend: the root DSE (naming contexts, supported features; no directory data) may
@@ -141,6 +183,7 @@ index ou eq
 index o eq
 
 limits dn.exact="$SVCDN" size=unlimited time=unlimited
+$(mirror_config "$dir" database)
 
 # Nothing in this database is served to an anonymous client: searches fail with
 # "authentication required" instead of returning an empty result.
@@ -172,11 +215,20 @@ access to dn.base="ou=regions,$SUFFIX" attrs=children
 	by dn.exact="$SVCDN" write
 	by * none
 
+# Sessions ended by a logout (eidgate writes them, every instance follows them).
+access to dn.children="ou=ended-sessions,$SUFFIX"
+	by dn.exact="$SVCDN" write
+	by * none
+access to dn.base="ou=ended-sessions,$SUFFIX" attrs=children
+	by dn.exact="$SVCDN" write
+	by * none
+
 # Everything else: the service account reads; anonymous may only bind.
 access to *
 	by dn.exact="$SVCDN" read
 	by anonymous auth
 	by * none
+$(mirror_config "$dir" overlay)
 EOF
   mv -f "$dir/slapd.conf.new" "$dir/slapd.conf"
   mkdir -p "$dir/data"
@@ -235,7 +287,7 @@ description: eidgate directory
 
 "
   fi
-  for ou in people organisations regions; do
+  for ou in people organisations regions ended-sessions; do
     has "ou=$ou,$SUFFIX" && continue
     ldif+="dn: ou=$ou,$SUFFIX
 objectClass: organizationalUnit
@@ -361,6 +413,58 @@ cmd_start() {
   launch "$dir" "$port"
 }
 
+# Copies the data of A (stopped or not) into the fresh database of B, entryUUID and
+# entryCSN included, so the two start as one replica set instead of two directories
+# with the same names.
+copy_data() {
+  local a=$1 b=$2
+  [ ! -e "$b/data/data.mdb" ] || return 0
+  mkdir -p "$b/data"
+  slapcat -f "$a/slapd.conf" -b "$SUFFIX" 2>"$b/slapcat.err" \
+    | slapadd -w -f "$b/slapd.conf" -b "$SUFFIX" >/dev/null 2>"$b/slapadd.err" \
+    || { cat "$b/slapcat.err" "$b/slapadd.err" >&2; die "copying $a into $b failed"; }
+  rm -f "$b/slapcat.err" "$b/slapadd.err"
+}
+
+cmd_start_pair() {
+  [ $# -ge 4 ] || usage
+  local dir pa pb secret cert="" key=""
+  dir=$(abspath "$1"); pa=$2; pb=$3; secret=$4; shift 4
+  case "${1:-}" in
+    --tls) [ $# -eq 3 ] || usage; cert=$(abspath "$2"); key=$(abspath "$3") ;;
+    "") ;;
+    *) usage ;;
+  esac
+  check_port "$pa"; check_port "$pb"
+  [ "$pa" != "$pb" ] || die "the two providers need two ports"
+  case "$dir" in *[[:space:]\"]*) die "DIR must not contain spaces or quotes: $dir" ;; esac
+  mkdir -p "$dir/a" "$dir/b"
+  chmod 700 "$dir" "$dir/a" "$dir/b"
+  echo "1 $pb" > "$dir/a/mirror"
+  echo "2 $pa" > "$dir/b/mirror"
+  if [ ! -s "$dir/a/admin.secret" ]; then
+    head -c 32 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' | head -c 32 > "$dir/a/admin.secret"
+  fi
+  cp "$dir/a/admin.secret" "$dir/b/admin.secret"
+  chmod 600 "$dir/a/admin.secret" "$dir/b/admin.secret"
+  # A writes its base entries first; B gets a copy of them before either starts.
+  write_config "$dir/a" "$cert" "$key"
+  init_data "$dir/a" "$secret"
+  write_config "$dir/b" "$cert" "$key"
+  copy_data "$dir/a" "$dir/b"
+  cmd_start "$dir/a" "$pa" "$secret" "$@"
+  cmd_start "$dir/b" "$pb" "$secret" "$@"
+  echo "ldap://127.0.0.1:$pa/ ldap://127.0.0.1:$pb/"
+}
+
+cmd_stop_pair() {
+  [ $# -eq 1 ] || usage
+  local dir
+  dir=$(abspath "$1")
+  cmd_stop "$dir/b"
+  cmd_stop "$dir/a"
+}
+
 cmd_stop() {
   [ $# -eq 1 ] || usage
   local dir pid i
@@ -423,6 +527,8 @@ case "$cmd" in
   restart) cmd_restart "$@" ;;
   load)    cmd_load "$@" ;;
   status)  cmd_status "$@" ;;
+  start-pair) cmd_start_pair "$@" ;;
+  stop-pair)  cmd_stop_pair "$@" ;;
   -h|--help|help) usage ;;
   *) usage ;;
 esac

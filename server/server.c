@@ -361,6 +361,36 @@ add_ended(void *arg, const char *session, int64_t until)
 		log_warnx("ended session %s cannot be remembered: the set is full", session);
 }
 
+/* The change feed's hooks: sessions ended through any instance (directory.h). */
+static void
+feed_session_end(void *arg, const char *session, int64_t until)
+{
+	add_ended(arg, session, until);
+}
+
+static void
+feed_person_end(void *arg, const char *nrn, int64_t before, int64_t until)
+{
+	struct gateway *gw = arg;
+	char masked[32];
+
+	if (session_end_person(gw->ends, nrn, before, until, eg_now_us() / 1000000) != EG_OK) {
+		log_mask_nrn(nrn, masked, sizeof(masked));
+		log_warnx("the sessions of %s ended in the directory cannot be remembered: the "
+		    "set is full", masked);
+	}
+}
+
+static int
+open_feed(struct gateway *gw, const struct eg_config *cfg)
+{
+	struct dir_feed_hooks hooks = { feed_session_end, feed_person_end, gw };
+
+	if (dir_sessions_open(cfg, &gw->dsessions) != EG_OK)
+		return -1;
+	return dir_feed_start(cfg, gw->dir, gw->dsessions, &hooks, &gw->feed) == EG_OK ? 0 : -1;
+}
+
 /* Sessions ended by a logout or a revoked card stay ended across a restart: the access
  * log has them (audit_ended_sessions). */
 static int
@@ -395,6 +425,7 @@ open_services(struct gateway *gw, const struct eg_config *cfg, int threads)
 	if (verdict_cache_new(verdict_ttl_ms(cfg), &gw->verdicts) != EG_OK ||
 	    verdict_cache_new(cfg->session_recheck_ms, &gw->card_checks) != EG_OK ||
 	    session_ends_new(&gw->ends) != EG_OK || load_ended(gw) != 0 ||
+	    open_feed(gw, cfg) != 0 ||
 	    forward_assertions_new(&gw->assertions) != EG_OK ||
 	    api_writer_new(&gw->writer) != EG_OK || ticket_key_new(gw) != 0)
 		return -1;
@@ -418,6 +449,8 @@ close_services(struct gateway *gw)
 	forward_pool_free(gw->upstream);
 	forward_assertions_free(gw->assertions);
 	api_writer_free(gw->writer);
+	dir_feed_stop(gw->feed);
+	dir_sessions_close(gw->dsessions);
 	dir_close(gw->dir);
 	challenge_store_free(gw->challenges);
 	verdict_cache_free(gw->verdicts);

@@ -26,9 +26,10 @@ struct request;
 struct api_writer;
 
 /* The rights API (api/admin*.c), below /eidgate/admin/api/: GET scope, GET people,
- * POST grants, POST revocations, one route row each with its operation in the row's op;
- * its 405 and 404 in its own JSON shape. */
-enum api_op { API_SCOPE, API_PEOPLE, API_GRANT, API_REVOKE };
+ * POST grants, POST revocations, POST sessions/end (every session of a person, on every
+ * instance), one route row each with its operation in the row's op; its 405 and 404 in
+ * its own JSON shape. */
+enum api_op { API_SCOPE, API_PEOPLE, API_GRANT, API_REVOKE, API_END_SESSIONS };
 enum MHD_Result api_admin(struct request *r);
 enum MHD_Result api_admin_wrong_method(struct request *r);
 enum MHD_Result api_admin_not_found(struct request *r);

@@ -155,6 +155,19 @@ int cache_put_ref(struct cache *c, const void *key, size_t klen, const void *ref
  */
 int cache_del(struct cache *c, const void *key, size_t klen);
 
+/*
+ * Deletes every entry, live or dead, for which pred returns nonzero, as cache_del does;
+ * returns how many. pred sees the key, and the value: its bytes (vlen of them), or with
+ * CACHE_REFS the reference (vlen 0), which it must not keep. pred runs with the entry's
+ * set locked: it must not call the cache. The sets are visited one after the other, so
+ * an entry stored meanwhile in a set already visited survives; callers that must not
+ * lose a change to that race (the directory's change feed) also make such a store
+ * detect that it came too late (directory.c: a generation number).
+ */
+typedef int (*cache_pred_fn)(const void *key, size_t klen, const void *val, size_t vlen,
+    void *arg);
+size_t cache_del_if(struct cache *c, cache_pred_fn pred, void *arg);
+
 /* Deletes every entry, as cache_del does. Stores made concurrently may survive. */
 void cache_clear(struct cache *c);
 

@@ -102,6 +102,64 @@ int dir_probe(struct dir_resolver *d);
 /* Drops cached entries of one person (after a rights change made through eidgate). */
 void dir_forget_person(struct dir_resolver *d, const char *nrn);
 
+/* ==== The change feed (dirfeed.c) ====
+ * One thread with its own connection follows the directory with the Content
+ * Synchronization operation (RFC 4533, refreshAndPersist, served by slapd's syncprov
+ * overlay) below [ldap] base, and drops from the resolver's caches what each change
+ * made stale, so a change made through any instance (or any tool) takes effect here
+ * within the time the directory takes to tell us, instead of after [ldap] cache_ttl.
+ * Entries below ou=ended-sessions (dir_sessions_end below) are handed to the hooks.
+ * When the feed breaks (directory gone, sync refused), the cached entries keep their
+ * TTL, which alone bounds staleness again (they are emptied once the feed is back); it reconnects, through the URIs of [ldap] uri
+ * in order, after 0.25 s doubling to 30 s, and says so in the log each time its state
+ * changes. The refresh at each (re)connection reads the entries' names (and the
+ * ended sessions) once; afterwards the directory sends only changes.
+ */
+struct dir_feed;
+
+struct dir_feed_hooks {
+	/* Session public_id ended until `until` (seconds since the epoch). */
+	void (*session_end)(void *arg, const char *public_id, int64_t until);
+	/* Every session of nrn made at or before `before` ended, until `until`. */
+	void (*person_end)(void *arg, const char *nrn, int64_t before, int64_t until);
+	void *arg;
+};
+
+struct dir_sessions;
+
+/* Starts the feed thread for d (which must outlive it); sessions (may be NULL) is
+ * pruned of expired entries about once a minute from that thread. EG_OK, EG_ERR_CONFIG
+ * (password file), EG_ERR_NOMEM or EG_ERR_INTERNAL (no thread). */
+int dir_feed_start(const struct eg_config *cfg, struct dir_resolver *d,
+    struct dir_sessions *sessions, const struct dir_feed_hooks *hooks,
+    struct dir_feed **out);
+/* Stops the thread (within about 250 ms) and frees the feed. NULL is allowed. */
+void dir_feed_stop(struct dir_feed *f);
+/* For /eidgate/metrics and readiness: *up = 1 while the feed follows the directory
+ * (its refresh done), changes applied since start (cache entries and sessions),
+ * times it broke. f NULL: all 0. Any thread. */
+void dir_feed_stats(struct dir_feed *f, int *up, unsigned long *invalidations,
+    unsigned long *breaks);
+
+/* ==== Sessions ended in the directory (dirsess.c) ====
+ * ou=ended-sessions,<base>: one eidgateSessionEnd entry per session ended by a logout
+ * (cn=s-<public id>) and one per person whose sessions were all ended (cn=p-<national
+ * number>), each with eidgateNotAfter, the sessions' absolute timeout, after which it
+ * is pruned. Written over a connection of its own, to the first directory of [ldap]
+ * uri that answers (so to one provider of a replicated pair at a time); every
+ * instance learns them through its change feed. Thread-safe (one mutex). */
+int dir_sessions_open(const struct eg_config *cfg, struct dir_sessions **out);
+void dir_sessions_close(struct dir_sessions *s);
+/* Ends public_id until `until`. EG_OK or EG_ERR_DIRECTORY (logged with the LDAP text). */
+int dir_sessions_end(struct dir_sessions *s, const char *public_id, int64_t until);
+/* Ends every session of nrn made at or before `before`, until `until`. */
+int dir_sessions_end_person(struct dir_sessions *s, const char *nrn, int64_t before,
+    int64_t until);
+/* Deletes the entries whose eidgateNotAfter has passed; *pruned counts them. */
+int dir_sessions_prune(struct dir_sessions *s, int64_t now, size_t *pruned);
+/* Directory writes of session ends that failed since start. */
+unsigned long dir_sessions_failures(struct dir_sessions *s);
+
 /* ==== Rights management (dirvocab.c, rights.c, dirwrite.c, dirquery.c, dirpeople.c).
  * Everything below is pure or uses its own connection (struct dir_writer): the resolver
  * above stays read-only. ==== */

@@ -81,6 +81,8 @@ struct gateway {
 	                                     * for [session] recheck */
 	struct session_ends *ends;      /* sessions ended by a logout or a revoked card */
 	struct api_writer *writer;      /* the rights API's directory writer (api/) */
+	struct dir_sessions *dsessions; /* ended sessions in the directory (dirsess.c) */
+	struct dir_feed *feed;          /* the directory's change feed (dirfeed.c) */
 	struct assertion_cache *assertions;
 	void *ticket_key;               /* gnutls_datum_t: TLS session ticket key */
 	struct gw_loop **loops;         /* one libmicrohttpd daemon and event loop each */

@@ -67,6 +67,14 @@ void session_ends_free(struct session_ends *e);
 int session_end(struct session_ends *e, const char *public_id, int64_t until, int64_t now);
 /* 1 when the session was ended and its end has not passed. */
 int session_ended(struct session_ends *e, const char *public_id, int64_t now);
+/* Ends every session of nrn made (eg_session.created) at or before `before`, until
+ * `until` (the last of them times out); a later `before` replaces an earlier one.
+ * EG_OK, EG_ERR_PARSE, or EG_ERR_NOMEM (full: nothing ended, the caller refuses). */
+int session_end_person(struct session_ends *e, const char *nrn, int64_t before,
+    int64_t until, int64_t now);
+/* 1 when a session of nrn made at `created` was ended by session_end_person. */
+int session_ended_person(struct session_ends *e, const char *nrn, int64_t created,
+    int64_t now);
 
 struct challenge_store;
 int challenge_store_new(struct challenge_store **out);

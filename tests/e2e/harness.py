@@ -66,8 +66,13 @@ class Response:
 
 
 class Stack:
-    def __init__(self, bin_dir, sync="group"):
+    """ldap_pair: two slapd providers in mirror mode (scripts/slapd.sh start-pair) on
+    ldap_port and ldap_port2, the gateway's [ldap] uri naming both in that order;
+    provider_stop("a"|"b") and provider_start() stop and bring back one of them."""
+    def __init__(self, bin_dir, sync="group", ldap_pair=False):
         self.bin = os.path.abspath(bin_dir)
+        self.ldap_pair = ldap_pair
+        self.ldap_port2 = free_port() if ldap_pair else None
         self.pki = shared_pki()
         self.root = tempfile.mkdtemp(prefix="eidgate-e2e-", dir=os.path.join(REPO, "run"))
         self.sync = sync
@@ -90,28 +95,66 @@ class Stack:
                         str(self.dossiers_port), self.sync], check=True,
                        env=dict(os.environ, EIDGATE_TEST_RULES="1" if test_rules else "0"))
         self.config = os.path.join(self.root, "eidgate.conf")
+        if self.ldap_pair:
+            config_variant(self, "eidgate", {
+                "uri = ldap://127.0.0.1:%d\n" % self.ldap_port:
+                "uri = ldap://127.0.0.1:%d/ ldap://127.0.0.1:%d/\n" % (self.ldap_port,
+                                                                     self.ldap_port2)})
         if gateway:
             self.start_gateway()
         return self
 
+    def ldap_dir(self):
+        """The directory slapd.sh load and stop take: the first provider of a pair."""
+        return os.path.join(self.root, "ldap", "a") if self.ldap_pair else \
+            os.path.join(self.root, "ldap")
+
     def start_ldap(self):
-        """slapd with the test directory, StartTLS on ldap_port and TLS on ldaps_port."""
+        """slapd with the test directory, StartTLS on ldap_port and TLS on ldaps_port;
+        or, with ldap_pair, two providers (StartTLS on ldap_port and ldap_port2)."""
         ldap = os.path.join(self.root, "ldap")
+        if self.ldap_pair:
+            subprocess.run(["bash", os.path.join(REPO, "scripts", "slapd.sh"), "start-pair",
+                            ldap, str(self.ldap_port), str(self.ldap_port2),
+                            os.path.join(self.pki, "keys", "ldap.secret"),
+                            "--tls", os.path.join(self.pki, "ldap", "slapd.pem"),
+                            os.path.join(self.pki, "ldap", "slapd.key")],
+                           check=True, stdout=subprocess.DEVNULL)
+            ldap = self.ldap_dir()
+        else:
+            self.start_single_ldap(ldap)
+        ldif = subprocess.run(["bash", os.path.join(REPO, "demo", "directory", "make-ldif.sh")],
+                              check=True, capture_output=True).stdout
+        subprocess.run(["bash", os.path.join(REPO, "scripts", "slapd.sh"), "load", ldap, "-"],
+                       input=ldif, check=True, stdout=subprocess.DEVNULL)
+
+    def start_single_ldap(self, ldap):
         subprocess.run(["bash", os.path.join(REPO, "scripts", "slapd.sh"), "start", ldap,
                         str(self.ldap_port), os.path.join(self.pki, "keys", "ldap.secret"),
                         "--tls", os.path.join(self.pki, "ldap", "slapd.pem"),
                         os.path.join(self.pki, "ldap", "slapd.key"),
                         "--ldaps", str(self.ldaps_port)],
                        check=True, stdout=subprocess.DEVNULL)
-        ldif = subprocess.run(["bash", os.path.join(REPO, "demo", "directory", "make-ldif.sh")],
-                              check=True, capture_output=True).stdout
-        subprocess.run(["bash", os.path.join(REPO, "scripts", "slapd.sh"), "load", ldap, "-"],
-                       input=ldif, check=True, stdout=subprocess.DEVNULL)
 
     def stop_ldap(self):
+        if self.ldap_pair:
+            subprocess.run(["bash", os.path.join(REPO, "scripts", "slapd.sh"), "stop-pair",
+                            os.path.join(self.root, "ldap")], check=False,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            return
         subprocess.run(["bash", os.path.join(REPO, "scripts", "slapd.sh"), "stop",
                         os.path.join(self.root, "ldap")], check=False,
                        stdout=subprocess.DEVNULL)
+
+    def provider_stop(self, which):
+        subprocess.run(["bash", os.path.join(REPO, "scripts", "slapd.sh"), "stop",
+                        os.path.join(self.root, "ldap", which)], check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def provider_start(self, which):
+        subprocess.run(["bash", os.path.join(REPO, "scripts", "slapd.sh"), "restart",
+                        os.path.join(self.root, "ldap", which)], check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
     def restart_ldap(self):
         subprocess.run(["bash", os.path.join(REPO, "scripts", "slapd.sh"), "restart",

@@ -17,7 +17,7 @@ import cluster
 import harness
 
 OWN_STACK = True
-STACK_ARGS = {"sync": "full"}
+STACK_ARGS = {"sync": "full", "ldap_pair": True}
 WHO = "mod-molenberg"
 
 

@@ -1,9 +1,11 @@
 /*
  * fuzz_admin.c - the rights API's JSON bodies: admin_change_parse() (api/admin_change.c)
- * for POST /eidgate/admin/api/grants and /revocations, then the scope as admin_change
- * reads it (dir_scope_parse, dir_scope_format).
+ * for POST /eidgate/admin/api/grants and /revocations, admin_end_sessions_parse()
+ * (api/admin_sessions.c) for POST sessions/end, then the scope as both read it
+ * (dir_scope_parse, dir_scope_format).
  *
- * Input: one byte choosing grant (even) or revocation (odd), then the body.
+ * Input: one byte choosing grant (0 mod 3), revocation (1) or sessions/end (2), then the
+ * body.
  * Invariants: a body that passes has a valid national number, a known role, a scope
  * string and, when given, a valid name (grants only); a field at fault is one the
  * answer may name (a known field, "body", or an unknown key of at most 32 bytes); a
@@ -38,6 +40,21 @@ check_scope(const char *text)
 	    strcmp(a.id, b.id) == 0 && strcmp(a.org, b.org) == 0);
 }
 
+static void
+end_sessions(json_t *j)
+{
+	const char *nrn = NULL, *scope = NULL;
+	const char *field = admin_end_sessions_parse(j, &nrn, &scope);
+
+	if (field == NULL) {
+		FUZZ_ASSERT(nrn != NULL && auth_nrn_check(nrn) == EG_OK && scope != NULL);
+		check_scope(scope);
+	} else {
+		FUZZ_ASSERT(strcmp(field, "body") == 0 || strcmp(field, "nrn") == 0 ||
+		    strcmp(field, "scope") == 0);
+	}
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -48,8 +65,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size < 1)
 		return 0;
-	action = data[0] % 2 == 0 ? DIR_GRANT : DIR_REVOKE;
 	j = json_loadb((const char *)data + 1, size - 1, JSON_REJECT_DUPLICATES, NULL);
+	if (data[0] % 3 == 2) {
+		end_sessions(j);
+		json_decref(j);
+		return 0;
+	}
+	action = data[0] % 3 == 0 ? DIR_GRANT : DIR_REVOKE;
 	field = admin_change_parse(j, action, &c);
 	if (field == NULL) {
 		FUZZ_ASSERT(c.nrn != NULL && auth_nrn_check(c.nrn) == EG_OK);

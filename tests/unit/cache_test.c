@@ -167,6 +167,34 @@ test_full_refuses(void)
 	cache_free(c);
 }
 
+/* Values starting with 'x' are dropped. */
+static int
+starts_x(const void *key, size_t klen, const void *val, size_t vlen, void *arg)
+{
+	(void)key;
+	(void)klen;
+	++*(int *)arg;
+	return vlen > 0 && ((const char *)val)[0] == 'x';
+}
+
+static void
+test_del_if(void)
+{
+	struct cache *c = make(32, 4, 8, 4, CACHE_WIPE);
+	char k[8];
+	int calls = 0;
+
+	CHECK(cache_put(c, LIT("a"), LIT("xa"), 100, 0) == EG_OK);
+	CHECK(cache_put(c, LIT("b"), LIT("yb"), 100, 0) == EG_OK);
+	CHECK(cache_put(c, LIT("c"), LIT("xc"), 1, 0) == EG_OK);      /* dead at 5 */
+	CHECK(cache_del_if(c, starts_x, &calls) == 2);
+	CHECK(calls == 3);
+	CHECK(cache_get(c, LIT("a"), 5, k, sizeof(k), NULL) == EG_ERR_NOT_FOUND);
+	CHECK(cache_get(c, LIT("b"), 5, k, sizeof(k), NULL) == EG_OK);
+	CHECK(cache_del_if(c, starts_x, &calls) == 0);
+	cache_free(c);
+}
+
 static void
 test_del_clear_stats(void)
 {
@@ -399,6 +427,7 @@ main(void)
 	test_full_evicts();
 	test_full_refuses();
 	test_del_clear_stats();
+	test_del_if();
 	test_refs();
 	test_threads();
 	return check_report();

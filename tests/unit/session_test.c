@@ -146,6 +146,34 @@ test_challenge_expiry_max(struct keys *k)
 	challenge_store_free(cs);
 }
 
+/* Sessions ended one by one and all of a person's up to a moment (auth/ended.c). */
+static void
+test_ended(void)
+{
+	struct session_ends *e = NULL;
+
+	CHECK(session_ends_new(&e) == EG_OK);
+	if (e == NULL)
+		return;
+	CHECK(session_end(e, "abcdef0123456789", 200, 100) == EG_OK);
+	CHECK(session_ended(e, "abcdef0123456789", 150));
+	CHECK(!session_ended(e, "abcdef0123456789", 200));     /* past its timeout */
+	CHECK(!session_ended(e, "0000000000000000", 150));
+	CHECK(session_end_person(e, "85073003361", 120, 500, 100) == EG_OK);
+	CHECK(session_ended_person(e, "85073003361", 120, 130));      /* made at the moment */
+	CHECK(session_ended_person(e, "85073003361", 50, 130));
+	CHECK(!session_ended_person(e, "85073003361", 121, 130));     /* made after it */
+	CHECK(!session_ended_person(e, "90010705778", 50, 130));
+	/* An earlier moment arriving late never moves it back. */
+	CHECK(session_end_person(e, "85073003361", 110, 500, 130) == EG_OK);
+	CHECK(session_ended_person(e, "85073003361", 115, 130));
+	CHECK(session_end_person(e, "85073003361", 140, 500, 130) == EG_OK);
+	CHECK(session_ended_person(e, "85073003361", 135, 130));
+	CHECK(!session_ended_person(e, "85073003361", 135, 500));     /* expired */
+	CHECK(session_end_person(e, "8507", 1, 2, 0) == EG_ERR_PARSE);
+	session_ends_free(e);
+}
+
 static void
 cleanup(const char *dir)
 {
@@ -177,6 +205,7 @@ main(void)
 		test_challenges(k, other);
 		test_challenge_expiry_max(k);
 	}
+	test_ended();
 	keys_close(k);
 	keys_close(other);
 	cleanup(dir);
