@@ -209,6 +209,7 @@ struct audit_item {
 
 struct audit_log {
 	char *dir;
+	char instance[AUDIT_INSTANCE_MAX + 1];  /* stamped on records that name none */
 	MDB_env *env;
 	struct audit_dbis dbi;
 	int lockfd;                     /* flock'ed writer.lock: one writer per log */

@@ -385,6 +385,7 @@ open_services(struct gateway *gw, const struct eg_config *cfg, int threads)
 	ao.map_size = cfg->audit_map_size;
 	ao.sync = audit_sync_of(cfg->audit_sync);
 	ao.keys = gw->keys;     /* checkpoints are signed by the key process */
+	ao.instance = cfg->audit_instance;
 	if (audit_open(&ao, &gw->audit) != EG_OK) {
 		log_warnx("[audit] db %s: cannot open the access log", cfg->audit_db);
 		return -1;

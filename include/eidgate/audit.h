@@ -66,7 +66,15 @@ struct audit_options {
 	/* Or the gateway's keys (keys.h): checkpoints are signed by the key process with
 	 * its [audit] signing_key, which this process never reads. Used when set. */
 	struct keys *keys;
+	/* [audit] instance: the name written in every record's `instance` field (unless
+	 * the record names one) and in meta "instance". NULL or "": "gw". At most
+	 * AUDIT_INSTANCE_MAX bytes of [A-Za-z0-9._-]. */
+	const char *instance;
 };
+
+/* An instance name: 1..AUDIT_INSTANCE_MAX bytes of [A-Za-z0-9._-], not "." or "..". */
+#define AUDIT_INSTANCE_MAX 63
+int audit_instance_valid(const char *name);
 
 /*
  * One record. Every string may be NULL (stored as absent). Strings are copied by
@@ -111,6 +119,11 @@ struct audit_record {
 	/* key-change records: the checkpoint key that signs from here on (base64url of its DER
 	 * SubjectPublicKeyInfo); see "Key changes" below. */
 	const char *key;
+	/* The gateway instance that wrote the record ([audit] instance; field id 25). Every
+	 * record carries it, so a row merged from several logs, an export, an archive or a
+	 * syslog message says where it was written without a lookup, and the chain hash
+	 * covers it: a record cannot be moved into another instance's log unnoticed. */
+	const char *instance;
 	/* filled by audit on read: hex SHA-256 of this record's chained hash */
 	const char *hash;
 	/* Not a field: when > 0, the record (a logout, a revoked card) also ends the

@@ -146,7 +146,7 @@ expect_count(const struct audit_filter *f, int n)
 static double
 fill(const char *dir, enum audit_sync sync, int n, uint64_t map)
 {
-	struct audit_options o = { dir, map, sync, 0, 0, NULL, NULL };
+	struct audit_options o = { dir, map, sync, 0, 0, NULL, NULL, NULL };
 	struct audit_log *log = NULL;
 	struct audit_record r;
 	struct recbuf b = { "", "", "", "" };
@@ -282,7 +282,7 @@ test_newest_first(const char *dir)
 static void
 test_roundtrip(void)
 {
-	struct audit_options o = { subdir("rt"), 0, AUDIT_SYNC_FULL, 0, 0, NULL, NULL };
+	struct audit_options o = { subdir("rt"), 0, AUDIT_SYNC_FULL, 0, 0, NULL, NULL, NULL };
 	struct audit_filter f = { .kind = "rights" };
 	struct audit_log *log;
 	size_t i;
@@ -310,7 +310,7 @@ test_roundtrip(void)
 static void
 test_reopen(const char *dir)
 {
-	struct audit_options o = { dir, 0, AUDIT_SYNC_GROUP, 0, 0, NULL, NULL };
+	struct audit_options o = { dir, 0, AUDIT_SYNC_GROUP, 0, 0, NULL, NULL, NULL };
 	struct audit_verify_result res;
 	struct audit_log *log;
 	struct audit_record r;
@@ -425,7 +425,7 @@ appender(void *arg)
 static void
 test_threads(void)
 {
-	struct audit_options o = { subdir("threads"), 0, AUDIT_SYNC_FULL, 0, 0, NULL, NULL };
+	struct audit_options o = { subdir("threads"), 0, AUDIT_SYNC_FULL, 0, 0, NULL, NULL, NULL };
 	struct audit_verify_result res;
 	uint64_t *seqs = calloc(N_RECORDS, sizeof(*seqs));
 	unsigned char *seen = calloc(N_RECORDS + 1, 1);
@@ -497,7 +497,7 @@ reader_child(const char *dir, int stopfd)
 static void
 test_reader_while_writing(void)
 {
-	struct audit_options o = { subdir("live"), 64 * 1024, AUDIT_SYNC_GROUP, 0, 1, NULL, NULL };
+	struct audit_options o = { subdir("live"), 64 * 1024, AUDIT_SYNC_GROUP, 0, 1, NULL, NULL, NULL };
 	struct audit_log *log = NULL;
 	struct audit_record r;
 	struct recbuf b = { "", "", "", "" };
@@ -571,7 +571,7 @@ count_elsewhere(const char *dir)
 static void
 test_sync_modes(void)
 {
-	struct audit_options o = { subdir("sync-full"), 0, AUDIT_SYNC_FULL, 0, 0, NULL, NULL };
+	struct audit_options o = { subdir("sync-full"), 0, AUDIT_SYNC_FULL, 0, 0, NULL, NULL, NULL };
 	struct audit_log *log = NULL;
 	struct audit_record r;
 	struct recbuf b = { "", "", "", "" };
@@ -612,7 +612,7 @@ test_sync_modes(void)
 static uint64_t
 fail_and_recover(const char *dir)
 {
-	struct audit_options o = { dir, 0, AUDIT_SYNC_GROUP, 0, 1, NULL, NULL };
+	struct audit_options o = { dir, 0, AUDIT_SYNC_GROUP, 0, 1, NULL, NULL, NULL };
 	struct audit_log *log = NULL;
 	struct audit_record r;
 	struct recbuf b = { "", "", "", "" };
@@ -713,7 +713,7 @@ lappender(void *arg)
 static double
 full_run(const char *name, int nt, int linger_us, double *rate)
 {
-	struct audit_options o = { subdir(name), 0, AUDIT_SYNC_FULL, 0, 0, NULL, NULL };
+	struct audit_options o = { subdir(name), 0, AUDIT_SYNC_FULL, 0, 0, NULL, NULL, NULL };
 	struct audit_log *log = NULL;
 	struct lthr t[4];
 	pthread_t tid[4];
@@ -762,7 +762,7 @@ test_full_linger(void)
 static void
 test_reader_check(void)
 {
-	struct audit_options o = { subdir("readers"), 0, AUDIT_SYNC_GROUP, 0, 0, NULL, NULL };
+	struct audit_options o = { subdir("readers"), 0, AUDIT_SYNC_GROUP, 0, 0, NULL, NULL, NULL };
 	struct audit_log *log = NULL;
 	struct audit_record r;
 	struct recbuf b = { "", "", "", "" };
@@ -823,7 +823,7 @@ static void
 test_checkpoints(void)
 {
 	char *key = make_key("ckpt.key", 0600), *loose = make_key("loose.key", 0644);
-	struct audit_options o = { subdir("ckpt"), 0, AUDIT_SYNC_GROUP, 0, 0, key, NULL };
+	struct audit_options o = { subdir("ckpt"), 0, AUDIT_SYNC_GROUP, 0, 0, key, NULL, NULL };
 	struct audit_log *log = NULL;
 	struct audit_record r;
 	struct recbuf b = { "", "", "", "" };
@@ -912,7 +912,7 @@ test_key_changes(void)
 {
 	char *a = make_key("rot-a.key", 0600), *b = make_key("rot-b.key", 0600);
 	char *c = make_key("rot-c.key", 0600);
-	struct audit_options o = { subdir("rotation"), 0, AUDIT_SYNC_GROUP, 0, 0, a, NULL };
+	struct audit_options o = { subdir("rotation"), 0, AUDIT_SYNC_GROUP, 0, 0, a, NULL, NULL };
 	const char *only_a[] = { a, NULL }, *only_b[] = { b, NULL };
 	const char *a_and_c[] = { a, c, NULL };
 	struct audit_verify_result res;
