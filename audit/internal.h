@@ -193,6 +193,10 @@ int audit_archive_next(struct audit_archive_reader *r, const unsigned char **val
     size_t *len, struct audit_ckpt *trailer, char *err, size_t errlen);
 void audit_archive_close(struct audit_archive_reader *r);
 
+/* live.c: a read transaction on the live log's environment, under resize_lock. */
+int audit_live_begin(struct audit_log *log, MDB_txn **txn);
+void audit_live_end(struct audit_log *log, MDB_txn *txn);
+
 /* The writer side (store.c and writer.c). */
 struct audit_item {
 	struct audit_item *next;
