@@ -197,6 +197,12 @@ void audit_archive_close(struct audit_archive_reader *r);
 int audit_live_begin(struct audit_log *log, MDB_txn **txn);
 void audit_live_end(struct audit_log *log, MDB_txn *txn);
 
+/* mirror.c / merge.c: the merged view inside the gateway. */
+const char *audit_mirror_instance(const struct audit_mirror *m);
+int audit_merge_live(struct audit_log *log, struct audit_mirror *const *ms, size_t n,
+    const struct audit_filter *f, int (*cb)(const struct audit_record *, void *),
+    void *arg);
+
 /* The writer side (store.c and writer.c). */
 struct audit_item {
 	struct audit_item *next;

@@ -154,6 +154,12 @@ audit_mirror_close(struct audit_mirror *m)
 	free(m);
 }
 
+const char *
+audit_mirror_instance(const struct audit_mirror *m)
+{
+	return m->instance;
+}
+
 uint64_t
 audit_mirror_last(const struct audit_mirror *m)
 {
