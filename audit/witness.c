@@ -389,6 +389,14 @@ audit_witness_start(struct audit_log *log, const struct audit_witness_options *o
 	    each_item(o->peers, add_peer, w) != 0)
 		goto fail;
 	if (w->npeers > 0) {
+		char pdir[1100];
+
+		/* Made now, while the gateway may still be root: it owns the log's directory. */
+		snprintf(pdir, sizeof(pdir), "%s/peers", log->dir);
+		if (mkdir(pdir, 0700) != 0 && errno != EEXIST) {
+			log_warn("witness: %s", pdir);
+			goto fail;
+		}
 		if (o->keys == NULL || audit_key_from_keys_purpose(o->keys, KEYS_SIGN_WITNESS,
 		    &w->wkey) != EG_OK || w->wkey == NULL) {
 			log_warnx("[audit] peers needs [audit] witness_key");
