@@ -18,11 +18,13 @@
 #include "cmd/internal.h"
 
 static const char usage_audit[] =
-    "usage: eidgate audit query --db DIR [filters] [--format table|json|csv]\n"
-    "       eidgate audit export --db DIR [filters] [--format json|csv] [--out FILE]\n"
+    "usage: eidgate audit query --db DIR... [filters] [--format table|json|csv]\n"
+    "       eidgate audit export --db DIR... [filters] [--format json|csv] [--out FILE]\n"
     "       eidgate audit tail --db DIR [-n N] [-f] [--format table|json|csv]\n"
-    "       eidgate audit stats --db DIR [filters] [--format table|json]\n"
-    "       eidgate audit verify --db DIR [--key PUB.pem] [--head FILE] [--archive FILE]...\n"
+    "       eidgate audit stats --db DIR... [filters] [--format table|json]\n"
+    "       eidgate audit verify --db DIR... [--key PUB.pem]... [--head FILE]\n"
+    "           [--archive FILE]... [--witness-key PUB.pem]...\n"
+    "       eidgate audit syslog --db DIR --to HOST:PORT [--state FILE] [--once]\n"
     "       eidgate audit checkpoint --db DIR --export\n"
     "       eidgate audit archive --db DIR --before DATE --out FILE --key KEY.pem\n"
     "filters: --nrn N --org O --facility F --decision allow|deny --kind K --since T\n"
@@ -291,7 +293,7 @@ cmd_audit(int argc, char **argv)
 	} cmds[] = {
 		{ "verify", cmd_audit_verify }, { "checkpoint", cmd_audit_checkpoint },
 		{ "tail", cmd_audit_tail }, { "stats", cmd_audit_stats },
-		{ "archive", cmd_audit_archive },
+		{ "archive", cmd_audit_archive }, { "syslog", cmd_audit_syslog },
 	};
 	size_t i;
 

@@ -89,5 +89,6 @@ int cmd_audit_checkpoint(int argc, char **argv);
 int cmd_audit_tail(int argc, char **argv);
 int cmd_audit_stats(int argc, char **argv);
 int cmd_audit_archive(int argc, char **argv);
+int cmd_audit_syslog(int argc, char **argv);
 
 #endif

@@ -12,6 +12,7 @@ PKGS=(
   libcurl4-openssl-dev libjansson-dev
   softhsm2 opensc libp11-kit-dev
   curl wrk python3 iproute2 util-linux
+  rsyslog           # the tests receive `eidgate audit syslog` with a real rsyslogd
   chromium
   # building, checking and installing the packages, the manual pages, the unit
   debhelper dpkg-dev lintian adduser mandoc man-db systemd

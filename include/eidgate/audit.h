@@ -246,6 +246,9 @@ int audit_reader_next(struct audit_reader *rd, uint64_t first,
     int (*cb)(const struct audit_record *rec, void *arg), void *arg, char *err,
     size_t errlen);
 
+/* The next audit_reader_next starts just after seq `after` (0: at the first record). */
+void audit_reader_seek(struct audit_reader *rd, uint64_t after);
+
 /* Record formats: a table for people, JSON lines and CSV (fields as PRODUCT.md §7) for
  * programs. Log content is attacker-influenced: the table replaces control characters,
  * JSON holds valid UTF-8 only, and CSV cells cannot start a spreadsheet formula. */
