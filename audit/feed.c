@@ -45,6 +45,24 @@ add_record(json_t *arr, const MDB_val *v)
 }
 
 static int
+add_ckpt(json_t *arr, const MDB_val *k, const MDB_val *v)
+{
+	struct audit_ckpt c;
+	char *s;
+
+	if (audit_ckpt_decode(k, v, &c) != 0 || (s = audit_ckpt_to_json(&c)) == NULL)
+		return -1;
+	json_array_append_new(arr, json_loads(s, 0, NULL));
+	free(s);
+	return 0;
+}
+
+/*
+ * The checkpoints over the records sent, and first the latest one at or before `after`:
+ * a checkpoint is written up to a second after the records it covers, so a witness that
+ * already holds them learns it from its next request.
+ */
+static int
 add_checkpoints(MDB_txn *txn, const struct audit_dbis *d, uint64_t after, uint64_t last,
     json_t *arr)
 {
@@ -53,25 +71,26 @@ add_checkpoints(MDB_txn *txn, const struct audit_dbis *d, uint64_t after, uint64
 	MDB_cursor *cur;
 	int rc;
 
-	if (!d->has_ckpt || last <= after)
+	if (!d->has_ckpt)
 		return 0;
 	if (mdb_cursor_open(txn, d->ckpt, &cur) != 0)
 		return -1;
 	audit_be64_put(kb, after + 1);
-	for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0;
-	    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-		struct audit_ckpt c;
-		char *s;
-
-		if (audit_ckpt_decode(&k, &v, &c) != 0 || c.seq > last)
-			break;
-		if ((s = audit_ckpt_to_json(&c)) == NULL) {
-			mdb_cursor_close(cur);
-			return -1;
-		}
-		json_array_append_new(arr, json_loads(s, 0, NULL));
-		free(s);
+	rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+	rc = rc == 0 ? mdb_cursor_get(cur, &k, &v, MDB_PREV) :
+	    mdb_cursor_get(cur, &k, &v, MDB_LAST);
+	if (after > 0 && rc == 0 && k.mv_size == 8 && audit_be64_get(k.mv_data) <= after &&
+	    add_ckpt(arr, &k, &v) != 0) {
+		mdb_cursor_close(cur);
+		return -1;
 	}
+	k.mv_size = 8;
+	k.mv_data = kb;
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0;
+	    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT))
+		if (k.mv_size != 8 || audit_be64_get(k.mv_data) > last ||
+		    add_ckpt(arr, &k, &v) != 0)
+			break;
 	mdb_cursor_close(cur);
 	return 0;
 }
@@ -271,8 +290,10 @@ parse_checkpoints(struct audit_feed *f, json_t *arr, char *err, size_t errlen)
 		    EG_ERR_PARSE;
 
 		free(s);
-		if (rc != EG_OK || f->ckpt[i].seq <= f->after ||
-		    (i > 0 && f->ckpt[i].seq <= f->ckpt[i - 1].seq)) {
+		/* The first may be the latest over records the witness holds (seq <= after). */
+		if (rc != EG_OK || (i > 0 && f->ckpt[i].seq <= f->ckpt[i - 1].seq) ||
+		    (i > 0 && f->ckpt[i].seq <= f->after) ||
+		    f->ckpt[i].seq > f->after + f->nrec) {
 			eg_errf(err, errlen, "checkpoint %zu: malformed or out of order", i);
 			return -1;
 		}

@@ -256,7 +256,7 @@ poll_peer(struct audit_witness *w, struct peer *p)
 	int more = 0;
 
 	if (fetch(w, p, p->m != NULL ? audit_mirror_last(p->m) : 0, &b, err, sizeof(err)) != 0) {
-		log_debug("witness: %s: %s", p->url, err);
+		log_warnx("witness: %s: %s", p->url, err);
 		free(b.p);
 		return 0;
 	}
