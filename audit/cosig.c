@@ -115,7 +115,7 @@ audit_cosig_decode(const unsigned char *key, size_t klen, const unsigned char *v
 	memcpy(c->witness_key_id, p + 9 + AUDIT_HASH_LEN + AUDIT_KEYID_LEN, AUDIT_KEYID_LEN);
 	memcpy(c->instance, p + COSIG_FIXED, il);
 	c->instance[il] = '\0';
-	if (!audit_instance_valid(c->instance))
+	if (strlen(c->instance) != il || !audit_instance_valid(c->instance))
 		return -1;
 	c->sig_len = vlen - COSIG_FIXED - il;
 	memcpy(c->sig, p + COSIG_FIXED + il, c->sig_len);

@@ -161,7 +161,7 @@ format_message(const struct audit_record *r, char *out, size_t outlen, size_t *n
 
 	eg_format_time(r->time_us, ts, sizeof(ts));
 	sd_value(inst, sizeof(inst), r->instance != NULL ? r->instance : "-");
-	for (i = 0; k[i] != '\0' && i < sizeof(msgid) - 1; i++)
+	for (i = 0; i < sizeof(msgid) - 1 && k[i] != '\0'; i++)
 		msgid[i] = k[i] > 32 && k[i] < 127 ? k[i] : '_';
 	msgid[i] = '\0';
 	if ((json = record_json(r)) == NULL)
