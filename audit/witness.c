@@ -42,6 +42,7 @@ struct peer {
 	char url[512];
 	struct audit_mirror *m;         /* opened at the first answer (its instance) */
 	int faulted;                    /* recorded once */
+	int down;                       /* unreachable: said once per outage */
 };
 
 struct audit_witness {
@@ -256,10 +257,15 @@ poll_peer(struct audit_witness *w, struct peer *p)
 	int more = 0;
 
 	if (fetch(w, p, p->m != NULL ? audit_mirror_last(p->m) : 0, &b, err, sizeof(err)) != 0) {
-		log_warnx("witness: %s: %s", p->url, err);
+		if (!p->down)
+			log_warnx("witness: %s: %s (said once until it answers)", p->url, err);
+		p->down = 1;
 		free(b.p);
 		return 0;
 	}
+	if (p->down)
+		log_info("witness: %s answers again", p->url);
+	p->down = 0;
 	if (audit_feed_parse(b.p != NULL ? b.p : "", b.len, &f, err, sizeof(err)) != EG_OK) {
 		log_warnx("witness: %s: feed refused: %s", p->url, err);
 	} else if (p->m == NULL && (f.after != 0 || open_mirror(w, p, f.instance) != 0)) {
@@ -277,32 +283,44 @@ poll_peer(struct audit_witness *w, struct peer *p)
 	return more;
 }
 
+/* Until the next round is due (interval_ms after now) or stop; called with mu held. */
+static void
+wait_round(struct audit_witness *w)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	ts.tv_sec += w->interval_ms / 1000;
+	ts.tv_nsec += (long)(w->interval_ms % 1000) * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	while (!w->stop && pthread_cond_timedwait(&w->cv, &w->mu, &ts) == 0)
+		;
+}
+
+/* The first round waits an interval too: a gateway started as root has given up root
+ * by then, so the mirrors are made by the user who writes them later. */
 static void *
 witness_main(void *arg)
 {
 	struct audit_witness *w = arg;
-	struct timespec ts;
 	size_t i;
+	int more = 0;
 
 	pthread_mutex_lock(&w->mu);
 	while (!w->stop) {
-		int more = 0;
-
+		if (!more)
+			wait_round(w);
+		if (w->stop)
+			break;
+		more = 0;
 		pthread_mutex_unlock(&w->mu);
 		for (i = 0; i < w->npeers; i++)
-			while (poll_peer(w, &w->peers[i]) && !w->stop)
+			while (!w->stop && poll_peer(w, &w->peers[i]))
 				more = 1;
 		pthread_mutex_lock(&w->mu);
-		if (more || w->stop)
-			continue;
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		ts.tv_sec += w->interval_ms / 1000;
-		ts.tv_nsec += (long)(w->interval_ms % 1000) * 1000000L;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
-		pthread_cond_timedwait(&w->cv, &w->mu, &ts);
 	}
 	pthread_mutex_unlock(&w->mu);
 	return NULL;
