@@ -92,8 +92,8 @@ def wait_witnessed(stack, keys, instance, above=0, timeout=20):
         time.sleep(0.5)
 
 
-def last_seq(stack, name):
-    r = eidgate(stack, "audit", "query", "--db", db(stack, name), "--no-peers",
+def last_seq(stack, path):
+    r = eidgate(stack, "audit", "query", "--db", path, "--no-peers",
                 "--format", "json", check=0)
     return max(json.loads(line)["seq"] for line in r.stdout.splitlines())
 
@@ -135,7 +135,7 @@ def test_cluster_logs(stack):
         old = os.path.join(stack.root, "audit-gw-a-old")
         os.makedirs(old)
         subprocess.run(["mdb_copy", db(stack, "gw-a"), old], check=True)
-        copied = last_seq(stack, "gw-a")
+        copied = last_seq(stack, old)
         traffic(stack, {"gw-a": ports["gw-a"]}, n=10)
         time.sleep(1.2)     # the next checkpoint covers them
         wait_witnessed(stack, keys, "gw-a", above=copied)
