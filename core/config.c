@@ -455,6 +455,36 @@ ldap_problem(void *arg, const char *key, const char *msg)
 	cfg_error(p, "[ldap] %s", msg);
 }
 
+/* [audit] instance, peers (https URLs, spaces or commas) and the key they need. */
+static void
+check_audit_peers(struct cfg_parse *p)
+{
+	const struct eg_config *c = p->cfg;
+	const char *v = c->audit_peers;
+	size_t idx, n;
+
+	if (c->audit_instance[0] != '\0' && find_row("audit", "instance", &idx) != NULL &&
+	    strspn(c->audit_instance, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "0123456789._-") != strlen(c->audit_instance)) {
+		p->line = p->key_line[idx];
+		cfg_error(p, "[audit] instance: only A-Z a-z 0-9 . _ - (at most 63)");
+	}
+	if (v[0] == '\0' || find_row("audit", "peers", &idx) == NULL)
+		return;
+	p->line = p->key_line[idx];
+	if (c->audit_witness_key[0] == '\0')
+		cfg_error(p, "[audit] peers needs [audit] witness_key");
+	for (; *v != '\0'; v += n) {
+		v += strspn(v, ", \t");
+		n = strcspn(v, ", \t");
+		if (n > 0 && (n <= 8 || strncmp(v, "https://", 8) != 0)) {
+			cfg_error(p, "[audit] peers: \"%.*s\" is not an https:// URL",
+			    (int)(n > 64 ? 64 : n), v);
+			return;
+		}
+	}
+}
+
 static void
 set_dir(struct cfg_parse *p, const char *path)
 {
@@ -524,6 +554,7 @@ config_read(struct cfg_parse *p, FILE *f)
 	/* All problems at once, except "uri names no directory" after "missing uri". */
 	if (p->errors == 0 || p->cfg->ldap_uri[0] != '\0')
 		(void)config_check_ldap(p->cfg, ldap_problem, p);
+	check_audit_peers(p);
 	return p->errors == 0 ? EG_OK : EG_ERR_CONFIG;
 }
 
