@@ -43,6 +43,7 @@ struct peer {
 	struct audit_mirror *m;         /* opened at the first answer (its instance) */
 	int faulted;                    /* recorded once */
 	int down;                       /* unreachable: said once per outage */
+	CURL *curl;                     /* kept: its connection is reused every round */
 };
 
 struct audit_witness {
@@ -152,7 +153,7 @@ on_data(char *data, size_t size, size_t n, void *arg)
 }
 
 static int
-fetch(const struct audit_witness *w, const struct peer *p, uint64_t after,
+fetch(const struct audit_witness *w, struct peer *p, uint64_t after,
     struct body *b, char *err, size_t errlen)
 {
 	struct curl_slist *hdr = NULL;
@@ -167,9 +168,14 @@ fetch(const struct audit_witness *w, const struct peer *p, uint64_t after,
 		eg_errf(err, errlen, "the request could not be signed (witness key)");
 		return -1;
 	}
-	if ((c = curl_easy_init()) == NULL || (hdr = curl_slist_append(NULL, auth)) == NULL) {
+	/* One handle per peer, kept: a round reuses its TLS connection (a handshake per
+	 * peer per second otherwise). */
+	if (p->curl == NULL)
+		p->curl = curl_easy_init();
+	else
+		curl_easy_reset(p->curl);
+	if ((c = p->curl) == NULL || (hdr = curl_slist_append(NULL, auth)) == NULL) {
 		eg_errf(err, errlen, "out of memory");
-		curl_easy_cleanup(c);
 		return -1;
 	}
 	curl_easy_setopt(c, CURLOPT_URL, url);
@@ -185,8 +191,8 @@ fetch(const struct audit_witness *w, const struct peer *p, uint64_t after,
 		curl_easy_setopt(c, CURLOPT_CAINFO, w->ca);
 	rc = curl_easy_perform(c);
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
 	curl_slist_free_all(hdr);
-	curl_easy_cleanup(c);
 	if (rc != CURLE_OK || status != 200) {
 		eg_errf(err, errlen, "%s", rc != CURLE_OK ? curl_easy_strerror(rc) :
 		    status == 403 ? "403: this instance's witness key is not in its peer_keys" :
@@ -448,8 +454,11 @@ audit_witness_stop(struct audit_witness *w)
 		pthread_mutex_unlock(&w->mu);
 		pthread_join(w->thread, NULL);
 	}
-	for (i = 0; i < w->npeers; i++)
+	for (i = 0; i < w->npeers; i++) {
 		audit_mirror_close(w->peers[i].m);
+		if (w->peers[i].curl != NULL)
+			curl_easy_cleanup(w->peers[i].curl);
+	}
 	for (i = 0; i < w->npkeys; i++)
 		audit_key_free(w->pkeys[i]);
 	audit_key_free(w->wkey);
