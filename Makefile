@@ -16,7 +16,7 @@ LDFLAGS_SAN =
 endif
 CFLAGS  += $(CFLAGS_BASE) $(CFLAGS_OPT)
 LDFLAGS += $(LDFLAGS_SAN)
-LIBS    = -lmicrohttpd -lgnutls -lldap -llber -llmdb -ljansson -lssl -lcrypto -lpthread
+LIBS    = -lmicrohttpd -lgnutls -lldap -llber -llmdb -lcurl -ljansson -lssl -lcrypto -lpthread
 
 # The stages of a request, each in its folder (README, "Where each stage lives").
 STAGES   = keys auth directory policy record audit request forward pages api server

@@ -10,6 +10,7 @@
  * and the browser's own requests ("noise": a favicon, a touch icon, /.well-known/...
  * that no rule routes), shown apart so they do not read as attacks.
  */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -389,7 +390,7 @@ walk(struct request *r, const struct audit_search *s, enum audit_fmt fmt, size_t
 	int rc = EG_ERR_AUDIT;
 
 	if (mem != NULL && (pg.out = audit_out_new(fmt, mem)) != NULL) {
-		rc = audit_query_live(r->gw->audit, &s->f, page_record, &pg);
+		rc = audit_query_merged_live(r->gw->audit, r->gw->witness, &s->f, page_record, &pg);
 		if (audit_out_finish(pg.out) != 0)
 			rc = EG_ERR_AUDIT;
 		audit_out_free(pg.out);
@@ -606,7 +607,7 @@ stats(struct request *r, struct params *pa)
 	d.s = &s;
 	if ((d.days = json_array()) == NULL)
 		return respond_error(r, 500, "internal", NULL);
-	if (audit_query_live(r->gw->audit, &s.f, count_day, &d) != EG_OK) {
+	if (audit_query_merged_live(r->gw->audit, r->gw->witness, &s.f, count_day, &d) != EG_OK) {
 		json_decref(d.days);
 		return respond_error(r, 503, "audit-unavailable", "msg.log-unreadable");
 	}
@@ -642,4 +643,38 @@ api_audit_verify(struct request *r)
 		return respond_error(r, 503, "audit-unavailable", "msg.log-unreadable");
 	return respond_json_obj(r, 200, json_pack("{s:b, s:s, s:I}", "ok", 1, "organisation",
 	    org, "records", (json_int_t)mine));
+}
+
+/* ---- the feed for the peers' witnesses -------------------------------------------- */
+
+static int
+feed_number(struct request *r, const char *name, long long max, uint64_t *out)
+{
+	const char *v = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
+	long long n = 0;
+
+	if (v == NULL || eg_strtonum(v, 0, max, &n) != EG_OK)
+		return -1;
+	*out = (uint64_t)n;
+	return 0;
+}
+
+enum MHD_Result
+api_audit_feed(struct request *r)
+{
+	const char *sig = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
+	    "X-Eidgate-Witness");
+	uint64_t after = 0, limit = 0;
+	size_t len = 0;
+	char *out = NULL;
+
+	if (feed_number(r, "after", LLONG_MAX, &after) != 0 ||
+	    feed_number(r, "limit", AUDIT_FEED_MAX_RECORDS, &limit) != 0)
+		return respond_error(r, 400, "filter", NULL);
+	/* Records hold national numbers: only a peer's witness, by its key, reads them. */
+	if (!audit_witness_authorized(r->gw->witness, sig, after, limit))
+		return respond_refused(r, REC_REQUEST, 403, EG_ERR_DENIED, "msg.witness-refused");
+	if (audit_feed_live(r->gw->audit, after, (size_t)limit, &out, &len) != EG_OK)
+		return respond_error(r, 503, "audit-unavailable", "msg.log-unreadable");
+	return respond_take(r, 200, "application/json", out, len);
 }

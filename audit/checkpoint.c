@@ -30,6 +30,7 @@ struct audit_key {
 	unsigned char id[AUDIT_KEYID_LEN];
 	struct keys *keys;              /* the gateway's keys (keys.h), which sign; NULL:
 	                                 * this process holds the private key */
+	int purpose;                    /* enum keys_sign, with keys: checkpoint or witness */
 	struct audit_key *next;         /* the log's retired keys (audit_key_retire) */
 };
 
@@ -75,6 +76,13 @@ audit_key_load(const char *path, int need_private, struct audit_key **out, char 
 int
 audit_key_from_keys(struct keys *keys, struct audit_key **out)
 {
+	return audit_key_from_keys_purpose(keys, KEYS_SIGN_CHECKPOINT, out);
+}
+
+int
+audit_key_from_keys_purpose(struct keys *keys, int purpose,
+    struct audit_key **out)
+{
 	struct keys_public pub;
 	const unsigned char *spki;
 	struct audit_key *k;
@@ -85,7 +93,7 @@ audit_key_from_keys(struct keys *keys, struct audit_key **out)
 	if ((rc = keys_public(keys, &pub)) != EG_OK)
 		return rc;
 	for (i = 0; i < pub.n; i++)
-		if (pub.keys[i].purpose == KEYS_SIGN_CHECKPOINT && pub.keys[i].signs)
+		if ((int)pub.keys[i].purpose == purpose && pub.keys[i].signs)
 			break;
 	if (i == pub.n)
 		return EG_OK;                   /* no checkpoint key configured */
@@ -98,6 +106,7 @@ audit_key_from_keys(struct keys *keys, struct audit_key **out)
 		return EG_ERR_CRYPTO;
 	}
 	k->keys = keys;
+	k->purpose = purpose;
 	*out = k;
 	return EG_OK;
 }
@@ -203,6 +212,21 @@ audit_ckpt_message(const struct audit_ckpt *c, unsigned char *out)
 	audit_be64_put(out + n, c->seq);
 	memcpy(out + n + 8, c->hash, AUDIT_HASH_LEN);
 	audit_be64_put(out + n + 8 + AUDIT_HASH_LEN, (uint64_t)c->time_us);
+}
+
+int
+audit_key_sign_msg(const struct audit_key *k, const unsigned char *msg, size_t len,
+    unsigned char *sig, size_t *siglen)
+{
+	return k->keys != NULL ? keys_sign(k->keys, (enum keys_sign)k->purpose, k->id, msg, len, sig, siglen) :
+	    eg_p256_sign(k->pkey, msg, len, sig, siglen);
+}
+
+int
+audit_key_verify_msg(const struct audit_key *k, const unsigned char *msg, size_t len,
+    const unsigned char *sig, size_t siglen)
+{
+	return eg_p256_verify(k->pkey, msg, len, sig, siglen);
 }
 
 int

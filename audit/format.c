@@ -15,7 +15,7 @@
 #include "eidgate/util.h"
 #include "audit/internal.h"
 
-#define TABLE_NCOLS 12
+#define TABLE_NCOLS 13
 /* Rows held before printing: the table aligns columns over what it holds, so a page
  * bounds memory on a huge result while typical results align perfectly. Widths only grow
  * from page to page. */
@@ -42,7 +42,7 @@ struct col {
 #define FC(i) { NULL, COL_FIELD, i }
 /* JSON and CSV order: PRODUCT §7, request fields, then the rights-change fields. */
 static const struct col cols[] = {
-	{ "seq", COL_SEQ, 0 }, { "time", COL_TIME, 0 },
+	FC(24), { "seq", COL_SEQ, 0 }, { "time", COL_TIME, 0 },
 	FC(0), FC(1), FC(2), FC(3), FC(4), FC(5), FC(6), FC(7), FC(8), FC(9), FC(10),
 	FC(11), FC(12), FC(13), FC(14), FC(15),
 	{ "upstream_status", COL_STATUS, 0 }, { "bytes", COL_BYTES, 0 },
@@ -55,7 +55,7 @@ static const struct col cols[] = {
 
 /* The table shows the columns an officer scans for; JSON and CSV carry everything. */
 static const char *const tcols[TABLE_NCOLS] = {
-	"seq", "time", "kind", "nrn", "org", "facility", "method", "path", "rule",
+	"instance", "seq", "time", "kind", "nrn", "org", "facility", "method", "path", "rule",
 	"decision", "reason", "status",
 };
 

@@ -193,6 +193,16 @@ int audit_archive_next(struct audit_archive_reader *r, const unsigned char **val
     size_t *len, struct audit_ckpt *trailer, char *err, size_t errlen);
 void audit_archive_close(struct audit_archive_reader *r);
 
+/* live.c: a read transaction on the live log's environment, under resize_lock. */
+int audit_live_begin(struct audit_log *log, MDB_txn **txn);
+void audit_live_end(struct audit_log *log, MDB_txn *txn);
+
+/* mirror.c / merge.c: the merged view inside the gateway. */
+const char *audit_mirror_instance(const struct audit_mirror *m);
+int audit_merge_live(struct audit_log *log, struct audit_mirror *const *ms, size_t n,
+    const struct audit_filter *f, int (*cb)(const struct audit_record *, void *),
+    void *arg);
+
 /* The writer side (store.c and writer.c). */
 struct audit_item {
 	struct audit_item *next;
@@ -209,6 +219,7 @@ struct audit_item {
 
 struct audit_log {
 	char *dir;
+	char instance[AUDIT_INSTANCE_MAX + 1];  /* stamped on records that name none */
 	MDB_env *env;
 	struct audit_dbis dbi;
 	int lockfd;                     /* flock'ed writer.lock: one writer per log */

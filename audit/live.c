@@ -14,8 +14,8 @@
 #include "eidgate/util.h"
 #include "audit/internal.h"
 
-static int
-live_begin(struct audit_log *log, MDB_txn **txn)
+int
+audit_live_begin(struct audit_log *log, MDB_txn **txn)
 {
 	int rc;
 
@@ -28,8 +28,8 @@ live_begin(struct audit_log *log, MDB_txn **txn)
 	return EG_OK;
 }
 
-static void
-live_end(struct audit_log *log, MDB_txn *txn)
+void
+audit_live_end(struct audit_log *log, MDB_txn *txn)
 {
 	mdb_txn_abort(txn);
 	pthread_rwlock_unlock(&log->resize_lock);
@@ -43,10 +43,10 @@ audit_query_live(struct audit_log *log, const struct audit_filter *f,
 	char err[512] = "";
 	int rc;
 
-	if (log == NULL || f == NULL || cb == NULL || live_begin(log, &txn) != EG_OK)
+	if (log == NULL || f == NULL || cb == NULL || audit_live_begin(log, &txn) != EG_OK)
 		return EG_ERR_AUDIT;
 	rc = audit_query_txn(txn, log->dir, f, cb, arg, err, sizeof(err));
-	live_end(log, txn);
+	audit_live_end(log, txn);
 	if (rc == EG_ERR_AUDIT && err[0] != '\0')
 		log_warnx("%s", err);
 	return rc;
@@ -66,12 +66,12 @@ audit_export_live(struct audit_log *log, const struct audit_filter *f,
 	po = audit_out_new(fmt == AUDIT_EXPORT_CSV ? AUDIT_FMT_CSV : AUDIT_FMT_JSON, out);
 	if (po == NULL)
 		return EG_ERR_AUDIT;
-	if ((rc = live_begin(log, &txn)) != EG_OK) {
+	if ((rc = audit_live_begin(log, &txn)) != EG_OK) {
 		audit_out_free(po);
 		return rc;
 	}
 	rc = audit_query_txn(txn, log->dir, f, audit_out_record, po, err, sizeof(err));
-	live_end(log, txn);
+	audit_live_end(log, txn);
 	if (audit_out_finish(po) != 0 && rc == EG_OK)
 		rc = EG_ERR_AUDIT;
 	audit_out_free(po);
@@ -92,7 +92,7 @@ audit_verify_live(struct audit_log *log, struct audit_live_status *st)
 
 	memset(st, 0, sizeof(*st));
 	memset(&o, 0, sizeof(o));
-	if (log == NULL || live_begin(log, &txn) != EG_OK) {
+	if (log == NULL || audit_live_begin(log, &txn) != EG_OK) {
 		eg_strlcpy(st->error, "the access log cannot be read", sizeof(st->error));
 		return EG_ERR_AUDIT;
 	}
@@ -106,7 +106,7 @@ audit_verify_live(struct audit_log *log, struct audit_live_status *st)
 	pthread_mutex_unlock(&log->mu);
 	o.trust_named_keys = 1;
 	rc = audit_verify_txn(txn, log->dir, &o, &res, err, sizeof(err));
-	live_end(log, txn);
+	audit_live_end(log, txn);
 	if (rc == EG_OK && have_named && res.checkpoints > 0 &&
 	    memcmp(res.final_key_id, named, AUDIT_KEYID_LEN) != 0) {
 		rc = EG_ERR_AUDIT;
@@ -132,7 +132,7 @@ audit_ended_sessions(struct audit_log *log, int64_t now_s,
 	MDB_val k, v;
 	int rc;
 
-	if (log == NULL || live_begin(log, &txn) != EG_OK)
+	if (log == NULL || audit_live_begin(log, &txn) != EG_OK)
 		return EG_ERR_AUDIT;
 	rc = log->dbi.has_ended ? mdb_cursor_open(txn, log->dbi.ended, &c) : MDB_NOTFOUND;
 	for (rc = rc == 0 ? mdb_cursor_get(c, &k, &v, MDB_FIRST) : rc; rc == 0;
@@ -146,7 +146,7 @@ audit_ended_sessions(struct audit_log *log, int64_t now_s,
 	}
 	if (c != NULL)
 		mdb_cursor_close(c);
-	live_end(log, txn);
+	audit_live_end(log, txn);
 	return rc == MDB_NOTFOUND ? EG_OK : EG_ERR_AUDIT;
 }
 
@@ -160,14 +160,14 @@ audit_count_org_live(struct audit_log *log, const char *org, uint64_t *n)
 	int rc;
 
 	*n = 0;
-	if (log == NULL || k.mv_size == 0 || live_begin(log, &txn) != EG_OK)
+	if (log == NULL || k.mv_size == 0 || audit_live_begin(log, &txn) != EG_OK)
 		return EG_ERR_AUDIT;
 	rc = mdb_cursor_open(txn, log->dbi.by_org, &c);
 	if (rc == 0 && (rc = mdb_cursor_get(c, &k, &v, MDB_SET)) == 0)
 		rc = mdb_cursor_count(c, &count);
 	if (c != NULL)
 		mdb_cursor_close(c);
-	live_end(log, txn);
+	audit_live_end(log, txn);
 	*n = count;
 	return rc == 0 || rc == MDB_NOTFOUND ? EG_OK : EG_ERR_AUDIT;
 }

@@ -134,3 +134,10 @@ audit_reader_next(struct audit_reader *rd, uint64_t first,
 	}
 	return r;
 }
+
+void
+audit_reader_seek(struct audit_reader *rd, uint64_t after)
+{
+	rd->started = 1;
+	rd->last = after;
+}

@@ -13,6 +13,7 @@ const struct audit_field audit_fields[] = {
 	F(11, path), F(12, rule), F(13, decision), F(14, reason), F(15, backend),
 	F(16, policy_version), F(17, actor), F(18, action), F(19, target), F(20, role),
 	F(21, scope), F(22, acting_org), F(23, acting_facility), F(24, key),
+	F(25, instance),
 };
 #undef F
 const size_t audit_nfields = sizeof(audit_fields) / sizeof(audit_fields[0]);
@@ -200,4 +201,22 @@ audit_record_decode_buf(const unsigned char *val, size_t len, struct audit_recor
 		b->cap = len;
 	}
 	return audit_record_decode(val, len, r, b->p, b->cap, why);
+}
+
+int
+audit_instance_valid(const char *name)
+{
+	size_t i, n;
+
+	if (name == NULL || (n = strlen(name)) == 0 || n > AUDIT_INSTANCE_MAX ||
+	    strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+		return 0;
+	for (i = 0; i < n; i++) {
+		char c = name[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		    c == '.' || c == '_' || c == '-'))
+			return 0;
+	}
+	return 1;
 }

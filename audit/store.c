@@ -318,7 +318,33 @@ open_txn(struct audit_log *log, MDB_txn *txn, void *arg)
 {
 	int rc = recover_head(log, txn, arg);
 
-	return rc != 0 ? rc : read_named_key(log, txn);
+	if (rc == 0)
+		rc = read_named_key(log, txn);
+	/* Readers (the merged view, verify) name a log by it without reading a record. */
+	return rc != 0 ? rc : audit_meta_put(log, txn, "instance", log->instance,
+	    strlen(log->instance));
+}
+
+/* [audit] instance, else the host name's first label, else "gw". */
+static int
+set_instance(struct audit_log *log, const char *name)
+{
+	char host[256] = "";
+
+	if (name != NULL && name[0] != '\0') {
+		if (!audit_instance_valid(name)) {
+			log_warnx("audit log %s: instance name \"%.64s\" is not 1 to %d of "
+			    "A-Z a-z 0-9 . _ -", log->dir, name, AUDIT_INSTANCE_MAX);
+			return EG_ERR_AUDIT;
+		}
+		snprintf(log->instance, sizeof(log->instance), "%s", name);
+		return EG_OK;
+	}
+	if (gethostname(host, sizeof(host) - 1) == 0)
+		host[strcspn(host, ".")] = '\0';
+	snprintf(log->instance, sizeof(log->instance), "%s",
+	    audit_instance_valid(host) ? host : "gw");
+	return EG_OK;
 }
 
 static int
@@ -423,7 +449,8 @@ audit_open(const struct audit_options *opt, struct audit_log **out)
 	log->ckpt_every_ms = AUDIT_CKPT_MS;
 	log->ckpt_every = AUDIT_CKPT_RECORDS;
 	log->full_peak = 1;
-	if ((rc = load_key(log, opt)) != EG_OK || (rc = lock_dir(log)) != EG_OK ||
+	if ((rc = set_instance(log, opt->instance)) != EG_OK ||
+	    (rc = load_key(log, opt)) != EG_OK || (rc = lock_dir(log)) != EG_OK ||
 	    (rc = open_env(log, opt)) != EG_OK || (rc = init_sync(log)) != EG_OK)
 		goto fail;
 	/* A key the log has not named yet signs only after the record that names it. */

@@ -68,6 +68,8 @@ item_new(const struct audit_log *log, const struct audit_record *rec)
 
 	if (r.time_us == 0)
 		r.time_us = eg_now_us();
+	if (r.instance == NULL)
+		r.instance = log->instance;
 	if (r.time_us < 0) {
 		log_warnx("audit log %s: negative record time refused", log->dir);
 		return NULL;

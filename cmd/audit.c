@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
@@ -17,11 +18,13 @@
 #include "cmd/internal.h"
 
 static const char usage_audit[] =
-    "usage: eidgate audit query --db DIR [filters] [--format table|json|csv]\n"
-    "       eidgate audit export --db DIR [filters] [--format json|csv] [--out FILE]\n"
+    "usage: eidgate audit query --db DIR... [filters] [--format table|json|csv]\n"
+    "       eidgate audit export --db DIR... [filters] [--format json|csv] [--out FILE]\n"
     "       eidgate audit tail --db DIR [-n N] [-f] [--format table|json|csv]\n"
-    "       eidgate audit stats --db DIR [filters] [--format table|json]\n"
-    "       eidgate audit verify --db DIR [--key PUB.pem] [--head FILE] [--archive FILE]...\n"
+    "       eidgate audit stats --db DIR... [filters] [--format table|json]\n"
+    "       eidgate audit verify --db DIR... [--key PUB.pem]... [--head FILE]\n"
+    "           [--archive FILE]... [--witness-key PUB.pem]...\n"
+    "       eidgate audit syslog --db DIR --to HOST:PORT [--state FILE] [--once]\n"
     "       eidgate audit checkpoint --db DIR --export\n"
     "       eidgate audit archive --db DIR --before DATE --out FILE --key KEY.pem\n"
     "filters: --nrn N --org O --facility F --decision allow|deny --kind K --since T\n"
@@ -30,19 +33,24 @@ static const char usage_audit[] =
     "details.\n";
 
 static const char usage_query[] =
-    "usage: eidgate audit query --db DIR [--nrn N] [--org O] [--facility F]\n"
+    "usage: eidgate audit query --db DIR... [--no-peers] [--nrn N] [--org O] [--facility F]\n"
     "           [--decision allow|deny] [--kind K] [--since T] [--until T]\n"
     "           [--limit N] [--format table|json|csv]\n"
     "Prints the records matching every given filter, oldest first. T is ISO 8601 in UTC\n"
     "(2026-11-22 or 2026-11-22T20:01[:53][Z]); --since and --until are inclusive.\n"
-    "The log may be read while a gateway writes it.\n";
+    "The log may be read while a gateway writes it. --db may be given once per instance's\n"
+    "log; a log's directory also holds its witness's mirrors of the peers' logs\n"
+    "(DIR/peers/NAME), which are shown too unless --no-peers or that instance's own log\n"
+    "is given. Several logs are merged by time; every row names its instance.\n";
 
 static const char usage_export[] =
-    "usage: eidgate audit export --db DIR [--nrn N] [--org O] [--facility F]\n"
+    "usage: eidgate audit export --db DIR... [--no-peers] [--nrn N] [--org O]\n"
+    "           [--facility F]\n"
     "           [--decision allow|deny] [--kind K] [--since T] [--until T]\n"
     "           [--limit N] [--format json|csv] [--out FILE]\n"
     "Writes the matching records, oldest first, as JSON lines (default) or CSV with every\n"
-    "field, to standard output or to FILE (created with mode 0600, never overwritten).\n";
+    "field, to standard output or to FILE (created with mode 0600, never overwritten).\n"
+    "Several logs and the peers' mirrors are merged by time as for query.\n";
 
 static const struct opt *
 find_opt(const struct opt *opts, size_t nopts, const char *a, size_t nlen, int shrt)
@@ -154,7 +162,7 @@ cmd_audit_filter(const struct query_args *a, struct audit_filter *f, const char 
 	long long lim = 0;
 
 	memset(f, 0, sizeof(*f));
-	if (a->db == NULL) {
+	if (a->ndbs == 0) {
 		fprintf(stderr, "eidgate: audit %s: --db is required\n", cmd);
 		return EXIT_USAGE;
 	}
@@ -198,6 +206,19 @@ open_out(const char *path, const char *cmd)
 	return fp;
 }
 
+int
+cmd_audit_walk(const struct query_args *a, const struct audit_filter *f,
+    int (*cb)(const struct audit_record *, void *), void *arg, char *err, size_t errlen)
+{
+	char peers[1100];
+	struct stat st;
+
+	snprintf(peers, sizeof(peers), "%s/peers", a->dbs[0]);
+	if (a->ndbs == 1 && (a->no_peers || stat(peers, &st) != 0))
+		return audit_query(a->dbs[0], f, cb, arg, err, errlen);
+	return audit_query_merged(a->dbs, a->ndbs, !a->no_peers, f, cb, arg, err, errlen);
+}
+
 static int
 run_query(const struct query_args *a, const struct audit_filter *f, enum audit_fmt fmt,
     const char *cmd)
@@ -215,7 +236,7 @@ run_query(const struct query_args *a, const struct audit_filter *f, enum audit_f
 			fclose(fp);
 		return EXIT_FAILED;
 	}
-	rc = audit_query(a->db, f, audit_out_record, out, err, sizeof(err));
+	rc = cmd_audit_walk(a, f, audit_out_record, out, err, sizeof(err));
 	wfail = audit_out_finish(out) != 0 || (rc != EG_OK && rc != EG_ERR_AUDIT);
 	if (fp != stdout && fclose(fp) != 0)
 		wfail = 1;
@@ -272,7 +293,7 @@ cmd_audit(int argc, char **argv)
 	} cmds[] = {
 		{ "verify", cmd_audit_verify }, { "checkpoint", cmd_audit_checkpoint },
 		{ "tail", cmd_audit_tail }, { "stats", cmd_audit_stats },
-		{ "archive", cmd_audit_archive },
+		{ "archive", cmd_audit_archive }, { "syslog", cmd_audit_syslog },
 	};
 	size_t i;
 

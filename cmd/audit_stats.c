@@ -16,11 +16,12 @@
 #include "cmd/internal.h"
 
 static const char usage_stats[] =
-    "usage: eidgate audit stats --db DIR [--nrn N] [--org O] [--facility F]\n"
+    "usage: eidgate audit stats --db DIR... [--no-peers] [--nrn N] [--org O] [--facility F]\n"
     "           [--decision allow|deny] [--kind K] [--since T] [--until T]\n"
     "           [--format table|json]\n"
-    "Counts the matching records per day (UTC), facility and decision: a table with a\n"
-    "total, or JSON lines {\"day\",\"facility\",\"decision\",\"count\"}.\n";
+    "Counts the matching records per day (UTC), instance, facility and decision: a table\n"
+    "with a total, or JSON lines {\"day\",\"instance\",\"facility\",\"decision\",\"count\"}.\n"
+    "Several --db and each log's mirrors of its peers are counted together (see query).\n";
 
 struct row {
 	char *key;              /* day \x1f facility \x1f decision; NULL: empty slot */
@@ -91,8 +92,8 @@ stats_cb(const struct audit_record *r, void *arg)
 		return 0;
 	if (gmtime_r(&secs, &tm) == NULL || strftime(day, sizeof(day), "%Y-%m-%d", &tm) == 0)
 		eg_strlcpy(day, "?", sizeof(day));
-	snprintf(key, sizeof(key), "%s\x1f%s\x1f%s", day, r->facility ? r->facility : "",
-	    r->decision ? r->decision : "");
+	snprintf(key, sizeof(key), "%s\x1f%s\x1f%s\x1f%s", day, r->instance ? r->instance : "",
+	    r->facility ? r->facility : "", r->decision ? r->decision : "");
 	s->total++;
 	return add(s, key) == 0 ? 0 : 1;
 }
@@ -103,15 +104,17 @@ cmp_row(const void *a, const void *b)
 	return strcmp(((const struct row *)a)->key, ((const struct row *)b)->key);
 }
 
-/* Splits "day\x1ffac\x1fdec" in place. */
+/* Splits "day\x1finstance\x1ffac\x1fdec" in place. */
 static void
 split(char *key, char **f)
 {
+	size_t i;
+
 	f[0] = key;
-	f[1] = strchr(key, '\x1f');
-	*f[1]++ = '\0';
-	f[2] = strchr(f[1], '\x1f');
-	*f[2]++ = '\0';
+	for (i = 1; i < 4; i++) {
+		f[i] = strchr(f[i - 1], '\x1f');
+		*f[i]++ = '\0';
+	}
 }
 
 static int
@@ -120,13 +123,13 @@ print_json(const struct stats *s)
 	size_t i;
 
 	for (i = 0; i < s->n; i++) {
-		char *f[3], *line;
+		char *f[4], *line;
 		json_t *o;
 
 		split(s->rows[i].key, f);
-		o = json_pack("{s:s,s:s?,s:s?,s:I}", "day", f[0], "facility",
-		    f[1][0] ? f[1] : NULL, "decision", f[2][0] ? f[2] : NULL, "count",
-		    (json_int_t)s->rows[i].count);
+		o = json_pack("{s:s,s:s?,s:s?,s:s?,s:I}", "day", f[0], "instance",
+		    f[1][0] ? f[1] : NULL, "facility", f[2][0] ? f[2] : NULL, "decision",
+		    f[3][0] ? f[3] : NULL, "count", (json_int_t)s->rows[i].count);
 		line = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
 		json_decref(o);
 		if (line == NULL)
@@ -141,26 +144,32 @@ print_json(const struct stats *s)
 static void
 print_table(const struct stats *s)
 {
-	size_t i, w = strlen("facility");
+	size_t i, w = strlen("facility"), iw = strlen("instance");
 
 	for (i = 0; i < s->n; i++) {
-		char *p = strchr(s->rows[i].key, '\x1f') + 1, *q = strchr(p, '\x1f'), *c;
+		char *ip = strchr(s->rows[i].key, '\x1f') + 1, *p = strchr(ip, '\x1f') + 1;
+		char *q = strchr(p, '\x1f'), *c;
 
 		for (c = p; c < q; c++)
 			if ((unsigned char)*c < 0x20 || *c == 0x7f)
 				*c = '?';
 		if ((size_t)(q - p) > w)
 			w = (size_t)(q - p);
+		if ((size_t)(p - 1 - ip) > iw)
+			iw = (size_t)(p - 1 - ip);
 	}
-	printf("%-10s  %-*s  %-8s  %10s\n", "day", (int)w, "facility", "decision", "count");
+	printf("%-10s  %-*s  %-*s  %-8s  %10s\n", "day", (int)iw, "instance", (int)w, "facility",
+	    "decision", "count");
 	for (i = 0; i < s->n; i++) {
-		char *f[3];
+		char *f[4];
 
 		split(s->rows[i].key, f);
-		printf("%-10s  %-*s  %-8s  %10" PRIu64 "\n", f[0], (int)w, f[1][0] ? f[1] : "-",
-		    f[2][0] ? f[2] : "-", s->rows[i].count);
+		printf("%-10s  %-*s  %-*s  %-8s  %10" PRIu64 "\n", f[0], (int)iw,
+		    f[1][0] ? f[1] : "-", (int)w, f[2][0] ? f[2] : "-", f[3][0] ? f[3] : "-",
+		    s->rows[i].count);
 	}
-	printf("%-10s  %-*s  %-8s  %10" PRIu64 "\n", "total", (int)w, "", "", s->total);
+	printf("%-10s  %-*s  %-*s  %-8s  %10" PRIu64 "\n", "total", (int)iw, "", (int)w, "", "",
+	    s->total);
 }
 
 static int
@@ -212,7 +221,7 @@ cmd_audit_stats(int argc, char **argv)
 	    (rc = cmd_audit_format(a.format, "table, json", AUDIT_FMT_TABLE, &fmt,
 	    "stats")) != EXIT_OK)
 		return rc;
-	rc = audit_query(a.db, &f, stats_cb, &s, err, sizeof(err));
+	rc = cmd_audit_walk(&a, &f, stats_cb, &s, err, sizeof(err));
 	if (rc == EG_ERR_AUDIT)
 		fprintf(stderr, "eidgate: %s\n", err);
 	else if (rc != EG_OK)

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "eidgate/err.h"
@@ -12,8 +13,9 @@
 #define MAX_ARCHIVES 64
 
 static const char usage_verify[] =
-    "usage: eidgate audit verify --db DIR [--key PUBKEY.pem]... [--head FILE]\n"
+    "usage: eidgate audit verify --db DIR... [--key PUBKEY.pem]... [--head FILE]\n"
     "           [--archive FILE]... [--allow-truncated-start] [--progress]\n"
+    "           [--witness-key PUBKEY.pem]...\n"
     "Recomputes the hash chain of every record, checks that no sequence number is\n"
     "missing, and with --key checks every signed checkpoint: its signature and that its\n"
     "hash is the chain's at its seq, and that no checkpoint lies beyond the last record.\n"
@@ -26,6 +28,12 @@ static const char usage_verify[] =
     "A log whose first records were archived starts after seq 1: give the archives,\n"
     "oldest first, with --archive (needs --key), or accept an unchecked start with\n"
     "--allow-truncated-start; otherwise verify fails.\n"
+    "Several instances: give each instance's log with --db (and every instance's\n"
+    "checkpoint key with --key). Each log is verified, then checked against the latest\n"
+    "checkpoint of it that each other instance cosigned as a witness (kept in that\n"
+    "instance's DIR/peers/NAME): a log that ends before that seq was ROLLED BACK, one with\n"
+    "another hash there was FORKED, even when its own key signed it. --witness-key: the\n"
+    "witnesses' public keys ([audit] witness_key); cosignatures by other keys do not count.\n"
     "Prints \"ok: N records, head HASH\" and details, or the first problem, and exits 1.\n"
     "Progress goes to stderr every 1,000,000 records when stderr is a terminal or with\n"
     "--progress.\n";
@@ -38,6 +46,10 @@ static const char usage_checkpoint[] =
 
 struct vargs {
 	const char *db, *key, *head;
+	const char *dbs[CMD_MAX_DBS];
+	size_t ndbs;
+	const char *wkeys[AUDIT_MAX_KEYS];
+	size_t nwkeys;
 	const char *keys[AUDIT_MAX_KEYS];
 	size_t nkeys;
 	const char *archives[MAX_ARCHIVES];
@@ -223,10 +235,61 @@ run_verify(const struct vargs *a)
 			    fail_label(r.fail), r.bad_seq, r.why);
 		return EXIT_FAILED;
 	}
+	if (a->ndbs > 1) {
+		char inst[AUDIT_INSTANCE_MAX + 1] = "";
+
+		(void)audit_instance_of(a->db, inst, sizeof(inst), err, sizeof(err));
+		printf("instance %s (%s): ", inst[0] ? inst : "?", a->db);
+	}
 	printf("ok: %" PRIu64 " records, head %s\n", r.records, r.head);
 	print_details(a, &r);
 	print_warnings(a, &r);
 	return fflush(stdout) == 0 ? EXIT_OK : EXIT_FAILED;
+}
+
+static void
+say_witnessed(int bad, const char *line, void *arg)
+{
+	(void)arg;
+	if (bad)
+		fprintf(stderr, "eidgate: audit verify: %s\n", line);
+	else
+		printf("  %s\n", line);
+}
+
+/* Each log on its own, then all against the checkpoints their witnesses cosigned. */
+static int
+run_all(struct vargs *a)
+{
+	struct audit_key *wk[AUDIT_MAX_KEYS] = { NULL };
+	char err[512], peers[1100];
+	struct stat st;
+	size_t i, npeers = 0;
+	int rc = EXIT_OK, bad;
+
+	for (i = 0; i < a->ndbs; i++) {
+		a->db = a->dbs[i];
+		if (run_verify(a) != EXIT_OK)
+			rc = EXIT_FAILED;
+		snprintf(peers, sizeof(peers), "%s/peers", a->dbs[i]);
+		npeers += stat(peers, &st) == 0;
+	}
+	if (npeers == 0 && a->nwkeys == 0)
+		return rc;
+	for (i = 0; i < a->nwkeys; i++)
+		if (audit_key_load(a->wkeys[i], 0, &wk[i], err, sizeof(err)) != EG_OK) {
+			fprintf(stderr, "eidgate: audit verify: --witness-key %s\n", err);
+			free_keys(wk, i);
+			return EXIT_FAILED;
+		}
+	printf("witnessed checkpoints:\n");
+	if (a->nwkeys == 0)
+		fprintf(stderr, "eidgate: audit verify: warning: no --witness-key: the "
+		    "cosignatures' signatures were not checked\n");
+	bad = audit_verify_witnessed(a->dbs, a->ndbs, (const struct audit_key *const *)wk,
+	    a->nwkeys, say_witnessed, NULL);
+	free_keys(wk, a->nwkeys);
+	return bad > 0 ? EXIT_FAILED : rc;
 }
 
 int
@@ -234,8 +297,9 @@ cmd_audit_verify(int argc, char **argv)
 {
 	struct vargs a;
 	const struct opt opts[] = {
-		{ "db", &a.db, NULL, 0, NULL, NULL, 0 },
+		{ "db", NULL, NULL, 0, a.dbs, &a.ndbs, CMD_MAX_DBS },
 		{ "key", NULL, NULL, 0, a.keys, &a.nkeys, AUDIT_MAX_KEYS },
+		{ "witness-key", NULL, NULL, 0, a.wkeys, &a.nwkeys, AUDIT_MAX_KEYS },
 		{ "head", &a.head, NULL, 0, NULL, NULL, 0 },
 		{ "archive", NULL, NULL, 0, a.archives, &a.narchives, MAX_ARCHIVES },
 		{ "allow-truncated-start", NULL, &a.allow, 0, NULL, NULL, 0 },
@@ -252,12 +316,15 @@ cmd_audit_verify(int argc, char **argv)
 	if (rc != EXIT_OK)
 		return rc;
 	a.key = a.nkeys > 0 ? a.keys[0] : NULL;
-	if (a.db == NULL || (a.key == NULL && (a.head != NULL || a.narchives > 0))) {
+	a.db = a.ndbs > 0 ? a.dbs[0] : NULL;
+	if (a.db == NULL || (a.key == NULL && (a.head != NULL || a.narchives > 0)) ||
+	    (a.ndbs > 1 && (a.head != NULL || a.narchives > 0))) {
 		fprintf(stderr, "eidgate: audit verify: %s\n", a.db == NULL ?
-		    "--db is required" : "--head and --archive need --key");
+		    "--db is required" : a.ndbs > 1 ? "--head and --archive take one --db" :
+		    "--head and --archive need --key");
 		return EXIT_USAGE;
 	}
-	return run_verify(&a);
+	return run_all(&a);
 }
 
 int

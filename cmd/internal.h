@@ -55,12 +55,17 @@ int cmd_opts(int argc, char **argv, const struct opt *opts, size_t nopts,
     const char *cmd);
 
 /* The query filters shared by query, export, tail and stats. */
+#define CMD_MAX_DBS 16
 struct query_args {
 	const char *db, *nrn, *org, *facility, *decision, *kind, *since, *until, *limit,
 	    *format, *out;
+	const char *dbs[CMD_MAX_DBS];   /* --db, given once per log to merge */
+	size_t ndbs;
+	int no_peers;                   /* --no-peers: not the mirrors under each db */
 };
 #define QUERY_OPTS(a)                                                                \
-	{ "db", &(a).db, NULL, 0, NULL, NULL, 0 },                                   \
+	{ "db", NULL, NULL, 0, (a).dbs, &(a).ndbs, CMD_MAX_DBS },                    \
+	{ "no-peers", NULL, &(a).no_peers, 0, NULL, NULL, 0 },                       \
 	{ "nrn", &(a).nrn, NULL, 0, NULL, NULL, 0 },                                 \
 	{ "org", &(a).org, NULL, 0, NULL, NULL, 0 },                                 \
 	{ "facility", &(a).facility, NULL, 0, NULL, NULL, 0 },                       \
@@ -70,6 +75,10 @@ struct query_args {
 	{ "until", &(a).until, NULL, 0, NULL, NULL, 0 }
 /* Checks --db, --decision, --since, --until, --limit into f; prints usage errors. */
 int cmd_audit_filter(const struct query_args *a, struct audit_filter *f, const char *cmd);
+/* Walks the records of a's logs: one log alone in its order, several (or one with
+ * mirrors of its peers under <db>/peers/) merged by time (audit_query_merged). */
+int cmd_audit_walk(const struct query_args *a, const struct audit_filter *f,
+    int (*cb)(const struct audit_record *, void *), void *arg, char *err, size_t errlen);
 /* Parses --format among the allowed names ("table", "json", "csv"; NULL = dflt). */
 int cmd_audit_format(const char *s, const char *allowed, enum audit_fmt dflt,
     enum audit_fmt *fmt, const char *cmd);
@@ -80,5 +89,6 @@ int cmd_audit_checkpoint(int argc, char **argv);
 int cmd_audit_tail(int argc, char **argv);
 int cmd_audit_stats(int argc, char **argv);
 int cmd_audit_archive(int argc, char **argv);
+int cmd_audit_syslog(int argc, char **argv);
 
 #endif

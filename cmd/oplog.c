@@ -107,6 +107,7 @@ direct(const struct oplog *ol, const struct rec_operator *op)
 	ao.dir = cfg->audit_db;
 	ao.map_size = cfg->audit_map_size;
 	ao.sync = AUDIT_SYNC_FULL;
+	ao.instance = cfg->audit_instance;
 	ao.signing_key = cfg->audit_signing_key[0] ? cfg->audit_signing_key : NULL;
 	if (audit_open(&ao, &log) != EG_OK)
 		return EG_ERR_AUDIT;

@@ -89,6 +89,11 @@ static const struct cfg_row rows[] = {
 	{ "audit", "map_size", T_SIZE, F(audit_map_size), 1LL << 20, 1LL << 42, "1GiB", NULL },
 	{ "audit", "sync", T_ENUM, F(audit_sync), 0, 0, "group", sync_enum },
 	{ "audit", "signing_key", T_PATH, F(audit_signing_key), 0, 0, "", NULL },
+	{ "audit", "instance", T_STR, F(audit_instance), 0, 0, "", NULL },
+	{ "audit", "witness_key", T_PATH, F(audit_witness_key), 0, 0, "", NULL },
+	{ "audit", "peers", T_STR, F(audit_peers), 0, 0, "", NULL },
+	{ "audit", "peer_keys", T_PATHS, F(audit_peer_keys), 0, 0, "", NULL },
+	{ "audit", "peer_ca", T_PATH, F(audit_peer_ca), 0, 0, "", NULL },
 	{ "assertion", "signing_key", T_PATH, F(assertion_key), 0, 0, NULL, NULL },
 	{ "assertion", "publish_keys", T_PATHS, F(assertion_publish_keys), 0, 0, "", NULL },
 	{ "assertion", "lifetime", T_DUR, F(assertion_lifetime_ms), 1000, 3600000, "60s", NULL },
@@ -450,6 +455,36 @@ ldap_problem(void *arg, const char *key, const char *msg)
 	cfg_error(p, "[ldap] %s", msg);
 }
 
+/* [audit] instance, peers (https URLs, spaces or commas) and the key they need. */
+static void
+check_audit_peers(struct cfg_parse *p)
+{
+	const struct eg_config *c = p->cfg;
+	const char *v = c->audit_peers;
+	size_t idx, n;
+
+	if (c->audit_instance[0] != '\0' && find_row("audit", "instance", &idx) != NULL &&
+	    strspn(c->audit_instance, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "0123456789._-") != strlen(c->audit_instance)) {
+		p->line = p->key_line[idx];
+		cfg_error(p, "[audit] instance: only A-Z a-z 0-9 . _ - (at most 63)");
+	}
+	if (v[0] == '\0' || find_row("audit", "peers", &idx) == NULL)
+		return;
+	p->line = p->key_line[idx];
+	if (c->audit_witness_key[0] == '\0')
+		cfg_error(p, "[audit] peers needs [audit] witness_key");
+	for (; *v != '\0'; v += n) {
+		v += strspn(v, ", \t");
+		n = strcspn(v, ", \t");
+		if (n > 0 && (n <= 8 || strncmp(v, "https://", 8) != 0)) {
+			cfg_error(p, "[audit] peers: \"%.*s\" is not an https:// URL",
+			    (int)(n > 64 ? 64 : n), v);
+			return;
+		}
+	}
+}
+
 static void
 set_dir(struct cfg_parse *p, const char *path)
 {
@@ -519,6 +554,7 @@ config_read(struct cfg_parse *p, FILE *f)
 	/* All problems at once, except "uri names no directory" after "missing uri". */
 	if (p->errors == 0 || p->cfg->ldap_uri[0] != '\0')
 		(void)config_check_ldap(p->cfg, ldap_problem, p);
+	check_audit_peers(p);
 	return p->errors == 0 ? EG_OK : EG_ERR_CONFIG;
 }
 

@@ -188,7 +188,7 @@ run(struct keyproc *kp, const struct keys_req *q, const unsigned char *in, unsig
 		*outlen = n;
 		return EG_OK;
 	case KOP_SIGN:
-		if (q->purpose > KEYS_SIGN_TLS || q->len <= KEYS_ID_LEN ||
+		if (q->purpose > KEYS_SIGN_WITNESS || q->len <= KEYS_ID_LEN ||
 		    q->len > KEYS_ID_LEN + KEYS_MAX_ASSERTION)
 			return refuse(kp, "sign: purpose or size", q->op);
 		n = KEYS_MAX_MSG;

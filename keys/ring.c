@@ -341,6 +341,9 @@ keyring_load(const struct eg_config *cfg, const struct keyring *prev, struct key
 	if (cfg->audit_signing_key[0] != '\0' && add_file(r, KEYS_SIGN_CHECKPOINT,
 	    cfg->audit_signing_key, 1, "[audit] signing_key") != EG_OK)
 		goto fail;
+	if (cfg->audit_witness_key[0] != '\0' && add_file(r, KEYS_SIGN_WITNESS,
+	    cfg->audit_witness_key, 1, "[audit] witness_key") != EG_OK)
+		goto fail;
 	if ((prev != NULL ? keep_tls_key(r, prev) : add_tls_key(r, cfg)) != EG_OK)
 		goto fail;
 	keep_retired(r, prev);
@@ -443,6 +446,14 @@ is_checkpoint(const unsigned char *msg, size_t len)
 	    memcmp(msg, KEYS_CHECKPOINT_PREFIX, n) == 0;
 }
 
+static int
+is_witness(const unsigned char *msg, size_t len)
+{
+	size_t n = sizeof(KEYS_WITNESS_PREFIX) - 1;
+
+	return len > n && len <= KEYS_MAX_WITNESS_MSG && memcmp(msg, KEYS_WITNESS_PREFIX, n) == 0;
+}
+
 int
 keyring_sign(const struct keyring *r, enum keys_sign p, const unsigned char id[KEYS_ID_LEN],
     const void *msg, size_t len, unsigned char *sig, size_t *siglen)
@@ -457,7 +468,8 @@ keyring_sign(const struct keyring *r, enum keys_sign p, const unsigned char id[K
 	if (p == KEYS_SIGN_TLS)
 		return len == 32 ? eg_p256_sign_digest(k->pkey, msg, sig, siglen) : EG_ERR_DENIED;
 	if ((p == KEYS_SIGN_ASSERTION && !is_assertion_for(msg, len, k->kid)) ||
-	    (p == KEYS_SIGN_CHECKPOINT && !is_checkpoint(msg, len)))
+	    (p == KEYS_SIGN_CHECKPOINT && !is_checkpoint(msg, len)) ||
+	    (p == KEYS_SIGN_WITNESS && !is_witness(msg, len)))
 		return EG_ERR_DENIED;
 	return eg_p256_sign(k->pkey, msg, len, sig, siglen);
 }

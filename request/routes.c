@@ -33,6 +33,7 @@ static const struct route routes[] = {
 	{ RM_READ, P "/healthz", R_MACHINE, page_healthz, NULL, 0 },
 	{ RM_READ, P "/readyz", R_MACHINE, page_readyz, NULL, 0 },
 	{ RM_READ, P "/metrics", R_MACHINE, page_metrics, NULL, 0 },
+	{ RM_GET, P "/audit/peer/feed", R_MACHINE, api_audit_feed, NULL, 0 },
 	{ RM_READ, P "/whoami", R_LOGIN, page_whoami, NULL, 0 },
 	{ RM_POST, P "/auth/challenge", R_BODY, page_challenge, NULL, 0 },
 	{ RM_POST, P "/auth/token", R_BODY, page_token, NULL, 0 },

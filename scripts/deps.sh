@@ -13,6 +13,7 @@ PKGS=(
   softhsm2 opensc libp11-kit-dev
   curl wrk python3 iproute2 util-linux
   haproxy           # the load balancer in front of several instances (make cluster, tests)
+  rsyslog           # the tests receive `eidgate audit syslog` with a real rsyslogd
   chromium
   # building, checking and installing the packages, the manual pages, the unit
   debhelper dpkg-dev lintian adduser mandoc man-db systemd

@@ -20,6 +20,7 @@
 #include <errno.h>
 #include <grp.h>
 #include <pwd.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -79,6 +80,23 @@ verify_dropped(uid_t uid, gid_t gid)
 	return 0;
 }
 
+/* The witness writes its mirrors of the peers' logs from the serving process, after the
+ * drop, in <db>/peers (made at start while root: the log's directory is root's). */
+static int
+give_peers_dir(const struct eg_config *cfg, uid_t uid, gid_t gid)
+{
+	char dir[1100];
+
+	if (cfg->audit_peers[0] == '\0')
+		return 0;
+	snprintf(dir, sizeof(dir), "%s/peers", cfg->audit_db);
+	if (chown(dir, uid, gid) != 0) {
+		log_warn("privilege drop: chown %s", dir);
+		return -1;
+	}
+	return 0;
+}
+
 int
 privilege_drop(const struct eg_config *cfg)
 {
@@ -93,6 +111,8 @@ privilege_drop(const struct eg_config *cfg)
 		log_info("[process] user %s is root: running as root", cfg->process_user);
 		return 0;
 	}
+	if (give_peers_dir(cfg, uid, gid) != 0)
+		return -1;
 	if (setgroups(1, &gid) != 0 || setresgid(gid, gid, gid) != 0 ||
 	    setresuid(uid, uid, uid) != 0) {
 		log_warn("privilege drop to %s", cfg->process_user);

@@ -403,6 +403,24 @@ load_ended(struct gateway *gw)
 	return 0;
 }
 
+/* Several instances: the witness of the peers' logs ([audit] peers, peer_keys). */
+static int
+start_witness(struct gateway *gw, const struct eg_config *cfg)
+{
+	struct audit_witness_options wo;
+
+	memset(&wo, 0, sizeof(wo));
+	wo.peers = cfg->audit_peers;
+	wo.peer_keys = cfg->audit_peer_keys;
+	wo.ca_file = cfg->audit_peer_ca;
+	wo.keys = gw->keys;
+	if (audit_witness_start(gw->audit, &wo, &gw->witness) != EG_OK) {
+		log_warnx("[audit] peers: the witness cannot start");
+		return -1;
+	}
+	return 0;
+}
+
 static int
 open_services(struct gateway *gw, const struct eg_config *cfg, int threads)
 {
@@ -415,10 +433,13 @@ open_services(struct gateway *gw, const struct eg_config *cfg, int threads)
 	ao.map_size = cfg->audit_map_size;
 	ao.sync = audit_sync_of(cfg->audit_sync);
 	ao.keys = gw->keys;     /* checkpoints are signed by the key process */
+	ao.instance = cfg->audit_instance;
 	if (audit_open(&ao, &gw->audit) != EG_OK) {
 		log_warnx("[audit] db %s: cannot open the access log", cfg->audit_db);
 		return -1;
 	}
+	if (start_witness(gw, cfg) != 0)
+		return -1;
 	if (dir_open(cfg, &gw->dir) != EG_OK || forward_pool_new(threads, &gw->upstream) != EG_OK ||
 	    challenge_store_new(&gw->challenges) != EG_OK)
 		return -1;
@@ -459,6 +480,7 @@ close_services(struct gateway *gw)
 	metrics_free(gw->metrics);
 	tlskey_free(gw->tls_key);
 	ticket_key_free(gw);
+	audit_witness_stop(gw->witness);        /* after the loops: pages read its mirrors */
 	audit_close(gw->audit);
 	gw_snapshot_put(atomic_load(&gw->snap));
 }

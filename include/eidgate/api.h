@@ -40,6 +40,10 @@ enum MHD_Result api_audit_scope(struct request *r);
 enum MHD_Result api_audit_records(struct request *r);
 enum MHD_Result api_audit_stats(struct request *r);
 enum MHD_Result api_audit_verify(struct request *r);
+/* GET /eidgate/audit/peer/feed?after=N&limit=M: this log's records after seq N for a
+ * peer's witness (audit_feed_live), only to a request signed with a key of [audit]
+ * peer_keys (header X-Eidgate-Witness); anything else is refused with 403 and recorded. */
+enum MHD_Result api_audit_feed(struct request *r);
 
 /* The rights API's directory writer, made by the server at start (no connection yet:
  * the first change connects, with the [ldap] settings of the snapshot in use then).

@@ -66,7 +66,15 @@ struct audit_options {
 	/* Or the gateway's keys (keys.h): checkpoints are signed by the key process with
 	 * its [audit] signing_key, which this process never reads. Used when set. */
 	struct keys *keys;
+	/* [audit] instance: the name written in every record's `instance` field (unless
+	 * the record names one) and in meta "instance". NULL or "": "gw". At most
+	 * AUDIT_INSTANCE_MAX bytes of [A-Za-z0-9._-]. */
+	const char *instance;
 };
+
+/* An instance name: 1..AUDIT_INSTANCE_MAX bytes of [A-Za-z0-9._-], not "." or "..". */
+#define AUDIT_INSTANCE_MAX 63
+int audit_instance_valid(const char *name);
 
 /*
  * One record. Every string may be NULL (stored as absent). Strings are copied by
@@ -111,6 +119,11 @@ struct audit_record {
 	/* key-change records: the checkpoint key that signs from here on (base64url of its DER
 	 * SubjectPublicKeyInfo); see "Key changes" below. */
 	const char *key;
+	/* The gateway instance that wrote the record ([audit] instance; field id 25). Every
+	 * record carries it, so a row merged from several logs, an export, an archive or a
+	 * syslog message says where it was written without a lookup, and the chain hash
+	 * covers it: a record cannot be moved into another instance's log unnoticed. */
+	const char *instance;
 	/* filled by audit on read: hex SHA-256 of this record's chained hash */
 	const char *hash;
 	/* Not a field: when > 0, the record (a logout, a revoked card) also ends the
@@ -233,6 +246,9 @@ int audit_reader_next(struct audit_reader *rd, uint64_t first,
     int (*cb)(const struct audit_record *rec, void *arg), void *arg, char *err,
     size_t errlen);
 
+/* The next audit_reader_next starts just after seq `after` (0: at the first record). */
+void audit_reader_seek(struct audit_reader *rd, uint64_t after);
+
 /* Record formats: a table for people, JSON lines and CSV (fields as PRODUCT.md §7) for
  * programs. Log content is attacker-influenced: the table replaces control characters,
  * JSON holds valid UTF-8 only, and CSV cells cannot start a spreadsheet formula. */
@@ -350,5 +366,158 @@ int audit_verify(const char *dir, const struct audit_verify_opts *o,
  * the log's meta. *archived: how many. EG_OK or EG_ERR_AUDIT with err set. */
 int audit_archive_run(const char *dir, int64_t before_us, const char *out_path,
     const struct audit_key *key, uint64_t *archived, char *err, size_t errlen);
+
+/* ==== Several instances: feeds, mirrors, witness cosignatures, one merged view ====
+ *
+ * Each instance keeps its own log. Each also runs a witness (audit/witness.c, a thread of
+ * the gateway) that fetches its peers' new records from their feeds (audit_feed_live,
+ * served under /eidgate/audit/peer/feed to requests signed with a key of [audit]
+ * peer_keys), replays them onto its mirror of that peer's log (<db>/peers/<instance>/,
+ * the same layout as a log, so query and verify read it as one), and cosigns each new
+ * checkpoint of the peer whose hash the replay reached (audit/mirror.c). The officers'
+ * view and `eidgate audit query` merge the own log and the mirrors by time; `eidgate
+ * audit verify` with several logs checks each against the checkpoints its peers
+ * cosigned, so a rolled-back or forked log is caught even when its own key signed it.
+ *
+ * Why replaying is the consistency proof of a chain: the head after record n is
+ * h_n = SHA-256(h_{n-1} || r_n). A witness that cosigned (s0, h0) and holds r_{s0+1..s1}
+ * computes h_{s1} from h0 alone; when that equals the new checkpoint's h1, the log that h1
+ * commits to has h0's log as its prefix (else SHA-256 would have a collision). RFC 9162's
+ * consistency proof gives the same guarantee for a Merkle tree in O(log n) hashes; the
+ * chain needs the s1 - s0 records, which the witness fetches anyway for its mirror.
+ */
+struct audit_cosig {
+	char instance[AUDIT_INSTANCE_MAX + 1];  /* whose checkpoint */
+	uint64_t seq;
+	int64_t time_us;
+	unsigned char hash[AUDIT_HASH_LEN];
+	unsigned char origin_key_id[AUDIT_KEYID_LEN];   /* the checkpoint's signer */
+	unsigned char witness_key_id[AUDIT_KEYID_LEN];
+	unsigned char sig[AUDIT_SIG_MAX];
+	size_t sig_len;
+};
+#define AUDIT_COSIG_MSG_MAX (24 + 1 + AUDIT_INSTANCE_MAX + 8 + AUDIT_HASH_LEN + 8 + \
+	AUDIT_KEYID_LEN)
+#define AUDIT_COSIG_VAL_MAX (1 + 8 + AUDIT_HASH_LEN + 2 * AUDIT_KEYID_LEN + 1 + \
+	AUDIT_INSTANCE_MAX + AUDIT_SIG_MAX)
+
+/* A key of keys (keys.h) for purpose (enum keys_sign), signing through them; EG_OK with
+ * *out NULL when keys hold none. */
+int audit_key_from_keys_purpose(struct keys *keys, int purpose, struct audit_key **out);
+/* ECDSA P-256 over msg with k (through the key process when k came from keys). */
+int audit_key_sign_msg(const struct audit_key *k, const unsigned char *msg, size_t len,
+    unsigned char *sig, size_t *siglen);
+/* 1 when valid. */
+int audit_key_verify_msg(const struct audit_key *k, const unsigned char *msg, size_t len,
+    const unsigned char *sig, size_t siglen);
+/* Fills c->witness_key_id and c->sig. EG_OK, EG_ERR_PARSE (bad instance), EG_ERR_CRYPTO. */
+int audit_cosig_sign(const struct audit_key *witness, struct audit_cosig *c);
+/* 0 valid, 1 another witness's, 2 invalid. */
+int audit_cosig_check(const struct audit_key *witness, const struct audit_cosig *c);
+/* Stored form (cosig.c); decode: 0, or -1 when malformed. Never reads past val[vlen). */
+size_t audit_cosig_encode(const struct audit_cosig *c, unsigned char *out);
+int audit_cosig_decode(const unsigned char *key, size_t klen, const unsigned char *val,
+    size_t vlen, struct audit_cosig *c);
+
+/* A feed answer: the records after `after`, as stored (prev hash || record). */
+#define AUDIT_FEED_MAX_RECORDS 1000
+#define AUDIT_FEED_MAX_BYTES (32u << 20)
+struct audit_feed {
+	char instance[AUDIT_INSTANCE_MAX + 1];
+	uint64_t head_seq;                      /* the log's last record */
+	unsigned char head[AUDIT_HASH_LEN];
+	uint64_t after;
+	int has_after_hash;                     /* the hash of record `after` */
+	unsigned char after_hash[AUDIT_HASH_LEN];
+	size_t nrec;
+	unsigned char **rec;
+	size_t *rec_len;
+	size_t nckpt;
+	struct audit_ckpt *ckpt;                /* the log's checkpoints among the records */
+};
+/* The feed of the live log as JSON (malloc'd *out, *len):
+ *   {"v":1,"instance","head_seq","head","after","after_hash","records":[b64url...],
+ *    "checkpoints":[exported checkpoint...]}
+ * at most limit (<= AUDIT_FEED_MAX_RECORDS) records. EG_OK or EG_ERR_AUDIT. */
+int audit_feed_live(struct audit_log *log, uint64_t after, size_t limit, char **out,
+    size_t *len);
+/* Parses a peer's feed answer (outside input: every length is checked, every record
+ * decodes, seqs follow each other from after + 1). EG_OK, or EG_ERR_PARSE with err. */
+int audit_feed_parse(const char *text, size_t len, struct audit_feed *f, char *err,
+    size_t errlen);
+void audit_feed_free(struct audit_feed *f);
+
+/* A witness's mirror of one peer's log (audit/mirror.c). */
+struct audit_mirror;
+struct audit_apply_result {
+	uint64_t applied;               /* records replayed onto the mirror */
+	uint64_t cosigned;              /* checkpoints cosigned */
+	uint64_t last_seq;              /* the mirror's last record */
+	uint64_t cosigned_seq;          /* the latest cosigned checkpoint, 0 if none */
+	int fault;                      /* the peer's log contradicts what was witnessed */
+	char why[400];
+};
+/* Opens (creating) the mirror in dir for instance. EG_OK or EG_ERR_AUDIT with err. */
+int audit_mirror_open(const char *dir, const char *instance, struct audit_mirror **out,
+    char *err, size_t errlen);
+void audit_mirror_close(struct audit_mirror *m);
+/* The seq to fetch after; 0 for an empty mirror. */
+uint64_t audit_mirror_last(const struct audit_mirror *m);
+/* Replays f onto the mirror, checking that each record links to the one before and that
+ * the peer's head does not go back, then cosigns with witness (NULL: none) each new
+ * checkpoint of f whose signature holds with the key the log names and whose hash the
+ * replay reached. One transaction. EG_OK; EG_ERR_AUDIT with res->fault set and res->why
+ * naming the instance and the cosigned checkpoint contradicted (also kept in the
+ * mirror's meta "fault": nothing more is applied until the mirror is removed), or with
+ * fault 0 on a write error. */
+int audit_mirror_apply(struct audit_mirror *m, const struct audit_feed *f,
+    const struct audit_key *witness, struct audit_apply_result *res);
+/* Queries the mirror inside the gateway (the witness holds its environment). */
+int audit_mirror_query(struct audit_mirror *m, const struct audit_filter *f,
+    int (*cb)(const struct audit_record *rec, void *arg), void *arg);
+
+/* The witness thread (audit/witness.c). */
+struct audit_witness;
+struct audit_witness_options {
+	const char *peers;              /* [audit] peers: comma/space-separated https URLs */
+	const char *peer_keys;          /* [audit] peer_keys: comma-separated PEM files */
+	const char *ca_file;            /* [audit] peer_ca; "" or NULL: the system's CAs */
+	struct keys *keys;              /* sign with [audit] witness_key through these */
+	int interval_ms;                /* between rounds (default 1000) */
+};
+/* Loads the peer keys and, when peers are given, starts the thread. EG_OK or
+ * EG_ERR_CONFIG (logged). */
+int audit_witness_start(struct audit_log *log, const struct audit_witness_options *o,
+    struct audit_witness **out);
+void audit_witness_stop(struct audit_witness *w);
+/* The X-Eidgate-Witness header of a feed request (after, limit): "KEYID.TIME.SIG". 1 when
+ * signed by a key of [audit] peer_keys within AUDIT_FEED_SKEW_S of now. */
+#define AUDIT_FEED_SKEW_S 60
+int audit_witness_authorized(const struct audit_witness *w, const char *header,
+    uint64_t after, uint64_t limit);
+/* The own live log and every mirror, merged by time (see audit_query_merged). */
+int audit_query_merged_live(struct audit_log *log, struct audit_witness *w,
+    const struct audit_filter *f, int (*cb)(const struct audit_record *rec, void *arg),
+    void *arg);
+
+/* Several logs merged by (time, instance, seq), from other processes (audit/merge.c):
+ * dirs, and with with_mirrors each dir's peers/<instance>/ mirrors of instances no other
+ * source already holds. The records are gathered first (f->limit per source, newest when
+ * f->newest_first) and then handed to cb in order. EG_OK, cb's non-zero, EG_ERR_AUDIT. */
+int audit_query_merged(const char *const *dirs, size_t ndirs, int with_mirrors,
+    const struct audit_filter *f, int (*cb)(const struct audit_record *rec, void *arg),
+    void *arg, char *err, size_t errlen);
+/* The instance a log directory names (meta "instance"), into out. EG_OK,
+ * EG_ERR_NOT_FOUND, EG_ERR_AUDIT. */
+int audit_instance_of(const char *dir, char *out, size_t outlen, char *err, size_t errlen);
+
+/* Checks each log of dirs against the latest checkpoint each witness cosigned for it (the
+ * mirrors under every dir's peers/); wkeys: the witnesses' public keys (a cosignature by
+ * another key does not count and is reported). Calls say(line, arg) for each finding
+ * and each checked cosignature. Returns the number of contradictions (a log rolled
+ * back or forked against a cosigned checkpoint, a cosignature that does not verify). */
+int audit_verify_witnessed(const char *const *dirs, size_t ndirs,
+    const struct audit_key *const *wkeys, size_t nwkeys,
+    void (*say)(int bad, const char *line, void *arg), void *arg);
 
 #endif

@@ -64,6 +64,16 @@ struct eg_config {
 	uint64_t audit_map_size;
 	enum cfg_sync audit_sync;
 	char audit_signing_key[1024];
+	/* Several instances (audit/witness.c): this instance's name in its records ("":
+	 * the host name), its witness key (cosigns the peers' checkpoints, signs its feed
+	 * requests; held by the key process), the peers' feed URLs (comma-separated
+	 * https://host:port), the peers' witness public keys (who may read this log's feed,
+	 * whose cosignatures count) and the CA file their TLS certificates chain to. */
+	char audit_instance[64];
+	char audit_witness_key[1024];
+	char audit_peers[2048];
+	char audit_peer_keys[4096];
+	char audit_peer_ca[1024];
 
 	char assertion_key[1024];
 	char assertion_publish_keys[4096];      /* in the JWK set, never signing (rotation) */

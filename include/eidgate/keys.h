@@ -38,7 +38,10 @@ struct eg_config;
 struct keys;
 
 enum keys_seal { KEYS_SEAL_SESSION, KEYS_SEAL_CHALLENGE };
-enum keys_sign { KEYS_SIGN_ASSERTION, KEYS_SIGN_CHECKPOINT, KEYS_SIGN_TLS };
+/* KEYS_SIGN_WITNESS: [audit] witness_key, with which this instance cosigns its peers'
+ * checkpoints and signs its requests for their feeds (audit/witness.c); it signs only
+ * messages starting with KEYS_WITNESS_PREFIX. Last, so older purposes keep their values. */
+enum keys_sign { KEYS_SIGN_ASSERTION, KEYS_SIGN_CHECKPOINT, KEYS_SIGN_TLS, KEYS_SIGN_WITNESS };
 
 /* A key's id: SHA-256 of its DER SubjectPublicKeyInfo (RFC 6962 §3.2 names log keys so). */
 #define KEYS_ID_LEN 32
@@ -53,6 +56,10 @@ enum keys_sign { KEYS_SIGN_ASSERTION, KEYS_SIGN_CHECKPOINT, KEYS_SIGN_TLS };
  * process signs nothing else with the checkpoint key. */
 #define KEYS_CHECKPOINT_PREFIX "eidgate-audit-checkpoint-"
 #define KEYS_MAX_CHECKPOINT_MSG 128
+/* What a witness signature covers starts with this: a cosignature
+ * ("eidgate-audit-witness-v1") or a feed request ("eidgate-audit-witness-req-v1"). */
+#define KEYS_WITNESS_PREFIX "eidgate-audit-witness-"
+#define KEYS_MAX_WITNESS_MSG 512
 /* An assertion's JWS signing input, at most. */
 #define KEYS_MAX_ASSERTION 8192
 /* How long a caller waits for the key process before giving up (EG_ERR_KEYS). */

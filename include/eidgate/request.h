@@ -74,6 +74,7 @@ struct gateway {
 	pthread_mutex_t snap_mu;        /* serialises acquire against swap */
 	struct dir_resolver *dir;
 	struct audit_log *audit;
+	struct audit_witness *witness;  /* the peers' mirrors and feed keys (audit.h) */
 	struct upstream_pool *upstream;
 	struct challenge_store *challenges;
 	struct verdict_cache *verdicts;

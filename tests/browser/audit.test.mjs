@@ -184,7 +184,7 @@ async function officer(browser, ctx, lang) {
   const [download] = await Promise.all([page.waitForEvent("download"), page.locator("#csv").click()]);
   const csvPath = ctx.screenshotDir + "/audit-export-" + lang + ".csv";
   await download.saveAs(csvPath);
-  assert.match(await fs.readFile(csvPath, "utf8"), /^seq,time,kind,/);
+  assert.match(await fs.readFile(csvPath, "utf8"), /^instance,seq,time,kind,/);
   assert.deepEqual(problems, []);
   await context.close();
 }

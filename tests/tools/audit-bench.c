@@ -118,7 +118,7 @@ static int
 rate(struct bench *b, const char *name, enum audit_sync sync, int nthreads, int linger)
 {
 	char dir[600];
-	struct audit_options o = { dir, 0, sync, 0, 0, b->key, NULL };
+	struct audit_options o = { dir, 0, sync, 0, 0, b->key, NULL, NULL };
 	struct audit_log *log = NULL;
 	struct worker w[4];
 	pthread_t t[4];
@@ -182,7 +182,7 @@ rates(struct bench *b)
 static int
 fill_big(struct bench *b, const char *dir)
 {
-	struct audit_options o = { dir, 4ULL << 30, AUDIT_SYNC_GROUP, 0, 0, b->key, NULL };
+	struct audit_options o = { dir, 4ULL << 30, AUDIT_SYNC_GROUP, 0, 0, b->key, NULL, NULL };
 	char nrn[16], org[16], fac[16], path[64];
 	struct audit_log *log = NULL;
 	struct audit_record r;

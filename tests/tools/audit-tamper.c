@@ -251,7 +251,7 @@ forge(struct db *db, const char *keypath, int fake_id)
 static int
 fill(int argc, char **argv)
 {
-	struct audit_options o = { argv[2], 0, AUDIT_SYNC_GROUP, 0, 0, NULL, NULL };
+	struct audit_options o = { argv[2], 0, AUDIT_SYNC_GROUP, 0, 0, NULL, NULL, NULL };
 	long long n = 0, step = 1000, i;
 	int64_t start = 0;
 	struct audit_log *log;

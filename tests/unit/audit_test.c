@@ -146,7 +146,7 @@ expect_count(const struct audit_filter *f, int n)
 static double
 fill(const char *dir, enum audit_sync sync, int n, uint64_t map)
 {
-	struct audit_options o = { dir, map, sync, 0, 0, NULL, NULL };
+	struct audit_options o = { dir, map, sync, 0, 0, NULL, NULL, NULL };
 	struct audit_log *log = NULL;
 	struct audit_record r;
 	struct recbuf b = { "", "", "", "" };
@@ -282,7 +282,7 @@ test_newest_first(const char *dir)
 static void
 test_roundtrip(void)
 {
-	struct audit_options o = { subdir("rt"), 0, AUDIT_SYNC_FULL, 0, 0, NULL, NULL };
+	struct audit_options o = { subdir("rt"), 0, AUDIT_SYNC_FULL, 0, 0, NULL, NULL, NULL };
 	struct audit_filter f = { .kind = "rights" };
 	struct audit_log *log;
 	size_t i;
@@ -310,7 +310,7 @@ test_roundtrip(void)
 static void
 test_reopen(const char *dir)
 {
-	struct audit_options o = { dir, 0, AUDIT_SYNC_GROUP, 0, 0, NULL, NULL };
+	struct audit_options o = { dir, 0, AUDIT_SYNC_GROUP, 0, 0, NULL, NULL, NULL };
 	struct audit_verify_result res;
 	struct audit_log *log;
 	struct audit_record r;
@@ -425,7 +425,7 @@ appender(void *arg)
 static void
 test_threads(void)
 {
-	struct audit_options o = { subdir("threads"), 0, AUDIT_SYNC_FULL, 0, 0, NULL, NULL };
+	struct audit_options o = { subdir("threads"), 0, AUDIT_SYNC_FULL, 0, 0, NULL, NULL, NULL };
 	struct audit_verify_result res;
 	uint64_t *seqs = calloc(N_RECORDS, sizeof(*seqs));
 	unsigned char *seen = calloc(N_RECORDS + 1, 1);
@@ -497,7 +497,7 @@ reader_child(const char *dir, int stopfd)
 static void
 test_reader_while_writing(void)
 {
-	struct audit_options o = { subdir("live"), 64 * 1024, AUDIT_SYNC_GROUP, 0, 1, NULL, NULL };
+	struct audit_options o = { subdir("live"), 64 * 1024, AUDIT_SYNC_GROUP, 0, 1, NULL, NULL, NULL };
 	struct audit_log *log = NULL;
 	struct audit_record r;
 	struct recbuf b = { "", "", "", "" };
@@ -571,7 +571,7 @@ count_elsewhere(const char *dir)
 static void
 test_sync_modes(void)
 {
-	struct audit_options o = { subdir("sync-full"), 0, AUDIT_SYNC_FULL, 0, 0, NULL, NULL };
+	struct audit_options o = { subdir("sync-full"), 0, AUDIT_SYNC_FULL, 0, 0, NULL, NULL, NULL };
 	struct audit_log *log = NULL;
 	struct audit_record r;
 	struct recbuf b = { "", "", "", "" };
@@ -585,7 +585,7 @@ test_sync_modes(void)
 	CHECK(mdb_env_get_flags(log->env, &flags) == 0 && !(flags & MDB_NOSYNC));
 	audit_close(log);
 
-	o = (struct audit_options){ subdir("sync-group"), 0, AUDIT_SYNC_GROUP, 0, 20, NULL, NULL };
+	o = (struct audit_options){ subdir("sync-group"), 0, AUDIT_SYNC_GROUP, 0, 20, NULL, NULL, NULL };
 	CHECK(audit_open(&o, &log) == EG_OK);
 	CHECK(audit_append(log, &r, NULL) == EG_OK);
 	for (i = 0; i < 100 && count_elsewhere(o.dir) != 1; i++)
@@ -595,7 +595,7 @@ test_sync_modes(void)
 	CHECK(mdb_env_get_flags(log->env, &flags) == 0 && !(flags & MDB_NOSYNC));
 	audit_close(log);
 
-	o = (struct audit_options){ subdir("sync-none"), 0, AUDIT_SYNC_NONE, 0, 0, NULL, NULL };
+	o = (struct audit_options){ subdir("sync-none"), 0, AUDIT_SYNC_NONE, 0, 0, NULL, NULL, NULL };
 	CHECK(audit_open(&o, &log) == EG_OK);
 	CHECK(mdb_env_get_flags(log->env, &flags) == 0 && (flags & MDB_NOSYNC));
 	CHECK(audit_append(log, &r, NULL) == EG_OK && audit_flush(log) == EG_OK);
@@ -612,7 +612,7 @@ test_sync_modes(void)
 static uint64_t
 fail_and_recover(const char *dir)
 {
-	struct audit_options o = { dir, 0, AUDIT_SYNC_GROUP, 0, 1, NULL, NULL };
+	struct audit_options o = { dir, 0, AUDIT_SYNC_GROUP, 0, 1, NULL, NULL, NULL };
 	struct audit_log *log = NULL;
 	struct audit_record r;
 	struct recbuf b = { "", "", "", "" };
@@ -713,7 +713,7 @@ lappender(void *arg)
 static double
 full_run(const char *name, int nt, int linger_us, double *rate)
 {
-	struct audit_options o = { subdir(name), 0, AUDIT_SYNC_FULL, 0, 0, NULL, NULL };
+	struct audit_options o = { subdir(name), 0, AUDIT_SYNC_FULL, 0, 0, NULL, NULL, NULL };
 	struct audit_log *log = NULL;
 	struct lthr t[4];
 	pthread_t tid[4];
@@ -762,7 +762,7 @@ test_full_linger(void)
 static void
 test_reader_check(void)
 {
-	struct audit_options o = { subdir("readers"), 0, AUDIT_SYNC_GROUP, 0, 0, NULL, NULL };
+	struct audit_options o = { subdir("readers"), 0, AUDIT_SYNC_GROUP, 0, 0, NULL, NULL, NULL };
 	struct audit_log *log = NULL;
 	struct audit_record r;
 	struct recbuf b = { "", "", "", "" };
@@ -823,7 +823,7 @@ static void
 test_checkpoints(void)
 {
 	char *key = make_key("ckpt.key", 0600), *loose = make_key("loose.key", 0644);
-	struct audit_options o = { subdir("ckpt"), 0, AUDIT_SYNC_GROUP, 0, 0, key, NULL };
+	struct audit_options o = { subdir("ckpt"), 0, AUDIT_SYNC_GROUP, 0, 0, key, NULL, NULL };
 	struct audit_log *log = NULL;
 	struct audit_record r;
 	struct recbuf b = { "", "", "", "" };
@@ -912,7 +912,7 @@ test_key_changes(void)
 {
 	char *a = make_key("rot-a.key", 0600), *b = make_key("rot-b.key", 0600);
 	char *c = make_key("rot-c.key", 0600);
-	struct audit_options o = { subdir("rotation"), 0, AUDIT_SYNC_GROUP, 0, 0, a, NULL };
+	struct audit_options o = { subdir("rotation"), 0, AUDIT_SYNC_GROUP, 0, 0, a, NULL, NULL };
 	const char *only_a[] = { a, NULL }, *only_b[] = { b, NULL };
 	const char *a_and_c[] = { a, c, NULL };
 	struct audit_verify_result res;
@@ -989,8 +989,8 @@ cli(char **out, char **err, const char *a1, const char *a2, const char *a3,
 		CHECK(cli(&out, &err, a1, a2, a3, a4, a5) == (code));                \
 	} while (0)
 
-#define JSON_HEAD "{\"seq\":1,\"time\":\"2025-11-22T20:01:53.000000Z\",\"kind\":\"rights\","
-#define CSV_HEAD "seq,time,kind,request_id,client,nrn,cert_sha256,session,org,facility," \
+#define JSON_HEAD ",\"seq\":1,\"time\":\"2025-11-22T20:01:53.000000Z\",\"kind\":\"rights\","
+#define CSV_HEAD "instance,seq,time,kind,request_id,client,nrn,cert_sha256,session,org,facility," \
 	"capacity,method,path,rule,decision,reason,backend,policy_version,upstream_status," \
 	"bytes,latency_us,actor,action,target,role,scope,acting_org,acting_facility,hash\r\n"
 
@@ -1016,18 +1016,18 @@ test_cli(void)
 	    missing);
 	CHECK(strcmp(err, want) == 0);
 	CLI(0, "query", "--db", rt, "--format", "json");
-	CHECK(strncmp(out, JSON_HEAD, sizeof(JSON_HEAD) - 1) == 0);
+	CHECK(strncmp(out, "{\"instance\":\"", 13) == 0 && strstr(out, JSON_HEAD) != NULL);
 	CHECK(strstr(out, "\"actor\"") == NULL && strstr(out, "\"reason\":\"\"") != NULL);
 	CHECK(strstr(out, "\"hash\":\"") != NULL && strchr(out, '\n') == out + strlen(out) - 1);
 	CLI(0, "query", "--db", rt, "--format", "csv");
 	CHECK(strncmp(out, CSV_HEAD, sizeof(CSV_HEAD) - 1) == 0);
 	CHECK(strstr(out, ",\"'=HYPERLINK(\"\"x\"\")\x1b[31m\",") != NULL);
 	CLI(0, "query", "--db", rt, NULL, NULL);
-	CHECK(strncmp(out, "seq", 3) == 0 && strchr(out, '\x1b') == NULL);
+	CHECK(strncmp(out, "instance", 8) == 0 && strchr(out, '\x1b') == NULL);
 	printf("%s", out);
 	CHECK(strstr(out, "=HYPERLINK(\"x\")?[31m") != NULL);
 	CLI(0, "query", "--db", full, "--limit", "3");
-	CHECK(strstr(out, "\n3 ") != NULL && strstr(out, "\n4 ") == NULL);
+	CHECK(strstr(out, "  3  ") != NULL && strstr(out, "  4  ") == NULL);
 	CLI(0, "verify", "--db", full, NULL, NULL);
 	CHECK(strncmp(out, "ok: 10000 records, head ", 24) == 0);
 	CLI(1, "verify", "--db", tampered, NULL, NULL);

@@ -120,7 +120,7 @@ function detailsRow(r, id) {
   row.id = id;
   row.hidden = true;
   const cell = document.createElement("td");
-  cell.colSpan = 6;
+  cell.colSpan = 7;
   const dl = document.createElement("dl");
   dl.className = "facts";
   for (const [k, v] of Object.entries(r)) {
@@ -149,6 +149,7 @@ function recordRows(r) {
     tr.className = "noise-row";
   }
   td(tr, isoTime(r.time), "time");
+  td(tr, r.instance, "instance");
   td(tr, r.kind === "rights" ? actorLabel(r) : personLabel(r.person), "person");
   const what = td(tr, whatOf(r), "what");
   if (r.noise) {
@@ -164,9 +165,11 @@ function recordRows(r) {
   b.className = "secondary";
   b.textContent = t("audit.details");
   b.setAttribute("aria-expanded", "false");
-  b.setAttribute("aria-controls", "details-" + r.seq);
+  // Seqs repeat across instances in the merged view: the id names the instance too.
+  const id = "details-" + (r.instance || "") + "-" + r.seq;
+  b.setAttribute("aria-controls", id);
   b.setAttribute("aria-label", t("audit.details-of", { seq: r.seq }));
-  const details = detailsRow(r, "details-" + r.seq);
+  const details = detailsRow(r, id);
   b.addEventListener("click", () => {
     const open = b.getAttribute("aria-expanded") !== "true";
     b.setAttribute("aria-expanded", String(open));
