@@ -38,9 +38,23 @@ class Cluster:
         self.keydir = os.path.join(stack.root, "cluster-keys")
         self.origin = "https://127.0.0.1:%d" % self.front
 
+    def witness_key(self, name):
+        return os.path.join(self.stack.root, "witness-%s.key" % name)
+
+    def audit_lines(self, name):
+        """Each instance names itself and cosigns the others' checkpoints as a witness,
+        fetching their records over the gateway port (README: one view and one proof)."""
+        others = [m for m in self.names if m != name]
+        return "\n".join([
+            "[audit]", "instance = " + name, "witness_key = " + self.witness_key(name),
+            "peers = " + " ".join("https://127.0.0.1:%d" % self.ports[m] for m in others),
+            "peer_keys = " + ",".join(self.witness_key(m) + ".pub.pem" for m in others),
+            "peer_ca = " + os.path.join(self.stack.pki, "server", "server-ca.pem"), ""])
+
     def config_lines(self, name):
         key = make_key(os.path.join(self.stack.root, "assertion-%s.key" % name))
         shutil.copy(key + ".pub.pem", os.path.join(self.keydir, name + ".pem"))
+        make_key(self.witness_key(name))
         extra = "client_cert = request\norigin = %s" % self.origin
         if self.proxy:
             extra += "\nproxy_protocol = on\nproxy_from = 127.0.0.1"
@@ -54,11 +68,25 @@ class Cluster:
 
     def start(self):
         os.makedirs(self.keydir, exist_ok=True)
+        self.ports = {n: harness.free_port() for n in self.names}
         lines = {n: self.config_lines(n) for n in self.names}  # every key before any start
         for n in self.names:
-            self.ports[n] = harness.gateway_variant(self.stack, n, replace=lines[n])
+            lines[n]["[audit]\n"] = self.audit_lines(n)
+            harness.gateway_variant(self.stack, n, replace=lines[n], port=self.ports[n])
         self.start_haproxy()
         return self
+
+    def verify(self):
+        """eidgate audit verify on every instance's log at once, against the checkpoint
+        key and the witnesses' cosignatures: (exit status, output)."""
+        args = [os.path.join(self.stack.bin, "eidgate"), "audit", "verify"]
+        for n in self.names:
+            args += ["--db", self.db(n)]
+        args += ["--key", os.path.join(self.stack.pki, "keys", "audit.pub.pem")]
+        for n in self.names:
+            args += ["--witness-key", self.witness_key(n) + ".pub.pem"]
+        r = subprocess.run(args, capture_output=True, text=True)
+        return r.returncode, r.stdout + r.stderr
 
     def db(self, name):
         return os.path.join(self.stack.root, "audit-" + name)

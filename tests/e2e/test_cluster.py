@@ -125,10 +125,14 @@ def test_kill_9_under_load_loses_no_record(stack):
                     if r.get("kind") == "request" and r.get("decision") == "allow"}
         missing = [x for x in ran if x[0] not in ids]
         assert ran and not missing, (len(ran), missing[:5])
-        # Every log verifies, the killed one too.
+        # Every log verifies, the killed one too, each on its own and all of them
+        # together against the checkpoints the other instances cosigned as witnesses.
         for n in c.names:
             rc, out = cluster.verify_log(stack, c.db(n))
             assert rc == 0, (n, out)
+        rc, out = c.verify()
+        assert rc == 0, out
+        print("    " + "\n    ".join(out.strip().splitlines()[-6:]))
         print("    kill -9 under load: %d client requests (%d retried), %d at the backend; "
               "wrk: %s" % (len(results), sum(1 for _, a in results if a > 1), len(ran),
                            " ".join(wrk_out.split("\n")[-4:-1])))
