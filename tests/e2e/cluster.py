@@ -10,7 +10,6 @@ import os
 import shutil
 import socket
 import subprocess
-import time
 
 import harness
 
@@ -19,12 +18,7 @@ HAPROXY = shutil.which("haproxy") or "/usr/sbin/haproxy"
 
 def make_key(path):
     """An EC P-256 key (mode 0600) and its public half as path.pub.pem."""
-    subprocess.run(["openssl", "genpkey", "-algorithm", "EC", "-pkeyopt",
-                    "ec_paramgen_curve:P-256", "-out", path], check=True, capture_output=True)
-    os.chmod(path, 0o600)
-    subprocess.run(["openssl", "pkey", "-in", path, "-pubout", "-out", path + ".pub.pem"],
-                   check=True, capture_output=True)
-    return path
+    return harness.ec_key(path, path + ".pub.pem")[0]
 
 
 class Cluster:
@@ -144,12 +138,7 @@ backend instances
         with socket.socket(socket.AF_UNIX) as s:
             s.connect(self.stats_socket())
             s.sendall(b"show stat\n")
-            data = b""
-            while True:
-                chunk = s.recv(65536)
-                if not chunk:
-                    break
-                data += chunk
+            data = harness.read_all(s)
         rows = [line.split(",") for line in data.decode().splitlines() if line and line[0] != "#"]
         return {r[1]: r[17] for r in rows if r[0] == "instances" and r[1] in self.names}
 

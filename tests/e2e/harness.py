@@ -283,6 +283,27 @@ def audit_outcome(stack, request_id, timeout=10.0, db=None):
 
 
 # ---- JWS (ES256) checking with the openssl command line ----------------------------------
+def ec_key(path, pub):
+    """An EC P-256 private key at path (mode 0600, as eidgate wants its keys) and its
+    public half at pub; returns (path, pub)."""
+    subprocess.run(["openssl", "genpkey", "-algorithm", "EC", "-pkeyopt",
+                    "ec_paramgen_curve:P-256", "-out", path], check=True, capture_output=True)
+    os.chmod(path, 0o600)
+    subprocess.run(["openssl", "pkey", "-in", path, "-pubout", "-out", pub], check=True,
+                   capture_output=True)
+    return path, pub
+
+
+def read_all(sock):
+    """Everything sock sends until it closes."""
+    data = b""
+    while True:
+        chunk = sock.recv(65536)
+        if not chunk:
+            return data
+        data += chunk
+
+
 def b64u(b):
     return base64.urlsafe_b64encode(b).rstrip(b"=").decode()
 

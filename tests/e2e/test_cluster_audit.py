@@ -19,14 +19,8 @@ ORG_A = "0412345614"
 
 
 def keypair(stack, name):
-    key = os.path.join(stack.root, name + ".key")
-    pub = os.path.join(stack.root, name + ".pub")
-    subprocess.run(["openssl", "genpkey", "-algorithm", "EC", "-pkeyopt",
-                    "ec_paramgen_curve:P-256", "-out", key], check=True,
-                   stdout=subprocess.DEVNULL)
-    os.chmod(key, 0o600)
-    subprocess.run(["openssl", "pkey", "-in", key, "-pubout", "-out", pub], check=True)
-    return key, pub
+    return harness.ec_key(os.path.join(stack.root, name + ".key"),
+                          os.path.join(stack.root, name + ".pub"))
 
 
 def db(stack, name):

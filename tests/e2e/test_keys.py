@@ -206,11 +206,7 @@ def test_a_dead_key_process_means_503_then_a_restart(stack):
 
 # ---- rotation ------------------------------------------------------------------------
 def openssl_key(path):
-    subprocess.run(["openssl", "genpkey", "-algorithm", "EC", "-pkeyopt",
-                    "ec_paramgen_curve:P-256", "-out", path], check=True, capture_output=True)
-    os.chmod(path, 0o600)
-    subprocess.run(["openssl", "pkey", "-in", path, "-pubout", "-out", path + ".pub"],
-                   check=True, capture_output=True)
+    harness.ec_key(path, path + ".pub")
 
 
 def session_key(path):

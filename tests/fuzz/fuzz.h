@@ -32,6 +32,17 @@ int LLVMFuzzerInitialize(int *argc, char ***argv);
 		}                                                                    \
 	} while (0)
 
+/* The LLVMFuzzerInitialize of a target that needs nothing but fuzz_quiet(). */
+#define FUZZ_QUIET_INIT                                                              \
+	int                                                                          \
+	LLVMFuzzerInitialize(int *argc, char ***argv)                                \
+	{                                                                            \
+		(void)argc;                                                          \
+		(void)argv;                                                          \
+		fuzz_quiet();                                                        \
+		return 0;                                                            \
+	}
+
 /* data as a NUL-terminated string in a buffer of exactly size + 1 bytes, so that
  * AddressSanitizer sees a read past its end. The parsers take C strings: an embedded
  * NUL ends the string as it would in the gateway. */
