@@ -79,6 +79,9 @@ void policy_free(struct policy *p);
 
 /* Hex SHA-256 prefix (16 chars) of the file content: names the policy in log records. */
 const char *policy_version(const struct policy *p);
+/* The file's content exactly as read (and hashed into the version), *len bytes, owned
+ * by p: the access log keeps it so that a decision can be replayed (audit.h). */
+const char *policy_text(const struct policy *p, size_t *len);
 
 size_t policy_backend_count(const struct policy *p);
 /* How many rules the policy has. */
@@ -186,5 +189,15 @@ int policy_default_context(const struct eg_grant *grants, size_t n, char *fac, c
  */
 int policy_explain(const struct policy *p, const char *method, const char *path,
     const struct eg_subject *s, unsigned flags, FILE *out, struct policy_decision *dec);
+
+/*
+ * The facts policy_explain() words, for programs (`eidgate audit replay` compares two
+ * policies rule by rule): cb is called for each rule whose methods and path match, in
+ * file order, with its id, whether it is a deny rule, and whether its condition holds
+ * for s. Same matcher and evaluation as policy_decide(). EG_OK or EG_ERR_NOMEM.
+ */
+int policy_rule_results(const struct policy *p, const char *method, const char *path,
+    const struct eg_subject *s, void (*cb)(void *arg, const char *rule, int deny, int holds),
+    void *arg);
 
 #endif
