@@ -314,3 +314,17 @@ record_subject_load(struct rec_subject *rs, const struct audit_record *rec)
 	rs->s.facility_org_arg = rs;
 	return EG_OK;
 }
+
+int
+record_policy_verdict(const struct audit_record *rec)
+{
+	const char *reason = rec->reason != NULL ? rec->reason : "";
+
+	if (rec->decision != NULL && strcmp(rec->decision, "allow") == 0)
+		return 1;
+	/* A deny for another reason came after the policy allowed: a cross-site request,
+	 * a method override, a body too large, keys unavailable... */
+	return !(strcmp(reason, eg_err_code(EG_ERR_DENIED)) == 0 ||
+	    strcmp(reason, eg_err_code(EG_ERR_NO_RULE)) == 0 ||
+	    strcmp(reason, eg_err_code(EG_ERR_NO_CERT)) == 0);
+}

@@ -180,5 +180,10 @@ struct audit_record;
  * when rec holds no such facts (not a policy decision, or written before they were
  * kept), EG_ERR_PARSE when they are malformed. rec's strings are not kept. */
 int record_subject_load(struct rec_subject *rs, const struct audit_record *rec);
+/* What the policy decided about a recorded request: 1 allow, 0 deny. A request the
+ * policy allowed may still have been refused for another reason (cross-site, a method
+ * override, a body too large, keys unavailable): its record says deny with that reason,
+ * and this says allow. */
+int record_policy_verdict(const struct audit_record *rec);
 
 #endif
