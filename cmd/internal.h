@@ -91,6 +91,9 @@ int cmd_replay_summary(const char *db, const char *newfile, int64_t since_us,
     int64_t until_us, const char *since, FILE *out);
 /* access.c: `eidgate access who-can | what-can | pseudonym`. */
 int cmd_access(int argc, char **argv);
+/* access_pseudonym.c: `eidgate access pseudonym` (key_id NULL: the current key). */
+int cmd_access_pseudonym(const char *config, const char *backend, const char *nrn,
+    const char *key_id);
 
 
 #endif

@@ -164,6 +164,29 @@ int policy_normalise_path(const char *target, char *path, size_t pathlen, char *
  */
 int policy_default_context(const struct eg_grant *grants, size_t n, char *fac, char *org);
 
+/* ==== Routes, for access reviews (policy/routes.c, `eidgate access what-can`) ==== */
+
+#define POLICY_ROUTE_PARAMS 8
+struct policy_route {
+	const char *rule;               /* id (points into the policy) */
+	const char *backend;            /* allow rules: the backend's name; deny: NULL */
+	int deny;
+	unsigned methods;               /* PM_* */
+	char pattern[512];              /* as written in the rule */
+	size_t nparams;                 /* {param} segments, in path order */
+	struct {
+		char name[EG_MAX_ID];
+		int kind;               /* the enum eg_scope_kind a role term asks of it
+		                         * (`on facility {f}`), or -1 when none does */
+	} params[POLICY_ROUTE_PARAMS];
+};
+/* Rule i (0 .. policy_rule_count - 1, file order) as a route. EG_OK, or EG_ERR_NOT_FOUND. */
+int policy_route(const struct policy *p, size_t i, struct policy_route *out);
+/* A concrete path of rule i: its k-th {param} replaced by values[k] (values or the entry
+ * NULL: "x"), `*` and `**` by "x". EG_OK, EG_ERR_TOO_LONG or EG_ERR_NOT_FOUND. */
+int policy_route_path(const struct policy *p, size_t i, const char *const *values,
+    char *out, size_t len);
+
 /* ==== Explanations (policy/explain.c, `eidgate policy explain`) ==== */
 
 #include <stdio.h>
