@@ -15,6 +15,9 @@
 #include "eidgate/limits.h"
 
 enum policy_identity { POLICY_IDENTITY_ASSERTION, POLICY_IDENTITY_HEADERS };
+/* What the assertion's `sub` holds: the national number, or a pseudonym of it for this
+ * backend (keys.h keys_pseudonym; `sub_kid` names the pseudonym key). */
+enum policy_subject { POLICY_SUBJECT_NRN, POLICY_SUBJECT_PSEUDONYM };
 
 struct policy_backend {
 	char name[EG_MAX_ID];
@@ -22,6 +25,7 @@ struct policy_backend {
 	int64_t timeout_ms;         /* read timeout; 0 = gateway default */
 	uint64_t max_body;          /* 0 = EG_DEFAULT_MAX_BODY */
 	enum policy_identity identity;
+	enum policy_subject subject;        /* subject=nrn (default) | pseudonym */
 	/* Sites whose pages may send state-changing requests to this backend in the card
 	 * holder's name (origins=): https://host[:port] as a browser's Origin says it. */
 	char origins[EG_MAX_ORIGINS][EG_MAX_ORIGIN];
