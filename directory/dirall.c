@@ -122,7 +122,7 @@ dn_parts(const char *dn, char types[4][8], char vals[4][EG_MAX_ID])
 
 	if (ldap_str2dn(dn, &p, LDAP_DN_FORMAT_LDAPV3) != LDAP_SUCCESS)
 		return -1;
-	for (i = 0; p[i] != NULL && i < 4; i++) {
+	for (i = 0; i < 4 && p[i] != NULL; i++) {
 		if (p[i][1] != NULL || p[i][0]->la_value.bv_len >= EG_MAX_ID ||
 		    p[i][0]->la_attr.bv_len >= 8)
 			break;
@@ -309,6 +309,7 @@ index_people(struct dir_all *a)
 	for (i = 0; i < a->nholdings; i++)
 		a->grants[i] = a->holdings[i].grant;
 	for (i = 0; i < a->nholdings; i = j) {
+		struct dir_all_name key;
 		const struct dir_all_name *n;
 		struct dir_all_person *p;
 		for (j = i; j < a->nholdings && strcmp(a->holdings[j].nrn, a->holdings[i].nrn) == 0;
@@ -320,7 +321,9 @@ index_people(struct dir_all *a)
 		memcpy(p->nrn, a->holdings[i].nrn, sizeof(p->nrn));
 		p->first = i;
 		p->n = j - i;
-		n = bsearch(a->holdings[i].nrn, a->names, a->nnames, sizeof(*a->names), cmp_name);
+		memset(&key, 0, sizeof(key));
+		memcpy(key.nrn, a->holdings[i].nrn, sizeof(key.nrn));
+		n = bsearch(&key, a->names, a->nnames, sizeof(*a->names), cmp_name);
 		eg_strlcpy(p->name, n != NULL ? n->name : "", sizeof(p->name));
 	}
 	return EG_OK;
@@ -372,6 +375,7 @@ dir_all_facility(const struct dir_all *a, const char *id)
 {
 	struct dir_facility key;
 
+	memset(&key, 0, sizeof(key));
 	eg_strlcpy(key.id, id, sizeof(key.id));
 	return bsearch(&key, a->facilities, a->nfacilities, sizeof(*a->facilities), cmp_facility);
 }
@@ -381,6 +385,7 @@ dir_all_org(const struct dir_all *a, const char *id)
 {
 	struct dir_org key;
 
+	memset(&key, 0, sizeof(key));
 	eg_strlcpy(key.id, id, sizeof(key.id));
 	return bsearch(&key, a->orgs, a->norgs, sizeof(*a->orgs), cmp_org);
 }
