@@ -129,12 +129,15 @@ hexval(char c)
 	return -1;
 }
 
-/* Unescapes s[0..n) into out (EG_MAX_ID). -1 when malformed or too long. */
+/* Unescapes s[0..n) into out (EG_MAX_ID). -1 when malformed, empty (no id is: an
+ * empty item would not survive being written again) or too long. */
 static int
 get_id(const char *s, size_t n, char *out)
 {
 	size_t i, o = 0;
 
+	if (n == 0)
+		return -1;
 	for (i = 0; i < n; i++) {
 		int c = (unsigned char)s[i];
 		if (c == '%') {
@@ -229,8 +232,9 @@ load_context(struct rec_subject *rs, const char *text)
 
 	if (text[0] == '\0')
 		return 0;
-	if (at == NULL || get_id(text, (size_t)(at - text), rs->ctx_facility) != 0 ||
-	    get_id(at + 1, strlen(at + 1), rs->ctx_org) != 0)
+	/* "@org": an organisation acted for without a facility */
+	if (at == NULL || (at > text && get_id(text, (size_t)(at - text), rs->ctx_facility) != 0) ||
+	    (at[1] != '\0' && get_id(at + 1, strlen(at + 1), rs->ctx_org) != 0))
 		return -1;
 	return 0;
 }
@@ -258,10 +262,15 @@ load_fac_orgs(struct rec_subject *rs, const char *text)
 	size_t len;
 
 	while (next_item(&text, &item, &len)) {
+		size_t vlen;
 		if (rs->nfacs == REC_MAX_FACILITY_ORGS ||
 		    (eq = memchr(item, '=', len)) == NULL ||
-		    get_id(item, (size_t)(eq - item), rs->facs[rs->nfacs][0]) != 0 ||
-		    get_id(eq + 1, len - (size_t)(eq - item) - 1, rs->facs[rs->nfacs][1]) != 0)
+		    get_id(item, (size_t)(eq - item), rs->facs[rs->nfacs][0]) != 0)
+			return -1;
+		/* "facility=": the directory did not know it */
+		vlen = len - (size_t)(eq - item) - 1;
+		rs->facs[rs->nfacs][1][0] = '\0';
+		if (vlen > 0 && get_id(eq + 1, vlen, rs->facs[rs->nfacs][1]) != 0)
 			return -1;
 		rs->nfacs++;
 	}

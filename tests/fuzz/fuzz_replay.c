@@ -14,7 +14,7 @@
 static struct policy *pol;
 static struct rec_subject *rs, *again;
 
-static const char policy_text[] =
+static const char replay_policy_src[] =
     "backend m http://127.0.0.1:1\n"
     "allow a GET /m/{f}/** -> m when role member on facility {f} or role vte on "
     "organisation {f}\n"
@@ -28,7 +28,8 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	(void)argc;
 	(void)argv;
 	fuzz_quiet();
-	if (policy_load_text("fuzz", policy_text, strlen(policy_text), &pol, NULL) != EG_OK ||
+	if (policy_load_text("fuzz", replay_policy_src, strlen(replay_policy_src), &pol,
+	    NULL) != EG_OK ||
 	    (rs = malloc(sizeof(*rs))) == NULL || (again = malloc(sizeof(*again))) == NULL)
 		abort();
 	return 0;
