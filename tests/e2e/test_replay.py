@@ -31,7 +31,7 @@ def db(stack):
 def test_the_policy_in_force_is_kept_in_the_log(stack):
     with open(policy_file(stack), "rb") as f:
         text = f.read()
-    recs = [r for r in stack.audit("--kind", "policy")]
+    recs = [r for r in stack.audit("--kind", "policy", policies=True)]
     assert recs, "no policy record"
     assert recs[-1]["policy_sha256"] == hashlib.sha256(text).hexdigest(), recs[-1]
     assert recs[-1]["policy_version"] == hashlib.sha256(text).hexdigest()[:16]
@@ -121,7 +121,7 @@ def test_replay_with_a_new_policy_lists_changes_by_rule_and_person(stack):
 
 
 def test_replay_refuses_what_it_cannot_replay(stack):
-    recs = stack.audit("--kind", "policy")
+    recs = stack.audit("--kind", "policy", policies=True)
     out = eidgate(stack, "audit", "replay", "--db", db(stack), str(recs[-1]["seq"]))
     assert out.returncode == 1 and "not a decision of the policy" in out.stderr, out
     out = eidgate(stack, "audit", "replay", "--db", db(stack), "99999999")
