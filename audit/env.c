@@ -112,5 +112,10 @@ audit_dbis_open(MDB_txn *txn, unsigned int flags, struct audit_dbis *d)
 	/* ...and logs written before sessions could end, this one. */
 	rc = mdb_dbi_open(txn, "ended", flags, &d->ended);
 	d->has_ended = rc == 0;
+	if (rc != 0 && (rc != MDB_NOTFOUND || (flags & MDB_CREATE)))
+		return rc;
+	/* ...and logs from before policy versions were kept, this one. */
+	rc = mdb_dbi_open(txn, "policies", flags, &d->policies);
+	d->has_policies = rc == 0;
 	return rc == MDB_NOTFOUND && !(flags & MDB_CREATE) ? 0 : rc;
 }

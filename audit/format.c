@@ -34,20 +34,21 @@ struct audit_out {
 enum col_kind { COL_SEQ, COL_TIME, COL_FIELD, COL_STATUS, COL_BYTES, COL_LATENCY, COL_HASH };
 
 struct col {
-	const char *name;       /* NULL: the name of audit_fields[field] */
+	const char *name;       /* NULL: the name of the field with id `field` */
 	enum col_kind kind;
-	int field;
+	int field;              /* its id (audit/record.c), not its place in the table */
 };
 
 #define FC(i) { NULL, COL_FIELD, i }
 /* JSON and CSV order: PRODUCT §7, request fields, then the rights-change fields. */
 static const struct col cols[] = {
-	FC(24), { "seq", COL_SEQ, 0 }, { "time", COL_TIME, 0 },
-	FC(0), FC(1), FC(2), FC(3), FC(4), FC(5), FC(6), FC(7), FC(8), FC(9), FC(10),
-	FC(11), FC(12), FC(13), FC(14), FC(15),
+	FC(25), { "seq", COL_SEQ, 0 }, { "time", COL_TIME, 0 },
+	FC(1), FC(2), FC(3), FC(4), FC(5), FC(6), FC(7), FC(8), FC(9), FC(10), FC(11),
+	FC(12), FC(13), FC(14), FC(15), FC(16),
 	{ "upstream_status", COL_STATUS, 0 }, { "bytes", COL_BYTES, 0 },
 	{ "latency_us", COL_LATENCY, 0 },
-	FC(16), FC(17), FC(18), FC(19), FC(20), FC(21), FC(22),
+	FC(17), FC(18), FC(19), FC(20), FC(21), FC(22), FC(23),
+	FC(26), FC(27), FC(28), FC(29), FC(30), FC(31),
 	{ "hash", COL_HASH, 0 },
 };
 #undef FC
@@ -62,7 +63,7 @@ static const char *const tcols[TABLE_NCOLS] = {
 static const char *
 col_name(const struct col *c)
 {
-	return c->name ? c->name : audit_fields[c->field].name;
+	return c->name ? c->name : audit_field_by_id((unsigned)c->field)->name;
 }
 
 /* Value of column c as text in buf, or NULL when absent; *num says it is a number. */
@@ -95,7 +96,7 @@ col_value(const struct audit_record *r, const struct col *c, char *buf, size_t l
 		break;
 	}
 	*num = 0;
-	return audit_field_get(r, &audit_fields[c->field]);
+	return audit_field_get(r, audit_field_by_id((unsigned)c->field));
 }
 
 /* Length of the valid UTF-8 sequence at p (RFC 3629 table), 0 when invalid. */

@@ -10,6 +10,8 @@
  *                 hash[32] || key_id[32] || DER ECDSA signature (checkpoint.c)
  *   "ended"       key: a session's public id   value: until (8 bytes BE, seconds): the
  *                 sessions a logout or a revoked card ended (audit_ended_sessions)
+ *   "policies"    key: a policy version (policy_version)   value: the policy file's
+ *                 text, written once with the first "policy" record naming it
  *   meta also holds, once `eidgate audit archive` removed a prefix of the log,
  *   "archived_seq" (8 bytes BE) and "archived_hash" (32): the last archived record, so
  *   that a writer reopening an emptied log continues the chain (archive.c).
@@ -44,8 +46,8 @@
 #define AUDIT_MAX_MAP (1ULL << 40)
 /* Map size when the caller gives none. */
 #define AUDIT_DEFAULT_MAP (1ULL << 30)
-/* log, meta, 4 indexes, checkpoints, ended sessions, and one spare. */
-#define AUDIT_MAX_DBS 9
+/* log, meta, 4 indexes, checkpoints, ended sessions, policies, and one spare. */
+#define AUDIT_MAX_DBS 10
 /* A batch that could not be written is tried again this often (a full disk, a file
  * size limit: the operator fixes it, the gateway goes on without a restart). */
 #define AUDIT_RETRY_MS 200
@@ -100,6 +102,8 @@ extern const struct audit_field audit_fields[];
 extern const size_t audit_nfields;
 
 const char *audit_field_get(const struct audit_record *r, const struct audit_field *f);
+/* The field of an id, NULL when none has it. */
+const struct audit_field *audit_field_by_id(unsigned id);
 /* Bytes needed for the stored value of r (prev hash included), or 0 when a string is
  * longer than EG_MAX_AUDIT_FIELD (then *bad names the field). */
 size_t audit_record_size(const struct audit_record *r, const char **bad);
@@ -127,6 +131,7 @@ int audit_record_find(const unsigned char *val, size_t len, unsigned id, size_t 
 #define AUDIT_ID_NRN 4
 #define AUDIT_ID_ORG 7
 #define AUDIT_ID_FACILITY 8
+#define AUDIT_ID_POLICY_VERSION 16
 
 /* chain.c */
 int audit_chain_hash(const void *value, size_t len, unsigned char out[AUDIT_HASH_LEN]);
@@ -135,9 +140,10 @@ int audit_chain_hex(const void *value, size_t len, char hex[AUDIT_HEX_LEN]);
 
 /* env.c: the read side shared by query and verify, and the DBI names. */
 struct audit_dbis {
-	MDB_dbi log, meta, by_nrn, by_org, by_facility, by_time, ckpt, ended;
+	MDB_dbi log, meta, by_nrn, by_org, by_facility, by_time, ckpt, ended, policies;
 	int has_ckpt;           /* readers: a log written without a key has no such DBI */
 	int has_ended;          /* readers: nor has a log in which no session ended */
+	int has_policies;       /* readers: nor a log from before policies were kept */
 };
 int audit_env_open_ro(const char *dir, MDB_env **env, char *err, size_t errlen);
 /* Begins a read txn, adopting a map grown by the writer (MDB_MAP_RESIZED). */
@@ -214,6 +220,8 @@ struct audit_item {
 	struct audit_key *new_key;      /* a key-change record: signs after it (owned) */
 	int64_t ends_until;             /* the record ends the session named below, until */
 	char ends_session[AUDIT_SESSION_MAX];
+	const unsigned char *policy_text;       /* a policy record's text, after data */
+	size_t policy_len;
 	unsigned char data[];           /* the stored value; prev hash written by the writer */
 };
 

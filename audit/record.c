@@ -14,6 +14,8 @@ const struct audit_field audit_fields[] = {
 	F(16, policy_version), F(17, actor), F(18, action), F(19, target), F(20, role),
 	F(21, scope), F(22, acting_org), F(23, acting_facility), F(24, key),
 	F(25, instance),
+	F(26, grants), F(27, context), F(28, capacities), F(29, facility_orgs),
+	F(30, revocation), F(31, policy_sha256),
 };
 #undef F
 const size_t audit_nfields = sizeof(audit_fields) / sizeof(audit_fields[0]);
@@ -93,13 +95,23 @@ audit_record_encode(const struct audit_record *r, unsigned char *out)
 	}
 }
 
-static const struct audit_field *
-field_by_id(unsigned id)
+const struct audit_field *
+audit_field_by_id(unsigned id)
 {
-	/* Ids are dense from 1, so the table index is id - 1. */
-	if (id == 0 || id > audit_nfields)
+	/* Ids may have gaps (one retired or kept for another branch): look them up. Ids
+	 * increase with the index, so the entry is never before index id - 1 - gaps. */
+	size_t i = id <= audit_nfields && id > 0 ? id - 1 : audit_nfields;
+
+	if (id == 0)
 		return NULL;
-	return &audit_fields[id - 1];
+	if (i == audit_nfields)
+		i--;
+	for (;; i--) {
+		if (audit_fields[i].id == id)
+			return &audit_fields[i];
+		if (audit_fields[i].id < id || i == 0)
+			return NULL;
+	}
 }
 
 static int
@@ -141,7 +153,7 @@ audit_record_decode(const unsigned char *val, size_t len, struct audit_record *r
 			return -1;
 		}
 		/* Strictly increasing ids: one encoding per record, no duplicate fields. */
-		f = field_by_id(val[pos]);
+		f = audit_field_by_id(val[pos]);
 		if (f == NULL || val[pos] <= last_id) {
 			*why = "bad field id";
 			return -1;

@@ -556,6 +556,27 @@ put_ended(struct audit_log *log, MDB_txn *txn, const struct audit_item *it)
 	return mdb_put(txn, log->dbi.ended, &k, &d, 0);
 }
 
+/* A policy record's text, under its version, once: a version kept already stays as it
+ * was first written (the record names the text's hash, so a reload of the same file
+ * proves the same text). */
+static int
+put_policy(struct audit_log *log, MDB_txn *txn, const struct audit_item *it)
+{
+	MDB_val k, d = { it->policy_len, (void *)(uintptr_t)it->policy_text };
+	size_t off, len;
+	int rc;
+
+	if (it->policy_text == NULL)
+		return 0;
+	if (audit_record_find(it->data, it->len, AUDIT_ID_POLICY_VERSION, &off, &len) != 0 ||
+	    len == 0 || len > log->max_key)
+		return 0;
+	k.mv_size = len;
+	k.mv_data = (void *)(uintptr_t)(it->data + off);
+	rc = mdb_put(txn, log->dbi.policies, &k, &d, MDB_NOOVERWRITE);
+	return rc == MDB_KEYEXIST ? 0 : rc;
+}
+
 static int
 put_item(struct audit_log *log, MDB_txn *txn, struct audit_item *it, unsigned char *prev)
 {
@@ -572,7 +593,7 @@ put_item(struct audit_log *log, MDB_txn *txn, struct audit_item *it, unsigned ch
 	    (rc = index_put(txn, log->dbi.by_facility, it->data + it->fac_off, it->fac_len,
 	    seq)) ||
 	    (rc = index_put(txn, log->dbi.by_time, tkey, 8, seq)) != 0 ||
-	    (rc = put_ended(log, txn, it)) != 0)
+	    (rc = put_ended(log, txn, it)) != 0 || (rc = put_policy(log, txn, it)) != 0)
 		return rc;
 	return audit_chain_hash(it->data, it->len, prev) == EG_OK ? 0 : MDB_PANIC;
 }

@@ -80,7 +80,11 @@ item_new(const struct audit_log *log, const struct audit_record *rec)
 		    EG_MAX_AUDIT_FIELD);
 		return NULL;
 	}
-	if ((it = malloc(sizeof(*it) + len)) == NULL) {
+	if (r.policy_text_len > SIZE_MAX - sizeof(*it) - len) {
+		log_warnx("audit log %s: policy text too large", log->dir);
+		return NULL;
+	}
+	if ((it = malloc(sizeof(*it) + len + r.policy_text_len)) == NULL) {
 		log_warn("audit log %s: queue allocation", log->dir);
 		return NULL;
 	}
@@ -93,6 +97,12 @@ item_new(const struct audit_log *log, const struct audit_record *rec)
 		memcpy(it->ends_session, r.session, strlen(r.session) + 1);
 	}
 	audit_record_encode(&r, it->data);
+	if (r.policy_text != NULL && r.policy_version != NULL) {
+		/* The text travels after the record, in the same allocation. */
+		memcpy(it->data + len, r.policy_text, r.policy_text_len);
+		it->policy_text = it->data + len;
+		it->policy_len = r.policy_text_len;
+	}
 	index_key(it, AUDIT_ID_NRN, log->max_key, &it->nrn_off, &it->nrn_len);
 	index_key(it, AUDIT_ID_ORG, log->max_key, &it->org_off, &it->org_len);
 	index_key(it, AUDIT_ID_FACILITY, log->max_key, &it->fac_off, &it->fac_len);

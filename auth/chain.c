@@ -221,7 +221,7 @@ untrusted_set(const struct auth_ctx *ctx, STACK_OF(X509) *sent)
 /* Path and revocation checks of a leaf whose profile passed. */
 static int
 verify_trust(const struct auth_ctx *ctx, X509 *leaf, STACK_OF(X509) *sent, int64_t at,
-    char *detail, size_t detaillen)
+    char *evidence, char *detail, size_t detaillen)
 {
 	STACK_OF(X509) *untrusted = untrusted_set(ctx, sent);
 	X509_STORE *store = crl_state_get(ctx->crl);
@@ -232,7 +232,8 @@ verify_trust(const struct auth_ctx *ctx, X509 *leaf, STACK_OF(X509) *sent, int64
 		r = auth_path_verify(ctx, store, leaf, untrusted, at, X509_PURPOSE_SSL_CLIENT, &pr,
 		    detail, detaillen);
 		if (r == EG_OK)
-			r = auth_revocation(ctx, store, leaf, &pr, at, detail, detaillen);
+			r = auth_revocation(ctx, store, leaf, &pr, at, evidence, detail,
+			    detaillen);
 	}
 	path_result_clear(&pr);
 	X509_STORE_free(store);
@@ -260,7 +261,7 @@ auth_verify_at(const struct auth_ctx *ctx, const unsigned char *const *ders,
 	if (r == EG_OK)
 		r = auth_profile(leaf, ctx->extra_oids, ctx->n_extra_oids, at, id);
 	if (r == EG_OK)
-		r = verify_trust(ctx, leaf, sent, at, detail, detaillen);
+		r = verify_trust(ctx, leaf, sent, at, id->revocation, detail, detaillen);
 	X509_free(leaf);
 	sk_X509_pop_free(sent, X509_free);
 	return r;

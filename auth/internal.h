@@ -86,6 +86,9 @@ struct ocsp_answer {
 	int status;                     /* V_OCSP_CERTSTATUS_GOOD/REVOKED/UNKNOWN */
 	int reason;                     /* CRL reason when revoked, else -1 */
 	int64_t next_update;            /* seconds since the epoch, 0 = none given */
+	/* "ocsp:<hex SHA-256 of the DER response> <thisUpdate>": the evidence a decision
+	 * keeps (eg_identity revocation) */
+	char evidence[EG_MAX_REVOCATION];
 };
 int ocsp_cache_new(size_t max, struct ocsp_cache **out);
 void ocsp_cache_free(struct ocsp_cache *c);
@@ -102,11 +105,17 @@ int64_t ocsp_down_left(struct ocsp_cache *c, const char *url);
  * EG_ERR_REVOKED, EG_ERR_OCSP_UNKNOWN, EG_ERR_OCSP_UNAVAILABLE or EG_ERR_OCSP_INVALID.
  * *cached is set when the answer came from the cache. */
 int auth_ocsp_status(const struct auth_ctx *ctx, X509_STORE *store, X509 *leaf,
-    const struct path_result *pr, int *cached, char *detail, size_t detaillen);
+    const struct path_result *pr, int *cached, char *evidence, char *detail,
+    size_t detaillen);
 
-/* revocation.c: combines the CRL outcome and OCSP per [eid] ocsp. */
+/* revocation.c: combines the CRL outcome and OCSP per [eid] ocsp; 
+evidence (EG_MAX_REVOCATION bytes) receives what the verdict rested on (eg_identity
+ * revocation): the OCSP answer's hash and time, or the CRL of pr's issuer in store. */
 int auth_revocation(const struct auth_ctx *ctx, X509_STORE *store, X509 *leaf,
-    const struct path_result *pr, int64_t at, char *detail, size_t detaillen);
+    const struct path_result *pr, int64_t at, char *evidence, char *detail,
+    size_t detaillen);
+/* A time as ISO 8601 UTC ("2026-12-02T10:00:00Z") into out (at least 21 bytes). */
+void auth_asn1_time_iso(const ASN1_TIME *t, char *out, size_t outlen);
 
 /* One-line "CN (serialNumber)" of a name for details and log lines. */
 void auth_name_short(const X509_NAME *name, char *out, size_t outlen);

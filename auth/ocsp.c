@@ -15,6 +15,7 @@
 #include <openssl/evp.h>
 #include <openssl/http.h>
 #include <openssl/ocsp.h>
+#include <openssl/sha.h>
 #include <openssl/x509v3.h>
 
 #include "eidgate/err.h"
@@ -69,6 +70,28 @@ out:
 	return *resp != NULL ? 0 : -1;
 }
 
+/* "ocsp:<hex SHA-256 of the DER response> <thisUpdate>": a replayed decision can name
+ * the very answer it rested on (the response itself is not kept: it may be large). */
+static void
+ocsp_evidence(OCSP_RESPONSE *resp, const ASN1_GENERALIZEDTIME *thisupd, char *out)
+{
+	unsigned char *der = NULL, md[32];
+	char hex[65], when[32];
+	int len = i2d_OCSP_RESPONSE(resp, &der);
+	size_t i;
+
+	if (len <= 0 || SHA256(der, (size_t)len, md) == NULL) {
+		snprintf(out, EG_MAX_REVOCATION, "ocsp:? ?");
+		OPENSSL_free(der);
+		return;
+	}
+	OPENSSL_free(der);
+	for (i = 0; i < 32; i++)
+		snprintf(hex + 2 * i, 3, "%02x", md[i]);
+	auth_asn1_time_iso(thisupd, when, sizeof(when));
+	snprintf(out, EG_MAX_REVOCATION, "ocsp:%s %s", hex, when);
+}
+
 /* Everything a response must satisfy before its status counts. The store has no CRL
  * flag, so the responder certificate needs no CRL of its own (LIBNOTES.md). */
 static int
@@ -98,6 +121,8 @@ ocsp_check(OCSP_RESPONSE *resp, OCSP_REQUEST *req, OCSP_CERTID *id, X509_STORE *
 	else
 		r = EG_OK;
 	a->next_update = 0;
+	if (r == EG_OK)
+		ocsp_evidence(resp, thisupd, a->evidence);
 	if (r == EG_OK && nextupd != NULL && ASN1_TIME_to_tm(nextupd, &tm) == 1)
 		a->next_update = (int64_t)timegm(&tm);
 	OCSP_BASICRESP_free(bs);
@@ -179,7 +204,8 @@ answer_code(const struct ocsp_answer *a, int cached, char *detail, size_t dlen)
 
 int
 auth_ocsp_status(const struct auth_ctx *ctx, X509_STORE *store, X509 *leaf,
-    const struct path_result *pr, int *cached, char *detail, size_t detaillen)
+    const struct path_result *pr, int *cached, char *evidence, char *detail,
+    size_t detaillen)
 {
 	OCSP_CERTID *id = NULL;
 	struct ocsp_answer a;
@@ -213,5 +239,6 @@ auth_ocsp_status(const struct auth_ctx *ctx, X509_STORE *store, X509 *leaf,
 		ocsp_cache_put(ctx->ocsp, key, &a, cache_ttl(ctx, &a));
 	}
 	OCSP_CERTID_free(id);
+	eg_strlcpy(evidence, a.evidence, EG_MAX_REVOCATION);
 	return answer_code(&a, *cached, detail, detaillen);
 }

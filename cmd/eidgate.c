@@ -28,10 +28,15 @@ static const char usage_text[] =
     "                                why a request is allowed or denied\n"
     "  cert inspect FILE             show what eidgate reads from a certificate\n"
     "  cert verify -c FILE CERT      validate a certificate as a login would\n"
-    "  audit {query,export,tail,stats,verify,checkpoint,archive} --db DIR ...\n"
+    "  audit {query,export,tail,stats,verify,checkpoint,archive,replay} --db DIR ...\n"
     "                                the access log (see eidgate audit --help)\n"
     "  directory {init,add-organisation,add-facility,add-vte} -c FILE ...\n"
-    "                                bootstrap the directory (platform operator)\n";
+    "                                bootstrap the directory (platform operator)\n"
+    "  access who-can -c FILE METHOD PATH | what-can -c FILE --nrn N\n"
+    "                                access review: who can make a request, what a\n"
+    "                                person can reach\n"
+    "  access pseudonym -c FILE --backend B --nrn N\n"
+    "                                the pseudonym a backend receives (recorded)\n";
 
 static int
 usage(FILE *f, int code)
@@ -111,6 +116,8 @@ main(int argc, char **argv)
 		return cmd_directory(argc - 1, argv + 1);
 	if (strcmp(argv[1], "setup") == 0)
 		return cmd_setup(argc - 1, argv + 1);
+	if (strcmp(argv[1], "access") == 0)
+		return cmd_access(argc - 1, argv + 1);
 	fprintf(stderr, "eidgate: unknown command \"%s\"\n", argv[1]);
 	return usage(stderr, 2);
 }

@@ -10,6 +10,8 @@
 #define EIDGATE_CMD_INTERNAL_H
 
 #include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
 
 #include "eidgate/audit.h"
 
@@ -90,5 +92,18 @@ int cmd_audit_tail(int argc, char **argv);
 int cmd_audit_stats(int argc, char **argv);
 int cmd_audit_archive(int argc, char **argv);
 int cmd_audit_syslog(int argc, char **argv);
+/* replay.c: `eidgate audit replay`, and the summary `eidgate policy check --against-log`
+ * prints: what policy newfile (NULL: each record's own version) decides about every
+ * request recorded in db between since_us and until_us (0: unbounded); since is how the
+ * user wrote the start, for the heading (may be NULL). Returns an exit code. */
+int cmd_audit_replay(int argc, char **argv);
+int cmd_replay_summary(const char *db, const char *newfile, int64_t since_us,
+    int64_t until_us, const char *since, FILE *out);
+/* access.c: `eidgate access who-can | what-can | pseudonym`. */
+int cmd_access(int argc, char **argv);
+/* access_pseudonym.c: `eidgate access pseudonym` (key_id NULL: the current key). */
+int cmd_access_pseudonym(const char *config, const char *backend, const char *nrn,
+    const char *key_id);
+
 
 #endif

@@ -21,11 +21,14 @@
 #include "cmd/internal.h"
 
 static const char usage_text[] =
-    "usage: eidgate policy check FILE\n"
+    "usage: eidgate policy check [--against-log DB [--since T]] FILE\n"
     "       eidgate policy explain -c CONFIG --nrn N [--facility F] [-v] METHOD PATH\n"
     "\n"
     "  check FILE   parse and lint a policy file (PRODUCT.md section 5); print every\n"
-    "               error and warning as FILE:LINE: and a summary when it loads\n"
+    "               error and warning as FILE:LINE: and a summary when it loads;\n"
+    "               with --against-log, also what FILE would have decided about every\n"
+    "               request recorded in the access log DB (since T, ISO 8601): the\n"
+    "               requests whose outcome changes, by rule and person (audit replay)\n"
     "\n"
     "  explain      print how the gateway running with CONFIG decides METHOD PATH for\n"
     "               the person with national number N, using the live directory: the\n"
@@ -111,6 +114,39 @@ check(const char *file)
 	    n.warnings == 1 ? "" : "s");
 	policy_free(p);
 	return 0;
+}
+
+/* `policy check --against-log DB [--since T] FILE`: the lint, then the replay summary
+ * (cmd/replay.c) an operator reads before reloading. */
+static int
+check_against_log(int argc, char **argv)
+{
+	const char *db = NULL, *since = NULL, *file = NULL;
+	int64_t since_us = 0;
+	int i, rc;
+
+	for (i = 2; i < argc; i++) {
+		if (strcmp(argv[i], "--against-log") == 0 && i + 1 < argc)
+			db = argv[++i];
+		else if (strcmp(argv[i], "--since") == 0 && i + 1 < argc)
+			since = argv[++i];
+		else if (argv[i][0] != '-' && file == NULL)
+			file = argv[i];
+		else
+			file = NULL, i = argc + 1;
+	}
+	if (db == NULL || file == NULL || i > argc) {
+		fprintf(stderr, "eidgate: policy check: usage: policy check --against-log DB "
+		    "[--since T] FILE\n");
+		return 2;
+	}
+	if (since != NULL && eg_parse_time(since, &since_us) != EG_OK) {
+		fprintf(stderr, "eidgate: policy check: --since: not an ISO 8601 time\n");
+		return 2;
+	}
+	if ((rc = check(file)) != 0)
+		return rc;
+	return cmd_replay_summary(db, file, since_us, 0, since, stdout);
 }
 
 /* ---- explain ------------------------------------------------------------------------ */
@@ -460,6 +496,8 @@ cmd_policy(int argc, char **argv)
 		return usage(stdout, 0);
 	if (argc == 3 && is_help(argv[2]))
 		return usage(stdout, 0);
+	if (strcmp(argv[1], "check") == 0 && argc > 3)
+		return check_against_log(argc, argv);
 	if (strcmp(argv[1], "check") == 0) {
 		if (argc != 3 || argv[2][0] == '-') {
 			fprintf(stderr, "eidgate: policy check needs exactly one FILE\n");

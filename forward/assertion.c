@@ -17,6 +17,7 @@
 #include <jansson.h>
 
 #include "eidgate/cache.h"
+#include "eidgate/keys.h"
 #include "eidgate/err.h"
 #include "eidgate/log.h"
 #include "eidgate/signer.h"
@@ -171,6 +172,11 @@ make_key(struct request *r, const struct policy_backend *b, char *out, size_t ou
 	key_add(&k, num);
 	key_add(&k, r->snap->cfg.assertion_issuer);
 	key_add(&k, b->name);
+	if (b->subject == POLICY_SUBJECT_PSEUDONYM) {
+		/* A reload may bring a new pseudonym key: no assertion made before it. */
+		snprintf(num, sizeof(num), "p%llu", (unsigned long long)r->snap->gen);
+		key_add(&k, num);
+	}
 	key_add(&k, u->session_id);
 	key_add(&k, u->id.fingerprint);
 	key_add(&k, u->id.nrn);
@@ -218,14 +224,22 @@ sign_claims(struct request *r, const struct policy_backend *b, int64_t now, char
 {
 	const struct req_user *u = &r->user;
 	int64_t exp = now + r->snap->cfg.assertion_lifetime_ms / 1000;
-	const char *org, *fac;
+	const char *org, *fac, *sub = u->id.nrn;
+	char kid[KEYS_PSEUDONYM_KID + 1] = "", ps[KEYS_PSEUDONYM_LEN + 1];
 	json_t *claims;
 	char *payload;
 	int rc;
 
+	/* subject=pseudonym: the number never reaches this backend; without the key
+	 * process's answer nothing is sent (fail closed). */
+	if (b->subject == POLICY_SUBJECT_PSEUDONYM) {
+		if ((rc = keys_pseudonym(r->gw->keys, NULL, b->name, u->id.nrn, kid, ps)) != EG_OK)
+			return rc == EG_ERR_NOT_FOUND ? EG_ERR_KEYS : rc;
+		sub = ps;
+	}
 	assertion_place(r, &org, &fac);
 	claims = json_pack("{s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:I, s:I}",
-	    "iss", r->snap->cfg.assertion_issuer, "aud", b->name, "sub", u->id.nrn,
+	    "iss", r->snap->cfg.assertion_issuer, "aud", b->name, "sub", sub,
 	    "name", opt_string(u->id.name), "given_name", opt_string(u->id.given),
 	    "family_name", opt_string(u->id.surname), "org", opt_string(org),
 	    "facility", opt_string(fac), "capacity", opt_string(req_scope_capacity(r)),
@@ -233,6 +247,10 @@ sign_claims(struct request *r, const struct policy_backend *b, int64_t now, char
 	    "iat", (json_int_t)now, "exp", (json_int_t)exp);
 	if (claims == NULL)
 		return EG_ERR_NOMEM;
+	if (kid[0] != '\0' && json_object_set_new(claims, "sub_kid", json_string(kid)) != 0) {
+		json_decref(claims);
+		return EG_ERR_NOMEM;
+	}
 	payload = json_dumps(claims, JSON_COMPACT);
 	json_decref(claims);
 	if (payload == NULL)

@@ -356,6 +356,42 @@ keys_sign(struct keys *k, enum keys_sign p, const unsigned char id[KEYS_ID_LEN],
 	return ask(k, KOP_SIGN, (int)p, id, KEYS_ID_LEN, msg, len, sig, siglen);
 }
 
+int
+keys_pseudonym(struct keys *k, const char *key_id, const char *backend, const char *nrn,
+    char kid[KEYS_PSEUDONYM_KID + 1], char out[KEYS_PSEUDONYM_LEN + 1])
+{
+	char msg[KEYS_PSEUDONYM_KID + EG_MAX_ID + EG_NRN_LEN + 4];
+	unsigned char rep[KEYS_PSEUDONYM_KID + KEYS_PSEUDONYM_LEN];
+	size_t kl, bl, nl, n = sizeof(rep);
+	int rc;
+
+	key_id = key_id != NULL ? key_id : "";
+	kl = strlen(key_id);
+	bl = strlen(backend);
+	nl = strlen(nrn);
+	if (kl > KEYS_PSEUDONYM_KID || bl == 0 || bl >= EG_MAX_ID || nl != EG_NRN_LEN)
+		return EG_ERR_PARSE;
+	if (k->ch == NULL) {
+		pthread_rwlock_rdlock(&k->rw);
+		rc = keyring_pseudonym(k->ring, key_id, backend, nrn, kid, out);
+		pthread_rwlock_unlock(&k->rw);
+		return rc;
+	}
+	memcpy(msg, key_id, kl + 1);
+	memcpy(msg + kl + 1, backend, bl + 1);
+	memcpy(msg + kl + 1 + bl + 1, nrn, nl);
+	rc = ask(k, KOP_PSEUDONYM, 0, msg, kl + bl + nl + 2, NULL, 0, rep, &n);
+	if (rc != EG_OK)
+		return rc;
+	if (n != sizeof(rep))
+		return EG_ERR_KEYS;
+	memcpy(kid, rep, KEYS_PSEUDONYM_KID);
+	kid[KEYS_PSEUDONYM_KID] = '\0';
+	memcpy(out, rep + KEYS_PSEUDONYM_KID, KEYS_PSEUDONYM_LEN);
+	out[KEYS_PSEUDONYM_LEN] = '\0';
+	return EG_OK;
+}
+
 pid_t
 keys_pid(const struct keys *k)
 {

@@ -28,9 +28,20 @@ struct sign_key {
 	char kid[48];                   /* RFC 7638 thumbprint: the JWS header's kid */
 };
 
+/* pseudonym.c: a pseudonym master key ([assertion] pseudonym_key_file and the
+ * previous ones) and its id. */
+#define KEYS_MAX_PSEUDONYM 4
+struct pseudo_key {
+	unsigned char master[64];
+	size_t len;
+	char id[KEYS_PSEUDONYM_KID + 1];
+};
+
 struct keyring {
 	struct seal_key seal[KEYS_MAX_SESSION];         /* [0] seals, all open */
 	size_t nseal;
+	struct pseudo_key pseudo[KEYS_MAX_PSEUDONYM];   /* [0] in use, all resolve */
+	size_t npseudo;
 	struct sign_key sign[2 * KEYS_MAX_PUBLIC];
 	size_t nsign;
 };
@@ -53,6 +64,17 @@ int keys_jwk_parts(EVP_PKEY *key, char x[64], char y[64], char kid[48]);
 /* Public key and id from a DER SubjectPublicKeyInfo; NULL when it is not P-256. */
 EVP_PKEY *keys_spki_key(const unsigned char *spki, size_t len);
 
+/* pseudonym.c: loads the pseudonym keys cfg names into r (none: EG_OK). EG_OK or
+ * EG_ERR_CONFIG (logged). */
+int keyring_load_pseudonyms(struct keyring *r, const struct eg_config *cfg);
+/* The pseudonym of nrn for backend under the key key_id (NULL or "": the one in use);
+ * kid receives that key's id. EG_OK, EG_ERR_NOT_FOUND (no such key), EG_ERR_PARSE,
+ * EG_ERR_CRYPTO. */
+int keyring_pseudonym(const struct keyring *r, const char *key_id, const char *backend,
+    const char *nrn, char kid[KEYS_PSEUDONYM_KID + 1], char out[KEYS_PSEUDONYM_LEN + 1]);
+int keys_pseudonym_of(const unsigned char *master, size_t mlen, const char *backend,
+    const char *nrn, char out[KEYS_PSEUDONYM_LEN + 1]);
+
 /* ---- seal.c ------------------------------------------------------------------------ */
 #define SEAL_PREFIX KEYS_TOKEN_PREFIX
 #define SEAL_PREFIX_LEN KEYS_TOKEN_PREFIX_LEN
@@ -72,6 +94,9 @@ enum keys_op {
 	KOP_UNSEAL,             /* token -> plain */
 	KOP_SIGN,               /* id (KEYS_ID_LEN) | message -> DER signature */
 	KOP_RELOAD,             /* read the configuration and the keys again */
+	KOP_PSEUDONYM,          /* key id (KEYS_PSEUDONYM_KID, "" for the one in use) NUL
+	                         * backend NUL nrn -> key id (KEYS_PSEUDONYM_KID) ||
+	                         * pseudonym (KEYS_PSEUDONYM_LEN) */
 };
 
 struct keys_req {

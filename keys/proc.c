@@ -135,6 +135,36 @@ refuse(struct keyproc *kp, const char *why, unsigned op)
 	return EG_ERR_DENIED;
 }
 
+/* KOP_PSEUDONYM: "kid NUL backend NUL nrn" (each bounded, NUL-free) -> kid || pseudonym.
+ * The master keys never leave this process; only the one value asked for does. */
+static int
+run_pseudonym(struct keyproc *kp, const struct keys_req *q, const unsigned char *in,
+    unsigned char *out, size_t *outlen)
+{
+	char buf[KEYS_PSEUDONYM_KID + EG_MAX_ID + EG_NRN_LEN + 4], kid[KEYS_PSEUDONYM_KID + 1];
+	char ps[KEYS_PSEUDONYM_LEN + 1];
+	const char *key_id, *backend, *nrn;
+	int rc;
+
+	if (q->len == 0 || q->len >= sizeof(buf))
+		return refuse(kp, "pseudonym: size", q->op);
+	memcpy(buf, in, q->len);
+	buf[q->len] = '\0';
+	key_id = buf;
+	backend = key_id + strlen(key_id) + 1;
+	if (backend >= buf + q->len)
+		return refuse(kp, "pseudonym: shape", q->op);
+	nrn = backend + strlen(backend) + 1;
+	if (nrn >= buf + q->len || nrn + strlen(nrn) != buf + q->len)
+		return refuse(kp, "pseudonym: shape", q->op);
+	if ((rc = keyring_pseudonym(kp->ring, key_id, backend, nrn, kid, ps)) != EG_OK)
+		return rc;
+	memcpy(out, kid, KEYS_PSEUDONYM_KID);
+	memcpy(out + KEYS_PSEUDONYM_KID, ps, KEYS_PSEUDONYM_LEN);
+	*outlen = KEYS_PSEUDONYM_KID + KEYS_PSEUDONYM_LEN;
+	return EG_OK;
+}
+
 /* Runs one request: its answer's payload goes to out (room: KEYS_MAX_MSG). */
 static int
 run(struct keyproc *kp, const struct keys_req *q, const unsigned char *in, unsigned char *out,
@@ -198,6 +228,8 @@ run(struct keyproc *kp, const struct keys_req *q, const unsigned char *in, unsig
 			return refuse(kp, "sign: unknown key or not its kind of message", q->op);
 		*outlen = rc == EG_OK ? n : 0;
 		return rc;
+	case KOP_PSEUDONYM:
+		return run_pseudonym(kp, q, in, out, outlen);
 	default:
 		return refuse(kp, "unknown operation", q->op);
 	}

@@ -344,7 +344,8 @@ keyring_load(const struct eg_config *cfg, const struct keyring *prev, struct key
 	if (cfg->audit_witness_key[0] != '\0' && add_file(r, KEYS_SIGN_WITNESS,
 	    cfg->audit_witness_key, 1, "[audit] witness_key") != EG_OK)
 		goto fail;
-	if ((prev != NULL ? keep_tls_key(r, prev) : add_tls_key(r, cfg)) != EG_OK)
+	if ((prev != NULL ? keep_tls_key(r, prev) : add_tls_key(r, cfg)) != EG_OK ||
+	    keyring_load_pseudonyms(r, cfg) != EG_OK)
 		goto fail;
 	keep_retired(r, prev);
 	*out = r;

@@ -386,3 +386,28 @@ policy_explain(const struct policy *p, const char *method, const char *path,
 		r = EG_ERR_IO;
 	return r;
 }
+
+int
+policy_rule_results(const struct policy *p, const char *method, const char *path,
+    const struct eg_subject *s, void (*cb)(void *arg, const char *rule, int deny, int holds),
+    void *arg)
+{
+	struct explain x;
+	size_t i;
+
+	if (p == NULL || method == NULL || path == NULL || s == NULL || path[0] != '/')
+		return EG_OK;   /* nothing matches such a request (policy_explain says so) */
+	memset(&x, 0, sizeof(x));
+	x.p = p;
+	x.s = s;
+	if ((x.st = calloc(p->nrules + 1, 1)) == NULL)
+		return EG_ERR_NOMEM;
+	x.method = policy_method_bit(method, strlen(method));
+	policy_split_path(path, &x.ps);
+	evaluate(&x);
+	for (i = 0; i < p->nrules; i++)
+		if (x.st[i] & ST_METHOD)
+			cb(arg, p->rules[i].id, p->rules[i].deny, (x.st[i] & ST_HOLDS) != 0);
+	free(x.st);
+	return EG_OK;
+}

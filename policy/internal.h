@@ -49,6 +49,9 @@ struct trie_node;
 
 struct policy {
 	char version[17];
+	char *text;                 /* the file's bytes, as hashed into version: the access
+	                             * log keeps them for replays (policy_text) */
+	size_t text_len, text_cap;
 	struct policy_backend *backends;
 	size_t nbackends;
 	struct policy_rule *rules;

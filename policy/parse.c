@@ -23,12 +23,37 @@
  * all, without holding the whole file in memory. */
 struct reader {
 	FILE *f;
+	struct policy *p;           /* its text grows with each block */
 	EVP_MD_CTX *md;
 	unsigned char blk[65536];
 	size_t pos, len;
 	int eof;
 	int failed;
 };
+
+/* The whole file, so that the access log can keep the exact version that decided. */
+static int
+keep_text(struct policy *p, const unsigned char *b, size_t n)
+{
+	char *nt;
+	size_t cap;
+
+	if (n > SIZE_MAX / 2 - p->text_len - 1)
+		return -1;
+	if (p->text_len + n + 1 > p->text_cap) {
+		cap = p->text_cap ? p->text_cap : 4096;
+		while (cap < p->text_len + n + 1)
+			cap *= 2;
+		if ((nt = realloc(p->text, cap)) == NULL)
+			return -1;
+		p->text = nt;
+		p->text_cap = cap;
+	}
+	memcpy(p->text + p->text_len, b, n);
+	p->text_len += n;
+	p->text[p->text_len] = '\0';
+	return 0;
+}
 
 static int
 reader_getc(struct reader *rd)
@@ -42,7 +67,8 @@ reader_getc(struct reader *rd)
 			rd->failed = 1;
 		if (rd->len < sizeof(rd->blk))
 			rd->eof = 1;
-		if (rd->len > 0 && EVP_DigestUpdate(rd->md, rd->blk, rd->len) != 1)
+		if (rd->len > 0 && (EVP_DigestUpdate(rd->md, rd->blk, rd->len) != 1 ||
+		    keep_text(rd->p, rd->blk, rd->len) != 0))
 			rd->failed = 1;
 		if (rd->len == 0)
 			return EOF;
@@ -253,6 +279,7 @@ load_stream(struct pctx *c, FILE *f)
 	if (rd == NULL)
 		return EG_ERR_NOMEM;
 	rd->f = f;
+	rd->p = c->p;
 	rd->md = EVP_MD_CTX_new();
 	if (rd->md == NULL || EVP_DigestInit_ex(rd->md, EVP_sha256(), NULL) != 1) {
 		r = EG_ERR_CRYPTO;
@@ -362,6 +389,7 @@ policy_free(struct policy *p)
 	free(p->rules);
 	free(p->backends);
 	trie_free(p->root);
+	free(p->text);
 	free(p);
 }
 
@@ -369,6 +397,13 @@ const char *
 policy_version(const struct policy *p)
 {
 	return p->version;
+}
+
+const char *
+policy_text(const struct policy *p, size_t *len)
+{
+	*len = p->text_len;
+	return p->text != NULL ? p->text : "";
 }
 
 size_t

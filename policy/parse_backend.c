@@ -109,16 +109,17 @@ set_origins(struct pctx *c, struct policy_backend *b, const char *v)
 static int
 set_option(struct pctx *c, struct policy_backend *b, const char *opt, unsigned *seen)
 {
-	static const char *const keys[] = { "timeout=", "max_body=", "identity=", "origins=" };
+	static const char *const keys[] = { "timeout=", "max_body=", "identity=", "origins=",
+		"subject=" };
 	const char *v;
 	size_t k;
 
-	for (k = 0; k < 4; k++)
+	for (k = 0; k < 5; k++)
 		if (strncmp(opt, keys[k], strlen(keys[k])) == 0)
 			break;
-	if (k == 4)
+	if (k == 5)
 		return pctx_error(c, "unknown backend option '%.40s' (expected timeout=, "
-		    "max_body=, identity= or origins=)", opt);
+		    "max_body=, identity=, origins= or subject=)", opt);
 	if (*seen & (1u << k))
 		return pctx_error(c, "backend option '%s' given twice", keys[k]);
 	*seen |= 1u << k;
@@ -139,6 +140,14 @@ set_option(struct pctx *c, struct policy_backend *b, const char *opt, unsigned *
 	}
 	if (k == 3)
 		return set_origins(c, b, v);
+	if (k == 4) {
+		if (strcmp(v, "nrn") == 0)
+			b->subject = POLICY_SUBJECT_NRN;
+		else if (strcmp(v, "pseudonym") == 0)
+			b->subject = POLICY_SUBJECT_PSEUDONYM;
+		else
+			return pctx_error(c, "bad subject '%.40s' (expected nrn or pseudonym)", v);
+	}
 	return 0;
 }
 
@@ -169,7 +178,8 @@ parse_backend(struct pctx *c, const struct words *ws)
 	memset(&b, 0, sizeof(b));
 	if (ws->n < 3)
 		return pctx_error(c, "usage: backend <name> <url> [timeout=<dur>] "
-		    "[max_body=<size>] [identity=assertion|headers] [origins=<origin>,...]");
+		    "[max_body=<size>] [identity=assertion|headers] [origins=<origin>,...] "
+		    "[subject=nrn|pseudonym]");
 	if (!policy_valid_name(ws->w[1]))
 		bad = pctx_error(c, "bad backend name '%.40s' (use [A-Za-z0-9_.-], at most "
 		    "%d characters)", ws->w[1], EG_MAX_ID - 1);
@@ -182,6 +192,10 @@ parse_backend(struct pctx *c, const struct words *ws)
 	for (i = 3; i < ws->n; i++)
 		if (set_option(c, &b, ws->w[i], &seen) != 0)
 			bad = -1;
+	/* Headers would carry the number itself (X-Eidgate-Nrn): a pseudonym travels in the
+	 * signed assertion only. */
+	if (b.subject == POLICY_SUBJECT_PSEUDONYM && b.identity == POLICY_IDENTITY_HEADERS)
+		bad = pctx_error(c, "subject=pseudonym needs identity=assertion");
 	/* A backend with a bad url or option is still declared (the load fails anyway), so
 	 * that every rule naming it does not add an "unknown backend" error of its own. */
 	if (!name_ok)

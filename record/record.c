@@ -4,6 +4,8 @@
  */
 #include <string.h>
 
+#include <openssl/sha.h>
+
 #include "eidgate/audit.h"
 #include "eidgate/err.h"
 #include "eidgate/log.h"
@@ -20,6 +22,8 @@ static const char *const kind_names[] = {
 	[REC_RIGHTS] = "rights",
 	[REC_SESSION_REVOKED] = "session-revoked",
 	[REC_OUTCOME] = "outcome",
+	[REC_POLICY] = "policy",
+	[REC_PSEUDONYM] = "pseudonym",
 };
 
 const char *
@@ -98,6 +102,37 @@ place(const struct request *r, struct audit_record *rec)
 		rec->acting_org = org;
 		rec->acting_facility = fac;
 	}
+}
+
+/* The texts of what a decision depended on (record.h, "Replaying"), held while the
+ * record is built. */
+struct deps {
+	char grants[16384], context[2 * EG_MAX_ID + 8], caps[1024];
+};
+
+/* A decision the policy took keeps what it depended on; one whose facts do not fit
+ * keeps none (a replay reports it as not replayable rather than guess). */
+static void
+dependencies(const struct request *r, struct audit_record *rec, struct deps *d)
+{
+	const struct req_user *u = &r->user;
+	const struct dir_person *p = u->person;
+	struct rec_text g = REC_TEXT(d->grants), c = REC_TEXT(d->context),
+	    k = REC_TEXT(d->caps);
+
+	if (!r->policy_decided)
+		return;
+	if (record_text_grants(&g, u->authenticated, p != NULL ? p->grants : NULL,
+	    p != NULL ? p->ngrants : 0) != 0 ||
+	    record_text_context(&c, u->context_facility, u->context_org) != 0 ||
+	    record_text_list(&k, u->org != NULL ? u->org->capacity_ptrs : NULL,
+	    u->org != NULL ? u->org->ncapacities : 0) != 0)
+		return;
+	rec->grants = d->grants;
+	rec->context = d->context;
+	rec->capacities = d->caps;
+	rec->facility_orgs = r->consulted;
+	rec->revocation = u->id.revocation[0] ? u->id.revocation : NULL;
 }
 
 /* A decision record of r, filled but not appended. */
@@ -195,8 +230,11 @@ record_decision(struct request *r, enum rec_kind kind, int allow, int reason_err
     const char *reason_text, int upstream_status, uint64_t bytes)
 {
 	struct audit_record rec;
+	struct deps d;
 
 	decision_record(r, &rec, kind, allow, reason_err, reason_text);
+	if (kind == REC_REQUEST)
+		dependencies(r, &rec, &d);
 	rec.upstream_status = upstream_status;
 	rec.bytes = bytes;
 	if (kind == REC_REQUEST)
@@ -316,6 +354,58 @@ record_operator(struct audit_log *log, struct dir_resolver *dir,
 	if ((op->outcome ? audit_append_followup(log, &rec) :
 	    audit_append(log, &rec, NULL)) != EG_OK) {
 		log_warnx("operator change %s: access log cannot be written", op->request_id);
+		return EG_ERR_AUDIT;
+	}
+	return EG_OK;
+}
+
+int
+record_policy(struct audit_log *log, const struct policy *p, const char *why)
+{
+	unsigned char md[SHA256_DIGEST_LENGTH];
+	char hex[2 * SHA256_DIGEST_LENGTH + 1];
+	struct audit_record rec;
+	size_t len;
+	const char *text = policy_text(p, &len);
+
+	if (SHA256((const unsigned char *)text, len, md) == NULL)
+		return EG_ERR_CRYPTO;
+	eg_hex(md, sizeof(md), hex);
+	memset(&rec, 0, sizeof(rec));
+	rec.kind = record_kind_name(REC_POLICY);
+	rec.client = "local";
+	rec.decision = "allow";
+	rec.reason = why;
+	rec.policy_version = policy_version(p);
+	rec.policy_sha256 = hex;
+	rec.policy_text = text;
+	rec.policy_text_len = len;
+	if (audit_append(log, &rec, NULL) != EG_OK) {
+		log_warnx("policy %s: access log cannot be written: the policy is not used",
+		    rec.policy_version);
+		return EG_ERR_AUDIT;
+	}
+	return EG_OK;
+}
+
+int
+record_pseudonym(struct audit_log *log, const struct rec_lookup *l)
+{
+	struct audit_record rec;
+
+	memset(&rec, 0, sizeof(rec));
+	rec.kind = record_kind_name(REC_PSEUDONYM);
+	rec.request_id = l->request_id;
+	rec.client = "local";
+	rec.actor = l->actor;
+	rec.action = "resolve";
+	rec.target = l->target;
+	rec.backend = l->backend;
+	rec.key = l->key_id;
+	rec.decision = l->allow ? "allow" : "deny";
+	rec.reason = l->reason;
+	if (audit_append(log, &rec, NULL) != EG_OK || audit_flush(log) != EG_OK) {
+		log_warnx("pseudonym lookup %s: access log cannot be written", l->request_id);
 		return EG_ERR_AUDIT;
 	}
 	return EG_OK;

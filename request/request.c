@@ -107,6 +107,19 @@ req_scope_capacity(const struct request *r)
 	return req_capacity(&r->user);
 }
 
+/* What the decision learnt from the directory goes into its record, so that a replay
+ * decides on the same facts; an answer that does not fit is left out (a replay then
+ * sees that facility as unknown, and says the decision differs). */
+static void
+consulted(struct request *r, const char *facility, const char *org)
+{
+	size_t len = strlen(r->consulted);
+	struct rec_text t = { r->consulted, sizeof(r->consulted), len };
+
+	if (record_text_pair(&t, facility, org) != 0)
+		r->consulted[len] = '\0';
+}
+
 static const char *
 facility_org_cb(void *arg, const char *facility)
 {
@@ -117,11 +130,13 @@ facility_org_cb(void *arg, const char *facility)
 		return NULL;
 	if (!f->found) {
 		dir_release(f);
+		consulted(r, facility, NULL);
 		return NULL;
 	}
 	/* Copied into the request: the decision uses it at once, the entry may go. */
 	eg_strlcpy(r->facility_org, f->org, sizeof(r->facility_org));
 	dir_release(f);
+	consulted(r, facility, r->facility_org);
 	return r->facility_org;
 }
 
@@ -172,7 +187,9 @@ decide(struct request *r)
 	struct eg_subject s;
 
 	subject_of(r, &s);
+	r->consulted[0] = '\0';
 	policy_decide(r->snap->policy, r->method, r->path, &s, &r->decision);
+	r->policy_decided = 1;
 	scope_org(r);
 }
 
@@ -380,8 +397,10 @@ start_request(struct request *r, const char *method, const char *upload, size_t 
 		return cross_site(r, NULL) ? refuse_cross_site(r) :
 		    route_request(r, upload, upload_size);
 	decide(r);
-	if (!r->decision.allow && route_unrouted(r))
+	if (!r->decision.allow && route_unrouted(r)) {
+		r->policy_decided = 0;  /* the gateway's own answer, not the policy's */
 		return route_request(r, upload, upload_size);
+	}
 	if (!r->decision.allow) {
 		if (!r->user.authenticated)
 			return respond_refused(r, REC_REQUEST, 401, EG_ERR_NO_CERT, NULL);

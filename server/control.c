@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "eidgate/err.h"
+#include "eidgate/keys.h"
 #include "eidgate/limits.h"
 #include "eidgate/log.h"
 #include "eidgate/record.h"
@@ -77,6 +78,42 @@ reply(int fd, const char *msg)
 		log_warn("control socket: reply");
 }
 
+/* An officer's pseudonym lookup: only for a backend the policy in force declares
+ * subject=pseudonym; recorded before anything is answered (nothing is shown unlogged). */
+static void
+pseudonym(struct control *c, int fd, struct rec_lookup *l)
+{
+	struct gw_snapshot *s = gw_snapshot_get(c->gw);
+	const struct policy_backend *b = policy_backend_find(s->policy, l->backend);
+	char kid[KEYS_PSEUDONYM_KID + 1], ps[KEYS_PSEUDONYM_LEN + 1], msg[128];
+	int rc;
+
+	l->allow = b != NULL && b->subject == POLICY_SUBJECT_PSEUDONYM;
+	l->reason = b == NULL ? "unknown-backend" : l->allow ? "resolved" :
+	    "not-a-pseudonym-backend";
+	gw_snapshot_put(s);
+	if (record_pseudonym(c->gw->audit, l) != EG_OK) {
+		reply(fd, "error the access log cannot be written\n");
+		return;
+	}
+	if (!l->allow) {
+		snprintf(msg, sizeof(msg), "error %s\n", l->reason);
+		reply(fd, msg);
+		return;
+	}
+	rc = keys_pseudonym(c->gw->keys, l->key_id, l->backend, l->target, kid, ps);
+	if (rc != EG_OK) {
+		snprintf(msg, sizeof(msg), "error %s\n", rc == EG_ERR_NOT_FOUND ?
+		    "no such pseudonym key" : eg_err_code(rc));
+		reply(fd, msg);
+		return;
+	}
+	snprintf(msg, sizeof(msg), "ok %s %s\n", kid, ps);
+	explicit_bzero(ps, sizeof(ps));
+	reply(fd, msg);
+	explicit_bzero(msg, sizeof(msg));
+}
+
 static void
 serve_one(struct control *c, int fd)
 {
@@ -94,6 +131,11 @@ serve_one(struct control *c, int fd)
 	if (control_parse(line, strlen(line), &m, why, sizeof(why)) != EG_OK) {
 		log_warnx("control socket: message refused: %s", why);
 		reply(fd, "error malformed message\n");
+		control_msg_free(&m);
+		return;
+	}
+	if (m.is_pseudonym) {
+		pseudonym(c, fd, &m.lookup);
 		control_msg_free(&m);
 		return;
 	}

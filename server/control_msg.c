@@ -45,6 +45,44 @@ fail(char *why, size_t len, const char *msg)
 	return EG_ERR_PARSE;
 }
 
+/* A backend name as the policy allows it: [A-Za-z0-9_.-], 1..EG_MAX_ID - 1. */
+static int
+valid_backend(const char *b)
+{
+	return b != NULL && b[0] != '\0' && strlen(b) < EG_MAX_ID &&
+	    strspn(b, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") ==
+	    strlen(b);
+}
+
+/* {"kind":"pseudonym","request_id","actor","backend","target"[,"key_id"]} */
+static int
+parse_pseudonym(json_t *j, struct control_msg *m, char *why, size_t whylen)
+{
+	struct rec_lookup *l = &m->lookup;
+	size_t n = json_object_size(j);
+
+	m->is_pseudonym = 1;
+	l->request_id = str(j, "request_id", 40);
+	l->actor = str(j, "actor", 64);
+	l->backend = str(j, "backend", EG_MAX_ID);
+	l->target = str(j, "target", EG_NRN_LEN);
+	l->key_id = str(j, "key_id", 8);
+	if (n != 5 + (l->key_id != NULL))
+		return fail(why, whylen, "not the fields of a pseudonym lookup");
+	if (l->request_id == NULL || strncmp(l->request_id, "op-", 3) != 0 ||
+	    !eg_all_hex(l->request_id + 3))
+		return fail(why, whylen, "request_id");
+	if (!valid_actor(l->actor))
+		return fail(why, whylen, "actor");
+	if (!valid_backend(l->backend))
+		return fail(why, whylen, "backend");
+	if (l->target == NULL || auth_nrn_check(l->target) != EG_OK)
+		return fail(why, whylen, "target");
+	if (l->key_id != NULL && (strlen(l->key_id) != 8 || !eg_all_hex(l->key_id)))
+		return fail(why, whylen, "key_id");
+	return EG_OK;
+}
+
 int
 control_parse(const char *text, size_t len, struct control_msg *m, char *why, size_t whylen)
 {
@@ -56,8 +94,13 @@ control_parse(const char *text, size_t len, struct control_msg *m, char *why, si
 	size_t i;
 
 	memset(m, 0, sizeof(*m));
-	if ((j = json_loadb(text, len, JSON_REJECT_DUPLICATES, NULL)) == NULL ||
-	    !json_is_object(j) || json_object_size(j) != 9) {
+	j = json_loadb(text, len, JSON_REJECT_DUPLICATES, NULL);
+	if (j != NULL && json_is_object(j) && (kind = str(j, "kind", 16)) != NULL &&
+	    strcmp(kind, "pseudonym") == 0) {
+		m->json = j;
+		return parse_pseudonym(j, m, why, whylen);
+	}
+	if (j == NULL || !json_is_object(j) || json_object_size(j) != 9) {
 		json_decref(j);
 		return fail(why, whylen, "not a JSON object of the nine fields");
 	}

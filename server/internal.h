@@ -62,6 +62,10 @@ void control_stop(struct control *c);
  * control_msg_free, also after a failure); EG_ERR_PARSE with why naming the field. */
 struct control_msg {
 	struct rec_operator op;
+	/* kind "pseudonym": an officer's lookup (eidgate access pseudonym): request_id,
+	 * actor, backend, target and, optionally, key_id (8 hex digits) */
+	int is_pseudonym;
+	struct rec_lookup lookup;
 	json_t *json;
 };
 int control_parse(const char *text, size_t len, struct control_msg *m, char *why,

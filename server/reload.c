@@ -18,6 +18,25 @@ policy_diag_emit(void *arg, int is_error, const char *file, int line, const char
 	log_warnx("%s:%d: %s: %s", file, line, is_error ? "error" : "warning", msg);
 }
 
+/* A backend declared subject=pseudonym needs [assertion] pseudonym_key_file: caught
+ * here rather than as a 503 on every request to it. */
+static int
+pseudonyms_missing(const struct gw_snapshot *s)
+{
+	size_t i;
+
+	if (s->cfg.pseudonym_key[0] != '\0')
+		return 0;
+	for (i = 0; i < policy_backend_count(s->policy); i++)
+		if (policy_backend_at(s->policy, i)->subject == POLICY_SUBJECT_PSEUDONYM) {
+			log_warnx("%s: backend %s has subject=pseudonym but [assertion] "
+			    "pseudonym_key_file is not set", s->cfg.policy_file,
+			    policy_backend_at(s->policy, i)->name);
+			return 1;
+		}
+	return 0;
+}
+
 int
 snapshot_load(const char *config_path, struct keys *keys, struct gw_snapshot **out)
 {
@@ -31,7 +50,7 @@ snapshot_load(const char *config_path, struct keys *keys, struct gw_snapshot **o
 	if (config_load(config_path, &s->cfg, NULL) != EG_OK ||
 	    auth_ctx_new(&s->cfg, &s->auth) != EG_OK ||
 	    policy_load(s->cfg.policy_file, &s->policy, &pd) != EG_OK ||
-	    signer_new(keys, &s->signer) != EG_OK) {
+	    signer_new(keys, &s->signer) != EG_OK || pseudonyms_missing(s)) {
 		gw_snapshot_put(s);
 		return EG_ERR_CONFIG;
 	}

@@ -25,6 +25,7 @@
 #include "eidgate/keys.h"
 #include "eidgate/log.h"
 #include "eidgate/metrics.h"
+#include "eidgate/record.h"
 #include "eidgate/request.h"
 #include "eidgate/server.h"
 #include "eidgate/session.h"
@@ -500,6 +501,13 @@ reload(struct gateway *gw, const char *config_path)
 		log_warnx("reload of %s failed: keeping the running configuration", config_path);
 		return;
 	}
+	/* Kept in the log before it decides anything, so every decision can be replayed. */
+	if (record_policy(gw->audit, next->policy, "reload") != EG_OK) {
+		log_warnx("reload of %s failed: the policy cannot be kept in the access log; "
+		    "keeping the running configuration", config_path);
+		gw_snapshot_put(next);
+		return;
+	}
 	snapshot_swap(gw, next);
 	if (audit_rekey(gw->audit, gw->keys) != EG_OK)
 		log_warnx("reload: the access log's checkpoint key change could not be recorded");
@@ -661,6 +669,7 @@ server_serve(const char *config_path)
 	threads = worker_count(&snap->cfg);
 	make_origin(&snap->cfg, gw.origin, sizeof(gw.origin));
 	if (open_services(&gw, &snap->cfg, threads) == 0 &&
+	    record_policy(gw.audit, snap->policy, "start") == EG_OK &&
 	    control_start(&gw, snap->cfg.audit_db, &control) == EG_OK &&
 	    start_loops(&gw, &snap->cfg, threads) == 0) {
 		log_info("listening on %s (%d threads, policy %s)", gw.origin, threads,

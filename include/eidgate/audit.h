@@ -124,12 +124,33 @@ struct audit_record {
 	 * syslog message says where it was written without a lookup, and the chain hash
 	 * covers it: a record cannot be moved into another instance's log unnoticed. */
 	const char *instance;
+	/*
+	 * What a decision depended on (request records), so that `eidgate audit replay`
+	 * can take it again with the policy version named in policy_version (record.h
+	 * says how each is written): the roles and scopes the person held, the facility
+	 * acted for and its organisation, that organisation's capacities, the owning
+	 * organisation of each facility the decision looked up, and the revocation
+	 * evidence of the certificate (auth.h eg_identity revocation).
+	 */
+	const char *grants;
+	const char *context;
+	const char *capacities;
+	const char *facility_orgs;
+	const char *revocation;
+	/* "policy" records: hex SHA-256 of the policy text they keep (see policy_text). */
+	const char *policy_sha256;
 	/* filled by audit on read: hex SHA-256 of this record's chained hash */
 	const char *hash;
 	/* Not a field: when > 0, the record (a logout, a revoked card) also ends the
 	 * session named in `session` until this time (seconds since the epoch), in the same
 	 * transaction; audit_ended_sessions() lists them for a gateway that starts. */
 	int64_t ends_session_until;
+	/* Not a field: with a "policy" record, the policy file's text (policy_text_len
+	 * bytes), stored in the same transaction in the DBI "policies" under the record's
+	 * policy_version, unless that version is kept already (written once). The record
+	 * names its SHA-256 (policy_sha256), so the chain vouches for the text. */
+	const char *policy_text;
+	size_t policy_text_len;
 };
 
 struct audit_log;
@@ -248,6 +269,20 @@ int audit_reader_next(struct audit_reader *rd, uint64_t first,
 
 /* The next audit_reader_next starts just after seq `after` (0: at the first record). */
 void audit_reader_seek(struct audit_reader *rd, uint64_t after);
+/* ==== Policy versions and single records (audit/policies.c) ==== */
+
+/* Calls cb for each policy version kept in dir (the "policies" DBI), with its text
+ * (len bytes, owned by the call, valid during cb). A log without any: EG_OK, no call.
+ * A non-zero return from cb stops and is returned. EG_ERR_AUDIT with err set. */
+int audit_policies(const char *dir,
+    int (*cb)(const char *version, const char *text, size_t len, void *arg), void *arg,
+    char *err, size_t errlen);
+
+/* Calls cb for record seq of dir (rec->hash set). EG_OK (cb's result when non-zero),
+ * EG_ERR_NOT_FOUND when there is no such record, EG_ERR_AUDIT with err set. */
+int audit_record_at(const char *dir, uint64_t seq,
+    int (*cb)(const struct audit_record *rec, void *arg), void *arg, char *err,
+    size_t errlen);
 
 /* Record formats: a table for people, JSON lines and CSV (fields as PRODUCT.md §7) for
  * programs. Log content is attacker-influenced: the table replaces control characters,

@@ -86,6 +86,11 @@ struct eg_identity {
 	char policy_oid[64];
 	char fingerprint[65];           /* hex SHA-256 of the leaf's DER */
 	int64_t not_before, not_after;  /* seconds since the epoch */
+	/* What the revocation check rested on, kept with each decision so it can be
+	 * replayed (record.h): "ocsp:<hex SHA-256 of the DER response> <thisUpdate>",
+	 * "crl:<issuer CN>#<crlNumber> <thisUpdate>", or "none" (no check configured, or a
+	 * time override); thisUpdate as ISO 8601 UTC. "" before a chain was verified. */
+	char revocation[EG_MAX_REVOCATION];
 };
 
 struct auth_ctx;

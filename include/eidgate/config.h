@@ -79,6 +79,8 @@ struct eg_config {
 	char assertion_publish_keys[4096];      /* in the JWK set, never signing (rotation) */
 	int64_t assertion_lifetime_ms;
 	char assertion_issuer[512];
+	char pseudonym_key[1024];               /* backends with subject=pseudonym */
+	char pseudonym_previous_keys[4096];     /* resolve only (rotation) */
 
 	/* [log]: the operational log on stderr. Read at start; a reload keeps them. */
 	enum cfg_log_format log_format;

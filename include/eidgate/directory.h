@@ -333,6 +333,41 @@ struct dir_people {
 int dir_list_people(struct dir_writer *w, const struct dir_scope *s, const char *role,
     const char *q, struct dir_people *out);
 void dir_people_free(struct dir_people *p);
+
+/* ---- dirall.c: the whole directory, for access reviews (eidgate access ...) ---- */
+
+struct dir_all_name {
+	char nrn[EG_NRN_LEN + 1];
+	char name[EG_MAX_NAME];
+};
+/* A person holding at least one role: grants[first .. first + n) of struct dir_all. */
+struct dir_all_person {
+	char nrn[EG_NRN_LEN + 1];
+	char name[EG_MAX_NAME];         /* cn, "" when the person entry has none */
+	size_t first, n;
+};
+struct dir_all {
+	struct dir_org *orgs;           /* sorted by id; capacity_ptrs set */
+	size_t norgs, cap_orgs;
+	struct dir_facility *facilities;        /* sorted by id */
+	size_t nfacilities, cap_fac;
+	struct dir_holding *holdings;   /* every role held, sorted by nrn */
+	size_t nholdings, cap_hold;
+	struct eg_grant *grants;        /* holdings' grants, in the same order */
+	struct dir_all_name *names;     /* every person entry, sorted by nrn */
+	size_t nnames, cap_names;
+	struct dir_all_person *people;  /* sorted by nrn */
+	size_t npeople, cap_people;
+};
+/* Reads organisations, facilities, role groups and people names in pages (RFC 2696),
+ * so no server size limit cuts the answer short. EG_OK, EG_ERR_NOMEM or
+ * EG_ERR_DIRECTORY (dir_writer_error says why). *a is freed with dir_all_free. */
+int dir_read_all(struct dir_writer *w, struct dir_all *a);
+void dir_all_free(struct dir_all *a);
+/* Lookups in *a by id or national number; NULL when absent. */
+const struct dir_facility *dir_all_facility(const struct dir_all *a, const char *id);
+const struct dir_org *dir_all_org(const struct dir_all *a, const char *id);
+const struct dir_all_person *dir_all_person(const struct dir_all *a, const char *nrn);
 /* The facilities of organisation org (*out malloc'd, *n entries, found = 1 each). */
 int dir_list_facilities(struct dir_writer *w, const char *org, struct dir_facility **out,
     size_t *n);

@@ -122,6 +122,20 @@ int keys_unseal(struct keys *k, enum keys_seal p, const char *token, unsigned ch
 int keys_sign(struct keys *k, enum keys_sign p, const unsigned char id[KEYS_ID_LEN],
     const void *msg, size_t len, unsigned char *sig, size_t *siglen);
 
+/*
+ * Pseudonyms (keys/pseudonym.c): what a backend declared `subject=pseudonym` receives as
+ * `sub`: base64url(HMAC-SHA256(per-backend key, nrn)), the per-backend key derived from
+ * the master [assertion] pseudonym_key_file under the backend's name, so that one
+ * backend's pseudonyms cannot be linked to another's. key_id NULL or "": the key in use;
+ * else one of the previous keys (a rotation). kid receives the key's id (8 hex digits),
+ * which the assertion carries as `sub_kid`. EG_OK, EG_ERR_NOT_FOUND (no pseudonym key,
+ * or none with that id), EG_ERR_PARSE (not an 11-digit number), EG_ERR_KEYS.
+ */
+#define KEYS_PSEUDONYM_LEN 43
+#define KEYS_PSEUDONYM_KID 8
+int keys_pseudonym(struct keys *k, const char *key_id, const char *backend, const char *nrn,
+    char kid[KEYS_PSEUDONYM_KID + 1], char out[KEYS_PSEUDONYM_LEN + 1]);
+
 /* The key process's pid, 0 for local keys. */
 pid_t keys_pid(const struct keys *k);
 /* Tells the keys that the key process has gone (the server reaped it): every call fails

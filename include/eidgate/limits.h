@@ -17,6 +17,8 @@
 #define EG_MAX_NAME 256
 /* Role, scope and identifier lengths as stored in the directory. */
 #define EG_MAX_ID 64
+/* struct eg_identity revocation: the evidence a revocation verdict rested on. */
+#define EG_MAX_REVOCATION 160
 /* Role grants a single person may hold; more means a broken or hostile directory. */
 #define EG_MAX_GRANTS 256
 /* Rules and backends in one policy file. */

@@ -15,6 +15,9 @@
 #include "eidgate/limits.h"
 
 enum policy_identity { POLICY_IDENTITY_ASSERTION, POLICY_IDENTITY_HEADERS };
+/* What the assertion's `sub` holds: the national number, or a pseudonym of it for this
+ * backend (keys.h keys_pseudonym; `sub_kid` names the pseudonym key). */
+enum policy_subject { POLICY_SUBJECT_NRN, POLICY_SUBJECT_PSEUDONYM };
 
 struct policy_backend {
 	char name[EG_MAX_ID];
@@ -22,6 +25,7 @@ struct policy_backend {
 	int64_t timeout_ms;         /* read timeout; 0 = gateway default */
 	uint64_t max_body;          /* 0 = EG_DEFAULT_MAX_BODY */
 	enum policy_identity identity;
+	enum policy_subject subject;        /* subject=nrn (default) | pseudonym */
 	/* Sites whose pages may send state-changing requests to this backend in the card
 	 * holder's name (origins=): https://host[:port] as a browser's Origin says it. */
 	char origins[EG_MAX_ORIGINS][EG_MAX_ORIGIN];
@@ -79,6 +83,9 @@ void policy_free(struct policy *p);
 
 /* Hex SHA-256 prefix (16 chars) of the file content: names the policy in log records. */
 const char *policy_version(const struct policy *p);
+/* The file's content exactly as read (and hashed into the version), *len bytes, owned
+ * by p: the access log keeps it so that a decision can be replayed (audit.h). */
+const char *policy_text(const struct policy *p, size_t *len);
 
 size_t policy_backend_count(const struct policy *p);
 /* How many rules the policy has. */
@@ -161,6 +168,29 @@ int policy_normalise_path(const char *target, char *path, size_t pathlen, char *
  */
 int policy_default_context(const struct eg_grant *grants, size_t n, char *fac, char *org);
 
+/* ==== Routes, for access reviews (policy/routes.c, `eidgate access what-can`) ==== */
+
+#define POLICY_ROUTE_PARAMS 8
+struct policy_route {
+	const char *rule;               /* id (points into the policy) */
+	const char *backend;            /* allow rules: the backend's name; deny: NULL */
+	int deny;
+	unsigned methods;               /* PM_* */
+	char pattern[512];              /* as written in the rule */
+	size_t nparams;                 /* {param} segments, in path order */
+	struct {
+		char name[EG_MAX_ID];
+		int kind;               /* the enum eg_scope_kind a role term asks of it
+		                         * (`on facility {f}`), or -1 when none does */
+	} params[POLICY_ROUTE_PARAMS];
+};
+/* Rule i (0 .. policy_rule_count - 1, file order) as a route. EG_OK, or EG_ERR_NOT_FOUND. */
+int policy_route(const struct policy *p, size_t i, struct policy_route *out);
+/* A concrete path of rule i: its k-th {param} replaced by values[k] (values or the entry
+ * NULL: "x"), `*` and `**` by "x". EG_OK, EG_ERR_TOO_LONG or EG_ERR_NOT_FOUND. */
+int policy_route_path(const struct policy *p, size_t i, const char *const *values,
+    char *out, size_t len);
+
 /* ==== Explanations (policy/explain.c, `eidgate policy explain`) ==== */
 
 #include <stdio.h>
@@ -186,5 +216,15 @@ int policy_default_context(const struct eg_grant *grants, size_t n, char *fac, c
  */
 int policy_explain(const struct policy *p, const char *method, const char *path,
     const struct eg_subject *s, unsigned flags, FILE *out, struct policy_decision *dec);
+
+/*
+ * The facts policy_explain() words, for programs (`eidgate audit replay` compares two
+ * policies rule by rule): cb is called for each rule whose methods and path match, in
+ * file order, with its id, whether it is a deny rule, and whether its condition holds
+ * for s. Same matcher and evaluation as policy_decide(). EG_OK or EG_ERR_NOMEM.
+ */
+int policy_rule_results(const struct policy *p, const char *method, const char *path,
+    const struct eg_subject *s, void (*cb)(void *arg, const char *rule, int deny, int holds),
+    void *arg);
 
 #endif

@@ -23,7 +23,11 @@
 #ifndef EIDGATE_RECORD_H
 #define EIDGATE_RECORD_H
 
+#include <stddef.h>
 #include <stdint.h>
+
+#include "eidgate/limits.h"
+#include "eidgate/policy.h"
 
 struct request;
 struct audit_log;
@@ -40,10 +44,13 @@ enum rec_kind {
 	                         * ("session-revoked") */
 	REC_OUTCOME,            /* how a forwarded request ended ("outcome"), after its
 	                         * decision */
+	REC_POLICY,             /* a policy version put in force ("policy"): keeps its
+	                         * text in the log (record_policy) */
+	REC_PSEUDONYM,          /* an officer resolved a backend pseudonym ("pseudonym") */
 };
 
-/* "request", "login", "login-refused", "logout", "rights", "session-revoked" or
- * "outcome". */
+/* "request", "login", "login-refused", "logout", "rights", "session-revoked",
+ * "outcome", "policy" or "pseudonym". */
 const char *record_kind_name(enum rec_kind kind);
 
 /*
@@ -106,5 +113,77 @@ struct rec_operator {
  * EG_ERR_AUDIT; the decision is committed when sync is full. */
 int record_operator(struct audit_log *log, struct dir_resolver *dir,
     const struct rec_operator *op);
+
+/*
+ * A policy put in force (at start, at each reload), before it decides anything: a
+ * record of kind "policy" naming its version and the SHA-256 of its text, with the text
+ * itself kept once per version in the log (audit.h policy_text), so that every decision
+ * can be replayed with the very policy that took it. why: "start" or "reload". EG_OK or
+ * EG_ERR_AUDIT (the caller must not use the policy: it could not be replayed).
+ */
+int record_policy(struct audit_log *log, const struct policy *p, const char *why);
+
+/*
+ * A pseudonym resolved by the platform operator or an officer (eidgate access
+ * pseudonym): who asked (actor), for which backend and person (target), and the key id
+ * used; decision allow. EG_OK or EG_ERR_AUDIT (then nothing may be shown).
+ */
+struct rec_lookup {
+	const char *request_id, *actor, *backend, *target, *key_id, *reason;
+	int allow;
+};
+int record_pseudonym(struct audit_log *log, const struct rec_lookup *l);
+
+/* ==== Replaying (record/replay.c) ====
+ *
+ * A request record whose decision the policy took holds what it depended on, so that
+ * `eidgate audit replay` can take it again (fields 26-30, audit.h):
+ *   grants         "-" when the user was not authenticated, else the roles held, each
+ *                  "role kind:scope[@org]" (kind organisation, facility or region; org
+ *                  the facility's organisation), joined by ","; "" for none
+ *   context        "facility@org" acted for ("@org", or "" for none)
+ *   capacities     the capacities of that organisation, joined by ","
+ *   facility_orgs  "facility=org" for each facility whose organisation the decision
+ *                  asked the directory ("facility=" when unknown), joined by ","
+ *   revocation     the certificate's revocation evidence (auth.h eg_identity)
+ * Ids holding one of ", @=%:" or a control character are written %XX.
+ */
+struct rec_text {
+	char *buf;                      /* the caller's, cap bytes */
+	size_t cap, len;
+};
+#define REC_TEXT(arr) { (arr), sizeof(arr), 0 }
+/* Each writes t (replacing what it held); 0, or -1 when it does not fit. */
+int record_text_grants(struct rec_text *t, int authenticated, const struct eg_grant *g,
+    size_t n);
+int record_text_context(struct rec_text *t, const char *facility, const char *org);
+int record_text_list(struct rec_text *t, const char *const *items, size_t n);
+/* Appends "key=value" (value NULL: unknown) to t. */
+int record_text_pair(struct rec_text *t, const char *key, const char *value);
+
+#define REC_MAX_CAPACITIES 8
+#define REC_MAX_FACILITY_ORGS 32
+/* The subject of a recorded decision, rebuilt (large: allocate it). */
+struct rec_subject {
+	struct eg_subject s;            /* what policy_decide takes */
+	struct eg_grant grants[EG_MAX_GRANTS];
+	size_t ngrants;
+	char ctx_facility[EG_MAX_ID], ctx_org[EG_MAX_ID];
+	char caps[REC_MAX_CAPACITIES][EG_MAX_ID];
+	const char *cap_ptrs[REC_MAX_CAPACITIES];
+	size_t ncaps;
+	char facs[REC_MAX_FACILITY_ORGS][2][EG_MAX_ID];
+	size_t nfacs;
+};
+struct audit_record;
+/* Fills rs from rec: EG_OK (rs->s points into rs: valid while rs is), EG_ERR_NOT_FOUND
+ * when rec holds no such facts (not a policy decision, or written before they were
+ * kept), EG_ERR_PARSE when they are malformed. rec's strings are not kept. */
+int record_subject_load(struct rec_subject *rs, const struct audit_record *rec);
+/* What the policy decided about a recorded request: 1 allow, 0 deny. A request the
+ * policy allowed may still have been refused for another reason (cross-site, a method
+ * override, a body too large, keys unavailable): its record says deny with that reason,
+ * and this says allow. */
+int record_policy_verdict(const struct audit_record *rec);
 
 #endif

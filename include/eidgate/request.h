@@ -168,6 +168,9 @@ struct request {
 	                                   * (decision.scope.org), when the directory has it */
 	int path_err;
 	char facility_org[EG_MAX_ID];   /* the policy's facility_org answer (decide()) */
+	int policy_decided;             /* decision is policy_decide's: its record keeps what
+	                                 * it depended on (record.h, "Replaying") */
+	char consulted[512];            /* facility_orgs text of those answers (record.h) */
 	struct upstream_xfer *xfer;     /* forward/'s transfer while forwarding */
 	int has_body, framing_err;      /* request.c read_framing() */
 	int64_t body_len;               /* -1: chunked */

@@ -244,16 +244,18 @@ class Stack:
         return Response(r.status, {k.lower(): v for k, v in r.getheaders()}, data)
 
     # ---- the access log ----------------------------------------------------------------
-    def audit(self, *args, db=None, key_changes=False):
+    def audit(self, *args, db=None, key_changes=False, policies=False):
         """Records of this stack's access log (or of the log in db), as dicts; the
-        records naming the checkpoint key ("key-change", the first of every log) only
-        when asked for."""
+        records naming the checkpoint key ("key-change", the first of every log) and
+        the policy put in force ("policy", at every start and reload) only when asked
+        for."""
         out = subprocess.run([os.path.join(self.bin, "eidgate"), "audit", "query", "--db",
                               db or os.path.join(self.root, "audit"), "--format", "json"]
                              + list(args),
                              check=True, capture_output=True, text=True).stdout
         recs = [json.loads(line) for line in out.splitlines() if line.strip()]
-        return [r for r in recs if key_changes or r.get("kind") != "key-change"]
+        return [r for r in recs if (key_changes or r.get("kind") != "key-change") and
+                (policies or r.get("kind") != "policy")]
 
     def audit_record(self, request_id, timeout=5.0, db=None):
         """The decision record of one request (group commit may take a few ms to land).
