@@ -485,6 +485,8 @@ cmd_audit_replay(int argc, char **argv)
 	}
 	memset(&qa, 0, sizeof(qa));
 	qa.db = db;
+	if (db != NULL)         /* replay reads one log: its own, not a merged view */
+		qa.dbs[qa.ndbs++] = db;
 	qa.since = since;
 	qa.until = until;
 	if ((rc = cmd_audit_filter(&qa, &f, "replay")) != EXIT_OK)
