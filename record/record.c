@@ -20,6 +20,7 @@ static const char *const kind_names[] = {
 	[REC_RIGHTS] = "rights",
 	[REC_SESSION_REVOKED] = "session-revoked",
 	[REC_OUTCOME] = "outcome",
+	[REC_CONNECTION_REFUSED] = "connection-refused",
 };
 
 const char *
@@ -316,6 +317,31 @@ record_operator(struct audit_log *log, struct dir_resolver *dir,
 	if ((op->outcome ? audit_append_followup(log, &rec) :
 	    audit_append(log, &rec, NULL)) != EG_OK) {
 		log_warnx("operator change %s: access log cannot be written", op->request_id);
+		return EG_ERR_AUDIT;
+	}
+	return EG_OK;
+}
+
+int
+record_connection_refused(struct audit_log *log, struct metrics *m, const char *request_id,
+    const char *client, const char *reason, const char *detail)
+{
+	struct audit_record rec;
+
+	memset(&rec, 0, sizeof(rec));
+	rec.kind = record_kind_name(REC_CONNECTION_REFUSED);
+	rec.request_id = request_id;
+	rec.client = client;
+	rec.decision = "deny";
+	rec.reason = reason;
+	/* The record has no free-text field: what was wrong goes where a request's path
+	 * would be, so that `audit query` shows it. */
+	rec.path = detail;
+	if (m != NULL)
+		metrics_decision(m, rec.kind, 0, reason);
+	if (audit_append_followup(log, &rec) != EG_OK) {
+		log_warnx("connection %s from %s refused (%s): access log cannot be written",
+		    request_id, client, reason);
 		return EG_ERR_AUDIT;
 	}
 	return EG_OK;

@@ -40,10 +40,12 @@ enum rec_kind {
 	                         * ("session-revoked") */
 	REC_OUTCOME,            /* how a forwarded request ended ("outcome"), after its
 	                         * decision */
+	REC_CONNECTION_REFUSED, /* a connection closed before any request: a limit, a PROXY
+	                         * header out of place ("connection-refused") */
 };
 
-/* "request", "login", "login-refused", "logout", "rights", "session-revoked" or
- * "outcome". */
+/* "request", "login", "login-refused", "logout", "rights", "session-revoked",
+ * "outcome" or "connection-refused". */
 const char *record_kind_name(enum rec_kind kind);
 
 /*
@@ -106,5 +108,18 @@ struct rec_operator {
  * EG_ERR_AUDIT; the decision is committed when sync is full. */
 int record_operator(struct audit_log *log, struct dir_resolver *dir,
     const struct rec_operator *op);
+
+/*
+ * A connection refused before it carried a request (REC_CONNECTION_REFUSED, a deny):
+ * client is its address (the one its PROXY header gave, when it had one), reason one of
+ * "connection-limit", "address-limit", "proxy-header"; request_id names it ("c-..."),
+ * detail (may be NULL) says more, e.g. what was wrong with a PROXY header. Also counted
+ * in metrics (m may be NULL). Queued without waiting for a commit
+ * (audit_append_followup): the event loop that refuses must not stall on the disk, and
+ * nothing is served on the strength of this record. EG_OK or EG_ERR_AUDIT.
+ */
+struct metrics;
+int record_connection_refused(struct audit_log *log, struct metrics *m, const char *request_id,
+    const char *client, const char *reason, const char *detail);
 
 #endif
