@@ -12,6 +12,7 @@ PKGS=(
   libcurl4-openssl-dev libjansson-dev
   softhsm2 opensc libp11-kit-dev
   curl wrk python3 iproute2 util-linux
+  haproxy           # in front of the gateway in the PROXY protocol tests (issue 14)
   chromium
   # building, checking and installing the packages, the manual pages, the unit
   debhelper dpkg-dev lintian adduser mandoc man-db systemd

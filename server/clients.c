@@ -542,7 +542,9 @@ tls_pull_timeout(gnutls_transport_ptr_t p, unsigned int ms)
 	return poll(&pfd, 1, ms == GNUTLS_INDEFINITE_TIMEOUT ? -1 : (int)ms);
 }
 
-/* The last Finished message of a handshake: from now on the request head's clock runs. */
+/* The client's Finished message, the last of its handshake (in TLS 1.3 the server sends
+ * its own in its first flight, so that one says nothing): from now on the request
+ * head's clock runs. */
 static int
 tls_finished(gnutls_session_t s, unsigned htype, unsigned when, unsigned incoming,
     const gnutls_datum_t *msg)
@@ -551,9 +553,8 @@ tls_finished(gnutls_session_t s, unsigned htype, unsigned when, unsigned incomin
 
 	(void)htype;
 	(void)when;
-	(void)incoming;
 	(void)msg;
-	if (cl != NULL && cl->state == C_HANDSHAKE)
+	if (incoming && cl != NULL && cl->state == C_HANDSHAKE)
 		set_stage(cl, C_HEAD, cl->owner->head_ms);
 	return 0;
 }

@@ -256,13 +256,14 @@ start_loop(struct gateway *gw, const struct eg_config *cfg, struct tls_material 
 	return loop_start(gw->loops[i]);
 }
 
-/* Each connection is a descriptor: max_connections, plus the backends' connections and
- * the files and channels the gateway holds, must fit under the limit. */
+/* Each connection is a descriptor: max_connections, plus the backends' connections (one
+ * per request in progress, kept a while for reuse) and the files and channels the
+ * gateway holds, must fit under the limit. */
 static void
 raise_fd_limit(const struct eg_config *cfg)
 {
 	struct rlimit rl;
-	rlim_t want = (rlim_t)cfg->max_connections * 2 + 256;
+	rlim_t want = (rlim_t)cfg->max_connections + 1024;
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= want)
 		return;
