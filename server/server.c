@@ -194,7 +194,7 @@ listen_socket(const struct eg_config *cfg)
 
 static struct MHD_Daemon *
 new_daemon(struct gateway *gw, const struct tls_material *t, struct clients *c,
-    size_t conn_buffer)
+    size_t conn_buffer, unsigned conn_limit)
 {
 	/* The certificate and key: through the key process (tlskey.c), or in memory. */
 	struct MHD_OptionItem held[] = {
@@ -226,6 +226,9 @@ new_daemon(struct gateway *gw, const struct tls_material *t, struct clients *c,
 	     * after every keep-alive request, so it is the idle connection's main cost;
 	     * 16 KiB holds an eID browser's headers with room. */
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, conn_buffer,
+	    /* The limits are admit.c's; libmicrohttpd's own default (about 1,000 per
+	     * daemon) must not refuse what it admitted. */
+	    MHD_OPTION_CONNECTION_LIMIT, conn_limit,
 	    MHD_OPTION_END);
 }
 
@@ -244,7 +247,8 @@ start_loop(struct gateway *gw, const struct eg_config *cfg, struct tls_material 
 			close(fd);
 		return -1;
 	}
-	if ((d = new_daemon(gw, t, c, (size_t)cfg->connection_buffer)) == NULL) {
+	if ((d = new_daemon(gw, t, c, (size_t)cfg->connection_buffer,
+	    (unsigned)cfg->max_connections + 64)) == NULL) {
 		clients_free(c);
 		log_warnx("cannot start the HTTP server on %s:%d", cfg->listen_host,
 		    cfg->listen_port);
