@@ -233,12 +233,12 @@ refuse(struct clients *c, struct client *cl, const char *reason, const char *det
 	}
 	snprintf(id, sizeof(id), "c-%s-%lu", gw->id_prefix,
 	    (unsigned long)atomic_fetch_add(&gw->request_counter, 1));
-	log_info("connection %s from %s refused: %s%s%s", id, cl->addr, reason,
-	    detail != NULL ? ": " : "", detail != NULL ? detail : "");
-	if (c->rec_count++ < RECORDS_PER_S)
+	if (c->rec_count++ < RECORDS_PER_S) {
+		log_info("connection %s from %s refused: %s%s%s", id, cl->addr, reason,
+		    detail != NULL ? ": " : "", detail != NULL ? detail : "");
 		(void)record_connection_refused(gw->audit, gw->metrics, id, cl->addr, reason,
 		    detail);
-	else {
+	} else {
 		metrics_decision(gw->metrics, record_kind_name(REC_CONNECTION_REFUSED), 0, reason);
 		c->rec_dropped++;
 	}
@@ -600,10 +600,13 @@ conn_started(struct clients *c, struct client *cl, struct MHD_Connection *conn,
 		return;
 	if (cl != NULL)
 		tls_attach(cl, s);
-	/* Session tickets let a returning client skip the full handshake; its certificate
-	 * is still available and its verdict comes from the verdict cache. */
+	/* Session tickets (TLS 1.3 and 1.2) and TLS 1.2 session ids let a returning client
+	 * skip the full handshake; its certificate is still available and its verdict comes
+	 * from the verdict cache. */
 	if (gw->ticket_key != NULL)
 		gnutls_session_ticket_enable_server(s, (const gnutls_datum_t *)gw->ticket_key);
+	if (gw->tls_cache != NULL)
+		tlscache_attach(gw->tls_cache, s);
 	/* libmicrohttpd can only request a certificate; requiring one is GnuTLS's job. */
 	snap = gw_snapshot_get(gw);
 	if (snap->cfg.client_cert == CFG_CLIENT_CERT_REQUIRE)

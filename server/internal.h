@@ -118,6 +118,14 @@ void clients_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     enum MHD_RequestTerminationCode toe);
 void *clients_uri_log(void *cls, const char *uri, struct MHD_Connection *conn);
 
+/* tlscache.c: TLS 1.2 resumption by session id, shared by every loop (bounded, entries
+ * expire after an hour, wiped when dropped). tlscache_attach gives a new server session
+ * GnuTLS's store, retrieve and remove functions over c. Any thread. */
+struct tls_cache;
+int tlscache_new(struct tls_cache **out);
+void tlscache_free(struct tls_cache *c);
+void tlscache_attach(struct tls_cache *c, gnutls_session_t s);
+
 /* loop.c: an event-loop thread running daemon, its clients and forwarding worker w.
  * loop_new takes the daemon and the clients (freed by loop_free, or at once when
  * loop_new fails). */

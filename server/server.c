@@ -300,7 +300,7 @@ start_loops(struct gateway *gw, const struct eg_config *cfg, int threads)
 		goto out;
 	}
 	raise_fd_limit(cfg);
-	if (admit_new(cfg, &gw->admit) != EG_OK) {
+	if (admit_new(cfg, &gw->admit) != EG_OK || tlscache_new(&gw->tls_cache) != EG_OK) {
 		close(lfd);
 		goto out;
 	}
@@ -440,6 +440,7 @@ close_services(struct gateway *gw)
 	metrics_free(gw->metrics);
 	tlskey_free(gw->tls_key);
 	admit_free(gw->admit);
+	tlscache_free(gw->tls_cache);
 	ticket_key_free(gw);
 	audit_close(gw->audit);
 	gw_snapshot_put(atomic_load(&gw->snap));

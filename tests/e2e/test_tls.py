@@ -81,3 +81,18 @@ def test_no_hello_retry_for_either_browser_group_order(stack):
     # some clients (and the gateway's own earlier preference) send.
     for groups in ("X25519:P-256:P-384", "P-256:X25519:P-384"):
         assert client_hellos(stack, groups) == 1, "HelloRetryRequest with %s" % groups
+
+
+def test_tls12_session_id_resumption_keeps_the_certificate(stack):
+    """A TLS 1.2 client without session tickets resumes by session id (issue 12 §3); the
+    resumed connection still carries the card, so the request is still the user's."""
+    me = stack.person("mod-molenberg")
+    ctx = stack.tls_context(me["chain"], me["key_file"])
+    ctx.maximum_version = ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    ctx.options |= ssl.OP_NO_TICKET
+    data, sess, _ = handshake(stack, stack.port, ctx)
+    assert data.startswith(b"HTTP/1.1 200") and sess is not None, data[:200]
+    assert not sess.has_ticket and sess.id, "expected a session id, not a ticket"
+    data, _, reused = handshake(stack, stack.port, ctx, session=sess)
+    assert reused, "TLS 1.2 session id was not resumed"
+    assert data.startswith(b"HTTP/1.1 200") and b"Rudi Gerrits" in data, data[:300]
