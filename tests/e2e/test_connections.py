@@ -333,11 +333,16 @@ frontend fe
     bind 127.0.0.1:%d
     default_backend gw
 backend gw
-    server g1 127.0.0.1:%d send-proxy-v2 source %s
+    option httpchk
+    http-check send meth GET uri /eidgate/readyz ver HTTP/1.1 hdr Host localhost
+    server g1 127.0.0.1:%d send-proxy-v2 source %s check check-ssl verify none check-send-proxy inter 300 fall 2 rise 1
 """ % (front, port, BALANCER))
     subprocess.run([haproxy, "-c", "-f", cfg], check=True, capture_output=True)
     stack.spawn("haproxy", [haproxy, "-db", "-f", cfg])
     harness.wait_port(front)
+    # HAProxy's health checks (TLS, readyz, a LOCAL PROXY header each) pass: with
+    # fall 2 every 300 ms, a refused check would have taken the gateway out by now.
+    time.sleep(1.5)
     # Through HAProxy, the client's TLS reaches the gateway whole (its certificate and
     # all), and the record names the client, not HAProxy.
     r = harness.request_on(stack, front, "GET", "/eidgate/whoami", who="vte-a")
@@ -358,4 +363,8 @@ backend gw
     recs = harness.wait_until(lambda: [r for r in refused_records(stack, name, "proxy-header")
                                        if r["client"] == "127.0.0.1"])
     assert recs, "the direct client's PROXY header was not recorded"
+    r = harness.request_on(stack, front, "GET", "/eidgate/healthz")
+    assert r.status == 200, r
+    refused = refused_records(stack, name, "proxy-header")
+    assert sum(1 for x in refused if x["client"] == BALANCER) == 1, refused   # ours only
     stack.stop_process("haproxy")
