@@ -25,6 +25,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,6 +70,8 @@ struct clients {
 	struct client **byfd;
 	size_t nbyfd;
 	int64_t hs_ms, head_ms;
+	int64_t next_due;       /* no deadline before this: the sweep is not run (it scans
+	                         * every connection, and the loop turns once per event) */
 	unsigned long progress;
 	int64_t rec_window;
 	int rec_count;
@@ -92,6 +95,7 @@ clients_new(struct gateway *gw, struct admit *a, int listen_fd, struct clients *
 	c->lfd = listen_fd;
 	c->hs_ms = snap->cfg.handshake_timeout_ms;
 	c->head_ms = snap->cfg.head_timeout_ms;
+	c->next_due = INT64_MAX;
 	gw_snapshot_put(snap);
 	memset(&e, 0, sizeof(e));
 	/* Exclusive: a new connection wakes one loop, not all of them. */
@@ -178,6 +182,8 @@ client_new(struct clients *c, int fd, const struct sockaddr_storage *sa, socklen
 	cl->salen = salen;
 	cl->since_ms = eg_mono_ms();
 	cl->deadline_ms = cl->since_ms + c->hs_ms;
+	if (cl->deadline_ms < c->next_due)
+		c->next_due = cl->deadline_ms;
 	c->byfd[fd] = cl;
 	return cl;
 }
@@ -212,6 +218,8 @@ set_stage(struct client *cl, enum cstate st, int64_t timeout_ms)
 	cl->state = st;
 	cl->since_ms = eg_mono_ms();
 	cl->deadline_ms = timeout_ms > 0 ? cl->since_ms + timeout_ms : 0;
+	if (cl->deadline_ms != 0 && cl->deadline_ms < cl->owner->next_due)
+		cl->owner->next_due = cl->deadline_ms;
 }
 
 /* ---- refusals ----------------------------------------------------------------------- */
@@ -309,10 +317,12 @@ expire(struct clients *c, struct client *cl)
 int
 clients_sweep(struct clients *c, int64_t now_ms, int max_ms)
 {
-	int64_t next = now_ms + max_ms;
+	int64_t next = INT64_MAX;
 	struct client *cl;
 	size_t i;
 
+	if (now_ms < c->next_due)
+		return c->next_due - now_ms < max_ms ? (int)(c->next_due - now_ms) : max_ms;
 	for (i = 0; i < c->nbyfd; i++) {
 		if ((cl = c->byfd[i]) == NULL || cl->deadline_ms == 0)
 			continue;
@@ -321,7 +331,8 @@ clients_sweep(struct clients *c, int64_t now_ms, int max_ms)
 		else if (cl->deadline_ms < next)
 			next = cl->deadline_ms;
 	}
-	return (int)(next - now_ms);
+	c->next_due = next;
+	return next - now_ms < max_ms ? (int)(next - now_ms) : max_ms;
 }
 
 /* ---- admission and hand-over --------------------------------------------------------- */
