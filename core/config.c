@@ -483,6 +483,19 @@ ldap_problem(void *arg, const char *key, const char *msg)
 	cfg_error(p, "[ldap] %s", msg);
 }
 
+/* Fail closed: PROXY headers expected from nobody would refuse every connection from a
+ * balancer. Reported where proxy_protocol was set. */
+static void
+proxy_problem(struct cfg_parse *p)
+{
+	size_t idx;
+
+	if (find_row("listen", "proxy_protocol", &idx) != NULL)
+		p->line = p->key_line[idx];
+	cfg_error(p, "[listen] proxy_protocol = on needs proxy_from (the balancers' addresses "
+	    "or networks)");
+}
+
 static void
 set_dir(struct cfg_parse *p, const char *path)
 {
@@ -553,10 +566,8 @@ config_read(struct cfg_parse *p, FILE *f)
 	/* All problems at once, except "uri names no directory" after "missing uri". */
 	if (p->errors == 0 || p->cfg->ldap_uri[0] != '\0')
 		(void)config_check_ldap(p->cfg, ldap_problem, p);
-	/* Fail closed: PROXY headers from nobody would refuse every connection. */
 	if (p->cfg->proxy_protocol && p->cfg->proxy_from[0] == '\0')
-		cfg_error(p, "[listen] proxy_protocol = on needs proxy_from (the balancers' "
-		    "addresses)");
+		proxy_problem(p);
 	return p->errors == 0 ? EG_OK : EG_ERR_CONFIG;
 }
 
