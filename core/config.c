@@ -20,7 +20,7 @@
 #include "eidgate/limits.h"
 #include "eidgate/util.h"
 
-enum cfg_type { T_STR, T_PATH, T_DUR, T_SIZE, T_INT, T_ENUM, T_LISTEN, T_ADDRS, T_FPRS, T_PATHS };
+enum cfg_type { T_STR, T_PATH, T_DUR, T_SIZE, T_INT, T_ENUM, T_LISTEN, T_ADDRS, T_FPRS, T_PATHS, T_NETS };
 
 struct cfg_enum { const char *name; int value; };
 
@@ -41,6 +41,9 @@ static const struct cfg_enum log_level_enum[] = {
 static const struct cfg_enum starttls_enum[] = {
 	{ "auto", CFG_STARTTLS_AUTO }, { "on", CFG_STARTTLS_ON }, { "off", CFG_STARTTLS_OFF },
 	{ NULL, 0 },
+};
+static const struct cfg_enum onoff_enum[] = {
+	{ "off", 0 }, { "on", 1 }, { NULL, 0 },
 };
 static const struct cfg_enum sync_enum[] = {
 	{ "full", CFG_SYNC_FULL }, { "group", CFG_SYNC_GROUP }, { "none", CFG_SYNC_NONE },
@@ -65,6 +68,15 @@ static const struct cfg_row rows[] = {
 	{ "listen", "threads", T_INT, F(threads), 0, 256, "0", NULL },
 	{ "listen", "origin", T_STR, F(public_origin), 0, 0, "", NULL },
 	{ "listen", "web_root", T_PATH, F(web_root), 0, 0, "/usr/share/eidgate/web", NULL },
+	{ "listen", "handshake_timeout", T_DUR, F(handshake_timeout_ms), 1000, 600000, "30s", NULL },
+	{ "listen", "head_timeout", T_DUR, F(head_timeout_ms), 1000, 600000, "30s", NULL },
+	{ "listen", "max_connections", T_INT, F(max_connections), 1, 1000000, "10000", NULL },
+	{ "listen", "max_connections_per_address", T_INT, F(max_connections_per_address), 1,
+	    1000000, "2000", NULL },
+	{ "listen", "connection_buffer", T_SIZE, F(connection_buffer), 8192, 1LL << 20, "16KiB",
+	    NULL },
+	{ "listen", "proxy_protocol", T_ENUM, F(proxy_protocol), 0, 0, "off", onoff_enum },
+	{ "listen", "proxy_from", T_NETS, F(proxy_from), 0, 0, "", NULL },
 	{ "eid", "trust_anchors", T_PATH, F(trust_anchors), 0, 0, NULL, NULL },
 	{ "eid", "intermediates", T_PATH, F(intermediates), 0, 0, "", NULL },
 	{ "eid", "crl", T_PATH, F(crl_dir), 0, 0, "", NULL },
@@ -237,6 +249,25 @@ is_address(const char *s)
 	return inet_pton(AF_INET, s, buf) == 1 || inet_pton(AF_INET6, s, buf) == 1;
 }
 
+/* An address or a network "address/bits" (proxy_from). */
+static int
+is_network(const char *s)
+{
+	char host[64];
+	const char *slash = strchr(s, '/');
+	size_t n = slash != NULL ? (size_t)(slash - s) : strlen(s);
+	long long bits;
+
+	if (n == 0 || n >= sizeof(host))
+		return 0;
+	memcpy(host, s, n);
+	host[n] = '\0';
+	if (!is_address(host))
+		return 0;
+	return slash == NULL ||
+	    eg_strtonum(slash + 1, 0, strchr(host, ':') != NULL ? 128 : 32, &bits) == EG_OK;
+}
+
 /* A certificate's SHA-256 fingerprint as the access log shows it: 64 lower-case hex. */
 static int
 is_fingerprint(const char *s)
@@ -307,6 +338,8 @@ set_value(struct cfg_parse *p, const struct cfg_row *r, const char *v)
 	switch (r->type) {
 	case T_ADDRS:
 		return set_list(p, r, v, is_address, "an IP address");
+	case T_NETS:
+		return set_list(p, r, v, is_network, "an IP address or network (address/bits)");
 	case T_FPRS:
 		return set_list(p, r, v, is_fingerprint, "a certificate's SHA-256 (64 hex digits)");
 	case T_PATHS:
@@ -488,6 +521,19 @@ check_audit_peers(struct cfg_parse *p)
 	}
 }
 
+/* Fail closed: PROXY headers expected from nobody would refuse every connection from a
+ * balancer. Reported where proxy_protocol was set. */
+static void
+proxy_problem(struct cfg_parse *p)
+{
+	size_t idx;
+
+	if (find_row("listen", "proxy_protocol", &idx) != NULL)
+		p->line = p->key_line[idx];
+	cfg_error(p, "[listen] proxy_protocol = on needs proxy_from (the balancers' addresses "
+	    "or networks)");
+}
+
 static void
 set_dir(struct cfg_parse *p, const char *path)
 {
@@ -512,6 +558,7 @@ config_key_at(size_t i, struct config_key *out)
 		[T_STR] = "string", [T_PATH] = "path", [T_DUR] = "duration", [T_SIZE] = "size",
 		[T_INT] = "integer", [T_ENUM] = "enum", [T_LISTEN] = "host:port",
 		[T_ADDRS] = "addresses", [T_FPRS] = "fingerprints", [T_PATHS] = "files",
+		[T_NETS] = "networks",
 	};
 	const struct cfg_enum *e;
 	size_t n = 0;
@@ -558,6 +605,8 @@ config_read(struct cfg_parse *p, FILE *f)
 	if (p->errors == 0 || p->cfg->ldap_uri[0] != '\0')
 		(void)config_check_ldap(p->cfg, ldap_problem, p);
 	check_audit_peers(p);
+	if (p->cfg->proxy_protocol && p->cfg->proxy_from[0] == '\0')
+		proxy_problem(p);
 	return p->errors == 0 ? EG_OK : EG_ERR_CONFIG;
 }
 

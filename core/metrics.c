@@ -59,6 +59,15 @@ static const struct {
 } counter_names[MC_COUNT] = {
 	[MC_UPSTREAM_ERRORS] = { "eidgate_upstream_errors_total",
 	    "Backends that were unreachable, broke off or did not answer in time." },
+	[MC_HANDSHAKE_TIMEOUTS] = { "eidgate_connection_handshake_timeouts_total",
+	    "Connections closed because their TLS handshake (or PROXY header) did not finish "
+	    "within [listen] handshake_timeout." },
+	[MC_HEAD_TIMEOUTS] = { "eidgate_connection_head_timeouts_total",
+	    "Connections closed because a request head did not arrive whole within [listen] "
+	    "head_timeout." },
+	[MC_SHED] = { "eidgate_connections_shed_total",
+	    "Idle or slow connections closed to make room for a new one at [listen] "
+	    "max_connections." },
 }, gauge_names[MG_COUNT] = {
 	[MG_CONNECTIONS] = { "eidgate_connections_open",
 	    "Client connections open now." },

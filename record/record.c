@@ -24,6 +24,7 @@ static const char *const kind_names[] = {
 	[REC_OUTCOME] = "outcome",
 	[REC_POLICY] = "policy",
 	[REC_PSEUDONYM] = "pseudonym",
+	[REC_CONNECTION_REFUSED] = "connection-refused",
 };
 
 const char *
@@ -406,6 +407,31 @@ record_pseudonym(struct audit_log *log, const struct rec_lookup *l)
 	rec.reason = l->reason;
 	if (audit_append(log, &rec, NULL) != EG_OK || audit_flush(log) != EG_OK) {
 		log_warnx("pseudonym lookup %s: access log cannot be written", l->request_id);
+		return EG_ERR_AUDIT;
+	}
+	return EG_OK;
+}
+
+int
+record_connection_refused(struct audit_log *log, struct metrics *m, const char *request_id,
+    const char *client, const char *reason, const char *detail)
+{
+	struct audit_record rec;
+
+	memset(&rec, 0, sizeof(rec));
+	rec.kind = record_kind_name(REC_CONNECTION_REFUSED);
+	rec.request_id = request_id;
+	rec.client = client;
+	rec.decision = "deny";
+	rec.reason = reason;
+	/* The record has no free-text field: what was wrong goes where a request's path
+	 * would be, so that `audit query` shows it. */
+	rec.path = detail;
+	if (m != NULL)
+		metrics_decision(m, rec.kind, 0, reason);
+	if (audit_append_followup(log, &rec) != EG_OK) {
+		log_warnx("connection %s from %s refused (%s): access log cannot be written",
+		    request_id, client, reason);
 		return EG_ERR_AUDIT;
 	}
 	return EG_OK;

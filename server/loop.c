@@ -2,7 +2,19 @@
  * loop.c - the gateway's event-loop threads. Each runs one libmicrohttpd daemon (all
  * accept from the same listening socket) and the backend connections of the requests
  * that daemon serves, in one epoll set: a proxied request is handled start to end on one
- * thread, without hand-overs (upstream.c says why that matters).
+ * thread, without hand-overs (upstream.c says why that matters). The loop accepts its
+ * clients itself (clients.c) and hands them to its daemon.
+ *
+ * Sleeping: libmicrohttpd 0.9.75 reports a timeout of 0 for as long as a TLS handshake
+ * is unfinished. GnuTLS reads the socket itself during the handshake, so libmicrohttpd
+ * never sees the EAGAIN that would clear the connection's "read ready" mark, and the
+ * connection stays in its list of ready ones (daemon.c, eready_head) until the client
+ * sends its next flight: a browser at the PIN prompt kept a core busy. So a zero
+ * timeout is believed only after a run that made progress (bytes moved, a callback ran,
+ * a connection came or went: clients_progress); after a run that did nothing, the loop
+ * sleeps until a descriptor is ready or a real timer (a deadline of clients.c, the
+ * backends' tick) is due. Every connection libmicrohttpd holds is in its epoll set
+ * (edge-triggered), so new bytes wake the loop.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -23,10 +35,11 @@
 struct gw_loop {
 	/* epoll data.ptr of the daemon's own epoll fd and of wakefd: every other event is a
 	 * backend connection's (forward.h) */
-	char mhd_src, wake_src;
+	char mhd_src, wake_src, clients_src;
 	pthread_t thread;
 	int started;
 	struct MHD_Daemon *daemon;
+	struct clients *clients;
 	struct up_worker *w;
 	int epfd, wakefd;
 	atomic_int stop;
@@ -44,22 +57,26 @@ watch(int epfd, int fd, void *ptr)
 }
 
 struct gw_loop *
-loop_new(struct MHD_Daemon *daemon, struct up_worker *w)
+loop_new(struct MHD_Daemon *daemon, struct clients *c, struct up_worker *w)
 {
 	const union MHD_DaemonInfo *di = MHD_get_daemon_info(daemon, MHD_DAEMON_INFO_EPOLL_FD);
 	struct gw_loop *l = calloc(1, sizeof(*l));
 
 	if (l == NULL) {
 		MHD_stop_daemon(daemon);
+		clients_free(c);
 		return NULL;
 	}
 	l->daemon = daemon;
+	l->clients = c;
+	clients_set_daemon(c, daemon);
 	l->w = w;
 	l->epfd = epoll_create1(EPOLL_CLOEXEC);
 	l->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (di == NULL || l->epfd < 0 || l->wakefd < 0 ||
 	    watch(l->epfd, di->epoll_fd, &l->mhd_src) != 0 ||
-	    watch(l->epfd, l->wakefd, &l->wake_src) != 0) {
+	    watch(l->epfd, l->wakefd, &l->wake_src) != 0 ||
+	    watch(l->epfd, clients_fd(c), &l->clients_src) != 0) {
 		log_warn("event loop: cannot set up epoll");
 		loop_free(l);
 		return NULL;
@@ -68,15 +85,37 @@ loop_new(struct MHD_Daemon *daemon, struct up_worker *w)
 	return l;
 }
 
-/* How long epoll may sleep: until libmicrohttpd's next timeout or the next tick. */
+/* How long epoll may sleep: until libmicrohttpd's next timeout, the next tick or the
+ * next deadline of a connection; libmicrohttpd's 0 only after a run that made progress
+ * (see the top of this file). */
 static int
-sleep_ms(struct gw_loop *l, int tick_ms)
+sleep_ms(struct gw_loop *l, int until_ms)
 {
 	MHD_UNSIGNED_LONG_LONG t;
+	unsigned long moved = clients_progress(l->clients);
 
-	if (MHD_get_timeout(l->daemon, &t) == MHD_YES && t < (MHD_UNSIGNED_LONG_LONG)tick_ms)
+	if (MHD_get_timeout(l->daemon, &t) == MHD_YES && t < (MHD_UNSIGNED_LONG_LONG)until_ms &&
+	    (t > 0 || moved > 0))
 		return (int)t;
-	return tick_ms;
+	return until_ms;
+}
+
+/* Runs the daemon, the backends' work and the connections' deadlines; returns how long
+ * the loop may sleep. */
+static int
+run_once(struct gw_loop *l, int64_t *next_tick, int *tick_ms)
+{
+	int64_t now;
+	int until;
+
+	MHD_run(l->daemon);
+	forward_run_pending(l->w);
+	if ((now = eg_mono_ms()) >= *next_tick) {
+		*tick_ms = forward_tick(l->w, now);
+		*next_tick = now + *tick_ms;
+	}
+	until = clients_sweep(l->clients, now, (int)(*next_tick - now));
+	return sleep_ms(l, until < 0 ? 0 : until);
 }
 
 static void *
@@ -84,30 +123,25 @@ loop_main(void *arg)
 {
 	struct gw_loop *l = arg;
 	struct epoll_event ev[MAX_EVENTS];
-	int64_t now, next_tick = eg_mono_ms();
-	int i, n, tick_ms = 0;
+	int64_t next_tick = eg_mono_ms();
+	int i, n, tick_ms = 0, wait_ms = 0;
 
 	while (!atomic_load(&l->stop)) {
-		n = epoll_wait(l->epfd, ev, MAX_EVENTS, sleep_ms(l, tick_ms));
+		n = epoll_wait(l->epfd, ev, MAX_EVENTS, wait_ms);
 		if (n < 0 && errno != EINTR) {
 			log_warn("event loop: epoll_wait");
 			break;
 		}
 		for (i = 0; i < n; i++) {
 			void *src = ev[i].data.ptr;
-			if (src != &l->mhd_src && src != &l->wake_src)
+			if (src == &l->clients_src)
+				(void)clients_on_event(l->clients);
+			else if (src != &l->mhd_src && src != &l->wake_src)
 				forward_on_event(l->w, src, ev[i].events);
 		}
 		/* Always, also without an event of its own: the backend events above may have
 		 * resumed connections, and libmicrohttpd's timeouts must run. */
-		MHD_run(l->daemon);
-		forward_run_pending(l->w);
-		if ((now = eg_mono_ms()) >= next_tick) {
-			tick_ms = forward_tick(l->w, now);
-			next_tick = now + tick_ms;
-		} else {
-			tick_ms = (int)(next_tick - now);
-		}
+		wait_ms = run_once(l, &next_tick, &tick_ms);
 	}
 	/* Every transfer ends, which resumes its connection; libmicrohttpd then answers or
 	 * closes them, and may be stopped (LIBNOTES.md: never with suspended ones). */
@@ -151,6 +185,7 @@ loop_free(struct gw_loop *l)
 	loop_stop(l);
 	if (l->daemon != NULL)
 		MHD_stop_daemon(l->daemon);
+	clients_free(l->clients);
 	if (l->wakefd >= 0)
 		close(l->wakefd);
 	if (l->epfd >= 0)

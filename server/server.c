@@ -13,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 
 #include <gnutls/gnutls.h>
@@ -45,13 +46,15 @@
 /*
  * TLS 1.2 offers ECDHE with AEAD ciphers only (no CBC, no SHA-1 MACs, no static RSA key
  * exchange); TLS 1.3's suites are all AEAD. Groups in the order mainstream browsers and
- * curl send their key shares (X25519 first, then P-256): a client whose first share is one
- * of ours gets no HelloRetryRequest, so no extra round trip in a login.
+ * curl send their key shares (X25519 first, then P-256). No %SERVER_PRECEDENCE: with it
+ * GnuTLS picks its own first group even when the client sent a key share for another
+ * group we accept, and answers a HelloRetryRequest (one more round trip and one more key
+ * generation per login); without it, a client's first key share in our list is taken.
  */
 #define TLS_PRIORITIES "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:" \
 	"-KX-ALL:+ECDHE-ECDSA:+ECDHE-RSA:" \
 	"-CIPHER-ALL:+AES-128-GCM:+AES-256-GCM:+CHACHA20-POLY1305:-MAC-ALL:+AEAD:" \
-	"-GROUP-ALL:+GROUP-X25519:+GROUP-SECP256R1:+GROUP-SECP384R1:%SERVER_PRECEDENCE"
+	"-GROUP-ALL:+GROUP-X25519:+GROUP-SECP256R1:+GROUP-SECP384R1"
 
 struct tls_material {
 	char *cert, *key, *trust;
@@ -143,38 +146,6 @@ tls_material_load(struct gateway *gw, const struct eg_config *cfg, struct tls_ma
 }
 
 static void
-notify_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
-    enum MHD_ConnectionNotificationCode toe)
-{
-	struct gateway *gw = cls;
-	const union MHD_ConnectionInfo *ci;
-	struct gw_snapshot *snap;
-
-	if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
-		req_conn_ctx_free(*socket_context);
-		*socket_context = NULL;
-		metrics_gauge_add(gw->metrics, MG_CONNECTIONS, -1);
-		return;
-	}
-	metrics_gauge_add(gw->metrics, MG_CONNECTIONS, 1);
-	*socket_context = calloc(1, sizeof(struct conn_ctx));
-	snap = gw_snapshot_get(gw);
-	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);
-	/* Session tickets let a returning client skip the full handshake; its certificate
-	 * is still available and its verdict comes from the verdict cache. */
-	if (ci != NULL && ci->tls_session != NULL && gw->ticket_key != NULL)
-		gnutls_session_ticket_enable_server((gnutls_session_t)ci->tls_session,
-		    (const gnutls_datum_t *)gw->ticket_key);
-	/* libmicrohttpd can only request a certificate; requiring one is GnuTLS's job. */
-	if (snap->cfg.client_cert == CFG_CLIENT_CERT_REQUIRE) {
-		if (ci != NULL && ci->tls_session != NULL)
-			gnutls_certificate_server_set_request(
-			    (gnutls_session_t)ci->tls_session, GNUTLS_CERT_REQUIRE);
-	}
-	gw_snapshot_put(snap);
-}
-
-static void
 mhd_log(void *cls, const char *fmt, va_list ap)
 {
 	char msg[512];
@@ -223,7 +194,8 @@ listen_socket(const struct eg_config *cfg)
 }
 
 static struct MHD_Daemon *
-new_daemon(struct gateway *gw, const struct tls_material *t, int fd)
+new_daemon(struct gateway *gw, const struct tls_material *t, struct clients *c,
+    size_t conn_buffer, unsigned conn_limit)
 {
 	/* The certificate and key: through the key process (tlskey.c), or in memory. */
 	struct MHD_OptionItem held[] = {
@@ -235,25 +207,75 @@ new_daemon(struct gateway *gw, const struct tls_material *t, int fd)
 		{ MHD_OPTION_END, 0, NULL },
 	};
 
+	/* No listening socket: clients.c accepts and hands connections over. */
 	return MHD_start_daemon(MHD_USE_TLS | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
-	    MHD_USE_ERROR_LOG, 0, NULL, NULL,
-	    req_access_handler, gw,
+	    MHD_USE_ERROR_LOG | MHD_USE_NO_LISTEN_SOCKET, 0, NULL, NULL,
+	    clients_access, c,
 	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
-	    MHD_OPTION_LISTEN_SOCKET, fd,
 	    MHD_OPTION_ARRAY, gw->tls_key != NULL ? held : mem,
 	    MHD_OPTION_HTTPS_MEM_TRUST, t->trust,
 	    MHD_OPTION_HTTPS_PRIORITIES, TLS_PRIORITIES,
-	    MHD_OPTION_URI_LOG_CALLBACK, req_uri_log, gw,
-	    MHD_OPTION_NOTIFY_COMPLETED, req_completed, gw,
-	    MHD_OPTION_NOTIFY_CONNECTION, notify_connection, gw,
+	    MHD_OPTION_URI_LOG_CALLBACK, clients_uri_log, c,
+	    MHD_OPTION_NOTIFY_COMPLETED, clients_completed, c,
+	    MHD_OPTION_NOTIFY_CONNECTION, clients_notify, c,
 	    MHD_OPTION_CONNECTION_TIMEOUT, 60u,
 	    /* No Host on HTTP/1.1, spaces in the target or in field names: 400 from
 	     * libmicrohttpd itself; the rest of the framing rules are request.c's. */
 	    MHD_OPTION_STRICT_FOR_CLIENT, (int)1,
-	    /* libmicrohttpd 0.9.75 zeroes the whole pool after every keep-alive request:
-	     * 32 KiB holds the largest headers an eID browser sends, with room. */
-	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(32 * 1024),
+	    /* [listen] connection_buffer: libmicrohttpd's pool per connection (request
+	     * head, answer head, body buffers), allocated with the connection and zeroed
+	     * after every keep-alive request, so it is the idle connection's main cost;
+	     * 16 KiB holds an eID browser's headers with room. */
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, conn_buffer,
+	    /* The limits are admit.c's; libmicrohttpd's own default (about 1,000 per
+	     * daemon) must not refuse what it admitted. */
+	    MHD_OPTION_CONNECTION_LIMIT, conn_limit,
 	    MHD_OPTION_END);
+}
+
+/* One loop: its clients (on its own descriptor of the listening socket), its daemon,
+ * its thread. */
+static int
+start_loop(struct gateway *gw, const struct eg_config *cfg, struct tls_material *t, int lfd,
+    int i)
+{
+	struct clients *c;
+	struct MHD_Daemon *d;
+	int fd = fcntl(lfd, F_DUPFD_CLOEXEC, 0);
+
+	if (fd < 0 || clients_new(gw, gw->admit, fd, &c) != EG_OK) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	if ((d = new_daemon(gw, t, c, (size_t)cfg->connection_buffer,
+	    (unsigned)cfg->max_connections + 64)) == NULL) {
+		clients_free(c);
+		log_warnx("cannot start the HTTP server on %s:%d", cfg->listen_host,
+		    cfg->listen_port);
+		return -1;
+	}
+	if ((gw->loops[i] = loop_new(d, c, forward_worker(gw->upstream, i))) == NULL)
+		return -1;
+	gw->nloops++;
+	return loop_start(gw->loops[i]);
+}
+
+/* Each connection is a descriptor: max_connections, plus the backends' connections (one
+ * per request in progress, kept a while for reuse) and the files and channels the
+ * gateway holds, must fit under the limit. */
+static void
+raise_fd_limit(const struct eg_config *cfg)
+{
+	struct rlimit rl;
+	rlim_t want = (rlim_t)cfg->max_connections + 1024;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= want)
+		return;
+	rl.rlim_cur = rl.rlim_max < want ? rl.rlim_max : want;
+	if (setrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur < want)
+		log_warnx("[listen] max_connections %d: the descriptor limit (%lu) is too low "
+		    "for it; raise LimitNOFILE", cfg->max_connections, (unsigned long)rl.rlim_cur);
 }
 
 /* The event loops: one daemon each, all on one listening socket. */
@@ -261,8 +283,7 @@ static int
 start_loops(struct gateway *gw, const struct eg_config *cfg, int threads)
 {
 	struct tls_material t;
-	struct MHD_Daemon *d;
-	int lfd, fd, i, rc = -1;
+	int lfd, i, rc = -1;
 
 	if ((gw->loops = calloc((size_t)threads, sizeof(*gw->loops))) == NULL)
 		return -1;
@@ -279,21 +300,14 @@ start_loops(struct gateway *gw, const struct eg_config *cfg, int threads)
 		close(lfd);
 		goto out;
 	}
-	for (i = 0; i < threads; i++) {
-		if ((fd = fcntl(lfd, F_DUPFD_CLOEXEC, 0)) < 0)
-			break;
-		if ((d = new_daemon(gw, &t, fd)) == NULL) {
-			close(fd);
-			log_warnx("cannot start the HTTP server on %s:%d", cfg->listen_host,
-			    cfg->listen_port);
-			break;
-		}
-		if ((gw->loops[i] = loop_new(d, forward_worker(gw->upstream, i))) == NULL)
-			break;
-		gw->nloops++;
-		if (loop_start(gw->loops[i]) != 0)
-			break;
+	raise_fd_limit(cfg);
+	if (admit_new(cfg, &gw->admit) != EG_OK || tlscache_new(&gw->tls_cache) != EG_OK) {
+		close(lfd);
+		goto out;
 	}
+	for (i = 0; i < threads; i++)
+		if (start_loop(gw, cfg, &t, lfd, i) != 0)
+			break;
 	rc = i == threads ? 0 : -1;
 	close(lfd);
 out:
@@ -480,6 +494,8 @@ close_services(struct gateway *gw)
 	session_ends_free(gw->ends);
 	metrics_free(gw->metrics);
 	tlskey_free(gw->tls_key);
+	admit_free(gw->admit);
+	tlscache_free(gw->tls_cache);
 	ticket_key_free(gw);
 	audit_witness_stop(gw->witness);        /* after the loops: pages read its mirrors */
 	audit_close(gw->audit);

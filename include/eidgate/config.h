@@ -36,6 +36,16 @@ struct eg_config {
 	int threads;                    /* [listen] threads: MHD pool size (0 = nproc) */
 	char public_origin[512];        /* [listen] origin: "https://host:port" users see */
 	char web_root[1024];            /* [listen] web_root: the static pages (web/) */
+	/* Connections (server/clients.c, admit.c), read at start: a TLS handshake and a
+	 * request head must each arrive within their timeout; limits overall and per client
+	 * address; libmicrohttpd's buffer per connection; the PROXY protocol v2 header,
+	 * required from the balancers in proxy_from (addresses or networks, comma-separated)
+	 * and refused from anyone else. */
+	int64_t handshake_timeout_ms, head_timeout_ms;
+	int max_connections, max_connections_per_address;
+	uint64_t connection_buffer;
+	int proxy_protocol;
+	char proxy_from[1024];
 
 	char trust_anchors[1024], intermediates[1024], crl_dir[1024];
 	enum cfg_ocsp ocsp;

@@ -139,4 +139,9 @@
  * body must end before the client sees its 413 or 502; past this, the connection closes. */
 #define EG_MAX_DISCARD (16ULL * 1024 * 1024)
 
+/* A PROXY protocol v2 header (HAProxy's send-proxy-v2): 16 bytes, the addresses (at most
+ * 216 for AF_UNIX) and TLVs; HAProxy's own stay far below this. A longer one is refused
+ * rather than read in pieces before the TLS handshake. */
+#define EG_MAX_PROXY_HEADER 1024
+
 #endif

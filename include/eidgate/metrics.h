@@ -28,6 +28,11 @@ enum metric_hist {
 
 enum metric_counter {
 	MC_UPSTREAM_ERRORS,     /* backends unreachable, broken or silent */
+	MC_HANDSHAKE_TIMEOUTS,  /* connections dropped: no TLS handshake in [listen]
+	                         * handshake_timeout (nor PROXY header) */
+	MC_HEAD_TIMEOUTS,       /* dropped: no request head in [listen] head_timeout */
+	MC_SHED,                /* idle or slow connections closed to admit a new one at
+	                         * the global limit */
 	MC_COUNT
 };
 

@@ -47,10 +47,12 @@ enum rec_kind {
 	REC_POLICY,             /* a policy version put in force ("policy"): keeps its
 	                         * text in the log (record_policy) */
 	REC_PSEUDONYM,          /* an officer resolved a backend pseudonym ("pseudonym") */
+	REC_CONNECTION_REFUSED, /* a connection closed before any request: a limit, a PROXY
+	                         * header out of place ("connection-refused") */
 };
 
 /* "request", "login", "login-refused", "logout", "rights", "session-revoked",
- * "outcome", "policy" or "pseudonym". */
+ * "outcome", "policy", "pseudonym" or "connection-refused". */
 const char *record_kind_name(enum rec_kind kind);
 
 /*
@@ -185,5 +187,18 @@ int record_subject_load(struct rec_subject *rs, const struct audit_record *rec);
  * override, a body too large, keys unavailable): its record says deny with that reason,
  * and this says allow. */
 int record_policy_verdict(const struct audit_record *rec);
+
+/*
+ * A connection refused before it carried a request (REC_CONNECTION_REFUSED, a deny):
+ * client is its address (the one its PROXY header gave, when it had one), reason one of
+ * "connection-limit", "address-limit", "proxy-header"; request_id names it ("c-..."),
+ * detail (may be NULL) says more, e.g. what was wrong with a PROXY header. Also counted
+ * in metrics (m may be NULL). Queued without waiting for a commit
+ * (audit_append_followup): the event loop that refuses must not stall on the disk, and
+ * nothing is served on the strength of this record. EG_OK or EG_ERR_AUDIT.
+ */
+struct metrics;
+int record_connection_refused(struct audit_log *log, struct metrics *m, const char *request_id,
+    const char *client, const char *reason, const char *detail);
 
 #endif

@@ -94,6 +94,8 @@ struct gateway {
 	struct metrics *metrics;        /* the counters of /eidgate/metrics (metrics.h) */
 	struct keys *keys;              /* sealing and signing: the key process (keys.h) */
 	struct tls_key *tls_key;        /* the TLS key in the key process (server/tlskey.c) */
+	struct admit *admit;            /* connection limits of every loop (server/admit.c) */
+	struct tls_cache *tls_cache;    /* TLS 1.2 sessions by id (server/tlscache.c) */
 };
 
 /* The snapshot current now, with a reference the caller drops with gw_snapshot_put. */

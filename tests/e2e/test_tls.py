@@ -1,8 +1,10 @@
 """Issue 3 §3: client_cert = require refuses a handshake without a certificate; TLS
-session resumption works and a resumed session still carries the certificate."""
+session resumption works and a resumed session still carries the certificate. Issue 12:
+no HelloRetryRequest for a client whose first key share is X25519 or P-256."""
 import os
 import socket
 import ssl
+import subprocess
 
 import harness
 
@@ -55,3 +57,42 @@ def test_session_resumption_keeps_the_certificate(stack):
         data, _, reused = handshake(stack, stack.port, ctx, session=sess)
         assert reused, "TLS session was not resumed (%s)" % version
         assert data.startswith(b"HTTP/1.1 200") and b"Rudi Gerrits" in data, data[:300]
+
+
+def client_hellos(stack, groups):
+    """How many ClientHellos `openssl s_client -msg` sends for one full handshake with
+    its key-share groups in this order: 2 when the gateway asked for a HelloRetryRequest."""
+    me = stack.person("vte-a")
+    p = subprocess.run(["openssl", "s_client", "-connect", "127.0.0.1:%d" % stack.port,
+                        "-servername", "localhost", "-msg", "-groups", groups,
+                        "-cert", me["cert"], "-key", me["key_file"],
+                        "-CAfile", os.path.join(stack.pki, "server", "server-ca.pem")],
+                       input=b"GET /eidgate/healthz HTTP/1.1\r\nHost: localhost\r\n"
+                             b"Connection: close\r\n\r\n",
+                       capture_output=True, timeout=30)
+    out = p.stdout.decode("utf-8", "replace")
+    assert "Verify return code: 0" in out, out[-2000:]
+    return sum(1 for line in out.splitlines()
+               if line.startswith(">>>") and "ClientHello" in line)
+
+
+def test_no_hello_retry_for_either_browser_group_order(stack):
+    # X25519 first is what Chrome, Firefox, curl and OpenSSL send; P-256 first is what
+    # some clients (and the gateway's own earlier preference) send.
+    for groups in ("X25519:P-256:P-384", "P-256:X25519:P-384"):
+        assert client_hellos(stack, groups) == 1, "HelloRetryRequest with %s" % groups
+
+
+def test_tls12_session_id_resumption_keeps_the_certificate(stack):
+    """A TLS 1.2 client without session tickets resumes by session id (issue 12 §3); the
+    resumed connection still carries the card, so the request is still the user's."""
+    me = stack.person("mod-molenberg")
+    ctx = stack.tls_context(me["chain"], me["key_file"])
+    ctx.maximum_version = ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    ctx.options |= ssl.OP_NO_TICKET
+    data, sess, _ = handshake(stack, stack.port, ctx)
+    assert data.startswith(b"HTTP/1.1 200") and sess is not None, data[:200]
+    assert not sess.has_ticket and sess.id, "expected a session id, not a ticket"
+    data, _, reused = handshake(stack, stack.port, ctx, session=sess)
+    assert reused, "TLS 1.2 session id was not resumed"
+    assert data.startswith(b"HTTP/1.1 200") and b"Rudi Gerrits" in data, data[:300]
