@@ -69,6 +69,7 @@ static const struct cfg_row rows[] = {
 	{ "listen", "origin", T_STR, F(public_origin), 0, 0, "", NULL },
 	{ "listen", "web_root", T_PATH, F(web_root), 0, 0, "/usr/share/eidgate/web", NULL },
 	{ "listen", "handshake_timeout", T_DUR, F(handshake_timeout_ms), 1000, 600000, "30s", NULL },
+	{ "listen", "drain_timeout", T_DUR, F(drain_timeout_ms), 0, 600000, "30s", NULL },
 	{ "listen", "head_timeout", T_DUR, F(head_timeout_ms), 1000, 600000, "30s", NULL },
 	{ "listen", "max_connections", T_INT, F(max_connections), 1, 1000000, "10000", NULL },
 	{ "listen", "max_connections_per_address", T_INT, F(max_connections_per_address), 1,

@@ -197,18 +197,21 @@ page_readyz(struct request *r)
 	int log_ok = audit_writable(r->gw->audit);
 	int policy_ok = r->snap->policy != NULL;
 	int keys_ok = r->snap->signer != NULL && keys_alive(r->gw->keys);
-	int ready = dir_ok && log_ok && policy_ok && keys_ok;
-
-	if (!ready)
-		log_warnx("readyz: not ready:%s%s%s%s", dir_ok ? "" : " directory unreachable",
-		    log_ok ? "" : " access log not writable", policy_ok ? "" : " no policy",
-		    keys_ok ? "" : " keys not available");
+	/* A draining instance (SIGTERM) finishes what it holds but takes nothing new. */
+	int serving = !atomic_load(&r->gw->draining);
+	int ready = dir_ok && log_ok && policy_ok && keys_ok && serving;
 	int feed_up;
 	unsigned long drops, breaks;
 
+	if (!ready)
+		log_warnx("readyz: not ready:%s%s%s%s%s", dir_ok ? "" : " directory unreachable",
+		    log_ok ? "" : " access log not writable", policy_ok ? "" : " no policy",
+		    keys_ok ? "" : " keys not available", serving ? "" : " draining");
 	dir_feed_stats(r->gw->feed, &feed_up, &drops, &breaks);
-	return respond_json_obj(r, ready ? 200 : 503, json_pack("{s:s,s:{s:s,s:s,s:s,s:s,s:s}}",
+	return respond_json_obj(r, ready ? 200 : 503, json_pack(
+	    "{s:s,s:{s:s,s:s,s:s,s:s,s:s,s:s}}",
 	    "status", ready ? "ready" : "not-ready", "checks",
+	    "serving", serving ? "ok" : "draining",
 	    "directory", dir_ok ? "ok" : "unreachable",
 	    "feed", feed_up ? "following" : "ttl-only",
 	    "log", log_ok ? "ok" : "not-writable",

@@ -76,6 +76,8 @@ struct clients {
 	int64_t rec_window;
 	int rec_count;
 	unsigned long rec_dropped;
+	size_t live;            /* clients in byfd */
+	int draining;           /* clients_drain ran: nothing new, nothing kept alive */
 };
 
 int
@@ -185,6 +187,7 @@ client_new(struct clients *c, int fd, const struct sockaddr_storage *sa, socklen
 	if (cl->deadline_ms < c->next_due)
 		c->next_due = cl->deadline_ms;
 	c->byfd[fd] = cl;
+	c->live++;
 	return cl;
 }
 
@@ -198,6 +201,7 @@ client_free(struct clients *c, struct client *cl, int close_fd)
 		close(cl->fd);
 	}
 	c->byfd[cl->fd] = NULL;
+	c->live--;
 	free(cl);
 }
 
@@ -682,6 +686,59 @@ clients_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 
 	c->progress++;
 	req_completed(c->gw, conn, con_cls, toe);
-	if (cl != NULL && cl->state == C_BUSY)
+	if (cl == NULL || cl->state != C_BUSY)
+		return;
+	/* Draining: the answer is out, and the next request belongs to another instance. */
+	if (c->draining)
+		shut(c, cl);
+	else
 		set_stage(cl, C_IDLE, c->head_ms);
+}
+
+/* ---- drain (SIGTERM) ------------------------------------------------------------------ */
+
+void
+clients_drain(struct clients *c)
+{
+	struct client *cl;
+	size_t i;
+
+	if (c->draining)
+		return;
+	c->draining = 1;
+	/* This loop's copy of the listening socket goes; once every loop's has, the kernel
+	 * refuses new connections and a balancer retries them on another instance. */
+	if (c->lfd >= 0) {
+		(void)epoll_ctl(c->epfd, EPOLL_CTL_DEL, c->lfd, NULL);
+		close(c->lfd);
+		c->lfd = -1;
+	}
+	for (i = 0; i < c->nbyfd; i++) {
+		if ((cl = c->byfd[i]) == NULL)
+			continue;
+		switch (cl->state) {
+		case C_PROXY:
+		case C_PEEK:            /* not libmicrohttpd's yet: ours to close */
+			client_free(c, cl, 1);
+			break;
+		case C_IDLE:            /* kept alive between requests: nothing in flight */
+			shut(c, cl);
+			break;
+		case C_HANDSHAKE:
+		case C_HEAD:
+		case C_BUSY:
+		case C_SHED:
+			/* A login under way (a PIN being typed) or a request being sent or served
+			 * is finished, within its deadline; its connection closes after the
+			 * answer. */
+			break;
+		}
+	}
+	c->progress++;
+}
+
+size_t
+clients_live(const struct clients *c)
+{
+	return c->live;
 }

@@ -5,6 +5,7 @@
 #ifndef EIDGATE_SERVER_INTERNAL_H
 #define EIDGATE_SERVER_INTERNAL_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
@@ -107,6 +108,12 @@ int clients_sweep(struct clients *c, int64_t now_ms, int max_ms);
 /* Bytes moved and handler calls since the last call (then reset): libmicrohttpd's
  * zero timeout is only believed after a run that made progress (loop.c). */
 unsigned long clients_progress(struct clients *c);
+/* SIGTERM: stops accepting (closes this loop's listening socket), closes connections
+ * that carry nothing (kept alive between requests, or still before the handshake), lets
+ * handshakes, request heads and requests being served finish and closes each after its
+ * answer. clients_live: the connections left. Loop thread. */
+void clients_drain(struct clients *c);
+size_t clients_live(const struct clients *c);
 /* libmicrohttpd's callbacks, cls = the clients: they track each connection's stage and
  * call request.h's handlers with the gateway. */
 void clients_notify(void *cls, struct MHD_Connection *conn, void **socket_context,
@@ -133,6 +140,14 @@ struct gw_loop;
 struct gw_loop *loop_new(struct MHD_Daemon *daemon, struct clients *c, struct up_worker *w);
 int loop_start(struct gw_loop *l);
 void loop_stop(struct gw_loop *l);
+/* Asks the loop to drain (clients_drain) and returns at once; loop_live: its
+ * connections left (any thread). */
+void loop_drain(struct gw_loop *l);
+size_t loop_live(struct gw_loop *l);
+
+/* drain.c: SIGTERM's drain (see there); returns when every connection has closed, after
+ * timeout_ms, or at a second stop signal of set (blocked in the calling thread). */
+void server_drain(struct gateway *gw, int64_t timeout_ms, const sigset_t *set);
 void loop_free(struct gw_loop *l);
 
 /* control.c: the local control socket (<[audit] db>/control.sock). */

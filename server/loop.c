@@ -43,6 +43,8 @@ struct gw_loop {
 	struct up_worker *w;
 	int epfd, wakefd;
 	atomic_int stop;
+	atomic_int drain;       /* loop_drain asked; the loop thread acts on it */
+	atomic_size_t live;     /* connections left, for loop_live (any thread) */
 };
 
 static int
@@ -139,9 +141,12 @@ loop_main(void *arg)
 			else if (src != &l->mhd_src && src != &l->wake_src)
 				forward_on_event(l->w, src, ev[i].events);
 		}
+		if (atomic_load(&l->drain))
+			clients_drain(l->clients);
 		/* Always, also without an event of its own: the backend events above may have
 		 * resumed connections, and libmicrohttpd's timeouts must run. */
 		wait_ms = run_once(l, &next_tick, &tick_ms);
+		atomic_store(&l->live, clients_live(l->clients));
 	}
 	/* Every transfer ends, which resumes its connection; libmicrohttpd then answers or
 	 * closes them, and may be stopped (LIBNOTES.md: never with suspended ones). */
@@ -162,16 +167,38 @@ loop_start(struct gw_loop *l)
 	return 0;
 }
 
-void
-loop_stop(struct gw_loop *l)
+static void
+wake(struct gw_loop *l)
 {
 	uint64_t one = 1;
 
+	if (write(l->wakefd, &one, sizeof(one)) != sizeof(one))
+		log_warn("event loop: wake-up");
+}
+
+void
+loop_drain(struct gw_loop *l)
+{
+	if (l == NULL || !l->started)
+		return;
+	atomic_store(&l->live, (size_t)1);      /* until the loop has counted */
+	atomic_store(&l->drain, 1);
+	wake(l);
+}
+
+size_t
+loop_live(struct gw_loop *l)
+{
+	return l != NULL && l->started ? atomic_load(&l->live) : 0;
+}
+
+void
+loop_stop(struct gw_loop *l)
+{
 	if (l == NULL || !l->started)
 		return;
 	atomic_store(&l->stop, 1);
-	if (write(l->wakefd, &one, sizeof(one)) != sizeof(one))
-		log_warn("event loop: wake-up");
+	wake(l);
 	pthread_join(l->thread, NULL);
 	l->started = 0;
 }

@@ -570,6 +570,8 @@ key_process_exited(struct gateway *gw, const sigset_t *set)
 static int
 wait_for_signals(struct gateway *gw, const char *config_path)
 {
+	struct gw_snapshot *snap;
+	int64_t drain_ms;
 	sigset_t set;
 	int sig = 0;
 
@@ -591,6 +593,10 @@ wait_for_signals(struct gateway *gw, const char *config_path)
 		reload(gw, config_path);
 	}
 	log_info("signal %d: shutting down", sig);
+	snap = gw_snapshot_get(gw);
+	drain_ms = snap->cfg.drain_timeout_ms;
+	gw_snapshot_put(snap);
+	server_drain(gw, drain_ms, &set);
 	return 0;
 }
 

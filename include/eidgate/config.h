@@ -42,6 +42,7 @@ struct eg_config {
 	 * required from the balancers in proxy_from (addresses or networks, comma-separated)
 	 * and refused from anyone else. */
 	int64_t handshake_timeout_ms, head_timeout_ms;
+	int64_t drain_timeout_ms;               /* SIGTERM: in-flight work's time to finish */
 	int max_connections, max_connections_per_address;
 	uint64_t connection_buffer;
 	int proxy_protocol;

@@ -90,6 +90,7 @@ struct gateway {
 	int nloops;
 	char origin[512];               /* https://host:port users see */
 	atomic_ulong request_counter;
+	atomic_int draining;            /* SIGTERM received: readyz says so (server/drain.c) */
 	char id_prefix[9];              /* random, per start: request ids are prefix + counter */
 	struct metrics *metrics;        /* the counters of /eidgate/metrics (metrics.h) */
 	struct keys *keys;              /* sealing and signing: the key process (keys.h) */

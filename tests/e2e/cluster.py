@@ -22,7 +22,7 @@ def make_key(path):
 
 
 class Cluster:
-    def __init__(self, stack, names=("gw-a", "gw-b", "gw-c"), replace=None, proxy=False):
+    def __init__(self, stack, names=("gw-a", "gw-b", "gw-c"), replace=None, proxy=True):
         self.stack = stack
         self.names = list(names)
         self.replace = dict(replace or {})

@@ -5,10 +5,13 @@ end, readiness health checks).
    cookie and the same Bearer token; every instance serves all instances' assertion keys.
 3. kill -9 of one instance under load (sync = full): clients retry and carry on through
    the others, no backend ran a request without a record, every log verifies.
+And the drain on SIGTERM, alone and behind HAProxy under load.
 """
+import http.client
 import json
 import os
 import signal
+import socket
 import subprocess
 import threading
 import time
@@ -136,5 +139,86 @@ def test_kill_9_under_load_loses_no_record(stack):
         print("    kill -9 under load: %d client requests (%d retried), %d at the backend; "
               "wrk: %s" % (len(results), sum(1 for _, a in results if a > 1), len(ran),
                            " ".join(wrk_out.split("\n")[-4:-1])))
+    finally:
+        c.stop()
+
+
+# ---- drain on SIGTERM ------------------------------------------------------------------
+def slow_request(stack, port, out):
+    try:
+        out.append(harness.request_on(stack, port, "GET", "/__slow?ms=900", who=WHO).status)
+    except (OSError, ConnectionError) as e:
+        out.append(repr(e))
+
+
+def test_sigterm_drains_an_instance(stack):
+    """SIGTERM: nothing new is accepted, an idle kept-alive connection is closed, a
+    request in flight is answered whole, and the gateway then exits 0 by itself."""
+    port = harness.gateway_variant(stack, "drain")
+    p = stack.person(WHO)
+    idle = http.client.HTTPSConnection("127.0.0.1", port, timeout=10,
+                                       context=stack.tls_context(p["chain"], p["key_file"]))
+    idle.request("GET", "/eidgate/whoami")
+    assert idle.getresponse().read()
+    answers = []
+    t = threading.Thread(target=slow_request, args=(stack, port, answers))
+    t.start()
+    time.sleep(0.3)
+    proc = stack.procs["drain"]
+    proc.send_signal(signal.SIGTERM)
+    refused = harness.wait_until(lambda: not port_open(port), timeout=5, step=0.02)
+    assert refused, "still accepting after SIGTERM"
+    t.join(30)
+    assert answers == [200], answers
+    # The kept-alive connection was closed by the gateway, not left to time out.
+    idle.sock.settimeout(5)
+    assert idle.sock.recv(1) == b""
+    assert proc.wait(20) == 0
+    log = stack.log("drain")
+    assert "draining" in log and "drained in" in log, log[-2000:]
+    stack.procs.pop("drain", None)
+
+
+def port_open(port):
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+        return True
+    except OSError:
+        return False
+
+
+def test_sigterm_behind_haproxy_loses_no_request(stack):
+    """An instance drained under load behind HAProxy: clients that do not retry see no
+    error (HAProxy sends refused connections elsewhere), the instance exits 0, and HAProxy
+    marks it down."""
+    c = cluster.Cluster(stack).start()
+    try:
+        token = bearer_through(stack, c, WHO)
+        failures, done = [], []
+        stop = threading.Event()
+
+        def client():
+            while not stop.is_set():
+                try:
+                    r = c.request("GET", "/__slow?ms=200",
+                                  headers={"Authorization": "Bearer " + token})
+                    (done if r.status == 200 else failures).append(r.status)
+                except (OSError, ConnectionError) as e:
+                    failures.append(repr(e))
+        threads = [threading.Thread(target=client) for _ in range(6)]
+        for t in threads:
+            t.start()
+        time.sleep(1.5)
+        stack.procs["gw-b"].send_signal(signal.SIGTERM)
+        assert stack.procs["gw-b"].wait(30) == 0
+        assert c.wait_states({"gw-b": "DOWN"}, timeout=10), c.server_states()
+        time.sleep(1.0)
+        stop.set()
+        for t in threads:
+            t.join(30)
+        assert done and not failures, (len(done), failures[:5])
+        assert "drained in" in stack.log("gw-b"), stack.log("gw-b")[-2000:]
+        stack.procs.pop("gw-b", None)
+        print("    drain behind HAProxy: %d requests, 0 failed" % len(done))
     finally:
         c.stop()
