@@ -35,7 +35,10 @@ count() {
 		failed=$((failed + 1))
 	fi
 	if [ "$rc" -ne 0 ] || [ "${f:-0}" -ne 0 ]; then
-		echo "== $name: FAILED (exit $rc)"; tail -60 "$log"
+		# Every failing scenario with its traceback, then how the suite ended.
+		echo "== $name: FAILED (exit $rc)"
+		awk '/^FAIL /{n=60} n>0{print; n--}' "$log" | head -600
+		tail -20 "$log"
 	else
 		echo "== $name: ${line:-ok}"
 	fi

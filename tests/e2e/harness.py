@@ -434,6 +434,37 @@ def raw_tls_request(stack, request, who, port=None, until=b"\r\n\r\n"):
     return data
 
 
+def proxy_v2_header(src_ip, src_port, dst_ip="127.0.0.1", dst_port=443):
+    """A PROXY protocol v2 header (PROXY command, TCP over IPv4), as HAProxy's
+    send-proxy-v2 writes it."""
+    import ipaddress
+    import struct
+    body = (ipaddress.IPv4Address(src_ip).packed + ipaddress.IPv4Address(dst_ip).packed +
+            struct.pack("!HH", src_port, dst_port))
+    return (b"\r\n\r\n\x00\r\nQUIT\n" + bytes([0x21, 0x11]) + struct.pack("!H", len(body)) +
+            body)
+
+
+def proxied_request(stack, port, method, path, src=("203.0.113.7", 40001), who=None,
+                    headers=None):
+    """A request to a gateway that expects PROXY headers from this address, as HAProxy
+    would forward it for a client at src."""
+    cert = key = None
+    if who is not None:
+        p = stack.person(who)
+        cert, key = p["chain"], p["key_file"]
+    ctx = stack.tls_context(cert, key)
+    raw = socket.create_connection(("127.0.0.1", port), timeout=30)
+    raw.sendall(proxy_v2_header(src[0], src[1], dst_port=port))
+    with ctx.wrap_socket(raw, server_hostname="localhost") as t:
+        conn = http.client.HTTPSConnection("127.0.0.1", port, timeout=30, context=ctx)
+        conn.sock = t
+        conn.request(method, path, headers=headers or {})
+        r = conn.getresponse()
+        data = r.read()
+        return Response(r.status, {k.lower(): v for k, v in r.getheaders()}, data)
+
+
 # ---- what a backend saw, from the backend itself ----------------------------------------
 def backend_requests(stack):
     """Requests the module backend started since it began (its /__stats, asked directly,

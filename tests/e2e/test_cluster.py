@@ -56,14 +56,18 @@ def test_one_login_through_haproxy_works_on_every_instance(stack):
             seen = harness.wait_until(lambda: records_of(stack, c, n, path), timeout=5)
             assert seen and all(s["decision"] == "allow" for s in seen), (n, seen)
         # Any instance's assertion verifies with the JWK set any instance serves.
-        jwks = [json.loads(harness.request_on(stack, p, "GET",
-                                              "/.well-known/eidgate-jwks.json").body)
+        # Straight to each instance, as HAProxy would for a client elsewhere.
+        jwks = [json.loads(harness.proxied_request(stack, p, "GET",
+                                                   "/.well-known/eidgate-jwks.json").body)
                 for p in c.ports.values()]
         kids = [sorted(k["kid"] for k in j["keys"]) for j in jwks]
         assert all(k == kids[0] for k in kids) and len(kids[0]) >= 3, kids
         for n in c.names:
-            r = harness.request_on(stack, c.ports[n], "GET", path,
-                                   headers={"Authorization": "Bearer " + token})
+            r = harness.proxied_request(stack, c.ports[n], "GET", path,
+                                        headers={"Authorization": "Bearer " + token})
+            # The instance records the client HAProxy names, not HAProxy.
+            rec = stack.audit_record(r.headers["x-request-id"], db=c.db(n))
+            assert rec["client"] == "203.0.113.7", rec
             assert r.status == 200, r
             kid = json.loads(harness.b64url_decode(
                 r.json()["received"]["assertion"].split(".")[0]))["kid"]

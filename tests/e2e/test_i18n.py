@@ -124,11 +124,14 @@ def test_json_errors_follow_accept_language(stack):
 
 
 def test_hostile_accept_language_is_read_within_bounds(stack):
-    for value in ("en;q=0.1," * 3000 + "nl", "x" * 7000, "," * 7000, "en;q=9", "en;q=0.5;q=1",
+    # Up to what a connection's buffer holds ([listen] connection_buffer, 16 KiB), the
+    # header is read within bounds; a longer head is refused by libmicrohttpd (431).
+    for value in ("en;q=0.1," * 1200 + "nl", "x" * 7000, "," * 7000, "en;q=9", "en;q=0.5;q=1",
                   "\xe9n", "e\x7fn, en-GB;q=0.2", ";;=,=;"):
         r = answer(stack, **{"Accept-Language": value})
         assert r.status == 401 and r.json()["lang"] in ("nl", "en"), (value[:40], r)
-    assert answer(stack, **{"Accept-Language": "en;q=0.1," * 3000 + "nl"}).json()["lang"] == "en"
+    assert answer(stack, **{"Accept-Language": "en;q=0.1," * 1200 + "nl"}).json()["lang"] == "en"
+    assert answer(stack, **{"Accept-Language": "en;q=0.1," * 3000 + "nl"}).status == 431
 
 
 def test_error_pages_for_browsers_in_both_languages(stack):

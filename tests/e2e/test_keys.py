@@ -156,6 +156,9 @@ def test_started_as_root_the_serving_process_is_the_service_user(stack):
     port = harness.gateway_variant(stack, "as-nobody",
                                    replace={"user = %s" % user: "user = nobody"})
     try:
+        # The port listens before the drop (binding 443 needs root); a request is served
+        # only after it: answered first, then the serving process must already be nobody.
+        assert stack.request("GET", "/__echo", who=WHO, port=port).status == 200
         pid, kpid = key_process(stack, "as-nobody")
         nobody = subprocess.run(["id", "-u", "nobody"], capture_output=True,
                                 text=True).stdout.strip()

@@ -87,7 +87,8 @@ def test_readyz_without_a_certificate(stack):
     feed = r.json()["checks"].get("feed")
     assert feed in ("following", "ttl-only"), r.json()
     assert r.json() == {"status": "ready", "checks": {
-        "directory": "ok", "feed": feed, "log": "ok", "policy": "ok", "keys": "ok"}}, r.json()
+        "serving": "ok", "directory": "ok", "feed": feed, "log": "ok", "policy": "ok",
+        "keys": "ok"}}, r.json()
 
 
 def ldap_uri_line(stack):
