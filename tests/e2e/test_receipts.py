@@ -62,10 +62,11 @@ def test_backend_gets_position_and_receipt(stack):
     port = harness.gateway_variant(stack, "receipts", replace={
         "[audit]\n": "[audit]\ninstance = %s\nreceipt_from = 127.0.0.1\n" % INSTANCE})
     r = harness.request_on(stack, port, "GET", "/modules/facilities/ckg-molenberg/modules",
-                           who="mod-molenberg")
+                           who="mod-molenberg", headers={"X-Eidgate-Record": INSTANCE + ";1"})
     assert r.status == 200, r
     got = r.json()["received"]
-    pos = got["identity_headers"]["x-eidgate-record"]
+    pos = got["identity_headers"]["x-eidgate-record"]     # one value: the gateway's
+    assert isinstance(pos, str) and pos != INSTANCE + ";1", got
     instance, seq = pos.split(";")
     assert instance == INSTANCE and int(seq) > 0, pos
     # The decision record at that position is this request's.
