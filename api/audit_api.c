@@ -678,3 +678,40 @@ api_audit_feed(struct request *r)
 		return respond_error(r, 503, "audit-unavailable", "msg.log-unreadable");
 	return respond_take(r, 200, "application/json", out, len);
 }
+
+/* The asker's parameters, checked (audit_receipt_ask_parse); on a bad one, *why. */
+static int
+receipt_ask(struct request *r, struct audit_receipt_ask *a, const char **why)
+{
+	const char *inst = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND,
+	    "instance");
+	const char *seq = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "seq");
+	const char *hash = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "hash");
+
+	return audit_receipt_ask_parse(inst, seq, hash, a, why);
+}
+
+enum MHD_Result
+api_audit_receipt(struct request *r)
+{
+	struct audit_receipt_ask a;
+	struct audit_receipt rc;
+	const char *why = NULL;
+	char *out;
+	int found, status = 500;
+
+	/* A receipt tells when and how much the gateway served: only the backends ask. */
+	if (!eg_list_has(r->snap->cfg.audit_receipt_from, r->client))
+		return respond_refused(r, REC_REQUEST, 403, EG_ERR_DENIED, "msg.receipt-refused");
+	if (receipt_ask(r, &a, &why) != EG_OK)
+		return respond_json_obj(r, 400, json_pack("{s:b,s:s,s:s}", "confirmed", 0,
+		    "reason", "bad-request", "explanation", why));
+	found = audit_receipt_live(r->gw->audit, a.seq, &rc);
+	if (found == EG_ERR_AUDIT)
+		return respond_error(r, 503, "audit-unavailable", "msg.log-unreadable");
+	out = audit_receipt_json(audit_instance_name(r->gw->audit), &a, found == EG_OK, &rc,
+	    &status);
+	if (out == NULL)
+		return respond_error(r, 500, "internal", NULL);
+	return respond_take(r, (unsigned)status, "application/json", out, strlen(out));
+}

@@ -28,6 +28,7 @@ static const char usage_audit[] =
     "       eidgate audit checkpoint --db DIR --export\n"
     "       eidgate audit archive --db DIR --before DATE --out FILE --key KEY.pem\n"
     "       eidgate audit replay --db DIR [--policy FILE] (SEQ | --since T [--until T])\n"
+    "       eidgate audit receipt --db DIR SEQ [HASH]\n"
     "filters: --nrn N --org O --facility F --decision allow|deny --kind K --since T\n"
     "         --until T\n"
     "Read, check and archive the access log. Run `eidgate audit COMMAND --help` for "
@@ -295,7 +296,7 @@ cmd_audit(int argc, char **argv)
 		{ "verify", cmd_audit_verify }, { "checkpoint", cmd_audit_checkpoint },
 		{ "tail", cmd_audit_tail }, { "stats", cmd_audit_stats },
 		{ "archive", cmd_audit_archive }, { "syslog", cmd_audit_syslog },
-		{ "replay", cmd_audit_replay },
+		{ "replay", cmd_audit_replay }, { "receipt", cmd_audit_receipt },
 	};
 	size_t i;
 

@@ -97,6 +97,8 @@ int cmd_audit_syslog(int argc, char **argv);
  * request recorded in db between since_us and until_us (0: unbounded); since is how the
  * user wrote the start, for the heading (may be NULL). Returns an exit code. */
 int cmd_audit_replay(int argc, char **argv);
+/* receipt.c: the decision receipt of one record, offline. */
+int cmd_audit_receipt(int argc, char **argv);
 int cmd_replay_summary(const char *db, const char *newfile, int64_t since_us,
     int64_t until_us, const char *since, FILE *out);
 /* access.c: `eidgate access who-can | what-can | pseudonym`. */

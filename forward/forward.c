@@ -234,6 +234,25 @@ build_head(struct request *r, const struct policy_backend *b, struct upstream_xf
 			free(jws);
 		}
 	}
+	return h->failed ? -1 : 0;
+}
+
+/*
+ * The end of the head, once the decision is recorded: where its record is, so that the
+ * backend can ask for a receipt later (audit.h, "Decision receipts"). Only the instance
+ * and seq: with sync = group the writer computes the record's hash when its batch
+ * commits, which may be after the request went out. The assertion is reused across
+ * requests, so the position has a header of its own.
+ */
+static int
+end_head(struct request *r, struct upstream_xfer *x)
+{
+	struct hbuf *h = &x->req.head;
+	char pos[REC_POSITION_MAX];
+
+	if (record_position(r, pos, sizeof(pos)) != EG_OK)
+		return -1;
+	add_field(h, "X-Eidgate-Record", pos);
 	hbuf_add(h, "\r\n", 2);
 	return h->failed ? -1 : 0;
 }
@@ -363,6 +382,12 @@ forward_start(struct request *r, const struct policy_backend *b)
 		upstream_xfer_put(x);
 		(void)record_outcome(r, "audit-unavailable", 503, 0);
 		return respond_audit_unavailable(r);
+	}
+	if (end_head(r, x) != 0) {
+		upstream_xfer_put(x);
+		log_warnx("request %s: cannot build the backend request", r->id);
+		(void)record_outcome(r, "internal", 500, 0);
+		return respond_error(r, 500, "internal", NULL);
 	}
 	r->xfer = x;
 	r->phase = REQ_FORWARDING;

@@ -67,14 +67,20 @@ count(const struct request *r, const struct audit_record *rec, int allow, int en
 }
 
 static int
-record_append(const struct request *r, const struct audit_record *rec)
+record_append_seq(const struct request *r, const struct audit_record *rec, uint64_t *seq)
 {
-	if (audit_append(r->gw->audit, rec, NULL) != EG_OK) {
+	if (audit_append(r->gw->audit, rec, seq) != EG_OK) {
 		log_warnx("request %s: access log cannot be written: refusing", r->id);
 		return EG_ERR_AUDIT;
 	}
 	count(r, rec, strcmp(rec->decision, "allow") == 0, strcmp(rec->decision, "deny") == 0);
 	return EG_OK;
+}
+
+static int
+record_append(const struct request *r, const struct audit_record *rec)
+{
+	return record_append_seq(r, rec, NULL);
 }
 
 /*
@@ -238,9 +244,24 @@ record_decision(struct request *r, enum rec_kind kind, int allow, int reason_err
 		dependencies(r, &rec, &d);
 	rec.upstream_status = upstream_status;
 	rec.bytes = bytes;
-	if (kind == REC_REQUEST)
-		r->decided = 1;
-	return kind == REC_LOGIN ? append_session_record(r, &rec) : record_append(r, &rec);
+	if (kind == REC_LOGIN)
+		return append_session_record(r, &rec);
+	if (kind != REC_REQUEST)
+		return record_append(r, &rec);
+	r->decided = 1;
+	return record_append_seq(r, &rec, &r->record_seq);
+}
+
+int
+record_position(const struct request *r, char *out, size_t len)
+{
+	int n;
+
+	if (!r->decided || r->record_seq == 0)
+		return EG_ERR_INTERNAL;
+	n = snprintf(out, len, "%s;%llu", audit_instance_name(r->gw->audit),
+	    (unsigned long long)r->record_seq);
+	return n > 0 && (size_t)n < len ? EG_OK : EG_ERR_INTERNAL;
 }
 
 int

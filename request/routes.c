@@ -51,6 +51,7 @@ static const struct route routes[] = {
 	    API_END_SESSIONS },
 	{ RM_ANY, ADMIN_API, R_API | R_PREFIX, api_admin_not_found, NULL, 0 },
 
+	{ RM_GET, AUDIT_API "receipt", R_MACHINE, api_audit_receipt, NULL, 0 },
 	{ RM_GET, AUDIT_API "scope", R_LOGIN, api_audit_scope, NULL, 0 },
 	{ RM_GET, AUDIT_API "records", R_LOGIN, api_audit_records, NULL, 0 },
 	{ RM_POST, AUDIT_API "records", R_API, api_audit_records, NULL, 0 },

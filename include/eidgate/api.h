@@ -45,6 +45,12 @@ enum MHD_Result api_audit_verify(struct request *r);
  * peer_keys (header X-Eidgate-Witness); anything else is refused with 403 and recorded. */
 enum MHD_Result api_audit_feed(struct request *r);
 
+/* GET /eidgate/audit/api/receipt?instance=I&seq=N[&hash=H]: a decision receipt
+ * (audit.h, "Decision receipts") as JSON, for the addresses of [audit] receipt_from
+ * (403 and recorded for anyone else); 400 {"reason":"bad-request"} for a bad parameter;
+ * otherwise audit_receipt_json's answer and status. */
+enum MHD_Result api_audit_receipt(struct request *r);
+
 /* The rights API's directory writer, made by the server at start (no connection yet:
  * the first change connects, with the [ldap] settings of the snapshot in use then).
  * EG_OK or EG_ERR_NOMEM. */

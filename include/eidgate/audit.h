@@ -402,6 +402,54 @@ int audit_verify(const char *dir, const struct audit_verify_opts *o,
 int audit_archive_run(const char *dir, int64_t before_us, const char *out_path,
     const struct audit_key *key, uint64_t *archived, char *err, size_t errlen);
 
+/* ==== Decision receipts (audit/receipt.c) ====
+ *
+ * Each forwarded request tells its backend where its decision record is (forward.h,
+ * X-Eidgate-Record: instance;seq). A receipt answers, for an instance and seq (and
+ * optionally the hash the asker holds): the record is in this log at that seq, with that
+ * hash, and the first signed checkpoint at or after it, after checking that every record
+ * in between links to the one before and that the checkpoint names the last one's hash.
+ * The records in between hold other people's data, so the asker cannot recompute the
+ * chain itself: it keeps the receipt (record hash, checkpoint and its signature), and an
+ * auditor holding the log proves the link offline (`eidgate audit verify --head`).
+ */
+struct audit_receipt_ask {
+	char instance[AUDIT_INSTANCE_MAX + 1];
+	uint64_t seq;
+	int has_hash;
+	unsigned char hash[AUDIT_HASH_LEN];
+};
+/* Checks what an asker sent (outside input): instance as audit_instance_valid, seq a
+ * decimal number from 1 without leading zero, hash NULL/"" or 64 hex digits. EG_OK, or
+ * EG_ERR_PARSE with *why naming the parameter. */
+int audit_receipt_ask_parse(const char *instance, const char *seq, const char *hash,
+    struct audit_receipt_ask *a, const char **why);
+
+struct audit_receipt {
+	char instance[AUDIT_INSTANCE_MAX + 1];  /* the record's instance field */
+	uint64_t seq;
+	int64_t time_us;
+	unsigned char hash[AUDIT_HASH_LEN];
+	char kind[32], decision[16], request_id[64], backend[128];     /* cut when longer */
+	int covered;                    /* ckpt holds the first checkpoint at or after seq */
+	struct audit_ckpt ckpt;
+};
+/* The receipt of record seq from the live log / from dir read-only. EG_OK;
+ * EG_ERR_NOT_FOUND when there is no such record; EG_ERR_AUDIT when the log cannot be
+ * read or does not link the record to its checkpoint (logged / err set). */
+int audit_receipt_live(struct audit_log *log, uint64_t seq, struct audit_receipt *out);
+int audit_receipt_dir(const char *dir, uint64_t seq, struct audit_receipt *out, char *err,
+    size_t errlen);
+/* The answer to a, by the log of instance `instance`: JSON (malloc'd, NULL when out of
+ * memory) {"confirmed":bool,"reason","explanation","instance","record":{...},
+ * "checkpoint":{as audit_ckpt_to_json}} and *status: 200 confirmed, 202
+ * not-yet-checkpointed, 404 no-such-record or other-instance, 409 hash-mismatch.
+ * found: the log has the record and rc holds it. */
+char *audit_receipt_json(const char *instance, const struct audit_receipt_ask *a, int found,
+    const struct audit_receipt *rc, int *status);
+/* The instance name the live log stamps on its records. */
+const char *audit_instance_name(const struct audit_log *log);
+
 /* ==== Several instances: feeds, mirrors, witness cosignatures, one merged view ====
  *
  * Each instance keeps its own log. Each also runs a witness (audit/witness.c, a thread of

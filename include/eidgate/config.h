@@ -85,6 +85,9 @@ struct eg_config {
 	char audit_peers[2048];
 	char audit_peer_keys[4096];
 	char audit_peer_ca[1024];
+	/* Client addresses (the backends) that may ask for decision receipts
+	 * (/eidgate/audit/api/receipt); empty: nobody. */
+	char audit_receipt_from[1024];
 
 	char assertion_key[1024];
 	char assertion_publish_keys[4096];      /* in the JWK set, never signing (rotation) */

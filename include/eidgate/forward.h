@@ -3,8 +3,9 @@
  * backend's answer back to the client, streaming both ways with bounded buffers.
  *
  * What it does: builds the request head for the backend (the client's identity headers
- * removed, X-Request-Id, X-Forwarded-For/-Proto and the signed assertion of who the user
- * is added; forward/assertion.c), sends it and the body over a kept-alive HTTP/1.1 or
+ * removed, X-Request-Id, X-Forwarded-For/-Proto, the signed assertion of who the user
+ * is (forward/assertion.c) and, once the decision is recorded, X-Eidgate-Record: where
+ * its record is (record_position) added), sends it and the body over a kept-alive HTTP/1.1 or
  * HTTPS connection of the event-loop thread that owns the client (forward/exchange.c
  * over forward/conn.c; the transfer in forward/upstream.c), reads the answer with a
  * strict parser (forward/h1.c; 502 when its end is unclear) and streams it to the

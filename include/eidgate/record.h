@@ -67,6 +67,12 @@ const char *record_kind_name(enum rec_kind kind);
 int record_decision(struct request *r, enum rec_kind kind, int allow, int reason_err,
     const char *reason_text, int upstream_status, uint64_t bytes);
 
+/* Where r's decision record is, as the backend gets it in X-Eidgate-Record:
+ * "instance;seq" (audit.h, "Decision receipts"). EG_OK, or EG_ERR_INTERNAL when no
+ * decision record was written or len is too small (REC_POSITION_MAX is enough). */
+#define REC_POSITION_MAX (63 + 1 + 20 + 1)
+int record_position(const struct request *r, char *out, size_t len);
+
 /* A record of kind REC_LOGOUT (allowed) or REC_SESSION_REVOKED (a deny with reason
  * reason_err) that also ends r's session until `until` (seconds since the epoch), in the
  * same transaction (audit.h ends_session_until). EG_OK or EG_ERR_AUDIT. */

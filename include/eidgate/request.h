@@ -178,6 +178,8 @@ struct request {
 	int has_body, framing_err;      /* request.c read_framing() */
 	int64_t body_len;               /* -1: chunked */
 	int decided;                    /* its kind=request record was written (record/) */
+	uint64_t record_seq;            /* that record's seq (0 until written): the backend
+	                                 * gets it in X-Eidgate-Record (forward.h) */
 	/* A built-in route (routes.c writes these; handlers read them). */
 	const struct route *route;      /* the row answering it */
 	int wrong_method;               /* its path matched, not its method: 405 */
