@@ -19,6 +19,15 @@
  * r->user.auth_err says why not (EG_ERR_NO_CERT: anonymous). */
 void identify_client(struct request *r);
 void identify_person(struct request *r);
+/* The leaf certificate (DER) the TLS client presented on r's connection: EG_OK, or
+ * EG_ERR_NO_CERT. The bytes belong to the TLS session. */
+int identify_tls_leaf(struct request *r, const unsigned char **der, size_t *len);
+
+/* request/intent.c: a request a `signed` rule allowed. intent_start checks the header
+ * and, when the body follows, sets REQ_INTENT; intent_continue reads the body whole up
+ * to the backend's max_body, then checks the signature and forwards, or refuses. */
+enum MHD_Result intent_start(struct request *r);
+enum MHD_Result intent_continue(struct request *r, const char *upload, size_t *upload_size);
 
 /* framing.c: what the head of a request says about its body. framing_field is called
  * for every field line; framing_decide then says 0 with *has_body and *body_len (-1:
