@@ -217,7 +217,7 @@ struct auth_intent {
  * (*out then undefined). Reads at most EG_INTENT_MAX_HEADER bytes of hostile input. */
 int auth_intent_parse(const char *value, struct auth_intent *out);
 
-/* Writes the canonical text into out (outlen bytes, NUL-terminated) and its length into
+/* Writes the canonical text into out (core/intent.c, which eidgate-login links too) (outlen bytes, NUL-terminated) and its length into
  * *len. query NULL or "" means none. EG_OK or EG_ERR_TOO_LONG. */
 int auth_intent_message(const char *origin, const char *method, const char *path,
     const char *query, int64_t t, const unsigned char body_sha256[32], char *out,
