@@ -29,7 +29,7 @@ intent_time(const char *v, size_t n, int64_t *t)
 	long long x;
 
 	/* Seconds since the epoch, no sign, no leading zero: one spelling per time. */
-	if (n == 0 || n > 12 || !eg_all_digits(v, n) || (v[0] == '0' && n > 1))
+	if (n == 0 || n > 12 || strspn(v, "0123456789") < n || (v[0] == '0' && n > 1))
 		return -1;
 	memcpy(buf, v, n);
 	buf[n] = '\0';
