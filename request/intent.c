@@ -212,6 +212,9 @@ finish(struct request *r)
 
 	if (r->body_too_big)
 		return respond_refused(r, REC_REQUEST, 413, EG_ERR_TOO_BIG, NULL);
+	/* A signed form is still a form: its _method field is refused as anywhere else. */
+	if (req_form_overrides_method(r))
+		return respond_refused(r, REC_REQUEST, 400, EG_ERR_METHOD_OVERRIDE, NULL);
 	if ((e = read_header(r, &in)) == EG_OK)
 		e = check(r, &in, &why);
 	explicit_bzero(&in, sizeof(in));

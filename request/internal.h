@@ -45,6 +45,9 @@ int framing_decide(const struct framing *f, const char *version, int *has_body,
  * bytes sets r->body_too_big and drops the rest); returns 1 once the body is complete
  * (a call with nothing uploaded), 0 while more may come. */
 int req_collect_body(struct request *r, const char *upload, size_t *upload_size, size_t max);
+/* 1 when r's body, read whole, is an HTML form with a _method field (request.c says
+ * why that is refused). */
+int req_form_overrides_method(const struct request *r);
 
 /* routes.c: answers a built-in path (policy_path_is_builtin). Called again for each
  * piece of a body the route collects, until it answers. */

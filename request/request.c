@@ -340,6 +340,12 @@ is_form(const struct request *r)
 	    strncasecmp(ct, "application/x-www-form-urlencoded", 33) == 0;
 }
 
+int
+req_form_overrides_method(const struct request *r)
+{
+	return is_form(r) && query_overrides_method(r->body != NULL ? r->body : "");
+}
+
 /* The rest of a form's body, then the check, then forwarding with the body read. */
 static enum MHD_Result
 continue_form(struct request *r, const char *upload, size_t *upload_size)

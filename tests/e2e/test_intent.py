@@ -14,6 +14,8 @@ import test_pkcs11_login
 
 SIGNED_RULE = ("allow test-echo        *        /__echo               -> test-bulk    "
                "when authenticated")
+SMALL_RULE = ("allow test-echo-small  *        /__echo/small/**      -> test-small   "
+              "when authenticated")
 
 
 def variant(stack):
@@ -22,11 +24,14 @@ def variant(stack):
     if port is None:
         with open(os.path.join(stack.root, "jeugdhulp.policy")) as f:
             text = f.read()
-        assert SIGNED_RULE in text
+        assert SIGNED_RULE in text and SMALL_RULE in text
+        text = text.replace(SIGNED_RULE, SIGNED_RULE.replace("-> test-bulk    when",
+                                                             "-> test-bulk signed when"))
+        text = text.replace(SMALL_RULE, SMALL_RULE.replace("-> test-small   when",
+                                                           "-> test-small signed when"))
         path = os.path.join(stack.root, "intent.policy")
         with open(path, "w") as f:
-            f.write(text.replace(SIGNED_RULE, SIGNED_RULE.replace(
-                "-> test-bulk    when", "-> test-bulk signed when")))
+            f.write(text)
         port = harness.gateway_variant(stack, "intent", replace={
             "file = %s" % os.path.join(stack.root, "jeugdhulp.policy"): "file = %s" % path})
         stack._intent_port = port
@@ -140,10 +145,39 @@ def test_refusals(stack):
     refused(stack, port, "vte-a", body, good)
 
 
+def test_query_body_limit_and_form(stack):
+    port = variant(stack)
+    # The query is part of what is signed.
+    body = b"q"
+    h = header(stack, "vte-a", port, "POST", "/__echo/small/x?a=1", body)
+    assert post(stack, port, "vte-a", body, h, path="/__echo/small/x?a=1").status == 200
+    h = header(stack, "vte-a", port, "POST", "/__echo/small/x?a=1", body)
+    r = post(stack, port, "vte-a", body, h, path="/__echo/small/x?a=2")
+    assert r.status == 401 and r.json()["reason"] == "intent-invalid", r
+    # The body is held up to the backend's max_body (1 MiB here), then 413.
+    big = b"x" * (1024 * 1024 + 1)
+    r = post(stack, port, "vte-a", big,
+             header(stack, "vte-a", port, "POST", "/__echo/small/x", big), path="/__echo/small/x")
+    assert r.status == 413, r
+    # A signed form is still checked for a _method field.
+    form = b"a=1&_method=DELETE"
+    r = stack.request("POST", "/__echo", who="vte-a", body=form, port=port, headers={
+        "Content-Type": "application/x-www-form-urlencoded",
+        "X-Eidgate-Intent": header(stack, "vte-a", port, "POST", "/__echo", form)})
+    assert r.status == 400 and r.json()["reason"] == "method-override", r
+
+
+def test_eidgate_login_sign_ec_card(stack):
+    sign_with_token(stack, "mod-betlehem")
+
+
 def test_eidgate_login_sign_with_softhsm(stack):
+    sign_with_token(stack, "mod-molenberg")
+
+
+def sign_with_token(stack, key):
     port = variant(stack)
     tokens = harness.shared_tokens(stack.pki)
-    key = "mod-molenberg"
     env = dict(os.environ, SOFTHSM2_CONF=os.path.join(tokens, key, "softhsm2.conf"))
     cacert = os.path.join(stack.pki, "server", "server-ca.pem")
     exe = os.path.join(stack.bin, "eidgate-login")
@@ -165,6 +199,7 @@ def test_eidgate_login_sign_with_softhsm(stack):
         assert sign.returncode == 0, sign.stderr
         name, value = sign.stdout.strip().split(": ", 1)
         assert name == "X-Eidgate-Intent" and value.startswith("v1;t=")
+        assert (";alg=ECDSA-SHA384;" if key == "mod-betlehem" else ";alg=RSA-SHA256;") in value
         r = stack.request("POST", "/__echo", body=body, port=port,
                           headers=dict(bearer, **{name: value}))
         assert r.status == 200, r
