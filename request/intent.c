@@ -92,33 +92,22 @@ read_header(struct request *r, struct auth_intent *in)
 	return auth_intent_parse(v, in) == EG_OK ? EG_OK : EG_ERR_INTENT_INVALID;
 }
 
-/* The certificate the intent must be signed with (the top of this file), its DER into
- * der and len (pointing into in, the session or the TLS session), and its evidence text
- * for the record into r->intent_cert. */
+/* The certificate the intent must be signed with (the top of this file): its DER into
+ * der and len (pointing into in, buf or the TLS session). Whichever it came from, it
+ * must be the certificate the user is authenticated with, by its SHA-256. */
 static int
 user_leaf(struct request *r, const struct auth_intent *in, unsigned char *buf, size_t cap,
     const unsigned char **der, size_t *len)
 {
 	unsigned char h[32];
-	char hex[65], *ev;
-	size_t n = 0, evlen;
+	char hex[65];
+	size_t n = 0;
 	const struct eg_session *s = &r->user.sess;
 
 	if (in->certlen > 0) {
-		SHA256(in->cert, in->certlen, h);
-		eg_hex(h, sizeof(h), hex);
-		if (strcmp(hex, r->user.id.fingerprint) != 0)
-			return EG_ERR_INTENT_INVALID;
 		*der = in->cert;
 		*len = in->certlen;
-		evlen = 4 * ((in->certlen + 2) / 3) + 1;
-		if ((ev = malloc(evlen)) == NULL)
-			return EG_ERR_NOMEM;
-		eg_b64url(in->cert, in->certlen, ev);
-		r->intent_cert = ev;
-		return EG_OK;
-	}
-	if (r->user.has_session && s->leaf[0] != '\0') {
+	} else if (r->user.has_session && s->leaf[0] != '\0') {
 		if (eg_b64url_decode(s->leaf, strlen(s->leaf), buf, cap, &n) != EG_OK)
 			return EG_ERR_INTENT_INVALID;
 		*der = buf;
@@ -126,9 +115,27 @@ user_leaf(struct request *r, const struct auth_intent *in, unsigned char *buf, s
 	} else if (identify_tls_leaf(r, der, len) != EG_OK) {
 		return EG_ERR_INTENT_INVALID;
 	}
-	if ((ev = malloc(72)) == NULL)
+	SHA256(*der, *len, h);
+	eg_hex(h, sizeof(h), hex);
+	return r->user.id.fingerprint[0] != '\0' && strcmp(hex, r->user.id.fingerprint) == 0 ?
+	    EG_OK : EG_ERR_INTENT_INVALID;
+}
+
+/* The certificate's evidence for the record (audit.h intent_cert): the DER the header
+ * brought, else the authenticated certificate's fingerprint. */
+static int
+cert_evidence(struct request *r, const struct auth_intent *in)
+{
+	size_t cap = in->certlen > 0 ? 4 * ((in->certlen + 2) / 3) + 1 : 72;
+	char *ev = malloc(cap);
+
+	if (ev == NULL)
 		return EG_ERR_NOMEM;
-	snprintf(ev, 72, "sha256:%s", r->user.id.fingerprint);
+	if (in->certlen > 0)
+		eg_b64url(in->cert, in->certlen, ev);
+	else
+		snprintf(ev, cap, "sha256:%s", r->user.id.fingerprint);
+	free(r->intent_cert);
 	r->intent_cert = ev;
 	return EG_OK;
 }
@@ -188,7 +195,9 @@ check(struct request *r, const struct auth_intent *in, const char **why)
 	eg_hex(body_h, sizeof(body_h), body_hex);
 	if ((e = evidence(r, in, body_hex)) != EG_OK)
 		return e;
-	*why = "not signed by the authenticated card";
+	if ((e = cert_evidence(r, in)) != EG_OK)
+		return e;
+	*why = "not the authenticated card's certificate";
 	if ((e = user_leaf(r, in, leafbuf, sizeof(leafbuf), &leaf, &leaflen)) != EG_OK)
 		return e;
 	*why = "target too long";
