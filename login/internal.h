@@ -8,6 +8,7 @@
  *   p11.c    module, slot/token choice, objects, C_Login, C_Sign, --list
  *   sig.c    hashing, DigestInfo, raw ECDSA -> DER, local verification
  *   http.c   the two libcurl requests and their JSON
+ *   intent.c `eidgate-login sign`: a card-signed intent header for one request
  *
  * The program is single-threaded; nothing here is thread-safe. Every function that can
  * fail has already printed one "eidgate: ..." line on stderr when it returns an error,
@@ -135,5 +136,21 @@ int login_http_challenge(const struct login_url *u, const char *cacert,
 int login_http_token(const struct login_url *u, const char *cacert,
     const struct login_challenge *ch, enum login_alg alg, const unsigned char *sig,
     size_t siglen, X509 *cert, X509 *ca, struct login_token *out);
+
+/* intent.c */
+struct login_intent_req {
+	const char *li_origin;          /* of --url (login_url lu_origin) */
+	const char *li_method;          /* --method */
+	const char *li_path;            /* --path: the normalised target, query included */
+	const char *li_body_file;       /* --body-file, NULL: no body */
+	int li_with_cert;               /* --with-cert: add cert= */
+};
+/* Refuses a method the gateway does not serve and a target it would not leave as it
+ * is. 0 or -1 (message printed). */
+int login_intent_check(const struct login_intent_req *q);
+/* Hashes the body, signs the canonical text with the Authentication key, checks the
+ * signature locally and prints "X-Eidgate-Intent: <value>" on stdout. 0 or -1. */
+int login_intent_sign(const struct login_intent_req *q, struct login_p11 *p,
+    enum login_alg alg, X509 *cert);
 
 #endif

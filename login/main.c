@@ -32,6 +32,8 @@ struct login_opts {
 	const char *lo_cacert;
 	int lo_pin_stdin;
 	int lo_list;
+	int lo_sign;                    /* `eidgate-login sign` */
+	struct login_intent_req lo_intent;
 };
 
 void
@@ -76,6 +78,8 @@ usage(FILE *f)
 	    "usage: eidgate-login --url URL [--module PATH] [--token-label LABEL]\n"
 	    "                     [--pin-stdin] [--cookie-jar FILE] [--cacert FILE]\n"
 	    "       eidgate-login --list [--module PATH]\n"
+	    "       eidgate-login sign --url URL --method M --path TARGET [--body-file F]\n"
+	    "                     [--with-cert] [--module PATH] [--token-label L] [--pin-stdin]\n"
 	    "\n"
 	    "Logs in to an eidgate gateway with the Belgian eID card's Authentication key\n"
 	    "and prints the session token on stdout.\n"
@@ -90,6 +94,11 @@ usage(FILE *f)
 	    "  --cacert FILE      trust these CA certificates (PEM) for the gateway's TLS\n"
 	    "                     (default: the system store)\n"
 	    "  --list             list tokens and their certificates, without logging in\n"
+	    "\n"
+	    "sign: prints the X-Eidgate-Intent header that a route marked `signed' needs,\n"
+	    "the card's signature over method, target, the body's SHA-256, the time and the\n"
+	    "gateway's origin; good once, for 60 seconds. --body-file: the exact body sent\n"
+	    "(none: an empty body); --with-cert: add the certificate to the header.\n"
 	    "  --help             this text\n"
 	    "\n"
 	    "Exit status: 0 logged in, 1 failed or refused, 2 bad usage.\n");
@@ -99,7 +108,8 @@ usage(FILE *f)
 static int
 parse_opts(int argc, char **argv, struct login_opts *o)
 {
-	enum { O_URL = 1, O_MODULE, O_LABEL, O_PINSTDIN, O_JAR, O_CACERT, O_LIST, O_HELP };
+	enum { O_URL = 1, O_MODULE, O_LABEL, O_PINSTDIN, O_JAR, O_CACERT, O_LIST, O_HELP,
+		OPT_METHOD, OPT_TARGET, OPT_BODY, OPT_WITHCERT };
 	static const struct option longopts[] = {
 		{ "url", required_argument, NULL, O_URL },
 		{ "module", required_argument, NULL, O_MODULE },
@@ -109,11 +119,20 @@ parse_opts(int argc, char **argv, struct login_opts *o)
 		{ "cacert", required_argument, NULL, O_CACERT },
 		{ "list", no_argument, NULL, O_LIST },
 		{ "help", no_argument, NULL, O_HELP },
+		{ "method", required_argument, NULL, OPT_METHOD },
+		{ "path", required_argument, NULL, OPT_TARGET },
+		{ "body-file", required_argument, NULL, OPT_BODY },
+		{ "with-cert", no_argument, NULL, OPT_WITHCERT },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
 
 	memset(o, 0, sizeof(*o));
+	if (argc > 1 && strcmp(argv[1], "sign") == 0) {
+		o->lo_sign = 1;
+		argc--;
+		argv++;
+	}
 	opterr = 0; /* our own messages, in the "eidgate: ..." form */
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (c) {
@@ -125,6 +144,10 @@ parse_opts(int argc, char **argv, struct login_opts *o)
 		case O_CACERT: o->lo_cacert = optarg; break;
 		case O_LIST: o->lo_list = 1; break;
 		case O_HELP: usage(stdout); return LOGIN_EXIT_OK;
+		case OPT_METHOD: o->lo_intent.li_method = optarg; break;
+		case OPT_TARGET: o->lo_intent.li_path = optarg; break;
+		case OPT_BODY: o->lo_intent.li_body_file = optarg; break;
+		case OPT_WITHCERT: o->lo_intent.li_with_cert = 1; break;
 		default:
 			login_errx("unknown option or missing argument: %s (see --help)",
 			    argv[optind - 1]);
@@ -139,6 +162,20 @@ parse_opts(int argc, char **argv, struct login_opts *o)
 		login_errx("--url is required (see --help)");
 		return LOGIN_EXIT_USAGE;
 	}
+	if (!o->lo_sign && (o->lo_intent.li_method != NULL || o->lo_intent.li_path != NULL ||
+	    o->lo_intent.li_body_file != NULL || o->lo_intent.li_with_cert)) {
+		login_errx("--method, --path, --body-file and --with-cert are for "
+		    "`eidgate-login sign' (see --help)");
+		return LOGIN_EXIT_USAGE;
+	}
+	if (o->lo_sign && (o->lo_list || o->lo_jar != NULL || o->lo_intent.li_method == NULL ||
+	    o->lo_intent.li_path == NULL)) {
+		login_errx("sign needs --url, --method and --path, and takes neither --list nor "
+		    "--cookie-jar (see --help)");
+		return LOGIN_EXIT_USAGE;
+	}
+	if (o->lo_sign && login_intent_check(&o->lo_intent) < 0)
+		return LOGIN_EXIT_USAGE;
 	if (o->lo_cacert != NULL && access(o->lo_cacert, R_OK) < 0) {
 		login_errx("--cacert %s: %s", o->lo_cacert, strerror(errno));
 		return LOGIN_EXIT_USAGE;
@@ -266,9 +303,17 @@ run(const struct login_opts *o)
 	}
 	if (login_p11_select(p, o->lo_label) < 0 ||
 	    login_p11_login(p, o->lo_pin_stdin) < 0 ||
-	    login_p11_find(p, &alg, &cert, &ca) < 0 ||
-	    sign_in(o, &u, p, alg, cert, ca) < 0)
+	    login_p11_find(p, &alg, &cert, &ca) < 0)
 		goto out;
+	if (o->lo_sign) {
+		struct login_intent_req q = o->lo_intent;
+
+		q.li_origin = u.lu_origin;
+		if (login_intent_sign(&q, p, alg, cert) < 0)
+			goto out;
+	} else if (sign_in(o, &u, p, alg, cert, ca) < 0) {
+		goto out;
+	}
 	ret = LOGIN_EXIT_OK;
 out:
 	X509_free(cert);

@@ -340,6 +340,7 @@ policy_decide(const struct policy *p, const char *method, const char *path,
 		out->allow = 1;
 		out->rule = p->rules[d.allow].id;
 		out->backend = &p->backends[p->rules[d.allow].backend];
+		out->signed_intent = p->rules[d.allow].signed_intent;
 		out->reason = EG_OK;
 	}
 	decision_scope(&d, &out->scope);

@@ -83,6 +83,7 @@ fill_decision(const struct explain *x, struct policy_decision *dec)
 		dec->allow = 1;
 		dec->rule = p->rules[x->allow].id;
 		dec->backend = &p->backends[p->rules[x->allow].backend];
+		dec->signed_intent = p->rules[x->allow].signed_intent;
 		dec->reason = EG_OK;
 	}
 }
@@ -136,7 +137,8 @@ put_rule_head(FILE *f, const struct policy *p, const struct policy_rule *r)
 	fputc(' ', f);
 	put_pattern(f, r);
 	if (!r->deny)
-		fprintf(f, " -> %s", p->backends[r->backend].name);
+		fprintf(f, " -> %s%s", p->backends[r->backend].name,
+		    r->signed_intent ? " signed" : "");
 }
 
 /* The term as written, with the scope it was checked against filled in:

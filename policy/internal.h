@@ -38,6 +38,7 @@ struct policy_rule {
 	unsigned methods;
 	size_t backend;             /* index into backends; allow rules only */
 	char backend_name[EG_MAX_ID];
+	int signed_intent;          /* `signed`: requests need a card-signed intent */
 	struct policy_seg *segs;
 	size_t nsegs;
 	struct policy_term *terms;  /* none: the rule holds for every request */

@@ -1,5 +1,6 @@
 /*
- * parse_rule.c - `allow|deny <rule-id> <methods> <path> [-> <backend>] [when <cond>]`
+ * parse_rule.c - `allow|deny <rule-id> <methods> <path> [-> <backend> [signed]]
+ *     [when <cond>]`
  * (PRODUCT.md §5): rule ids, method lists and path patterns. Conditions are in
  * parse_cond.c.
  */
@@ -326,9 +327,16 @@ parse_rule(struct pctx *c, const struct words *ws)
 	if (!pat_ok)
 		bad = -1;
 	i = parse_target(c, ws, &r, &bad);
+	if (i < ws->n && strcmp(ws->w[i], "signed") == 0) {
+		if (r.deny)
+			bad = pctx_error(c, "'signed' marks allow rules only: a denied request "
+			    "is never forwarded");
+		r.signed_intent = 1;
+		i++;
+	}
 	if (i < ws->n && strcmp(ws->w[i], "when") != 0)
 		bad = pctx_error(c, "unexpected '%.40s' (expected %s'when')", ws->w[i],
-		    r.deny ? "" : "'->' or ");
+		    r.deny ? "" : "'->', 'signed' or ");
 	else if (i < ws->n && parse_cond(c, ws->w + i + 1, ws->n - i - 1, &r, pat_ok) != 0)
 		bad = -1;
 	if (bad != 0 || add_rule(c, &r) != 0) {

@@ -155,6 +155,8 @@ decision_record(struct request *r, struct audit_record *rec, enum rec_kind kind,
 	rec->backend = r->decision.backend != NULL ? r->decision.backend->name : NULL;
 	rec->policy_version = r->snap != NULL && r->snap->policy != NULL ?
 	    policy_version(r->snap->policy) : NULL;
+	rec->intent = r->intent_ev;
+	rec->intent_cert = r->intent_cert;
 }
 
 /* The organisations where p holds a role (directly, or on one of their facilities),

@@ -395,3 +395,17 @@ identify_person(struct request *r)
 	else if (websession_touch(r) != EG_OK)
 		log_warnx("request %s: cannot refresh the session", r->id);
 }
+
+int
+identify_tls_leaf(struct request *r, const unsigned char **der, size_t *len)
+{
+	gnutls_session_t s = tls_session(r->conn);
+	const gnutls_datum_t *certs;
+	unsigned n = 0;
+
+	if (s == NULL || (certs = gnutls_certificate_get_peers(s, &n)) == NULL || n == 0)
+		return EG_ERR_NO_CERT;
+	*der = certs[0].data;
+	*len = certs[0].size;
+	return EG_OK;
+}

@@ -19,6 +19,15 @@
  * r->user.auth_err says why not (EG_ERR_NO_CERT: anonymous). */
 void identify_client(struct request *r);
 void identify_person(struct request *r);
+/* The leaf certificate (DER) the TLS client presented on r's connection: EG_OK, or
+ * EG_ERR_NO_CERT. The bytes belong to the TLS session. */
+int identify_tls_leaf(struct request *r, const unsigned char **der, size_t *len);
+
+/* request/intent.c: a request a `signed` rule allowed. intent_start checks the header
+ * and, when the body follows, sets REQ_INTENT; intent_continue reads the body whole up
+ * to the backend's max_body, then checks the signature and forwards, or refuses. */
+enum MHD_Result intent_start(struct request *r);
+enum MHD_Result intent_continue(struct request *r, const char *upload, size_t *upload_size);
 
 /* framing.c: what the head of a request says about its body. framing_field is called
  * for every field line; framing_decide then says 0 with *has_body and *body_len (-1:
@@ -36,6 +45,9 @@ int framing_decide(const struct framing *f, const char *version, int *has_body,
  * bytes sets r->body_too_big and drops the rest); returns 1 once the body is complete
  * (a call with nothing uploaded), 0 while more may come. */
 int req_collect_body(struct request *r, const char *upload, size_t *upload_size, size_t max);
+/* 1 when r's body, read whole, is an HTML form with a _method field (request.c says
+ * why that is refused). */
+int req_form_overrides_method(const struct request *r);
 
 /* routes.c: answers a built-in path (policy_path_is_builtin). Called again for each
  * piece of a body the route collects, until it answers. */

@@ -340,6 +340,12 @@ is_form(const struct request *r)
 	    strncasecmp(ct, "application/x-www-form-urlencoded", 33) == 0;
 }
 
+int
+req_form_overrides_method(const struct request *r)
+{
+	return is_form(r) && query_overrides_method(r->body != NULL ? r->body : "");
+}
+
 /* The rest of a form's body, then the check, then forwarding with the body read. */
 static enum MHD_Result
 continue_form(struct request *r, const char *upload, size_t *upload_size)
@@ -410,6 +416,8 @@ start_request(struct request *r, const char *method, const char *upload, size_t 
 		return refuse_cross_site(r);
 	if (query_overrides_method(r->query))
 		return respond_refused(r, REC_REQUEST, 400, EG_ERR_METHOD_OVERRIDE, NULL);
+	if (r->decision.signed_intent)
+		return intent_start(r);
 	if (is_form(r)) {
 		r->phase = REQ_FORM;        /* the body comes with the calls that follow */
 		return MHD_YES;
@@ -452,6 +460,8 @@ req_access_handler(void *cls, struct MHD_Connection *conn, const char *url,
 		return route_request(r, upload_data, upload_data_size);
 	case REQ_FORM:
 		return continue_form(r, upload_data, upload_data_size);
+	case REQ_INTENT:
+		return intent_continue(r, upload_data, upload_data_size);
 	case REQ_FORWARDING:
 		return forward_continue(r, upload_data, upload_data_size);
 	case REQ_RESPONDED:
@@ -475,6 +485,8 @@ req_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	*con_cls = NULL;
 	forward_done(r, toe != MHD_REQUEST_TERMINATED_COMPLETED_OK);
 	free(r->body);
+	free(r->intent_ev);
+	free(r->intent_cert);
 	dir_release(r->user.person);
 	dir_release(r->user.org);
 	dir_release(r->scope_org);

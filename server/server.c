@@ -21,6 +21,7 @@
 
 #include "eidgate/api.h"
 #include "eidgate/audit.h"
+#include "eidgate/cache.h"
 #include "eidgate/err.h"
 #include "eidgate/forward.h"
 #include "eidgate/keys.h"
@@ -463,7 +464,8 @@ open_services(struct gateway *gw, const struct eg_config *cfg, int threads)
 	    session_ends_new(&gw->ends) != EG_OK || load_ended(gw) != 0 ||
 	    open_feed(gw, cfg) != 0 ||
 	    forward_assertions_new(&gw->assertions) != EG_OK ||
-	    api_writer_new(&gw->writer) != EG_OK || ticket_key_new(gw) != 0)
+	    api_writer_new(&gw->writer) != EG_OK || ticket_key_new(gw) != 0 ||
+	    intent_cache_new(&gw->intents) != EG_OK)
 		return -1;
 	return 0;
 }
@@ -491,6 +493,7 @@ close_services(struct gateway *gw)
 	challenge_store_free(gw->challenges);
 	verdict_cache_free(gw->verdicts);
 	verdict_cache_free(gw->card_checks);
+	cache_free(gw->intents);
 	session_ends_free(gw->ends);
 	metrics_free(gw->metrics);
 	tlskey_free(gw->tls_key);

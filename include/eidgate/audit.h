@@ -139,6 +139,17 @@ struct audit_record {
 	const char *revocation;
 	/* "policy" records: hex SHA-256 of the policy text they keep (see policy_text). */
 	const char *policy_sha256;
+	/*
+	 * The evidence of a card-signed intent (policy `signed` rules; auth.h "Signed
+	 * intent"), on the decision record of such a request, accepted or refused:
+	 * intent (id 32) is "v1;t=<time>;alg=<alg>;body=<hex SHA-256 of the body>;sig=
+	 * <base64url>", from which, with method, path, the query and the gateway's origin,
+	 * the signed text is rebuilt; intent_cert (id 33) the certificate that checked it,
+	 * as "sha256:<hex>" when it is the session's or the connection's (cert_sha256 then
+	 * names it too), or the base64url DER sent in the header.
+	 */
+	const char *intent;
+	const char *intent_cert;
 	/* filled by audit on read: hex SHA-256 of this record's chained hash */
 	const char *hash;
 	/* Not a field: when > 0, the record (a logout, a revoked card) also ends the

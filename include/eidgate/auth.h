@@ -178,5 +178,56 @@ int auth_verify_login_signature(const unsigned char *leaf_der, size_t leaf_len,
     const char *alg, const unsigned char *msg, size_t msglen, const unsigned char *sig,
     size_t siglen);
 
+/*
+ * Signed intent (policy `signed` rules; README "Signed intent"). A request to such a
+ * route carries, in the header EG_INTENT_HEADER,
+ *     v1;t=<unix seconds>;alg=RSA-SHA256|ECDSA-SHA384;sig=<base64url>[;cert=<base64url DER>]
+ * a signature by the card's authentication key (the login's algorithms and wire
+ * formats, EG_LOGIN_ALG_*) over the canonical text
+ *     EG_INTENT_MSG_PREFIX <origin> "\n" <METHOD> "\n" <target> "\n" <t> "\n" <body>
+ * where origin is the gateway's ([listen] origin), target the normalised path with
+ * "?" and the query as received when there is one, t the decimal time of the header and
+ * body the lower-case hex SHA-256 of the request body (of nothing when it has none).
+ * The prefix versions the format, so that no login signature can pass for an intent
+ * and no intent for a login.
+ */
+#define EG_INTENT_HEADER "X-Eidgate-Intent"
+#define EG_INTENT_MSG_PREFIX "eidgate-intent-v1\n"
+/* How far t may be from the gateway's clock, either way, in seconds. */
+#define EG_INTENT_WINDOW 60
+/* Caps of the header's parts: signatures as the login's (RSA 4096 = 512 bytes), the
+ * certificate as a Bearer session's. */
+#define EG_INTENT_MAX_SIG 1024
+#define EG_INTENT_MAX_CERT 2048
+#define EG_INTENT_MAX_HEADER (EG_MAX_SESSION_LEAF + 1500)
+/* The canonical text: prefix, origin, method, target (path and query), time, hash. */
+#define EG_INTENT_MAX_MSG (2 * EG_MAX_PATH + 700)
+
+struct auth_intent {
+	int64_t t;
+	char alg[16];                   /* EG_LOGIN_ALG_RSA or EG_LOGIN_ALG_EC */
+	unsigned char sig[EG_INTENT_MAX_SIG];
+	size_t siglen;
+	unsigned char cert[EG_INTENT_MAX_CERT];  /* cert=, when given */
+	size_t certlen;                 /* 0: none given */
+};
+
+/* Parses a header value, strictly: "v1" first, then t, alg and sig each exactly once,
+ * cert at most once, no other key, no empty part, no spaces. EG_OK or EG_ERR_PARSE
+ * (*out then undefined). Reads at most EG_INTENT_MAX_HEADER bytes of hostile input. */
+int auth_intent_parse(const char *value, struct auth_intent *out);
+
+/* Writes the canonical text into out (core/intent.c, which eidgate-login links too) (outlen bytes, NUL-terminated) and its length into
+ * *len. query NULL or "" means none. EG_OK or EG_ERR_TOO_LONG. */
+int auth_intent_message(const char *origin, const char *method, const char *path,
+    const char *query, int64_t t, const unsigned char body_sha256[32], char *out,
+    size_t outlen, size_t *len);
+
+/* Checks in's signature over msg with the key of the card certificate leaf (DER), and
+ * that t is within EG_INTENT_WINDOW of now. EG_OK, EG_ERR_EXPIRED (time) or
+ * EG_ERR_CRYPTO (signature, algorithm or key type). */
+int auth_intent_verify(const struct auth_intent *in, const unsigned char *leaf,
+    size_t leaflen, const char *msg, size_t msglen, int64_t now);
+
 
 #endif

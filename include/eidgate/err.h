@@ -77,6 +77,10 @@
 	  "request length or transfer coding is ambiguous")                           \
 	X(EG_ERR_METHOD_OVERRIDE, -55, "method-override",                             \
 	  "request asks a backend to take another method")                            \
+	X(EG_ERR_INTENT_REQUIRED, -56, "intent-required",                             \
+	  "the route needs a card-signed intent")                                     \
+	X(EG_ERR_INTENT_INVALID, -57, "intent-invalid",                               \
+	  "the card-signed intent is malformed, stale, reused or not the card's")     \
 	X(EG_ERR_DENIED, -52, "denied", "denied by policy")                           \
 	X(EG_ERR_NO_RULE, -53, "no-rule", "no rule allows this request")              \
 	X(EG_ERR_AUDIT, -60, "audit-unavailable", "access log cannot be written")     \

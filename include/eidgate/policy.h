@@ -138,6 +138,9 @@ struct policy_decision {
 	const char *rule;                       /* deciding rule id, NULL when none matched */
 	const struct policy_backend *backend;   /* set when allow */
 	int reason;                             /* EG_OK, EG_ERR_DENIED or EG_ERR_NO_RULE */
+	int signed_intent;                      /* allowed by a `signed` rule: the request
+	                                         * must carry a card-signed intent (auth.h
+	                                         * "Signed intent") to be forwarded */
 	struct policy_scope scope;              /* what the request is about */
 };
 

@@ -50,6 +50,7 @@ struct assertion_cache;
 struct verdict_cache;
 struct session_ends;
 struct gw_loop;
+struct cache;
 
 /* Everything decided by one configuration: swapped whole on reload (server/reload.c),
  * freed by the last request that still uses it. */
@@ -97,6 +98,8 @@ struct gateway {
 	struct tls_key *tls_key;        /* the TLS key in the key process (server/tlskey.c) */
 	struct admit *admit;            /* connection limits of every loop (server/admit.c) */
 	struct tls_cache *tls_cache;    /* TLS 1.2 sessions by id (server/tlscache.c) */
+	struct cache *intents;          /* signed intents seen in their window: each is
+	                                 * good once (request/intent.c) */
 };
 
 /* The snapshot current now, with a reference the caller drops with gw_snapshot_put. */
@@ -146,8 +149,9 @@ struct req_user {
 
 /* REQ_HEADERS: a request without a body whose start waits for libmicrohttpd's second
  * call (request.c says why). REQ_RESPONDED is set by pages.h when an answer is queued. */
-/* REQ_FORM: an allowed form post whose body is read whole before it is forwarded. */
-enum req_phase { REQ_NEW, REQ_HEADERS, REQ_STARTED, REQ_FORM, REQ_FORWARDING,
+/* REQ_FORM: an allowed form post whose body is read whole before it is forwarded.
+ * REQ_INTENT: the same for a request to a `signed` route, whose signature covers it. */
+enum req_phase { REQ_NEW, REQ_HEADERS, REQ_STARTED, REQ_FORM, REQ_INTENT, REQ_FORWARDING,
 	REQ_RESPONDED };
 
 struct upstream_xfer;
@@ -188,6 +192,10 @@ struct request {
 	char *body;
 	size_t body_size;
 	int body_too_big;
+	/* The evidence of a card-signed intent for its decision record (audit.h intent,
+	 * intent_cert), malloc'd, or NULL. */
+	char *intent_ev;
+	char *intent_cert;
 };
 
 /* ---- the route table's rows (request/routes.c) --------------------------------------- */
@@ -236,6 +244,9 @@ void req_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     enum MHD_RequestTerminationCode toe);
 /* Frees a connection's context (MHD_CONNECTION_NOTIFY_CLOSED). */
 void req_conn_ctx_free(struct conn_ctx *cc);
+
+/* The replay cache of signed intents (struct gateway intents; free with cache_free). */
+int intent_cache_new(struct cache **out);
 
 /* 1 when the policy would allow r's user method + path (normalised) now, 0 otherwise:
  * what the portal offers. Nothing is recorded: nothing is requested yet. */

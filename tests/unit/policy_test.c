@@ -835,6 +835,43 @@ test_misc_load(void)
 	CHECK(d.n == 1 && !d.is_error[0] && strstr(d.msg[0], "never holds") != NULL);
 }
 
+
+/* `signed` marks allow rules whose requests need a card-signed intent; the parser stays
+ * strict about where it goes. */
+static void
+test_signed(void)
+{
+	struct diags d;
+	struct policy *p = NULL;
+	struct policy_decision dec;
+	struct eg_subject s;
+
+	memset(&s, 0, sizeof(s));
+	s.authenticated = 1;
+	CHECK(load_text(BK "allow w POST /s/** -> m signed when authenticated\n"
+	    "allow r GET /s/** -> m when authenticated\n"
+	    "allow o POST /o -> m signed\n", &d, &p) == EG_OK);
+	if (p != NULL) {
+		policy_decide(p, "POST", "/s/x", &s, &dec);
+		CHECK(dec.allow && dec.signed_intent && strcmp(dec.rule, "w") == 0);
+		policy_decide(p, "GET", "/s/x", &s, &dec);
+		CHECK(dec.allow && !dec.signed_intent);
+		policy_decide(p, "POST", "/o", &s, &dec);
+		CHECK(dec.allow && dec.signed_intent);
+		policy_decide(p, "PUT", "/s/x", &s, &dec);
+		CHECK(!dec.allow && !dec.signed_intent);
+		policy_free(p);
+	}
+	CHECK(load_text(BK "deny d POST /s signed\n", &d, NULL) == EG_ERR_POLICY);
+	CHECK(d.n >= 1 && strstr(d.msg[0], "allow rules only") != NULL);
+	CHECK(load_text(BK "allow w POST /s signed -> m\n", &d, NULL) == EG_ERR_POLICY);
+	CHECK(load_text(BK "allow w POST /s -> m signed signed\n", &d, NULL) ==
+	    EG_ERR_POLICY);
+	CHECK(load_text(BK "allow w POST /s -> m when authenticated signed\n", &d, NULL) ==
+	    EG_ERR_POLICY);
+	CHECK(load_text(BK "allow w POST /s -> m Signed\n", &d, NULL) == EG_ERR_POLICY);
+}
+
 /* --- lint warnings (policy check) ---------------------------------------------------- */
 
 struct wcase {
@@ -998,6 +1035,7 @@ main(void)
 	test_long_line();
 	test_many_errors();
 	test_misc_load();
+	test_signed();
 	test_lint();
 	test_wide_node();
 	bench(10);
