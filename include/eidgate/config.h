@@ -85,6 +85,9 @@ struct eg_config {
 	char audit_peers[2048];
 	char audit_peer_keys[4096];
 	char audit_peer_ca[1024];
+	/* The officers' periodic access review: a right not confirmed within this period
+	 * is listed as overdue (api/audit_review.c). */
+	int64_t audit_review_period_ms;
 
 	char assertion_key[1024];
 	char assertion_publish_keys[4096];      /* in the JWK set, never signing (rotation) */
