@@ -100,4 +100,9 @@ struct audit_search {
 int api_audit_search(struct audit_params *pa, struct audit_search *s, long long dflt_limit,
     long long max_limit);
 
+/* audit_api.c: is the user security officer of organisation org (NULL: no)? */
+int api_officer_of(const struct request *r, const char *org);
+/* The 403 of a user who is no security officer (of that organisation), recorded. */
+enum MHD_Result api_refuse_officer(struct request *r);
+
 #endif

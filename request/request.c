@@ -10,6 +10,7 @@
 #include <strings.h>
 
 
+#include "eidgate/api.h"
 #include "eidgate/err.h"
 #include "eidgate/forward.h"
 #include "eidgate/log.h"
@@ -475,6 +476,7 @@ req_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	*con_cls = NULL;
 	forward_done(r, toe != MHD_REQUEST_TERMINATED_COMPLETED_OK);
 	free(r->body);
+	api_job_free(r->job);
 	dir_release(r->user.person);
 	dir_release(r->user.org);
 	dir_release(r->scope_org);

@@ -186,6 +186,9 @@ struct request {
 	char *body;
 	size_t body_size;
 	int body_too_big;
+	/* Slow work of api/ (a read of the whole directory) done by a thread of its own
+	 * while the connection is suspended; api_job_free()d when the request ends. */
+	struct api_job *job;
 };
 
 /* ---- the route table's rows (request/routes.c) --------------------------------------- */
