@@ -323,9 +323,10 @@ time_json(int64_t us)
 }
 
 static json_t *
-right_json(const struct api_job *job, const struct dir_holding *h, json_t *verdicts,
-    size_t *overdue)
+right_json(const struct api_job *job, const struct dir_all *a, const struct dir_holding *h,
+    json_t *verdicts, size_t *overdue)
 {
+	const struct dir_all_person *p = dir_all_person(a, h->nrn);
 	char key[EG_NRN_LEN + 2 * EG_MAX_ID + 32], scope[EG_MAX_ID + 16], masked[16];
 	int64_t confirmed = 0, last = 0;
 	const char *verdict = NULL;
@@ -344,7 +345,7 @@ right_json(const struct api_job *job, const struct dir_holding *h, json_t *verdi
 	*overdue += late != 0;
 	log_mask_nrn(h->nrn, masked, sizeof(masked));
 	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:s?, s:b}", "nrn", h->nrn,
-	    "nrn_masked", masked, "name", h->name, "role", h->grant.role, "scope", scope,
+	    "nrn_masked", masked, "name", p != NULL ? p->name : h->name, "role", h->grant.role, "scope", scope,
 	    "last_confirmed", time_json(confirmed), "last_review", time_json(last),
 	    "last_verdict", verdict, "overdue", late);
 }
@@ -368,7 +369,7 @@ job_list(struct api_job *job, const struct dir_all *a)
 	for (i = 0; i < a->nholdings; i++)
 		if ((go = policy_grant_org(&a->holdings[i].grant)) != NULL &&
 		    strcmp(go, job->org) == 0)
-			json_array_append_new(rights, right_json(job, &a->holdings[i], v.by_right,
+			json_array_append_new(rights, right_json(job, a, &a->holdings[i], v.by_right,
 			    &overdue));
 	json_decref(v.by_right);
 	job->answer = json_pack("{s:s, s:I, s:I, s:I, s:o}", "organisation", job->org,
