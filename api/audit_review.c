@@ -27,6 +27,7 @@
 
 #include "eidgate/api.h"
 #include "eidgate/audit.h"
+#include "eidgate/auth.h"
 #include "eidgate/config.h"
 #include "eidgate/directory.h"
 #include "eidgate/err.h"
@@ -68,19 +69,15 @@ api_job_free(struct api_job *job)
 
 /* ---- the request: its organisation and body --------------------------------------- */
 
-/* The organisation asked for (body or query "org"), else the first the user is
- * security officer of; NULL when they are officer of none (or not of the one asked). */
+/* The organisation asked for (org, from the body or the query), else the first the
+ * user is security officer of; NULL when they are officer of none (or not of the one
+ * asked). */
 static const char *
-officer_org(struct request *r, json_t *body)
+officer_org(struct request *r, const char *org)
 {
 	const struct dir_person *p = r->user.person;
-	const char *org = NULL;
 	size_t i;
 
-	if (body != NULL)
-		org = json_string_value(json_object_get(body, "org"));
-	else
-		org = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "org");
 	if (org != NULL && org[0] != '\0')
 		return api_officer_of(r, org) ? org : NULL;
 	for (i = 0; p != NULL && i < p->ngrants; i++)
@@ -89,31 +86,60 @@ officer_org(struct request *r, json_t *body)
 	return NULL;
 }
 
-static json_t *
-body_object(struct request *r)
+/* A string member of j, NULL when absent; *bad set when present but no string. */
+static const char *
+member(json_t *j, const char *name, int *bad)
 {
-	json_t *j = json_loadb(r->body != NULL ? r->body : "", r->body_size,
-	    JSON_REJECT_DUPLICATES, NULL);
+	json_t *v = json_object_get(j, name);
 
-	if (!json_is_object(j)) {
-		json_decref(j);
+	if (v == NULL || json_is_null(v))
+		return NULL;
+	if (!json_is_string(v) || json_string_length(v) == 0 ||
+	    strlen(json_string_value(v)) != json_string_length(v)) {
+		*bad = 1;               /* not text, empty, or with a NUL inside */
 		return NULL;
 	}
-	return j;
+	return json_string_value(v);
 }
 
-static const char *
-field(json_t *body, const char *name)
+const char *
+api_review_parse(json_t *j, enum review_body b, struct review_req *q)
 {
-	const char *v = json_string_value(json_object_get(body, name));
+	const char *nrn;
+	struct dir_scope ds;
+	int bad = 0;
 
-	return v != NULL && v[0] != '\0' ? v : NULL;
-}
-
-static int
-valid_nrn(const char *v)
-{
-	return v != NULL && strlen(v) == EG_NRN_LEN && strspn(v, "0123456789") == EG_NRN_LEN;
+	memset(q, 0, sizeof(*q));
+	if (!json_is_object(j))
+		return "body";
+	q->org = member(j, "org", &bad);
+	if (bad || (q->org != NULL && strlen(q->org) >= EG_MAX_ID))
+		return "org";
+	if (b == REVIEW_WHO) {
+		q->method = member(j, "method", &bad);
+		if (bad || q->method == NULL || !policy_method_known(q->method))
+			return "method";
+		q->path = member(j, "path", &bad);
+		if (bad || q->path == NULL || q->path[0] != '/' || strlen(q->path) >= EG_MAX_PATH)
+			return "path";
+		return NULL;
+	}
+	nrn = member(j, "nrn", &bad);
+	if (bad || nrn == NULL || api_nrn_of(nrn, q->nrn) != 0 || auth_nrn_check(q->nrn) != EG_OK)
+		return "nrn";
+	if (b == REVIEW_WHAT)
+		return NULL;
+	q->role = member(j, "role", &bad);
+	if (bad || q->role == NULL || !dir_role_known(q->role))
+		return "role";
+	q->scope = member(j, "scope", &bad);
+	if (bad || q->scope == NULL || dir_scope_parse(q->scope, &ds) != EG_OK)
+		return "scope";
+	q->verdict = member(j, "verdict", &bad);
+	if (bad || q->verdict == NULL || (strcmp(q->verdict, "confirmed") != 0 &&
+	    strcmp(q->verdict, "to-remove") != 0))
+		return "verdict";
+	return NULL;
 }
 
 /* ---- the thread ------------------------------------------------------------------- */
@@ -457,11 +483,12 @@ job_answer(struct request *r)
 	return respond_json_obj(r, 200, answer);
 }
 
-/* A new job for the officer of r, or the answer to send (*ret) instead. */
+/* A new job for the officer of r about organisation org (NULL: their first), or the
+ * answer to send (*ret) instead. */
 static struct api_job *
-job_new(struct request *r, enum job_op op, json_t *body, enum MHD_Result *ret)
+job_new(struct request *r, enum job_op op, const char *asked, enum MHD_Result *ret)
 {
-	const char *org = officer_org(r, body);
+	const char *org = officer_org(r, asked);
 	struct api_job *job;
 
 	if (org == NULL) {
@@ -477,60 +504,42 @@ job_new(struct request *r, enum job_op op, json_t *body, enum MHD_Result *ret)
 	return job;
 }
 
+/* who-can and what-can: the body read, the job started. */
+static enum MHD_Result
+review_start(struct request *r, enum review_body b)
+{
+	struct review_req q;
+	enum MHD_Result ret;
+	struct api_job *job = NULL;
+	json_t *body;
+
+	body = json_loadb(r->body != NULL ? r->body : "", r->body_size, JSON_REJECT_DUPLICATES,
+	    NULL);
+	if (api_review_parse(body, b, &q) != NULL)
+		ret = respond_error(r, 400, "filter", json_is_object(body) ? NULL :
+		    "msg.filter-not-object");
+	else if ((job = job_new(r, b == REVIEW_WHO ? JOB_WHO : JOB_WHAT, q.org, &ret)) != NULL) {
+		if (b == REVIEW_WHO) {
+			eg_strlcpy(job->method, q.method, sizeof(job->method));
+			eg_strlcpy(job->target, q.path, sizeof(job->target));
+		}
+		eg_strlcpy(job->nrn, q.nrn, sizeof(job->nrn));
+		ret = job_start(r, job);
+	}
+	json_decref(body);
+	return ret;
+}
+
 enum MHD_Result
 api_audit_who_can(struct request *r)
 {
-	const char *method, *path;
-	enum MHD_Result ret;
-	struct api_job *job;
-	json_t *body;
-
-	if (r->job != NULL)
-		return job_answer(r);
-	if ((body = body_object(r)) == NULL)
-		return respond_error(r, 400, "filter", "msg.filter-not-object");
-	method = field(body, "method");
-	path = field(body, "path");
-	if (method == NULL || path == NULL || strlen(method) >= sizeof(job->method) ||
-	    strlen(path) >= sizeof(job->target) || path[0] != '/') {
-		json_decref(body);
-		return respond_error(r, 400, "filter", NULL);
-	}
-	if ((job = job_new(r, JOB_WHO, body, &ret)) == NULL) {
-		json_decref(body);
-		return ret;
-	}
-	eg_strlcpy(job->method, method, sizeof(job->method));
-	eg_strlcpy(job->target, path, sizeof(job->target));
-	json_decref(body);
-	return job_start(r, job);
+	return r->job != NULL ? job_answer(r) : review_start(r, REVIEW_WHO);
 }
 
 enum MHD_Result
 api_audit_what_can(struct request *r)
 {
-	enum MHD_Result ret;
-	struct api_job *job;
-	const char *nrn;
-	char digits[EG_NRN_LEN + 1];
-	json_t *body;
-
-	if (r->job != NULL)
-		return job_answer(r);
-	if ((body = body_object(r)) == NULL)
-		return respond_error(r, 400, "filter", "msg.filter-not-object");
-	if ((nrn = field(body, "nrn")) == NULL || api_nrn_of(nrn, digits) != 0 ||
-	    !valid_nrn(digits)) {
-		json_decref(body);
-		return respond_error(r, 400, "filter", NULL);
-	}
-	if ((job = job_new(r, JOB_WHAT, body, &ret)) == NULL) {
-		json_decref(body);
-		return ret;
-	}
-	eg_strlcpy(job->nrn, digits, sizeof(job->nrn));
-	json_decref(body);
-	return job_start(r, job);
+	return r->job != NULL ? job_answer(r) : review_start(r, REVIEW_WHAT);
 }
 
 /* ---- a verdict -------------------------------------------------------------------- */
@@ -586,34 +595,29 @@ holds(struct request *r, const char *nrn, const char *role, const char *scope)
 static enum MHD_Result
 review_verdict(struct request *r)
 {
-	const char *nrn, *role, *scope, *verdict;
+	struct review_req q;
 	char org[EG_MAX_ID];
 	enum MHD_Result ret;
 	json_t *body;
 	int h;
 
-	if ((body = body_object(r)) == NULL)
-		return respond_error(r, 400, "filter", "msg.filter-not-object");
-	nrn = field(body, "nrn");
-	role = field(body, "role");
-	scope = field(body, "scope");
-	verdict = field(body, "verdict");
-	if (!valid_nrn(nrn) || role == NULL || !dir_role_known(role) || scope == NULL ||
-	    verdict == NULL || (strcmp(verdict, "confirmed") != 0 &&
-	    strcmp(verdict, "to-remove") != 0))
-		ret = respond_error(r, 400, "filter", NULL);
-	else if (scope_org(r, scope, org, sizeof(org)) != 0 || !api_officer_of(r, org))
+	body = json_loadb(r->body != NULL ? r->body : "", r->body_size, JSON_REJECT_DUPLICATES,
+	    NULL);
+	if (api_review_parse(body, REVIEW_VERDICT, &q) != NULL)
+		ret = respond_error(r, 400, "filter", json_is_object(body) ? NULL :
+		    "msg.filter-not-object");
+	else if (scope_org(r, q.scope, org, sizeof(org)) != 0 || !api_officer_of(r, org))
 		ret = api_refuse_officer(r);
-	else if ((h = holds(r, nrn, role, scope)) < 0)
+	else if ((h = holds(r, q.nrn, q.role, q.scope)) < 0)
 		ret = respond_error(r, 503, "directory-unavailable", NULL);
 	else if (h == 0)
 		ret = respond_error(r, 404, "not-held", NULL);
-	else if (record_review(r, nrn, role, scope, verdict) != EG_OK ||
+	else if (record_review(r, q.nrn, q.role, q.scope, q.verdict) != EG_OK ||
 	    audit_flush(r->gw->audit) != EG_OK)
 		ret = respond_audit_unavailable(r);
 	else
 		ret = respond_json_obj(r, 201, json_pack("{s:s, s:s, s:s, s:s}", "verdict",
-		    verdict, "role", role, "scope", scope, "organisation", org));
+		    q.verdict, "role", q.role, "scope", q.scope, "organisation", org));
 	json_decref(body);
 	return ret;
 }
