@@ -212,7 +212,7 @@ what(const struct policy *p, const char *org, size_t pi, struct reach *r)
 static void
 test_what_can(const struct policy *p)
 {
-	struct reach r;
+	struct reach r = { "", NULL };
 
 	what(p, NULL, 1, &r);           /* Wout, everything */
 	CHECK(strcmp(r.text, "modules/catalog:yes, modules/module-read:fa1,fb1, "
