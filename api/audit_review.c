@@ -410,11 +410,10 @@ job_run(void *arg)
 	struct api_job *job = arg;
 	struct dir_writer *w = NULL;
 	struct dir_all a;
-	int rc;
 
 	memset(&a, 0, sizeof(a));
 	job->status = 200;
-	if (dir_writer_open(job->cfg, &w) != EG_OK || (rc = dir_read_all(w, &a)) != EG_OK) {
+	if (dir_writer_open(job->cfg, &w) != EG_OK || dir_read_all(w, &a) != EG_OK) {
 		log_warnx("access review: the directory cannot be read: %s",
 		    w != NULL ? dir_writer_error(w) : "no connection");
 		job_fail(job, 503, "directory-unavailable");
@@ -456,11 +455,12 @@ job_start(struct request *r, struct api_job *job)
 		pthread_attr_destroy(&attr);
 	}
 	if (rc != 0) {
+		/* Answered like a failed job, on the call that follows the resumption: a
+		 * suspended connection takes no answer. */
 		log_warnx("request %s: cannot start the access review: %s", r->id, strerror(rc));
+		job_fail(job, 503, "internal");
+		job->done = 1;
 		MHD_resume_connection(r->conn);
-		r->job = NULL;
-		api_job_free(job);
-		return respond_error(r, 503, "internal", NULL);
 	}
 	return MHD_YES;
 }
@@ -474,6 +474,10 @@ job_answer(struct request *r)
 
 	if (!job->done)
 		return MHD_YES;         /* woken early: the job resumes it */
+	/* An officer asking about someone outside their organisation is recorded too. */
+	if (job->status == 404 && record_decision(r, REC_REQUEST, 0, EG_ERR_NOT_FOUND,
+	    job->reason, 0, 0) != EG_OK)
+		return respond_audit_unavailable(r);
 	if (job->status != 200)
 		return respond_error(r, job->status, job->reason, NULL);
 	if (record_read(r, "access-review") != EG_OK)
@@ -611,7 +615,8 @@ review_verdict(struct request *r)
 	else if ((h = holds(r, q.nrn, q.role, q.scope)) < 0)
 		ret = respond_error(r, 503, "directory-unavailable", NULL);
 	else if (h == 0)
-		ret = respond_error(r, 404, "not-held", NULL);
+		ret = record_decision(r, REC_REQUEST, 0, EG_ERR_NOT_FOUND, "not-held", 0, 0) !=
+		    EG_OK ? respond_audit_unavailable(r) : respond_error(r, 404, "not-held", NULL);
 	else if (record_review(r, q.nrn, q.role, q.scope, q.verdict) != EG_OK ||
 	    audit_flush(r->gw->audit) != EG_OK)
 		ret = respond_audit_unavailable(r);

@@ -82,6 +82,8 @@ def test_what_can_is_limited_to_own_facilities(stack):
     # Someone of organisation B only: nothing of them is shown.
     r = post(officer, "what-can", {"nrn": stack.person("member-schommel")["nrn"]})
     assert r.status == 404, r
+    rec = stack.audit_record(r.json()["request_id"])      # the probe is recorded
+    assert rec["decision"] == "deny" and rec["reason"] == "not-in-organisation", rec
     # The number goes in the body: a GET with it is no route of the API.
     r = stack.request("GET", API + "what-can?nrn=" + stack.person("multi-org")["nrn"],
                       who="secoff-a", headers={"Cookie": officer.cookie})
