@@ -79,12 +79,20 @@ review_open(struct review *rv, const char *config, const char *cmd)
 /* ---- who-can ---------------------------------------------------------------------- */
 
 static void
+who_header(void)
+{
+	printf("%-28s %-12s %-20s %-32s %-16s %s\n", "name", "national nr", "role", "scope",
+	    "rule", "acting for");
+}
+
+static void
 who_line(void *arg, const struct policy_who *w)
 {
 	char masked[16], scope[EG_MAX_ID + 16];
 	size_t *found = arg;
 
-	(*found)++;
+	if ((*found)++ == 0)
+		who_header();
 	log_mask_nrn(w->person->nrn, masked, sizeof(masked));
 	if (w->grant != NULL)
 		snprintf(scope, sizeof(scope), "%s:%s", dir_scope_kind_name(w->grant->kind),
@@ -106,8 +114,6 @@ who_can(struct review *rv, const char *method, const char *target)
 	int64_t t0 = eg_now_us();
 	int r;
 
-	printf("%-28s %-12s %-20s %-32s %-16s %s\n", "name", "national nr", "role", "scope",
-	    "rule", "acting for");
 	r = policy_who_can(rv->policy, a, NULL, method, target, path, sizeof(path), &kind,
 	    &rule, who_line, &found);
 	if (r == EG_ERR_PARSE) {
@@ -128,6 +134,8 @@ who_can(struct review *rv, const char *method, const char *target)
 		    method, path, rule);
 		return EXIT_OK;
 	}
+	if (found == 0)
+		who_header();
 	printf("%zu %s could make %s %s (directory: %zu people with roles, %zu facilities; "
 	    "%.1f ms)\n", found, found == 1 ? "person" : "people", method, path, a->npeople,
 	    a->nfacilities, (double)(eg_now_us() - t0) / 1000.0);
