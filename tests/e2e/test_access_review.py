@@ -4,7 +4,9 @@ rights of their own organisation only (another organisation's officer sees nothi
 it), a non-officer gets 403, national numbers go in bodies, and each verdict is a
 kind=review record from which the overdue list is computed."""
 import json
+import time
 
+import harness
 from test_admin_api import Admin
 
 API = "/eidgate/audit/api/"
@@ -162,3 +164,35 @@ def test_another_organisations_officer_sees_nothing_of_it(stack):
     finally:
         r = vte_b.revoke(nrn, "security-officer", "organisation:" + ORG_B)
         assert r.status in (200, 204), r
+
+
+def test_a_confirmation_holds_for_the_review_period(stack):
+    """[audit] review_period: a confirmed right is overdue again once the period is over
+    (a gateway of its own with a 2 s period and its own log)."""
+    port = harness.gateway_variant(stack, "review", {"sync = group": "sync = group\n"
+                                                     "review_period = 2s"})
+    try:
+        me = harness.request_on(stack, port, "GET", "/eidgate/whoami", who="secoff-a")
+        hdr = {"Cookie": me.headers["set-cookie"].split(";")[0]}
+
+        def rudi():
+            r = harness.request_on(stack, port, "GET", API + "review", who="secoff-a",
+                                   headers=hdr)
+            assert r.status == 200 and r.json()["period_seconds"] == 2, r
+            return [x for x in r.json()["rights"] if x["name"] == "Rudi Gerrits"][0]
+
+        assert rudi()["overdue"] is True and rudi()["last_confirmed"] is None
+        r = harness.request_on(stack, port, "POST", API + "review", who="secoff-a",
+                               headers=dict(hdr, **{"X-Eidgate-CSRF": me.json()["csrf"],
+                                                    "Content-Type": "application/json"}),
+                               body=json.dumps({"nrn": stack.person("mod-molenberg")["nrn"],
+                                                "role": "moduleerder",
+                                                "scope": "facility:ckg-molenberg",
+                                                "verdict": "confirmed"}))
+        assert r.status == 201, r
+        assert rudi()["overdue"] is False
+        time.sleep(2.5)
+        again = rudi()
+        assert again["overdue"] is True and again["last_verdict"] == "confirmed", again
+    finally:
+        stack.stop_process("review")
