@@ -19,6 +19,7 @@
  * the overdue list is computed from them and [audit] review_period.
  */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +32,7 @@
 #include "eidgate/config.h"
 #include "eidgate/directory.h"
 #include "eidgate/err.h"
+#include "eidgate/limits.h"
 #include "eidgate/log.h"
 #include "eidgate/pages.h"
 #include "eidgate/policy.h"
@@ -48,6 +50,7 @@ struct api_job {
 	const struct policy *policy;
 	struct audit_log *audit;
 	struct audit_witness *witness;
+	atomic_int *running;            /* the gateway's count of reviews running */
 	char org[EG_MAX_ID];
 	char method[16], target[EG_MAX_PATH], nrn[EG_NRN_LEN + 1];
 	int64_t now_us;
@@ -427,6 +430,7 @@ job_run(void *arg)
 	dir_all_free(&a);
 	dir_writer_close(w);
 	job->done = 1;
+	atomic_fetch_sub(job->running, 1);
 	/* The last touch: once resumed, the event loop owns the job again. */
 	MHD_resume_connection(job->conn);
 	return NULL;
@@ -447,6 +451,12 @@ job_start(struct request *r, struct api_job *job)
 	job->audit = r->gw->audit;
 	job->witness = r->gw->witness;
 	job->now_us = eg_now_us();
+	job->running = &r->gw->review_jobs;
+	if (atomic_fetch_add(job->running, 1) >= EG_MAX_REVIEW_JOBS) {
+		atomic_fetch_sub(job->running, 1);
+		api_job_free(job);
+		return respond_error(r, 503, "review-busy", NULL);
+	}
 	r->job = job;
 	MHD_suspend_connection(r->conn);
 	if ((rc = pthread_attr_init(&attr)) == 0) {
@@ -460,6 +470,7 @@ job_start(struct request *r, struct api_job *job)
 		log_warnx("request %s: cannot start the access review: %s", r->id, strerror(rc));
 		job_fail(job, 503, "internal");
 		job->done = 1;
+		atomic_fetch_sub(job->running, 1);
 		MHD_resume_connection(r->conn);
 	}
 	return MHD_YES;

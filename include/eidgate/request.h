@@ -91,6 +91,7 @@ struct gateway {
 	char origin[512];               /* https://host:port users see */
 	atomic_ulong request_counter;
 	atomic_int draining;            /* SIGTERM received: readyz says so (server/drain.c) */
+	atomic_int review_jobs;         /* api/'s access reviews running (audit_review.c) */
 	char id_prefix[9];              /* random, per start: request ids are prefix + counter */
 	struct metrics *metrics;        /* the counters of /eidgate/metrics (metrics.h) */
 	struct keys *keys;              /* sealing and signing: the key process (keys.h) */

@@ -4,6 +4,7 @@ rights of their own organisation only (another organisation's officer sees nothi
 it), a non-officer gets 403, national numbers go in bodies, and each verdict is a
 kind=review record from which the overdue list is computed."""
 import json
+import threading
 import time
 
 import harness
@@ -196,3 +197,26 @@ def test_a_confirmation_holds_for_the_review_period(stack):
         assert again["overdue"] is True and again["last_verdict"] == "confirmed", again
     finally:
         stack.stop_process("review")
+
+
+def test_concurrent_reviews_are_bounded_and_all_answered(stack):
+    """At most EG_MAX_REVIEW_JOBS run at once; the others get 503 review-busy at once,
+    and the count comes back down (a call afterwards is answered)."""
+    officer = Admin(stack, "secoff-a")
+    results = []
+
+    def one():
+        r = post(officer, "who-can", {"method": "GET", "path": MOLENBERG})
+        results.append((r.status, r.json().get("reason")))
+
+    threads = [threading.Thread(target=one) for _ in range(12)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(results) == 12
+    assert all(s == 200 or (s == 503 and reason == "review-busy") for s, reason in results), \
+        results
+    assert any(s == 200 for s, _ in results)
+    for _ in range(3):
+        assert who_can(officer, MOLENBERG)["count"] >= 3
