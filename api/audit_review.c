@@ -4,8 +4,9 @@
  *   POST who-can   {method, path[, org]}   who of the organisation could make it now
  *   POST what-can  {nrn[, org]}            what one of its people reaches, route by route,
  *                                          among the organisation's facilities
- *   GET  review[?org=O]                    every right given in the organisation, its
- *                                          last verdict and whether it is overdue
+ *   GET  review[?org=O][&overdue=1]        every right given in the organisation (or
+ *                                          the overdue ones), its last verdict and
+ *                                          whether it is overdue
  *   POST review    {nrn, role, scope, verdict[, org]}   a verdict: confirmed, to-remove
  * The reviews are policy.h policy_who_can / policy_what_can, as for `eidgate access`;
  * only the grants of the officer's organisation count, so nothing of another one shows.
@@ -54,6 +55,7 @@ struct api_job {
 	char org[EG_MAX_ID];
 	char method[16], target[EG_MAX_PATH], nrn[EG_NRN_LEN + 1];
 	int64_t now_us;
+	int only_overdue;               /* GET review?overdue=1 */
 	/* the outcome, written by the thread before it resumes the connection */
 	int done;
 	unsigned status;                /* 200, or the error's */
@@ -395,11 +397,18 @@ job_list(struct api_job *job, const struct dir_all *a)
 		job_fail(job, 503, "audit-unavailable");
 		return;
 	}
-	for (i = 0; i < a->nholdings; i++)
-		if ((go = policy_grant_org(&a->holdings[i].grant)) != NULL &&
-		    strcmp(go, job->org) == 0)
-			json_array_append_new(rights, right_json(job, a, &a->holdings[i], v.by_right,
-			    &overdue));
+	for (i = 0; i < a->nholdings; i++) {
+		size_t before = overdue;
+		json_t *j;
+		if ((go = policy_grant_org(&a->holdings[i].grant)) == NULL ||
+		    strcmp(go, job->org) != 0)
+			continue;
+		j = right_json(job, a, &a->holdings[i], v.by_right, &overdue);
+		if (job->only_overdue && overdue == before)
+			json_decref(j);
+		else
+			json_array_append_new(rights, j);
+	}
 	json_decref(v.by_right);
 	job->answer = json_pack("{s:s, s:I, s:I, s:I, s:o}", "organisation", job->org,
 	    "period_days", (json_int_t)(job->cfg->audit_review_period_ms / 86400000),
@@ -641,6 +650,7 @@ review_verdict(struct request *r)
 enum MHD_Result
 api_audit_review(struct request *r)
 {
+	const char *only;
 	enum MHD_Result ret;
 	struct api_job *job;
 
@@ -648,7 +658,12 @@ api_audit_review(struct request *r)
 		return job_answer(r);
 	if (strcmp(r->method, "POST") == 0)
 		return review_verdict(r);
-	if ((job = job_new(r, JOB_LIST, NULL, &ret)) == NULL)
+	only = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "overdue");
+	if (only != NULL && strcmp(only, "1") != 0 && strcmp(only, "0") != 0)
+		return respond_error(r, 400, "filter", NULL);
+	if ((job = job_new(r, JOB_LIST, MHD_lookup_connection_value(r->conn,
+	    MHD_GET_ARGUMENT_KIND, "org"), &ret)) == NULL)
 		return ret;
+	job->only_overdue = only != NULL && strcmp(only, "1") == 0;
 	return job_start(r, job);
 }

@@ -62,6 +62,13 @@ async function officer(browser, ctx, lang, who) {
   assert.ok(recs.length > 0 && recs.at(-1).action === "confirmed" &&
     recs.at(-1).actor === nrnOf(ctx, "secoff-a"), JSON.stringify(recs));
   assert.ok(await page.locator("#review-table tr.overdue").count() > 0, "other rights stay overdue");
+  // only the overdue ones
+  await page.getByLabel(msg(lang, "review.overdue-only")).check();
+  await eventually(async () => (await page.locator("#review-table tbody tr:not(.overdue)").count())
+    === 0, "only overdue rights listed");
+  assert.ok(await page.locator("#review-table tbody tr.overdue").count() > 0);
+  await page.getByLabel(msg(lang, "review.overdue-only")).uncheck();
+  await reviewRow(page, lang, who.name, who.role, who.scope).waitFor();
   await checkA11y(page, "review list " + lang);
   await shot(ctx, page, "review-list-" + lang);
 

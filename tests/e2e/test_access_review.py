@@ -125,6 +125,16 @@ def test_review_is_recorded_and_the_overdue_list_follows(stack):
     now = {(x["name"], x["role"], x["scope"]): x for x in review_list(officer)["rights"]}
     bk = ("Bram Claes", "lb", "facility:ckg-molenberg")
     assert now[bk]["last_verdict"] == "to-remove" and now[bk]["overdue"] is True
+    # Only the overdue ones; another organisation's list is refused.
+    r = stack.request("GET", API + "review?overdue=1", who="secoff-a",
+                      headers={"Cookie": officer.cookie})
+    assert r.status == 200, r
+    late = r.json()["rights"]
+    assert late and all(x["overdue"] for x in late) and len(late) == r.json()["overdue"]
+    assert key not in {(x["name"], x["role"], x["scope"]) for x in late}
+    r = stack.request("GET", API + "review?org=" + ORG_B, who="secoff-a",
+                      headers={"Cookie": officer.cookie})
+    assert r.status == 403, r
     # Refusals: a verdict that is none, a right not held, a right of organisation B.
     r = post(officer, "review", {"nrn": rudi, "role": "moduleerder",
                                  "scope": "facility:ckg-molenberg", "verdict": "maybe"})

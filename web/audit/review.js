@@ -137,13 +137,14 @@ function reviewRow(right) {
 async function loadReview() {
   const tbody = rv("review-table").tBodies[0];
   rv("review-summary").textContent = t("review.busy");
+  const only = rv("review-overdue-only").checked ? "&overdue=1" : "";
   const res = (await eidgateApi("GET", "/eidgate/audit/api/review?org=" +
-    encodeURIComponent(review.org))).data;
+    encodeURIComponent(review.org) + only)).data;
   // Overdue first, then by name.
   res.rights.sort((a, b) => (b.overdue - a.overdue) || a.name.localeCompare(b.name));
   tbody.replaceChildren(...res.rights.map(reviewRow));
-  rv("review-summary").textContent = t("review.summary", { count: res.rights.length,
-    overdue: res.overdue, days: res.period_days });
+  rv("review-summary").textContent = t(only ? "review.summary-overdue" : "review.summary",
+    { count: res.rights.length, overdue: res.overdue, days: res.period_days });
 }
 
 function guarded(fn, summary) {
@@ -162,6 +163,7 @@ document.addEventListener("eidgate-org", (ev) => {
   review.csrf = ev.detail.csrf;
   guarded(loadReview, "review-summary")();
 });
+rv("review-overdue-only").addEventListener("change", guarded(loadReview, "review-summary"));
 rv("who-form").addEventListener("submit", guarded(() => whoCan(rv("who-form")), "who-summary"));
 rv("what-form").addEventListener("submit",
   guarded(() => whatCan(rv("what-form")), "what-summary"));
