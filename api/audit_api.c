@@ -107,9 +107,8 @@ params_open(struct request *r, struct params *pa, enum MHD_Result *ret)
 	return 0;
 }
 
-/* Is the user security officer of organisation org? */
-static int
-officer_of(const struct request *r, const char *org)
+int
+api_officer_of(const struct request *r, const char *org)
 {
 	const struct dir_person *p = r->user.person;
 	size_t i;
@@ -122,8 +121,8 @@ officer_of(const struct request *r, const char *org)
 	return 0;
 }
 
-static enum MHD_Result
-refuse_officer(struct request *r)
+enum MHD_Result
+api_refuse_officer(struct request *r)
 {
 	if (record_decision(r, REC_REQUEST, 0, EG_ERR_DENIED, "not-security-officer", 0, 0) != EG_OK)
 		return respond_audit_unavailable(r);
@@ -173,7 +172,7 @@ api_audit_scope(struct request *r)
 	}
 	if (json_array_size(orgs) == 0) {
 		json_decref(orgs);
-		return refuse_officer(r);
+		return api_refuse_officer(r);
 	}
 	return respond_json_obj(r, 200, json_pack("{s:s, s:o}", "name", r->user.id.name,
 	    "organisations", orgs));
@@ -342,7 +341,7 @@ read_search(struct params *pa, struct audit_search *s, long long dflt_limit,
 {
 	if (api_audit_search(&pa->a, s, dflt_limit, max_limit) != 0)
 		return -1;
-	if (s->person_text != NULL && s->f.org != NULL && officer_of(pa->r, s->f.org) &&
+	if (s->person_text != NULL && s->f.org != NULL && api_officer_of(pa->r, s->f.org) &&
 	    find_person(pa->r, s, s->f.org, s->person_text) != 0)
 		return -2;
 	return 0;
@@ -508,8 +507,8 @@ records(struct request *r, struct params *pa)
 	if ((rc = read_search(pa, &s, csv ? EG_MAX_AUDIT_CSV : RECORDS_DEFAULT,
 	    csv ? EG_MAX_AUDIT_CSV : EG_MAX_PAGE)) != 0)
 		return refuse_search(r, rc);
-	if (!officer_of(r, s.f.org))
-		return refuse_officer(r);
+	if (!api_officer_of(r, s.f.org))
+		return api_refuse_officer(r);
 	if (!logged(r))
 		return respond_audit_unavailable(r);
 	if ((out = walk(r, &s, csv ? AUDIT_FMT_CSV : AUDIT_FMT_JSON, &len, &total)) == NULL)
@@ -596,8 +595,8 @@ stats(struct request *r, struct params *pa)
 
 	if ((rc = read_search(pa, &s, 1, EG_MAX_AUDIT_CSV)) != 0)   /* paging is ignored */
 		return refuse_search(r, rc);
-	if (!officer_of(r, s.f.org))
-		return refuse_officer(r);
+	if (!api_officer_of(r, s.f.org))
+		return api_refuse_officer(r);
 	if (!logged(r))
 		return respond_audit_unavailable(r);
 	s.f.limit = 0;
@@ -633,8 +632,8 @@ api_audit_verify(struct request *r)
 	struct audit_live_status st;
 	uint64_t mine = 0;
 
-	if (!officer_of(r, org))
-		return refuse_officer(r);
+	if (!api_officer_of(r, org))
+		return api_refuse_officer(r);
 	if (audit_verify_live(r->gw->audit, &st) != EG_OK)
 		return respond_json_obj(r, 200, json_pack("{s:b, s:s, s:s, s:s}", "ok", 0,
 		    "organisation", org, "reason", "log-broken", "error",

@@ -100,4 +100,24 @@ struct audit_search {
 int api_audit_search(struct audit_params *pa, struct audit_search *s, long long dflt_limit,
     long long max_limit);
 
+/* audit_review.c: the bodies of the officers' access review (fuzzed). */
+enum review_body { REVIEW_WHO, REVIEW_WHAT, REVIEW_VERDICT };
+struct review_req {
+	const char *org;                /* NULL: the first the user is officer of */
+	const char *method, *path;      /* who-can */
+	char nrn[EG_NRN_LEN + 1];       /* what-can, verdict: 11 digits, check digits valid */
+	const char *role, *scope, *verdict;     /* verdict */
+};
+/* Checks the body j (may be NULL: not JSON) of kind b: NULL when every field is valid
+ * (a known method, a path from "/" shorter than EG_MAX_PATH, a national number as people
+ * write it, a known role, a scope that parses, "confirmed" or "to-remove"), else the
+ * name of the first field at fault ("body" when j is not an object). Other keys are
+ * ignored. Pointers into j. Pure. */
+const char *api_review_parse(json_t *j, enum review_body b, struct review_req *q);
+
+/* audit_api.c: is the user security officer of organisation org (NULL: no)? */
+int api_officer_of(const struct request *r, const char *org);
+/* The 403 of a user who is no security officer (of that organisation), recorded. */
+enum MHD_Result api_refuse_officer(struct request *r);
+
 #endif

@@ -4,6 +4,10 @@ LDIF made by demo/directory/make-ldif.sh from generated tables) with PEOPLE peop
 2,000) in FACILITIES/20 organisations, one VTE per organisation; then `eidgate access
 who-can` for a facility's module pages, timed whole (reading the directory included)
 and for its decisions alone (the command's own figure), and `what-can` for one person.
+Then the same through the security officers' API of a running gateway (POST who-can,
+POST what-can, GET review, as the demo officer of organisation 0412345614), while a
+second client asks /eidgate/healthz every 20 ms: its slowest answer during the calls
+shows whether the event loop kept serving while the directory was read.
 
 usage: python3 bench/whocan.py [BIN_DIR]  (PEOPLE, FACILITIES, RUNS in the environment)
 """
@@ -12,6 +16,7 @@ import random
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -102,8 +107,59 @@ def main():
         ms, out = timed([eid, "access", "what-can", "-c", conf, "--nrn", nrn(PEOPLE - 1)])
         print("what-can one person: %.0f ms (%d routes listed)"
               % (ms, sum(1 for l in out.splitlines() if l.startswith("  "))))
+        api(stack, conf)
     finally:
         stack.stop()
+
+
+def probe(stack, stop, out):
+    """GET /eidgate/healthz every 20 ms until stop is set: the answer times (ms)."""
+    while not stop.is_set():
+        t = time.perf_counter()
+        stack.request("GET", "/eidgate/healthz")
+        out.append((time.perf_counter() - t) * 1000)
+        time.sleep(0.02)
+
+
+def api(stack, conf):
+    from test_admin_api import Admin
+    stack.config = conf
+    stack.start_gateway()
+    officer = Admin(stack, "secoff-a")
+    calls = [("POST who-can", lambda: officer.post("/eidgate/audit/api/who-can", {
+                 "method": "GET", "path": "/modules/facilities/ckg-molenberg/modules"})),
+             ("POST what-can", lambda: officer.post("/eidgate/audit/api/what-can", {
+                 "nrn": stack.person("mod-betlehem")["nrn"]})),
+             ("GET review", lambda: stack.request("GET", "/eidgate/audit/api/review",
+                                                  who="secoff-a",
+                                                  headers={"Cookie": officer.cookie}))]
+    idle = []
+    stop = threading.Event()
+    th = threading.Thread(target=probe, args=(stack, stop, idle))
+    th.start()
+    time.sleep(1)
+    stop.set()
+    th.join()
+    print("gateway: healthz alone: median %.1f ms, max %.1f ms"
+          % (sorted(idle)[len(idle) // 2], max(idle)))
+    for name, call in calls:
+        walls, probes = [], []
+        for _ in range(RUNS):
+            stop = threading.Event()
+            th = threading.Thread(target=probe, args=(stack, stop, probes))
+            th.start()
+            t = time.perf_counter()
+            r = call()
+            walls.append((time.perf_counter() - t) * 1000)
+            stop.set()
+            th.join()
+            assert r.status == 200, r
+        body = r.json()
+        size = len(body.get("people", body.get("rights", body.get("backends", []))))
+        print("officers' API %s: %d runs: min %.0f ms, median %.0f ms (%d items); healthz "
+              "meanwhile: %d answers, median %.1f ms, max %.1f ms"
+              % (name, RUNS, min(walls), sorted(walls)[len(walls) // 2], size, len(probes),
+                 sorted(probes)[len(probes) // 2], max(probes)))
 
 
 if __name__ == "__main__":

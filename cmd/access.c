@@ -11,8 +11,8 @@
  *
  * "Could" means: with any facility the person may choose to act for (those of their
  * facility grants, and every facility of an organisation where they hold a role), or
- * none. The directory is read whole (directory.h dir_read_all), then every person is
- * decided by the same policy_decide() the gateway runs.
+ * none. The directory is read whole (directory.h dir_read_all); the reviews themselves
+ * are policy.h policy_who_can and policy_what_can, which the officers' API shares.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -76,152 +76,66 @@ review_open(struct review *rv, const char *config, const char *cmd)
 	return EXIT_OK;
 }
 
-/* ---- one person, every context they may choose ---------------------------------- */
-
-static const char *
-all_facility_org(void *arg, const char *facility)
-{
-	const struct dir_facility *f = dir_all_facility(arg, facility);
-
-	return f != NULL ? f->org : NULL;
-}
-
-struct subject_run {
-	const struct dir_all *a;
-	struct eg_subject s;
-	const char *fac, *org;          /* the context that decided, when allowed */
-};
-
-static void
-set_context(struct subject_run *sr, const char *fac, const char *org)
-{
-	const struct dir_org *o = org != NULL ? dir_all_org(sr->a, org) : NULL;
-
-	sr->s.context_facility = fac;
-	sr->s.context_org = org;
-	sr->s.capacities = o != NULL ? o->capacity_ptrs : NULL;
-	sr->s.ncapacities = o != NULL ? o->ncapacities : 0;
-}
-
-/* Decides with no context, then with each one the person may choose; 1 when one allows
- * by rule (NULL: any rule), with *d that decision and sr->fac/org its context. */
-static int
-decide_any(struct subject_run *sr, const struct policy *p, const char *method,
-    const char *path, const char *rule, struct policy_decision *d)
-{
-	const struct dir_all *a = sr->a;
-	size_t i, j;
-
-#define TRY(f, o)                                                                    \
-	do {                                                                         \
-		set_context(sr, (f), (o));                                           \
-		policy_decide(p, method, path, &sr->s, d);                           \
-		if (d->allow && (rule == NULL || strcmp(d->rule, rule) == 0)) {      \
-			sr->fac = (f);                                               \
-			sr->org = (o);                                               \
-			return 1;                                                    \
-		}                                                                    \
-	} while (0)
-
-	TRY(NULL, NULL);
-	for (i = 0; i < sr->s.ngrants; i++) {
-		const struct eg_grant *g = &sr->s.grants[i];
-		if (g->kind == EG_SCOPE_FACILITY)
-			TRY(g->scope, g->org);
-		if (g->kind != EG_SCOPE_ORGANISATION)
-			continue;
-		TRY(NULL, g->scope);
-		for (j = 0; j < a->nfacilities; j++)
-			if (strcmp(a->facilities[j].org, g->scope) == 0)
-				TRY(a->facilities[j].id, g->scope);
-	}
-#undef TRY
-	return 0;
-}
-
-static void
-subject_init(struct subject_run *sr, const struct dir_all *a, const struct eg_grant *g,
-    size_t n)
-{
-	memset(sr, 0, sizeof(*sr));
-	sr->a = a;
-	sr->s.authenticated = 1;
-	sr->s.grants = g;
-	sr->s.ngrants = n;
-	sr->s.facility_org = all_facility_org;
-	sr->s.facility_org_arg = (void *)(uintptr_t)a;
-}
-
-/* The grant that lets the person make the request: the first that, held alone in the
- * same context, still has the same rule allow it. NULL when no single grant does
- * (the rule asks no role, or several together). */
-static const struct eg_grant *
-deciding_grant(const struct subject_run *sr, const struct policy *p, const char *method,
-    const char *path, const struct policy_decision *d)
-{
-	struct eg_subject one = sr->s;
-	struct policy_decision d1;
-	size_t i;
-
-	one.ngrants = 1;
-	for (i = 0; i < sr->s.ngrants; i++) {
-		one.grants = &sr->s.grants[i];
-		policy_decide(p, method, path, &one, &d1);
-		if (d1.allow && strcmp(d1.rule, d->rule) == 0)
-			return &sr->s.grants[i];
-	}
-	return NULL;
-}
-
 /* ---- who-can ---------------------------------------------------------------------- */
+
+static void
+who_header(void)
+{
+	printf("%-28s %-12s %-20s %-32s %-16s %s\n", "name", "national nr", "role", "scope",
+	    "rule", "acting for");
+}
+
+static void
+who_line(void *arg, const struct policy_who *w)
+{
+	char masked[16], scope[EG_MAX_ID + 16];
+	size_t *found = arg;
+
+	if ((*found)++ == 0)
+		who_header();
+	log_mask_nrn(w->person->nrn, masked, sizeof(masked));
+	if (w->grant != NULL)
+		snprintf(scope, sizeof(scope), "%s:%s", dir_scope_kind_name(w->grant->kind),
+		    w->grant->scope);
+	printf("%-28s %-12s %-20s %-32s %-16s %s\n", w->person->name[0] ? w->person->name :
+	    "(no name)", masked, w->grant != NULL ? w->grant->role : "-",
+	    w->grant != NULL ? scope : "-", w->rule, w->facility != NULL ? w->facility :
+	    w->org != NULL ? w->org : "-");
+}
 
 static int
 who_can(struct review *rv, const char *method, const char *target)
 {
-	char path[EG_MAX_PATH], query[EG_MAX_PATH], masked[16], scope[EG_MAX_ID + 16];
+	char path[EG_MAX_PATH];
 	const struct dir_all *a = &rv->all;
-	struct policy_decision d;
-	struct subject_run sr;
-	size_t i, found = 0;
+	enum policy_who_kind kind;
+	const char *rule;
+	size_t found = 0;
 	int64_t t0 = eg_now_us();
+	int r;
 
-	if (!policy_method_known(method) ||
-	    policy_normalise_path(target, path, sizeof(path), query, sizeof(query)) != EG_OK) {
+	r = policy_who_can(rv->policy, a, NULL, method, target, path, sizeof(path), &kind,
+	    &rule, who_line, &found);
+	if (r == EG_ERR_PARSE) {
 		fprintf(stderr, "eidgate: access who-can: '%s %s' is not a request the gateway "
 		    "would serve\n", method, target);
 		return EXIT_USAGE;
 	}
-	subject_init(&sr, a, NULL, 0);
-	sr.s.authenticated = 0;
-	policy_decide(rv->policy, method, path, &sr.s, &d);
-	if (d.allow) {
-		printf("%s %s: anyone, without logging in (rule %s)\n", method, path, d.rule);
+	if (r != EG_OK) {
+		fprintf(stderr, "eidgate: access who-can: %s\n", eg_err(r));
+		return EXIT_FAILED;
+	}
+	if (kind == POLICY_WHO_ANYONE) {
+		printf("%s %s: anyone, without logging in (rule %s)\n", method, path, rule);
 		return EXIT_OK;
 	}
-	subject_init(&sr, a, NULL, 0);
-	if (decide_any(&sr, rv->policy, method, path, NULL, &d)) {
+	if (kind == POLICY_WHO_EVERYONE) {
 		printf("%s %s: everyone with an accepted eID card, roles or not (rule %s)\n",
-		    method, path, d.rule);
+		    method, path, rule);
 		return EXIT_OK;
 	}
-	printf("%-28s %-12s %-20s %-32s %-16s %s\n", "name", "national nr", "role", "scope",
-	    "rule", "acting for");
-	for (i = 0; i < a->npeople; i++) {
-		const struct dir_all_person *p = &a->people[i];
-		const struct eg_grant *g;
-		subject_init(&sr, a, &a->grants[p->first], p->n);
-		if (!decide_any(&sr, rv->policy, method, path, NULL, &d))
-			continue;
-		found++;
-		set_context(&sr, sr.fac, sr.org);
-		g = deciding_grant(&sr, rv->policy, method, path, &d);
-		log_mask_nrn(p->nrn, masked, sizeof(masked));
-		if (g != NULL)
-			snprintf(scope, sizeof(scope), "%s:%s", dir_scope_kind_name(g->kind), g->scope);
-		printf("%-28s %-12s %-20s %-32s %-16s %s\n", p->name[0] ? p->name : "(no name)",
-		    masked, g != NULL ? g->role : "-", g != NULL ? scope : "-", d.rule,
-		    sr.fac != NULL ? sr.fac : sr.org != NULL ? sr.org : "-");
-	}
+	if (found == 0)
+		who_header();
 	printf("%zu %s could make %s %s (directory: %zu people with roles, %zu facilities; "
 	    "%.1f ms)\n", found, found == 1 ? "person" : "people", method, path, a->npeople,
 	    a->nfacilities, (double)(eg_now_us() - t0) / 1000.0);
@@ -230,98 +144,47 @@ who_can(struct review *rv, const char *method, const char *target)
 
 /* ---- what-can --------------------------------------------------------------------- */
 
-static const char *
-first_method(unsigned m)
-{
-	static const char *const names[] = { "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE",
-		"OPTIONS" };
-	size_t i;
+struct what_out {
+	const char *backend;            /* the backend whose heading was printed last */
+	size_t shown;                   /* values of the open route */
+	int open;
+};
 
-	for (i = 0; i < 7; i++)
-		if (m & (1u << i))
-			return names[i];
-	return "GET";
+static void
+what_close(struct what_out *o)
+{
+	if (o->open)
+		printf("%s\n", o->shown ? "" : " nothing");
+	o->open = 0;
 }
 
 static void
-put_methods(unsigned m)
+what_route_line(void *arg, const char *backend, const struct policy_route *rt, int kind)
 {
-	static const char *const names[] = { "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE",
-		"OPTIONS" };
-	size_t i;
-	int first = 1;
+	struct what_out *o = arg;
+	char methods[64];
 
-	if (m == PM_ALL) {
-		fputs("*", stdout);
-		return;
-	}
-	for (i = 0; i < 7; i++)
-		if (m & (1u << i)) {
-			printf("%s%s", first ? "" : ",", names[i]);
-			first = 0;
-		}
+	(void)kind;
+	what_close(o);
+	if (o->backend == NULL || strcmp(o->backend, backend) != 0)
+		printf("backend %s\n", backend);
+	o->backend = backend;
+	policy_methods_text(rt->methods, methods, sizeof(methods));
+	printf("  %-16s %s %s:", rt->rule, methods, rt->pattern);
+	o->open = 1;
+	o->shown = 0;
 }
 
-/* The values an enumerated parameter takes: facility ids, organisations or regions. */
-static size_t
-param_values(const struct dir_all *a, int kind, size_t k, const char **out)
-{
-	size_t i, j, n = 0;
-
-	if (kind == EG_SCOPE_FACILITY)
-		return k < a->nfacilities ? (*out = a->facilities[k].id, 1) : 0;
-	if (kind == EG_SCOPE_ORGANISATION)
-		return k < a->norgs ? (*out = a->orgs[k].id, 1) : 0;
-	/* regions: each distinct eidgateRegion of the facilities */
-	for (i = 0; i < a->nfacilities; i++) {
-		for (j = 0; j < i && strcmp(a->facilities[j].region, a->facilities[i].region) != 0;
-		    j++)
-			;
-		if (j < i || a->facilities[i].region[0] == '\0')
-			continue;
-		if (n++ == k) {
-			*out = a->facilities[i].region;
-			return 1;
-		}
-	}
-	return 0;
-}
-
-/* One route: the values of its (first) scoped parameter the person reaches. */
 static void
-what_route(struct review *rv, struct subject_run *sr, size_t ri,
-    const struct policy_route *rt)
+what_reach(void *arg, const char *value)
 {
-	const char *values[POLICY_ROUTE_PARAMS] = { NULL }, *v;
-	struct policy_decision d;
-	char path[EG_MAX_PATH];
-	size_t k, pi, shown = 0;
-	int scoped = -1;
+	struct what_out *o = arg;
 
-	for (pi = 0; pi < rt->nparams; pi++)
-		if (rt->params[pi].kind >= 0) {
-			scoped = (int)pi;
-			break;
-		}
-	printf("  %-16s ", rt->rule);
-	put_methods(rt->methods);
-	printf(" %s:", rt->pattern);
-	if (scoped < 0) {
-		if (policy_route_path(rv->policy, ri, values, path, sizeof(path)) == EG_OK &&
-		    decide_any(sr, rv->policy, first_method(rt->methods), path, rt->rule, &d))
-			shown = 1, printf(" yes");
-	} else {
-		for (k = 0; param_values(&rv->all, rt->params[scoped].kind, k, &v); k++) {
-			values[scoped] = v;
-			if (policy_route_path(rv->policy, ri, values, path, sizeof(path)) != EG_OK ||
-			    !decide_any(sr, rv->policy, first_method(rt->methods), path, rt->rule,
-			    &d))
-				continue;
-			printf("%s %s", shown ? "," : "", v);
-			shown++;
-		}
-	}
-	printf("%s\n", shown ? "" : " nothing");
+	if (value == NULL)
+		printf(" yes");
+	else
+		printf("%s %s", o->shown ? "," : "", value);
+	o->shown++;
 }
 
 static int
@@ -329,30 +192,30 @@ what_can(struct review *rv, const char *nrn)
 {
 	const struct dir_all *a = &rv->all;
 	const struct dir_all_person *p;
-	struct policy_route rt;
-	struct subject_run sr;
-	size_t b, i, k;
-	char masked[16];
+	struct what_out o = { NULL, 0, 0 };
+	const struct policy_what_cb cb = { what_route_line, what_reach, NULL, &o };
+	const struct eg_grant *g;
+	size_t k, n;
+	int r;
 
 	if (strlen(nrn) != EG_NRN_LEN || strspn(nrn, "0123456789") != EG_NRN_LEN) {
 		fprintf(stderr, "eidgate: access what-can: --nrn must be 11 digits\n");
 		return EXIT_USAGE;
 	}
-	log_mask_nrn(nrn, masked, sizeof(masked));
 	p = dir_all_person(a, nrn);
-	subject_init(&sr, a, p != NULL ? &a->grants[p->first] : NULL, p != NULL ? p->n : 0);
+	g = p != NULL ? &a->grants[p->first] : NULL;
+	n = p != NULL ? p->n : 0;
 	printf("%s (%s): ", p != NULL && p->name[0] ? p->name : "(no roles in the directory)",
 	    nrn);
-	for (k = 0; k < sr.s.ngrants; k++)
-		printf("%s%s %s:%s", k ? ", " : "", sr.s.grants[k].role,
-		    dir_scope_kind_name(sr.s.grants[k].kind), sr.s.grants[k].scope);
-	printf("%s\n", sr.s.ngrants ? "" : "no roles");
-	for (b = 0; b < policy_backend_count(rv->policy); b++) {
-		const struct policy_backend *be = policy_backend_at(rv->policy, b);
-		printf("backend %s\n", be->name);
-		for (i = 0; policy_route(rv->policy, i, &rt) == EG_OK; i++)
-			if (!rt.deny && strcmp(rt.backend, be->name) == 0)
-				what_route(rv, &sr, i, &rt);
+	for (k = 0; k < n; k++)
+		printf("%s%s %s:%s", k ? ", " : "", g[k].role, dir_scope_kind_name(g[k].kind),
+		    g[k].scope);
+	printf("%s\n", n ? "" : "no roles");
+	r = policy_what_can(rv->policy, a, NULL, g, n, &cb);
+	what_close(&o);
+	if (r != EG_OK) {
+		fprintf(stderr, "eidgate: access what-can: %s\n", eg_err(r));
+		return EXIT_FAILED;
 	}
 	return EXIT_OK;
 }

@@ -108,6 +108,8 @@ static const struct cfg_row rows[] = {
 	{ "audit", "peer_keys", T_PATHS, F(audit_peer_keys), 0, 0, "", NULL },
 	{ "audit", "peer_ca", T_PATH, F(audit_peer_ca), 0, 0, "", NULL },
 	{ "audit", "receipt_from", T_ADDRS, F(audit_receipt_from), 0, 0, "", NULL },
+	{ "audit", "review_period", T_DUR, F(audit_review_period_ms), 1000, 3650LL * 86400000,
+	    "90d", NULL },
 	{ "assertion", "signing_key", T_PATH, F(assertion_key), 0, 0, NULL, NULL },
 	{ "assertion", "publish_keys", T_PATHS, F(assertion_publish_keys), 0, 0, "", NULL },
 	{ "assertion", "lifetime", T_DUR, F(assertion_lifetime_ms), 1000, 3600000, "60s", NULL },

@@ -77,7 +77,7 @@ int
 eg_parse_duration_ms(const char *s, int64_t *out_ms)
 {
 	static const struct unit units[] = {
-		{ "ms", 1 }, { "s", 1000 }, { "m", 60000 }, { "h", 3600000 },
+		{ "ms", 1 }, { "s", 1000 }, { "m", 60000 }, { "h", 3600000 }, { "d", 86400000 },
 	};
 	unsigned long long v;
 

@@ -25,6 +25,7 @@ static const char *const kind_names[] = {
 	[REC_POLICY] = "policy",
 	[REC_PSEUDONYM] = "pseudonym",
 	[REC_CONNECTION_REFUSED] = "connection-refused",
+	[REC_REVIEW] = "review",
 };
 
 const char *
@@ -322,6 +323,19 @@ record_rights(struct request *r, int allow, const char *reason, const char *acti
 	char org[EG_MAX_ID], fac[EG_MAX_ID];
 
 	record_base(r, &rec, REC_RIGHTS, allow, reason);
+	rights_fields(r, &rec, &c, org, fac);
+	return record_append(r, &rec);
+}
+
+int
+record_review(struct request *r, const char *target, const char *role, const char *scope,
+    const char *verdict)
+{
+	const struct change_of_rights c = { verdict, target, role, scope };
+	struct audit_record rec;
+	char org[EG_MAX_ID], fac[EG_MAX_ID];
+
+	record_base(r, &rec, REC_REVIEW, 1, verdict);
 	rights_fields(r, &rec, &c, org, fac);
 	return record_append(r, &rec);
 }

@@ -10,6 +10,7 @@
 #include <strings.h>
 
 
+#include "eidgate/api.h"
 #include "eidgate/err.h"
 #include "eidgate/forward.h"
 #include "eidgate/log.h"
@@ -487,6 +488,7 @@ req_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	free(r->body);
 	free(r->intent_ev);
 	free(r->intent_cert);
+	api_job_free(r->job);
 	dir_release(r->user.person);
 	dir_release(r->user.org);
 	dir_release(r->scope_org);

@@ -40,6 +40,17 @@ enum MHD_Result api_audit_scope(struct request *r);
 enum MHD_Result api_audit_records(struct request *r);
 enum MHD_Result api_audit_stats(struct request *r);
 enum MHD_Result api_audit_verify(struct request *r);
+/* The officers' access review (api/audit_review.c), for their own organisation:
+ * POST who-can {method, path[, org]}, POST what-can {nrn[, org]}, GET review[?org=],
+ * POST review {nrn, role, scope, verdict}. The first three read the whole directory on
+ * a thread of their own with the connection suspended (the event loop goes on). */
+enum MHD_Result api_audit_who_can(struct request *r);
+enum MHD_Result api_audit_what_can(struct request *r);
+enum MHD_Result api_audit_review(struct request *r);
+/* Frees a request's finished job (NULL: nothing). */
+struct api_job;
+void api_job_free(struct api_job *job);
+
 /* GET /eidgate/audit/peer/feed?after=N&limit=M: this log's records after seq N for a
  * peer's witness (audit_feed_live), only to a request signed with a key of [audit]
  * peer_keys (header X-Eidgate-Witness); anything else is refused with 403 and recorded. */

@@ -88,6 +88,9 @@ struct eg_config {
 	/* Client addresses (the backends) that may ask for decision receipts
 	 * (/eidgate/audit/api/receipt); empty: nobody. */
 	char audit_receipt_from[1024];
+	/* The officers' periodic access review: a right not confirmed within this period
+	 * is listed as overdue (api/audit_review.c). */
+	int64_t audit_review_period_ms;
 
 	char assertion_key[1024];
 	char assertion_publish_keys[4096];      /* in the JWK set, never signing (rotation) */

@@ -118,6 +118,10 @@
 #define EG_MAX_FORM_BODY (64 * 1024)
 /* Body of a request to a built-in endpoint (the PKCS#11 login): small JSON. */
 #define EG_MAX_BUILTIN_BODY (64 * 1024)
+/* Access reviews (api/audit_review.c) running at once per gateway: each reads the whole
+ * directory on a thread of its own (about 1 s and tens of MB on 50,000 people); more
+ * are answered 503 review-busy rather than queued. */
+#define EG_MAX_REVIEW_JOBS 2
 /* A static page file served from web/ (HTML, JS, CSS): the largest is a few KiB. */
 #define EG_MAX_STATIC_FILE (1024 * 1024)
 /* Accept-Language: the bytes read of it and the language ranges weighed. Browsers send

@@ -194,6 +194,66 @@ int policy_route(const struct policy *p, size_t i, struct policy_route *out);
 int policy_route_path(const struct policy *p, size_t i, const char *const *values,
     char *out, size_t len);
 
+
+/* ==== Access reviews (policy/access.c: `eidgate access`, the officers' pages) ====
+ *
+ * Who could make a request, and what one person reaches, over the whole directory
+ * (directory.h dir_read_all) with the same policy_decide() the gateway runs. "Could"
+ * means: with any context the person may choose (no facility; each facility of their
+ * facility grants; each organisation where they hold a role and each of its facilities).
+ * org (NULL: every organisation) keeps only the grants whose organisation it is (a
+ * facility grant's owner, an organisation grant's scope; region grants belong to none):
+ * an officer reviews the rights given in their organisation, and sees no other one's.
+ * Pure: reads p and a only; thread-safe for distinct callbacks.
+ */
+struct dir_all;
+struct dir_all_person;
+
+/* The organisation a grant belongs to, or NULL (a region grant). */
+const char *policy_grant_org(const struct eg_grant *g);
+
+enum policy_who_kind {
+	POLICY_WHO_PEOPLE,              /* only the people reported may */
+	POLICY_WHO_ANYONE,              /* anyone, without logging in */
+	POLICY_WHO_EVERYONE,            /* everyone logged in, roles or not */
+};
+struct policy_who {
+	const struct dir_all_person *person;
+	const struct eg_grant *grant;   /* the grant that lets them alone; NULL when none does
+	                                 * (the rule asks no role, or several together) */
+	const char *rule;               /* the allowing rule (points into p) */
+	const char *facility, *org;     /* the context they would act for (NULL: none) */
+};
+/*
+ * Normalises target into path (as the gateway would) and reports, through fn, each
+ * person who could make method + path; *kind says whether anyone or everyone logged
+ * in may (then fn is not called and *rule names the rule). EG_OK, EG_ERR_PARSE (not a
+ * request the gateway would serve) or EG_ERR_NOMEM.
+ */
+int policy_who_can(const struct policy *p, const struct dir_all *a, const char *org,
+    const char *method, const char *target, char *path, size_t pathlen,
+    enum policy_who_kind *kind, const char **rule,
+    void (*fn)(void *arg, const struct policy_who *w), void *arg);
+
+/*
+ * What the person with grants g[0 .. n) reaches, rule by rule (allow rules, grouped by
+ * backend in the policy's order): route(arg, backend, route, kind) opens a route (kind:
+ * the enum eg_scope_kind of its first scoped parameter, -1 when none), then reach(arg,
+ * value) names each value of that parameter the person reaches (a facility id, an
+ * organisation, a region), or once with NULL for a route without one. want (may be
+ * NULL) skips values before they are decided (0: skip). EG_OK or EG_ERR_NOMEM.
+ */
+struct policy_what_cb {
+	void (*route)(void *arg, const char *backend, const struct policy_route *rt, int kind);
+	void (*reach)(void *arg, const char *value);
+	int (*want)(void *arg, int kind, const char *value);
+	void *arg;
+};
+int policy_what_can(const struct policy *p, const struct dir_all *a, const char *org,
+    const struct eg_grant *g, size_t n, const struct policy_what_cb *cb);
+/* "GET,POST" of PM_* bits into out ("*" for every method). */
+void policy_methods_text(unsigned methods, char *out, size_t len);
+
 /* ==== Explanations (policy/explain.c, `eidgate policy explain`) ==== */
 
 #include <stdio.h>

@@ -49,6 +49,8 @@ enum rec_kind {
 	REC_PSEUDONYM,          /* an officer resolved a backend pseudonym ("pseudonym") */
 	REC_CONNECTION_REFUSED, /* a connection closed before any request: a limit, a PROXY
 	                         * header out of place ("connection-refused") */
+	REC_REVIEW,             /* an officer's access-review verdict on one right
+	                         * ("review") */
 };
 
 /* "request", "login", "login-refused", "logout", "rights", "session-revoked",
@@ -92,6 +94,16 @@ int record_read(struct request *r, const char *what);
  */
 int record_rights(struct request *r, int allow, const char *reason, const char *action,
     const char *target, const char *role, const char *scope);
+
+/*
+ * A REC_REVIEW record (allow) with the user, a security officer, as actor: their verdict
+ * on the right `role` on `scope` of target, in the periodic access review. verdict
+ * ("confirmed" or "to-remove") is both the record's action and its reason; the record
+ * names the scope's organisation and facility like record_rights, so that the overdue
+ * list (api/audit_review.c) is computed from the log alone. EG_OK or EG_ERR_AUDIT.
+ */
+int record_review(struct request *r, const char *target, const char *role,
+    const char *scope, const char *verdict);
 
 /*
  * The outcome of a request whose decision was recorded (REC_OUTCOME, linked to it by the

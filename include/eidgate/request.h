@@ -92,6 +92,7 @@ struct gateway {
 	char origin[512];               /* https://host:port users see */
 	atomic_ulong request_counter;
 	atomic_int draining;            /* SIGTERM received: readyz says so (server/drain.c) */
+	atomic_int review_jobs;         /* api/'s access reviews running (audit_review.c) */
 	char id_prefix[9];              /* random, per start: request ids are prefix + counter */
 	struct metrics *metrics;        /* the counters of /eidgate/metrics (metrics.h) */
 	struct keys *keys;              /* sealing and signing: the key process (keys.h) */
@@ -196,6 +197,9 @@ struct request {
 	 * intent_cert), malloc'd, or NULL. */
 	char *intent_ev;
 	char *intent_cert;
+	/* Slow work of api/ (a read of the whole directory) done by a thread of its own
+	 * while the connection is suspended; api_job_free()d when the request ends. */
+	struct api_job *job;
 };
 
 /* ---- the route table's rows (request/routes.c) --------------------------------------- */

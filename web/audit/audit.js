@@ -99,6 +99,10 @@ function whatOf(r) {
       role: r.role ? tOr("role.", r.role) : t("audit.all-roles"),
       scope: r.scope_name || r.scope || "–", target: personLabel(r.target_person) });
   }
+  if (r.kind === "review") {
+    return t("audit.review-" + r.action, { actor: actorLabel(r), role: tOr("role.", r.role),
+      scope: r.scope_name || r.scope || "–", target: personLabel(r.target_person) });
+  }
   const kind = r.kind === "request" ? "" : tOr("kind.", r.kind) + ": ";
   return kind + (r.method || "") + " " + (r.path || "");
 }
@@ -322,6 +326,8 @@ async function verify() {
 function chooseOrg(o) {
   org = o.id;
   text("org-name", o.name);
+  // The access review (review.js) follows the organisation chosen.
+  document.dispatchEvent(new CustomEvent("eidgate-org", { detail: { org, csrf } }));
   const sel = $("facility");
   sel.replaceChildren(sel.options[0]);
   for (const f of o.facilities) {
