@@ -36,23 +36,13 @@
 static int
 ask_gateway(const struct eg_config *cfg, const struct rec_lookup *l, char *ans, size_t len)
 {
-	struct sockaddr_un sa;
 	json_t *j;
 	char *msg;
 	ssize_t n;
 	int fd, rc = -1;
 
-	memset(&sa, 0, sizeof(sa));
-	sa.sun_family = AF_UNIX;
-	if ((size_t)snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/%s", cfg->audit_db,
-	    EG_CONTROL_SOCKET) >= sizeof(sa.sun_path))
-		return 0;
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
-		return -1;
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
-		close(fd);
-		return errno == ENOENT || errno == ECONNREFUSED ? 0 : -1;
-	}
+	if ((fd = cmd_control_connect(cfg)) < 0)
+		return fd == CMD_NO_GATEWAY ? 0 : -1;
 	j = json_pack("{s:s, s:s, s:s, s:s, s:s}", "kind", "pseudonym", "request_id",
 	    l->request_id, "actor", l->actor, "backend", l->backend, "target", l->target);
 	if (j != NULL && l->key_id != NULL)

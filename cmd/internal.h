@@ -101,6 +101,11 @@ int cmd_audit_replay(int argc, char **argv);
 int cmd_audit_receipt(int argc, char **argv);
 int cmd_replay_summary(const char *db, const char *newfile, int64_t since_us,
     int64_t until_us, const char *since, FILE *out);
+/* oplog.c: a connection to the running gateway's control socket (in [audit] db): the
+ * descriptor, CMD_NO_GATEWAY when none listens there, -1 on another error. */
+#define CMD_NO_GATEWAY (-2)
+struct eg_config;
+int cmd_control_connect(const struct eg_config *cfg);
 /* access.c: `eidgate access who-can | what-can | pseudonym`. */
 int cmd_access(int argc, char **argv);
 /* access_pseudonym.c: `eidgate access pseudonym` (key_id NULL: the current key). */

@@ -57,27 +57,37 @@ message(const struct rec_operator *op)
 	return s;
 }
 
+int
+cmd_control_connect(const struct eg_config *cfg)
+{
+	struct sockaddr_un sa;
+	int fd;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	if ((size_t)snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/%s", cfg->audit_db,
+	    EG_CONTROL_SOCKET) >= sizeof(sa.sun_path))
+		return CMD_NO_GATEWAY;  /* no gateway could listen at such a path either */
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+		return -1;
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+		close(fd);
+		return errno == ENOENT || errno == ECONNREFUSED ? CMD_NO_GATEWAY : -1;
+	}
+	return fd;
+}
+
 /* Sends op to the running gateway: 1 sent and accepted, 0 no gateway listens, -1 it
  * refused or failed (why set). */
 static int
 via_gateway(const struct oplog *ol, const struct rec_operator *op, char *why, size_t whylen)
 {
-	struct sockaddr_un sa;
 	char *msg, resp[128] = "";
 	ssize_t n;
 	int fd, rc = -1;
 
-	memset(&sa, 0, sizeof(sa));
-	sa.sun_family = AF_UNIX;
-	if ((size_t)snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/%s", ol->cfg->audit_db,
-	    EG_CONTROL_SOCKET) >= sizeof(sa.sun_path))
-		return 0;
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
-		return -1;
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
-		close(fd);
-		return errno == ENOENT || errno == ECONNREFUSED ? 0 : -1;
-	}
+	if ((fd = cmd_control_connect(ol->cfg)) < 0)
+		return fd == CMD_NO_GATEWAY ? 0 : -1;
 	if ((msg = message(op)) != NULL) {
 		size_t len = strlen(msg);
 		if (write(fd, msg, len) == (ssize_t)len && write(fd, "\n", 1) == 1 &&

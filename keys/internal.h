@@ -52,6 +52,10 @@ struct keyring {
 int keyring_load(const struct eg_config *cfg, const struct keyring *prev, struct keyring **out);
 void keyring_free(struct keyring *r);
 void keyring_public(const struct keyring *r, struct keys_public *out);
+/* Calls fn for each file of a comma-separated list (config.c made them absolute);
+ * stops at the first result that is not EG_OK and returns it. */
+int keyring_each_path(const char *list, int (*fn)(struct keyring *, const char *, void *),
+    struct keyring *r, void *arg);
 int keyring_seal(const struct keyring *r, enum keys_seal p, const void *plain, size_t len,
     char **token);
 int keyring_unseal(const struct keyring *r, enum keys_seal p, const char *token,

@@ -67,27 +67,22 @@ load_one(struct keyring *r, const char *path, const char *what)
 	return EG_OK;
 }
 
+static int
+load_previous(struct keyring *r, const char *path, void *arg)
+{
+	(void)arg;
+	return load_one(r, path, "[assertion] pseudonym_previous_key_files") != EG_OK ?
+	    EG_ERR_CONFIG : EG_OK;
+}
+
 int
 keyring_load_pseudonyms(struct keyring *r, const struct eg_config *cfg)
 {
-	char path[1024];
-	const char *list = cfg->pseudonym_previous_keys, *e;
-	size_t n;
-
 	if (cfg->pseudonym_key[0] == '\0')
 		return EG_OK;
 	if (load_one(r, cfg->pseudonym_key, "[assertion] pseudonym_key_file") != EG_OK)
 		return EG_ERR_CONFIG;
-	for (; *list != '\0'; list = *e == ',' ? e + 1 : e) {
-		e = list + strcspn(list, ",");
-		if ((n = (size_t)(e - list)) == 0 || n >= sizeof(path))
-			continue;
-		memcpy(path, list, n);
-		path[n] = '\0';
-		if (load_one(r, path, "[assertion] pseudonym_previous_key_files") != EG_OK)
-			return EG_ERR_CONFIG;
-	}
-	return EG_OK;
+	return keyring_each_path(cfg->pseudonym_previous_keys, load_previous, r, NULL);
 }
 
 int

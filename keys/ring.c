@@ -168,10 +168,9 @@ add_file(struct keyring *r, enum keys_sign p, const char *path, int signs, const
 	return EG_OK;
 }
 
-/* Calls fn for each file of a comma-separated list (config.c made them absolute). */
-static int
-each_path(const char *list, int (*fn)(struct keyring *, const char *, void *), struct keyring *r,
-    void *arg)
+int
+keyring_each_path(const char *list, int (*fn)(struct keyring *, const char *, void *),
+    struct keyring *r, void *arg)
 {
 	char path[1024];
 	const char *e;
@@ -333,10 +332,10 @@ keyring_load(const struct eg_config *cfg, const struct keyring *prev, struct key
 		goto fail;
 	r->nseal = 1;
 	/* The configuration requires an assertion key; the unit tests of sessions do not. */
-	if (each_path(cfg->session_previous_keys, add_previous_session, r, NULL) != EG_OK ||
+	if (keyring_each_path(cfg->session_previous_keys, add_previous_session, r, NULL) != EG_OK ||
 	    (cfg->assertion_key[0] != '\0' && add_file(r, KEYS_SIGN_ASSERTION,
 	    cfg->assertion_key, 1, "[assertion] signing_key") != EG_OK) ||
-	    each_path(cfg->assertion_publish_keys, add_published, r, NULL) != EG_OK)
+	    keyring_each_path(cfg->assertion_publish_keys, add_published, r, NULL) != EG_OK)
 		goto fail;
 	if (cfg->audit_signing_key[0] != '\0' && add_file(r, KEYS_SIGN_CHECKPOINT,
 	    cfg->audit_signing_key, 1, "[audit] signing_key") != EG_OK)
