@@ -257,19 +257,9 @@ is_address(const char *s)
 static int
 is_network(const char *s)
 {
-	char host[64];
-	const char *slash = strchr(s, '/');
-	size_t n = slash != NULL ? (size_t)(slash - s) : strlen(s);
-	long long bits;
+	struct eg_net n;
 
-	if (n == 0 || n >= sizeof(host))
-		return 0;
-	memcpy(host, s, n);
-	host[n] = '\0';
-	if (!is_address(host))
-		return 0;
-	return slash == NULL ||
-	    eg_strtonum(slash + 1, 0, strchr(host, ':') != NULL ? 128 : 32, &bits) == EG_OK;
+	return eg_net_parse(s, &n);
 }
 
 /* A certificate's SHA-256 fingerprint as the access log shows it: 64 lower-case hex. */

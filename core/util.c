@@ -1,4 +1,5 @@
 /* util.c - small bounded helpers; see util.h. */
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -373,4 +374,42 @@ eg_errf(char *err, size_t errlen, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(err, errlen, fmt, ap);
 	va_end(ap);
+}
+
+int
+eg_net_parse(const char *s, struct eg_net *n)
+{
+	char host[64];
+	const char *slash = strchr(s, '/');
+	size_t hl = slash != NULL ? (size_t)(slash - s) : strlen(s);
+	long long bits;
+
+	if (hl == 0 || hl >= sizeof(host))
+		return 0;
+	memcpy(host, s, hl);
+	host[hl] = '\0';
+	memset(n, 0, sizeof(*n));
+	if (inet_pton(AF_INET, host, n->addr) == 1)
+		n->family = AF_INET;
+	else if (inet_pton(AF_INET6, host, n->addr) == 1)
+		n->family = AF_INET6;
+	else
+		return 0;
+	n->bits = n->family == AF_INET ? 32 : 128;
+	if (slash != NULL) {
+		if (eg_strtonum(slash + 1, 0, n->bits, &bits) != EG_OK)
+			return 0;
+		n->bits = (int)bits;
+	}
+	return 1;
+}
+
+int
+eg_net_has(const struct eg_net *n, int family, const unsigned char *addr)
+{
+	int full = n->bits / 8, rest = n->bits % 8;
+
+	if (n->family != family || memcmp(n->addr, addr, (size_t)full) != 0)
+		return 0;
+	return rest == 0 || ((n->addr[full] ^ addr[full]) & (0xff << (8 - rest))) == 0;
 }

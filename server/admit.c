@@ -26,11 +26,6 @@
 #define ADDR_LEN 46             /* INET6_ADDRSTRLEN */
 #define MAX_NETS 64
 
-struct net {
-	int family;
-	unsigned char addr[16];
-	int bits;
-};
 
 struct slot {
 	char addr[ADDR_LEN];    /* "" free */
@@ -43,56 +38,9 @@ struct admit {
 	size_t nslots;
 	unsigned total, max_total, max_addr;
 	int proxy_on;
-	struct net nets[MAX_NETS];
+	struct eg_net nets[MAX_NETS];
 	int nnets;
 };
-
-/* "a.b.c.d", "a.b.c.d/n", "x::y", "x::y/n" into n. 1 valid, 0 not. */
-static int
-net_parse(const char *s, struct net *n)
-{
-	char host[ADDR_LEN];
-	const char *slash = strchr(s, '/');
-	size_t hl = slash != NULL ? (size_t)(slash - s) : strlen(s);
-	long long bits;
-
-	if (hl == 0 || hl >= sizeof(host))
-		return 0;
-	memcpy(host, s, hl);
-	host[hl] = '\0';
-	memset(n, 0, sizeof(*n));
-	if (inet_pton(AF_INET, host, n->addr) == 1)
-		n->family = AF_INET;
-	else if (inet_pton(AF_INET6, host, n->addr) == 1)
-		n->family = AF_INET6;
-	else
-		return 0;
-	n->bits = n->family == AF_INET ? 32 : 128;
-	if (slash != NULL) {
-		if (eg_strtonum(slash + 1, 0, n->bits, &bits) != EG_OK)
-			return 0;
-		n->bits = (int)bits;
-	}
-	return 1;
-}
-
-int
-admit_net_valid(const char *s)
-{
-	struct net n;
-
-	return net_parse(s, &n);
-}
-
-static int
-net_has(const struct net *n, int family, const unsigned char *addr)
-{
-	int full = n->bits / 8, rest = n->bits % 8;
-
-	if (n->family != family || memcmp(n->addr, addr, (size_t)full) != 0)
-		return 0;
-	return rest == 0 || ((n->addr[full] ^ addr[full]) & (0xff << (8 - rest))) == 0;
-}
 
 static int
 nets_load(struct admit *a, const char *list)
@@ -112,7 +60,7 @@ nets_load(struct admit *a, const char *list)
 		}
 		memcpy(item, list, n);
 		item[n] = '\0';
-		if (!net_parse(item, &a->nets[a->nnets++])) {
+		if (!eg_net_parse(item, &a->nets[a->nnets++])) {
 			log_warnx("[listen] proxy_from: \"%s\" is not an address or network", item);
 			return -1;
 		}
@@ -264,7 +212,7 @@ admit_expects_proxy(const struct admit *a, const struct sockaddr *sa)
 	else
 		return 0;
 	for (i = 0; i < a->nnets; i++)
-		if (net_has(&a->nets[i], sa->sa_family, addr))
+		if (eg_net_has(&a->nets[i], sa->sa_family, addr))
 			return 1;
 	return 0;
 }

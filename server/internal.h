@@ -82,9 +82,6 @@ void admit_release(struct admit *a, const char *addr);
  * proxy_from. 0 when a PROXY header from sa must be refused. */
 int admit_expects_proxy(const struct admit *a, const struct sockaddr *sa);
 int admit_proxy_on(const struct admit *a);
-/* Parses one network of a proxy_from list ("10.0.0.1", "10.0.0.0/8", "::1/128"). For
- * the configuration's check. 1 valid, 0 not. */
-int admit_net_valid(const char *s);
 
 /* clients.c: the connections of one loop, from accept to close. It accepts from the
  * listening socket itself, reads the PROXY header when one is due, counts each

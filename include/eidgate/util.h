@@ -77,6 +77,18 @@ int eg_parse_time(const char *s, int64_t *out_us);
  * Reads at most n + 1 bytes of s. */
 int eg_all_digits(const char *s, size_t n);
 
+/* An IP network as [listen] proxy_from names one: "a.b.c.d", "a.b.c.d/n", "x::y" or
+ * "x::y/n" (a bare address is the network of that one address). eg_net_parse: 1 when s
+ * is one (n filled), else 0. eg_net_has: 1 when addr (4 or 16 bytes, of family
+ * AF_INET or AF_INET6) lies in n. */
+struct eg_net {
+	int family;
+	unsigned char addr[16];
+	int bits;
+};
+int eg_net_parse(const char *s, struct eg_net *n);
+int eg_net_has(const struct eg_net *n, int family, const unsigned char *addr);
+
 /* Formats a message into a caller's error buffer err (errlen bytes, always
  * NUL-terminated), for functions that report why they failed (audit/, keyfile.c). Does
  * nothing when err is NULL or errlen is 0. */
