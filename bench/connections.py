@@ -29,7 +29,6 @@ this is for.
 """
 import os
 import re
-import shutil
 import socket
 import ssl
 import subprocess
@@ -87,29 +86,16 @@ http {
 
 
 def start_nginx(stack):
-    exe = shutil.which("nginx") or "/usr/sbin/nginx"
-    if not os.path.exists(exe):
-        return None
-    d = os.path.join(stack.root, "nginx")
-    os.makedirs(os.path.join(d, "tmp"), exist_ok=True)
-    cas = os.path.join(d, "cas.pem")
+    """nginx as an mTLS reverse proxy: the client certificate verified against the eID
+    CAs of the test PKI, as the gateway verifies it."""
+    cas = os.path.join(throughput.nginx_dir(stack), "cas.pem")
     with open(cas, "w") as out:
         for sub in ("roots", "intermediates"):
             t = os.path.join(stack.pki, "trust", sub)
             for name in sorted(os.listdir(t)):
                 with open(os.path.join(t, name)) as f:
                     out.write(f.read() + "\n")
-    port = harness.free_port()
-    with open(os.path.join(d, "nginx.conf"), "w") as f:
-        f.write(NGINX_CONF % {"dir": d, "port": port, "cas": cas,
-                              "user": "user root;" if os.geteuid() == 0 else "",
-                              "backend": stack.modules_port,
-                              "cert": os.path.join(stack.pki, "server", "server.pem"),
-                              "key": os.path.join(stack.pki, "server", "server.key")})
-    proc = subprocess.Popen([exe, "-p", d, "-c", os.path.join(d, "nginx.conf")],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    harness.wait_port(port)
-    return proc, port
+    return throughput.start_nginx(stack, NGINX_CONF, cas=cas)
 
 
 def gateway(stack, name, bin_dir):
@@ -191,19 +177,7 @@ def pipelined(stack, port, n=2001):
     ctx = stack.tls_context(p["chain"], p["key_file"])
     t = ctx.wrap_socket(socket.create_connection(("127.0.0.1", port)),
                         server_hostname="localhost")
-    one = b"GET /eidgate/healthz HTTP/1.1\r\nHost: localhost\r\n\r\n"
-    t0 = time.time()
-    t.sendall(one * n)
-    tail, got = b"", 0
-    t.settimeout(60)
-    while got < n:     # counted as it comes: a client that rescans is the slow part
-        chunk = t.recv(1 << 20)
-        if not chunk:
-            break
-        buf = tail + chunk
-        got += buf.count(b"HTTP/1.1 200")
-        tail = buf[-11:]
-    took = time.time() - t0
+    got, took = harness.pipeline_healthz(t, n, 60)
     t.close()
     return took * 1000 / n if got == n else float("nan")
 

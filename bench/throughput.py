@@ -127,20 +127,29 @@ http {
 """
 
 
-def start_nginx(stack):
-    """nginx as a TLS reverse proxy to the module backend; (process, port) or None."""
+def nginx_dir(stack):
+    """nginx's working directory in the stack (made with its temp directory)."""
+    d = os.path.join(stack.root, "nginx")
+    os.makedirs(os.path.join(d, "tmp"), exist_ok=True)
+    return d
+
+
+def start_nginx(stack, template=NGINX_CONF, **extra):
+    """nginx as a TLS reverse proxy to the module backend, from template (the values
+    below, and extra); (process, port) or None when nginx is not installed."""
     exe = shutil.which("nginx") or ("/usr/sbin/nginx" if os.path.exists("/usr/sbin/nginx") else None)
     if exe is None:
         return None
-    d = os.path.join(stack.root, "nginx")
-    os.makedirs(os.path.join(d, "tmp"), exist_ok=True)
+    d = nginx_dir(stack)
     port = harness.free_port()
+    values = {"workers": os.cpu_count() or 1, "dir": d, "port": port,
+              "user": "user root;" if os.geteuid() == 0 else "",
+              "backend": stack.modules_port,
+              "cert": os.path.join(stack.pki, "server", "server.pem"),
+              "key": os.path.join(stack.pki, "server", "server.key")}
+    values.update(extra)
     with open(os.path.join(d, "nginx.conf"), "w") as f:
-        f.write(NGINX_CONF % {"workers": os.cpu_count() or 1, "dir": d, "port": port,
-                              "user": "user root;" if os.geteuid() == 0 else "",
-                              "backend": stack.modules_port,
-                              "cert": os.path.join(stack.pki, "server", "server.pem"),
-                              "key": os.path.join(stack.pki, "server", "server.key")})
+        f.write(template % values)
     proc = subprocess.Popen([exe, "-p", d, "-c", os.path.join(d, "nginx.conf")],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     harness.wait_port(port)
