@@ -29,6 +29,7 @@
 #include "audit/internal.h"
 #include "cmd/internal.h"
 #include "check.h"
+#include "tamper.h"
 
 #define N_RECORDS 10000
 #define T0 1763841713000000LL   /* 2025-11-22T20:01:53Z */
@@ -337,32 +338,6 @@ test_reopen(const char *dir)
 	CHECK(res.records == N_RECORDS + 1);
 }
 
-/* Rewrites the stored value of seq with fn applied, as an attacker with file access. */
-static void
-tamper(const char *dir, uint64_t seq, size_t off, unsigned char x)
-{
-	unsigned char key[8], *copy;
-	MDB_env *env;
-	MDB_txn *txn;
-	MDB_dbi dbi;
-	MDB_val k = { 8, key }, v;
-
-	audit_be64_put(key, seq);
-	CHECK(mdb_env_create(&env) == 0);
-	CHECK(mdb_env_set_maxdbs(env, 8) == 0);
-	CHECK(mdb_env_open(env, dir, 0, 0600) == 0);
-	CHECK(mdb_txn_begin(env, NULL, 0, &txn) == 0);
-	CHECK(mdb_dbi_open(txn, "log", 0, &dbi) == 0);
-	CHECK(mdb_get(txn, dbi, &k, &v) == 0);
-	copy = malloc(v.mv_size);
-	memcpy(copy, v.mv_data, v.mv_size);
-	copy[off] ^= x;
-	v.mv_data = copy;
-	CHECK(mdb_put(txn, dbi, &k, &v, 0) == 0);
-	CHECK(mdb_txn_commit(txn) == 0);
-	mdb_env_close(env);
-	free(copy);
-}
 
 static void
 test_tamper(const char *dir)
@@ -372,18 +347,18 @@ test_tamper(const char *dir)
 	int ok;
 
 	/* One byte of the path of record 500. */
-	tamper(dir, 500, AUDIT_VALUE_MIN + 70, 0x01);
+	check_tamper(dir, 500, AUDIT_VALUE_MIN + 70, 0x01);
 	CHECK(audit_verify(dir, NULL, &res, err, sizeof(err)) == EG_ERR_AUDIT);
 	CHECK(res.bad_seq == 500);
 	printf("  verify after tampering: seq %llu: %s\n", (unsigned long long)res.bad_seq,
 	    res.why);
 	/* A length that points past the end: reported, never read (ASan watches). */
-	tamper(dir, 700, AUDIT_VALUE_MIN + 1, 0xff);
+	check_tamper(dir, 700, AUDIT_VALUE_MIN + 1, 0xff);
 	CHECK(query_count(dir, &(struct audit_filter){ .kind = "x" }, &ok) == 0 && !ok);
 	/* The last record has no successor: meta's head catches it. */
-	tamper(dir, N_RECORDS + 1, AUDIT_VALUE_MIN + 70, 0x01);
-	tamper(dir, 500, AUDIT_VALUE_MIN + 70, 0x01);
-	tamper(dir, 700, AUDIT_VALUE_MIN + 1, 0xff);
+	check_tamper(dir, N_RECORDS + 1, AUDIT_VALUE_MIN + 70, 0x01);
+	check_tamper(dir, 500, AUDIT_VALUE_MIN + 70, 0x01);
+	check_tamper(dir, 700, AUDIT_VALUE_MIN + 1, 0xff);
 	CHECK(audit_verify(dir, NULL, &res, err, sizeof(err)) == EG_ERR_AUDIT);
 	CHECK(res.bad_seq == N_RECORDS + 1);
 }

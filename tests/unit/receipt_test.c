@@ -22,6 +22,7 @@
 #include "eidgate/util.h"
 #include "audit/internal.h"
 #include "check.h"
+#include "tamper.h"
 
 static char base[64];
 
@@ -147,31 +148,6 @@ answer(const char *dir, const char *instance, const char *seq, const char *hash,
 	return status;
 }
 
-static void
-tamper(const char *dir, uint64_t seq)
-{
-	unsigned char key[8], *copy;
-	MDB_env *env;
-	MDB_txn *txn;
-	MDB_dbi dbi;
-	MDB_val k = { 8, key }, v;
-
-	audit_be64_put(key, seq);
-	CHECK(mdb_env_create(&env) == 0);
-	CHECK(mdb_env_set_maxdbs(env, 16) == 0);
-	CHECK(mdb_env_open(env, dir, 0, 0600) == 0);
-	CHECK(mdb_txn_begin(env, NULL, 0, &txn) == 0);
-	CHECK(mdb_dbi_open(txn, "log", 0, &dbi) == 0);
-	CHECK(mdb_get(txn, dbi, &k, &v) == 0);
-	copy = malloc(v.mv_size);
-	memcpy(copy, v.mv_data, v.mv_size);
-	copy[v.mv_size - 1] ^= 1;       /* the last byte of the last string */
-	v.mv_data = copy;
-	CHECK(mdb_put(txn, dbi, &k, &v, 0) == 0);
-	CHECK(mdb_txn_commit(txn) == 0);
-	mdb_env_close(env);
-	free(copy);
-}
 
 static void
 test_log(void)
@@ -204,7 +180,7 @@ test_log(void)
 	    rc.ckpt.seq == 1501);
 	/* A record between 5 and its checkpoint changed: the gateway does not vouch. */
 	CHECK(audit_receipt_dir(dir, 5, &rc, err, sizeof(err)) == EG_OK);
-	tamper(dir, rc.ckpt.seq > 6 ? 6 : rc.ckpt.seq);
+	check_tamper(dir, rc.ckpt.seq > 6 ? 6 : rc.ckpt.seq, -1, 1);     /* the last byte of the last string */
 	CHECK(audit_receipt_dir(dir, 5, &rc, err, sizeof(err)) == EG_ERR_AUDIT);
 	printf("  after tampering: %s\n", err);
 }
