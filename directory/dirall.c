@@ -186,34 +186,29 @@ facility_entry(LDAP *ld, LDAPMessage *e, struct dir_all *a)
 	return EG_OK;
 }
 
-/* cn=ROLE,o=ORG | cn=ROLE,ou=FAC,o=ORG | cn=ROLE,ou=REGION,ou=regions */
+/* A role group's grant, its identifiers checked as the directory's vocabulary wants them
+ * (a hand-made entry with a bad id is no grant). */
 static int
 group_grant(const char *dn, struct eg_grant *g)
 {
-	char t[4][8], v[4][EG_MAX_ID];
-	int n = dn_parts(dn, t, v);
+	int ok;
 
-	memset(g, 0, sizeof(*g));
-	if (n < 3 || strcasecmp(t[0], "cn") != 0)
+	if (dir_dn_grant(dn, g) != 0)
 		return -1;
-	eg_strlcpy(g->role, v[0], sizeof(g->role));
-	if (strcasecmp(t[1], "o") == 0 && dir_valid_org_number(v[1])) {
-		g->kind = EG_SCOPE_ORGANISATION;
-		eg_strlcpy(g->scope, v[1], sizeof(g->scope));
-		eg_strlcpy(g->org, v[1], sizeof(g->org));
-	} else if (strcasecmp(t[1], "ou") == 0 && strcasecmp(t[2], "o") == 0 &&
-	    dir_valid_facility_id(v[1]) && dir_valid_org_number(v[2])) {
-		g->kind = EG_SCOPE_FACILITY;
-		eg_strlcpy(g->scope, v[1], sizeof(g->scope));
-		eg_strlcpy(g->org, v[2], sizeof(g->org));
-	} else if (strcasecmp(t[1], "ou") == 0 && strcasecmp(t[2], "ou") == 0 &&
-	    strcasecmp(v[2], "regions") == 0 && dir_valid_region(v[1])) {
-		g->kind = EG_SCOPE_REGION;
-		eg_strlcpy(g->scope, v[1], sizeof(g->scope));
-	} else {
-		return -1;
+	switch (g->kind) {
+	case EG_SCOPE_ORGANISATION:
+		ok = dir_valid_org_number(g->scope);
+		break;
+	case EG_SCOPE_FACILITY:
+		ok = dir_valid_facility_id(g->scope) && dir_valid_org_number(g->org);
+		break;
+	case EG_SCOPE_REGION:
+		ok = dir_valid_region(g->scope);
+		break;
+	default:
+		ok = 0;
 	}
-	return dir_role_on(g->role, g->kind) ? 0 : -1;
+	return ok && dir_role_on(g->role, g->kind) ? 0 : -1;
 }
 
 static int

@@ -284,8 +284,8 @@ dir_probe(struct dir_resolver *d)
  *   cn=ROLE,ou=REGION,ou=regions,BASE
  * ldap_str2dn does the unescaping, so a hostile value cannot shift the structure.
  */
-static int
-dn_to_grant(const char *dn, struct eg_grant *g)
+int
+dir_dn_grant(const char *dn, struct eg_grant *g)
 {
 	LDAPDN parsed = NULL;
 	const char *t[4], *v[4];
@@ -352,7 +352,7 @@ person_parse(LDAP *ld, LDAPMessage *res, void *arg)
 			ldapc_entry_value(ld, e, "cn", p->name, sizeof(p->name));
 			ldapc_entry_value(ld, e, "givenName", p->given, sizeof(p->given));
 			ldapc_entry_value(ld, e, "sn", p->surname, sizeof(p->surname));
-		} else if (dn_to_grant(dn, &p->grants[p->ngrants]) == 0) {
+		} else if (dir_dn_grant(dn, &p->grants[p->ngrants]) == 0) {
 			p->ngrants++;
 		} else {
 			log_warnx("ldap: ignoring role group with unexpected DN layout");
@@ -458,7 +458,7 @@ facility_parse(LDAP *ld, LDAPMessage *res, void *arg)
 	/* Reuse the grant parser: a facility DN is a facility role DN minus the cn. */
 	snprintf(cndn, sizeof(cndn), "cn=x,%s", dn);
 	ldap_memfree(dn);
-	if (dn_to_grant(cndn, &g) != 0 || g.kind != EG_SCOPE_FACILITY || strcmp(g.scope, f->id) != 0)
+	if (dir_dn_grant(cndn, &g) != 0 || g.kind != EG_SCOPE_FACILITY || strcmp(g.scope, f->id) != 0)
 		return EG_OK;
 	f->found = 1;
 	eg_strlcpy(f->org, g.org, sizeof(f->org));
@@ -655,7 +655,7 @@ dir_drop_entry(struct dir_resolver *d, LDAP *ld, LDAPMessage *e, const char *dn)
 	int k;
 
 	atomic_fetch_add(&d->gen, 1);
-	if (dn_to_grant(dn, &g) == 0)
+	if (dir_dn_grant(dn, &g) == 0)
 		return drop_group(d, ld, e, &g);
 	if (dn_parts(dn, &parsed, t, v, &k) == 0 && k >= 3) {
 		if (strcasecmp(t[0], "uid") == 0 && strcasecmp(t[1], "ou") == 0 &&

@@ -152,5 +152,9 @@ int dirw_group_dn(const struct dir_writer *w, const struct dir_scope *s, const c
 /* The national number of a member DN "uid=<11 digits>,ou=people,..." into out (12
  * bytes); 0 or -1 when the DN has another shape. */
 int dirw_member_nrn(const char *dn, char *out);
+/* directory.c: a role group's DN (cn=ROLE,o=ORG | cn=ROLE,ou=FAC,o=ORG below
+ * ou=organisations, cn=ROLE,ou=REGION,ou=regions) as a grant; 0, or -1 for any other DN.
+ * The values are as stored: callers that did not write them check them. */
+int dir_dn_grant(const char *dn, struct eg_grant *g);
 
 #endif
