@@ -120,7 +120,7 @@ dn_parts(const char *dn, char types[4][8], char vals[4][EG_MAX_ID])
 	LDAPDN p = NULL;
 	int i, n = 0;
 
-	if (ldap_str2dn(dn, &p, LDAP_DN_FORMAT_LDAPV3) != LDAP_SUCCESS)
+	if (ldapc_str2dn(dn, &p) != LDAP_SUCCESS)
 		return -1;
 	for (i = 0; i < 4 && p[i] != NULL; i++) {
 		if (p[i][1] != NULL || p[i][0]->la_value.bv_len >= EG_MAX_ID ||

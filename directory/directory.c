@@ -291,7 +291,7 @@ dir_dn_grant(const char *dn, struct eg_grant *g)
 	const char *t[4], *v[4];
 	int i, ok = 0;
 
-	if (ldap_str2dn(dn, &parsed, LDAP_DN_FORMAT_LDAPV3) != LDAP_SUCCESS)
+	if (ldapc_str2dn(dn, &parsed) != LDAP_SUCCESS)
 		return -1;
 	for (i = 0; i < 4; i++) {
 		if (parsed[i] == NULL || parsed[i][1] != NULL) {
@@ -633,7 +633,7 @@ dn_parts(const char *dn, LDAPDN *parsed, const char *t[4], const char *v[4], int
 	int i;
 
 	*n = 0;
-	if (ldap_str2dn(dn, parsed, LDAP_DN_FORMAT_LDAPV3) != LDAP_SUCCESS)
+	if (ldapc_str2dn(dn, parsed) != LDAP_SUCCESS)
 		return -1;
 	for (i = 0; i < 4 && (*parsed)[i] != NULL; i++) {
 		if ((*parsed)[i][1] != NULL)

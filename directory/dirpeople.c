@@ -31,7 +31,7 @@ group_grant(const char *dn, struct eg_grant *g)
 	LDAPDN p = NULL;
 	int i, ok = 0;
 
-	if (ldap_str2dn(dn, &p, LDAP_DN_FORMAT_LDAPV3) != LDAP_SUCCESS)
+	if (ldapc_str2dn(dn, &p) != LDAP_SUCCESS)
 		return -1;
 	for (i = 0; i < 3 && p[i] != NULL && p[i][1] == NULL; i++)
 		;

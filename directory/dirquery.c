@@ -69,7 +69,7 @@ facility_org_parse(LDAP *ld, LDAPMessage *res, void *arg)
 
 	if (e == NULL || ldap_count_entries(ld, res) != 1 || (s = ldap_get_dn(ld, e)) == NULL)
 		return EG_OK;
-	if (ldap_str2dn(s, &dn, LDAP_DN_FORMAT_LDAPV3) == LDAP_SUCCESS && dn[0] != NULL &&
+	if (ldapc_str2dn(s, &dn) == LDAP_SUCCESS && dn[0] != NULL &&
 	    dn[1] != NULL && dn[1][1] == NULL && strcasecmp(dn[1][0]->la_attr.bv_val, "o") == 0 &&
 	    dir_valid_org_number(dn[1][0]->la_value.bv_val))
 		eg_strlcpy(o->org, dn[1][0]->la_value.bv_val, o->len);

@@ -251,7 +251,7 @@ dirw_member_nrn(const char *dn, char *out)
 	int ok = 0;
 	size_t i;
 
-	if (ldap_str2dn(dn, &parsed, LDAP_DN_FORMAT_LDAPV3) != LDAP_SUCCESS)
+	if (ldapc_str2dn(dn, &parsed) != LDAP_SUCCESS)
 		return -1;
 	if (parsed[0] != NULL && parsed[0][1] == NULL && parsed[1] != NULL &&
 	    parsed[1][1] == NULL) {

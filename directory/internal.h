@@ -34,6 +34,14 @@ struct ldapc {
 int ldapc_init(struct ldapc *c, const struct eg_config *cfg);
 /* Wipes and frees the password. c itself is the caller's. */
 void ldapc_free(struct ldapc *c);
+/*
+ * A DN from the directory, parsed (ldap_str2dn, LDAPv3): LDAP_SUCCESS only when it has at
+ * least one RDN and every attribute type and value in it is non-empty, so that callers
+ * may compare them as C strings. A DN a server hands over is outside input: libldap
+ * leaves an empty value ("ou=") NULL, and the empty DN is no RDN at all. Free with
+ * ldap_dnfree.
+ */
+int ldapc_str2dn(const char *dn, LDAPDN *out);
 /* timeout_ms as a timeval, for searches and the network options. */
 void ldapc_timeout(const struct ldapc *c, struct timeval *tv);
 /* Opens a handle to c->uri (LDAPv3, network and operation timeouts, no referrals, over

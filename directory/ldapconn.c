@@ -289,3 +289,27 @@ ldapc_facility_attrs(LDAP *ld, LDAPMessage *e, struct dir_facility *f)
 	ldapc_entry_value(ld, e, "eidgateSector", f->sector, sizeof(f->sector));
 	ldapc_entry_value(ld, e, "eidgateRegion", f->region, sizeof(f->region));
 }
+
+int
+ldapc_str2dn(const char *dn, LDAPDN *out)
+{
+	LDAPDN p = NULL;
+	int i, j;
+
+	*out = NULL;
+	if (ldap_str2dn(dn, &p, LDAP_DN_FORMAT_LDAPV3) != LDAP_SUCCESS)
+		return LDAP_INVALID_DN_SYNTAX;
+	if (p == NULL || p[0] == NULL) {
+		ldap_dnfree(p);
+		return LDAP_INVALID_DN_SYNTAX;
+	}
+	for (i = 0; p[i] != NULL; i++)
+		for (j = 0; p[i][j] != NULL; j++)
+			if (p[i][j]->la_attr.bv_val == NULL || p[i][j]->la_attr.bv_len == 0 ||
+			    p[i][j]->la_value.bv_val == NULL || p[i][j]->la_value.bv_len == 0) {
+				ldap_dnfree(p);
+				return LDAP_INVALID_DN_SYNTAX;
+			}
+	*out = p;
+	return LDAP_SUCCESS;
+}

@@ -1,0 +1,36 @@
+/*
+ * fuzz_dn.c - names in the directory: a DN as an LDAP server hands it over (the change
+ * feed's entries, role groups' member values, the access reviews' pages), read by
+ * dir_dn_grant (a role group's DN as a grant) and dirw_member_nrn (a member's DN as a
+ * national number). The directory is outside input: a hand-made or hostile entry must
+ * not shift the structure a DN is read with.
+ *
+ * Input: the DN's bytes (any; cut at the first NUL, as libldap hands over C strings).
+ * Invariants: a grant has a role, a kind of scope and a scope within their sizes, an
+ * organisation for organisation and facility scopes; a member's number is 11 digits.
+ */
+#include "fuzz.h"
+#include "eidgate/directory.h"
+#include "eidgate/limits.h"
+#include "directory/internal.h"
+
+FUZZ_QUIET_INIT
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	char *dn = fuzz_str(data, size), nrn[EG_NRN_LEN + 1];
+	struct eg_grant g;
+
+	if (dir_dn_grant(dn, &g) == 0) {
+		FUZZ_ASSERT(g.role[0] != '\0' && strlen(g.role) < sizeof(g.role));
+		FUZZ_ASSERT(g.scope[0] != '\0' && strlen(g.scope) < sizeof(g.scope));
+		FUZZ_ASSERT(g.kind == EG_SCOPE_ORGANISATION || g.kind == EG_SCOPE_FACILITY ||
+		    g.kind == EG_SCOPE_REGION);
+		FUZZ_ASSERT(g.kind == EG_SCOPE_REGION || strlen(g.org) < sizeof(g.org));
+	}
+	if (dirw_member_nrn(dn, nrn) == 0)
+		FUZZ_ASSERT(strlen(nrn) == EG_NRN_LEN && strspn(nrn, "0123456789") == EG_NRN_LEN);
+	free(dn);
+	return 0;
+}
