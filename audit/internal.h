@@ -156,6 +156,21 @@ int audit_dbis_open(MDB_txn *txn, unsigned int flags, struct audit_dbis *d);
 /* Is dir (by device and inode) open for writing in this process? (store.c) */
 int audit_dir_is_writing(dev_t dev, ino_t ino);
 
+/* policies.c, for verify.c: a "policy" record met by the walk (the version it names
+ * and the SHA-256 of the text it vouches for). */
+struct audit_polseen {
+	uint64_t seq;
+	char version[EG_MAX_ID];
+	char sha[AUDIT_HEX_LEN];
+};
+/* Checks the "policies" DBI against the records seen: each seen version's text is kept
+ * and hashes to what its record names; with complete (the walk started at seq 1) no
+ * text is kept that no seen record names. 0: all agree; 1: *bad_seq (0 for a text no
+ * record names) and why say what is wrong; -1: the DBI cannot be read (why set). */
+int audit_policies_check(MDB_txn *txn, const struct audit_dbis *d,
+    const struct audit_polseen *seen, size_t n, int complete, uint64_t *bad_seq,
+    char *why, size_t whylen);
+
 /* query.c: the query of audit_query inside a read transaction the caller owns. */
 int audit_query_txn(MDB_txn *txn, const char *dir, const struct audit_filter *f,
     int (*cb)(const struct audit_record *, void *), void *arg, char *err, size_t errlen);

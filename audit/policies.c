@@ -1,7 +1,7 @@
 /*
  * policies.c - reading back the policy versions a log keeps ("policies" DBI, written by
  * store.c with each "policy" record) and single records by seq, for `eidgate audit
- * replay`.
+ * replay`; and, for verify.c, the check that each kept text is the one its record names.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -142,4 +142,102 @@ audit_record_at(const char *dir, uint64_t seq,
 	}
 	close_read(env, txn);
 	return r;
+}
+
+/* A kept text's version for a message: keys are attacker-writable bytes. */
+static void
+printable_key(const MDB_val *k, char *out, size_t outlen)
+{
+	const unsigned char *p = k->mv_data;
+	size_t i, n = k->mv_size < outlen - 1 ? k->mv_size : outlen - 1;
+
+	for (i = 0; i < n; i++)
+		out[i] = p[i] > 0x20 && p[i] < 0x7f ? (char)p[i] : '?';
+	out[n] = '\0';
+}
+
+/* One "policy" record's text: kept, and hashing to the SHA-256 the record names. */
+static int
+check_seen(MDB_txn *txn, const struct audit_dbis *d, const struct audit_polseen *s,
+    uint64_t *bad_seq, char *why, size_t whylen)
+{
+	char hex[AUDIT_HEX_LEN];
+	MDB_val k = { strlen(s->version), (void *)(uintptr_t)s->version }, v;
+	int rc = d->has_policies ? mdb_get(txn, d->policies, &k, &v) : MDB_NOTFOUND;
+
+	*bad_seq = s->seq;
+	if (rc == MDB_NOTFOUND) {
+		eg_errf(why, whylen, "policy version %s: the record names a text the log does "
+		    "not keep (policy text removed)", s->version);
+		return 1;
+	}
+	if (rc != 0) {
+		eg_errf(why, whylen, "reading policy version %s: %s", s->version,
+		    mdb_strerror(rc));
+		return -1;
+	}
+	/* The chain's hash function is plain SHA-256 over the bytes given. */
+	if (audit_chain_hex(v.mv_data, v.mv_size, hex) != EG_OK) {
+		eg_errf(why, whylen, "hashing policy version %s failed", s->version);
+		return -1;
+	}
+	if (strcmp(hex, s->sha) != 0) {
+		eg_errf(why, whylen, "policy version %s: the kept text's SHA-256 is %.16s..., the "
+		    "record names %.16s... (policy text changed)", s->version, hex, s->sha);
+		return 1;
+	}
+	return 0;
+}
+
+/* Every kept text is named by a record seen. */
+static int
+check_named(MDB_txn *txn, const struct audit_dbis *d, const struct audit_polseen *seen,
+    size_t n, uint64_t *bad_seq, char *why, size_t whylen)
+{
+	char name[EG_MAX_ID + 1];
+	MDB_cursor *cur;
+	MDB_val k, v;
+	size_t i;
+	int rc, r = 0;
+
+	if (!d->has_policies)
+		return 0;
+	if ((rc = mdb_cursor_open(txn, d->policies, &cur)) != 0) {
+		eg_errf(why, whylen, "reading the policy texts: %s", mdb_strerror(rc));
+		return -1;
+	}
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0 && r == 0;
+	    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		for (i = 0; i < n; i++)
+			if (strlen(seen[i].version) == k.mv_size &&
+			    memcmp(seen[i].version, k.mv_data, k.mv_size) == 0)
+				break;
+		if (i < n)
+			continue;
+		printable_key(&k, name, sizeof(name));
+		*bad_seq = 0;
+		eg_errf(why, whylen, "a policy text (version %s) is kept that no policy record "
+		    "announces (policy text inserted)", name);
+		r = 1;
+	}
+	mdb_cursor_close(cur);
+	if (r == 0 && rc != MDB_NOTFOUND) {
+		eg_errf(why, whylen, "reading the policy texts: %s", mdb_strerror(rc));
+		return -1;
+	}
+	return r;
+}
+
+int
+audit_policies_check(MDB_txn *txn, const struct audit_dbis *d,
+    const struct audit_polseen *seen, size_t n, int complete, uint64_t *bad_seq,
+    char *why, size_t whylen)
+{
+	size_t i;
+	int r;
+
+	for (i = 0; i < n; i++)
+		if ((r = check_seen(txn, d, &seen[i], bad_seq, why, whylen)) != 0)
+			return r;
+	return complete ? check_named(txn, d, seen, n, bad_seq, why, whylen) : 0;
 }

@@ -9,7 +9,10 @@
  *     longer matches), and a forged checkpoint (another key, or a bad signature);
  *   - meta and the latest checkpoint: a tail cut that left either in place;
  *   - an exported head (--head): a tail cut back to an earlier checkpoint with the
- *     later checkpoints and meta rewritten too. Without a head this last case is
+ *     later checkpoints and meta rewritten too;
+ *   - the kept policy texts (policies.c): a text removed, changed or added behind the
+ *     writer's back, since each "policy" record names its text's SHA-256 and the chain
+ *     vouches for the record. Without a head this last case is
  *     indistinguishable from a log that simply ended there: verify then says where the
  *     last checkpoint is, so the officer can compare it with what they expect.
  */
@@ -44,6 +47,8 @@ struct vctx {
 	uint64_t pending_seq;
 	struct audit_key *learned;      /* keys named by the log, freed at the end */
 	uint64_t ckpts_seen;
+	struct audit_polseen *pol;      /* the "policy" records met, checked at the end */
+	size_t npol, polcap;
 };
 
 static int
@@ -129,6 +134,45 @@ key_named(struct vctx *v, uint64_t seq, const char *text)
 	return EG_OK;
 }
 
+/* A "policy" record: its text is checked once the walk is done (audit_policies_check). */
+static int
+policy_named(struct vctx *v, uint64_t seq, const struct audit_record *r)
+{
+	struct audit_polseen *s;
+
+	if (r->policy_version == NULL || r->policy_sha256 == NULL ||
+	    strlen(r->policy_version) >= sizeof(s->version) ||
+	    strlen(r->policy_sha256) != AUDIT_HEX_LEN - 1)
+		return fail(v, AUDIT_VF_POLICY, seq, "%s: policy record without a version and "
+		    "SHA-256", v->where);
+	if (v->npol == v->polcap) {
+		size_t cap = v->polcap ? 2 * v->polcap : 8;
+
+		if ((s = realloc(v->pol, cap * sizeof(*s))) == NULL)
+			return fail(v, AUDIT_VF_READ, seq, "out of memory");
+		v->pol = s;
+		v->polcap = cap;
+	}
+	s = &v->pol[v->npol++];
+	s->seq = seq;
+	eg_strlcpy(s->version, r->policy_version, sizeof(s->version));
+	eg_strlcpy(s->sha, r->policy_sha256, sizeof(s->sha));
+	return EG_OK;
+}
+
+/* After the walk: the kept texts against the records that name them. A walk that did
+ * not start at seq 1 may have missed the record naming a text: such texts pass. */
+static int
+check_policies(struct vctx *v, MDB_txn *txn, const struct audit_dbis *d)
+{
+	int r = audit_policies_check(txn, d, v->pol, v->npol, !v->res->truncated_start,
+	    &v->res->bad_seq, v->res->why, sizeof(v->res->why));
+
+	if (r != 0)
+		v->res->fail = r > 0 ? AUDIT_VF_POLICY : AUDIT_VF_READ;
+	return r == 0 ? EG_OK : EG_ERR_AUDIT;
+}
+
 static int
 decode(struct vctx *v, uint64_t seq, const unsigned char *val, size_t len)
 {
@@ -143,6 +187,8 @@ decode(struct vctx *v, uint64_t seq, const unsigned char *val, size_t len)
 		    v->where, (unsigned long long)r.seq);
 	if (r.kind != NULL && strcmp(r.kind, "key-change") == 0)
 		return key_named(v, seq, r.key);
+	if (r.kind != NULL && strcmp(r.kind, "policy") == 0)
+		return policy_named(v, seq, &r);
 	return EG_OK;
 }
 
@@ -410,6 +456,8 @@ walk_all(struct vctx *v, MDB_txn *txn, const struct audit_dbis *d)
 		r = check_meta(v, txn, d);
 	if (r == EG_OK)
 		r = check_end(v, &w);
+	if (r == EG_OK)
+		r = check_policies(v, txn, d);
 	if (w.ck != NULL)
 		mdb_cursor_close(w.ck);
 	mdb_cursor_close(w.log);
@@ -459,7 +507,10 @@ verify_txn(struct vctx *v, MDB_txn *txn, const char *dir)
 
 	if (rc != 0 && rc != MDB_NOTFOUND)
 		return fail(v, AUDIT_VF_READ, 0, "audit log %s: %s", dir, mdb_strerror(rc));
-	return rc == 0 ? walk_all(v, txn, &d) : EG_OK;
+	if (rc == 0)
+		return walk_all(v, txn, &d);
+	memset(&d, 0, sizeof(d));      /* no log at all: archives' policy texts are gone */
+	return check_policies(v, txn, &d);
 }
 
 static int
@@ -530,6 +581,7 @@ audit_verify_txn(MDB_txn *txn, const char *dir, const struct audit_verify_opts *
 	final_key(&v);
 	audit_key_free(v.learned);
 	free(v.buf.p);
+	free(v.pol);
 	res->last_seq = res->records ? v.expect - 1 : 0;
 	res->elapsed_us = eg_now_us() - v.t0;
 	eg_hex(v.prev, sizeof(v.prev), res->head);

@@ -28,6 +28,9 @@ static const char usage_verify[] =
     "A log whose first records were archived starts after seq 1: give the archives,\n"
     "oldest first, with --archive (needs --key), or accept an unchecked start with\n"
     "--allow-truncated-start; otherwise verify fails.\n"
+    "The policy texts the log keeps are checked too: each \"policy\" record's text must\n"
+    "be kept and hash to the SHA-256 the record names, and no text may be kept that no\n"
+    "record names (not checked when the walk starts after seq 1).\n"
     "Several instances: give each instance's log with --db (and every instance's\n"
     "checkpoint key with --key). Each log is verified, then checked against the latest\n"
     "checkpoint of it that each other instance cosigned as a witness (kept in that\n"
@@ -122,6 +125,7 @@ fail_label(enum audit_vfail f)
 		"ok", "read error", "chain broken", "chain broken", "forged checkpoint",
 		"bad checkpoint signature", "checkpoint mismatch", "tail cut",
 		"exported head mismatch", "unchecked start", "archive mismatch",
+		"policy text mismatch",
 	};
 
 	return (size_t)f < sizeof(l) / sizeof(l[0]) ? l[f] : "failed";
@@ -230,6 +234,9 @@ run_verify(const struct vargs *a)
 	if (rc != EG_OK) {
 		if (r.fail == AUDIT_VF_READ)
 			fprintf(stderr, "eidgate: %s\n", err);
+		else if (r.bad_seq == 0)
+			fprintf(stderr, "eidgate: audit verify: %s: %s\n", fail_label(r.fail),
+			    r.why);
 		else
 			fprintf(stderr, "eidgate: audit verify: %s at seq %" PRIu64 ": %s\n",
 			    fail_label(r.fail), r.bad_seq, r.why);

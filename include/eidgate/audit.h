@@ -360,6 +360,9 @@ enum audit_vfail {
 	AUDIT_VF_NONE, AUDIT_VF_READ, AUDIT_VF_CHAIN, AUDIT_VF_META, AUDIT_VF_CKPT_KEY,
 	AUDIT_VF_CKPT_SIG, AUDIT_VF_CKPT_HASH, AUDIT_VF_CKPT_BEYOND, AUDIT_VF_HEAD,
 	AUDIT_VF_START, AUDIT_VF_ARCHIVE,
+	/* A kept policy text is missing, differs from the SHA-256 its "policy" record names
+	 * (bad_seq: that record), or no record names it (bad_seq 0). */
+	AUDIT_VF_POLICY,
 };
 
 #define AUDIT_MAX_KEYS 8

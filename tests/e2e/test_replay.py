@@ -128,3 +128,51 @@ def test_replay_refuses_what_it_cannot_replay(stack):
     assert out.returncode == 1 and "no record" in out.stderr, out
     out = eidgate(stack, "audit", "replay", "--db", db(stack), "abc")
     assert out.returncode == 2, out
+
+
+def test_audit_verify_holds_the_kept_policy_texts_to_their_records(stack):
+    """The text kept for each policy version is what its chained "policy" record names
+    (SHA-256): an attacker with write access to the LMDB file who changes, removes or
+    adds a policy text is caught by `audit verify`."""
+    name = "replay-verify"
+    port = harness.gateway_variant(stack, name)
+    log = os.path.join(stack.root, "audit-" + name)
+    try:
+        r = harness.request_on(stack, port, "GET", "/modules/catalog/modules", who="vte-a")
+        assert r.status == 200, r
+    finally:
+        stack.stop_process(name)
+    pol = stack.audit("--kind", "policy", db=log, policies=True)[-1]
+    key = os.path.join(stack.pki, "keys", "audit.pub.pem")
+    tamper = os.path.join(stack.bin, "audit-tamper")
+
+    def verify():
+        return eidgate(stack, "audit", "verify", "--db", log, "--key", key)
+
+    def edit(version, op):
+        subprocess.run([tamper, "policy", log, version, op], check=True,
+                       capture_output=True, text=True)
+
+    ok = verify()
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    edit(pol["policy_version"], "change")
+    bad = verify()
+    assert bad.returncode == 1, bad.stdout + bad.stderr
+    assert ("audit verify: policy text mismatch at seq %d: policy version %s: the kept "
+            "text's SHA-256 is" % (pol["seq"], pol["policy_version"])) in bad.stderr, bad.stderr
+    assert "(policy text changed)" in bad.stderr, bad.stderr
+    edit(pol["policy_version"], "change")        # the same bit flipped back
+    assert verify().returncode == 0
+    edit("0123456789abcdef", "add")
+    bad = verify()
+    assert bad.returncode == 1 and "policy text mismatch: a policy text (version " \
+        "0123456789abcdef) is kept that no policy record announces" in bad.stderr, bad.stderr
+    edit("0123456789abcdef", "remove")
+    assert verify().returncode == 0
+    edit(pol["policy_version"], "remove")
+    bad = verify()
+    assert bad.returncode == 1 and ("policy text mismatch at seq %d: policy version %s: "
+                                    "the record names a text the log does not keep "
+                                    "(policy text removed)" % (pol["seq"],
+                                                               pol["policy_version"])) \
+        in bad.stderr, bad.stderr

@@ -14,6 +14,10 @@
  *                                             the current chain (--fake-id: keep the
  *                                             genuine key id)
  *   audit-tamper ckpts DIR                    print the checkpoint seqs
+ *   audit-tamper policy DIR VERSION change|remove|add
+ *                                             flip a byte of the kept policy text of
+ *                                             VERSION, delete it, or keep a text under
+ *                                             a VERSION no record names
  *
  * --rechain recomputes every prev hash and meta after the edit, as a careful attacker
  * would: only signed checkpoints can then tell. Without it the chain itself breaks.
@@ -293,6 +297,39 @@ fill(int argc, char **argv)
 	return 0;
 }
 
+/* The "policies" DBI, where each "policy" record's text is kept under its version. */
+static void
+policy_edit(struct db *db, const char *version, const char *op)
+{
+	static const char added[] = "deny all GET /**\n";
+	MDB_val k = { strlen(version), (void *)(uintptr_t)version }, v;
+	unsigned char *copy;
+	int rc;
+
+	if (!db->d.has_policies)
+		die("no policies DBI", 0);
+	if (strcmp(op, "add") == 0) {
+		v = (MDB_val){ sizeof(added) - 1, (void *)(uintptr_t)added };
+		rc = mdb_put(db->txn, db->d.policies, &k, &v, MDB_NOOVERWRITE);
+	} else if (strcmp(op, "remove") == 0) {
+		rc = mdb_del(db->txn, db->d.policies, &k, NULL);
+	} else if (strcmp(op, "change") == 0) {
+		if ((rc = mdb_get(db->txn, db->d.policies, &k, &v)) != 0 || v.mv_size == 0)
+			die(version, rc);
+		if ((copy = malloc(v.mv_size)) == NULL)
+			die("memory", 0);
+		memcpy(copy, v.mv_data, v.mv_size);
+		copy[v.mv_size - 1] ^= 0x01;
+		v.mv_data = copy;
+		rc = mdb_put(db->txn, db->d.policies, &k, &v, 0);
+		free(copy);
+	} else {
+		rc = die("policy: change, remove or add", 0);
+	}
+	if (rc != 0)
+		die(version, rc);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -322,7 +359,9 @@ main(int argc, char **argv)
 	}
 	if (argc < 4)
 		return 2;
-	if (strcmp(argv[1], "forge") == 0)
+	if (strcmp(argv[1], "policy") == 0 && argc >= 5)
+		policy_edit(&db, argv[3], argv[4]);
+	else if (strcmp(argv[1], "forge") == 0)
 		forge(&db, argv[3], flag);
 	else if (eg_strtonum(argv[3], 1, 1LL << 60, &seq) != EG_OK)
 		die("SEQ", 0);

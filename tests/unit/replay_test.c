@@ -14,6 +14,7 @@
 #include "eidgate/util.h"
 #include "audit/internal.h"
 #include "tests/unit/check.h"
+#include "tests/unit/tamper.h"
 
 static const char policy_a[] =
     "backend modules http://127.0.0.1:9101\n"
@@ -313,6 +314,63 @@ test_log(void)
 	policy_free(b);
 }
 
+/* verify's outcome on dir: fail kind, bad seq and whether why contains want. */
+static void
+check_verify(const char *dir, enum audit_vfail want, uint64_t seq, const char *want_why)
+{
+	struct audit_verify_result vr;
+	char err[256];
+	int rc = audit_verify(dir, NULL, &vr, err, sizeof(err));
+
+	CHECK(rc == (want == AUDIT_VF_NONE ? EG_OK : EG_ERR_AUDIT));
+	CHECK(vr.fail == want);
+	if (want != AUDIT_VF_NONE) {
+		CHECK(vr.bad_seq == seq);
+		CHECK(strstr(vr.why, want_why) != NULL);
+	}
+}
+
+/* `audit verify` holds the kept policy texts to the SHA-256 their records name. */
+static void
+test_verify_policy_texts(void)
+{
+	char dir[] = "/tmp/eidgate-replay-test-XXXXXX", changed[sizeof(policy_a) + 1];
+	struct policy *a = load(policy_a), *b = load(policy_b);
+	struct audit_options ao;
+	struct audit_log *log = NULL;
+
+	CHECK(mkdtemp(dir) != NULL);
+	memset(&ao, 0, sizeof(ao));
+	ao.dir = dir;
+	ao.sync = AUDIT_SYNC_FULL;
+	CHECK(audit_open(&ao, &log) == EG_OK);
+	CHECK(record_policy(log, a, "start") == EG_OK);
+	CHECK(record_policy(log, b, "reload") == EG_OK);
+	CHECK(record_policy(log, a, "reload") == EG_OK);
+	audit_close(log);
+	check_verify(dir, AUDIT_VF_NONE, 0, NULL);
+
+	/* One byte of a's text: the first record naming it fails. */
+	eg_strlcpy(changed, policy_a, sizeof(changed));
+	changed[0] = 'B';
+	check_tamper_policy(dir, policy_version(a), changed);
+	check_verify(dir, AUDIT_VF_POLICY, 1, "(policy text changed)");
+	/* b's text removed. */
+	check_tamper_policy(dir, policy_version(a), policy_a);
+	check_verify(dir, AUDIT_VF_NONE, 0, NULL);
+	check_tamper_policy(dir, policy_version(b), NULL);
+	check_verify(dir, AUDIT_VF_POLICY, 2, "(policy text removed)");
+	check_tamper_policy(dir, policy_version(b), policy_b);
+	check_verify(dir, AUDIT_VF_NONE, 0, NULL);
+	/* A text no record names. */
+	check_tamper_policy(dir, "00000000deadbeef", "deny all GET /**\n");
+	check_verify(dir, AUDIT_VF_POLICY, 0, "(version 00000000deadbeef) is kept that no "
+	    "policy record announces");
+	check_rm_tree(dir);
+	policy_free(a);
+	policy_free(b);
+}
+
 /* Field ids may have gaps (25 belongs to another branch): decoding finds them. */
 static void
 test_field_ids(void)
@@ -333,6 +391,7 @@ main(void)
 	test_decide_again();
 	test_rule_results();
 	test_log();
+	test_verify_policy_texts();
 	test_field_ids();
 	return check_report();
 }
