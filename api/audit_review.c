@@ -184,6 +184,7 @@ who_json(void *arg, const struct policy_who *w)
 	json_object_set_new(j, "name", json_string(w->person->name));
 	json_object_set_new(j, "nrn_masked", json_string(masked));
 	json_object_set_new(j, "rule", json_string(w->rule));
+	json_object_set_new(j, "signed", json_boolean(w->signed_intent));
 	json_object_set_new(j, "acting_for", w->facility != NULL ? json_string(w->facility) :
 	    w->org != NULL ? json_string(w->org) : json_null());
 	json_array_append_new(o->people, j);
@@ -207,8 +208,11 @@ job_who(struct api_job *job, const struct dir_all *a)
 		    "internal");
 		return;
 	}
-	job->answer = json_pack("{s:s, s:s, s:s, s:s, s:s?, s:I, s:o}", "organisation", job->org,
-	    "method", job->method, "path", path, "kind", kinds[kind], "rule", rule, "count",
+	/* "signed" (anyone, everyone): the rule that lets them asks a card-signed intent;
+	 * for people, each entry says it of its own rule. */
+	job->answer = json_pack("{s:s, s:s, s:s, s:s, s:s?, s:b, s:I, s:o}", "organisation",
+	    job->org, "method", job->method, "path", path, "kind", kinds[kind], "rule", rule,
+	    "signed", policy_rule_signed(job->policy, rule), "count",
 	    (json_int_t)json_array_size(o.people), "people", o.people);
 }
 
@@ -234,9 +238,10 @@ what_route_json(void *arg, const char *backend, const struct policy_route *rt, i
 	}
 	policy_methods_text(rt->methods, methods, sizeof(methods));
 	o->reached = json_array();
-	o->route = json_pack("{s:s, s:s, s:s, s:s?, s:b, s:o}", "rule", rt->rule, "methods",
-	    methods, "pattern", rt->pattern, "kind", kind >= 0 && kind <= 2 ? kinds[kind] :
-	    NULL, "reaches", 0, "values", o->reached);
+	o->route = json_pack("{s:s, s:s, s:s, s:s?, s:b, s:b, s:o}", "rule", rt->rule,
+	    "methods", methods, "pattern", rt->pattern, "kind", kind >= 0 && kind <= 2 ?
+	    kinds[kind] : NULL, "signed", rt->signed_intent, "reaches", 0, "values",
+	    o->reached);
 	json_array_append_new(json_object_get(o->backend, "routes"), o->route);
 }
 

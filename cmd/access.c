@@ -8,6 +8,8 @@
  *                                 them, the rule, and the facility they would act for
  *   what-can -c FILE --nrn N      per backend and route, what that person can reach,
  *                                 naming each facility by its id
+ * Routes of `signed` rules are marked "(signed)": reaching them takes a signature by the
+ * person's card on each request (policy.h policy_rule_signed).
  *
  * "Could" means: with any facility the person may choose to act for (those of their
  * facility grants, and every facility of an organisation where they hold a role), or
@@ -33,6 +35,8 @@ static const char usage_access[] =
     "who-can: every person who could make the request now, with the role and scope\n"
     "that lets them and the rule (the live directory and the policy of CONFIG).\n"
     "what-can: per backend and route, what the person can reach, each facility by id.\n"
+    "Both mark \"(signed)\" the routes whose requests must carry a signature by the\n"
+    "person's card (policy option signed; eidgate-login sign).\n"
     "pseudonym: the subject a backend with subject=pseudonym receives for a person;\n"
     "the lookup is recorded in the access log. National numbers are shown masked,\n"
     "except the one the operator typed.\n";
@@ -78,6 +82,16 @@ review_open(struct review *rv, const char *config, const char *cmd)
 
 /* ---- who-can ---------------------------------------------------------------------- */
 
+/* Routes of `signed` rules are only reached with a card-signed intent (policy.h). */
+#define SIGNED_WHY "each request must carry a signature by the person's card " \
+	"(eidgate-login sign)"
+#define SIGNED_NOTE "; signed: " SIGNED_WHY
+
+struct who_out {
+	size_t found;
+	int signed_any;                 /* a line said "(signed)" */
+};
+
 static void
 who_header(void)
 {
@@ -89,18 +103,19 @@ static void
 who_line(void *arg, const struct policy_who *w)
 {
 	char masked[16], scope[EG_MAX_ID + 16];
-	size_t *found = arg;
+	struct who_out *o = arg;
 
-	if ((*found)++ == 0)
+	if (o->found++ == 0)
 		who_header();
+	o->signed_any |= w->signed_intent;
 	log_mask_nrn(w->person->nrn, masked, sizeof(masked));
 	if (w->grant != NULL)
 		snprintf(scope, sizeof(scope), "%s:%s", dir_scope_kind_name(w->grant->kind),
 		    w->grant->scope);
-	printf("%-28s %-12s %-20s %-32s %-16s %s\n", w->person->name[0] ? w->person->name :
+	printf("%-28s %-12s %-20s %-32s %-16s %s%s\n", w->person->name[0] ? w->person->name :
 	    "(no name)", masked, w->grant != NULL ? w->grant->role : "-",
 	    w->grant != NULL ? scope : "-", w->rule, w->facility != NULL ? w->facility :
-	    w->org != NULL ? w->org : "-");
+	    w->org != NULL ? w->org : "-", w->signed_intent ? " (signed)" : "");
 }
 
 static int
@@ -110,12 +125,12 @@ who_can(struct review *rv, const char *method, const char *target)
 	const struct dir_all *a = &rv->all;
 	enum policy_who_kind kind;
 	const char *rule;
-	size_t found = 0;
+	struct who_out o = { 0, 0 };
 	int64_t t0 = eg_now_us();
 	int r;
 
 	r = policy_who_can(rv->policy, a, NULL, method, target, path, sizeof(path), &kind,
-	    &rule, who_line, &found);
+	    &rule, who_line, &o);
 	if (r == EG_ERR_PARSE) {
 		fprintf(stderr, "eidgate: access who-can: '%s %s' is not a request the gateway "
 		    "would serve\n", method, target);
@@ -126,18 +141,21 @@ who_can(struct review *rv, const char *method, const char *target)
 		return EXIT_FAILED;
 	}
 	if (kind == POLICY_WHO_ANYONE) {
-		printf("%s %s: anyone, without logging in (rule %s)\n", method, path, rule);
+		printf("%s %s: anyone, without logging in (rule %s)%s\n", method, path, rule,
+		    policy_rule_signed(rv->policy, rule) ? SIGNED_NOTE : "");
 		return EXIT_OK;
 	}
 	if (kind == POLICY_WHO_EVERYONE) {
-		printf("%s %s: everyone with an accepted eID card, roles or not (rule %s)\n",
-		    method, path, rule);
+		printf("%s %s: everyone with an accepted eID card, roles or not (rule %s)%s\n",
+		    method, path, rule, policy_rule_signed(rv->policy, rule) ? SIGNED_NOTE : "");
 		return EXIT_OK;
 	}
-	if (found == 0)
+	if (o.found == 0)
 		who_header();
+	if (o.signed_any)
+		printf("(signed): %s\n", SIGNED_WHY);
 	printf("%zu %s could make %s %s (directory: %zu people with roles, %zu facilities; "
-	    "%.1f ms)\n", found, found == 1 ? "person" : "people", method, path, a->npeople,
+	    "%.1f ms)\n", o.found, o.found == 1 ? "person" : "people", method, path, a->npeople,
 	    a->nfacilities, (double)(eg_now_us() - t0) / 1000.0);
 	return EXIT_OK;
 }
@@ -170,7 +188,8 @@ what_route_line(void *arg, const char *backend, const struct policy_route *rt, i
 		printf("backend %s\n", backend);
 	o->backend = backend;
 	policy_methods_text(rt->methods, methods, sizeof(methods));
-	printf("  %-16s %s %s:", rt->rule, methods, rt->pattern);
+	printf("  %-16s %s %s%s:", rt->rule, methods, rt->pattern,
+	    rt->signed_intent ? " (signed)" : "");
 	o->open = 1;
 	o->shown = 0;
 }

@@ -220,6 +220,7 @@ policy_who_can(const struct policy *p, const struct dir_all *a, const char *org,
 		w.person = pe;
 		w.grant = deciding_grant(&sr, p, method, path, &d);
 		w.rule = d.rule;
+		w.signed_intent = d.signed_intent;
 		w.facility = sr.fac;
 		w.org = sr.org;
 		fn(arg, &w);

@@ -56,6 +56,7 @@ policy_route(const struct policy *p, size_t i, struct policy_route *out)
 	out->deny = r->deny;
 	out->backend = r->deny ? NULL : p->backends[r->backend].name;
 	out->methods = r->methods;
+	out->signed_intent = r->signed_intent;
 	pattern_text(r, out->pattern, sizeof(out->pattern));
 	for (s = 0; s < r->nsegs && out->nparams < POLICY_ROUTE_PARAMS; s++) {
 		if (r->segs[s].kind != SEG_PARAM)
@@ -65,6 +66,17 @@ policy_route(const struct policy *p, size_t i, struct policy_route *out)
 		out->nparams++;
 	}
 	return EG_OK;
+}
+
+int
+policy_rule_signed(const struct policy *p, const char *rule)
+{
+	size_t i;
+
+	for (i = 0; rule != NULL && i < p->nrules; i++)
+		if (strcmp(p->rules[i].id, rule) == 0)
+			return p->rules[i].signed_intent != 0;
+	return 0;
 }
 
 int

@@ -179,6 +179,7 @@ struct policy_route {
 	const char *backend;            /* allow rules: the backend's name; deny: NULL */
 	int deny;
 	unsigned methods;               /* PM_* */
+	int signed_intent;              /* a `signed` rule: requests need a card-signed intent */
 	char pattern[512];              /* as written in the rule */
 	size_t nparams;                 /* {param} segments, in path order */
 	struct {
@@ -189,6 +190,9 @@ struct policy_route {
 };
 /* Rule i (0 .. policy_rule_count - 1, file order) as a route. EG_OK, or EG_ERR_NOT_FOUND. */
 int policy_route(const struct policy *p, size_t i, struct policy_route *out);
+/* 1 when the rule with that id is `signed` (its requests need a card-signed intent),
+ * 0 when it is not or there is no such rule. */
+int policy_rule_signed(const struct policy *p, const char *rule);
 /* A concrete path of rule i: its k-th {param} replaced by values[k] (values or the entry
  * NULL: "x"), `*` and `**` by "x". EG_OK, EG_ERR_TOO_LONG or EG_ERR_NOT_FOUND. */
 int policy_route_path(const struct policy *p, size_t i, const char *const *values,
@@ -222,6 +226,7 @@ struct policy_who {
 	const struct eg_grant *grant;   /* the grant that lets them alone; NULL when none does
 	                                 * (the rule asks no role, or several together) */
 	const char *rule;               /* the allowing rule (points into p) */
+	int signed_intent;              /* it is `signed`: only with a card-signed intent */
 	const char *facility, *org;     /* the context they would act for (NULL: none) */
 };
 /*

@@ -5,6 +5,7 @@ request now (name, masked national number, role and scope, rule, the facility th
 would act for); `eidgate access what-can -c FILE --nrn N` lists per backend and route
 what that person can reach, each facility by its id.
 """
+import json
 import os
 import subprocess
 
@@ -91,3 +92,79 @@ def test_what_can_for_someone_without_roles(stack):
     assert "module-read      GET,HEAD /modules/facilities/{f}/**: nothing" in r.stdout, r.stdout
     r = access(stack, "what-can", "-c", stack.config, "--nrn", "123")
     assert r.returncode == 2, r
+
+
+def signed_policy(stack):
+    """The stack's policy with module-write (and the catalog) `signed`; its path."""
+    path = os.path.join(stack.root, "access-signed.policy")
+    with open(os.path.join(stack.root, "jeugdhulp.policy")) as f:
+        text = f.read()
+    lines = []
+    for line in text.splitlines():
+        words = line.split()
+        if words[:2] in (["allow", "module-write"], ["allow", "catalog"]):
+            line = line.replace(" when ", " signed when ", 1)
+        lines.append(line)
+    assert sum(" signed when " in l for l in lines) == 2, text
+    with open(path, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    return path
+
+
+def signed_config(stack):
+    policy = os.path.join(stack.root, "jeugdhulp.policy")
+    return harness.config_variant(stack, "access-signed",
+                                  {"file = " + policy: "file = " + signed_policy(stack)})
+
+
+def test_who_can_and_what_can_mark_routes_that_need_a_card_signature(stack):
+    cfg = signed_config(stack)
+    r = access(stack, "who-can", "-c", cfg, "POST", "/modules/facilities/ckg-molenberg/x")
+    assert r.returncode == 0, r
+    _, m = masked(stack, "mod-molenberg")
+    line = [l for l in r.stdout.splitlines() if m in l]
+    assert line and line[0].endswith("module-write     - (signed)"), r.stdout
+    assert "(signed): each request must carry a signature by the person's card" in r.stdout
+    r = access(stack, "who-can", "-c", cfg, "GET", "/modules/facilities/ckg-molenberg/x")
+    assert r.returncode == 0 and "signed" not in r.stdout, r.stdout
+    r = access(stack, "who-can", "-c", cfg, "GET", "/modules/catalog/x")
+    assert r.returncode == 0 and "(rule catalog); signed: each request must carry" \
+        in r.stdout, r.stdout
+    nrn, _ = masked(stack, "mod-betlehem")
+    r = access(stack, "what-can", "-c", cfg, "--nrn", nrn)
+    assert r.returncode == 0, r
+    write = [l for l in r.stdout.splitlines() if l.split()[:1] == ["module-write"]]
+    read = [l for l in r.stdout.splitlines() if l.split()[:1] == ["module-read"]]
+    assert write and "/modules/facilities/{f}/** (signed): ckg-betlehem" in write[0], r.stdout
+    assert read and "(signed)" not in read[0], r.stdout
+
+
+def test_the_officers_api_says_signed(stack):
+    """POST who-can / what-can on a gateway with the signed policy: "signed": true."""
+    policy = os.path.join(stack.root, "jeugdhulp.policy")
+    port = harness.gateway_variant(stack, "access-signed-gw",
+                                   replace={"file = " + policy: "file = " + signed_policy(stack)})
+    try:
+        r = stack.request("GET", "/eidgate/whoami", who="secoff-a", port=port)
+        assert r.status == 200, r
+        h = {"Cookie": r.headers["set-cookie"].split(";")[0], "X-Eidgate-CSRF": r.json()["csrf"],
+             "Content-Type": "application/json"}
+
+        def post(what, body):
+            r = stack.request("POST", "/eidgate/audit/api/" + what, who="secoff-a",
+                              body=json.dumps(body), headers=h, port=port)
+            assert r.status == 200, r
+            return r.json()
+        res = post("who-can", {"method": "POST", "path": "/modules/facilities/ckg-molenberg/x"})
+        assert res["people"] and all(p["signed"] is True for p in res["people"]), res
+        assert res["signed"] is False, res
+        res = post("who-can", {"method": "GET", "path": "/modules/facilities/ckg-molenberg/x"})
+        assert res["people"] and all(p["signed"] is False for p in res["people"]), res
+        res = post("who-can", {"method": "GET", "path": "/modules/catalog/x"})
+        assert res["kind"] == "everyone" and res["signed"] is True, res
+        res = post("what-can", {"nrn": stack.person("mod-betlehem")["nrn"]})
+        routes = {r["rule"]: r for b in res["backends"] for r in b["routes"]}
+        assert routes["module-write"]["signed"] is True, routes
+        assert routes["module-read"]["signed"] is False, routes
+    finally:
+        stack.stop_process("access-signed-gw")

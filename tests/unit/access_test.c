@@ -111,6 +111,11 @@ saw(void *arg, const struct policy_who *w)
 		snprintf(s->line[s->n], sizeof(s->line[0]), "%s %s %s %s", w->person->name,
 		    w->grant != NULL ? w->grant->role : "-", w->rule,
 		    w->facility != NULL ? w->facility : "-");     /* "-": no context needed */
+	if (s->n < 8 && w->signed_intent) {
+		size_t n = strlen(s->line[s->n]);
+
+		snprintf(s->line[s->n] + n, sizeof(s->line[0]) - n, " signed");
+	}
 	s->n++;
 }
 
@@ -176,7 +181,8 @@ r_route(void *arg, const char *backend, const struct policy_route *rt, int kind)
 	size_t n = strlen(r->text);
 
 	(void)kind;
-	snprintf(r->text + n, sizeof(r->text) - n, "%s%s/%s:", n ? " " : "", backend, rt->rule);
+	snprintf(r->text + n, sizeof(r->text) - n, "%s%s/%s%s:", n ? " " : "", backend, rt->rule,
+	    rt->signed_intent ? "(signed)" : "");
 }
 
 static void
@@ -224,6 +230,47 @@ test_what_can(const struct policy *p)
 	CHECK(strstr(r.text, "fa1") == NULL);
 }
 
+/* `signed` rules: their routes and the people they let in say so. */
+static const char signed_policy[] =
+    "backend modules  http://127.0.0.1:9101\n"
+    "allow catalog      GET  /modules/catalog/**  -> modules signed when authenticated\n"
+    "allow module-read  GET  /modules/facilities/{f}/** -> modules when role member "
+    "on facility {f} or role moduleerder on facility {f}\n"
+    "allow module-write POST /modules/facilities/{f}/** -> modules signed when "
+    "role moduleerder on facility {f}\n";
+
+static void
+test_signed(void)
+{
+	struct policy *p = NULL;
+	struct policy_route rt;
+	enum policy_who_kind kind;
+	const char *rule;
+	struct reach r = { "", NULL };
+	struct seen s;
+
+	CHECK(policy_load_text("signed-test", signed_policy, strlen(signed_policy), &p, NULL) ==
+	    EG_OK);
+	if (p == NULL)
+		return;
+	CHECK(policy_rule_signed(p, "module-write") == 1);
+	CHECK(policy_rule_signed(p, "module-read") == 0);
+	CHECK(policy_rule_signed(p, "catalog") == 1);
+	CHECK(policy_rule_signed(p, "no-such-rule") == 0 && policy_rule_signed(p, NULL) == 0);
+	CHECK(policy_route(p, 2, &rt) == EG_OK && rt.signed_intent == 1);
+	CHECK(policy_route(p, 1, &rt) == EG_OK && rt.signed_intent == 0);
+	CHECK(who(p, NULL, "POST", "/modules/facilities/fb1/x", &s, &kind, &rule) == EG_OK);
+	CHECK(s.n == 1 && strcmp(s.line[0], "Wout moduleerder module-write - signed") == 0);
+	CHECK(who(p, NULL, "GET", "/modules/facilities/fa1/x", &s, &kind, &rule) == EG_OK);
+	CHECK(s.n == 2 && strcmp(s.line[0], "Rudi moduleerder module-read -") == 0);
+	CHECK(who(p, ORG_A, "GET", "/modules/catalog/x", &s, &kind, &rule) == EG_OK);
+	CHECK(kind == POLICY_WHO_EVERYONE && policy_rule_signed(p, rule) == 1);
+	what(p, NULL, 1, &r);           /* Wout */
+	CHECK(strcmp(r.text, "modules/catalog(signed):yes, modules/module-read:fa1,fb1, "
+	    "modules/module-write(signed):fb1,") == 0);
+	policy_free(p);
+}
+
 static void
 test_small(void)
 {
@@ -253,6 +300,7 @@ main(void)
 		test_who_can(p);
 		test_what_can(p);
 	}
+	test_signed();
 	test_small();
 	policy_free(p);
 	return check_report();

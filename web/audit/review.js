@@ -30,6 +30,16 @@ function roleLabel(role) {
   return role ? tOr("role.", role) : "–";
 }
 
+// A route of a `signed` rule: only reached with a signature by the person's card.
+function signedTag(c) {
+  const tag = document.createElement("span");
+  tag.className = "signed-tag";
+  tag.textContent = t("review.signed");
+  tag.title = t("review.signed-note");
+  c.appendChild(document.createTextNode(" "));
+  c.appendChild(tag);
+}
+
 // ---- who can ----------------------------------------------------------------------
 
 async function whoCan(form) {
@@ -40,7 +50,8 @@ async function whoCan(form) {
   const res = await reviewPost("who-can", { method: form.method.value,
     path: form.path.value.trim() });
   if (res.kind !== "people") {
-    rv("who-summary").textContent = t("review.who-" + res.kind, { rule: res.rule });
+    rv("who-summary").textContent = t("review.who-" + res.kind, { rule: res.rule }) +
+      (res.signed ? " " + t("review.signed-note") : "");
     return;
   }
   for (const p of res.people) {
@@ -49,7 +60,10 @@ async function whoCan(form) {
     cell(row, p.nrn_masked);
     cell(row, roleLabel(p.role));
     cell(row, p.scope);
-    cell(row, p.rule);
+    const rule = cell(row, p.rule);
+    if (p.signed) {
+      signedTag(rule);
+    }
     tbody.appendChild(row);
   }
   rv("who-table").hidden = res.people.length === 0;
@@ -70,7 +84,10 @@ async function whatCan(form) {
       const row = document.createElement("tr");
       cell(row, be.name);
       cell(row, r.rule);
-      cell(row, r.methods + " " + r.pattern);
+      const route = cell(row, r.methods + " " + r.pattern);
+      if (r.signed) {
+        signedTag(route);
+      }
       cell(row, !r.reaches ? t("review.reaches-nothing") :
         r.values.length ? r.values.join(", ") : t("review.reaches-yes"),
         r.reaches ? "allow" : "muted");
