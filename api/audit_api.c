@@ -23,6 +23,7 @@
 #include "eidgate/err.h"
 #include "eidgate/log.h"
 #include "eidgate/pages.h"
+#include "eidgate/policy.h"
 #include "eidgate/record.h"
 #include "eidgate/request.h"
 #include "eidgate/util.h"
@@ -152,6 +153,21 @@ facilities_json(struct request *r, const char *org)
 	return arr;
 }
 
+/* The backends of the policy in force that receive pseudonyms (POST pseudonym). */
+static json_t *
+pseudonym_backends(const struct request *r)
+{
+	json_t *names = json_array();
+	size_t i;
+
+	for (i = 0; i < policy_backend_count(r->snap->policy); i++) {
+		const struct policy_backend *b = policy_backend_at(r->snap->policy, i);
+		if (b->subject == POLICY_SUBJECT_PSEUDONYM)
+			json_array_append_new(names, json_string(b->name));
+	}
+	return names;
+}
+
 enum MHD_Result
 api_audit_scope(struct request *r)
 {
@@ -174,8 +190,8 @@ api_audit_scope(struct request *r)
 		json_decref(orgs);
 		return api_refuse_officer(r);
 	}
-	return respond_json_obj(r, 200, json_pack("{s:s, s:o}", "name", r->user.id.name,
-	    "organisations", orgs));
+	return respond_json_obj(r, 200, json_pack("{s:s, s:o, s:o}", "name", r->user.id.name,
+	    "organisations", orgs, "pseudonym_backends", pseudonym_backends(r)));
 }
 
 /* ---- Brussels time ---------------------------------------------------------------- */

@@ -42,33 +42,13 @@
 #include "eidgate/util.h"
 #include "api/internal.h"
 
-enum job_op { JOB_WHO, JOB_WHAT, JOB_LIST };
-
-struct api_job {
-	enum job_op op;
-	struct MHD_Connection *conn;
-	const struct eg_config *cfg;    /* the request's snapshot: held until it ends */
-	const struct policy *policy;
-	struct audit_log *audit;
-	struct audit_witness *witness;
-	atomic_int *running;            /* the gateway's count of reviews running */
-	char org[EG_MAX_ID];
-	char method[16], target[EG_MAX_PATH], nrn[EG_NRN_LEN + 1];
-	int64_t now_us;
-	int only_overdue;               /* GET review?overdue=1 */
-	/* the outcome, written by the thread before it resumes the connection */
-	int done;
-	unsigned status;                /* 200, or the error's */
-	const char *reason;             /* the error's code */
-	json_t *answer;
-};
-
 void
 api_job_free(struct api_job *job)
 {
 	if (job == NULL)
 		return;
 	json_decref(job->answer);
+	explicit_bzero(job, sizeof(*job));     /* a national number, a pseudonym */
 	free(job);
 }
 
@@ -149,8 +129,8 @@ api_review_parse(json_t *j, enum review_body b, struct review_req *q)
 
 /* ---- the thread ------------------------------------------------------------------- */
 
-static void
-job_fail(struct api_job *job, unsigned status, const char *reason)
+void
+api_job_fail(struct api_job *job, unsigned status, const char *reason)
 {
 	json_decref(job->answer);
 	job->answer = NULL;
@@ -204,7 +184,7 @@ job_who(struct api_job *job, const struct dir_all *a)
 	    sizeof(path), &kind, &rule, who_json, &o);
 	if (rc != EG_OK) {
 		json_decref(o.people);
-		job_fail(job, rc == EG_ERR_PARSE ? 400 : 500, rc == EG_ERR_PARSE ? "filter" :
+		api_job_fail(job, rc == EG_ERR_PARSE ? 400 : 500, rc == EG_ERR_PARSE ? "filter" :
 		    "internal");
 		return;
 	}
@@ -293,7 +273,7 @@ job_what(struct api_job *job, const struct dir_all *a)
 	if (json_array_size(grants) == 0) {
 		/* Not one of the organisation's people: nothing of them is shown. */
 		json_decref(grants);
-		job_fail(job, 404, "not-in-organisation");
+		api_job_fail(job, 404, "not-in-organisation");
 		return;
 	}
 	o.backends = json_array();
@@ -301,7 +281,7 @@ job_what(struct api_job *job, const struct dir_all *a)
 	    EG_OK) {
 		json_decref(grants);
 		json_decref(o.backends);
-		job_fail(job, 500, "internal");
+		api_job_fail(job, 500, "internal");
 		return;
 	}
 	log_mask_nrn(p->nrn, masked, sizeof(masked));
@@ -399,7 +379,7 @@ job_list(struct api_job *job, const struct dir_all *a)
 	    EG_OK) {
 		json_decref(v.by_right);
 		json_decref(rights);
-		job_fail(job, 503, "audit-unavailable");
+		api_job_fail(job, 503, "audit-unavailable");
 		return;
 	}
 	for (i = 0; i < a->nholdings; i++) {
@@ -433,11 +413,13 @@ job_run(void *arg)
 	if (dir_writer_open(job->cfg, &w) != EG_OK || dir_read_all(w, &a) != EG_OK) {
 		log_warnx("access review: the directory cannot be read: %s",
 		    w != NULL ? dir_writer_error(w) : "no connection");
-		job_fail(job, 503, "directory-unavailable");
+		api_job_fail(job, 503, "directory-unavailable");
 	} else if (job->op == JOB_WHO) {
 		job_who(job, &a);
 	} else if (job->op == JOB_WHAT) {
 		job_what(job, &a);
+	} else if (job->op == JOB_PSEUDONYM) {
+		api_pseudonym_run(job, &a);
 	} else {
 		job_list(job, &a);
 	}
@@ -450,10 +432,8 @@ job_run(void *arg)
 	return NULL;
 }
 
-/* Suspends r and starts its job on a thread of its own; the handler is called again
- * once the job resumes the connection. */
-static enum MHD_Result
-job_start(struct request *r, struct api_job *job)
+enum MHD_Result
+api_job_start(struct request *r, struct api_job *job)
 {
 	pthread_attr_t attr;
 	pthread_t t;
@@ -466,6 +446,7 @@ job_start(struct request *r, struct api_job *job)
 	job->witness = r->gw->witness;
 	job->now_us = eg_now_us();
 	job->running = &r->gw->review_jobs;
+	job->keys = r->gw->keys;
 	if (atomic_fetch_add(job->running, 1) >= EG_MAX_REVIEW_JOBS) {
 		atomic_fetch_sub(job->running, 1);
 		api_job_free(job);
@@ -482,7 +463,7 @@ job_start(struct request *r, struct api_job *job)
 		/* Answered like a failed job, on the call that follows the resumption: a
 		 * suspended connection takes no answer. */
 		log_warnx("request %s: cannot start the access review: %s", r->id, strerror(rc));
-		job_fail(job, 503, "internal");
+		api_job_fail(job, 503, "internal");
 		job->done = 1;
 		atomic_fetch_sub(job->running, 1);
 		MHD_resume_connection(r->conn);
@@ -499,6 +480,8 @@ job_answer(struct request *r)
 
 	if (!job->done)
 		return MHD_YES;         /* woken early: the job resumes it */
+	if (job->op == JOB_PSEUDONYM)
+		return api_pseudonym_answer(r);
 	/* An officer asking about someone outside their organisation is recorded too. */
 	if (job->status == 404 && record_decision(r, REC_REQUEST, 0, EG_ERR_NOT_FOUND,
 	    job->reason, 0, 0) != EG_OK)
@@ -512,10 +495,8 @@ job_answer(struct request *r)
 	return respond_json_obj(r, 200, answer);
 }
 
-/* A new job for the officer of r about organisation org (NULL: their first), or the
- * answer to send (*ret) instead. */
-static struct api_job *
-job_new(struct request *r, enum job_op op, const char *asked, enum MHD_Result *ret)
+struct api_job *
+api_job_new(struct request *r, enum job_op op, const char *asked, enum MHD_Result *ret)
 {
 	const char *org = officer_org(r, asked);
 	struct api_job *job;
@@ -547,13 +528,13 @@ review_start(struct request *r, enum review_body b)
 	if (api_review_parse(body, b, &q) != NULL)
 		ret = respond_error(r, 400, "filter", json_is_object(body) ? NULL :
 		    "msg.filter-not-object");
-	else if ((job = job_new(r, b == REVIEW_WHO ? JOB_WHO : JOB_WHAT, q.org, &ret)) != NULL) {
+	else if ((job = api_job_new(r, b == REVIEW_WHO ? JOB_WHO : JOB_WHAT, q.org, &ret)) != NULL) {
 		if (b == REVIEW_WHO) {
 			eg_strlcpy(job->method, q.method, sizeof(job->method));
 			eg_strlcpy(job->target, q.path, sizeof(job->target));
 		}
 		eg_strlcpy(job->nrn, q.nrn, sizeof(job->nrn));
-		ret = job_start(r, job);
+		ret = api_job_start(r, job);
 	}
 	json_decref(body);
 	return ret;
@@ -666,9 +647,9 @@ api_audit_review(struct request *r)
 	only = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "overdue");
 	if (only != NULL && strcmp(only, "1") != 0 && strcmp(only, "0") != 0)
 		return respond_error(r, 400, "filter", NULL);
-	if ((job = job_new(r, JOB_LIST, MHD_lookup_connection_value(r->conn,
+	if ((job = api_job_new(r, JOB_LIST, MHD_lookup_connection_value(r->conn,
 	    MHD_GET_ARGUMENT_KIND, "org"), &ret)) == NULL)
 		return ret;
 	job->only_overdue = only != NULL && strcmp(only, "1") == 0;
-	return job_start(r, job);
+	return api_job_start(r, job);
 }

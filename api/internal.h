@@ -3,10 +3,14 @@
 #ifndef EIDGATE_API_INTERNAL_H
 #define EIDGATE_API_INTERNAL_H
 
+#include <stdatomic.h>
+#include <stdint.h>
+
 #include <jansson.h>
 
 #include "eidgate/audit.h"
 #include "eidgate/directory.h"
+#include "eidgate/keys.h"
 #include "eidgate/request.h"
 
 /* What one API call is about, as far as it is known and valid: the access-log record of
@@ -114,6 +118,67 @@ struct review_req {
  * name of the first field at fault ("body" when j is not an object). Other keys are
  * ignored. Pointers into j. Pure. */
 const char *api_review_parse(json_t *j, enum review_body b, struct review_req *q);
+
+/* audit_review.c: the jobs of the officers' reviews and pseudonym lookups, run on a
+ * thread of their own over the whole directory while the connection is suspended. */
+enum job_op { JOB_WHO, JOB_WHAT, JOB_LIST, JOB_PSEUDONYM };
+
+/* A pseudonym lookup (audit_pseudonym.c): its question, and for the record its outcome. */
+struct api_pseudonym_job {
+	char backend[EG_MAX_ID];
+	char key_id[KEYS_PSEUDONYM_KID + 1];    /* "": the key in use */
+	char pseudonym[KEYS_PSEUDONYM_LEN + 1]; /* "": national number -> pseudonym */
+	char target[EG_NRN_LEN + 1];            /* the person asked for or found, or "" */
+	char kid[KEYS_PSEUDONYM_KID + 1];       /* the key that answered, or "" */
+	const char *reason;                     /* for the record */
+	int allow;
+};
+
+struct api_job {
+	enum job_op op;
+	struct MHD_Connection *conn;
+	const struct eg_config *cfg;    /* the request's snapshot: held until it ends */
+	const struct policy *policy;
+	struct audit_log *audit;
+	struct audit_witness *witness;
+	struct keys *keys;              /* pseudonyms: asked of the key process */
+	atomic_int *running;            /* the gateway's count of reviews running */
+	char org[EG_MAX_ID];
+	char method[16], target[EG_MAX_PATH], nrn[EG_NRN_LEN + 1];
+	int64_t now_us;
+	int only_overdue;               /* GET review?overdue=1 */
+	struct api_pseudonym_job ps;    /* JOB_PSEUDONYM */
+	/* the outcome, written by the thread before it resumes the connection */
+	int done;
+	unsigned status;                /* 200, or the error's */
+	const char *reason;             /* the error's code */
+	json_t *answer;
+};
+/* A new job for the officer of r about organisation asked (NULL: their first), or NULL
+ * with the answer to send in *ret (403 recorded, or 503). */
+struct api_job *api_job_new(struct request *r, enum job_op op, const char *asked,
+    enum MHD_Result *ret);
+/* Suspends r and starts its job (consumed) on a thread of its own; the handler is
+ * called again once the job resumes the connection (r->job set). */
+enum MHD_Result api_job_start(struct request *r, struct api_job *job);
+/* On the job's thread: the answer is an error (status, reason). */
+void api_job_fail(struct api_job *job, unsigned status, const char *reason);
+
+/* audit_pseudonym.c: POST pseudonym {backend, nrn | pseudonym[, key_id][, org]}. */
+struct pseudonym_req {
+	const char *org;                /* NULL: the first the user is officer of */
+	const char *backend;            /* a policy backend name (checked against it later) */
+	char nrn[EG_NRN_LEN + 1];       /* national number -> pseudonym; "" otherwise */
+	const char *pseudonym;          /* pseudonym -> person: 43 base64url characters */
+	const char *key_id;             /* 8 hex digits, or NULL: the key in use */
+};
+/* Checks the body j (may be NULL): NULL when valid (exactly one of nrn, pseudonym), else
+ * the first field at fault ("body" when j is not an object). Pointers into j. Pure. */
+const char *api_pseudonym_parse(json_t *j, struct pseudonym_req *q);
+/* On the job's thread: the lookup over the directory a. */
+void api_pseudonym_run(struct api_job *job, const struct dir_all *a);
+/* On the event loop, the job done: its record, then its answer. */
+enum MHD_Result api_pseudonym_answer(struct request *r);
 
 /* audit_api.c: is the user security officer of organisation org (NULL: no)? */
 int api_officer_of(const struct request *r, const char *org);

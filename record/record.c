@@ -450,6 +450,24 @@ record_pseudonym(struct audit_log *log, const struct rec_lookup *l)
 }
 
 int
+record_pseudonym_request(struct request *r, const struct rec_lookup *l, const char *org,
+    const char *action)
+{
+	struct audit_record rec;
+
+	record_base(r, &rec, REC_PSEUDONYM, l->allow, l->reason);
+	rec.actor = rec.nrn;
+	rec.action = action;
+	rec.target = l->target;
+	rec.backend = l->backend;
+	rec.key = l->key_id;
+	rec.org = org;
+	if (record_append(r, &rec) != EG_OK || audit_flush(r->gw->audit) != EG_OK)
+		return EG_ERR_AUDIT;
+	return EG_OK;
+}
+
+int
 record_connection_refused(struct audit_log *log, struct metrics *m, const char *request_id,
     const char *client, const char *reason, const char *detail)
 {

@@ -62,6 +62,7 @@ static const struct route routes[] = {
 	{ RM_POST, AUDIT_API "what-can", R_API, api_audit_what_can, NULL, 0 },
 	{ RM_GET, AUDIT_API "review", R_LOGIN, api_audit_review, NULL, 0 },
 	{ RM_POST, AUDIT_API "review", R_API, api_audit_review, NULL, 0 },
+	{ RM_POST, AUDIT_API "pseudonym", R_API, api_audit_pseudonym, NULL, 0 },
 	{ RM_GET, AUDIT_API, R_LOGIN | R_PREFIX, page_not_found, NULL, 0 },
 
 	{ RM_READ, P, 0, page_portal, NULL, 0 },

@@ -47,6 +47,11 @@ enum MHD_Result api_audit_verify(struct request *r);
 enum MHD_Result api_audit_who_can(struct request *r);
 enum MHD_Result api_audit_what_can(struct request *r);
 enum MHD_Result api_audit_review(struct request *r);
+/* POST pseudonym {backend, nrn | pseudonym[, key_id][, org]} (api/audit_pseudonym.c):
+ * a security officer resolves the pseudonym a `subject=pseudonym` backend receives for
+ * one of their organisation's people, or finds which of them a pseudonym stands for;
+ * recorded (kind "pseudonym") before it is answered. The key stays in the key process. */
+enum MHD_Result api_audit_pseudonym(struct request *r);
 /* Frees a request's finished job (NULL: nothing). */
 struct api_job;
 void api_job_free(struct api_job *job);

@@ -153,6 +153,15 @@ struct rec_lookup {
 	int allow;
 };
 int record_pseudonym(struct audit_log *log, const struct rec_lookup *l);
+/*
+ * The same lookup made by a security officer on the officers' page (api/): the record
+ * carries the request's own fields (user as actor and nrn, client, session, method,
+ * path), the officer's organisation org (so that its officers see it), and action
+ * l->action ("resolve": national number to pseudonym; "identify": pseudonym to person);
+ * it is committed before this returns. EG_OK or EG_ERR_AUDIT (then nothing may be shown).
+ */
+int record_pseudonym_request(struct request *r, const struct rec_lookup *l, const char *org,
+    const char *action);
 
 /* ==== Replaying (record/replay.c) ====
  *

@@ -25,7 +25,7 @@ def expected(master, backend, nrn):
     return b64u(hmac.new(bk, nrn.encode(), hashlib.sha256).digest())
 
 
-def setup(stack):
+def setup(stack, name="pseudo"):
     master = os.urandom(32)
     key = os.path.join(stack.root, "pseudonym.key")
     fd = os.open(key, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -37,7 +37,7 @@ def setup(stack):
     pol = os.path.join(stack.root, "pseudonym.policy")
     with open(pol, "w") as f:
         f.write(text.replace(line, line + " subject=pseudonym"))
-    port = harness.gateway_variant(stack, "pseudo", replace={
+    port = harness.gateway_variant(stack, name, replace={
         "file = %s/jeugdhulp.policy" % stack.root: "file = " + pol,
         "[assertion]\n": "[assertion]\npseudonym_key_file = %s\n" % key})
     kid = hashlib.sha256(b"eidgate-pseudonym-id" + master).hexdigest()[:8]
@@ -110,3 +110,110 @@ def test_a_pseudonym_backend_without_a_key_does_not_start(stack):
     r = subprocess.run([os.path.join(stack.bin, "eidgate"), "serve", "-c", conf],
                        capture_output=True, text=True, timeout=30)
     assert r.returncode != 0 and "pseudonym_key_file is not set" in r.stderr, r
+
+
+API = "/eidgate/audit/api/"
+
+
+class Officer:
+    """A browser-like session (cookie + CSRF token) of who on the gateway at port."""
+
+    def __init__(self, stack, who, port):
+        self.stack, self.who, self.port = stack, who, port
+        r = stack.request("GET", "/eidgate/whoami", who=who, port=port)
+        assert r.status == 200, r
+        self.headers = {"Cookie": r.headers["set-cookie"].split(";")[0],
+                        "X-Eidgate-CSRF": r.json()["csrf"], "Content-Type": "application/json"}
+
+    def post(self, path, body, headers=None):
+        h = dict(self.headers, **(headers or {}))
+        return self.stack.request("POST", API + path, who=self.who, body=json.dumps(body),
+                                  headers=h, port=self.port)
+
+
+def lookups(stack):
+    return [x for x in stack.audit(db=os.path.join(stack.root, "audit-pseudo-web"))
+            if x.get("kind") == "pseudonym"]
+
+
+def test_officers_resolve_pseudonyms_of_their_own_organisation_only(stack):
+    master, port, kid = setup(stack, "pseudo-web")
+    try:
+        officer = Officer(stack, "secoff-a", port)
+        r = stack.request("GET", API + "scope", who="secoff-a", port=port)
+        assert r.status == 200 and r.json()["pseudonym_backends"] == ["modules"], r
+        nrn = stack.person("mod-molenberg")["nrn"]
+        want = expected(master, "modules", nrn)
+        before = len(lookups(stack))
+
+        # national number -> pseudonym, for a member of organisation A
+        r = officer.post("pseudonym", {"backend": "modules", "nrn": nrn})
+        assert r.status == 200, r
+        res = r.json()
+        assert res["pseudonym"] == want and res["key_id"] == kid, res
+        assert res["person"]["name"] == "Rudi Gerrits", res
+        assert res["person"]["nrn_masked"] == nrn[:2] + "*" * 7 + nrn[-2:], res
+        assert nrn not in r.body.decode(), r.body
+        rec = [x for x in lookups(stack) if x.get("request_id") == r.headers["x-request-id"]]
+        assert len(rec) == 1, rec
+        rec = rec[0]
+        assert (rec["decision"], rec["action"], rec["target"], rec["backend"], rec["key"],
+                rec["actor"], rec["org"]) == ("allow", "resolve", nrn, "modules", kid,
+                                              stack.person("secoff-a")["nrn"], "0412345614"), rec
+
+        # pseudonym -> person
+        r = officer.post("pseudonym", {"backend": "modules", "pseudonym": want})
+        assert r.status == 200, r
+        assert r.json()["person"]["name"] == "Rudi Gerrits", r.json()
+        rec = [x for x in lookups(stack) if x.get("request_id") == r.headers["x-request-id"]]
+        assert rec and rec[0]["action"] == "identify" and rec[0]["target"] == nrn, rec
+
+        # a person only in organisation B: refused both ways, and recorded
+        tina = stack.person("member-schommel")["nrn"]
+        r = officer.post("pseudonym", {"backend": "modules", "nrn": tina})
+        assert r.status == 404 and r.json()["reason"] == "not-in-organisation", r
+        assert "Herbiest" not in r.body.decode()
+        rec = [x for x in lookups(stack) if x.get("request_id") == r.headers["x-request-id"]]
+        assert rec and rec[0]["decision"] == "deny" and rec[0]["target"] == tina, rec
+        r = officer.post("pseudonym", {"backend": "modules",
+                                       "pseudonym": expected(master, "modules", tina)})
+        assert r.status == 404 and r.json()["reason"] == "pseudonym-not-found", r
+        assert r.json()["message"] == "Niet gevonden in uw organisatie: niemand van uw " \
+            "organisatie heeft dit pseudoniem bij deze toepassing.", r.json()
+        r = officer.post("pseudonym", {"backend": "modules",
+                                       "pseudonym": expected(master, "modules", tina)},
+                         headers={"Accept-Language": "en"})
+        assert r.json()["message"].startswith("Not found in your organisation"), r.json()
+
+        # a backend that receives national numbers; a key that does not exist
+        r = officer.post("pseudonym", {"backend": "dossiers", "nrn": nrn})
+        assert r.status == 400 and r.json()["reason"] == "not-a-pseudonym-backend", r
+        r = officer.post("pseudonym", {"backend": "modules", "nrn": nrn, "key_id": "00000000"})
+        assert r.status == 404 and r.json()["reason"] == "no-such-key", r
+        # malformed bodies: not recorded as lookups, answered 400
+        for bad in ({"backend": "modules"}, {"backend": "modules", "nrn": nrn, "pseudonym": want},
+                    {"backend": "modules", "pseudonym": "short"}, {"nrn": nrn}):
+            r = officer.post("pseudonym", bad)
+            assert r.status == 400, (bad, r)
+        # without the CSRF header
+        r = stack.request("POST", API + "pseudonym", who="secoff-a", port=port,
+                          body=json.dumps({"backend": "modules", "nrn": nrn}),
+                          headers={"Cookie": officer.headers["Cookie"],
+                                   "Content-Type": "application/json"})
+        assert r.status == 403, r
+        # not a security officer
+        for who in ("vte-a", "mod-molenberg"):
+            r = Officer(stack, who, port).post("pseudonym", {"backend": "modules", "nrn": nrn})
+            assert r.status == 403, (who, r)
+            assert want not in r.body.decode()
+
+        recs = lookups(stack)[before:]
+        assert [(x["action"], x["decision"]) for x in recs] == [
+            ("resolve", "allow"), ("identify", "allow"), ("resolve", "deny"),
+            ("identify", "deny"), ("identify", "deny"), ("resolve", "deny"),
+            ("resolve", "deny")], recs
+        assert [x["reason"] for x in recs[2:]] == [
+            "not-in-organisation", "pseudonym-not-found", "pseudonym-not-found",
+            "not-a-pseudonym-backend", "no-such-key"], recs
+    finally:
+        stack.stop_process("pseudo-web")

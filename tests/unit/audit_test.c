@@ -967,7 +967,7 @@ cli(char **out, char **err, const char *a1, const char *a2, const char *a3,
 #define JSON_HEAD ",\"seq\":1,\"time\":\"2025-11-22T20:01:53.000000Z\",\"kind\":\"rights\","
 #define CSV_HEAD "instance,seq,time,kind,request_id,client,nrn,cert_sha256,session,org,facility," \
 	"capacity,method,path,rule,decision,reason,backend,policy_version,upstream_status," \
-	"bytes,latency_us,actor,action,target,role,scope,acting_org,acting_facility,grants," \
+	"bytes,latency_us,actor,action,target,role,scope,acting_org,acting_facility,key,grants," \
 	"context,capacities,facility_orgs,revocation,policy_sha256,intent,intent_cert,hash\r\n"
 
 static void
