@@ -9,6 +9,7 @@ let org = "";
 let csrf = "";
 let offset = 0;
 let chart = null;
+let pseudonymBackends = [];    // the backends that receive pseudonyms (pseudonym.js)
 
 function $(id) {
   return document.getElementById(id);
@@ -327,7 +328,8 @@ function chooseOrg(o) {
   org = o.id;
   text("org-name", o.name);
   // The access review (review.js) follows the organisation chosen.
-  document.dispatchEvent(new CustomEvent("eidgate-org", { detail: { org, csrf } }));
+  document.dispatchEvent(new CustomEvent("eidgate-org", { detail: { org, csrf,
+    pseudonymBackends } }));
   const sel = $("facility");
   sel.replaceChildren(sel.options[0]);
   for (const f of o.facilities) {
@@ -346,6 +348,7 @@ async function start() {
     eidgateMenus(me);
     const scope = await getJSON("/eidgate/audit/api/scope");
     text("me", scope.name);
+    pseudonymBackends = scope.pseudonym_backends || [];
     const select = $("org");
     for (const o of scope.organisations) {
       const opt = document.createElement("option");
