@@ -18,22 +18,42 @@ def ensure_playwright():
                        check=True, timeout=600)
 
 
-def run_scenario(stack, name):
+def run_scenario(stack, name, port=None, audit="audit", extra=None):
+    """port, audit: another gateway of the stack and its log; extra: more ctx keys."""
     ensure_playwright()
     shots = os.path.join(harness.REPO, "run", "screenshots")
     os.makedirs(shots, exist_ok=True)
-    ctx = {"baseURL": "https://127.0.0.1:%d" % stack.port, "pki": stack.pki, "bin": stack.bin,
-           "auditDir": os.path.join(stack.root, "audit"), "root": stack.root,
+    ctx = {"baseURL": "https://127.0.0.1:%d" % (port or stack.port), "pki": stack.pki,
+           "bin": stack.bin, "auditDir": os.path.join(stack.root, audit), "root": stack.root,
            "screenshotDir": shots, "tokens": harness.shared_tokens(stack.pki)}
+    ctx.update(extra or {})
     r = subprocess.run(["node", os.path.join(BROWSER, "run.mjs"), os.path.join(BROWSER, name)],
                        env=dict(os.environ, EIDGATE_BROWSER_CTX=json.dumps(ctx)),
                        capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stdout + r.stderr
 
 
+def pseudonym_scenario(stack, name):
+    """pseudonym.test.mjs runs against a gateway whose modules backend receives
+    pseudonyms (test_pseudonym.setup); ctx.pseudonyms has the expected values."""
+    import test_pseudonym
+    master, port, kid = test_pseudonym.setup(stack, "pseudo-browser")
+    try:
+        people = ("mod-molenberg", "member-schommel")
+        expected = {p: test_pseudonym.expected(master, "modules", stack.person(p)["nrn"])
+                    for p in people}
+        run_scenario(stack, name, port=port, audit="audit-pseudo-browser",
+                     extra={"pseudonyms": expected, "pseudonymKid": kid})
+    finally:
+        stack.stop_process("pseudo-browser")
+
+
+SPECIAL = {"pseudonym.test.mjs": pseudonym_scenario}
+
+
 def make_test(name):
     def test(stack):
-        run_scenario(stack, name)
+        SPECIAL.get(name, run_scenario)(stack, name)
     return test
 
 
