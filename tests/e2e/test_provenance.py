@@ -176,3 +176,43 @@ def test_e_the_operator_is_named_for_a_vte_it_appoints(stack):
     cli = directory_cli(stack, "remove-vte", "--organisation", ORG_A, "--nrn", second)
     assert cli.returncode == 0, cli.stderr
     assert role_of(Admin(stack, "vte-a"), "organisation:" + ORG_A, second, "vte") is None
+
+
+def ldap_modify(stack, ldif):
+    """As a directory tool would, with the rootdn: not through eidgate."""
+    r = subprocess.run(["ldapmodify", "-x", "-H", "ldap://127.0.0.1:%d" % stack.ldap_port,
+                        "-D", "cn=admin,dc=jeugdhulp,dc=example", "-y",
+                        os.path.join(stack.ldap_dir(), "admin.secret")],
+                       input=ldif, capture_output=True, text=True,
+                       env=dict(os.environ, LDAPNOINIT="1"))
+    assert r.returncode == 0, r.stderr
+
+
+def test_f_an_end_changed_in_the_directory_holds_at_once(stack):
+    """A grant entry changed by another tool (or another instance): the change feed drops
+    the person's cached roles (cache_ttl is 60 s), so a shortened end holds within
+    seconds; a grant entry with an end that cannot be read counts as ended (fail closed)."""
+    lb = Admin(stack, "lb-molenberg")
+    target = nrn_of(stack, WHO)
+    r = lb.grant(target, "moduleerder", "facility:ckg-molenberg", until=utc(86400))
+    assert r.status == 201, r
+    r = stack.request("POST", WRITE, who=WHO, body=BODY, headers=HDR)
+    assert r.status == 201, r
+    dn = "cn=moduleerder@facility:ckg-molenberg,uid=%s,ou=people,dc=jeugdhulp,dc=example" % target
+    for value in ("20200101000000Z", "20991231235959.5Z"):
+        ldap_modify(stack, "dn: %s\nchangetype: modify\nreplace: eidgateValidUntil\n"
+                           "eidgateValidUntil: %s\n" % (dn, value))
+        start = time.time()
+        while True:
+            r = stack.request("POST", WRITE, who=WHO, body=BODY, headers=HDR)
+            if r.status == 403 or time.time() - start > 20:
+                break
+            time.sleep(0.2)
+        assert r.status == 403, (value, r)
+        print("end %s in the directory held after %.2f s" % (value, time.time() - start))
+        ldap_modify(stack, "dn: %s\nchangetype: modify\ndelete: eidgateValidUntil\n" % dn)
+        deadline = time.time() + 20
+        while stack.request("POST", WRITE, who=WHO, body=BODY, headers=HDR).status != 201:
+            assert time.time() < deadline, "the end removed in the directory did not hold"
+            time.sleep(0.2)
+    assert lb.revoke(target, "moduleerder", "facility:ckg-molenberg").status == 204
