@@ -92,6 +92,9 @@ def test_b_a_grant_with_an_end_stops_holding_at_its_end_without_anyone_acting(st
     assert shown["granted_by_kind"] == "person" and shown["granted_by"] == "Bram Claes", shown
     assert shown["granted_as"] == "lb@facility:ckg-molenberg" and shown["until"] == end, shown
     assert shown["expired"] is False and abs(parse(shown["granted_at"]) - time.time()) < 60
+    mine = stack.request("GET", "/eidgate/whoami", who=WHO).json()["roles"]
+    assert [x["until"] for x in mine if x["role"] == "moduleerder"] == [end], mine
+    assert [x.get("until") for x in mine if x["role"] == "member"] == [None], mine
     r = stack.request("POST", WRITE, who=WHO, body=BODY, headers=HDR)
     assert r.status == 201, r
     claims = claims_of(stack, r)
