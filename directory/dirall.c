@@ -1,8 +1,8 @@
 /*
  * dirall.c - the whole directory at once, for access reviews (directory.h dir_read_all:
  * `eidgate access who-can` and `what-can`): organisations with their capacities,
- * facilities with their organisation, every role group with its members, and the
- * people's names. Four searches, each in pages of DIRALL_PAGE entries (RFC 2696), so a
+ * facilities with their organisation, every role group with its members, the grant
+ * entries that date those memberships, and the people's names. Five searches, each in pages of DIRALL_PAGE entries (RFC 2696), so a
  * directory of 50,000 people is read whatever size limit the server sets per search.
  */
 #include <stdio.h>
@@ -235,13 +235,33 @@ group_entry(LDAP *ld, LDAPMessage *e, struct dir_all *a)
 			r = EG_ERR_NOMEM;
 			break;
 		}
+		memset(&a->holdings[a->nholdings], 0, sizeof(a->holdings[0]));
 		memcpy(a->holdings[a->nholdings].nrn, nrn, sizeof(nrn));
 		a->holdings[a->nholdings].grant = g;
-		a->holdings[a->nholdings].name[0] = '\0';
 		a->nholdings++;
 	}
 	ldap_value_free_len(vals);
 	return r;
+}
+
+/* A grant entry, kept to date the memberships (dated below). */
+static int
+grant_entry(LDAP *ld, LDAPMessage *e, struct dir_all *a)
+{
+	char *dn = ldap_get_dn(ld, e);
+	struct dir_holding *h;
+	int r;
+
+	if (grow(&a->dated, &a->cap_dated, a->ndated, sizeof(*a->dated)) != 0) {
+		ldap_memfree(dn);
+		return EG_ERR_NOMEM;
+	}
+	h = &a->dated[a->ndated];
+	r = dn != NULL ? ldapc_grant_entry(ld, e, dn, h->nrn, &h->grant, &h->prov) : -1;
+	ldap_memfree(dn);
+	if (r == 0)
+		a->ndated++;
+	return EG_OK;
 }
 
 static int
@@ -265,6 +285,45 @@ cmp_holding(const void *x, const void *y)
 	const struct dir_holding *a = x, *b = y;
 
 	return strcmp(a->nrn, b->nrn);
+}
+
+/* Person, then what is held where: the order to find a membership's grant entry in. */
+static int
+cmp_dated(const void *x, const void *y)
+{
+	const struct dir_holding *a = x, *b = y;
+	int c;
+
+	if ((c = strcmp(a->nrn, b->nrn)) != 0)
+		return c;
+	if (a->grant.kind != b->grant.kind)
+		return a->grant.kind < b->grant.kind ? -1 : 1;
+	if ((c = strcmp(a->grant.scope, b->grant.scope)) != 0)
+		return c;
+	return strcmp(a->grant.role, b->grant.role);
+}
+
+/* Each membership's provenance from its grant entry; those whose end has passed are
+ * left out, as the resolver leaves them out of a request's decision. */
+static void
+date_holdings(struct dir_all *a, int64_t now)
+{
+	size_t i, k = 0;
+
+	qsort(a->dated, a->ndated, sizeof(*a->dated), cmp_dated);
+	for (i = 0; i < a->nholdings; i++) {
+		struct dir_holding *h = &a->holdings[i];
+		const struct dir_holding *d = a->ndated == 0 ? NULL :
+		    bsearch(h, a->dated, a->ndated, sizeof(*a->dated), cmp_dated);
+		if (d != NULL)
+			h->prov = d->prov;
+		if (!dir_prov_holds(&h->prov, now)) {
+			a->nexpired++;
+			continue;
+		}
+		a->holdings[k++] = *h;
+	}
+	a->nholdings = k;
 }
 
 static int
@@ -291,6 +350,7 @@ index_people(struct dir_all *a)
 {
 	size_t i, j;
 
+	date_holdings(a, eg_now_us() / 1000000);
 	qsort(a->holdings, a->nholdings, sizeof(*a->holdings), cmp_holding);
 	qsort(a->names, a->nnames, sizeof(*a->names), cmp_name);
 	qsort(a->facilities, a->nfacilities, sizeof(*a->facilities), cmp_facility);
@@ -345,7 +405,9 @@ dir_read_all(struct dir_writer *w, struct dir_all *a)
 		goto fail;
 	snprintf(base, sizeof(base), "ou=people,%s", w->lc.base);
 	if ((r = paged(w, base, "(objectClass=inetOrgPerson)", ppl_attrs, person_entry, a,
-	    "read people")) != EG_OK || (r = index_people(a)) != EG_OK)
+	    "read people")) != EG_OK ||
+	    (r = paged(w, base, "(objectClass=eidgateGrant)", (char **)(uintptr_t)ldapc_grant_attrs,
+	    grant_entry, a, "read grants")) != EG_OK || (r = index_people(a)) != EG_OK)
 		goto fail;
 	return EG_OK;
 fail:
@@ -362,6 +424,7 @@ dir_all_free(struct dir_all *a)
 	free(a->names);
 	free(a->people);
 	free(a->grants);
+	free(a->dated);
 	memset(a, 0, sizeof(*a));
 }
 

@@ -326,49 +326,138 @@ dir_dn_grant(const char *dn, struct eg_grant *g)
 
 struct person_parse {
 	const char *nrn;
+	int64_t now;
 	struct dir_person *p;
 };
+
+/* A grant entry read with the groups: what it dates, and its dates. */
+struct dated {
+	struct eg_grant g;
+	struct dir_provenance prov;
+};
+
+/* The person's entries sorted out: the person, role groups, grant entries. */
+struct sorted {
+	size_t ngroups, ndated;
+	struct eg_grant *groups;
+	struct dated *dated;
+};
+
+static void
+sort_entry(LDAP *ld, LDAPMessage *e, const char *dn, struct person_parse *pp,
+    struct dir_person *p, struct sorted *s)
+{
+	char uid[EG_MAX_ID], nrn[EG_NRN_LEN + 1];
+	struct dated *d = &s->dated[s->ndated];
+
+	/* the grant entries first: they carry the person's uid too */
+	if (ldapc_grant_entry(ld, e, dn, nrn, &d->g, &d->prov) == 0) {
+		if (strcmp(nrn, pp->nrn) == 0)
+			s->ndated++;
+		return;
+	}
+	ldapc_entry_value(ld, e, "uid", uid, sizeof(uid));
+	if (uid[0] != '\0' && strcmp(uid, pp->nrn) == 0) {
+		p->found = 1;
+		ldapc_entry_value(ld, e, "cn", p->name, sizeof(p->name));
+		ldapc_entry_value(ld, e, "givenName", p->given, sizeof(p->given));
+		ldapc_entry_value(ld, e, "sn", p->surname, sizeof(p->surname));
+	} else if (dir_dn_grant(dn, &s->groups[s->ngroups]) == 0) {
+		s->ngroups++;
+	} else {
+		log_warnx("ldap: ignoring role group with unexpected DN layout");
+	}
+}
+
+/*
+ * The grants that hold: every role group naming the person, dated by its grant entry
+ * when there is one (a grant entry without its membership holds nothing), less those
+ * whose end has passed. p->prov follows p->grants, aligned for its int64_t fields.
+ */
+static void
+join_grants(struct person_parse *pp, struct dir_person *p, const struct sorted *s,
+    struct dir_provenance *prov)
+{
+	size_t i, j;
+
+	for (i = 0; i < s->ngroups; i++) {
+		struct dir_provenance none;
+		const struct dir_provenance *pv = &none;
+		memset(&none, 0, sizeof(none));
+		for (j = 0; j < s->ndated; j++)
+			if (dir_grant_same(&s->dated[j].g, &s->groups[i]))
+				pv = &s->dated[j].prov;
+		if (!dir_prov_holds(pv, pp->now))
+			continue;
+		if (pv->until != 0 && (p->next_end == 0 || pv->until < p->next_end))
+			p->next_end = pv->until;
+		p->grants[p->ngrants] = s->groups[i];
+		prov[p->ngrants++] = *pv;
+	}
+	p->prov = prov;
+}
+
+#define PROV_ALIGN _Alignof(struct dir_provenance)
 
 static int
 person_parse(LDAP *ld, LDAPMessage *res, void *arg)
 {
 	struct person_parse *pp = arg;
 	int n = res != NULL ? ldap_count_entries(ld, res) : 0;
+	size_t cnt = (size_t)(n > 0 ? n : 0), off;
+	struct sorted s = { 0, 0, NULL, NULL };
 	struct dir_person *p;
 	LDAPMessage *e;
 
-	p = cache_ref_alloc(sizeof(*p) + (size_t)(n > 0 ? n : 0) * sizeof(struct eg_grant));
-	if (p == NULL)
+	off = (sizeof(*p) + cnt * sizeof(struct eg_grant) + PROV_ALIGN - 1) / PROV_ALIGN *
+	    PROV_ALIGN;
+	p = cache_ref_alloc(off + cnt * sizeof(struct dir_provenance));
+	s.groups = calloc(cnt + 1, sizeof(*s.groups));
+	s.dated = calloc(cnt + 1, sizeof(*s.dated));
+	if (p == NULL || s.groups == NULL || s.dated == NULL) {
+		if (p != NULL)
+			dir_release(p);
+		free(s.groups);
+		free(s.dated);
 		return EG_ERR_NOMEM;
+	}
 	eg_strlcpy(p->nrn, pp->nrn, sizeof(p->nrn));
 	for (e = res ? ldap_first_entry(ld, res) : NULL; e != NULL; e = ldap_next_entry(ld, e)) {
 		char *dn = ldap_get_dn(ld, e);
-		char uid[EG_MAX_ID];
 		if (dn == NULL)
 			continue;
-		ldapc_entry_value(ld, e, "uid", uid, sizeof(uid));
-		if (uid[0] != '\0' && strcmp(uid, pp->nrn) == 0) {
-			p->found = 1;
-			ldapc_entry_value(ld, e, "cn", p->name, sizeof(p->name));
-			ldapc_entry_value(ld, e, "givenName", p->given, sizeof(p->given));
-			ldapc_entry_value(ld, e, "sn", p->surname, sizeof(p->surname));
-		} else if (dir_dn_grant(dn, &p->grants[p->ngrants]) == 0) {
-			p->ngrants++;
-		} else {
-			log_warnx("ldap: ignoring role group with unexpected DN layout");
-		}
+		sort_entry(ld, e, dn, pp, p, &s);
 		ldap_memfree(dn);
 	}
+	join_grants(pp, p, &s, (struct dir_provenance *)(void *)((char *)p + off));
+	free(s.groups);
+	free(s.dated);
 	pp->p = p;
 	return EG_OK;
+}
+
+/* A cached person one of whose grants has ended since it was read: read again. */
+static const struct dir_person *
+cached_person(struct dir_resolver *d, const char *key, int64_t now)
+{
+	const struct dir_person *p = cached_get(d->people, key);
+
+	if (p != NULL && p->next_end != 0 && p->next_end <= now) {
+		dir_release(p);
+		(void)cache_del(d->people, key, strlen(key));
+		return NULL;
+	}
+	return p;
 }
 
 int
 dir_person(struct dir_resolver *d, const char *nrn, const struct dir_person **out)
 {
 	char filter[2048], member[1024], esc_nrn[64], esc_member[1536], key[64];
-	char *attrs[] = { "uid", "cn", "givenName", "sn", NULL };
-	struct person_parse pp = { nrn, NULL };
+	char *attrs[] = { "uid", "cn", "givenName", "sn", "eidgateGrantedBy",
+	    "eidgateGrantedByName", "eidgateGrantedAs", "eidgateGrantedAt",
+	    "eidgateValidUntil", NULL };
+	struct person_parse pp = { nrn, eg_now_us() / 1000000, NULL };
 	unsigned long gen = atomic_load(&d->gen);
 	int r;
 
@@ -376,15 +465,17 @@ dir_person(struct dir_resolver *d, const char *nrn, const struct dir_person **ou
 	if (nrn == NULL || !eg_all_digits(nrn, EG_NRN_LEN))
 		return EG_ERR_PARSE;
 	snprintf(key, sizeof(key), "p:%s", nrn);
-	if ((*out = cached_get(d->people, key)) != NULL)
+	if ((*out = cached_person(d, key, pp.now)) != NULL)
 		return EG_OK;
 	snprintf(member, sizeof(member), "uid=%s,ou=people,%s", nrn, d->lc.base);
 	if (ldapc_filter_value(nrn, esc_nrn, sizeof(esc_nrn)) != 0 ||
 	    ldapc_filter_value(member, esc_member, sizeof(esc_member)) != 0)
 		return EG_ERR_PARSE;
+	/* One search: the person, every role group naming them, and the grant entries
+	 * that date those memberships (below the person, with the same uid). */
 	snprintf(filter, sizeof(filter),
-	    "(|(&(objectClass=inetOrgPerson)(uid=%s))(&(objectClass=groupOfNames)(member=%s)))",
-	    esc_nrn, esc_member);
+	    "(|(&(objectClass=inetOrgPerson)(uid=%s))(&(objectClass=groupOfNames)(member=%s))"
+	    "(&(objectClass=eidgateGrant)(uid=%s)))", esc_nrn, esc_member, esc_nrn);
 	if ((r = dir_search(d, d->lc.base, filter, attrs, person_parse, &pp)) != EG_OK)
 		return r;
 	cached_put(d, d->people, key, pp.p, gen);
@@ -661,6 +752,9 @@ dir_drop_entry(struct dir_resolver *d, LDAP *ld, LDAPMessage *e, const char *dn)
 		if (strcasecmp(t[0], "uid") == 0 && strcasecmp(t[1], "ou") == 0 &&
 		    strcasecmp(v[1], "people") == 0) {
 			n = drop_key(d->people, "p", v[0]);
+		} else if (strcasecmp(t[0], "cn") == 0 && strcasecmp(t[1], "uid") == 0 &&
+		    strcasecmp(t[2], "ou") == 0 && strcasecmp(v[2], "people") == 0) {
+			n = drop_key(d->people, "p", v[1]);     /* a grant entry: its dates */
 		} else if (strcasecmp(t[0], "o") == 0 && strcasecmp(v[1], "organisations") == 0) {
 			n = drop_key(d->orgs, "o", v[0]) + drop_key(d->facilities, "l", v[0]);
 		} else if (k >= 4 && strcasecmp(t[0], "ou") == 0 && strcasecmp(t[1], "o") == 0 &&

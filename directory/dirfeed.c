@@ -89,28 +89,6 @@ feed_stopped(struct dir_feed *f)
 	return stop;
 }
 
-/* "YYYYMMDDHHMMSSZ" (what dirsess.c writes) as seconds since the epoch; -1 if not. */
-static int64_t
-gentime(const char *s)
-{
-	struct tm tm;
-	int i;
-
-	if (strlen(s) != 15 || s[14] != 'Z')
-		return -1;
-	for (i = 0; i < 14; i++)
-		if (s[i] < '0' || s[i] > '9')
-			return -1;
-	memset(&tm, 0, sizeof(tm));
-	tm.tm_year = (s[0] - '0') * 1000 + (s[1] - '0') * 100 + (s[2] - '0') * 10 + (s[3] - '0') - 1900;
-	tm.tm_mon = (s[4] - '0') * 10 + (s[5] - '0') - 1;
-	tm.tm_mday = (s[6] - '0') * 10 + (s[7] - '0');
-	tm.tm_hour = (s[8] - '0') * 10 + (s[9] - '0');
-	tm.tm_min = (s[10] - '0') * 10 + (s[11] - '0');
-	tm.tm_sec = (s[12] - '0') * 10 + (s[13] - '0');
-	return (int64_t)timegm(&tm);
-}
-
 /* An eidgateSessionEnd entry with its attributes (a deleted one has none: pruned, or
  * removed by an operator; nothing to do, its session stays ended here until it ends).
  * Returns 1 when it ended something. */
@@ -121,7 +99,7 @@ session_entry(struct dir_feed *f, LDAP *ld, LDAPMessage *e)
 	int64_t until, b;
 
 	ldapc_entry_value(ld, e, "eidgateNotAfter", notafter, sizeof(notafter));
-	if ((until = gentime(notafter)) < 0)
+	if ((until = ldapc_gentime_parse(notafter)) < 0)
 		return 0;
 	ldapc_entry_value(ld, e, "eidgateSessionId", id, sizeof(id));
 	ldapc_entry_value(ld, e, "eidgatePerson", person, sizeof(person));
@@ -130,7 +108,8 @@ session_entry(struct dir_feed *f, LDAP *ld, LDAPMessage *e)
 		f->hooks.session_end(f->hooks.arg, id, until);
 		return 1;
 	}
-	if (person[0] != '\0' && (b = gentime(before)) >= 0 && f->hooks.person_end != NULL &&
+	if (person[0] != '\0' &&
+	    (b = ldapc_gentime_parse(before)) >= 0 && f->hooks.person_end != NULL &&
 	    eg_all_digits(person, EG_NRN_LEN)) {
 		f->hooks.person_end(f->hooks.arg, person, b, until);
 		return 1;

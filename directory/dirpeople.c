@@ -1,7 +1,8 @@
 /*
  * dirpeople.c - who holds which role in a scope (directory.h, dir_list_people), for the
  * people list of the administrators' pages: the role groups below the scope, then the
- * names of their members, filtered by name when asked.
+ * names of their members, filtered by name when asked, with the grant entries that say
+ * where each role came from.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -116,6 +117,25 @@ groups_parse(LDAP *ld, LDAPMessage *res, void *arg)
 	return r;
 }
 
+/* A grant entry: onto the holding it dates. 0 when e was one, -1 for a person entry. */
+static int
+grant_parse(LDAP *ld, LDAPMessage *e, struct people_ctx *c)
+{
+	char *dn = ldap_get_dn(ld, e), nrn[EG_NRN_LEN + 1];
+	struct dir_provenance p;
+	struct eg_grant g;
+	size_t i;
+	int r = dn != NULL ? ldapc_grant_entry(ld, e, dn, nrn, &g, &p) : -1;
+
+	ldap_memfree(dn);
+	if (r != 0)
+		return -1;
+	for (i = 0; i < c->out->n; i++)
+		if (strcmp(c->out->h[i].nrn, nrn) == 0 && dir_grant_same(&c->out->h[i].grant, &g))
+			c->out->h[i].prov = p;
+	return 0;
+}
+
 static int
 names_parse(LDAP *ld, LDAPMessage *res, void *arg)
 {
@@ -125,6 +145,8 @@ names_parse(LDAP *ld, LDAPMessage *res, void *arg)
 
 	for (e = res ? ldap_first_entry(ld, res) : NULL; e != NULL; e = ldap_next_entry(ld, e)) {
 		char uid[EG_MAX_ID], name[EG_MAX_NAME];
+		if (grant_parse(ld, e, c) == 0)
+			continue;
 		ldapc_entry_value(ld, e, "uid", uid, sizeof(uid));
 		ldapc_entry_value(ld, e, "cn", name, sizeof(name));
 		for (i = 0; i < c->out->n; i++)
@@ -140,26 +162,33 @@ names_parse(LDAP *ld, LDAPMessage *res, void *arg)
 static int
 lookup_names(struct dir_writer *w, struct people_ctx *c, size_t from, size_t to)
 {
-	char filter[NAME_CHUNK * 24 + 1200], base[700], qesc[1024];
-	char *attrs[] = { "uid", "cn", NULL };
+	char uids[NAME_CHUNK * 24 + 8], filter[2 * sizeof(uids) + 1200], base[700];
+	char qesc[1024];
+	char *attrs[] = { "uid", "cn", "eidgateGrantedBy", "eidgateGrantedByName",
+	    "eidgateGrantedAs", "eidgateGrantedAt", "eidgateValidUntil", NULL };
 	size_t i, o;
 	int n;
 
 	if (c->q != NULL && ldapc_filter_value(c->q, qesc, sizeof(qesc)) != 0)
 		return EG_ERR_PARSE;
-	n = snprintf(filter, sizeof(filter), "(&(objectClass=inetOrgPerson)%s%s%s(|",
-	    c->q ? "(cn=*" : "", c->q ? qesc : "", c->q ? "*)" : "");
-	o = (size_t)n;
-	for (i = from; i < to && o < sizeof(filter); i++) {
+	uids[0] = '(';
+	uids[1] = '|';
+	for (o = 2, i = from; i < to && o < sizeof(uids); i++) {
 		/* nrns come from dirw_member_nrn: 11 digits, nothing to escape */
-		n = snprintf(filter + o, sizeof(filter) - o, "(uid=%s)", c->out->h[i].nrn);
+		n = snprintf(uids + o, sizeof(uids) - o, "(uid=%s)", c->out->h[i].nrn);
 		o += (size_t)n;
 	}
-	if (o + 3 > sizeof(filter))
+	if (o + 2 > sizeof(uids))
 		return EG_ERR_TOO_LONG;
-	memcpy(filter + o, "))", 3);
+	memcpy(uids + o, ")", 2);
+	/* the people's names, and the grant entries below them that date their roles */
+	n = snprintf(filter, sizeof(filter),
+	    "(|(&(objectClass=inetOrgPerson)%s%s%s%s)(&(objectClass=eidgateGrant)%s))",
+	    c->q ? "(cn=*" : "", c->q ? qesc : "", c->q ? "*)" : "", uids, uids);
+	if (n < 0 || (size_t)n >= sizeof(filter))
+		return EG_ERR_TOO_LONG;
 	snprintf(base, sizeof(base), "ou=people,%s", w->lc.base);
-	return dirw_search(w, base, LDAP_SCOPE_ONELEVEL, filter, attrs, NAME_CHUNK * 2,
+	return dirw_search(w, base, LDAP_SCOPE_SUBTREE, filter, attrs, NAME_CHUNK * 64,
 	    names_parse, c, "read people");
 }
 

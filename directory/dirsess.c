@@ -58,18 +58,6 @@ dir_sessions_failures(struct dir_sessions *s)
 	return s != NULL ? atomic_load(&s->failures) : 0;
 }
 
-/* Seconds since the epoch as an LDAP GeneralizedTime, "YYYYMMDDHHMMSSZ". */
-static void
-gentime(int64_t t, char out[16])
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-
-	gmtime_r(&tt, &tm);
-	if (strftime(out, 16, "%Y%m%d%H%M%SZ", &tm) != 15)
-		out[0] = '\0';
-}
-
 /* One eidgateSessionEnd entry: cn, and up to three more attributes. */
 struct end_entry {
 	char dn[1200];
@@ -162,7 +150,7 @@ dir_sessions_end(struct dir_sessions *s, const char *public_id, int64_t until)
 		return EG_ERR_PARSE;
 	memset(&e, 0, sizeof(e));
 	snprintf(e.cn, sizeof(e.cn), "s-%s", public_id);
-	gentime(until, e.notafter);
+	ldapc_gentime(until, e.notafter);
 	e.id = public_id;
 	return write_end(s, &e);
 }
@@ -177,8 +165,8 @@ dir_sessions_end_person(struct dir_sessions *s, const char *nrn, int64_t before,
 		return EG_ERR_PARSE;
 	memset(&e, 0, sizeof(e));
 	snprintf(e.cn, sizeof(e.cn), "p-%s", nrn);
-	gentime(until, e.notafter);
-	gentime(before, e.before);
+	ldapc_gentime(until, e.notafter);
+	ldapc_gentime(before, e.before);
 	e.person = nrn;
 	return write_end(s, &e);
 }
@@ -225,7 +213,7 @@ dir_sessions_prune(struct dir_sessions *s, int64_t now, size_t *pruned)
 	int r, rc;
 
 	*pruned = 0;
-	gentime(now, t);
+	ldapc_gentime(now, t);
 	snprintf(filter, sizeof(filter), "(&(objectClass=eidgateSessionEnd)(eidgateNotAfter<=%s))",
 	    t);
 	pthread_mutex_lock(&s->mu);

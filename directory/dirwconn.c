@@ -244,6 +244,19 @@ dirw_group_dn(const struct dir_writer *w, const struct dir_scope *s, const char 
 }
 
 int
+dirw_grant_dn(const struct dir_writer *w, const struct dir_scope *s, const char *role,
+    const char *nrn, char *out, size_t outlen)
+{
+	char name[DIR_AS_MAX], v[3 * DIR_AS_MAX], person[1024];
+
+	if (dir_grant_name(role, s->kind, s->id, name, sizeof(name)) != 0 ||
+	    dirw_dn_value(name, v, sizeof(v)) != 0 ||
+	    dirw_person_dn(w, nrn, person, sizeof(person)) != 0)
+		return -1;
+	return fits(snprintf(out, outlen, "cn=%s,%s", v, person), outlen);
+}
+
+int
 dirw_member_nrn(const char *dn, char *out)
 {
 	LDAPDN parsed = NULL;

@@ -32,6 +32,7 @@ mods_add(struct modset *ms, int op, const char *type, const char *const *vals, s
 		return;         /* callers stay far below both; the server then refuses */
 	for (i = 0; i < nvals; i++)
 		ms->v[ms->n][i] = (char *)(uintptr_t)vals[i];
+	/* no value: with LDAP_MOD_REPLACE, the attribute is removed */
 	ms->v[ms->n][nvals] = NULL;
 	ms->m[ms->n].mod_op = op;
 	ms->m[ms->n].mod_type = (char *)(uintptr_t)type;
@@ -264,6 +265,100 @@ dir_remove_member_while(struct dir_writer *w, const struct dir_scope *s, const c
 	else if (rc != LDAP_NO_SUCH_OBJECT && rc != LDAP_NO_SUCH_ATTRIBUTE)
 		return dirw_fail(w, rc, "remove role member");
 	return EG_OK;
+}
+
+/* The grant entry's attributes: a new entry's (op LDAP_MOD_ADD, with objectClass, cn
+ * and uid) or the replacement of an existing one's (LDAP_MOD_REPLACE: an attribute
+ * given no value is removed). */
+static void
+grant_mods(struct modset *ms, int op, const char *name, const char *nrn,
+    const struct dir_provenance *p, char at[16], char until[16])
+{
+	static const char *const oc[] = { "eidgateGrant" };
+	int add = op == LDAP_MOD_ADD;
+
+	memset(ms, 0, sizeof(*ms));
+	ldapc_gentime(p->at, at);
+	if (add) {
+		mods_add(ms, op, "objectClass", oc, 1);
+		mods_add1(ms, op, "cn", name);
+		mods_add1(ms, op, "uid", nrn);
+	}
+	mods_add1(ms, op, "eidgateGrantedBy", p->by);
+	mods_add1(ms, op, "eidgateGrantedAt", at);
+	if (p->by_name[0] != '\0')
+		mods_add1(ms, op, "eidgateGrantedByName", p->by_name);
+	else if (!add)
+		mods_add(ms, op, "eidgateGrantedByName", NULL, 0);
+	if (p->as[0] != '\0')
+		mods_add1(ms, op, "eidgateGrantedAs", p->as);
+	else if (!add)
+		mods_add(ms, op, "eidgateGrantedAs", NULL, 0);
+	if (p->until != 0) {
+		ldapc_gentime(p->until, until);
+		mods_add1(ms, op, "eidgateValidUntil", until);
+	} else if (!add) {
+		mods_add(ms, op, "eidgateValidUntil", NULL, 0);
+	}
+}
+
+struct modify_op {
+	const char *dn;
+	struct modset *ms;
+};
+
+static int
+op_modify(struct dir_writer *w, LDAP *ld, void *arg)
+{
+	struct modify_op *m = arg;
+
+	(void)w;
+	return ldap_modify_ext_s(ld, m->dn, m->ms->p, NULL, NULL);
+}
+
+int
+dir_grant_write(struct dir_writer *w, const struct dir_scope *s, const char *role,
+    const char *nrn, const struct dir_provenance *p)
+{
+	char dn[1400], name[DIR_AS_MAX], at[16], until[16];
+	struct modset ms;
+	struct modify_op m = { dn, &ms };
+	int created, rc;
+
+	if (p->by[0] == '\0' || p->at <= 0 ||
+	    dir_grant_name(role, s->kind, s->id, name, sizeof(name)) != 0 ||
+	    dirw_grant_dn(w, s, role, nrn, dn, sizeof(dn)) != 0)
+		return EG_ERR_PARSE;
+	grant_mods(&ms, LDAP_MOD_ADD, name, nrn, p, at, until);
+	if (add_entry(w, dn, &ms, &created, "write grant") != EG_OK || created)
+		return created ? EG_OK : EG_ERR_DIRECTORY;
+	/* There already: a grant given again (another end, another granter) replaces it. */
+	grant_mods(&ms, LDAP_MOD_REPLACE, name, nrn, p, at, until);
+	if ((rc = dirw_run(w, op_modify, &m)) != LDAP_SUCCESS)
+		return dirw_fail(w, rc, "write grant");
+	return EG_OK;
+}
+
+static int
+op_delete(struct dir_writer *w, LDAP *ld, void *arg)
+{
+	(void)w;
+	return ldap_delete_ext_s(ld, arg, NULL, NULL);
+}
+
+int
+dir_grant_delete(struct dir_writer *w, const struct dir_scope *s, const char *role,
+    const char *nrn)
+{
+	char dn[1400];
+	int rc;
+
+	if (dirw_grant_dn(w, s, role, nrn, dn, sizeof(dn)) != 0)
+		return EG_ERR_PARSE;
+	rc = dirw_run(w, op_delete, dn);
+	if (rc == LDAP_SUCCESS || rc == LDAP_NO_SUCH_OBJECT)
+		return EG_OK;
+	return dirw_fail(w, rc, "delete grant");
 }
 
 int

@@ -86,12 +86,29 @@ int ldapc_is_down(int rc);
 
 /* directory.c, for the change feed (dirfeed.c). dir_drop_all empties the resolver's
  * caches; dir_drop_entry drops what the changed entry e (DN dn; its attributes, when
- * the feed sent them, for a group its members) may have made stale: a person, the
- * people holding or now named in a role group, an organisation, a facility and the
- * list it is in. Both make searches already under way not cache their answers.
+ * the feed sent them, for a group its members) may have made stale: a person (also
+ * when a grant entry dating one of their roles changed), the people holding or now
+ * named in a role group, an organisation, a facility and the list it is in. Both make searches already under way not cache their answers.
  * dir_drop_entry returns how many cache entries it dropped. Any thread. */
 void dir_drop_all(struct dir_resolver *d);
 size_t dir_drop_entry(struct dir_resolver *d, LDAP *ld, LDAPMessage *e, const char *dn);
+
+/* LDAP GeneralizedTime "YYYYMMDDHHMMSSZ" (what eidgate writes) from and to seconds since
+ * the epoch: ldapc_gentime_parse returns -1 for any other text; ldapc_gentime writes
+ * "" when t cannot be written so. */
+int64_t ldapc_gentime_parse(const char *s);
+void ldapc_gentime(int64_t t, char out[16]);
+
+/* dirgrant.c. The provenance attributes of an eidgateGrant entry into p (known = 1; an
+ * end that does not parse is taken as passed). ldapc_grant_entry: 0 when dn is a grant
+ * entry (cn=<role>@<kind>:<id>,uid=<nrn>,ou=people,...), then nrn, g (without org) and
+ * p are set; -1 for any other entry. dir_grant_same: same role, kind and scope id. */
+void ldapc_prov_parse(LDAP *ld, LDAPMessage *e, struct dir_provenance *p);
+int ldapc_grant_entry(LDAP *ld, LDAPMessage *e, const char *dn, char nrn[EG_NRN_LEN + 1],
+    struct eg_grant *g, struct dir_provenance *p);
+int dir_grant_same(const struct eg_grant *a, const struct eg_grant *b);
+/* The attributes to ask for when reading grant entries (NULL-terminated). */
+extern char *const ldapc_grant_attrs[];
 
 /* RFC 4515 escaping of a filter value (ldap_bv2escaped_filter_value). 0, or -1 when
  * the escaped value does not fit outlen. */
@@ -157,6 +174,9 @@ int dirw_scope_dn(const struct dir_writer *w, const struct dir_scope *s, char *o
     size_t outlen);
 int dirw_group_dn(const struct dir_writer *w, const struct dir_scope *s, const char *role,
     char *out, size_t outlen);
+/* cn=<role>@<kind>:<id>,uid=<nrn>,ou=people,<base>: the grant entry of nrn's role on s. */
+int dirw_grant_dn(const struct dir_writer *w, const struct dir_scope *s, const char *role,
+    const char *nrn, char *out, size_t outlen);
 /* The national number of a member DN "uid=<11 digits>,ou=people,..." into out (12
  * bytes); 0 or -1 when the DN has another shape. */
 int dirw_member_nrn(const char *dn, char *out);

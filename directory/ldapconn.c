@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <strings.h>
 
 #include "eidgate/config.h"
@@ -312,4 +313,36 @@ ldapc_str2dn(const char *dn, LDAPDN *out)
 			}
 	*out = p;
 	return LDAP_SUCCESS;
+}
+
+int64_t
+ldapc_gentime_parse(const char *s)
+{
+	struct tm tm;
+	int i;
+
+	if (strlen(s) != 15 || s[14] != 'Z')
+		return -1;
+	for (i = 0; i < 14; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+	memset(&tm, 0, sizeof(tm));
+	tm.tm_year = (s[0] - '0') * 1000 + (s[1] - '0') * 100 + (s[2] - '0') * 10 + (s[3] - '0') - 1900;
+	tm.tm_mon = (s[4] - '0') * 10 + (s[5] - '0') - 1;
+	tm.tm_mday = (s[6] - '0') * 10 + (s[7] - '0');
+	tm.tm_hour = (s[8] - '0') * 10 + (s[9] - '0');
+	tm.tm_min = (s[10] - '0') * 10 + (s[11] - '0');
+	tm.tm_sec = (s[12] - '0') * 10 + (s[13] - '0');
+	return (int64_t)timegm(&tm);
+}
+
+void
+ldapc_gentime(int64_t t, char out[16])
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	gmtime_r(&tt, &tm);
+	if (strftime(out, 16, "%Y%m%d%H%M%SZ", &tm) != 15)
+		out[0] = '\0';
 }

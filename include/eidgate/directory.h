@@ -32,6 +32,7 @@
 #define EIDGATE_DIRECTORY_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "eidgate/limits.h"
 #include "eidgate/policy.h"
@@ -39,13 +40,37 @@
 struct eg_config;
 struct dir_resolver;
 
+/*
+ * Where one role held by one person came from (the eidgateGrant entry below the person,
+ * directory/schema/eidgate.schema): who granted it, in which capacity, when, and until
+ * when. known = 0 for a membership without such an entry (made before eidgate recorded
+ * provenance, or by another tool; `eidgate directory migrate` gives each one an entry).
+ */
+#define DIR_BY_OPERATOR "operator"      /* eidgate directory add-vte */
+#define DIR_BY_MIGRATION "migration"    /* eidgate directory migrate */
+#define DIR_AS_MAX (2 * EG_MAX_ID + 16) /* "<role>@<kind>:<id>" */
+
+struct dir_provenance {
+	int known;
+	char by[32];                    /* national number, DIR_BY_OPERATOR, DIR_BY_MIGRATION */
+	char by_name[EG_MAX_NAME];      /* the granter's name when they granted it, or "" */
+	char as[DIR_AS_MAX];            /* the granter's role that allowed it, or "" */
+	int64_t at;                     /* when granted, seconds since the epoch; 0 unknown */
+	int64_t until;                  /* when it stops holding; 0: until revoked */
+};
+
 struct dir_person {
 	char nrn[EG_NRN_LEN + 1];
 	int found;                      /* 0: no person entry (negative cache entry) */
 	char name[EG_MAX_NAME];
 	char given[EG_MAX_NAME];
 	char surname[EG_MAX_NAME];
+	/* The earliest `until` among the grants, 0 when none ends: the resolver reads the
+	 * person again from then on, so an expired grant stops holding at its end even
+	 * while the entry is cached. Grants whose end had passed when read are left out. */
+	int64_t next_end;
 	size_t ngrants;
+	const struct dir_provenance *prov;      /* ngrants entries, in the order of grants */
 	struct eg_grant grants[];       /* ngrants entries */
 };
 
@@ -245,6 +270,12 @@ int dir_may_administer(const struct eg_grant *grants, size_t n,
  * order (pointers to static strings); returns how many. */
 size_t dir_allowed_roles(const struct eg_grant *grants, size_t n,
     enum dir_action action, const struct dir_scope *s, const char **out, size_t max);
+/* Which of the caller's grants allows granting role on s: the index in grants of the
+ * strongest (vte, then co-vte, then lb; an organisation's before a facility's), or -1
+ * when none does. It names the capacity in the grant's provenance, and its end bounds
+ * the new grant's (nobody delegates longer than they hold). */
+int dir_rights_authority(const struct eg_grant *grants, size_t n, const char *role,
+    const struct dir_scope *s);
 /* 1 when the caller holds role on organisation org. */
 int dir_holds_org(const struct eg_grant *grants, size_t n, const char *role,
     const char *org);
@@ -318,6 +349,7 @@ struct dir_holding {
 	char nrn[EG_NRN_LEN + 1];
 	char name[EG_MAX_NAME];         /* cn of the person entry, "" when it has none */
 	struct eg_grant grant;
+	struct dir_provenance prov;
 };
 
 struct dir_people {
@@ -333,6 +365,57 @@ struct dir_people {
 int dir_list_people(struct dir_writer *w, const struct dir_scope *s, const char *role,
     const char *q, struct dir_people *out);
 void dir_people_free(struct dir_people *p);
+
+/* ---- dirgrant.c: delegation provenance (the eidgateGrant entries) ---- */
+
+/* "<role>@<kind>:<id>": the name (cn) of a grant entry and the form of eidgateGrantedAs.
+ * 0, or -1 when it does not fit outlen (DIR_AS_MAX always fits). */
+int dir_grant_name(const char *role, enum eg_scope_kind kind, const char *id, char *out,
+    size_t outlen);
+/* The reverse: role, kind and scope id (g->org stays ""), each checked against the
+ * vocabulary (dirvocab.c) and the role against the kind. 0 or -1. */
+int dir_grant_name_parse(const char *name, struct eg_grant *g);
+/*
+ * The end of a grant as an administrator gives it: "YYYY-MM-DD" (the grant holds through
+ * that day in Belgium, Europe/Brussels, until the next midnight there) or
+ * "YYYY-MM-DDTHH:MM:SSZ" (that moment, UTC). It must lie after now and before now plus
+ * EG_MAX_GRANT_YEARS years. EG_OK or EG_ERR_PARSE.
+ */
+#define EG_MAX_GRANT_YEARS 10
+int dir_until_parse(const char *text, int64_t now, int64_t *until);
+/* t (seconds since the epoch) as "YYYY-MM-DDTHH:MM:SSZ", how the API, the records and
+ * the assertion write a grant's dates; "" when t cannot be written so. */
+#define DIR_TIME_LEN 21
+void dir_time_format(int64_t t, char out[DIR_TIME_LEN]);
+/* 1 when p still holds at now (no end, or an end after now). */
+int dir_prov_holds(const struct dir_provenance *p, int64_t now);
+
+/* Writes the grant entry of nrn's role on s (replacing one that is there): p->by and
+ * p->at are required. Written BEFORE the membership (dir_add_member), so that a dated
+ * grant never holds undated. The person entry must exist. */
+int dir_grant_write(struct dir_writer *w, const struct dir_scope *s, const char *role,
+    const char *nrn, const struct dir_provenance *p);
+/* Deletes it, after the membership was removed; EG_OK also when it was not there. */
+int dir_grant_delete(struct dir_writer *w, const struct dir_scope *s, const char *role,
+    const char *nrn);
+/* Reads it; out->known = 0 when there is none. */
+int dir_grant_read(struct dir_writer *w, const struct dir_scope *s, const char *role,
+    const char *nrn, struct dir_provenance *out);
+
+/*
+ * eidgate directory migrate: gives every role group membership that has no grant entry
+ * one (by DIR_BY_MIGRATION, at the group's createTimestamp, no end), reading the
+ * directory in pages like dir_read_all. With dry_run nothing is written. Running it
+ * again changes nothing. EG_OK, or the first error (the entries written before it stay:
+ * run it again).
+ */
+struct dir_migration {
+	size_t memberships;             /* role group memberships seen */
+	size_t dated;                   /* of them, already with a grant entry */
+	size_t written;                 /* entries written (or, dry run, to write) */
+	size_t no_person;               /* memberships of a person without person entry */
+};
+int dir_migrate(struct dir_writer *w, int dry_run, int64_t now, struct dir_migration *m);
 
 /* ---- dirall.c: the whole directory, for access reviews (eidgate access ...) ---- */
 
@@ -358,9 +441,13 @@ struct dir_all {
 	size_t nnames, cap_names;
 	struct dir_all_person *people;  /* sorted by nrn */
 	size_t npeople, cap_people;
+	struct dir_holding *dated;      /* the grant entries, while reading */
+	size_t ndated, cap_dated;
+	size_t nexpired;                /* memberships left out: their grant had ended */
 };
-/* Reads organisations, facilities, role groups and people names in pages (RFC 2696),
- * so no server size limit cuts the answer short. EG_OK, EG_ERR_NOMEM or
+/* Reads organisations, facilities, role groups, grant entries and people names in pages
+ * (RFC 2696), so no server size limit cuts the answer short. Each holding carries its
+ * provenance; memberships whose grant has ended (at the time of reading) are left out. EG_OK, EG_ERR_NOMEM or
  * EG_ERR_DIRECTORY (dir_writer_error says why). *a is freed with dir_all_free. */
 int dir_read_all(struct dir_writer *w, struct dir_all *a);
 void dir_all_free(struct dir_all *a);

@@ -968,7 +968,7 @@ cli(char **out, char **err, const char *a1, const char *a2, const char *a3,
 #define CSV_HEAD "instance,seq,time,kind,request_id,client,nrn,cert_sha256,session,org,facility," \
 	"capacity,method,path,rule,decision,reason,backend,policy_version,upstream_status," \
 	"bytes,latency_us,actor,action,target,role,scope,acting_org,acting_facility,key,grants," \
-	"context,capacities,facility_orgs,revocation,policy_sha256,intent,intent_cert,hash\r\n"
+	"context,capacities,facility_orgs,revocation,policy_sha256,intent,intent_cert,until,authority,hash\r\n"
 
 static void
 test_cli(void)
