@@ -219,3 +219,29 @@ def test_f_an_end_changed_in_the_directory_holds_at_once(stack):
             assert time.time() < deadline, "the end removed in the directory did not hold"
             time.sleep(0.2)
     assert lb.revoke(target, "moduleerder", "facility:ckg-molenberg").status == 204
+
+
+def test_g_grant_entries_in_the_wrong_place_date_nothing(stack):
+    """Hostile or hand-made entries: an eidgateGrant entry carrying someone's uid but
+    below another person, or outside ou=people, neither ends their role nor passes for
+    their person entry."""
+    target = nrn_of(stack, WHO)                   # member on ckg-molenberg (no end)
+    other = nrn_of(stack, "mod-molenberg")
+    base = "dc=jeugdhulp,dc=example"
+    ended = ("objectClass: eidgateGrant\nuid: %s\neidgateGrantedBy: 00000000000\n"
+             "eidgateGrantedAt: 20200101000000Z\neidgateValidUntil: 20200101000000Z\n" % target)
+    ldap_modify(stack, "dn: cn=member@facility:ckg-molenberg,uid=%s,ou=people,%s\n"
+                       "changetype: add\ncn: member@facility:ckg-molenberg\n%s\n"
+                       "dn: cn=Mallory,o=0412345614,ou=organisations,%s\nchangetype: add\n"
+                       "cn: Mallory\n%s" % (other, base, ended, base, ended))
+    try:
+        r = stack.request("GET", "/modules/facilities/ckg-molenberg/modules", who=WHO)
+        assert r.status == 200, r                 # still a member
+        me = stack.request("GET", "/eidgate/whoami", who=WHO).json()
+        assert me["name"] != "Mallory" and "member" in [x["role"] for x in me["roles"]], me
+        shown = role_of(Admin(stack, "lb-molenberg"), "facility:ckg-molenberg", target, "member")
+        assert shown["expired"] is False, shown
+    finally:
+        ldap_modify(stack, "dn: cn=member@facility:ckg-molenberg,uid=%s,ou=people,%s\n"
+                           "changetype: delete\n\ndn: cn=Mallory,o=0412345614,ou=organisations,%s\n"
+                           "changetype: delete\n" % (other, base, base))
