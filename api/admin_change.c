@@ -20,13 +20,15 @@
 #include "api/internal.h"
 
 const char *
-admin_change_parse(json_t *j, enum dir_action action, struct admin_change_req *c)
+admin_change_parse(json_t *j, enum dir_action action, int64_t now,
+    struct admin_change_req *c)
 {
 	const char *key;
 	json_t *v;
 	void *it;
 
 	memset(c, 0, sizeof(*c));
+	c->action = action;
 	if (!json_is_object(j))
 		return "body";
 	/* (an explicit iterator: cppcheck cannot parse json_object_foreach) */
@@ -35,7 +37,8 @@ admin_change_parse(json_t *j, enum dir_action action, struct admin_change_req *c
 		key = json_object_iter_key(it);
 		known = strcmp(key, "nrn") == 0 || strcmp(key, "role") == 0 ||
 		    strcmp(key, "scope") == 0 ||
-		    (action == DIR_GRANT && strcmp(key, "name") == 0);
+		    (action == DIR_GRANT && (strcmp(key, "name") == 0 ||
+		    strcmp(key, "until") == 0));
 		if (!known)
 			return strlen(key) <= 32 ? key : "body";
 	}
@@ -54,6 +57,10 @@ admin_change_parse(json_t *j, enum dir_action action, struct admin_change_req *c
 		if (c->name == NULL || !dir_valid_name(c->name))
 			return "name";
 	}
+	v = json_object_get(j, "until");
+	if (v != NULL && !json_is_null(v) &&
+	    dir_until_parse(json_string_value(v), now, &c->until) != EG_OK)
+		return "until";
 	return NULL;
 }
 
@@ -61,9 +68,9 @@ admin_change_parse(json_t *j, enum dir_action action, struct admin_change_req *c
 static const char *
 field_message(const char *field)
 {
-	static const char *const known[] = { "nrn", "role", "scope", "name", "body" };
+	static const char *const known[] = { "nrn", "role", "scope", "name", "until", "body" };
 	static const char *const ids[] = { "field.nrn", "field.role", "field.scope",
-	    "field.name", "field.body" };
+	    "field.name", "field.until", "field.body" };
 	size_t i;
 
 	for (i = 0; i < sizeof(known) / sizeof(known[0]); i++)
@@ -129,7 +136,8 @@ struct result {
 };
 
 static enum MHD_Result
-answer(struct request *r, const struct admin_op *op, const struct result *res)
+answer(struct request *r, const struct admin_op *op, const struct result *res,
+    const char *until)
 {
 	dir_forget_person(r->gw->dir, op->target);
 	(void)record_rights_outcome(r, res->reason, (int)res->status, op->action, op->target,
@@ -140,24 +148,96 @@ answer(struct request *r, const struct admin_op *op, const struct result *res)
 		return admin_error(r, res->status, res->reason, NULL, NULL);
 	if (res->status >= 500)
 		return admin_error(r, 503, "directory-unavailable", NULL, NULL);
-	return admin_reply(r, res->status, json_pack("{s:s, s:s, s:s, s:s}", "status",
-	    res->reason, "nrn", op->target, "role", op->role, "scope", op->scope_text));
+	return admin_reply(r, res->status, json_pack("{s:s, s:s, s:s, s:s, s:o}", "status",
+	    res->reason, "nrn", op->target, "role", op->role, "scope", op->scope_text,
+	    "until", until != NULL ? json_string(until) : json_null()));
+}
+
+/*
+ * What the grant will say of where it came from: the caller, by number and by the name
+ * on their card, the role of theirs that allows it (directory/rights.c), now, and its
+ * end: the one asked for, which may not lie beyond the end of that role of theirs, or
+ * when none was asked, that role's end (nobody delegates longer than they hold).
+ * 0, or -1 with *msgid the field message.
+ */
+static int
+provenance(const struct request *r, const struct admin_op *op, int64_t asked, int64_t now,
+    struct dir_provenance *pv, const char **msgid)
+{
+	const struct dir_person *p = r->user.person;
+	int i = dir_rights_authority(p->grants, p->ngrants, op->role, &op->scope);
+	int64_t own;
+
+	memset(pv, 0, sizeof(*pv));
+	*msgid = "field.until";
+	if (i < 0)
+		return -1;      /* permitted() said yes: not reached */
+	pv->known = 1;
+	eg_strlcpy(pv->by, r->user.id.nrn, sizeof(pv->by));
+	eg_strlcpy(pv->by_name, r->user.id.name[0] ? r->user.id.name : p->name,
+	    sizeof(pv->by_name));
+	(void)dir_grant_name(p->grants[i].role, p->grants[i].kind, p->grants[i].scope, pv->as,
+	    sizeof(pv->as));
+	pv->at = now;
+	pv->until = asked;
+	own = p->prov[i].until;
+	if (own != 0 && asked == 0)
+		pv->until = own;
+	else if (own != 0 && asked > own) {
+		*msgid = "field.until-beyond-own";
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * A role already held is granted again: the same end changes nothing; another end (or
+ * a membership that had no provenance) replaces its grant entry, "renewed".
+ */
+static void
+grant_again(struct dir_writer *w, struct admin_op *op, const struct dir_provenance *pv,
+    struct result *res)
+{
+	struct dir_provenance had;
+
+	if (dir_grant_read(w, &op->scope, op->role, op->target, &had) != EG_OK)
+		return;
+	if (had.known && had.until == pv->until) {
+		res->reason = "already-held";
+		res->status = 200;
+		return;
+	}
+	if (dir_grant_write(w, &op->scope, op->role, op->target, pv) != EG_OK)
+		return;
+	res->reason = "renewed";
+	res->status = 200;
 }
 
 static void
 do_grant(struct dir_writer *w, struct admin_op *op, const char *name, int exists,
-    struct result *res)
+    const struct dir_provenance *pv, struct result *res)
 {
-	int created, added;
+	size_t count;
+	int created, added, holds = 0;
 
 	res->reason = "directory-unavailable";
 	res->status = 503;
 	/* An existing entry keeps its name: the card's name, read at login, is the truth. */
 	if (!exists && dir_person_create(w, op->target, name, &created) != EG_OK)
 		return;
-	if (dir_add_member(w, &op->scope, op->role, op->target, &added) != EG_OK)
+	if (exists && dir_members(w, &op->scope, op->role, op->target, &count, &holds,
+	    NULL) != EG_OK)
 		return;
-	res->reason = added ? "granted" : "already-held";
+	if (holds) {
+		grant_again(w, op, pv, res);
+		return;
+	}
+	/* The grant entry before the membership: a crash between the two leaves an entry
+	 * that dates nothing, never a dated grant held without its end. */
+	if (dir_grant_write(w, &op->scope, op->role, op->target, pv) != EG_OK ||
+	    dir_add_member(w, &op->scope, op->role, op->target, &added) != EG_OK)
+		return;
+	res->reason = added ? "granted" : "renewed";
 	res->status = added ? 201 : 200;
 }
 
@@ -188,6 +268,7 @@ revoke_vte(struct dir_writer *w, struct admin_op *op, struct holding *h, struct 
 		if (!gone) {
 			res->reason = removed ? "revoked" : "not-held";
 			res->status = removed ? 204 : 404;
+			(void)dir_grant_delete(w, &op->scope, "vte", op->target);
 			return;
 		}
 		if (dir_members(w, &op->scope, "vte", op->target, &count, &h->holds,
@@ -209,6 +290,9 @@ do_revoke(struct dir_writer *w, struct admin_op *op, struct holding *h, struct r
 	res->status = 503;
 	if (dir_remove_member(w, &op->scope, op->role, op->target, &removed) != EG_OK)
 		return;
+	/* The grant entry after the membership (and also when there was none: an entry a
+	 * crash left behind dates nothing); a failure here leaves only such an entry. */
+	(void)dir_grant_delete(w, &op->scope, op->role, op->target);
 	res->reason = removed ? "revoked" : "not-held";
 	res->status = removed ? 204 : 404;
 }
@@ -219,26 +303,37 @@ do_revoke(struct dir_writer *w, struct admin_op *op, struct holding *h, struct r
  * when it cannot be written), then the directory, then the outcome record.
  */
 static enum MHD_Result
-change(struct request *r, struct dir_writer *w, struct admin_op *op, enum dir_action action,
-    const char *name, struct holding *h)
+change(struct request *r, struct dir_writer *w, struct admin_op *op,
+    const struct admin_change_req *c, struct holding *h)
 {
+	struct dir_provenance pv;
 	struct result res;
-	int exists = 1;
+	char until[DIR_TIME_LEN] = "";
+	const char *msgid;
+	int exists = 1, rc;
 
-	if (action == DIR_GRANT) {
+	if (c->action == DIR_GRANT) {
+		if (provenance(r, op, c->until, eg_now_us() / 1000000, &pv, &msgid) != 0)
+			return admin_refuse(r, op, 400, "malformed", msgid, "until");
+		if (pv.until != 0)
+			dir_time_format(pv.until, until);
 		if (dir_person_exists(w, op->target, &exists) != EG_OK)
 			return admin_directory_down(r, op);
-		if (!exists && name == NULL)
+		if (!exists && c->name == NULL)
 			return admin_refuse(r, op, 400, "malformed", "field.name-required", "name");
+		rc = record_grant(r, op->target, op->role, op->scope_text,
+		    until[0] ? until : NULL, pv.as);
+	} else {
+		rc = record_rights(r, 1, "permitted", op->action, op->target, op->role,
+		    op->scope_text);
 	}
-	if (record_rights(r, 1, "permitted", op->action, op->target, op->role,
-	    op->scope_text) != EG_OK)
+	if (rc != EG_OK)
 		return respond_audit_unavailable(r);
-	if (action == DIR_GRANT)
-		do_grant(w, op, name, exists, &res);
+	if (c->action == DIR_GRANT)
+		do_grant(w, op, c->name, exists, &pv, &res);
 	else
 		do_revoke(w, op, h, &res);
-	return answer(r, op, &res);
+	return answer(r, op, &res, until[0] ? until : NULL);
 }
 
 /* Validates the scope text and finds its organisation; 1 to go on, 0 when answered. */
@@ -275,7 +370,7 @@ admin_change(struct request *r, struct dir_writer *w, enum dir_action action)
 
 	memset(&op, 0, sizeof(op));
 	op.action = action == DIR_GRANT ? "grant" : "revoke";
-	if ((field = admin_change_parse(j, action, &c)) != NULL) {
+	if ((field = admin_change_parse(j, action, eg_now_us() / 1000000, &c)) != NULL) {
 		/* only values that passed their check go into the log record */
 		op.target = strcmp(field, "nrn") != 0 && strcmp(field, "body") != 0 ? c.nrn : NULL;
 		ret = admin_refuse(r, &op, 400, "malformed", field_message(field), field);
@@ -286,7 +381,7 @@ admin_change(struct request *r, struct dir_writer *w, enum dir_action action)
 	op.role = c.role;
 	memset(&h, 0, sizeof(h));
 	if (resolve(r, w, &op, c.scope, &ret) && permitted(r, w, &op, action, &h, &ret))
-		ret = change(r, w, &op, action, c.name, &h);
+		ret = change(r, w, &op, &c, &h);
 	json_decref(j);
 	return ret;
 }

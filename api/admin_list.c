@@ -198,6 +198,47 @@ api_nrn_of(const char *q, char *nrn)
 	return n == EG_NRN_LEN ? 0 : -1;
 }
 
+static json_t *
+time_or_null(int64_t t)
+{
+	char text[DIR_TIME_LEN];
+
+	if (t == 0)
+		return json_null();
+	dir_time_format(t, text);
+	return text[0] ? json_string(text) : json_null();
+}
+
+/* Who granted a role, as the page says it: a person (by the name they had then), the
+ * platform operator, the migration of an older directory, or nobody known. */
+static const char *
+granted_by_kind(const struct dir_provenance *p)
+{
+	if (!p->known)
+		return "unknown";
+	if (strcmp(p->by, DIR_BY_OPERATOR) == 0)
+		return "operator";
+	if (strcmp(p->by, DIR_BY_MIGRATION) == 0)
+		return "migration";
+	return "person";
+}
+
+/* One role of a person, with where it came from (directory.h dir_provenance). */
+static json_t *
+role_json(const struct dir_holding *h, const char *scope, int64_t now)
+{
+	const struct dir_provenance *p = &h->prov;
+	const char *kind = granted_by_kind(p);
+
+	return json_pack("{s:s, s:s, s:o, s:s, s:o, s:o, s:o, s:b}", "role", h->grant.role,
+	    "scope", scope,
+	    "granted_by", strcmp(kind, "person") == 0 ? text(p->by_name) : json_null(),
+	    "granted_by_kind", kind,
+	    "granted_as", p->as[0] ? json_string(p->as) : json_null(),
+	    "granted_at", time_or_null(p->at), "until", time_or_null(p->until),
+	    "expired", !dir_prov_holds(p, now));
+}
+
 /*
  * The people of one page: holdings come sorted by name, then national number, so each
  * person's roles are one run; persons before offset and after offset + limit are only
@@ -209,6 +250,7 @@ people_json(const struct dir_people *pl, const char *self, const struct people_q
 {
 	json_t *arr = json_array(), *roles = NULL;
 	char st[EG_MAX_ID + 16];
+	int64_t now = eg_now_us() / 1000000;
 	size_t i;
 	int shown = 0;
 
@@ -231,8 +273,7 @@ people_json(const struct dir_people *pl, const char *self, const struct people_q
 			continue;
 		eg_strlcpy(s.id, h->grant.scope, sizeof(s.id));
 		dir_scope_format(&s, st, sizeof(st));
-		json_array_append_new(roles, json_pack("{s:s, s:s}", "role", h->grant.role,
-		    "scope", st));
+		json_array_append_new(roles, role_json(h, st, now));
 	}
 	return arr;
 }

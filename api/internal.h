@@ -60,13 +60,15 @@ enum MHD_Result admin_change(struct request *r, struct dir_writer *w,
 /* The body of a grant or revocation, as far as admin_change_parse read it (pointers into
  * the JSON it was read from; NULL when not given). */
 struct admin_change_req {
+	enum dir_action action;
 	const char *nrn, *name, *role, *scope;
+	int64_t until;                  /* a grant's end (dir_until_parse), 0: none given */
 };
-/* Checks the body j (may be NULL: not JSON) of action: NULL when every field is valid
- * (the scope only as a string: its form is checked with the directory), else the name
- * of the first field at fault ("body" when j is not an object, or an unknown key of at
- * most 32 bytes). Pure. */
-const char *admin_change_parse(json_t *j, enum dir_action action,
+/* Checks the body j (may be NULL: not JSON) of action at time now (seconds): NULL when
+ * every field is valid (the scope only as a string: its form is checked with the
+ * directory), else the name of the first field at fault ("body" when j is not an
+ * object, or an unknown key of at most 32 bytes). Pure. */
+const char *admin_change_parse(json_t *j, enum dir_action action, int64_t now,
     struct admin_change_req *c);
 
 /* audit_api.c: a records or stats request's filter values, from the JSON object of a

@@ -48,7 +48,7 @@ static const struct col cols[] = {
 	{ "upstream_status", COL_STATUS, 0 }, { "bytes", COL_BYTES, 0 },
 	{ "latency_us", COL_LATENCY, 0 },
 	FC(17), FC(18), FC(19), FC(20), FC(21), FC(22), FC(23),
-	FC(26), FC(27), FC(28), FC(29), FC(30), FC(31), FC(32), FC(33),
+	FC(26), FC(27), FC(28), FC(29), FC(30), FC(31), FC(32), FC(33), FC(34), FC(35),
 	{ "hash", COL_HASH, 0 },
 };
 #undef FC

@@ -16,6 +16,7 @@ const struct audit_field audit_fields[] = {
 	F(25, instance),
 	F(26, grants), F(27, context), F(28, capacities), F(29, facility_orgs),
 	F(30, revocation), F(31, policy_sha256), F(32, intent), F(33, intent_cert),
+	F(34, until), F(35, authority),
 };
 #undef F
 const size_t audit_nfields = sizeof(audit_fields) / sizeof(audit_fields[0]);

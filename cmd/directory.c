@@ -1,5 +1,6 @@
 /*
- * directory.c - `eidgate directory init|add-organisation|add-facility|add-vte|remove-vte`
+ * directory.c - `eidgate directory init|add-organisation|add-facility|add-vte|remove-vte|
+ * migrate`
  * (PRODUCT.md §1, §4): the platform operator creates organisations, their facilities and
  * their first VTE, and removes a VTE (the pages never remove an organisation's last);
  * everything else is done by the organisation's own people in the web pages.
@@ -41,6 +42,9 @@ static const char usage_text[] =
     "      first word, surname = the rest; the name on the card is authoritative later)\n"
     "  remove-vte -c CONFIG --organisation N --nrn NRN\n"
     "      removes NRN as VTE of N (also the last one: appoint the next one first)\n"
+    "  migrate -c CONFIG [--dry-run]\n"
+    "      gives every role held without a grant entry (a directory from before\n"
+    "      delegation provenance) one, saying \"migration\", now, no end; idempotent\n"
     "  add-vte and remove-vte are recorded in the access log of [audit] db (through the\n"
     "  running gateway, or directly when none runs); without the record, nothing changes\n"
     "\n"
@@ -50,7 +54,7 @@ struct dir_args {
 	const char *config, *number, *name, *org, *id, *sector, *region, *nrn;
 	const char *caps[MAX_CAPS];
 	size_t ncaps;
-	int help;
+	int help, dry_run;
 };
 
 static int
@@ -92,7 +96,7 @@ parse_args(int argc, char **argv, struct dir_args *a)
 		{ "organisation", required_argument, NULL, 'o' }, { "id", required_argument, NULL, 'i' },
 		{ "sector", required_argument, NULL, 's' }, { "region", required_argument, NULL, 'r' },
 		{ "nrn", required_argument, NULL, 'R' }, { "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+		{ "dry-run", no_argument, NULL, 'D' }, { NULL, 0, NULL, 0 },
 	};
 	int c;
 
@@ -110,6 +114,7 @@ parse_args(int argc, char **argv, struct dir_args *a)
 		case 'r': a->region = optarg; break;
 		case 'R': a->nrn = optarg; break;
 		case 'h': a->help = 1; break;
+		case 'D': a->dry_run = 1; break;
 		case 'C':
 			if (add_cap(argv[0], a, optarg) != 0)
 				return 2;
@@ -248,10 +253,19 @@ add_vte(const struct dir_args *a, struct dir_writer *w, const struct dir_scope *
 {
 	int exists, created, rc;
 
+	struct dir_provenance pv;
+
 	/* An existing person keeps the name they have (the card's, once they logged in). */
 	if ((rc = dir_person_exists(w, a->nrn, &exists)) != EG_OK)
 		return rc;
 	if (!exists && (rc = dir_person_create(w, a->nrn, a->name, &created)) != EG_OK)
+		return rc;
+	/* where the role came from, before the role (dirgrant.c says why) */
+	memset(&pv, 0, sizeof(pv));
+	pv.known = 1;
+	eg_strlcpy(pv.by, DIR_BY_OPERATOR, sizeof(pv.by));
+	pv.at = eg_now_us() / 1000000;
+	if ((rc = dir_grant_write(w, s, "vte", a->nrn, &pv)) != EG_OK)
 		return rc;
 	return dir_add_member(w, s, "vte", a->nrn, done);
 }
@@ -260,7 +274,30 @@ static int
 remove_vte(const struct dir_args *a, struct dir_writer *w, const struct dir_scope *s,
     int *done)
 {
-	return dir_remove_member(w, s, "vte", a->nrn, done);
+	int rc = dir_remove_member(w, s, "vte", a->nrn, done);
+
+	return rc == EG_OK ? dir_grant_delete(w, s, "vte", a->nrn) : rc;
+}
+
+/*
+ * migrate: dates every role held without a grant entry (a directory from before
+ * delegation provenance): by "migration", now, no end. Rights do not change, so
+ * nothing is recorded in the access log; the numbers are printed. Idempotent.
+ */
+static int
+cmd_migrate(const struct dir_args *a, struct dir_writer *w)
+{
+	struct dir_migration m;
+
+	if (dir_migrate(w, a->dry_run, eg_now_us() / 1000000, &m) != EG_OK)
+		return failed("migrate", w, "date the role memberships");
+	dir_writer_close(w);
+	printf("%zu role memberships, %zu already dated, %zu %s", m.memberships, m.dated,
+	    m.written, a->dry_run ? "to date (dry run: nothing written)" : "dated now");
+	if (m.no_person > 0)
+		printf(", %zu of people without a person entry (left as they are)", m.no_person);
+	printf("\n");
+	return 0;
 }
 
 /*
@@ -329,6 +366,8 @@ check_values(const char *cmd, const struct dir_args *a)
 		return bad(cmd, "--id, --sector and --region belong to add-facility");
 	if (a->nrn != NULL && !vte)
 		return bad(cmd, "--nrn belongs to add-vte and remove-vte");
+	if (a->dry_run && strcmp(cmd, "migrate") != 0)
+		return bad(cmd, "--dry-run belongs to migrate");
 	if ((a->org != NULL && !fac && !vte) || (a->name != NULL && !org && !fac && !add))
 		return bad(cmd, "--organisation and --name do not belong to this command");
 
@@ -358,7 +397,7 @@ int
 cmd_directory(int argc, char **argv)
 {
 	static const char *const cmds[] = { "init", "add-organisation", "add-facility",
-		"add-vte", "remove-vte", NULL };
+		"add-vte", "remove-vte", "migrate", NULL };
 	struct dir_writer *w = NULL;
 	struct eg_config cfg;
 	struct dir_args a;
@@ -390,5 +429,7 @@ cmd_directory(int argc, char **argv)
 		return cmd_add_org(&a, w);
 	if (i == 2)
 		return cmd_add_facility(&a, w);
+	if (i == 5)
+		return cmd_migrate(&a, w);
 	return vte_change(cmd, &a, &cfg, w, i == 3);
 }

@@ -128,6 +128,17 @@ dir_until_parse(const char *text, int64_t now, int64_t *until)
 	return EG_OK;
 }
 
+void
+dir_time_format(int64_t t, char out[DIR_TIME_LEN])
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (gmtime_r(&tt, &tm) == NULL ||
+	    strftime(out, DIR_TIME_LEN, "%Y-%m-%dT%H:%M:%SZ", &tm) != DIR_TIME_LEN - 1)
+		out[0] = '\0';
+}
+
 int
 dir_prov_holds(const struct dir_provenance *p, int64_t now)
 {
@@ -218,4 +229,49 @@ dir_grant_read(struct dir_writer *w, const struct dir_scope *s, const char *role
 		return EG_ERR_PARSE;
 	return dirw_search(w, dn, LDAP_SCOPE_BASE, "(objectClass=eidgateGrant)",
 	    (char **)(uintptr_t)ldapc_grant_attrs, 1, one_grant_parse, &o, "read grant");
+}
+
+/* ---- migration -------------------------------------------------------------------- */
+
+int
+dir_migrate(struct dir_writer *w, int dry_run, int64_t now, struct dir_migration *m)
+{
+	struct dir_provenance pv;
+	struct dir_all a;
+	struct dir_scope s;
+	size_t i;
+	int r;
+
+	memset(m, 0, sizeof(*m));
+	if ((r = dir_read_all(w, &a)) != EG_OK)
+		return r;
+	memset(&pv, 0, sizeof(pv));
+	pv.known = 1;
+	eg_strlcpy(pv.by, DIR_BY_MIGRATION, sizeof(pv.by));
+	pv.at = now;
+	/* Ended grants were left out by dir_read_all: they have their entry already. */
+	m->memberships = a.nholdings + a.nexpired;
+	m->dated = a.nexpired;
+	for (i = 0; i < a.nholdings && r == EG_OK; i++) {
+		const struct dir_holding *h = &a.holdings[i];
+		const struct dir_all_person *p = dir_all_person(&a, h->nrn);
+		if (h->prov.known) {
+			m->dated++;
+			continue;
+		}
+		if (p == NULL || p->name[0] == '\0') {
+			m->no_person++;         /* nowhere to put the entry; holds as before */
+			continue;
+		}
+		memset(&s, 0, sizeof(s));
+		s.kind = h->grant.kind;
+		eg_strlcpy(s.id, h->grant.scope, sizeof(s.id));
+		eg_strlcpy(s.org, h->grant.org, sizeof(s.org));
+		if (!dry_run)
+			r = dir_grant_write(w, &s, h->grant.role, h->nrn, &pv);
+		if (r == EG_OK)
+			m->written++;
+	}
+	dir_all_free(&a);
+	return r;
 }

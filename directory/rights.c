@@ -135,3 +135,25 @@ dir_allowed_roles(const struct eg_grant *g, size_t n, enum dir_action a,
 			out[k++] = roles[i];
 	return k;
 }
+
+int
+dir_rights_authority(const struct eg_grant *g, size_t n, const char *role,
+    const struct dir_scope *s)
+{
+	static const char *const rank[] = { "vte", "co-vte", "lb", NULL };
+	size_t i, k;
+
+	/* The rules are a choice between single roles, so each grant is asked alone; the
+	 * strongest is named, and among equals the organisation's before a facility's. */
+	for (k = 0; rank[k] != NULL; k++) {
+		for (i = 0; i < n; i++)
+			if (g[i].kind == EG_SCOPE_ORGANISATION && strcmp(g[i].role, rank[k]) == 0 &&
+			    dir_rights_check(&g[i], 1, NULL, DIR_GRANT, NULL, role, s) == DIR_ALLOWED)
+				return (int)i;
+		for (i = 0; i < n; i++)
+			if (g[i].kind == EG_SCOPE_FACILITY && strcmp(g[i].role, rank[k]) == 0 &&
+			    dir_rights_check(&g[i], 1, NULL, DIR_GRANT, NULL, role, s) == DIR_ALLOWED)
+				return (int)i;
+	}
+	return -1;
+}

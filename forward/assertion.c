@@ -101,11 +101,36 @@ grant_in_claim(const struct request *r, const struct eg_grant *g)
 	return g->kind == EG_SCOPE_FACILITY && fac[0] != '\0' && strcmp(g->scope, fac) == 0;
 }
 
+/* Where a role came from (directory.h dir_provenance), for a backend that keeps its
+ * own evidence: who granted it (a name, "operator" or "migration"), in which capacity,
+ * when, until when; a field is left out when the directory does not say. */
+static int
+add_provenance(json_t *role, const struct dir_provenance *p)
+{
+	char t[DIR_TIME_LEN];
+	int rc = 0;
+
+	if (!p->known)
+		return 0;
+	/* a person by the name they had then, never by their number */
+	if (strcmp(p->by, DIR_BY_OPERATOR) == 0 || strcmp(p->by, DIR_BY_MIGRATION) == 0)
+		rc |= json_object_set_new(role, "granted_by", json_string(p->by));
+	else if (p->by_name[0] != '\0')
+		rc |= json_object_set_new(role, "granted_by", json_string(p->by_name));
+	if (p->as[0] != '\0')
+		rc |= json_object_set_new(role, "granted_as", json_string(p->as));
+	if (p->at != 0 && (dir_time_format(p->at, t), t[0] != '\0'))
+		rc |= json_object_set_new(role, "granted_at", json_string(t));
+	if (p->until != 0 && (dir_time_format(p->until, t), t[0] != '\0'))
+		rc |= json_object_set_new(role, "until", json_string(t));
+	return rc;
+}
+
 static json_t *
 roles_claim(const struct request *r)
 {
 	const struct req_user *u = &r->user;
-	json_t *arr = json_array();
+	json_t *arr = json_array(), *role;
 	char scope[EG_MAX_ID + 16];
 	size_t i;
 
@@ -116,13 +141,31 @@ roles_claim(const struct request *r)
 		if (!grant_in_claim(r, g))
 			continue;
 		snprintf(scope, sizeof(scope), "%s:%s", dir_scope_kind_name(g->kind), g->scope);
-		if (json_array_append_new(arr, json_pack("{s:s, s:s}", "role", g->role,
-		    "scope", scope)) != 0) {
+		role = json_pack("{s:s, s:s}", "role", g->role, "scope", scope);
+		if (role == NULL || add_provenance(role, &u->person->prov[i]) != 0 ||
+		    json_array_append_new(arr, role) != 0) {
+			json_decref(role);
 			json_decref(arr);
 			return NULL;
 		}
 	}
 	return arr;
+}
+
+/* The earliest end among the roles the assertion names, 0 when none ends: the
+ * assertion must not outlive a role it states. */
+static int64_t
+claimed_end(const struct request *r)
+{
+	const struct dir_person *p = r->user.person;
+	int64_t end = 0;
+	size_t i;
+
+	for (i = 0; p != NULL && i < p->ngrants; i++)
+		if (p->prov[i].until != 0 && grant_in_claim(r, &p->grants[i]) &&
+		    (end == 0 || p->prov[i].until < end))
+			end = p->prov[i].until;
+	return end;
 }
 
 static json_t *
@@ -153,6 +196,20 @@ key_add(struct keybuf *k, const char *s)
 	}
 	memcpy(k->p + k->len, s != NULL ? s : "", n);
 	k->len += n;
+}
+
+/* A role's provenance, as add_provenance() puts it in the claims. */
+static void
+prov_key(struct keybuf *k, const struct dir_provenance *p)
+{
+	char num[64];
+
+	snprintf(num, sizeof(num), "%d:%lld:%lld", p->known, (long long)p->at,
+	    (long long)p->until);
+	key_add(k, num);
+	key_add(k, p->by);
+	key_add(k, p->by_name);
+	key_add(k, p->as);
 }
 
 /* Everything the claims depend on but the times; the certificate fingerprint stands in
@@ -195,6 +252,7 @@ make_key(struct request *r, const struct policy_backend *b, char *out, size_t ou
 		key_add(&k, dir_scope_kind_name(g->kind));
 		key_add(&k, g->scope);
 		key_add(&k, g->role);
+		prov_key(&k, &u->person->prov[i]);
 	}
 	return k.overflow ? 0 : k.len;
 }
@@ -223,7 +281,7 @@ static int
 sign_claims(struct request *r, const struct policy_backend *b, int64_t now, char **jws)
 {
 	const struct req_user *u = &r->user;
-	int64_t exp = now + r->snap->cfg.assertion_lifetime_ms / 1000;
+	int64_t exp = now + r->snap->cfg.assertion_lifetime_ms / 1000, end = claimed_end(r);
 	const char *org, *fac, *sub = u->id.nrn;
 	char kid[KEYS_PSEUDONYM_KID + 1] = "", ps[KEYS_PSEUDONYM_LEN + 1];
 	json_t *claims;
@@ -237,6 +295,8 @@ sign_claims(struct request *r, const struct policy_backend *b, int64_t now, char
 			return rc == EG_ERR_NOT_FOUND ? EG_ERR_KEYS : rc;
 		sub = ps;
 	}
+	if (end != 0 && end < exp)
+		exp = end;
 	assertion_place(r, &org, &fac);
 	claims = json_pack("{s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:I, s:I}",
 	    "iss", r->snap->cfg.assertion_issuer, "aud", b->name, "sub", sub,
@@ -266,7 +326,7 @@ assertion_make(struct request *r, const struct policy_backend *b, char **jws)
 	struct cache *c = acache(r->gw->assertions);
 	char key[ACACHE_KEY_MAX];
 	int64_t lifetime = r->snap->cfg.assertion_lifetime_ms;
-	int64_t mono = eg_mono_ms();
+	int64_t mono = eg_mono_ms(), end;
 	size_t keylen;
 	int rc;
 
@@ -279,8 +339,11 @@ assertion_make(struct request *r, const struct policy_backend *b, char **jws)
 		return rc;
 	}
 	/* Reused for half its lifetime, so that a backend always gets one with at least
-	 * half its lifetime left (clock skew, queueing). */
-	if (keylen > 0 && lifetime >= 2000)
+	 * half its lifetime left (clock skew, queueing); not at all when a role it names
+	 * ends within its lifetime (it was cut short to that end). */
+	end = claimed_end(r);
+	if (keylen > 0 && lifetime >= 2000 &&
+	    (end == 0 || end * 1000 >= eg_now_us() / 1000 + lifetime))
 		(void)cache_put(c, key, keylen, *jws, strlen(*jws), mono + lifetime / 2, mono);
 	return EG_OK;
 }

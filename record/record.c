@@ -328,6 +328,21 @@ record_rights(struct request *r, int allow, const char *reason, const char *acti
 }
 
 int
+record_grant(struct request *r, const char *target, const char *role, const char *scope,
+    const char *until, const char *authority)
+{
+	const struct change_of_rights c = { "grant", target, role, scope };
+	struct audit_record rec;
+	char org[EG_MAX_ID], fac[EG_MAX_ID];
+
+	record_base(r, &rec, REC_RIGHTS, 1, "permitted");
+	rights_fields(r, &rec, &c, org, fac);
+	rec.until = until;
+	rec.authority = authority;
+	return record_append(r, &rec);
+}
+
+int
 record_review(struct request *r, const char *target, const char *role, const char *scope,
     const char *verdict)
 {

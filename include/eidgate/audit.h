@@ -150,6 +150,12 @@ struct audit_record {
 	 */
 	const char *intent;
 	const char *intent_cert;
+	/* A grant's end and the capacity that allowed it (rights records of a grant;
+	 * directory.h "Delegation provenance"): until (id 34) as ISO 8601 UTC, absent when
+	 * the grant holds until revoked; authority (id 35) "<role>@<kind>:<id>" of the
+	 * granter's role that allowed the grant, or "operator". */
+	const char *until;
+	const char *authority;
 	/* filled by audit on read: hex SHA-256 of this record's chained hash */
 	const char *hash;
 	/* Not a field: when > 0, the record (a logout, a revoked card) also ends the

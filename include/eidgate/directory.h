@@ -270,6 +270,12 @@ int dir_may_administer(const struct eg_grant *grants, size_t n,
  * order (pointers to static strings); returns how many. */
 size_t dir_allowed_roles(const struct eg_grant *grants, size_t n,
     enum dir_action action, const struct dir_scope *s, const char **out, size_t max);
+/* Which of the caller's grants allows granting role on s: the index in grants of the
+ * strongest (vte, then co-vte, then lb; an organisation's before a facility's), or -1
+ * when none does. It names the capacity in the grant's provenance, and its end bounds
+ * the new grant's (nobody delegates longer than they hold). */
+int dir_rights_authority(const struct eg_grant *grants, size_t n, const char *role,
+    const struct dir_scope *s);
 /* 1 when the caller holds role on organisation org. */
 int dir_holds_org(const struct eg_grant *grants, size_t n, const char *role,
     const char *org);
@@ -377,6 +383,10 @@ int dir_grant_name_parse(const char *name, struct eg_grant *g);
  */
 #define EG_MAX_GRANT_YEARS 10
 int dir_until_parse(const char *text, int64_t now, int64_t *until);
+/* t (seconds since the epoch) as "YYYY-MM-DDTHH:MM:SSZ", how the API, the records and
+ * the assertion write a grant's dates; "" when t cannot be written so. */
+#define DIR_TIME_LEN 21
+void dir_time_format(int64_t t, char out[DIR_TIME_LEN]);
 /* 1 when p still holds at now (no end, or an end after now). */
 int dir_prov_holds(const struct dir_provenance *p, int64_t now);
 

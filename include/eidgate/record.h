@@ -95,6 +95,13 @@ int record_read(struct request *r, const char *what);
 int record_rights(struct request *r, int allow, const char *reason, const char *action,
     const char *target, const char *role, const char *scope);
 
+/* record_rights for a grant that is permitted (allow, reason "permitted", action
+ * "grant"), with its end (until: ISO 8601 UTC, NULL when none) and the capacity that
+ * allowed it (authority: "<role>@<kind>:<id>"): the provenance the directory keeps
+ * is in the log first. EG_OK or EG_ERR_AUDIT. */
+int record_grant(struct request *r, const char *target, const char *role,
+    const char *scope, const char *until, const char *authority);
+
 /*
  * A REC_REVIEW record (allow) with the user, a security officer, as actor: their verdict
  * on the right `role` on `scope` of target, in the periodic access review. verdict

@@ -37,10 +37,12 @@ class Admin:
             "Cookie": self.cookie, "X-Eidgate-CSRF": self.csrf,
             "Content-Type": "application/json"})
 
-    def grant(self, nrn, role, scope, name=None):
+    def grant(self, nrn, role, scope, name=None, until=None):
         body = {"nrn": nrn, "role": role, "scope": scope}
         if name is not None:
             body["name"] = name
+        if until is not None:
+            body["until"] = until
         return self.post("grants", body)
 
     def revoke(self, nrn, role, scope):

@@ -66,7 +66,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	}
 	action = data[0] % 3 == 0 ? DIR_GRANT : DIR_REVOKE;
-	field = admin_change_parse(j, action, &c);
+	field = admin_change_parse(j, action, 1764633600, &c);
 	if (field == NULL) {
 		FUZZ_ASSERT(c.nrn != NULL && auth_nrn_check(c.nrn) == EG_OK);
 		FUZZ_ASSERT(c.role != NULL && dir_role_known(c.role));
