@@ -170,7 +170,8 @@ export async function run(ctx) {
     for (const s of sessions) {
       assert.deepEqual(s.urls.filter((u) => u.includes(nrn) || u.includes(masked(nrn))), [],
         "no national number in a URL");
-      assert.deepEqual(s.problems, []);
+      // the refused grants are answered 400, which the browser logs; nothing else
+      assert.deepEqual(s.problems.filter((m) => !/status of 400 /.test(m)), []);
     }
   } finally {
     if (sessions.length > 0) {
