@@ -2,15 +2,18 @@
 // grants a role with an end date a few days ahead; the role's chip says who granted it,
 // in which capacity (role and place), on which day, and through which day, in Dutch and in
 // English, dates in the page's language and Belgian time; the message after the grant
-// names the end; granting the same role again with another end renews it; an end in the
-// past is refused with the gateway's message next to the date field (and the field marked
-// invalid); a grant whose end has passed is marked "verlopen"/"expired" in words. The
-// national number never goes into a URL; names are text, never markup; axe-core clean.
+// names the end; granting the same role again with another end renews it; today is a valid
+// end; an end in the past is refused with the gateway's message next to the date field
+// (and the field marked invalid); a grant whose end has passed is marked "verlopen" /
+// "expired" in words; a membership without grant entry (the demo directory's) says its
+// origin is unknown. The national number never goes into a URL; names are text, never
+// markup; axe-core clean.
 // Everything granted here is revoked at the end.
 import assert from "node:assert/strict";
-import { apiInPage, checkA11y, msg, open, shot } from "./lib.mjs";
+import { apiInPage, checkA11y, msg, nrnOf, open, shot } from "./lib.mjs";
 
 const MOLENBERG = "facility:ckg-molenberg";
+const ORG = "organisation:0412345614";
 const ORG_NAME = "vzw Kinderzorg Limburg-Antwerpen";
 const VTE_NAME = "Lotte Vermeulen";
 const LOCALES = { nl: "nl-BE", en: "en-GB" };
@@ -49,6 +52,14 @@ function chip(page, nrn, role, scope) {
   return page.locator(`#people tr[data-nrn="${nrn}"] .role[data-role="${role}"][data-scope="${scope}"]`);
 }
 
+// The people of a scope matching a search: one listing (changing the scope lists at once,
+// with the search as it is), so no earlier answer can overtake it.
+async function listed(page, scope, q) {
+  await page.locator("#q").fill(q);
+  await page.locator("#scope").selectOption(scope);
+  await page.waitForTimeout(300);
+}
+
 async function openAdmin(browser, ctx, lang) {
   const s = await open(browser, ctx, "vte-a", lang);
   s.urls = [];
@@ -56,9 +67,7 @@ async function openAdmin(browser, ctx, lang) {
   await s.page.goto(ctx.baseURL + "/eidgate/admin/");
   await s.page.locator("#me").filter({ hasText: VTE_NAME }).waitFor();
   await s.page.locator("body[data-ready]").waitFor();
-  await s.page.locator("#scope").selectOption(MOLENBERG);
-  await s.page.locator("#q").fill("Provenance");      // only this scenario's person
-  await s.page.locator("#filter button[type=submit]").click();
+  await listed(s.page, MOLENBERG, "Provenance");      // only this scenario's person
   return s;
 }
 
@@ -112,15 +121,37 @@ async function renew(page, lang, nrn, role, until) {
   await chip(page, nrn, role, MOLENBERG).locator(".origin .until").filter({ hasText: through }).waitFor();
 }
 
+// Through today: the grant holds until midnight in Belgium, so today is a valid end.
+async function throughToday(page, lang, nrn) {
+  await submitGrant(page, nrn, "", "insisto-raadpleger", brusselsDay(0));
+  assert.equal(await page.locator("#grant-message").getAttribute("class"), "message ok",
+    await page.locator("#grant-message").textContent());
+  await chip(page, nrn, "insisto-raadpleger", MOLENBERG).locator(".origin .until")
+    .filter({ hasText: msg(lang, "admin.until", { date: longDay(lang, brusselsDay(0)) }) }).waitFor();
+}
+
+// The demo directory is written without grant entries: the VTE's own role has no known
+// origin (or, once migrated, the migration's) and no end.
+async function ownRole(ctx, page, lang) {
+  await listed(page, ORG, "Vermeulen");
+  const c = chip(page, nrnOf(ctx, "vte-a"), "vte", ORG);
+  await c.waitFor();
+  const origin = await c.locator(".origin .granted").textContent();
+  assert.ok(origin === msg(lang, "admin.origin-unknown") ||
+    origin.startsWith(msg(lang, "admin.origin-migration")), origin);
+  assert.equal(await c.locator(".origin .until").textContent(), msg(lang, "admin.until-none"));
+  await listed(page, MOLENBERG, "Provenance");
+}
+
 // An end in the past: refused by the gateway, its message next to the date field, the
 // field marked and focused; nothing granted.
 async function refusePast(ctx, page, lang, nrn) {
-  await submitGrant(page, nrn, NAME, "insisto-raadpleger", brusselsDay(-2));
+  await submitGrant(page, nrn, NAME, "lb", brusselsDay(-2));
   assert.equal(await page.locator("#grant-message").getAttribute("class"), "message error");
   assert.equal(await page.locator("#grant-until-error").textContent(), msg(lang, "field.until"));
   assert.equal(await page.locator("#grant-until").getAttribute("aria-invalid"), "true");
   assert.equal(await page.evaluate(() => document.activeElement.id), "grant-until");
-  assert.equal(await chip(page, nrn, "insisto-raadpleger", MOLENBERG).count(), 0);
+  assert.equal(await chip(page, nrn, "lb", MOLENBERG).count(), 0);
   await checkA11y(page, "provenance refused " + lang);
   await shot(ctx, page, "provenance-refused-" + lang);
   // a good date clears the mark
@@ -154,12 +185,15 @@ export async function run(ctx) {
     await refusePast(ctx, nl.page, "nl", nrn);
     await grantWithEnd(ctx, nl, "nl", nrn, "member", brusselsDay(3));
     await renew(nl.page, "nl", nrn, "member", brusselsDay(5));
+    await throughToday(nl.page, "nl", nrn);
+    await ownRole(ctx, nl.page, "nl");
     await expires(ctx, nl.page, "nl", nrn);
 
     const en = await openAdmin(browser, ctx, "en");
     sessions.push(en);
     await refusePast(ctx, en.page, "en", nrn);
     await grantWithEnd(ctx, en, "en", nrn, "moduleerder", brusselsDay(4));
+    await ownRole(ctx, en.page, "en");
     const c = chip(en.page, nrn, "member", MOLENBERG);
     assert.equal(await c.locator(".origin .until").textContent(),
       msg("en", "admin.until", { date: longDay("en", brusselsDay(5)) }));
@@ -175,7 +209,7 @@ export async function run(ctx) {
     }
   } finally {
     if (sessions.length > 0) {
-      for (const role of ["member", "moduleerder", "insisto-aanmelder", "insisto-raadpleger"]) {
+      for (const role of ["member", "moduleerder", "insisto-aanmelder", "insisto-raadpleger", "lb"]) {
         await apiInPage(sessions[0].page, "POST", "/eidgate/admin/api/revocations",
           { nrn, role, scope: MOLENBERG }).catch(() => {});
       }
