@@ -14,6 +14,7 @@ let csrf = "";
 let offset = 0;
 const scopes = new Map();       // "facility:x" -> {label, short, grantable, revocable}
 const known = new Map();        // national number -> name, of the people listed
+const ends = new Map();         // "nrn role scope" -> end of the role (null: none), as listed
 
 function $(id) {
   return document.getElementById(id);
@@ -248,6 +249,9 @@ function personRow(p) {
 function showPage(data) {
   for (const p of data.people) {
     known.set(p.nrn, p.name);
+    for (const r of p.roles) {
+      ends.set(p.nrn + " " + r.role + " " + r.scope, r.until || null);
+    }
   }
   $("people").replaceChildren(...data.people.map(personRow));
   const from = data.total === 0 ? 0 : data.offset + 1;
@@ -360,12 +364,18 @@ function markField(field, message) {
 }
 
 // The message after a grant: granted, already held or renewed, naming the end if any.
+// A role held without an end and granted again without one is "renewed" by the gateway
+// when it only now gets its grant entry (who, when): for the user it was already held.
 function grantedText(data, names) {
   const until = data.until ? untilText(data.until) : "";
   const withUntil = Object.assign({ until }, names);
+  const before = ends.get(data.nrn + " " + data.role + " " + data.scope);
   switch (data.status) {
     case "renewed":
-      return until ? t("admin.renewed", withUntil) : t("admin.renewed-open", names);
+      if (until) {
+        return t("admin.renewed", withUntil);
+      }
+      return before ? t("admin.renewed-open", names) : t("admin.already", names);
     case "already-held":
       return until ? t("admin.already-until", withUntil) : t("admin.already", names);
     default:
