@@ -6,7 +6,8 @@
 // end; an end in the past is refused with the gateway's message next to the date field
 // (and the field marked invalid); a grant whose end has passed is marked "verlopen" /
 // "expired" in words; a membership without grant entry (the demo directory's) says its
-// origin is unknown. The national number never goes into a URL; names are text, never
+// origin is unknown; a local administrator whose own role ends cannot grant beyond that
+// end, and a grant without an end inherits it. The national number never goes into a URL; names are text, never
 // markup; axe-core clean.
 // Everything granted here is revoked at the end.
 import assert from "node:assert/strict";
@@ -18,6 +19,8 @@ const ORG_NAME = "vzw Kinderzorg Limburg-Antwerpen";
 const VTE_NAME = "Lotte Vermeulen";
 const LOCALES = { nl: "nl-BE", en: "en-GB" };
 const NAME = "Provenance <b>Test</b>";
+const NAME2 = "Provenance Tweede";
+const LB_NAME = "Benedikte Vanden Bruel";
 
 // A valid national number no demo person and no other scenario uses.
 function freshNrn(n) {
@@ -60,12 +63,12 @@ async function listed(page, scope, q) {
   await page.waitForTimeout(300);
 }
 
-async function openAdmin(browser, ctx, lang) {
-  const s = await open(browser, ctx, "vte-a", lang);
+async function openAdmin(browser, ctx, lang, who = "vte-a", name = VTE_NAME) {
+  const s = await open(browser, ctx, who, lang);
   s.urls = [];
   s.page.on("request", (req) => s.urls.push(req.url()));
   await s.page.goto(ctx.baseURL + "/eidgate/admin/");
-  await s.page.locator("#me").filter({ hasText: VTE_NAME }).waitFor();
+  await s.page.locator("#me").filter({ hasText: name }).waitFor();
   await s.page.locator("body[data-ready]").waitFor();
   await listed(s.page, MOLENBERG, "Provenance");      // only this scenario's person
   return s;
@@ -175,9 +178,43 @@ async function expires(ctx, page, lang, nrn) {
   await shot(ctx, page, "provenance-expired-" + lang);
 }
 
+// Nobody delegates longer than they hold: the VTE makes norole local administrator of the
+// facility through a day three days ahead; norole's grant through a later day is refused
+// next to the field; without an end, norole's grant inherits that day, and its chip names
+// norole and their capacity.
+async function delegateWithin(ctx, browser, vte, second, sessions) {
+  const lbNrn = nrnOf(ctx, "norole");
+  const r = await apiInPage(vte.page, "POST", "/eidgate/admin/api/grants",
+    { nrn: lbNrn, role: "lb", scope: MOLENBERG, until: brusselsDay(3) });
+  assert.equal(r.status, 201, r.text);
+  const lb = await openAdmin(browser, ctx, "nl", "norole", LB_NAME);
+  sessions.push(lb);
+  const { page } = lb;
+  await submitGrant(page, second, NAME2, "member", brusselsDay(6));
+  assert.equal(await page.locator("#grant-until-error").textContent(),
+    msg("nl", "field.until-beyond-own"));
+  assert.equal(await page.locator("#grant-until").getAttribute("aria-invalid"), "true");
+  await submitGrant(page, second, NAME2, "member", "");
+  const through = msg("nl", "admin.until", { date: longDay("nl", brusselsDay(3)) });
+  assert.equal(await page.locator("#grant-message").textContent(), msg("nl", "admin.granted-until", {
+    role: msg("nl", "role.member"), scope: "CKG Molenberg", person: NAME2 + " (" + masked(second) + ")",
+    until: through }));
+  assert.equal(await page.locator("#grant-until-error").textContent(), "");
+  const c = chip(page, second, "member", MOLENBERG);
+  await c.waitFor();
+  assert.equal(await c.locator(".origin .granted").textContent(),
+    msg("nl", "admin.origin-by", { name: LB_NAME }) + " " +
+    msg("nl", "admin.origin-as", { role: msg("nl", "role.lb"), place: "CKG Molenberg" }) + " " +
+    msg("nl", "admin.origin-on", { date: longDay("nl", brusselsDay(0)) }));
+  assert.equal(await c.locator(".origin .until").textContent(), through);
+  await checkA11y(page, "provenance delegated nl");
+  await shot(ctx, page, "provenance-delegated-nl");
+}
+
 export async function run(ctx) {
   const browser = await ctx.launch();
   const nrn = freshNrn(901);
+  const second = freshNrn(902);
   const sessions = [];
   try {
     const nl = await openAdmin(browser, ctx, "nl");
@@ -201,8 +238,11 @@ export async function run(ctx) {
     await chip(en.page, nrn, "insisto-aanmelder", MOLENBERG).locator(".badge")
       .filter({ hasText: msg("en", "admin.expired") }).waitFor();
 
+    await delegateWithin(ctx, browser, nl, second, sessions);
+
     for (const s of sessions) {
-      assert.deepEqual(s.urls.filter((u) => u.includes(nrn) || u.includes(masked(nrn))), [],
+      assert.deepEqual(s.urls.filter((u) => [nrn, second].some((n) => u.includes(n) ||
+        u.includes(masked(n)))), [],
         "no national number in a URL");
       // the refused grants are answered 400, which the browser logs; nothing else
       assert.deepEqual(s.problems.filter((m) => !/status of 400 /.test(m)), []);
@@ -212,6 +252,10 @@ export async function run(ctx) {
       for (const role of ["member", "moduleerder", "insisto-aanmelder", "insisto-raadpleger", "lb"]) {
         await apiInPage(sessions[0].page, "POST", "/eidgate/admin/api/revocations",
           { nrn, role, scope: MOLENBERG }).catch(() => {});
+      }
+      for (const [who, role] of [[second, "member"], [nrnOf(ctx, "norole"), "lb"]]) {
+        await apiInPage(sessions[0].page, "POST", "/eidgate/admin/api/revocations",
+          { nrn: who, role, scope: MOLENBERG }).catch(() => {});
       }
     }
     await browser.close();
