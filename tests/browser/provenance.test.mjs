@@ -7,9 +7,9 @@
 // (and the field marked invalid); a grant whose end has passed is marked "verlopen" /
 // "expired" in words; a membership without grant entry (the demo directory's) says its
 // origin is unknown; a local administrator whose own role ends cannot grant beyond that
-// end, and a grant without an end inherits it. The national number never goes into a URL; names are text, never
-// markup; axe-core clean.
-// Everything granted here is revoked at the end.
+// end, and a grant without an end inherits it. The national number never goes into a
+// URL; names are text, never markup; axe-core clean. Everything granted here is revoked
+// at the end.
 import assert from "node:assert/strict";
 import { apiInPage, checkA11y, msg, nrnOf, open, shot } from "./lib.mjs";
 
