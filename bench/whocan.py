@@ -9,7 +9,12 @@ POST what-can, GET review, as the demo officer of organisation 0412345614), whil
 second client asks /eidgate/healthz every 20 ms: its slowest answer during the calls
 shows whether the event loop kept serving while the directory was read.
 
-usage: python3 bench/whocan.py [BIN_DIR]  (PEOPLE, FACILITIES, RUNS in the environment)
+With MIGRATE=1 (the default) the commands run twice: on the directory as loaded (roles
+without provenance), and after `eidgate directory migrate` gave every membership its
+grant entry (issue 16 item 6), which is timed too: the cost of reading those entries.
+
+usage: python3 bench/whocan.py [BIN_DIR]  (PEOPLE, FACILITIES, RUNS, MIGRATE in the
+environment)
 """
 import os
 import random
@@ -27,6 +32,7 @@ import harness  # noqa: E402
 PEOPLE = int(os.environ.get("PEOPLE", "50000"))
 FACILITIES = int(os.environ.get("FACILITIES", "2000"))
 RUNS = int(os.environ.get("RUNS", "3"))
+MIGRATE = os.environ.get("MIGRATE", "1") == "1"
 ROLES = ["member", "moduleerder", "insisto-aanmelder", "insisto-raadpleger"]
 REGIONS = ["antwerpen", "limburg", "oost-vlaanderen", "vlaams-brabant-brussel",
            "west-vlaanderen"]
@@ -96,20 +102,30 @@ def main():
               "LDIF took %.1f s" % (PEOPLE, FACILITIES, max(1, FACILITIES // 20),
                                    len(ldif) // 1024, time.perf_counter() - t))
         eid = os.path.join(bin_dir, "eidgate")
-        walls, last = [], ""
-        for _ in range(RUNS):
-            ms, last = timed([eid, "access", "who-can", "-c", conf, "GET",
-                              "/modules/facilities/fac-7/modules"])
-            walls.append(ms)
-        print("who-can GET /modules/facilities/fac-7/modules: %s" % last.splitlines()[-1])
-        print("  whole command (directory read in pages + decisions), %d runs: min %.0f ms, "
-              "median %.0f ms" % (RUNS, min(walls), sorted(walls)[len(walls) // 2]))
-        ms, out = timed([eid, "access", "what-can", "-c", conf, "--nrn", nrn(PEOPLE - 1)])
-        print("what-can one person: %.0f ms (%d routes listed)"
-              % (ms, sum(1 for l in out.splitlines() if l.startswith("  "))))
+        commands(eid, conf, "roles without provenance")
+        if MIGRATE:
+            # issue 16 item 6: date every membership (one eidgateGrant entry each), then
+            # the same again: the cost of reading the grant entries too
+            ms, out = timed([eid, "directory", "migrate", "-c", conf])
+            print("eidgate directory migrate: %.1f s: %s" % (ms / 1000, out.strip()))
+            commands(eid, conf, "every role dated")
         api(stack, conf)
     finally:
         stack.stop()
+
+
+def commands(eid, conf, label):
+    walls, last = [], ""
+    for _ in range(RUNS):
+        ms, last = timed([eid, "access", "who-can", "-c", conf, "GET",
+                          "/modules/facilities/fac-7/modules"])
+        walls.append(ms)
+    print("[%s] who-can GET /modules/facilities/fac-7/modules: %s" % (label, last.splitlines()[-1]))
+    print("  whole command (directory read in pages + decisions), %d runs: min %.0f ms, "
+          "median %.0f ms" % (RUNS, min(walls), sorted(walls)[len(walls) // 2]))
+    ms, out = timed([eid, "access", "what-can", "-c", conf, "--nrn", nrn(PEOPLE - 1)])
+    print("[%s] what-can one person: %.0f ms (%d routes listed)"
+          % (label, ms, sum(1 for l in out.splitlines() if l.startswith("  "))))
 
 
 def probe(stack, stop, out):

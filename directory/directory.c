@@ -356,8 +356,11 @@ sort_entry(LDAP *ld, LDAPMessage *e, const char *dn, struct person_parse *pp,
 			s->ndated++;
 		return;
 	}
+	/* the person entry only where it belongs: another entry with their uid (anywhere
+	 * in a directory that someone else also writes) names nobody */
 	ldapc_entry_value(ld, e, "uid", uid, sizeof(uid));
-	if (uid[0] != '\0' && strcmp(uid, pp->nrn) == 0) {
+	if (uid[0] != '\0' && strcmp(uid, pp->nrn) == 0 && dirw_member_nrn(dn, nrn) == 0 &&
+	    strcmp(nrn, pp->nrn) == 0) {
 		p->found = 1;
 		ldapc_entry_value(ld, e, "cn", p->name, sizeof(p->name));
 		ldapc_entry_value(ld, e, "givenName", p->given, sizeof(p->given));

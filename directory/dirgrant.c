@@ -19,6 +19,7 @@
 #include <time.h>
 
 #include "eidgate/err.h"
+#include "eidgate/log.h"
 #include "eidgate/util.h"
 #include "directory/internal.h"
 
@@ -164,9 +165,13 @@ ldapc_prov_parse(LDAP *ld, LDAPMessage *e, struct dir_provenance *p)
 	if ((p->at = ldapc_gentime_parse(t)) < 0)
 		p->at = 0;
 	ldapc_entry_value(ld, e, "eidgateValidUntil", t, sizeof(t));
-	/* An end that cannot be read has passed: fail closed rather than hold forever. */
-	if (t[0] != '\0' && (p->until = ldapc_gentime_parse(t)) <= 0)
+	/* An end that cannot be read has passed: fail closed rather than hold forever
+	 * (eidgate writes "YYYYMMDDHHMMSSZ"; another tool may have written another form). */
+	if (t[0] != '\0' && (p->until = ldapc_gentime_parse(t)) <= 0) {
 		p->until = 1;
+		log_warnx("ldap: a grant's eidgateValidUntil \"%s\" is not YYYYMMDDHHMMSSZ: "
+		    "taken as ended", t);
+	}
 }
 
 int

@@ -136,6 +136,18 @@ grant_parse(LDAP *ld, LDAPMessage *e, struct people_ctx *c)
 	return 0;
 }
 
+/* 1 when e is a person entry where it belongs, uid=<number>,ou=people,<base>: the
+ * search goes below ou=people for the grant entries, and nothing deeper is a person. */
+static int
+person_dn(LDAP *ld, LDAPMessage *e)
+{
+	char *dn = ldap_get_dn(ld, e), nrn[EG_NRN_LEN + 1];
+	int ok = dn != NULL && dirw_member_nrn(dn, nrn) == 0;
+
+	ldap_memfree(dn);
+	return ok;
+}
+
 static int
 names_parse(LDAP *ld, LDAPMessage *res, void *arg)
 {
@@ -145,7 +157,7 @@ names_parse(LDAP *ld, LDAPMessage *res, void *arg)
 
 	for (e = res ? ldap_first_entry(ld, res) : NULL; e != NULL; e = ldap_next_entry(ld, e)) {
 		char uid[EG_MAX_ID], name[EG_MAX_NAME];
-		if (grant_parse(ld, e, c) == 0)
+		if (grant_parse(ld, e, c) == 0 || !person_dn(ld, e))
 			continue;
 		ldapc_entry_value(ld, e, "uid", uid, sizeof(uid));
 		ldapc_entry_value(ld, e, "cn", name, sizeof(name));

@@ -53,10 +53,14 @@ grants_json(struct request *r, const struct dir_person *p)
 		const char *name = place_name(r, g->kind, g->scope, &e1);
 		const char *oname = org[0] ? place_name(r, EG_SCOPE_ORGANISATION, org, &e2) : "";
 
-		json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:s, s:s?, s:s}", "role",
+		char until[DIR_TIME_LEN] = "";
+		if (p->prov[i].until != 0)
+			dir_time_format(p->prov[i].until, until);
+		/* the end of a role, so that nobody learns of it when a door stays shut */
+		json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:s, s:s?, s:s, s:s?}", "role",
 		    g->role, "scope_kind", dir_scope_kind_name(g->kind), "scope", g->scope,
 		    "scope_name", name, "organisation", org[0] ? org : NULL,
-		    "organisation_name", oname));
+		    "organisation_name", oname, "until", until[0] ? until : NULL));
 		dir_release(e1);
 		dir_release(e2);
 	}

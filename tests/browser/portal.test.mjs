@@ -33,6 +33,8 @@ async function careWorker(browser, ctx, lang) {
   assert.equal(await mod.locator("th").textContent(), msg(lang, "role.moduleerder"));
   assert.equal(await mod.locator("td").nth(0).textContent(), "CKG Betlehem");
   assert.equal(await mod.locator("td").nth(1).textContent(), msg(lang, "role-help.moduleerder"));
+  // issue 16 item 6: each role says until when it holds (these have no end)
+  assert.equal(await mod.locator("td").nth(2).textContent(), msg(lang, "portal.until-none"));
   assert.ok(await page.locator("#roles h3").filter({ hasText: "vzw Kinderzorg Limburg-Antwerpen" }).count());
   assert.equal(await page.locator("#nav-admin").isVisible(), false, "no rights menu");
   assert.equal(await page.locator("#nav-audit").isVisible(), false, "no access-log menu");

@@ -126,7 +126,9 @@ def test_new_person_with_markup_name_is_stored_as_text(stack):
     assert r.status == 201, r
     listed = [p for p in people(lb, "facility:ckg-molenberg") if p["nrn"] == nrn]
     assert listed and listed[0]["name"] == XSS
-    assert listed[0]["roles"] == [{"role": "moduleerder", "scope": "facility:ckg-molenberg"}]
+    assert [(x["role"], x["scope"]) for x in listed[0]["roles"]] == [
+        ("moduleerder", "facility:ckg-molenberg")]
+    assert listed[0]["roles"][0]["granted_by"] == "Bram Claes"     # the card's name
     assert r.headers["content-type"].startswith("application/json")
     r = lb.revoke(nrn, "moduleerder", "facility:ckg-molenberg")
     assert r.status == 204, r

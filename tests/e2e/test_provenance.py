@@ -92,6 +92,9 @@ def test_b_a_grant_with_an_end_stops_holding_at_its_end_without_anyone_acting(st
     assert shown["granted_by_kind"] == "person" and shown["granted_by"] == "Bram Claes", shown
     assert shown["granted_as"] == "lb@facility:ckg-molenberg" and shown["until"] == end, shown
     assert shown["expired"] is False and abs(parse(shown["granted_at"]) - time.time()) < 60
+    mine = stack.request("GET", "/eidgate/whoami", who=WHO).json()["roles"]
+    assert [x["until"] for x in mine if x["role"] == "moduleerder"] == [end], mine
+    assert [x.get("until") for x in mine if x["role"] == "member"] == [None], mine
     r = stack.request("POST", WRITE, who=WHO, body=BODY, headers=HDR)
     assert r.status == 201, r
     claims = claims_of(stack, r)
@@ -176,3 +179,69 @@ def test_e_the_operator_is_named_for_a_vte_it_appoints(stack):
     cli = directory_cli(stack, "remove-vte", "--organisation", ORG_A, "--nrn", second)
     assert cli.returncode == 0, cli.stderr
     assert role_of(Admin(stack, "vte-a"), "organisation:" + ORG_A, second, "vte") is None
+
+
+def ldap_modify(stack, ldif):
+    """As a directory tool would, with the rootdn: not through eidgate."""
+    r = subprocess.run(["ldapmodify", "-x", "-H", "ldap://127.0.0.1:%d" % stack.ldap_port,
+                        "-D", "cn=admin,dc=jeugdhulp,dc=example", "-y",
+                        os.path.join(stack.ldap_dir(), "admin.secret")],
+                       input=ldif, capture_output=True, text=True,
+                       env=dict(os.environ, LDAPNOINIT="1"))
+    assert r.returncode == 0, r.stderr
+
+
+def test_f_an_end_changed_in_the_directory_holds_at_once(stack):
+    """A grant entry changed by another tool (or another instance): the change feed drops
+    the person's cached roles (cache_ttl is 60 s), so a shortened end holds within
+    seconds; a grant entry with an end that cannot be read counts as ended (fail closed)."""
+    lb = Admin(stack, "lb-molenberg")
+    target = nrn_of(stack, WHO)
+    r = lb.grant(target, "moduleerder", "facility:ckg-molenberg", until=utc(86400))
+    assert r.status == 201, r
+    r = stack.request("POST", WRITE, who=WHO, body=BODY, headers=HDR)
+    assert r.status == 201, r
+    dn = "cn=moduleerder@facility:ckg-molenberg,uid=%s,ou=people,dc=jeugdhulp,dc=example" % target
+    for value in ("20200101000000Z", "20991231235959.5Z"):
+        ldap_modify(stack, "dn: %s\nchangetype: modify\nreplace: eidgateValidUntil\n"
+                           "eidgateValidUntil: %s\n" % (dn, value))
+        start = time.time()
+        while True:
+            r = stack.request("POST", WRITE, who=WHO, body=BODY, headers=HDR)
+            if r.status == 403 or time.time() - start > 20:
+                break
+            time.sleep(0.2)
+        assert r.status == 403, (value, r)
+        print("end %s in the directory held after %.2f s" % (value, time.time() - start))
+        ldap_modify(stack, "dn: %s\nchangetype: modify\ndelete: eidgateValidUntil\n" % dn)
+        deadline = time.time() + 20
+        while stack.request("POST", WRITE, who=WHO, body=BODY, headers=HDR).status != 201:
+            assert time.time() < deadline, "the end removed in the directory did not hold"
+            time.sleep(0.2)
+    assert lb.revoke(target, "moduleerder", "facility:ckg-molenberg").status == 204
+
+
+def test_g_grant_entries_in_the_wrong_place_date_nothing(stack):
+    """Hostile or hand-made entries: an eidgateGrant entry carrying someone's uid but
+    below another person, or outside ou=people, neither ends their role nor passes for
+    their person entry."""
+    target = nrn_of(stack, WHO)                   # member on ckg-molenberg (no end)
+    other = nrn_of(stack, "mod-molenberg")
+    base = "dc=jeugdhulp,dc=example"
+    ended = ("objectClass: eidgateGrant\nuid: %s\neidgateGrantedBy: 00000000000\n"
+             "eidgateGrantedAt: 20200101000000Z\neidgateValidUntil: 20200101000000Z\n" % target)
+    ldap_modify(stack, "dn: cn=member@facility:ckg-molenberg,uid=%s,ou=people,%s\n"
+                       "changetype: add\ncn: member@facility:ckg-molenberg\n%s\n"
+                       "dn: cn=Mallory,o=0412345614,ou=organisations,%s\nchangetype: add\n"
+                       "cn: Mallory\n%s" % (other, base, ended, base, ended))
+    try:
+        r = stack.request("GET", "/modules/facilities/ckg-molenberg/modules", who=WHO)
+        assert r.status == 200, r                 # still a member
+        me = stack.request("GET", "/eidgate/whoami", who=WHO).json()
+        assert me["name"] != "Mallory" and "member" in [x["role"] for x in me["roles"]], me
+        shown = role_of(Admin(stack, "lb-molenberg"), "facility:ckg-molenberg", target, "member")
+        assert shown["expired"] is False, shown
+    finally:
+        ldap_modify(stack, "dn: cn=member@facility:ckg-molenberg,uid=%s,ou=people,%s\n"
+                           "changetype: delete\n\ndn: cn=Mallory,o=0412345614,ou=organisations,%s\n"
+                           "changetype: delete\n" % (other, base, base))
