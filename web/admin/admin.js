@@ -1,8 +1,10 @@
 // eidgate rights management (PRODUCT.md §4, §8): the organisations and facilities the
 // user administers, who holds which role there (a page at a time, searched by name or
-// national number), forms to grant and revoke roles. Names come from people's input and
-// the directory: they are only ever inserted with textContent, never as HTML. Every POST
-// carries the session's CSRF token; national numbers only ever travel in POST bodies.
+// national number), forms to grant (optionally until a date) and revoke roles, and where
+// each role came from (issue 16: who granted it, in which capacity, when, until when).
+// Names come from people's input and the directory: they are only ever inserted with
+// textContent, never as HTML. Every POST carries the session's CSRF token; national
+// numbers only ever travel in POST bodies.
 "use strict";
 
 const PAGE = 20;
@@ -12,6 +14,7 @@ let csrf = "";
 let offset = 0;
 const scopes = new Map();       // "facility:x" -> {label, short, grantable, revocable}
 const known = new Map();        // national number -> name, of the people listed
+const ends = new Map();         // "nrn role scope" -> end of the role (null: none), as listed
 
 function $(id) {
   return document.getElementById(id);
@@ -112,12 +115,102 @@ function fillRoleLists() {
   }
 }
 
+// Dates in sentences, in the page's language and Belgian time: "30 juni 2027".
+const LOCALE = eidgateLang === "en" ? "en-GB" : "nl-BE";
+const dayFormat = new Intl.DateTimeFormat(LOCALE, { timeZone: "Europe/Brussels",
+  day: "numeric", month: "long", year: "numeric" });
+const timeFormat = new Intl.DateTimeFormat(LOCALE, { timeZone: "Europe/Brussels",
+  day: "numeric", month: "long", year: "numeric", hour: "2-digit", minute: "2-digit",
+  hourCycle: "h23" });
+
+function longDate(iso) {
+  return dayFormat.format(new Date(iso));
+}
+
+// The end of a grant is the moment it stops holding. A date-only end ("through 30 June")
+// is midnight after that day in Brussels, so the day shown is the one before; an end at
+// another time is shown with its time.
+function untilText(iso) {
+  const end = new Date(iso);
+  const p = brusselsParts(end);
+  if (p.hour === "00" && p.minute === "00" && p.second === "00") {
+    return t("admin.until", { date: dayFormat.format(new Date(end.getTime() - 1000)) });
+  }
+  if (p.hour === "23" && p.minute === "59") {
+    return t("admin.until", { date: dayFormat.format(end) });
+  }
+  return t("admin.until-time", { date: timeFormat.format(end) });
+}
+
+// "vte@organisation:0412345614": the role's label and the place's name when the user
+// administers it, else what kind of place it is and its id.
+function capacity(grantedAs) {
+  const at = grantedAs.indexOf("@");
+  const colon = grantedAs.indexOf(":", at);
+  if (at <= 0 || colon < 0) {
+    return "";
+  }
+  const scope = grantedAs.slice(at + 1);
+  const kind = grantedAs.slice(at + 1, colon);
+  const info = scopes.get(scope);
+  const place = info ? info.short : (["organisation", "facility", "region"].includes(kind) ?
+    tOr("admin.place-", kind) + " " + grantedAs.slice(colon + 1) : scope);
+  return t("admin.origin-as", { role: roleLabel(grantedAs.slice(0, at)), place });
+}
+
+// Where a role came from, as one sentence: by whom, as what, when.
+function originText(r) {
+  const parts = [];
+  switch (r.granted_by_kind) {
+    case "person":
+      parts.push(t("admin.origin-by", { name: r.granted_by || t("common.unknown-name") }));
+      if (r.granted_as) {
+        parts.push(capacity(r.granted_as));
+      }
+      break;
+    case "operator":
+      parts.push(t("admin.origin-operator"));
+      break;
+    case "migration":
+      parts.push(t("admin.origin-migration"));
+      break;
+    default:
+      return t("admin.origin-unknown");
+  }
+  if (r.granted_at) {
+    parts.push(t("admin.origin-on", { date: longDate(r.granted_at) }));
+  }
+  return parts.filter((x) => x !== "").join(" ");
+}
+
+function originLine(r) {
+  const line = document.createElement("span");
+  line.className = "origin";
+  const origin = document.createElement("span");
+  origin.className = "granted";
+  origin.textContent = originText(r);
+  const until = document.createElement("span");
+  until.className = "until";
+  until.textContent = r.until ? untilText(r.until) : t("admin.until-none");
+  line.append(origin, " · ", until);
+  return line;
+}
+
 function roleChip(person, r) {
   const chip = document.createElement("span");
-  chip.className = "role";
+  chip.className = r.expired ? "role expired" : "role";
   chip.dataset.role = r.role;
   chip.dataset.scope = r.scope;
-  chip.textContent = roleLabel(r.role) + " · " + scopeName(r.scope);
+  const head = document.createElement("span");
+  head.className = "role-head";
+  head.textContent = roleLabel(r.role) + " · " + scopeName(r.scope);
+  chip.appendChild(head);
+  if (r.expired) {
+    const badge = document.createElement("strong");
+    badge.className = "badge";
+    badge.textContent = t("admin.expired");
+    chip.appendChild(badge);
+  }
   const info = scopes.get(r.scope);
   if (!person.self && info && info.revocable.includes(r.role)) {
     const b = document.createElement("button");
@@ -129,6 +222,7 @@ function roleChip(person, r) {
     b.addEventListener("click", () => confirmRevoke(person, r));
     chip.appendChild(b);
   }
+  chip.appendChild(originLine(r));
   return chip;
 }
 
@@ -155,6 +249,9 @@ function personRow(p) {
 function showPage(data) {
   for (const p of data.people) {
     known.set(p.nrn, p.name);
+    for (const r of p.roles) {
+      ends.set(p.nrn + " " + r.role + " " + r.scope, r.until || null);
+    }
   }
   $("people").replaceChildren(...data.people.map(personRow));
   const from = data.total === 0 ? 0 : data.offset + 1;
@@ -180,12 +277,31 @@ async function loadPeople() {
   showPage((await api("POST", "/eidgate/admin/api/people", body)).data);
 }
 
-async function grantRole(nrn, role, scope, name) {
+async function grantRole(nrn, role, scope, name, until) {
   const body = { nrn, role, scope };
   if (name) {
     body.name = name;
   }
+  if (until) {
+    body.until = until;
+  }
   return api("POST", "/eidgate/admin/api/grants", body);
+}
+
+// Undo grants the role again with the end it had; not offered for a grant that had
+// already ended (that would be a new grant, which the form makes with a new end).
+function undoButton(person, r, names) {
+  const undo = document.createElement("button");
+  undo.type = "button";
+  undo.className = "secondary";
+  undo.id = "undo";
+  undo.textContent = t("admin.undo");
+  undo.addEventListener("click", guarded("people-message", async () => {
+    await grantRole(person.nrn, r.role, r.scope, "", r.until || "");
+    say("people-message", t("admin.undone", names), true);
+    await loadPeople();
+  }));
+  return undo;
 }
 
 async function revoke(person, r) {
@@ -198,19 +314,14 @@ async function revoke(person, r) {
     return;
   }
   const m = say("people-message", t("admin.revoked", names), true);
-  const undo = document.createElement("button");
-  undo.type = "button";
-  undo.className = "secondary";
-  undo.id = "undo";
-  undo.textContent = t("admin.undo");
-  undo.addEventListener("click", guarded("people-message", async () => {
-    await grantRole(person.nrn, r.role, r.scope);
-    say("people-message", t("admin.undone", names), true);
-    await loadPeople();
-  }));
-  m.appendChild(undo);
+  const undo = r.expired ? null : undoButton(person, r, names);
+  if (undo) {
+    m.appendChild(undo);
+  }
   await loadPeople().catch((e) => say("people-message", e.message, false));
-  undo.focus();
+  if (undo) {
+    undo.focus();
+  }
 }
 
 // Nothing is revoked before the user has read whom, what and where, and said yes.
@@ -234,15 +345,51 @@ function nrnOf(text) {
   return /^[0-9]{11}$/.test(digits) ? digits : "";
 }
 
-function markField(field) {
-  for (const id of ["grant-nrn", "grant-name", "grant-scope", "grant-role"]) {
+// Marks the field the gateway refused (none: clears the marks); its message goes next to
+// the field too when the field has a place for it.
+function markField(field, message) {
+  for (const id of ["grant-nrn", "grant-name", "grant-scope", "grant-role", "grant-until"]) {
     $(id).removeAttribute("aria-invalid");
   }
+  $("grant-until-error").textContent = "";
   const el = field ? $("grant-" + field) : null;
   if (el) {
+    const next = $("grant-" + field + "-error");
+    if (next) {
+      next.textContent = message;
+    }
     el.setAttribute("aria-invalid", "true");
     el.focus();
   }
+}
+
+// The message after a grant: granted, already held or renewed, naming the end if any.
+// A role held without an end and granted again without one is "renewed" by the gateway
+// when it only now gets its grant entry (who, when): for the user it was already held.
+function grantedText(data, names) {
+  const until = data.until ? untilText(data.until) : "";
+  const withUntil = Object.assign({ until }, names);
+  const before = ends.get(data.nrn + " " + data.role + " " + data.scope);
+  switch (data.status) {
+    case "renewed":
+      if (until) {
+        return t("admin.renewed", withUntil);
+      }
+      return before ? t("admin.renewed-open", names) : t("admin.already", names);
+    case "already-held":
+      return until ? t("admin.already-until", withUntil) : t("admin.already", names);
+    default:
+      return until ? t("admin.granted-until", withUntil) : t("admin.granted", names);
+  }
+}
+
+// Today and ten years ahead in Brussels, as the date field writes them: the range the
+// gateway accepts (it checks again; this only guides the date picker).
+function limitUntil() {
+  const p = brusselsParts(new Date());
+  const field = $("grant-until");
+  field.min = p.year + "-" + p.month + "-" + p.day;
+  field.max = (Number(p.year) + 10) + "-" + p.month + "-" + p.day;
 }
 
 async function grant(event) {
@@ -258,14 +405,17 @@ async function grant(event) {
     return;
   }
   try {
-    const { status } = await grantRole(nrn, role, scope, name);
+    const { status, data } = await grantRole(nrn, role, scope, name, $("grant-until").value);
     markField(null);
-    say("grant-message", t(status === 201 ? "admin.granted" : "admin.already", names), true);
+    if (!data.status) {
+      data.status = status === 201 ? "granted" : "already-held";
+    }
+    say("grant-message", grantedText(data, names), true);
     $("grant-form").reset();
     fillGrantRoles();
     await loadPeople();
   } catch (e) {
-    markField(e.field);
+    markField(e.field, e.message);
     say("grant-message", t("admin.failed", Object.assign({ message: e.message }, names)), false);
   }
 }
@@ -286,6 +436,7 @@ function guarded(where, fn) {
 async function load() {
   await eidgateReady;
   fillRoleLists();
+  limitUntil();
   try {
     const me = (await api("GET", "/eidgate/whoami")).data;
     csrf = me.csrf || "";
