@@ -248,7 +248,7 @@ dir_migrate(struct dir_writer *w, int dry_run, int64_t now, struct dir_migration
 	int r;
 
 	memset(m, 0, sizeof(*m));
-	if ((r = dir_read_all(w, &a)) != EG_OK)
+	if ((r = dir_read_all_dated(w, &a)) != EG_OK)
 		return r;
 	memset(&pv, 0, sizeof(pv));
 	pv.known = 1;

@@ -181,6 +181,7 @@ index member eq
 index cn eq
 index ou eq
 index o eq
+index eidgateValidUntil pres
 
 limits dn.exact="$SVCDN" size=unlimited time=unlimited
 $(mirror_config "$dir" database)

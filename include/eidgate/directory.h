@@ -445,11 +445,14 @@ struct dir_all {
 	size_t ndated, cap_dated;
 	size_t nexpired;                /* memberships left out: their grant had ended */
 };
-/* Reads organisations, facilities, role groups, grant entries and people names in pages
- * (RFC 2696), so no server size limit cuts the answer short. Each holding carries its
- * provenance; memberships whose grant has ended (at the time of reading) are left out. EG_OK, EG_ERR_NOMEM or
+/* Reads organisations, facilities, role groups, the grant entries that have an end, and
+ * people names in pages (RFC 2696), so no server size limit cuts the answer short.
+ * Memberships whose grant has ended (at the time of reading) are left out; a holding's
+ * prov is known only when its grant has an end. dir_read_all_dated reads every grant
+ * entry whole, so every holding's prov is complete (eidgate directory migrate). EG_OK, EG_ERR_NOMEM or
  * EG_ERR_DIRECTORY (dir_writer_error says why). *a is freed with dir_all_free. */
 int dir_read_all(struct dir_writer *w, struct dir_all *a);
+int dir_read_all_dated(struct dir_writer *w, struct dir_all *a);
 void dir_all_free(struct dir_all *a);
 /* Lookups in *a by id or national number; NULL when absent. */
 const struct dir_facility *dir_all_facility(const struct dir_all *a, const char *id);
