@@ -42,23 +42,6 @@
 
 /* ---- the body ---------------------------------------------------------------------- */
 
-/* A string member of j: NULL when absent; *bad when present but not a non-empty text
- * without NUL. */
-static const char *
-text_of(json_t *j, const char *name, int *bad)
-{
-	json_t *v = json_object_get(j, name);
-
-	if (v == NULL || json_is_null(v))
-		return NULL;
-	if (!json_is_string(v) || json_string_length(v) == 0 ||
-	    strlen(json_string_value(v)) != json_string_length(v)) {
-		*bad = 1;
-		return NULL;
-	}
-	return json_string_value(v);
-}
-
 /* n characters all from set. */
 static int
 all_of(const char *s, size_t n, const char *set)
@@ -77,21 +60,21 @@ api_pseudonym_parse(json_t *j, struct pseudonym_req *q)
 	memset(q, 0, sizeof(*q));
 	if (!json_is_object(j))
 		return "body";
-	q->org = text_of(j, "org", &bad);
+	q->org = api_json_text(j, "org", &bad);
 	if (bad || (q->org != NULL && strlen(q->org) >= EG_MAX_ID))
 		return "org";
-	q->backend = text_of(j, "backend", &bad);
+	q->backend = api_json_text(j, "backend", &bad);
 	if (bad || q->backend == NULL || strlen(q->backend) >= EG_MAX_ID)
 		return "backend";
-	q->key_id = text_of(j, "key_id", &bad);
+	q->key_id = api_json_text(j, "key_id", &bad);
 	if (bad || (q->key_id != NULL && !all_of(q->key_id, KEYS_PSEUDONYM_KID,
 	    "0123456789abcdef")))
 		return "key_id";
-	nrn = text_of(j, "nrn", &bad);
+	nrn = api_json_text(j, "nrn", &bad);
 	if (bad || (nrn != NULL && (api_nrn_of(nrn, q->nrn) != 0 ||
 	    auth_nrn_check(q->nrn) != EG_OK)))
 		return "nrn";
-	q->pseudonym = text_of(j, "pseudonym", &bad);
+	q->pseudonym = api_json_text(j, "pseudonym", &bad);
 	if (bad || (q->pseudonym != NULL && !all_of(q->pseudonym, KEYS_PSEUDONYM_LEN, B64URL)))
 		return "pseudonym";
 	if ((nrn == NULL) == (q->pseudonym == NULL))

@@ -71,9 +71,8 @@ officer_org(struct request *r, const char *org)
 	return NULL;
 }
 
-/* A string member of j, NULL when absent; *bad set when present but no string. */
-static const char *
-member(json_t *j, const char *name, int *bad)
+const char *
+api_json_text(json_t *j, const char *name, int *bad)
 {
 	json_t *v = json_object_get(j, name);
 
@@ -97,30 +96,30 @@ api_review_parse(json_t *j, enum review_body b, struct review_req *q)
 	memset(q, 0, sizeof(*q));
 	if (!json_is_object(j))
 		return "body";
-	q->org = member(j, "org", &bad);
+	q->org = api_json_text(j, "org", &bad);
 	if (bad || (q->org != NULL && strlen(q->org) >= EG_MAX_ID))
 		return "org";
 	if (b == REVIEW_WHO) {
-		q->method = member(j, "method", &bad);
+		q->method = api_json_text(j, "method", &bad);
 		if (bad || q->method == NULL || !policy_method_known(q->method))
 			return "method";
-		q->path = member(j, "path", &bad);
+		q->path = api_json_text(j, "path", &bad);
 		if (bad || q->path == NULL || q->path[0] != '/' || strlen(q->path) >= EG_MAX_PATH)
 			return "path";
 		return NULL;
 	}
-	nrn = member(j, "nrn", &bad);
+	nrn = api_json_text(j, "nrn", &bad);
 	if (bad || nrn == NULL || api_nrn_of(nrn, q->nrn) != 0 || auth_nrn_check(q->nrn) != EG_OK)
 		return "nrn";
 	if (b == REVIEW_WHAT)
 		return NULL;
-	q->role = member(j, "role", &bad);
+	q->role = api_json_text(j, "role", &bad);
 	if (bad || q->role == NULL || !dir_role_known(q->role))
 		return "role";
-	q->scope = member(j, "scope", &bad);
+	q->scope = api_json_text(j, "scope", &bad);
 	if (bad || q->scope == NULL || dir_scope_parse(q->scope, &ds) != EG_OK)
 		return "scope";
-	q->verdict = member(j, "verdict", &bad);
+	q->verdict = api_json_text(j, "verdict", &bad);
 	if (bad || q->verdict == NULL || (strcmp(q->verdict, "confirmed") != 0 &&
 	    strcmp(q->verdict, "to-remove") != 0))
 		return "verdict";

@@ -75,6 +75,10 @@ struct admin_change_req {
 const char *admin_change_parse(json_t *j, enum dir_action action, int64_t now,
     struct admin_change_req *c);
 
+/* audit_review.c: the string member name of the JSON object j; NULL when absent or
+ * null, and also when it is not a non-empty text without NUL, then with *bad = 1. */
+const char *api_json_text(json_t *j, const char *name, int *bad);
+
 /* audit_api.c: a records or stats request's filter values, from the JSON object of a
  * POST or the query arguments of a GET. */
 struct audit_params {

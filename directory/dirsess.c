@@ -196,13 +196,6 @@ collect(LDAP *ld, LDAPMessage *res, void *arg)
 	return EG_OK;
 }
 
-static int
-op_delete(struct dir_writer *w, LDAP *ld, void *arg)
-{
-	(void)w;
-	return ldap_delete_ext_s(ld, arg, NULL, NULL);
-}
-
 int
 dir_sessions_prune(struct dir_sessions *s, int64_t now, size_t *pruned)
 {
@@ -222,7 +215,7 @@ dir_sessions_prune(struct dir_sessions *s, int64_t now, size_t *pruned)
 	    "find expired ended sessions");
 	for (i = 0; r == EG_OK && i < p.n; i++) {
 		/* Another instance may have pruned it first. */
-		rc = dirw_run(s->w, op_delete, p.dns[i]);
+		rc = dirw_run(s->w, dirw_op_delete, p.dns[i]);
 		if (rc == LDAP_SUCCESS)
 			++*pruned;
 		else if (rc != LDAP_NO_SUCH_OBJECT)

@@ -339,8 +339,8 @@ dir_grant_write(struct dir_writer *w, const struct dir_scope *s, const char *rol
 	return EG_OK;
 }
 
-static int
-op_delete(struct dir_writer *w, LDAP *ld, void *arg)
+int
+dirw_op_delete(struct dir_writer *w, LDAP *ld, void *arg)
 {
 	(void)w;
 	return ldap_delete_ext_s(ld, arg, NULL, NULL);
@@ -355,7 +355,7 @@ dir_grant_delete(struct dir_writer *w, const struct dir_scope *s, const char *ro
 
 	if (dirw_grant_dn(w, s, role, nrn, dn, sizeof(dn)) != 0)
 		return EG_ERR_PARSE;
-	rc = dirw_run(w, op_delete, dn);
+	rc = dirw_run(w, dirw_op_delete, dn);
 	if (rc == LDAP_SUCCESS || rc == LDAP_NO_SUCH_OBJECT)
 		return EG_OK;
 	return dirw_fail(w, rc, "delete grant");

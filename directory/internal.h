@@ -150,6 +150,8 @@ typedef int (*dirw_op_fn)(struct dir_writer *w, LDAP *ld, void *arg);
 /* Runs op on the writer's connection, connecting first, and once more on a fresh
  * connection when the server went away. Returns op's LDAP result code. */
 int dirw_run(struct dir_writer *w, dirw_op_fn op, void *arg);
+/* A dirw_op_fn deleting the entry whose DN is arg (dirwrite.c). */
+int dirw_op_delete(struct dir_writer *w, LDAP *ld, void *arg);
 /* Connects and binds when w has no connection; LDAP_SUCCESS, or the result code with
  * the reason in conn_error (dirw_fail reports it). */
 int dirw_connect(struct dir_writer *w);
