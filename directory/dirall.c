@@ -287,6 +287,15 @@ cmp_holding(const void *x, const void *y)
 	return strcmp(a->nrn, b->nrn);
 }
 
+/* qsort, but an empty array may be NULL (nothing of that kind in the directory), which
+ * qsort's contract does not allow even for zero elements. */
+static void
+sort(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *))
+{
+	if (n > 1)
+		qsort(base, n, size, cmp);
+}
+
 /* Person, then what is held where: the order to find a membership's grant entry in. */
 static int
 cmp_dated(const void *x, const void *y)
@@ -310,7 +319,7 @@ date_holdings(struct dir_all *a, int64_t now)
 {
 	size_t i, k = 0;
 
-	qsort(a->dated, a->ndated, sizeof(*a->dated), cmp_dated);
+	sort(a->dated, a->ndated, sizeof(*a->dated), cmp_dated);
 	for (i = 0; i < a->nholdings; i++) {
 		struct dir_holding *h = &a->holdings[i];
 		const struct dir_holding *d = a->ndated == 0 ? NULL :
@@ -351,10 +360,10 @@ index_people(struct dir_all *a)
 	size_t i, j;
 
 	date_holdings(a, eg_now_us() / 1000000);
-	qsort(a->holdings, a->nholdings, sizeof(*a->holdings), cmp_holding);
-	qsort(a->names, a->nnames, sizeof(*a->names), cmp_name);
-	qsort(a->facilities, a->nfacilities, sizeof(*a->facilities), cmp_facility);
-	qsort(a->orgs, a->norgs, sizeof(*a->orgs), cmp_org);
+	sort(a->holdings, a->nholdings, sizeof(*a->holdings), cmp_holding);
+	sort(a->names, a->nnames, sizeof(*a->names), cmp_name);
+	sort(a->facilities, a->nfacilities, sizeof(*a->facilities), cmp_facility);
+	sort(a->orgs, a->norgs, sizeof(*a->orgs), cmp_org);
 	for (i = 0; i < a->norgs; i++)
 		for (j = 0; j < a->orgs[i].ncapacities; j++)
 			a->orgs[i].capacity_ptrs[j] = a->orgs[i].capacities[j];
