@@ -200,7 +200,7 @@ grant_again(struct dir_writer *w, struct admin_op *op, const struct dir_provenan
 {
 	struct dir_provenance had;
 
-	if (dir_grant_read(w, &op->scope, op->role, op->target, &had) != EG_OK)
+	if (dir_grant_read(w, &op->scope, op->role, op->target, &had, NULL) != EG_OK)
 		return;
 	if (had.known && had.until == pv->until) {
 		res->reason = "already-held";
@@ -249,13 +249,12 @@ do_grant(struct dir_writer *w, struct admin_op *op, const char *name, int exists
  * left meanwhile, read again.
  */
 static void
-revoke_vte(struct dir_writer *w, struct admin_op *op, struct holding *h, struct result *res)
+revoke_vte(struct dir_writer *w, struct admin_op *op, struct holding *h, const char *csn,
+    struct result *res)
 {
 	size_t count;
 	int removed, gone, attempt;
 
-	res->reason = "directory-unavailable";
-	res->status = 503;
 	for (attempt = 0; attempt < 3; attempt++) {
 		if (!h->holds || h->other[0] == '\0') {
 			res->reason = h->holds ? "last-vte" : "not-held";
@@ -268,7 +267,8 @@ revoke_vte(struct dir_writer *w, struct admin_op *op, struct holding *h, struct 
 		if (!gone) {
 			res->reason = removed ? "revoked" : "not-held";
 			res->status = removed ? 204 : 404;
-			(void)dir_grant_delete(w, &op->scope, "vte", op->target);
+			if (removed)
+				(void)dir_grant_delete(w, &op->scope, "vte", op->target, csn);
 			return;
 		}
 		if (dir_members(w, &op->scope, "vte", op->target, &count, &h->holds,
@@ -277,22 +277,31 @@ revoke_vte(struct dir_writer *w, struct admin_op *op, struct holding *h, struct 
 	}
 }
 
+/*
+ * The grant entry goes after the membership, and only the version read before it (a
+ * grant made again meanwhile keeps the one it wrote: directory.h dir_grant_delete); a
+ * failure there leaves an entry that dates nothing. A revocation of a role not held
+ * leaves the entry alone: it may be a grant's, written just before its membership.
+ */
 static void
 do_revoke(struct dir_writer *w, struct admin_op *op, struct holding *h, struct result *res)
 {
+	struct dir_provenance had;
+	char csn[DIR_CSN_MAX];
 	int removed;
 
-	if (strcmp(op->role, "vte") == 0) {
-		revoke_vte(w, op, h, res);
-		return;
-	}
 	res->reason = "directory-unavailable";
 	res->status = 503;
+	if (dir_grant_read(w, &op->scope, op->role, op->target, &had, csn) != EG_OK)
+		return;
+	if (strcmp(op->role, "vte") == 0) {
+		revoke_vte(w, op, h, csn, res);
+		return;
+	}
 	if (dir_remove_member(w, &op->scope, op->role, op->target, &removed) != EG_OK)
 		return;
-	/* The grant entry after the membership (and also when there was none: an entry a
-	 * crash left behind dates nothing); a failure here leaves only such an entry. */
-	(void)dir_grant_delete(w, &op->scope, op->role, op->target);
+	if (removed)
+		(void)dir_grant_delete(w, &op->scope, op->role, op->target, csn);
 	res->reason = removed ? "revoked" : "not-held";
 	res->status = removed ? 204 : 404;
 }

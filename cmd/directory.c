@@ -274,9 +274,15 @@ static int
 remove_vte(const struct dir_args *a, struct dir_writer *w, const struct dir_scope *s,
     int *done)
 {
-	int rc = dir_remove_member(w, s, "vte", a->nrn, done);
+	struct dir_provenance had;
+	char csn[DIR_CSN_MAX];
+	int rc;
 
-	return rc == EG_OK ? dir_grant_delete(w, s, "vte", a->nrn) : rc;
+	/* the grant entry after the membership, the version read before (directory.h) */
+	if ((rc = dir_grant_read(w, s, "vte", a->nrn, &had, csn)) != EG_OK ||
+	    (rc = dir_remove_member(w, s, "vte", a->nrn, done)) != EG_OK)
+		return rc;
+	return *done ? dir_grant_delete(w, s, "vte", a->nrn, csn) : EG_OK;
 }
 
 /*

@@ -257,7 +257,7 @@ grant_entry(LDAP *ld, LDAPMessage *e, struct dir_all *a)
 		return EG_ERR_NOMEM;
 	}
 	h = &a->dated[a->ndated];
-	r = dn != NULL ? ldapc_grant_entry(ld, e, dn, h->nrn, &h->grant, &h->prov) : -1;
+	r = dn != NULL ? ldapc_grant_entry(ld, e, dn, a->base, h->nrn, &h->grant, &h->prov) : -1;
 	ldap_memfree(dn);
 	if (r == 0)
 		a->ndated++;
@@ -267,14 +267,19 @@ grant_entry(LDAP *ld, LDAPMessage *e, struct dir_all *a)
 static int
 person_entry(LDAP *ld, LDAPMessage *e, struct dir_all *a)
 {
+	char *dn = ldap_get_dn(ld, e), nrn[EG_NRN_LEN + 1];
+	int ok = dn != NULL && ldapc_person_dn(dn, a->base, nrn) == 0;
 	struct dir_all_name *p;
 
+	ldap_memfree(dn);
+	if (!ok)
+		return EG_OK;   /* a person entry where none belongs names nobody */
 	if (grow(&a->names, &a->cap_names, a->nnames, sizeof(*a->names)) != 0)
 		return EG_ERR_NOMEM;
 	p = &a->names[a->nnames];
 	ldapc_entry_value(ld, e, "uid", p->nrn, sizeof(p->nrn));
 	ldapc_entry_value(ld, e, "cn", p->name, sizeof(p->name));
-	if (strlen(p->nrn) == EG_NRN_LEN)
+	if (strcmp(p->nrn, nrn) == 0)
 		a->nnames++;
 	return EG_OK;
 }
@@ -408,6 +413,7 @@ read_all(struct dir_writer *w, int all, struct dir_all *a)
 	int r;
 
 	memset(a, 0, sizeof(*a));
+	a->base = w->lc.base;
 	snprintf(base, sizeof(base), "ou=organisations,%s", w->lc.base);
 	if ((r = paged(w, base, "(objectClass=eidgateOrganisation)", org_attrs, org_entry, a,
 	    "read organisations")) != EG_OK ||

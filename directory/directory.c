@@ -201,9 +201,15 @@ typedef int (*dir_parse_fn)(LDAP *ld, LDAPMessage *res, void *arg);
  * when the server went away (a restarted slapd leaves every pooled handle dead).
  * Returns EG_OK, EG_ERR_DIRECTORY or what parse returned.
  */
+/* How many entries a search may bring, and what more means. DIR_WHOLE: the answer must
+ * be complete or it is no answer (a person's roles and the grant entries that date them:
+ * a cut answer could keep a role and lose the end that stops it); DIR_CUT: a list the
+ * caller may show in part (an organisation's facilities). */
+enum dir_size { DIR_CUT, DIR_WHOLE };
+
 static int
 dir_search_scope(struct dir_resolver *d, const char *base, int scope, const char *filter,
-    char **attrs, dir_parse_fn parse, void *arg)
+    char **attrs, enum dir_size size, dir_parse_fn parse, void *arg)
 {
 	struct timeval tv;
 	struct dir_conn *c;
@@ -221,8 +227,10 @@ dir_search_scope(struct dir_resolver *d, const char *base, int scope, const char
 		}
 		res = NULL;
 		r = ldap_search_ext_s(c->ld, base, scope, filter, attrs, 0, NULL,
-		    NULL, &tv, EG_MAX_GRANTS + 16, &res);
-		if (r == LDAP_SUCCESS || r == LDAP_NO_SUCH_OBJECT || r == LDAP_SIZELIMIT_EXCEEDED) {
+		    NULL, &tv, size == DIR_WHOLE ? 2 * EG_MAX_GRANTS + 16 : EG_MAX_GRANTS + 16,
+		    &res);
+		if (r == LDAP_SUCCESS || r == LDAP_NO_SUCH_OBJECT ||
+		    (r == LDAP_SIZELIMIT_EXCEEDED && size == DIR_CUT)) {
 			ret = parse(c->ld, res, arg);
 			ldap_msgfree(res);
 			conn_release(d, c, 0);
@@ -242,7 +250,8 @@ static int
 dir_search(struct dir_resolver *d, const char *base, const char *filter, char **attrs,
     dir_parse_fn parse, void *arg)
 {
-	return dir_search_scope(d, base, LDAP_SCOPE_SUBTREE, filter, attrs, parse, arg);
+	return dir_search_scope(d, base, LDAP_SCOPE_SUBTREE, filter, attrs, DIR_CUT, parse,
+	    arg);
 }
 
 static int
@@ -269,7 +278,7 @@ dir_probe(struct dir_resolver *d)
 	}
 	pthread_mutex_unlock(&d->mu);
 	rc = dir_search_scope(d, d->lc.base, LDAP_SCOPE_BASE, "(objectClass=*)", no_attrs,
-	    parse_nothing, NULL);
+	    DIR_CUT, parse_nothing, NULL);
 	pthread_mutex_lock(&d->mu);
 	d->probe_rc = rc;
 	d->probe_at_ms = now;
@@ -326,6 +335,7 @@ dir_dn_grant(const char *dn, struct eg_grant *g)
 
 struct person_parse {
 	const char *nrn;
+	const char *base;               /* [ldap] base: where the person's entries must be */
 	int64_t now;
 	struct dir_person *p;
 };
@@ -351,7 +361,7 @@ sort_entry(LDAP *ld, LDAPMessage *e, const char *dn, struct person_parse *pp,
 	struct dated *d = &s->dated[s->ndated];
 
 	/* the grant entries first: they carry the person's uid too */
-	if (ldapc_grant_entry(ld, e, dn, nrn, &d->g, &d->prov) == 0) {
+	if (ldapc_grant_entry(ld, e, dn, pp->base, nrn, &d->g, &d->prov) == 0) {
 		if (strcmp(nrn, pp->nrn) == 0)
 			s->ndated++;
 		return;
@@ -359,8 +369,8 @@ sort_entry(LDAP *ld, LDAPMessage *e, const char *dn, struct person_parse *pp,
 	/* the person entry only where it belongs: another entry with their uid (anywhere
 	 * in a directory that someone else also writes) names nobody */
 	ldapc_entry_value(ld, e, "uid", uid, sizeof(uid));
-	if (uid[0] != '\0' && strcmp(uid, pp->nrn) == 0 && dirw_member_nrn(dn, nrn) == 0 &&
-	    strcmp(nrn, pp->nrn) == 0) {
+	if (uid[0] != '\0' && strcmp(uid, pp->nrn) == 0 &&
+	    ldapc_person_dn(dn, pp->base, nrn) == 0 && strcmp(nrn, pp->nrn) == 0) {
 		p->found = 1;
 		ldapc_entry_value(ld, e, "cn", p->name, sizeof(p->name));
 		ldapc_entry_value(ld, e, "givenName", p->given, sizeof(p->given));
@@ -370,6 +380,14 @@ sort_entry(LDAP *ld, LDAPMessage *e, const char *dn, struct person_parse *pp,
 	} else {
 		log_warnx("ldap: ignoring role group with unexpected DN layout");
 	}
+}
+
+/* 1 when a ends before b (no end is the latest). Two entries dating one role (names
+ * that differ only in case): the earlier end holds, never the later. */
+static int
+earlier_end(const struct dir_provenance *a, const struct dir_provenance *b)
+{
+	return a->until != 0 && (b->until == 0 || a->until < b->until);
 }
 
 /*
@@ -388,7 +406,8 @@ join_grants(struct person_parse *pp, struct dir_person *p, const struct sorted *
 		const struct dir_provenance *pv = &none;
 		memset(&none, 0, sizeof(none));
 		for (j = 0; j < s->ndated; j++)
-			if (dir_grant_same(&s->dated[j].g, &s->groups[i]))
+			if (dir_grant_same(&s->dated[j].g, &s->groups[i]) &&
+			    (pv == &none || earlier_end(&s->dated[j].prov, pv)))
 				pv = &s->dated[j].prov;
 		if (!dir_prov_holds(pv, pp->now))
 			continue;
@@ -460,9 +479,9 @@ dir_person(struct dir_resolver *d, const char *nrn, const struct dir_person **ou
 	char *attrs[] = { "uid", "cn", "givenName", "sn", "eidgateGrantedBy",
 	    "eidgateGrantedByName", "eidgateGrantedAs", "eidgateGrantedAt",
 	    "eidgateValidUntil", NULL };
-	struct person_parse pp = { nrn, eg_now_us() / 1000000, NULL };
+	struct person_parse pp = { nrn, d->lc.base, eg_now_us() / 1000000, NULL };
 	unsigned long gen = atomic_load(&d->gen);
-	int r;
+	int r, n;
 
 	*out = NULL;
 	if (nrn == NULL || !eg_all_digits(nrn, EG_NRN_LEN))
@@ -476,10 +495,14 @@ dir_person(struct dir_resolver *d, const char *nrn, const struct dir_person **ou
 		return EG_ERR_PARSE;
 	/* One search: the person, every role group naming them, and the grant entries
 	 * that date those memberships (below the person, with the same uid). */
-	snprintf(filter, sizeof(filter),
+	n = snprintf(filter, sizeof(filter),
 	    "(|(&(objectClass=inetOrgPerson)(uid=%s))(&(objectClass=groupOfNames)(member=%s))"
 	    "(&(objectClass=eidgateGrant)(uid=%s)))", esc_nrn, esc_member, esc_nrn);
-	if ((r = dir_search(d, d->lc.base, filter, attrs, person_parse, &pp)) != EG_OK)
+	if (n < 0 || (size_t)n >= sizeof(filter))
+		return EG_ERR_PARSE;
+	/* Whole or not at all: more entries than a person can have roles fails closed. */
+	if ((r = dir_search_scope(d, d->lc.base, LDAP_SCOPE_SUBTREE, filter, attrs, DIR_WHOLE,
+	    person_parse, &pp)) != EG_OK)
 		return r;
 	cached_put(d, d->people, key, pp.p, gen);
 	*out = pp.p;

@@ -175,8 +175,21 @@ ldapc_prov_parse(LDAP *ld, LDAPMessage *e, struct dir_provenance *p)
 }
 
 int
-ldapc_grant_entry(LDAP *ld, LDAPMessage *e, const char *dn, char nrn[EG_NRN_LEN + 1],
-    struct eg_grant *g, struct dir_provenance *p)
+ldapc_person_dn(const char *dn, const char *base, char nrn[EG_NRN_LEN + 1])
+{
+	LDAPDN parsed = NULL;
+	int ok;
+
+	if (dirw_member_nrn(dn, nrn) != 0 || ldapc_str2dn(dn, &parsed) != LDAP_SUCCESS)
+		return -1;
+	ok = ldapc_below(parsed, 2, base);
+	ldap_dnfree(parsed);
+	return ok ? 0 : -1;
+}
+
+int
+ldapc_grant_entry(LDAP *ld, LDAPMessage *e, const char *dn, const char *base,
+    char nrn[EG_NRN_LEN + 1], struct eg_grant *g, struct dir_provenance *p)
 {
 	LDAPDN parsed = NULL;
 	int ok = 0;
@@ -191,6 +204,7 @@ ldapc_grant_entry(LDAP *ld, LDAPMessage *e, const char *dn, char nrn[EG_NRN_LEN 
 	    strcasecmp(parsed[2][0]->la_attr.bv_val, "ou") == 0 &&
 	    strcasecmp(parsed[2][0]->la_value.bv_val, "people") == 0 &&
 	    eg_all_digits(parsed[1][0]->la_value.bv_val, EG_NRN_LEN) &&
+	    ldapc_below(parsed, 3, base) &&
 	    dir_grant_name_parse(parsed[0][0]->la_value.bv_val, g) == 0) {
 		memcpy(nrn, parsed[1][0]->la_value.bv_val, EG_NRN_LEN + 1);
 		ldapc_prov_parse(ld, e, p);
@@ -203,12 +217,15 @@ ldapc_grant_entry(LDAP *ld, LDAPMessage *e, const char *dn, char nrn[EG_NRN_LEN 
 int
 dir_grant_same(const struct eg_grant *a, const struct eg_grant *b)
 {
-	return a->kind == b->kind && strcmp(a->role, b->role) == 0 &&
-	    strcmp(a->scope, b->scope) == 0;
+	/* without case, as LDAP compares the group's DN: a tool may have written
+	 * ou=CKG-Molenberg, which the grant entry names in lower case */
+	return a->kind == b->kind && strcasecmp(a->role, b->role) == 0 &&
+	    strcasecmp(a->scope, b->scope) == 0;
 }
 
 struct one_grant {
 	struct dir_provenance *out;
+	char *csn;
 };
 
 static int
@@ -217,23 +234,30 @@ one_grant_parse(LDAP *ld, LDAPMessage *res, void *arg)
 	struct one_grant *o = arg;
 	LDAPMessage *e = res != NULL ? ldap_first_entry(ld, res) : NULL;
 
-	if (e != NULL)
-		ldapc_prov_parse(ld, e, o->out);
+	if (e == NULL)
+		return EG_OK;
+	ldapc_prov_parse(ld, e, o->out);
+	if (o->csn != NULL)
+		ldapc_entry_value(ld, e, "entryCSN", o->csn, DIR_CSN_MAX);
 	return EG_OK;
 }
 
 int
 dir_grant_read(struct dir_writer *w, const struct dir_scope *s, const char *role,
-    const char *nrn, struct dir_provenance *out)
+    const char *nrn, struct dir_provenance *out, char *csn)
 {
 	char dn[1400];
-	struct one_grant o = { out };
+	char *attrs[] = { "eidgateGrantedBy", "eidgateGrantedByName", "eidgateGrantedAs",
+	    "eidgateGrantedAt", "eidgateValidUntil", "entryCSN", NULL };
+	struct one_grant o = { out, csn };
 
 	memset(out, 0, sizeof(*out));
+	if (csn != NULL)
+		csn[0] = '\0';
 	if (dirw_grant_dn(w, s, role, nrn, dn, sizeof(dn)) != 0)
 		return EG_ERR_PARSE;
-	return dirw_search(w, dn, LDAP_SCOPE_BASE, "(objectClass=eidgateGrant)",
-	    (char **)(uintptr_t)ldapc_grant_attrs, 1, one_grant_parse, &o, "read grant");
+	return dirw_search(w, dn, LDAP_SCOPE_BASE, "(objectClass=eidgateGrant)", attrs, 1,
+	    one_grant_parse, &o, "read grant");
 }
 
 /* ---- migration -------------------------------------------------------------------- */
@@ -245,7 +269,7 @@ dir_migrate(struct dir_writer *w, int dry_run, int64_t now, struct dir_migration
 	struct dir_all a;
 	struct dir_scope s;
 	size_t i;
-	int r;
+	int r, added = 0;
 
 	memset(m, 0, sizeof(*m));
 	if ((r = dir_read_all_dated(w, &a)) != EG_OK)
@@ -272,10 +296,13 @@ dir_migrate(struct dir_writer *w, int dry_run, int64_t now, struct dir_migration
 		s.kind = h->grant.kind;
 		eg_strlcpy(s.id, h->grant.scope, sizeof(s.id));
 		eg_strlcpy(s.org, h->grant.org, sizeof(s.org));
+		/* add only: an entry an administrator wrote since the read above stays */
 		if (!dry_run)
-			r = dir_grant_write(w, &s, h->grant.role, h->nrn, &pv);
-		if (r == EG_OK)
+			r = dir_grant_add(w, &s, h->grant.role, h->nrn, &pv, &added);
+		if (r == EG_OK && (dry_run || added))
 			m->written++;
+		else if (r == EG_OK)
+			m->dated++;
 	}
 	dir_all_free(&a);
 	return r;

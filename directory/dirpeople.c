@@ -16,6 +16,7 @@
 #define NAME_CHUNK 40
 
 struct people_ctx {
+	const char *base;               /* [ldap] base */
 	struct dir_people *out;
 	size_t cap;
 	unsigned char *matched;         /* per holding: its person passed the name lookup */
@@ -125,7 +126,7 @@ grant_parse(LDAP *ld, LDAPMessage *e, struct people_ctx *c)
 	struct dir_provenance p;
 	struct eg_grant g;
 	size_t i;
-	int r = dn != NULL ? ldapc_grant_entry(ld, e, dn, nrn, &g, &p) : -1;
+	int r = dn != NULL ? ldapc_grant_entry(ld, e, dn, c->base, nrn, &g, &p) : -1;
 
 	ldap_memfree(dn);
 	if (r != 0)
@@ -139,10 +140,10 @@ grant_parse(LDAP *ld, LDAPMessage *e, struct people_ctx *c)
 /* 1 when e is a person entry where it belongs, uid=<number>,ou=people,<base>: the
  * search goes below ou=people for the grant entries, and nothing deeper is a person. */
 static int
-person_dn(LDAP *ld, LDAPMessage *e)
+person_dn(LDAP *ld, LDAPMessage *e, const struct people_ctx *c)
 {
 	char *dn = ldap_get_dn(ld, e), nrn[EG_NRN_LEN + 1];
-	int ok = dn != NULL && dirw_member_nrn(dn, nrn) == 0;
+	int ok = dn != NULL && ldapc_person_dn(dn, c->base, nrn) == 0;
 
 	ldap_memfree(dn);
 	return ok;
@@ -157,7 +158,7 @@ names_parse(LDAP *ld, LDAPMessage *res, void *arg)
 
 	for (e = res ? ldap_first_entry(ld, res) : NULL; e != NULL; e = ldap_next_entry(ld, e)) {
 		char uid[EG_MAX_ID], name[EG_MAX_NAME];
-		if (grant_parse(ld, e, c) == 0 || !person_dn(ld, e))
+		if (grant_parse(ld, e, c) == 0 || !person_dn(ld, e, c))
 			continue;
 		ldapc_entry_value(ld, e, "uid", uid, sizeof(uid));
 		ldapc_entry_value(ld, e, "cn", name, sizeof(name));
@@ -256,7 +257,7 @@ int
 dir_list_people(struct dir_writer *w, const struct dir_scope *s, const char *role,
     const char *q, struct dir_people *out)
 {
-	struct people_ctx c = { out, 0, NULL, q };
+	struct people_ctx c = { w->lc.base, out, 0, NULL, q };
 	size_t from;
 	int r;
 

@@ -282,8 +282,8 @@ grant_mods(struct modset *ms, int op, const char *name, const char *nrn,
 	if (add) {
 		mods_add(ms, op, "objectClass", oc, 1);
 		mods_add1(ms, op, "cn", name);
-		mods_add1(ms, op, "uid", nrn);
 	}
+	mods_add1(ms, op, "uid", nrn);
 	mods_add1(ms, op, "eidgateGrantedBy", p->by);
 	mods_add1(ms, op, "eidgateGrantedAt", at);
 	if (p->by_name[0] != '\0')
@@ -316,6 +316,32 @@ op_modify(struct dir_writer *w, LDAP *ld, void *arg)
 	return ldap_modify_ext_s(ld, m->dn, m->ms->p, NULL, NULL);
 }
 
+/* The grant entry's DN and name; 0, or -1 when a value does not fit or p lacks one. */
+static int
+grant_target(struct dir_writer *w, const struct dir_scope *s, const char *role,
+    const char *nrn, const struct dir_provenance *p, char dn[1400], char name[DIR_AS_MAX])
+{
+	if (p->by[0] == '\0' || p->at <= 0 ||
+	    dir_grant_name(role, s->kind, s->id, name, DIR_AS_MAX) != 0 ||
+	    dirw_grant_dn(w, s, role, nrn, dn, 1400) != 0)
+		return -1;
+	return 0;
+}
+
+int
+dir_grant_add(struct dir_writer *w, const struct dir_scope *s, const char *role,
+    const char *nrn, const struct dir_provenance *p, int *added)
+{
+	char dn[1400], name[DIR_AS_MAX], at[16], until[16];
+	struct modset ms;
+
+	*added = 0;
+	if (grant_target(w, s, role, nrn, p, dn, name) != 0)
+		return EG_ERR_PARSE;
+	grant_mods(&ms, LDAP_MOD_ADD, name, nrn, p, at, until);
+	return add_entry(w, dn, &ms, added, "write grant");
+}
+
 int
 dir_grant_write(struct dir_writer *w, const struct dir_scope *s, const char *role,
     const char *nrn, const struct dir_provenance *p)
@@ -325,14 +351,12 @@ dir_grant_write(struct dir_writer *w, const struct dir_scope *s, const char *rol
 	struct modify_op m = { dn, &ms };
 	int created, rc;
 
-	if (p->by[0] == '\0' || p->at <= 0 ||
-	    dir_grant_name(role, s->kind, s->id, name, sizeof(name)) != 0 ||
-	    dirw_grant_dn(w, s, role, nrn, dn, sizeof(dn)) != 0)
+	if ((rc = dir_grant_add(w, s, role, nrn, p, &created)) != EG_OK || created)
+		return rc;
+	/* There already: a grant given again (another end, another granter) replaces it,
+	 * uid included (a hand-made entry with another one would date nothing). */
+	if (grant_target(w, s, role, nrn, p, dn, name) != 0)
 		return EG_ERR_PARSE;
-	grant_mods(&ms, LDAP_MOD_ADD, name, nrn, p, at, until);
-	if (add_entry(w, dn, &ms, &created, "write grant") != EG_OK || created)
-		return created ? EG_OK : EG_ERR_DIRECTORY;
-	/* There already: a grant given again (another end, another granter) replaces it. */
 	grant_mods(&ms, LDAP_MOD_REPLACE, name, nrn, p, at, until);
 	if ((rc = dirw_run(w, op_modify, &m)) != LDAP_SUCCESS)
 		return dirw_fail(w, rc, "write grant");
@@ -346,17 +370,44 @@ dirw_op_delete(struct dir_writer *w, LDAP *ld, void *arg)
 	return ldap_delete_ext_s(ld, arg, NULL, NULL);
 }
 
+struct delete_if {
+	const char *dn;
+	LDAPControl *assert_ctrl;
+};
+
+static int
+op_delete_if(struct dir_writer *w, LDAP *ld, void *arg)
+{
+	struct delete_if *d = arg;
+	LDAPControl *ctrls[2] = { d->assert_ctrl, NULL };
+
+	(void)w;
+	return ldap_delete_ext_s(ld, d->dn, ctrls, NULL);
+}
+
 int
 dir_grant_delete(struct dir_writer *w, const struct dir_scope *s, const char *role,
-    const char *nrn)
+    const char *nrn, const char *csn)
 {
-	char dn[1400];
+	char dn[1400], filter[128], esc[96];
+	struct delete_if d = { dn, NULL };
 	int rc;
 
-	if (dirw_grant_dn(w, s, role, nrn, dn, sizeof(dn)) != 0)
+	if (csn == NULL || csn[0] == '\0')
+		return EG_OK;           /* there was none when the revocation began */
+	if (dirw_grant_dn(w, s, role, nrn, dn, sizeof(dn)) != 0 ||
+	    ldapc_filter_value(csn, esc, sizeof(esc)) != 0)
 		return EG_ERR_PARSE;
-	rc = dirw_run(w, dirw_op_delete, dn);
-	if (rc == LDAP_SUCCESS || rc == LDAP_NO_SUCH_OBJECT)
+	snprintf(filter, sizeof(filter), "(entryCSN=%s)", esc);
+	if ((rc = dirw_connect(w)) != LDAP_SUCCESS ||
+	    (rc = ldap_create_assertion_control(w->ld, filter, 1, &d.assert_ctrl)) !=
+	    LDAP_SUCCESS)
+		return dirw_fail(w, rc, "delete grant");
+	rc = dirw_run(w, op_delete_if, &d);
+	ldap_control_free(d.assert_ctrl);
+	/* changed meanwhile: a grant made again while this revocation ran; it is that
+	 * grant's entry now, for the membership it adds */
+	if (rc == LDAP_SUCCESS || rc == LDAP_NO_SUCH_OBJECT || rc == LDAP_ASSERTION_FAILED)
 		return EG_OK;
 	return dirw_fail(w, rc, "delete grant");
 }

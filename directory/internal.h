@@ -42,6 +42,10 @@ void ldapc_free(struct ldapc *c);
  * ldap_dnfree.
  */
 int ldapc_str2dn(const char *dn, LDAPDN *out);
+/* 1 when the RDNs of dn from index `from` on are exactly those of base (types and values
+ * compared without case, as LDAP compares these), so an entry of the right shape but in
+ * another place (a copy of ou=people below an organisation) is not taken for one. */
+int ldapc_below(LDAPDN dn, int from, const char *base);
 /* timeout_ms as a timeval, for searches and the network options. */
 void ldapc_timeout(const struct ldapc *c, struct timeval *tv);
 /* Opens a handle to c->uri (LDAPv3, network and operation timeouts, no referrals, over
@@ -101,11 +105,14 @@ void ldapc_gentime(int64_t t, char out[16]);
 
 /* dirgrant.c. The provenance attributes of an eidgateGrant entry into p (known = 1; an
  * end that does not parse is taken as passed). ldapc_grant_entry: 0 when dn is a grant
- * entry (cn=<role>@<kind>:<id>,uid=<nrn>,ou=people,...), then nrn, g (without org) and
- * p are set; -1 for any other entry. dir_grant_same: same role, kind and scope id. */
+ * entry (cn=<role>@<kind>:<id>,uid=<nrn>,ou=people,<base>), then nrn, g (without org)
+ * and p are set; -1 for any other entry. dir_grant_same: same role, kind and scope id. */
 void ldapc_prov_parse(LDAP *ld, LDAPMessage *e, struct dir_provenance *p);
-int ldapc_grant_entry(LDAP *ld, LDAPMessage *e, const char *dn, char nrn[EG_NRN_LEN + 1],
-    struct eg_grant *g, struct dir_provenance *p);
+int ldapc_grant_entry(LDAP *ld, LDAPMessage *e, const char *dn, const char *base,
+    char nrn[EG_NRN_LEN + 1], struct eg_grant *g, struct dir_provenance *p);
+/* 0 when dn is a person entry where one belongs, uid=<11 digits>,ou=people,<base>, with
+ * the number in nrn; -1 for any other DN. */
+int ldapc_person_dn(const char *dn, const char *base, char nrn[EG_NRN_LEN + 1]);
 int dir_grant_same(const struct eg_grant *a, const struct eg_grant *b);
 /* The attributes to ask for when reading grant entries (NULL-terminated). */
 extern char *const ldapc_grant_attrs[];

@@ -315,6 +315,26 @@ ldapc_str2dn(const char *dn, LDAPDN *out)
 	return LDAP_SUCCESS;
 }
 
+int
+ldapc_below(LDAPDN dn, int from, const char *base)
+{
+	LDAPDN b = NULL;
+	int i, ok;
+
+	if (ldapc_str2dn(base, &b) != LDAP_SUCCESS)
+		return 0;
+	for (i = 0; dn[from + i] != NULL && b[i] != NULL; i++) {
+		LDAPAVA *x = dn[from + i][0], *y = b[i][0];
+		if (dn[from + i][1] != NULL || b[i][1] != NULL ||
+		    strcasecmp(x->la_attr.bv_val, y->la_attr.bv_val) != 0 ||
+		    strcasecmp(x->la_value.bv_val, y->la_value.bv_val) != 0)
+			break;
+	}
+	ok = dn[from + i] == NULL && b[i] == NULL;
+	ldap_dnfree(b);
+	return ok;
+}
+
 int64_t
 ldapc_gentime_parse(const char *s)
 {
@@ -342,7 +362,6 @@ ldapc_gentime(int64_t t, char out[16])
 	time_t tt = (time_t)t;
 	struct tm tm;
 
-	gmtime_r(&tt, &tm);
-	if (strftime(out, 16, "%Y%m%d%H%M%SZ", &tm) != 15)
+	if (gmtime_r(&tt, &tm) == NULL || strftime(out, 16, "%Y%m%d%H%M%SZ", &tm) != 15)
 		out[0] = '\0';
 }

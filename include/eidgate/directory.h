@@ -390,23 +390,33 @@ void dir_time_format(int64_t t, char out[DIR_TIME_LEN]);
 /* 1 when p still holds at now (no end, or an end after now). */
 int dir_prov_holds(const struct dir_provenance *p, int64_t now);
 
-/* Writes the grant entry of nrn's role on s (replacing one that is there): p->by and
+/* Writes the grant entry of nrn's role on s, replacing one that is there: p->by and
  * p->at are required. Written BEFORE the membership (dir_add_member), so that a dated
- * grant never holds undated. The person entry must exist. */
+ * grant never holds undated. The person entry must exist. dir_grant_add only adds:
+ * *added = 0 and nothing changes when an entry is there. */
 int dir_grant_write(struct dir_writer *w, const struct dir_scope *s, const char *role,
     const char *nrn, const struct dir_provenance *p);
-/* Deletes it, after the membership was removed; EG_OK also when it was not there. */
-int dir_grant_delete(struct dir_writer *w, const struct dir_scope *s, const char *role,
-    const char *nrn);
-/* Reads it; out->known = 0 when there is none. */
+int dir_grant_add(struct dir_writer *w, const struct dir_scope *s, const char *role,
+    const char *nrn, const struct dir_provenance *p, int *added);
+/* Reads it; out->known = 0 when there is none. csn (DIR_CSN_MAX bytes, may be NULL)
+ * receives its entryCSN, the version of the entry, "" when there is none. */
+#define DIR_CSN_MAX 64
 int dir_grant_read(struct dir_writer *w, const struct dir_scope *s, const char *role,
-    const char *nrn, struct dir_provenance *out);
+    const char *nrn, struct dir_provenance *out, char *csn);
+/* Deletes it AFTER the membership was removed, and only while it is still the version
+ * csn read before the removal (an assertion on entryCSN, RFC 4528): a grant made again
+ * meanwhile, by another administrator or instance, rewrote it for the membership it
+ * adds, and must keep it. csn "" (there was none): nothing to do. EG_OK also when it
+ * changed or was gone. */
+int dir_grant_delete(struct dir_writer *w, const struct dir_scope *s, const char *role,
+    const char *nrn, const char *csn);
 
 /*
  * eidgate directory migrate: gives every role group membership that has no grant entry
- * one (by DIR_BY_MIGRATION, at the group's createTimestamp, no end), reading the
- * directory in pages like dir_read_all. With dry_run nothing is written. Running it
- * again changes nothing. EG_OK, or the first error (the entries written before it stay:
+ * one (by DIR_BY_MIGRATION, now, no end), reading the directory in pages like
+ * dir_read_all. It only adds: an entry written meanwhile (by an administrator granting
+ * with an end) is kept. With dry_run nothing is written. Running it again changes
+ * nothing. EG_OK, or the first error (the entries written before it stay:
  * run it again).
  */
 struct dir_migration {
@@ -441,6 +451,7 @@ struct dir_all {
 	size_t nnames, cap_names;
 	struct dir_all_person *people;  /* sorted by nrn */
 	size_t npeople, cap_people;
+	const char *base;               /* [ldap] base, while reading */
 	struct dir_holding *dated;      /* the grant entries, while reading */
 	size_t ndated, cap_dated;
 	size_t nexpired;                /* memberships left out: their grant had ended */

@@ -123,6 +123,8 @@ def test_b_a_grant_with_an_end_stops_holding_at_its_end_without_anyone_acting(st
     assert r.status == 200 and r.json()["status"] == "already-held", r
     assert lb.revoke(target, "moduleerder", "facility:ckg-molenberg").status == 204
     assert role_of(lb, "facility:ckg-molenberg", target, "moduleerder") is None
+    assert not ldap_exists(stack, "cn=moduleerder@facility:ckg-molenberg,uid=%s,ou=people,"
+                                  "dc=jeugdhulp,dc=example" % target)
 
 
 def test_c_the_end_is_checked(stack):
@@ -230,10 +232,20 @@ def test_g_grant_entries_in_the_wrong_place_date_nothing(stack):
     base = "dc=jeugdhulp,dc=example"
     ended = ("objectClass: eidgateGrant\nuid: %s\neidgateGrantedBy: 00000000000\n"
              "eidgateGrantedAt: 20200101000000Z\neidgateValidUntil: 20200101000000Z\n" % target)
+    # ... and a copy of ou=people inside organisation A's subtree (what a writer confined
+    # to A could make), with the right shape below it
+    copy = "ou=people,o=0412345614,ou=organisations,%s" % base
     ldap_modify(stack, "dn: cn=member@facility:ckg-molenberg,uid=%s,ou=people,%s\n"
                        "changetype: add\ncn: member@facility:ckg-molenberg\n%s\n"
                        "dn: cn=Mallory,o=0412345614,ou=organisations,%s\nchangetype: add\n"
-                       "cn: Mallory\n%s" % (other, base, ended, base, ended))
+                       "cn: Mallory\n%s\n"
+                       "dn: %s\nchangetype: add\nobjectClass: organizationalUnit\nou: people\n\n"
+                       "dn: uid=%s,%s\nchangetype: add\nobjectClass: inetOrgPerson\nuid: %s\n"
+                       "cn: Mallory\nsn: Mallory\n\n"
+                       "dn: cn=member@facility:ckg-molenberg,uid=%s,%s\nchangetype: add\n"
+                       "cn: member@facility:ckg-molenberg\n%s"
+                       % (other, base, ended, base, ended, copy, target, copy, target,
+                          target, copy, ended))
     try:
         r = stack.request("GET", "/modules/facilities/ckg-molenberg/modules", who=WHO)
         assert r.status == 200, r                 # still a member
@@ -244,4 +256,72 @@ def test_g_grant_entries_in_the_wrong_place_date_nothing(stack):
     finally:
         ldap_modify(stack, "dn: cn=member@facility:ckg-molenberg,uid=%s,ou=people,%s\n"
                            "changetype: delete\n\ndn: cn=Mallory,o=0412345614,ou=organisations,%s\n"
-                           "changetype: delete\n" % (other, base, base))
+                           "changetype: delete\n\ndn: cn=member@facility:ckg-molenberg,uid=%s,%s\n"
+                           "changetype: delete\n\ndn: uid=%s,%s\nchangetype: delete\n\n"
+                           "dn: %s\nchangetype: delete\n"
+                           % (other, base, base, target, copy, target, copy, copy))
+
+
+def ldap_exists(stack, dn):
+    r = subprocess.run(["ldapsearch", "-LLL", "-x", "-H", "ldap://127.0.0.1:%d" % stack.ldap_port,
+                        "-D", "cn=admin,dc=jeugdhulp,dc=example", "-y",
+                        os.path.join(stack.ldap_dir(), "admin.secret"), "-b", dn, "-s", "base",
+                        "1.1"], capture_output=True, text=True, env=dict(os.environ, LDAPNOINIT="1"))
+    return r.returncode == 0
+
+
+def test_h_a_revocation_leaves_the_entry_of_a_grant_in_flight(stack):
+    """A grant writes its entry, then its membership; a revocation that finds no
+    membership (404) must not delete that entry, or the membership added next would hold
+    without its end. A revocation that removes a membership deletes the entry."""
+    lb = Admin(stack, "lb-molenberg")
+    target = nrn_of(stack, WHO)
+    base = "dc=jeugdhulp,dc=example"
+    dn = "cn=moduleerder@facility:ckg-molenberg,uid=%s,ou=people,%s" % (target, base)
+    ldap_modify(stack, "dn: %s\nchangetype: add\nobjectClass: eidgateGrant\n"
+                       "cn: moduleerder@facility:ckg-molenberg\nuid: %s\n"
+                       "eidgateGrantedBy: 90010705778\neidgateGrantedAt: 20260101000000Z\n"
+                       "eidgateValidUntil: 20200101000000Z\n" % (dn, target))
+    r = lb.revoke(target, "moduleerder", "facility:ckg-molenberg")
+    assert r.status == 404, r
+    assert ldap_exists(stack, dn), "a revocation of a role not held deleted a grant's entry"
+    # the membership lands: it holds only as its entry says (ended already)
+    ldap_modify(stack, "dn: cn=moduleerder,ou=ckg-molenberg,o=0412345614,ou=organisations,%s\n"
+                       "changetype: modify\nadd: member\nmember: uid=%s,ou=people,%s\n"
+                       % (base, target, base))
+    time.sleep(1)
+    assert stack.request("POST", WRITE, who=WHO, body=BODY, headers=HDR).status == 403
+    shown = role_of(lb, "facility:ckg-molenberg", target, "moduleerder")
+    assert shown["expired"] is True, shown
+    r = lb.revoke(target, "moduleerder", "facility:ckg-molenberg")
+    assert r.status == 204, r
+    assert not ldap_exists(stack, dn), "the revocation left the grant entry"
+
+
+def test_i_a_person_with_more_entries_than_roles_can_be_is_refused(stack):
+    """The one search per person must come back whole: entries carrying someone's uid
+    beyond what any person holds (planted anywhere) make the answer incomplete, and an
+    incomplete answer could keep a role and lose the entry that ends it: 503, not allow."""
+    target = nrn_of(stack, WHO)
+    base = "dc=jeugdhulp,dc=example"
+    junk = "".join("dn: cn=junk%d,o=0412345614,ou=organisations,%s\nchangetype: add\n"
+                   "objectClass: eidgateGrant\ncn: junk%d\nuid: %s\n"
+                   "eidgateGrantedBy: x\neidgateGrantedAt: 20260101000000Z\n\n"
+                   % (i, base, i, target) for i in range(530))
+    ldap_modify(stack, junk)
+    try:
+        deadline = time.time() + 20
+        while True:
+            r = stack.request("GET", "/modules/facilities/ckg-molenberg/modules", who=WHO)
+            if r.status != 200 or time.time() > deadline:
+                break
+            time.sleep(0.3)
+        assert r.status == 503, r
+        assert "too many" in stack.log("gateway") or "Size limit" in stack.log("gateway")
+    finally:
+        ldap_modify(stack, "".join("dn: cn=junk%d,o=0412345614,ou=organisations,%s\n"
+                                   "changetype: delete\n\n" % (i, base) for i in range(530)))
+    deadline = time.time() + 20
+    while stack.request("GET", "/modules/facilities/ckg-molenberg/modules", who=WHO).status != 200:
+        assert time.time() < deadline
+        time.sleep(0.3)
