@@ -153,7 +153,8 @@ struct audit_record {
 	/* A grant's end and the capacity that allowed it (rights records of a grant;
 	 * directory.h "Delegation provenance"): until (id 34) as ISO 8601 UTC, absent when
 	 * the grant holds until revoked; authority (id 35) "<role>@<kind>:<id>" of the
-	 * granter's role that allowed the grant, or "operator". */
+	 * granter's role that allowed the grant (add-vte records carry neither: the
+	 * platform operator acts outside the roles). */
 	const char *until;
 	const char *authority;
 	/* filled by audit on read: hex SHA-256 of this record's chained hash */
