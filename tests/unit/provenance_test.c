@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "check.h"
+#include "grants.h"
 #include "eidgate/directory.h"
 #include "eidgate/err.h"
 #include "eidgate/util.h"
@@ -118,19 +119,6 @@ test_holds(void)
 	CHECK(dir_prov_holds(&p, 1000));
 	CHECK(!dir_prov_holds(&p, 1001));               /* at its end it no longer holds */
 	CHECK(!dir_prov_holds(&p, 5000));
-}
-
-static struct eg_grant
-grant(const char *role, enum eg_scope_kind kind, const char *sc, const char *org)
-{
-	struct eg_grant g;
-
-	memset(&g, 0, sizeof(g));
-	eg_strlcpy(g.role, role, sizeof(g.role));
-	g.kind = kind;
-	eg_strlcpy(g.scope, sc, sizeof(g.scope));
-	eg_strlcpy(g.org, org, sizeof(g.org));
-	return g;
 }
 
 static void

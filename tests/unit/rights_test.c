@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "grants.h"
 #include "eidgate/directory.h"
 #include "eidgate/err.h"
 #include "eidgate/util.h"
@@ -15,31 +16,6 @@
 #define OTHER "85112304560"
 #define ORG_A "0412345614"
 #define ORG_B "0423456765"
-
-static struct dir_scope
-scope(enum eg_scope_kind kind, const char *id, const char *org)
-{
-	struct dir_scope s;
-
-	memset(&s, 0, sizeof(s));
-	s.kind = kind;
-	eg_strlcpy(s.id, id, sizeof(s.id));
-	eg_strlcpy(s.org, org, sizeof(s.org));
-	return s;
-}
-
-static struct eg_grant
-grant(const char *role, enum eg_scope_kind kind, const char *sc, const char *org)
-{
-	struct eg_grant g;
-
-	memset(&g, 0, sizeof(g));
-	eg_strlcpy(g.role, role, sizeof(g.role));
-	g.kind = kind;
-	eg_strlcpy(g.scope, sc, sizeof(g.scope));
-	eg_strlcpy(g.org, org, sizeof(g.org));
-	return g;
-}
 
 /* Callers: one role each, in organisation A (facility "fac-a1" of A). */
 enum caller { C_VTE, C_COVTE, C_LB_ORG, C_LB_FAC, C_SECOFF, C_MEMBER, C_NONE, C_N };
