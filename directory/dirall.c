@@ -186,62 +186,39 @@ facility_entry(LDAP *ld, LDAPMessage *e, struct dir_all *a)
 	return EG_OK;
 }
 
-/* A role group's grant, its identifiers checked as the directory's vocabulary wants them
- * (a hand-made entry with a bad id is no grant). */
-static int
-group_grant(const char *dn, struct eg_grant *g)
-{
-	int ok;
+/* One membership of the group being read (dirw_each_member). */
+struct membership {
+	struct dir_all *a;
+	const struct eg_grant *g;
+};
 
-	if (dir_dn_grant(dn, g) != 0)
-		return -1;
-	switch (g->kind) {
-	case EG_SCOPE_ORGANISATION:
-		ok = dir_valid_org_number(g->scope);
-		break;
-	case EG_SCOPE_FACILITY:
-		ok = dir_valid_facility_id(g->scope) && dir_valid_org_number(g->org);
-		break;
-	case EG_SCOPE_REGION:
-		ok = dir_valid_region(g->scope);
-		break;
-	default:
-		ok = 0;
-	}
-	return ok && dir_role_on(g->role, g->kind) ? 0 : -1;
+static int
+add_membership(void *arg, const char *nrn)
+{
+	struct membership *m = arg;
+	struct dir_all *a = m->a;
+
+	if (nrn == NULL)
+		return EG_OK;
+	if (grow(&a->holdings, &a->cap_hold, a->nholdings, sizeof(*a->holdings)) != 0)
+		return EG_ERR_NOMEM;
+	memset(&a->holdings[a->nholdings], 0, sizeof(a->holdings[0]));
+	memcpy(a->holdings[a->nholdings].nrn, nrn, EG_NRN_LEN + 1);
+	a->holdings[a->nholdings].grant = *m->g;
+	a->nholdings++;
+	return EG_OK;
 }
 
 static int
 group_entry(LDAP *ld, LDAPMessage *e, struct dir_all *a)
 {
-	char *dn = ldap_get_dn(ld, e), nrn[EG_NRN_LEN + 1], mdn[1024];
-	struct berval **vals;
+	char *dn = ldap_get_dn(ld, e);
 	struct eg_grant g;
-	size_t i;
-	int ok = dn != NULL && group_grant(dn, &g) == 0, r = EG_OK;
+	struct membership m = { a, &g };
+	int ok = dn != NULL && dirw_group_grant(dn, &g) == 0;
 
 	ldap_memfree(dn);
-	if (!ok)
-		return EG_OK;
-	vals = ldap_get_values_len(ld, e, "member");
-	for (i = 0; vals != NULL && vals[i] != NULL && r == EG_OK; i++) {
-		if (vals[i]->bv_len >= sizeof(mdn))
-			continue;
-		memcpy(mdn, vals[i]->bv_val, vals[i]->bv_len);
-		mdn[vals[i]->bv_len] = '\0';
-		if (dirw_member_nrn(mdn, nrn) != 0)
-			continue;
-		if (grow(&a->holdings, &a->cap_hold, a->nholdings, sizeof(*a->holdings)) != 0) {
-			r = EG_ERR_NOMEM;
-			break;
-		}
-		memset(&a->holdings[a->nholdings], 0, sizeof(a->holdings[0]));
-		memcpy(a->holdings[a->nholdings].nrn, nrn, sizeof(nrn));
-		a->holdings[a->nholdings].grant = g;
-		a->nholdings++;
-	}
-	ldap_value_free_len(vals);
-	return r;
+	return ok ? dirw_each_member(ld, e, add_membership, &m) : EG_OK;
 }
 
 /* A grant entry, kept to date the memberships (dated below). */

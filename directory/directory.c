@@ -724,23 +724,29 @@ holds_group(const void *key, size_t klen, const void *val, size_t vlen, void *ar
 }
 
 /* A role group changed: whoever held it (cached with it) and whoever it names now. */
+/* What a changed group's members drop (dirw_each_member). */
+struct dropped {
+	struct dir_resolver *d;
+	size_t n;
+};
+
+static int
+drop_member(void *arg, const char *nrn)
+{
+	struct dropped *x = arg;
+
+	if (nrn != NULL)
+		x->n += drop_key(x->d->people, "p", nrn);
+	return EG_OK;
+}
+
 static size_t
 drop_group(struct dir_resolver *d, LDAP *ld, LDAPMessage *e, struct eg_grant *g)
 {
-	struct berval **vals = ldap_get_values_len(ld, e, "member");
-	char nrn[EG_NRN_LEN + 1], dn[1024];
-	size_t i, n = cache_del_if(d->people, holds_group, g);
+	struct dropped x = { d, cache_del_if(d->people, holds_group, g) };
 
-	for (i = 0; vals != NULL && vals[i] != NULL; i++) {
-		if (vals[i]->bv_len >= sizeof(dn))
-			continue;
-		memcpy(dn, vals[i]->bv_val, vals[i]->bv_len);
-		dn[vals[i]->bv_len] = '\0';
-		if (dirw_member_nrn(dn, nrn) == 0)
-			n += drop_key(d->people, "p", nrn);
-	}
-	ldap_value_free_len(vals);
-	return n;
+	(void)dirw_each_member(ld, e, drop_member, &x);
+	return x.n;
 }
 
 /* The RDN values of dn, leaf first: t[i] = v[i] for i < *n (at most 4 used). */

@@ -23,43 +23,6 @@ struct people_ctx {
 	const char *q;
 };
 
-/*
- * A role group DN below an organisation into a grant: cn=ROLE,o=ORG,... or
- * cn=ROLE,ou=FAC,o=ORG,... (ldap_str2dn unescapes, so a value cannot shift the layout).
- */
-static int
-group_grant(const char *dn, struct eg_grant *g)
-{
-	LDAPDN p = NULL;
-	int i, ok = 0;
-
-	if (ldapc_str2dn(dn, &p) != LDAP_SUCCESS)
-		return -1;
-	for (i = 0; i < 3 && p[i] != NULL && p[i][1] == NULL; i++)
-		;
-	memset(g, 0, sizeof(*g));
-	if (i == 3 && strcasecmp(p[0][0]->la_attr.bv_val, "cn") == 0 &&
-	    eg_strlcpy(g->role, p[0][0]->la_value.bv_val, sizeof(g->role)) < sizeof(g->role)) {
-		const char *t1 = p[1][0]->la_attr.bv_val, *v1 = p[1][0]->la_value.bv_val;
-		const char *t2 = p[2][0]->la_attr.bv_val, *v2 = p[2][0]->la_value.bv_val;
-		if (strcasecmp(t1, "o") == 0 && dir_valid_org_number(v1)) {
-			g->kind = EG_SCOPE_ORGANISATION;
-			eg_strlcpy(g->scope, v1, sizeof(g->scope));
-			eg_strlcpy(g->org, v1, sizeof(g->org));
-			ok = 1;
-		} else if (strcasecmp(t1, "ou") == 0 && dir_valid_facility_id(v1) &&
-		    strcasecmp(t2, "o") == 0 && dir_valid_org_number(v2)) {
-			g->kind = EG_SCOPE_FACILITY;
-			eg_strlcpy(g->scope, v1, sizeof(g->scope));
-			eg_strlcpy(g->org, v2, sizeof(g->org));
-			ok = 1;
-		}
-		ok = ok && dir_role_on(g->role, g->kind);
-	}
-	ldap_dnfree(p);
-	return ok ? 0 : -1;
-}
-
 static int
 add_holding(struct people_ctx *c, const char *nrn, const struct eg_grant *g)
 {
@@ -84,6 +47,20 @@ add_holding(struct people_ctx *c, const char *nrn, const struct eg_grant *g)
 	return EG_OK;
 }
 
+/* One membership of the group being read (dirw_each_member). */
+struct membership {
+	struct people_ctx *c;
+	const struct eg_grant *g;
+};
+
+static int
+add_membership(void *arg, const char *nrn)
+{
+	struct membership *m = arg;
+
+	return nrn != NULL ? add_holding(m->c, nrn, m->g) : EG_OK;
+}
+
 static int
 groups_parse(LDAP *ld, LDAPMessage *res, void *arg)
 {
@@ -93,27 +70,13 @@ groups_parse(LDAP *ld, LDAPMessage *res, void *arg)
 
 	for (e = res ? ldap_first_entry(ld, res) : NULL; e != NULL && r == EG_OK;
 	    e = ldap_next_entry(ld, e)) {
-		char *dn = ldap_get_dn(ld, e), nrn[EG_NRN_LEN + 1], mdn[1024];
-		struct berval **vals;
+		char *dn = ldap_get_dn(ld, e);
 		struct eg_grant g;
-		size_t i;
-		if (dn == NULL)
-			continue;
-		if (group_grant(dn, &g) != 0) {
-			ldap_memfree(dn);
-			continue;
-		}
+		struct membership m = { c, &g };
+		int ok = dn != NULL && dirw_group_grant(dn, &g) == 0;
 		ldap_memfree(dn);
-		vals = ldap_get_values_len(ld, e, "member");
-		for (i = 0; vals != NULL && vals[i] != NULL && r == EG_OK; i++) {
-			if (vals[i]->bv_len >= sizeof(mdn))
-				continue;
-			memcpy(mdn, vals[i]->bv_val, vals[i]->bv_len);
-			mdn[vals[i]->bv_len] = '\0';
-			if (dirw_member_nrn(mdn, nrn) == 0)
-				r = add_holding(c, nrn, &g);
-		}
-		ldap_value_free_len(vals);
+		if (ok)
+			r = dirw_each_member(ld, e, add_membership, &m);
 	}
 	return r;
 }

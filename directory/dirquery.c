@@ -102,30 +102,26 @@ struct members {
 };
 
 static int
-members_parse(LDAP *ld, LDAPMessage *res, void *arg)
+one_member(void *arg, const char *nrn)
 {
 	struct members *m = arg;
-	LDAPMessage *e = res != NULL ? ldap_first_entry(ld, res) : NULL;
-	struct berval **vals = e != NULL ? ldap_get_values_len(ld, e, "member") : NULL;
-	char nrn[EG_NRN_LEN + 1];
-	size_t i;
 
-	for (i = 0; vals != NULL && vals[i] != NULL; i++) {
-		char dn[1024];
-		if (vals[i]->bv_len >= sizeof(dn))
-			continue;
-		memcpy(dn, vals[i]->bv_val, vals[i]->bv_len);
-		dn[vals[i]->bv_len] = '\0';
-		m->count++;
-		if (dirw_member_nrn(dn, nrn) != 0)
-			continue;
-		if (m->nrn != NULL && strcmp(nrn, m->nrn) == 0)
-			m->holds = 1;
-		else if (m->other != NULL && m->other[0] == '\0')
-			memcpy(m->other, nrn, sizeof(nrn));
-	}
-	ldap_value_free_len(vals);
+	m->count++;
+	if (nrn == NULL)
+		return EG_OK;
+	if (m->nrn != NULL && strcmp(nrn, m->nrn) == 0)
+		m->holds = 1;
+	else if (m->other != NULL && m->other[0] == '\0')
+		memcpy(m->other, nrn, EG_NRN_LEN + 1);
 	return EG_OK;
+}
+
+static int
+members_parse(LDAP *ld, LDAPMessage *res, void *arg)
+{
+	LDAPMessage *e = res != NULL ? ldap_first_entry(ld, res) : NULL;
+
+	return e != NULL ? dirw_each_member(ld, e, one_member, arg) : EG_OK;
 }
 
 int

@@ -283,3 +283,45 @@ dirw_member_nrn(const char *dn, char *out)
 	ldap_dnfree(parsed);
 	return ok ? 0 : -1;
 }
+
+int
+dirw_group_grant(const char *dn, struct eg_grant *g)
+{
+	int ok;
+
+	if (dir_dn_grant(dn, g) != 0)
+		return -1;
+	switch (g->kind) {
+	case EG_SCOPE_ORGANISATION:
+		ok = dir_valid_org_number(g->scope);
+		break;
+	case EG_SCOPE_FACILITY:
+		ok = dir_valid_facility_id(g->scope) && dir_valid_org_number(g->org);
+		break;
+	case EG_SCOPE_REGION:
+		ok = dir_valid_region(g->scope);
+		break;
+	default:
+		ok = 0;
+	}
+	return ok && dir_role_on(g->role, g->kind) ? 0 : -1;
+}
+
+int
+dirw_each_member(LDAP *ld, LDAPMessage *e, dirw_member_fn fn, void *arg)
+{
+	struct berval **vals = e != NULL ? ldap_get_values_len(ld, e, "member") : NULL;
+	char dn[1024], nrn[EG_NRN_LEN + 1];
+	size_t i;
+	int r = EG_OK;
+
+	for (i = 0; vals != NULL && vals[i] != NULL && r == EG_OK; i++) {
+		if (vals[i]->bv_len >= sizeof(dn))
+			continue;
+		memcpy(dn, vals[i]->bv_val, vals[i]->bv_len);
+		dn[vals[i]->bv_len] = '\0';
+		r = fn(arg, dirw_member_nrn(dn, nrn) == 0 ? nrn : NULL);
+	}
+	ldap_value_free_len(vals);
+	return r;
+}

@@ -189,6 +189,15 @@ int dirw_grant_dn(const struct dir_writer *w, const struct dir_scope *s, const c
 /* The national number of a member DN "uid=<11 digits>,ou=people,..." into out (12
  * bytes); 0 or -1 when the DN has another shape. */
 int dirw_member_nrn(const char *dn, char *out);
+/* A role group's grant from its DN (dir_dn_grant), its identifiers also checked as the
+ * directory's vocabulary wants them (a hand-made group with a bad id is no grant); 0 or
+ * -1. For the readers of whole subtrees: the people list and the access reviews. */
+int dirw_group_grant(const char *dn, struct eg_grant *g);
+/* Calls fn for each member value of the group entry e, with the member's national number,
+ * or NULL when the value is not a person's DN (uid=<number>,ou=people,...); stops at the
+ * first return other than EG_OK and returns it. */
+typedef int (*dirw_member_fn)(void *arg, const char *nrn);
+int dirw_each_member(LDAP *ld, LDAPMessage *e, dirw_member_fn fn, void *arg);
 /* directory.c: a role group's DN (cn=ROLE,o=ORG | cn=ROLE,ou=FAC,o=ORG below
  * ou=organisations, cn=ROLE,ou=REGION,ou=regions) as a grant; 0, or -1 for any other DN.
  * The values are as stored: callers that did not write them check them. */
