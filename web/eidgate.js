@@ -1,6 +1,6 @@
 // eidgate.js - what the gateway's pages share: the texts of the user's language, one way
-// to call the gateway's JSON APIs, dates as Flemish users write them, the menus the user
-// can use. Loaded before each page's own script (plain script, no modules: the pages
+// to call the gateway's JSON APIs, dates as Flemish users write them (and a grant's end),
+// table cells, the menus the user can use. Loaded before each page's own script (plain script, no modules: the pages
 // stay usable without a build step).
 "use strict";
 
@@ -91,6 +91,43 @@ function formatDay(day) {
 function formatDate(day) {
   const [y, m, d] = day.split("-");
   return d + "/" + m + "/" + y;
+}
+
+// Dates in sentences, in the page's language and Belgian time: "30 juni 2027".
+const eidgateDayFormat = new Intl.DateTimeFormat(eidgateLang === "en" ? "en-GB" : "nl-BE",
+  { timeZone: "Europe/Brussels", day: "numeric", month: "long", year: "numeric" });
+const eidgateTimeFormat = new Intl.DateTimeFormat(eidgateLang === "en" ? "en-GB" : "nl-BE",
+  { timeZone: "Europe/Brussels", day: "numeric", month: "long", year: "numeric",
+    hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
+
+function formatLongDate(iso) {
+  return eidgateDayFormat.format(new Date(iso));
+}
+
+// The end of a grant (the moment it stops holding) as the last day it holds: a date-only
+// end is the midnight after that day in Brussels, so the day shown is the one before; an
+// end at another moment is shown with its time ({text, time: true}).
+function formatEnd(iso) {
+  const end = new Date(iso);
+  const p = brusselsParts(end);
+  if (p.hour === "00" && p.minute === "00" && p.second === "00") {
+    return { text: eidgateDayFormat.format(new Date(end.getTime() - 1000)), time: false };
+  }
+  if (p.hour === "23" && p.minute === "59") {
+    return { text: eidgateDayFormat.format(end), time: false };
+  }
+  return { text: eidgateTimeFormat.format(end), time: true };
+}
+
+// A table cell with a value as text ("–" when there is none), of class cls.
+function tableCell(row, value, cls) {
+  const c = document.createElement("td");
+  c.textContent = value === undefined || value === null || value === "" ? "–" : String(value);
+  if (cls) {
+    c.className = cls;
+  }
+  row.appendChild(c);
+  return c;
 }
 
 function maskNrn(nrn) {

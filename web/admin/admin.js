@@ -115,31 +115,10 @@ function fillRoleLists() {
   }
 }
 
-// Dates in sentences, in the page's language and Belgian time: "30 juni 2027".
-const LOCALE = eidgateLang === "en" ? "en-GB" : "nl-BE";
-const dayFormat = new Intl.DateTimeFormat(LOCALE, { timeZone: "Europe/Brussels",
-  day: "numeric", month: "long", year: "numeric" });
-const timeFormat = new Intl.DateTimeFormat(LOCALE, { timeZone: "Europe/Brussels",
-  day: "numeric", month: "long", year: "numeric", hour: "2-digit", minute: "2-digit",
-  hourCycle: "h23" });
-
-function longDate(iso) {
-  return dayFormat.format(new Date(iso));
-}
-
-// The end of a grant is the moment it stops holding. A date-only end ("through 30 June")
-// is midnight after that day in Brussels, so the day shown is the one before; an end at
-// another time is shown with its time.
+// The end of a grant, in a sentence ("tot en met 30 juni 2027").
 function untilText(iso) {
-  const end = new Date(iso);
-  const p = brusselsParts(end);
-  if (p.hour === "00" && p.minute === "00" && p.second === "00") {
-    return t("admin.until", { date: dayFormat.format(new Date(end.getTime() - 1000)) });
-  }
-  if (p.hour === "23" && p.minute === "59") {
-    return t("admin.until", { date: dayFormat.format(end) });
-  }
-  return t("admin.until-time", { date: timeFormat.format(end) });
+  const end = formatEnd(iso);
+  return t(end.time ? "admin.until-time" : "admin.until", { date: end.text });
 }
 
 // "vte@organisation:0412345614": the role's label and the place's name when the user
@@ -178,7 +157,7 @@ function originText(r) {
       return t("admin.origin-unknown");
   }
   if (r.granted_at) {
-    parts.push(t("admin.origin-on", { date: longDate(r.granted_at) }));
+    parts.push(t("admin.origin-on", { date: formatLongDate(r.granted_at) }));
   }
   return parts.filter((x) => x !== "").join(" ");
 }

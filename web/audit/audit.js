@@ -108,16 +108,6 @@ function whatOf(r) {
   return kind + (r.method || "") + " " + (r.path || "");
 }
 
-function td(row, value, cls) {
-  const c = document.createElement("td");
-  c.textContent = value === undefined || value === null || value === "" ? "–" : String(value);
-  if (cls) {
-    c.className = cls;
-  }
-  row.appendChild(c);
-  return c;
-}
-
 // The details of one record: every field it has, labelled in the page's language.
 function detailsRow(r, id) {
   const row = document.createElement("tr");
@@ -153,18 +143,18 @@ function recordRows(r) {
   if (r.noise) {
     tr.className = "noise-row";
   }
-  td(tr, isoTime(r.time), "time");
-  td(tr, r.instance, "instance");
-  td(tr, r.kind === "rights" ? actorLabel(r) : personLabel(r.person), "person");
-  const what = td(tr, whatOf(r), "what");
+  tableCell(tr, isoTime(r.time), "time");
+  tableCell(tr, r.instance, "instance");
+  tableCell(tr, r.kind === "rights" ? actorLabel(r) : personLabel(r.person), "person");
+  const what = tableCell(tr, whatOf(r), "what");
   if (r.noise) {
     const tag = document.createElement("span");
     tag.className = "tag";
     tag.textContent = t("audit.noise-tag");
     what.appendChild(tag);
   }
-  td(tr, tOr("decision.", r.decision), r.decision === "deny" ? "deny" : "allow");
-  td(tr, tOr("why.", r.reason), "reason");
+  tableCell(tr, tOr("decision.", r.decision), r.decision === "deny" ? "deny" : "allow");
+  tableCell(tr, tOr("why.", r.reason), "reason");
   const b = document.createElement("button");
   b.type = "button";
   b.className = "secondary";
@@ -180,7 +170,7 @@ function recordRows(r) {
     b.setAttribute("aria-expanded", String(open));
     details.hidden = !open;
   });
-  td(tr, "").replaceChildren(b);
+  tableCell(tr, "").replaceChildren(b);
   return [tr, details];
 }
 
@@ -246,7 +236,7 @@ function renderChartTable(days) {
     th.textContent = formatDate(d.day);
     tr.appendChild(th);
     for (const v of [d.allow, d.deny, d.noise]) {
-      td(tr, v);
+      tableCell(tr, v);
     }
     return tr;
   }));

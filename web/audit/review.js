@@ -16,16 +16,6 @@ async function reviewPost(path, body) {
     Object.assign({ org: review.org }, body), review.csrf)).data;
 }
 
-function cell(row, value, cls) {
-  const c = document.createElement("td");
-  c.textContent = value === undefined || value === null || value === "" ? "–" : String(value);
-  if (cls) {
-    c.className = cls;
-  }
-  row.appendChild(c);
-  return c;
-}
-
 function roleLabel(role) {
   return role ? tOr("role.", role) : "–";
 }
@@ -56,11 +46,11 @@ async function whoCan(form) {
   }
   for (const p of res.people) {
     const row = document.createElement("tr");
-    cell(row, p.name);
-    cell(row, p.nrn_masked);
-    cell(row, roleLabel(p.role));
-    cell(row, p.scope);
-    const rule = cell(row, p.rule);
+    tableCell(row, p.name);
+    tableCell(row, p.nrn_masked);
+    tableCell(row, roleLabel(p.role));
+    tableCell(row, p.scope);
+    const rule = tableCell(row, p.rule);
     if (p.signed) {
       signedTag(rule);
     }
@@ -82,13 +72,13 @@ async function whatCan(form) {
   for (const be of res.backends) {
     for (const r of be.routes) {
       const row = document.createElement("tr");
-      cell(row, be.name);
-      cell(row, r.rule);
-      const route = cell(row, r.methods + " " + r.pattern);
+      tableCell(row, be.name);
+      tableCell(row, r.rule);
+      const route = tableCell(row, r.methods + " " + r.pattern);
       if (r.signed) {
         signedTag(route);
       }
-      cell(row, !r.reaches ? t("review.reaches-nothing") :
+      tableCell(row, !r.reaches ? t("review.reaches-nothing") :
         r.values.length ? r.values.join(", ") : t("review.reaches-yes"),
         r.reaches ? "allow" : "muted");
       tbody.appendChild(row);
@@ -129,10 +119,10 @@ function reviewRow(right) {
   if (right.overdue) {
     row.className = "overdue";
   }
-  cell(row, right.name ? right.name + " (" + right.nrn_masked + ")" : right.nrn_masked);
-  cell(row, roleLabel(right.role));
-  cell(row, right.scope);
-  const when = cell(row, right.last_confirmed ? formatDateTime(right.last_confirmed) :
+  tableCell(row, right.name ? right.name + " (" + right.nrn_masked + ")" : right.nrn_masked);
+  tableCell(row, roleLabel(right.role));
+  tableCell(row, right.scope);
+  const when = tableCell(row, right.last_confirmed ? formatDateTime(right.last_confirmed) :
     t("review.never"));
   if (right.overdue) {
     const tag = document.createElement("span");
@@ -140,8 +130,8 @@ function reviewRow(right) {
     tag.textContent = " " + t("review.overdue");
     when.appendChild(tag);
   }
-  cell(row, right.last_verdict ? t("review.verdict-" + right.last_verdict) : "–");
-  const actions = cell(row, "");
+  tableCell(row, right.last_verdict ? t("review.verdict-" + right.last_verdict) : "–");
+  const actions = tableCell(row, "");
   actions.textContent = "";
   const box = document.createElement("div");
   box.className = "buttons";

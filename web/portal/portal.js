@@ -38,14 +38,6 @@ function placeOf(r) {
   return r.scope_name || r.scope;
 }
 
-// The last day a role holds, in the page's language and in Belgian time (an end at
-// midnight there is shown as the day before it: "through 30 June").
-function untilText(iso) {
-  const end = new Date(new Date(iso).getTime() - 1000);
-  return new Intl.DateTimeFormat(eidgateLang === "en" ? "en-GB" : "nl-BE", {
-    dateStyle: "long", timeStyle: "short", timeZone: "Europe/Brussels" }).format(end);
-}
-
 // The roles, one table per organisation (or region), each role explained.
 function showRoles(me) {
   const groups = new Map();
@@ -79,7 +71,7 @@ function showRoles(me) {
       cell(row, tOr("role.", r.role), "th");
       cell(row, placeOf(r));
       cell(row, tOr("role-help.", r.role));
-      cell(row, r.until ? untilText(r.until) : t("portal.until-none"));
+      cell(row, r.until ? formatEnd(r.until).text : t("portal.until-none"));
     }
     box.append(h, table);
   }
