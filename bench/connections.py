@@ -47,42 +47,18 @@ STIME = os.environ.get("STIME", "5")
 RSA, EC = "mod-molenberg", "mod-betlehem"
 REPO = throughput.REPO
 
-NGINX_CONF = """
-worker_processes 2;
-%(user)s
-daemon off;
-pid %(dir)s/nginx.pid;
-error_log %(dir)s/error.log;
-worker_rlimit_nofile 8192;
-events { worker_connections 4096; }
-http {
-    access_log off;
-    client_body_temp_path %(dir)s/tmp;
-    proxy_temp_path %(dir)s/tmp;
-    fastcgi_temp_path %(dir)s/tmp;
-    uwsgi_temp_path %(dir)s/tmp;
-    scgi_temp_path %(dir)s/tmp;
-    keepalive_requests 100000;
-    upstream backend { server 127.0.0.1:%(backend)d; keepalive 64; }
-    server {
-        listen 127.0.0.1:%(port)d ssl;
-        ssl_certificate %(cert)s;
-        ssl_certificate_key %(key)s;
-        ssl_protocols TLSv1.2 TLSv1.3;
-        ssl_client_certificate %(cas)s;
-        ssl_verify_client on;
-        ssl_verify_depth 3;
-        ssl_session_tickets off;
-        ssl_session_cache off;
-        location / {
-            proxy_pass http://backend;
-            proxy_http_version 1.1;
-            proxy_set_header Connection "";
-            proxy_set_header X-Client-Cert $ssl_client_s_dn;
-        }
-    }
+# throughput.NGINX_CONF as an mTLS proxy: the client certificate verified against the eID
+# CAs of the test PKI (as the gateway verifies it, no session resumption), and room for
+# IDLE idle connections.
+NGINX_MTLS = {
+    "workers": 2,
+    "main": "worker_rlimit_nofile 8192;",
+    "worker_connections": 4096,
+    "http": "keepalive_requests 100000;",
+    "tls": "ssl_verify_client on; ssl_verify_depth 3; ssl_session_tickets off; "
+           "ssl_session_cache off; ssl_client_certificate %s;",
+    "location": "proxy_set_header X-Client-Cert $ssl_client_s_dn;",
 }
-"""
 
 
 def start_nginx(stack):
@@ -95,7 +71,7 @@ def start_nginx(stack):
             for name in sorted(os.listdir(t)):
                 with open(os.path.join(t, name)) as f:
                     out.write(f.read() + "\n")
-    return throughput.start_nginx(stack, NGINX_CONF, cas=cas)
+    return throughput.start_nginx(stack, **dict(NGINX_MTLS, tls=NGINX_MTLS["tls"] % cas))
 
 
 def gateway(stack, name, bin_dir):

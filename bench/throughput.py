@@ -97,13 +97,16 @@ def wrk(url, headers=(), pids=()):
     return rps, int(errors.group(1)) if errors else 0, sock.group(1) if sock else "", p50, p99, us, idle
 
 
+# nginx as a TLS reverse proxy of the module backend; a bench that needs more (client
+# certificates, more connections) fills in main, http, tls and location (start_nginx).
 NGINX_CONF = """
 worker_processes %(workers)d;
 %(user)s
 daemon off;
 pid %(dir)s/nginx.pid;
 error_log %(dir)s/error.log;
-events { worker_connections 1024; }
+%(main)s
+events { worker_connections %(worker_connections)d; }
 http {
     access_log off;
     client_body_temp_path %(dir)s/tmp;
@@ -111,16 +114,19 @@ http {
     fastcgi_temp_path %(dir)s/tmp;
     uwsgi_temp_path %(dir)s/tmp;
     scgi_temp_path %(dir)s/tmp;
+    %(http)s
     upstream backend { server 127.0.0.1:%(backend)d; keepalive 64; }
     server {
         listen 127.0.0.1:%(port)d ssl;
         ssl_certificate %(cert)s;
         ssl_certificate_key %(key)s;
         ssl_protocols TLSv1.2 TLSv1.3;
+        %(tls)s
         location / {
             proxy_pass http://backend;
             proxy_http_version 1.1;
             proxy_set_header Connection "";
+            %(location)s
         }
     }
 }
@@ -134,22 +140,23 @@ def nginx_dir(stack):
     return d
 
 
-def start_nginx(stack, template=NGINX_CONF, **extra):
-    """nginx as a TLS reverse proxy to the module backend, from template (the values
-    below, and extra); (process, port) or None when nginx is not installed."""
+def start_nginx(stack, **extra):
+    """nginx as a TLS reverse proxy to the module backend, from NGINX_CONF with the values
+    below and extra; (process, port) or None when nginx is not installed."""
     exe = shutil.which("nginx") or ("/usr/sbin/nginx" if os.path.exists("/usr/sbin/nginx") else None)
     if exe is None:
         return None
     d = nginx_dir(stack)
     port = harness.free_port()
-    values = {"workers": os.cpu_count() or 1, "dir": d, "port": port,
+    values = {"workers": os.cpu_count() or 1, "dir": d, "port": port, "main": "",
+              "worker_connections": 1024, "http": "", "tls": "", "location": "",
               "user": "user root;" if os.geteuid() == 0 else "",
               "backend": stack.modules_port,
               "cert": os.path.join(stack.pki, "server", "server.pem"),
               "key": os.path.join(stack.pki, "server", "server.key")}
     values.update(extra)
     with open(os.path.join(d, "nginx.conf"), "w") as f:
-        f.write(template % values)
+        f.write(NGINX_CONF % values)
     proc = subprocess.Popen([exe, "-p", d, "-c", os.path.join(d, "nginx.conf")],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     harness.wait_port(port)
