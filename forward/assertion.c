@@ -277,11 +277,13 @@ cached_jws(struct cache *c, const char *key, size_t keylen, int64_t now)
 
 /* ---- signing ----------------------------------------------------------------------- */
 
+/* end: claimed_end(r), 0 when no role named ends. */
 static int
-sign_claims(struct request *r, const struct policy_backend *b, int64_t now, char **jws)
+sign_claims(struct request *r, const struct policy_backend *b, int64_t now, int64_t end,
+    char **jws)
 {
 	const struct req_user *u = &r->user;
-	int64_t exp = now + r->snap->cfg.assertion_lifetime_ms / 1000, end = claimed_end(r);
+	int64_t exp = now + r->snap->cfg.assertion_lifetime_ms / 1000;
 	const char *org, *fac, *sub = u->id.nrn;
 	char kid[KEYS_PSEUDONYM_KID + 1] = "", ps[KEYS_PSEUDONYM_LEN + 1];
 	json_t *claims;
@@ -326,14 +328,16 @@ assertion_make(struct request *r, const struct policy_backend *b, char **jws)
 	struct cache *c = acache(r->gw->assertions);
 	char key[ACACHE_KEY_MAX];
 	int64_t lifetime = r->snap->cfg.assertion_lifetime_ms;
-	int64_t mono = eg_mono_ms(), end;
+	int64_t mono = eg_mono_ms(), now, end;
 	size_t keylen;
 	int rc;
 
 	keylen = make_key(r, b, key, sizeof(key));
 	if ((*jws = cached_jws(c, key, keylen, mono)) != NULL)
 		return EG_OK;
-	rc = sign_claims(r, b, eg_now_us() / 1000000, jws);
+	now = eg_now_us() / 1000000;
+	end = claimed_end(r);
+	rc = sign_claims(r, b, now, end, jws);
 	if (rc != EG_OK) {
 		log_warnx("request %s: cannot sign the assertion: %s", r->id, eg_err(rc));
 		return rc;
@@ -341,9 +345,7 @@ assertion_make(struct request *r, const struct policy_backend *b, char **jws)
 	/* Reused for half its lifetime, so that a backend always gets one with at least
 	 * half its lifetime left (clock skew, queueing); not at all when a role it names
 	 * ends within its lifetime (it was cut short to that end). */
-	end = claimed_end(r);
-	if (keylen > 0 && lifetime >= 2000 &&
-	    (end == 0 || end * 1000 >= eg_now_us() / 1000 + lifetime))
+	if (keylen > 0 && lifetime >= 2000 && (end == 0 || end * 1000 >= now * 1000 + lifetime))
 		(void)cache_put(c, key, keylen, *jws, strlen(*jws), mono + lifetime / 2, mono);
 	return EG_OK;
 }
