@@ -196,32 +196,6 @@ api_audit_scope(struct request *r)
 
 /* ---- Brussels time ---------------------------------------------------------------- */
 
-/* 01:00 UTC on the last Sunday of month (0-based) of year: when EU summer time starts
- * (March) and ends (October), the rule in force since 1996. */
-static time_t
-last_sunday_1am(int year, int month)
-{
-	struct tm tm = { .tm_year = year - 1900, .tm_mon = month, .tm_mday = 31, .tm_hour = 1 };
-	time_t t = timegm(&tm);
-	struct tm back;
-
-	gmtime_r(&t, &back);
-	return t - (time_t)back.tm_wday * 86400;
-}
-
-/* Seconds Europe/Brussels is ahead of UTC at t: 7200 in summer time, else 3600. The
- * officers read days as they live them, not in UTC; the rule is computed, so no time
- * zone data is needed. */
-static int64_t
-brussels_offset(time_t t)
-{
-	struct tm tm;
-
-	gmtime_r(&t, &tm);
-	return t >= last_sunday_1am(tm.tm_year + 1900, 2) &&
-	    t < last_sunday_1am(tm.tm_year + 1900, 9) ? 7200 : 3600;
-}
-
 /* "YYYY-MM-DD" of the Brussels day of us. */
 static void
 brussels_day(int64_t us, char *out, size_t outlen)
@@ -229,7 +203,7 @@ brussels_day(int64_t us, char *out, size_t outlen)
 	time_t t = (time_t)(us / 1000000);
 	struct tm tm;
 
-	t += (time_t)brussels_offset(t);
+	t += (time_t)eg_brussels_offset(t);
 	gmtime_r(&t, &tm);
 	strftime(out, outlen, "%Y-%m-%d", &tm);
 }
@@ -244,7 +218,7 @@ filter_time(const char *v, int end_of_day, int64_t *us)
 	if (eg_parse_time(v, us) != EG_OK)
 		return -1;
 	if (strlen(v) == 10) {
-		*us -= brussels_offset((time_t)(*us / 1000000)) * 1000000;
+		*us -= eg_brussels_offset((time_t)(*us / 1000000)) * 1000000;
 		if (end_of_day)
 			*us += 86400LL * 1000000 - 1;
 	}

@@ -413,3 +413,27 @@ eg_net_has(const struct eg_net *n, int family, const unsigned char *addr)
 		return 0;
 	return rest == 0 || ((n->addr[full] ^ addr[full]) & (0xff << (8 - rest))) == 0;
 }
+
+/* 01:00 UTC on the last Sunday of month (0-based) of year: when EU summer time starts
+ * (March) and ends (October), the rule in force since 1996. */
+static time_t
+last_sunday_1am(int year, int month)
+{
+	struct tm tm = { .tm_year = year - 1900, .tm_mon = month, .tm_mday = 31, .tm_hour = 1 };
+	time_t t = timegm(&tm);
+	struct tm back;
+
+	gmtime_r(&t, &back);
+	return t - (time_t)back.tm_wday * 86400;
+}
+
+int64_t
+eg_brussels_offset(int64_t t)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	gmtime_r(&tt, &tm);
+	return tt >= last_sunday_1am(tm.tm_year + 1900, 2) &&
+	    tt < last_sunday_1am(tm.tm_year + 1900, 9) ? 7200 : 3600;
+}

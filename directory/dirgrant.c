@@ -53,46 +53,6 @@ dir_grant_name_parse(const char *name, struct eg_grant *g)
 
 /* ---- the end of a grant ------------------------------------------------------------- */
 
-/* Day of the week (0 = Sunday) of a date, by the proleptic Gregorian calendar. */
-static int
-weekday(int y, int m, int d)
-{
-	struct tm tm;
-	time_t t;
-
-	memset(&tm, 0, sizeof(tm));
-	tm.tm_year = y - 1900;
-	tm.tm_mon = m - 1;
-	tm.tm_mday = d;
-	t = timegm(&tm);
-	gmtime_r(&t, &tm);
-	return tm.tm_wday;
-}
-
-/* Belgium's offset from UTC at t (seconds): +1 h, +2 h in summer time, which the EU
- * starts on the last Sunday of March and ends on the last Sunday of October, both at
- * 01:00 UTC. A rule, not the tz database: setting TZ is process-wide state. */
-static int64_t
-brussels_offset(int64_t t)
-{
-	struct tm tm;
-	time_t tt = (time_t)t, start, end;
-	int y;
-
-	gmtime_r(&tt, &tm);
-	y = tm.tm_year + 1900;
-	memset(&tm, 0, sizeof(tm));
-	tm.tm_year = y - 1900;
-	tm.tm_hour = 1;
-	tm.tm_mon = 2;
-	tm.tm_mday = 31 - weekday(y, 3, 31);
-	start = timegm(&tm);
-	tm.tm_mon = 9;
-	tm.tm_mday = 31 - weekday(y, 10, 31);
-	end = timegm(&tm);
-	return tt >= start && tt < end ? 7200 : 3600;
-}
-
 /* 1 when s names a real calendar day: eg_parse_time lets 31 February through. */
 static int
 real_day(const char *s, int64_t t)
@@ -121,7 +81,7 @@ dir_until_parse(const char *text, int64_t now, int64_t *until)
 		/* the next midnight in Belgium: 00:00 of the next day, UTC, less the offset
 		 * there at that moment (never at a change, which happens at 01:00 UTC) */
 		t += 86400;
-		t -= brussels_offset(t - 3600);
+		t -= eg_brussels_offset(t - 3600);
 	}
 	if (t <= now || t > now + (int64_t)EG_MAX_GRANT_YEARS * 366 * 86400)
 		return EG_ERR_PARSE;

@@ -69,6 +69,10 @@ int64_t eg_mono_ms(void);
 /* Formats a time in µs since the epoch as ISO 8601 UTC with microseconds
  * ("2026-11-22T20:01:53.123456Z") into out (>= 32 bytes). */
 void eg_format_time(int64_t us, char *out, size_t outlen);
+/* Seconds Europe/Brussels is ahead of UTC at t (seconds since the epoch): 7200 in summer
+ * time, else 3600. Users read days and ends as they live them in Belgium; the EU rule is
+ * computed, so no time zone data (and no process-wide TZ) is needed. */
+int64_t eg_brussels_offset(int64_t t);
 
 /* Parses ISO 8601 "YYYY-MM-DD", "YYYY-MM-DDTHH:MM[:SS][Z]" (UTC) into µs since epoch. */
 int eg_parse_time(const char *s, int64_t *out_us);
