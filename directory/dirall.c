@@ -234,7 +234,7 @@ grant_entry(LDAP *ld, LDAPMessage *e, struct dir_all *a)
 		return EG_ERR_NOMEM;
 	}
 	h = &a->dated[a->ndated];
-	r = dn != NULL ? ldapc_grant_entry(ld, e, dn, a->base, h->nrn, &h->grant, &h->prov) : -1;
+	r = dn != NULL ? ldapc_grant_entry(ld, e, dn, a->lc, h->nrn, &h->grant, &h->prov) : -1;
 	ldap_memfree(dn);
 	if (r == 0)
 		a->ndated++;
@@ -245,7 +245,7 @@ static int
 person_entry(LDAP *ld, LDAPMessage *e, struct dir_all *a)
 {
 	char *dn = ldap_get_dn(ld, e), nrn[EG_NRN_LEN + 1];
-	int ok = dn != NULL && ldapc_person_dn(dn, a->base, nrn) == 0;
+	int ok = dn != NULL && ldapc_person_dn(dn, a->lc, nrn) == 0;
 	struct dir_all_name *p;
 
 	ldap_memfree(dn);
@@ -390,7 +390,7 @@ read_all(struct dir_writer *w, int all, struct dir_all *a)
 	int r;
 
 	memset(a, 0, sizeof(*a));
-	a->base = w->lc.base;
+	a->lc = &w->lc;
 	snprintf(base, sizeof(base), "ou=organisations,%s", w->lc.base);
 	if ((r = paged(w, base, "(objectClass=eidgateOrganisation)", org_attrs, org_entry, a,
 	    "read organisations")) != EG_OK ||

@@ -335,7 +335,7 @@ dir_dn_grant(const char *dn, struct eg_grant *g)
 
 struct person_parse {
 	const char *nrn;
-	const char *base;               /* [ldap] base: where the person's entries must be */
+	const struct ldapc *lc;         /* [ldap] base: where the person's entries must be */
 	int64_t now;
 	struct dir_person *p;
 };
@@ -357,29 +357,35 @@ static void
 sort_entry(LDAP *ld, LDAPMessage *e, const char *dn, struct person_parse *pp,
     struct dir_person *p, struct sorted *s)
 {
-	char uid[EG_MAX_ID], nrn[EG_NRN_LEN + 1];
+	char uid[EG_MAX_ID], nrn[EG_NRN_LEN + 1], name[DIR_AS_MAX];
 	struct dated *d = &s->dated[s->ndated];
 
-	/* the grant entries first: they carry the person's uid too */
-	if (ldapc_grant_entry(ld, e, dn, pp->base, nrn, &d->g, &d->prov) == 0) {
-		if (strcmp(nrn, pp->nrn) == 0)
+	/* By place: the person entry and their grant entries only where they belong; an
+	 * entry with their uid anywhere else (in a directory someone else also writes)
+	 * names nobody and dates nothing. */
+	switch (ldapc_dn_kind(dn, pp->lc, nrn, name)) {
+	case LDAPC_DN_GRANT:
+		if (strcmp(nrn, pp->nrn) == 0 && dir_grant_name_parse(name, &d->g) == 0) {
+			ldapc_prov_parse(ld, e, &d->prov);
 			s->ndated++;
+		}
 		return;
+	case LDAPC_DN_PERSON:
+		ldapc_entry_value(ld, e, "uid", uid, sizeof(uid));
+		if (strcmp(nrn, pp->nrn) == 0 && strcmp(uid, pp->nrn) == 0) {
+			p->found = 1;
+			ldapc_entry_value(ld, e, "cn", p->name, sizeof(p->name));
+			ldapc_entry_value(ld, e, "givenName", p->given, sizeof(p->given));
+			ldapc_entry_value(ld, e, "sn", p->surname, sizeof(p->surname));
+		}
+		return;
+	default:
+		break;
 	}
-	/* the person entry only where it belongs: another entry with their uid (anywhere
-	 * in a directory that someone else also writes) names nobody */
-	ldapc_entry_value(ld, e, "uid", uid, sizeof(uid));
-	if (uid[0] != '\0' && strcmp(uid, pp->nrn) == 0 &&
-	    ldapc_person_dn(dn, pp->base, nrn) == 0 && strcmp(nrn, pp->nrn) == 0) {
-		p->found = 1;
-		ldapc_entry_value(ld, e, "cn", p->name, sizeof(p->name));
-		ldapc_entry_value(ld, e, "givenName", p->given, sizeof(p->given));
-		ldapc_entry_value(ld, e, "sn", p->surname, sizeof(p->surname));
-	} else if (dir_dn_grant(dn, &s->groups[s->ngroups]) == 0) {
+	if (dir_dn_grant(dn, &s->groups[s->ngroups]) == 0)
 		s->ngroups++;
-	} else {
+	else
 		log_warnx("ldap: ignoring role group with unexpected DN layout");
-	}
 }
 
 /* 1 when a ends before b (no end is the latest). Two entries dating one role (names
@@ -479,7 +485,7 @@ dir_person(struct dir_resolver *d, const char *nrn, const struct dir_person **ou
 	char *attrs[] = { "uid", "cn", "givenName", "sn", "eidgateGrantedBy",
 	    "eidgateGrantedByName", "eidgateGrantedAs", "eidgateGrantedAt",
 	    "eidgateValidUntil", NULL };
-	struct person_parse pp = { nrn, d->lc.base, eg_now_us() / 1000000, NULL };
+	struct person_parse pp = { nrn, &d->lc, eg_now_us() / 1000000, NULL };
 	unsigned long gen = atomic_load(&d->gen);
 	int r, n;
 

@@ -120,12 +120,13 @@ session_entry(struct dir_feed *f, LDAP *ld, LDAPMessage *e)
 static void
 feed_entry(struct dir_feed *f, LDAP *ld, LDAPMessage *e)
 {
-	char *dn = ldap_get_dn(ld, e);
+	char *dn = ldap_get_dn(ld, e), nrn[EG_NRN_LEN + 1], name[DIR_AS_MAX];
 	size_t n;
 
 	if (dn == NULL)
 		return;
-	if (strncasecmp(dn, "cn=", 3) == 0 && strstr(dn, ",ou=ended-sessions,") != NULL)
+	/* only at ou=ended-sessions,<base>: an entry of that name elsewhere ends nothing */
+	if (ldapc_dn_kind(dn, &f->lc, nrn, name) == LDAPC_DN_SESSION_END)
 		n = (size_t)session_entry(f, ld, e);
 	else if (atomic_load(&f->up))
 		n = dir_drop_entry(f->dir, ld, e, dn);

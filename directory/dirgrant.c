@@ -135,43 +135,24 @@ ldapc_prov_parse(LDAP *ld, LDAPMessage *e, struct dir_provenance *p)
 }
 
 int
-ldapc_person_dn(const char *dn, const char *base, char nrn[EG_NRN_LEN + 1])
+ldapc_person_dn(const char *dn, const struct ldapc *c, char nrn[EG_NRN_LEN + 1])
 {
-	LDAPDN parsed = NULL;
-	int ok;
+	char name[DIR_AS_MAX];
 
-	if (dirw_member_nrn(dn, nrn) != 0 || ldapc_str2dn(dn, &parsed) != LDAP_SUCCESS)
-		return -1;
-	ok = ldapc_below(parsed, 2, base);
-	ldap_dnfree(parsed);
-	return ok ? 0 : -1;
+	return ldapc_dn_kind(dn, c, nrn, name) == LDAPC_DN_PERSON ? 0 : -1;
 }
 
 int
-ldapc_grant_entry(LDAP *ld, LDAPMessage *e, const char *dn, const char *base,
+ldapc_grant_entry(LDAP *ld, LDAPMessage *e, const char *dn, const struct ldapc *c,
     char nrn[EG_NRN_LEN + 1], struct eg_grant *g, struct dir_provenance *p)
 {
-	LDAPDN parsed = NULL;
-	int ok = 0;
+	char name[DIR_AS_MAX];
 
-	if (ldapc_str2dn(dn, &parsed) != LDAP_SUCCESS)
+	if (ldapc_dn_kind(dn, c, nrn, name) != LDAPC_DN_GRANT ||
+	    dir_grant_name_parse(name, g) != 0)
 		return -1;
-	/* cn=<role>@<kind>:<id>,uid=<nrn>,ou=people,<base> */
-	if (parsed[1] != NULL && parsed[2] != NULL && parsed[0][1] == NULL &&
-	    parsed[1][1] == NULL && parsed[2][1] == NULL &&
-	    strcasecmp(parsed[0][0]->la_attr.bv_val, "cn") == 0 &&
-	    strcasecmp(parsed[1][0]->la_attr.bv_val, "uid") == 0 &&
-	    strcasecmp(parsed[2][0]->la_attr.bv_val, "ou") == 0 &&
-	    strcasecmp(parsed[2][0]->la_value.bv_val, "people") == 0 &&
-	    eg_all_digits(parsed[1][0]->la_value.bv_val, EG_NRN_LEN) &&
-	    ldapc_below(parsed, 3, base) &&
-	    dir_grant_name_parse(parsed[0][0]->la_value.bv_val, g) == 0) {
-		memcpy(nrn, parsed[1][0]->la_value.bv_val, EG_NRN_LEN + 1);
-		ldapc_prov_parse(ld, e, p);
-		ok = 1;
-	}
-	ldap_dnfree(parsed);
-	return ok ? 0 : -1;
+	ldapc_prov_parse(ld, e, p);
+	return 0;
 }
 
 int

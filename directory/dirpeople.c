@@ -16,7 +16,7 @@
 #define NAME_CHUNK 40
 
 struct people_ctx {
-	const char *base;               /* [ldap] base */
+	const struct ldapc *lc;         /* [ldap] base */
 	struct dir_people *out;
 	size_t cap;
 	unsigned char *matched;         /* per holding: its person passed the name lookup */
@@ -89,7 +89,7 @@ grant_parse(LDAP *ld, LDAPMessage *e, struct people_ctx *c)
 	struct dir_provenance p;
 	struct eg_grant g;
 	size_t i;
-	int r = dn != NULL ? ldapc_grant_entry(ld, e, dn, c->base, nrn, &g, &p) : -1;
+	int r = dn != NULL ? ldapc_grant_entry(ld, e, dn, c->lc, nrn, &g, &p) : -1;
 
 	ldap_memfree(dn);
 	if (r != 0)
@@ -106,7 +106,7 @@ static int
 person_dn(LDAP *ld, LDAPMessage *e, const struct people_ctx *c)
 {
 	char *dn = ldap_get_dn(ld, e), nrn[EG_NRN_LEN + 1];
-	int ok = dn != NULL && ldapc_person_dn(dn, c->base, nrn) == 0;
+	int ok = dn != NULL && ldapc_person_dn(dn, c->lc, nrn) == 0;
 
 	ldap_memfree(dn);
 	return ok;
@@ -220,7 +220,7 @@ int
 dir_list_people(struct dir_writer *w, const struct dir_scope *s, const char *role,
     const char *q, struct dir_people *out)
 {
-	struct people_ctx c = { w->lc.base, out, 0, NULL, q };
+	struct people_ctx c = { &w->lc, out, 0, NULL, q };
 	size_t from;
 	int r;
 

@@ -20,6 +20,7 @@ struct eg_config;
  * its own copy (and its own handles): the resolver stays read-only. */
 struct ldapc {
 	char uri[1024], base[512], bind_dn[512];
+	LDAPDN base_dn;                 /* base, parsed once (NULL when it does not parse) */
 	char *password;                 /* NULL when no bind_password_file; wiped on free */
 	size_t password_len;
 	int64_t timeout_ms;
@@ -32,8 +33,10 @@ struct ldapc {
  * EG_OK, or EG_ERR_CONFIG (logged) when the password file cannot be read. On error the
  * caller still calls ldapc_free(). */
 int ldapc_init(struct ldapc *c, const struct eg_config *cfg);
-/* Wipes and frees the password. c itself is the caller's. */
+/* Wipes and frees the password, frees base_dn. c itself is the caller's. */
 void ldapc_free(struct ldapc *c);
+/* Sets base and base_dn (ldapc_init does; a fuzz target without a configuration too). */
+void ldapc_set_base(struct ldapc *c, const char *base);
 /*
  * A DN from the directory, parsed (ldap_str2dn, LDAPv3): LDAP_SUCCESS only when it has at
  * least one RDN and every attribute type and value in it is non-empty, so that callers
@@ -42,10 +45,20 @@ void ldapc_free(struct ldapc *c);
  * ldap_dnfree.
  */
 int ldapc_str2dn(const char *dn, LDAPDN *out);
-/* 1 when the RDNs of dn from index `from` on are exactly those of base (types and values
- * compared without case, as LDAP compares these), so an entry of the right shape but in
- * another place (a copy of ou=people below an organisation) is not taken for one. */
-int ldapc_below(LDAPDN dn, int from, const char *base);
+/* 1 when the RDNs of dn from index `from` on are exactly those of c's base (types and
+ * values compared without case, as LDAP compares these), so an entry of the right shape
+ * in another place (a copy of ou=people below an organisation) is not taken for one. */
+int ldapc_below(LDAPDN dn, int from, const struct ldapc *c);
+/* What an entry below the base is by its DN alone, parsed once (ldapc_str2dn):
+ *   LDAPC_DN_PERSON       uid=<11 digits>,ou=people,<base>       (nrn set)
+ *   LDAPC_DN_GRANT        cn=<name>,uid=<11 digits>,ou=people,<base> (nrn, name set;
+ *                         name is the grant entry's cn, not yet checked: dirgrant.c)
+ *   LDAPC_DN_SESSION_END  cn=<...>,ou=ended-sessions,<base>
+ *   LDAPC_DN_OTHER        anything else, anywhere else.
+ * Pure; fuzzed (tests/fuzz/fuzz_dn.c). */
+enum ldapc_dn_kind { LDAPC_DN_OTHER, LDAPC_DN_PERSON, LDAPC_DN_GRANT, LDAPC_DN_SESSION_END };
+enum ldapc_dn_kind ldapc_dn_kind(const char *dn, const struct ldapc *c,
+    char nrn[EG_NRN_LEN + 1], char name[DIR_AS_MAX]);
 /* timeout_ms as a timeval, for searches and the network options. */
 void ldapc_timeout(const struct ldapc *c, struct timeval *tv);
 /* Opens a handle to c->uri (LDAPv3, network and operation timeouts, no referrals, over
@@ -108,11 +121,11 @@ void ldapc_gentime(int64_t t, char out[16]);
  * entry (cn=<role>@<kind>:<id>,uid=<nrn>,ou=people,<base>), then nrn, g (without org)
  * and p are set; -1 for any other entry. dir_grant_same: same role, kind and scope id. */
 void ldapc_prov_parse(LDAP *ld, LDAPMessage *e, struct dir_provenance *p);
-int ldapc_grant_entry(LDAP *ld, LDAPMessage *e, const char *dn, const char *base,
+int ldapc_grant_entry(LDAP *ld, LDAPMessage *e, const char *dn, const struct ldapc *c,
     char nrn[EG_NRN_LEN + 1], struct eg_grant *g, struct dir_provenance *p);
-/* 0 when dn is a person entry where one belongs, uid=<11 digits>,ou=people,<base>, with
- * the number in nrn; -1 for any other DN. */
-int ldapc_person_dn(const char *dn, const char *base, char nrn[EG_NRN_LEN + 1]);
+/* 0 when dn is a person entry where one belongs (LDAPC_DN_PERSON), with the number in
+ * nrn; -1 for any other DN. */
+int ldapc_person_dn(const char *dn, const struct ldapc *c, char nrn[EG_NRN_LEN + 1]);
 int dir_grant_same(const struct eg_grant *a, const struct eg_grant *b);
 /* The attributes to ask for when reading grant entries (NULL-terminated). */
 extern char *const ldapc_grant_attrs[];

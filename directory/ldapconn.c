@@ -38,7 +38,7 @@ int
 ldapc_init(struct ldapc *c, const struct eg_config *cfg)
 {
 	eg_strlcpy(c->uri, cfg->ldap_uri, sizeof(c->uri));
-	eg_strlcpy(c->base, cfg->ldap_base, sizeof(c->base));
+	ldapc_set_base(c, cfg->ldap_base);
 	eg_strlcpy(c->bind_dn, cfg->ldap_bind_dn, sizeof(c->bind_dn));
 	eg_strlcpy(c->ca_file, cfg->ldap_ca_file, sizeof(c->ca_file));
 	c->starttls = cfg->ldap_starttls;
@@ -47,11 +47,24 @@ ldapc_init(struct ldapc *c, const struct eg_config *cfg)
 }
 
 void
+ldapc_set_base(struct ldapc *c, const char *base)
+{
+	ldap_dnfree(c->base_dn);
+	c->base_dn = NULL;
+	eg_strlcpy(c->base, base, sizeof(c->base));
+	/* a base that does not parse places nothing below it: every entry is elsewhere */
+	if (ldapc_str2dn(c->base, &c->base_dn) != LDAP_SUCCESS)
+		c->base_dn = NULL;
+}
+
+void
 ldapc_free(struct ldapc *c)
 {
 	eg_freezero(c->password, c->password_len);
 	c->password = NULL;
 	c->password_len = 0;
+	ldap_dnfree(c->base_dn);
+	c->base_dn = NULL;
 }
 
 void
@@ -316,23 +329,59 @@ ldapc_str2dn(const char *dn, LDAPDN *out)
 }
 
 int
-ldapc_below(LDAPDN dn, int from, const char *base)
+ldapc_below(LDAPDN dn, int from, const struct ldapc *c)
 {
-	LDAPDN b = NULL;
-	int i, ok;
+	LDAPDN b = c->base_dn;
+	int i;
 
-	if (ldapc_str2dn(base, &b) != LDAP_SUCCESS)
+	if (b == NULL)
 		return 0;
 	for (i = 0; dn[from + i] != NULL && b[i] != NULL; i++) {
 		LDAPAVA *x = dn[from + i][0], *y = b[i][0];
 		if (dn[from + i][1] != NULL || b[i][1] != NULL ||
 		    strcasecmp(x->la_attr.bv_val, y->la_attr.bv_val) != 0 ||
 		    strcasecmp(x->la_value.bv_val, y->la_value.bv_val) != 0)
-			break;
+			return 0;
 	}
-	ok = dn[from + i] == NULL && b[i] == NULL;
-	ldap_dnfree(b);
-	return ok;
+	return dn[from + i] == NULL && b[i] == NULL;
+}
+
+/* RDN i of dn is the single pair type=value (value NULL: any value); 1 or 0. dn has at
+ * least i RDNs before (callers walk from 0). */
+static int
+rdn_is(LDAPDN dn, int i, const char *type, const char *value)
+{
+	return dn[i] != NULL && dn[i][1] == NULL &&
+	    strcasecmp(dn[i][0]->la_attr.bv_val, type) == 0 &&
+	    (value == NULL || strcasecmp(dn[i][0]->la_value.bv_val, value) == 0);
+}
+
+enum ldapc_dn_kind
+ldapc_dn_kind(const char *dn, const struct ldapc *c, char nrn[EG_NRN_LEN + 1],
+    char name[DIR_AS_MAX])
+{
+	enum ldapc_dn_kind k = LDAPC_DN_OTHER;
+	LDAPDN p = NULL;
+	int person_at;
+
+	if (ldapc_str2dn(dn, &p) != LDAP_SUCCESS)
+		return LDAPC_DN_OTHER;
+	/* uid=<11 digits>,ou=people,<base> or cn=<name> above it */
+	person_at = rdn_is(p, 0, "cn", NULL) ? 1 : 0;
+	if (rdn_is(p, person_at, "uid", NULL) && rdn_is(p, person_at + 1, "ou", "people") &&
+	    eg_all_digits(p[person_at][0]->la_value.bv_val, EG_NRN_LEN) &&
+	    ldapc_below(p, person_at + 2, c) &&
+	    (person_at == 0 || p[0][0]->la_value.bv_len < DIR_AS_MAX)) {
+		memcpy(nrn, p[person_at][0]->la_value.bv_val, EG_NRN_LEN + 1);
+		if (person_at == 1)
+			memcpy(name, p[0][0]->la_value.bv_val, p[0][0]->la_value.bv_len + 1);
+		k = person_at == 0 ? LDAPC_DN_PERSON : LDAPC_DN_GRANT;
+	} else if (rdn_is(p, 0, "cn", NULL) && rdn_is(p, 1, "ou", "ended-sessions") &&
+	    ldapc_below(p, 2, c)) {
+		k = LDAPC_DN_SESSION_END;
+	}
+	ldap_dnfree(p);
+	return k;
 }
 
 int64_t

@@ -39,6 +39,7 @@
 
 struct eg_config;
 struct dir_resolver;
+struct ldapc;
 
 /*
  * Where one role held by one person came from (the eidgateGrant entry below the person,
@@ -451,7 +452,7 @@ struct dir_all {
 	size_t nnames, cap_names;
 	struct dir_all_person *people;  /* sorted by nrn */
 	size_t npeople, cap_people;
-	const char *base;               /* [ldap] base, while reading */
+	const struct ldapc *lc;         /* the reader's [ldap] settings, while reading */
 	struct dir_holding *dated;      /* the grant entries, while reading */
 	size_t ndated, cap_dated;
 	size_t nexpired;                /* memberships left out: their grant had ended */
