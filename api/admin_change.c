@@ -232,10 +232,7 @@ do_grant(struct dir_writer *w, struct admin_op *op, const char *name, int exists
 		grant_again(w, op, pv, res);
 		return;
 	}
-	/* The grant entry before the membership: a crash between the two leaves an entry
-	 * that dates nothing, never a dated grant held without its end. */
-	if (dir_grant_write(w, &op->scope, op->role, op->target, pv) != EG_OK ||
-	    dir_add_member(w, &op->scope, op->role, op->target, &added) != EG_OK)
+	if (dir_add_member(w, &op->scope, op->role, op->target, pv, &added) != EG_OK)
 		return;
 	res->reason = added ? "granted" : "renewed";
 	res->status = added ? 201 : 200;
@@ -249,8 +246,7 @@ do_grant(struct dir_writer *w, struct admin_op *op, const char *name, int exists
  * left meanwhile, read again.
  */
 static void
-revoke_vte(struct dir_writer *w, struct admin_op *op, struct holding *h, const char *csn,
-    struct result *res)
+revoke_vte(struct dir_writer *w, struct admin_op *op, struct holding *h, struct result *res)
 {
 	size_t count;
 	int removed, gone, attempt;
@@ -267,8 +263,6 @@ revoke_vte(struct dir_writer *w, struct admin_op *op, struct holding *h, const c
 		if (!gone) {
 			res->reason = removed ? "revoked" : "not-held";
 			res->status = removed ? 204 : 404;
-			if (removed)
-				(void)dir_grant_delete(w, &op->scope, "vte", op->target, csn);
 			return;
 		}
 		if (dir_members(w, &op->scope, "vte", op->target, &count, &h->holds,
@@ -277,31 +271,19 @@ revoke_vte(struct dir_writer *w, struct admin_op *op, struct holding *h, const c
 	}
 }
 
-/*
- * The grant entry goes after the membership, and only the version read before it (a
- * grant made again meanwhile keeps the one it wrote: directory.h dir_grant_delete); a
- * failure there leaves an entry that dates nothing. A revocation of a role not held
- * leaves the entry alone: it may be a grant's, written just before its membership.
- */
 static void
 do_revoke(struct dir_writer *w, struct admin_op *op, struct holding *h, struct result *res)
 {
-	struct dir_provenance had;
-	char csn[DIR_CSN_MAX];
 	int removed;
 
 	res->reason = "directory-unavailable";
 	res->status = 503;
-	if (dir_grant_read(w, &op->scope, op->role, op->target, &had, csn) != EG_OK)
-		return;
 	if (strcmp(op->role, "vte") == 0) {
-		revoke_vte(w, op, h, csn, res);
+		revoke_vte(w, op, h, res);
 		return;
 	}
 	if (dir_remove_member(w, &op->scope, op->role, op->target, &removed) != EG_OK)
 		return;
-	if (removed)
-		(void)dir_grant_delete(w, &op->scope, op->role, op->target, csn);
 	res->reason = removed ? "revoked" : "not-held";
 	res->status = removed ? 204 : 404;
 }

@@ -260,29 +260,18 @@ add_vte(const struct dir_args *a, struct dir_writer *w, const struct dir_scope *
 		return rc;
 	if (!exists && (rc = dir_person_create(w, a->nrn, a->name, &created)) != EG_OK)
 		return rc;
-	/* where the role came from, before the role (dirgrant.c says why) */
 	memset(&pv, 0, sizeof(pv));
 	pv.known = 1;
 	eg_strlcpy(pv.by, DIR_BY_OPERATOR, sizeof(pv.by));
 	pv.at = eg_now_us() / 1000000;
-	if ((rc = dir_grant_write(w, s, "vte", a->nrn, &pv)) != EG_OK)
-		return rc;
-	return dir_add_member(w, s, "vte", a->nrn, done);
+	return dir_add_member(w, s, "vte", a->nrn, &pv, done);
 }
 
 static int
 remove_vte(const struct dir_args *a, struct dir_writer *w, const struct dir_scope *s,
     int *done)
 {
-	struct dir_provenance had;
-	char csn[DIR_CSN_MAX];
-	int rc;
-
-	/* the grant entry after the membership, the version read before (directory.h) */
-	if ((rc = dir_grant_read(w, s, "vte", a->nrn, &had, csn)) != EG_OK ||
-	    (rc = dir_remove_member(w, s, "vte", a->nrn, done)) != EG_OK)
-		return rc;
-	return *done ? dir_grant_delete(w, s, "vte", a->nrn, csn) : EG_OK;
+	return dir_remove_member(w, s, "vte", a->nrn, done);
 }
 
 /*

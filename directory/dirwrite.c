@@ -115,7 +115,7 @@ op_member_add(struct dir_writer *w, LDAP *ld, void *arg)
 
 int
 dir_add_member(struct dir_writer *w, const struct dir_scope *s, const char *role,
-    const char *nrn, int *added)
+    const char *nrn, const struct dir_provenance *pv, int *added)
 {
 	static const char *const oc[] = { "groupOfNames" };
 	char gdn[1400], pdn[1024];
@@ -127,6 +127,10 @@ dir_add_member(struct dir_writer *w, const struct dir_scope *s, const char *role
 	if (dirw_group_dn(w, s, role, gdn, sizeof(gdn)) != 0 ||
 	    dirw_person_dn(w, nrn, pdn, sizeof(pdn)) != 0)
 		return EG_ERR_PARSE;
+	/* Where the role comes from, before the role: a crash between the two leaves an
+	 * entry that dates nothing, never a dated grant held without its end. */
+	if (pv != NULL && (rc = dir_grant_write(w, s, role, nrn, pv)) != EG_OK)
+		return rc;
 	/* Modify first (the common case); a missing group is created with the member in
 	 * it; if another writer created it meanwhile, the modify is tried once more. */
 	for (attempt = 0; attempt < 2; attempt++) {
@@ -165,32 +169,62 @@ op_member_del(struct dir_writer *w, LDAP *ld, void *arg)
 	    NULL);
 }
 
-/* An assertion control (RFC 4528) holding when dn is a member of the target group. */
+/* An assertion control (RFC 4528): the operation it goes with is made only while filter
+ * holds of its target entry, decided by the directory itself. */
+static int
+assertion(struct dir_writer *w, const char *filter, LDAPControl **out)
+{
+	int rc;
+
+	*out = NULL;
+	if ((rc = dirw_connect(w)) != LDAP_SUCCESS ||
+	    (rc = ldap_create_assertion_control(w->ld, (char *)(uintptr_t)filter, 1, out)) !=
+	    LDAP_SUCCESS)
+		return dirw_fail(w, rc, "role change");
+	return EG_OK;
+}
+
+/* An assertion that dn is a member of the target group. */
 static int
 member_assertion(struct dir_writer *w, const char *dn, LDAPControl **out)
 {
 	char filter[1600], esc[1500];
-	int rc;
 
 	*out = NULL;
 	if (ldapc_filter_value(dn, esc, sizeof(esc)) != 0)
 		return EG_ERR_PARSE;
 	snprintf(filter, sizeof(filter), "(member=%s)", esc);
-	if ((rc = dirw_connect(w)) != LDAP_SUCCESS)
-		return dirw_fail(w, rc, "role change");
-	if ((rc = ldap_create_assertion_control(w->ld, filter, 1, out)) != LDAP_SUCCESS)
-		return dirw_fail(w, rc, "role change");
-	return EG_OK;
+	return assertion(w, filter, out);
 }
 
+struct delete_while {
+	const char *dn;
+	LDAPControl *assert_ctrl;
+};
+
 static int
-op_group_del(struct dir_writer *w, LDAP *ld, void *arg)
+op_delete_while(struct dir_writer *w, LDAP *ld, void *arg)
 {
-	struct member_op *m = arg;
-	LDAPControl *ctrls[2] = { m->assert_ctrl, NULL };
+	struct delete_while *d = arg;
+	LDAPControl *ctrls[2] = { d->assert_ctrl, NULL };
 
 	(void)w;
-	return ldap_delete_ext_s(ld, m->group_dn, ctrls, NULL);
+	return ldap_delete_ext_s(ld, d->dn, ctrls, NULL);
+}
+
+/* Deletes dn only while filter holds of it: the LDAP result code (LDAP_ASSERTION_FAILED
+ * when it no longer did), or -1 after dirw_fail when the control could not be made. */
+static int
+delete_while(struct dir_writer *w, const char *dn, const char *filter)
+{
+	struct delete_while d = { dn, NULL };
+	int rc;
+
+	if (assertion(w, filter, &d.assert_ctrl) != EG_OK)
+		return -1;
+	rc = dirw_run(w, op_delete_while, &d);
+	ldap_control_free(d.assert_ctrl);
+	return rc;
 }
 
 /*
@@ -203,50 +237,79 @@ op_group_del(struct dir_writer *w, LDAP *ld, void *arg)
 static int
 delete_last(struct dir_writer *w, struct member_op *m, int *removed)
 {
+	char filter[1600], esc[1500];
 	int rc;
 
-	if ((rc = member_assertion(w, m->person_dn, &m->assert_ctrl)) != EG_OK)
-		return rc;
-	rc = dirw_run(w, op_group_del, m);
-	ldap_control_free(m->assert_ctrl);
-	m->assert_ctrl = NULL;
+	if (ldapc_filter_value(m->person_dn, esc, sizeof(esc)) != 0)
+		return EG_ERR_PARSE;
+	snprintf(filter, sizeof(filter), "(member=%s)", esc);
+	if ((rc = delete_while(w, m->group_dn, filter)) < 0)
+		return EG_ERR_DIRECTORY;
 	*removed = rc == LDAP_SUCCESS;
 	if (rc == LDAP_SUCCESS || rc == LDAP_NO_SUCH_OBJECT || rc == LDAP_ASSERTION_FAILED)
 		return EG_OK;
 	return dirw_fail(w, rc, "delete role group");
 }
 
+/*
+ * The grant entry goes AFTER the membership, and only in the version read before the
+ * removal (csn, its entryCSN): a grant made again meanwhile, by another administrator or
+ * instance, rewrote it for the membership it adds and keeps it. csn "" (none was there):
+ * nothing to do. A failure leaves an entry that dates nothing.
+ */
+static void
+grant_gone(struct dir_writer *w, const struct dir_scope *s, const char *role,
+    const char *nrn, const char *csn)
+{
+	char dn[1400], filter[128], esc[96];
+	int rc;
+
+	if (csn[0] == '\0' || dirw_grant_dn(w, s, role, nrn, dn, sizeof(dn)) != 0 ||
+	    ldapc_filter_value(csn, esc, sizeof(esc)) != 0)
+		return;
+	snprintf(filter, sizeof(filter), "(entryCSN=%s)", esc);
+	rc = delete_while(w, dn, filter);
+	if (rc > 0 && rc != LDAP_NO_SUCH_OBJECT && rc != LDAP_ASSERTION_FAILED)
+		(void)dirw_fail(w, rc, "delete grant");
+}
+
 int
 dir_remove_member(struct dir_writer *w, const struct dir_scope *s, const char *role,
     const char *nrn, int *removed)
 {
-	char gdn[1400], pdn[1024];
+	char gdn[1400], pdn[1024], csn[DIR_CSN_MAX];
 	struct member_op m = { gdn, pdn, NULL };
+	struct dir_provenance had;
 	int rc;
 
 	*removed = 0;
 	if (dirw_group_dn(w, s, role, gdn, sizeof(gdn)) != 0 ||
 	    dirw_person_dn(w, nrn, pdn, sizeof(pdn)) != 0)
 		return EG_ERR_PARSE;
+	if ((rc = dir_grant_read(w, s, role, nrn, &had, csn)) != EG_OK)
+		return rc;
 	rc = dirw_run(w, op_member_del, &m);
-	if (rc == LDAP_SUCCESS) {
-		*removed = 1;
-		return EG_OK;
-	}
 	if (rc == LDAP_NO_SUCH_OBJECT || rc == LDAP_NO_SUCH_ATTRIBUTE)
 		return EG_OK;   /* no group, or not a member: the role was not held */
+	if (rc == LDAP_SUCCESS)
+		*removed = 1;
 	/* groupOfNames must have a member: the server refuses to remove the last one. */
-	if (rc == LDAP_OBJECT_CLASS_VIOLATION)
-		return delete_last(w, &m, removed);
-	return dirw_fail(w, rc, "remove role member");
+	else if (rc != LDAP_OBJECT_CLASS_VIOLATION)
+		return dirw_fail(w, rc, "remove role member");
+	else if ((rc = delete_last(w, &m, removed)) != EG_OK)
+		return rc;
+	if (*removed)
+		grant_gone(w, s, role, nrn, csn);
+	return EG_OK;
 }
 
 int
 dir_remove_member_while(struct dir_writer *w, const struct dir_scope *s, const char *role,
     const char *nrn, const char *keep, int *removed, int *keep_gone)
 {
-	char gdn[1400], pdn[1024], kdn[1024];
+	char gdn[1400], pdn[1024], kdn[1024], csn[DIR_CSN_MAX];
 	struct member_op m = { gdn, pdn, NULL };
+	struct dir_provenance had;
 	int rc;
 
 	*removed = *keep_gone = 0;
@@ -254,13 +317,15 @@ dir_remove_member_while(struct dir_writer *w, const struct dir_scope *s, const c
 	    dirw_person_dn(w, nrn, pdn, sizeof(pdn)) != 0 ||
 	    dirw_person_dn(w, keep, kdn, sizeof(kdn)) != 0)
 		return EG_ERR_PARSE;
-	if ((rc = member_assertion(w, kdn, &m.assert_ctrl)) != EG_OK)
+	if ((rc = dir_grant_read(w, s, role, nrn, &had, csn)) != EG_OK ||
+	    (rc = member_assertion(w, kdn, &m.assert_ctrl)) != EG_OK)
 		return rc;
 	rc = dirw_run(w, op_member_del, &m);
 	ldap_control_free(m.assert_ctrl);
-	if (rc == LDAP_SUCCESS)
+	if (rc == LDAP_SUCCESS) {
 		*removed = 1;
-	else if (rc == LDAP_ASSERTION_FAILED)
+		grant_gone(w, s, role, nrn, csn);
+	} else if (rc == LDAP_ASSERTION_FAILED)
 		*keep_gone = 1;
 	else if (rc != LDAP_NO_SUCH_OBJECT && rc != LDAP_NO_SUCH_ATTRIBUTE)
 		return dirw_fail(w, rc, "remove role member");
@@ -368,48 +433,6 @@ dirw_op_delete(struct dir_writer *w, LDAP *ld, void *arg)
 {
 	(void)w;
 	return ldap_delete_ext_s(ld, arg, NULL, NULL);
-}
-
-struct delete_if {
-	const char *dn;
-	LDAPControl *assert_ctrl;
-};
-
-static int
-op_delete_if(struct dir_writer *w, LDAP *ld, void *arg)
-{
-	struct delete_if *d = arg;
-	LDAPControl *ctrls[2] = { d->assert_ctrl, NULL };
-
-	(void)w;
-	return ldap_delete_ext_s(ld, d->dn, ctrls, NULL);
-}
-
-int
-dir_grant_delete(struct dir_writer *w, const struct dir_scope *s, const char *role,
-    const char *nrn, const char *csn)
-{
-	char dn[1400], filter[128], esc[96];
-	struct delete_if d = { dn, NULL };
-	int rc;
-
-	if (csn == NULL || csn[0] == '\0')
-		return EG_OK;           /* there was none when the revocation began */
-	if (dirw_grant_dn(w, s, role, nrn, dn, sizeof(dn)) != 0 ||
-	    ldapc_filter_value(csn, esc, sizeof(esc)) != 0)
-		return EG_ERR_PARSE;
-	snprintf(filter, sizeof(filter), "(entryCSN=%s)", esc);
-	if ((rc = dirw_connect(w)) != LDAP_SUCCESS ||
-	    (rc = ldap_create_assertion_control(w->ld, filter, 1, &d.assert_ctrl)) !=
-	    LDAP_SUCCESS)
-		return dirw_fail(w, rc, "delete grant");
-	rc = dirw_run(w, op_delete_if, &d);
-	ldap_control_free(d.assert_ctrl);
-	/* changed meanwhile: a grant made again while this revocation ran; it is that
-	 * grant's entry now, for the membership it adds */
-	if (rc == LDAP_SUCCESS || rc == LDAP_NO_SUCH_OBJECT || rc == LDAP_ASSERTION_FAILED)
-		return EG_OK;
-	return dirw_fail(w, rc, "delete grant");
 }
 
 int

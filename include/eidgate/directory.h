@@ -313,12 +313,17 @@ int dir_person_exists(struct dir_writer *w, const char *nrn, int *exists);
  * EG_OK also when it appeared meanwhile (*created = 0). */
 int dir_person_create(struct dir_writer *w, const char *nrn, const char *name,
     int *created);
-/* Adds nrn to cn=<role> below s, creating the group when absent. *added = 0 when the
- * person already held the role. */
+/* Adds nrn to cn=<role> below s, creating the group when absent, after writing the
+ * grant entry pv when it is not NULL (dir_grant_write: the entry before the membership).
+ * *added = 0 when the person already held the role. */
 int dir_add_member(struct dir_writer *w, const struct dir_scope *s, const char *role,
-    const char *nrn, int *added);
+    const char *nrn, const struct dir_provenance *pv, int *added);
 /* Removes nrn from cn=<role> below s; deletes the group when it was the last member.
- * *removed = 0 when the person did not hold the role. */
+ * *removed = 0 when the person did not hold the role. The grant entry goes after the
+ * membership, and only the version read before the removal (an assertion on its
+ * entryCSN, RFC 4528): a grant made again meanwhile, through another administrator or
+ * instance, keeps the entry it wrote for the membership it adds. The same holds for
+ * dir_remove_member_while. */
 int dir_remove_member(struct dir_writer *w, const struct dir_scope *s,
     const char *role, const char *nrn, int *removed);
 /* Members of cn=<role> below s: *count, and *holds = 1 when nrn is one of them (nrn
@@ -392,9 +397,9 @@ void dir_time_format(int64_t t, char out[DIR_TIME_LEN]);
 int dir_prov_holds(const struct dir_provenance *p, int64_t now);
 
 /* Writes the grant entry of nrn's role on s, replacing one that is there: p->by and
- * p->at are required. Written BEFORE the membership (dir_add_member), so that a dated
- * grant never holds undated. The person entry must exist. dir_grant_add only adds:
- * *added = 0 and nothing changes when an entry is there. */
+ * p->at are required; a role given again with another end (dir_add_member writes it for
+ * a new one). The person entry must exist. dir_grant_add only adds: *added = 0 and
+ * nothing changes when an entry is there. */
 int dir_grant_write(struct dir_writer *w, const struct dir_scope *s, const char *role,
     const char *nrn, const struct dir_provenance *p);
 int dir_grant_add(struct dir_writer *w, const struct dir_scope *s, const char *role,
@@ -404,13 +409,6 @@ int dir_grant_add(struct dir_writer *w, const struct dir_scope *s, const char *r
 #define DIR_CSN_MAX 64
 int dir_grant_read(struct dir_writer *w, const struct dir_scope *s, const char *role,
     const char *nrn, struct dir_provenance *out, char *csn);
-/* Deletes it AFTER the membership was removed, and only while it is still the version
- * csn read before the removal (an assertion on entryCSN, RFC 4528): a grant made again
- * meanwhile, by another administrator or instance, rewrote it for the membership it
- * adds, and must keep it. csn "" (there was none): nothing to do. EG_OK also when it
- * changed or was gone. */
-int dir_grant_delete(struct dir_writer *w, const struct dir_scope *s, const char *role,
-    const char *nrn, const char *csn);
 
 /*
  * eidgate directory migrate: gives every role group membership that has no grant entry
