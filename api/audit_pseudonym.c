@@ -201,8 +201,9 @@ record_job(struct request *r, const struct api_job *job)
 	    ps->pseudonym[0] != '\0' ? "identify" : "resolve");
 }
 
-enum MHD_Result
-api_pseudonym_answer(struct request *r)
+/* On the event loop, the job done: its record, then its answer. */
+static enum MHD_Result
+pseudonym_answer(struct request *r)
 {
 	struct api_job *job = r->job;
 	json_t *answer;
@@ -267,7 +268,7 @@ api_audit_pseudonym(struct request *r)
 	json_t *body;
 
 	if (r->job != NULL)
-		return api_pseudonym_answer(r);
+		return pseudonym_answer(r);
 	body = json_loadb(r->body != NULL ? r->body : "", r->body_size, JSON_REJECT_DUPLICATES,
 	    NULL);
 	if ((bad = api_pseudonym_parse(body, &q)) != NULL)

@@ -479,8 +479,6 @@ job_answer(struct request *r)
 
 	if (!job->done)
 		return MHD_YES;         /* woken early: the job resumes it */
-	if (job->op == JOB_PSEUDONYM)
-		return api_pseudonym_answer(r);
 	/* An officer asking about someone outside their organisation is recorded too. */
 	if (job->status == 404 && record_decision(r, REC_REQUEST, 0, EG_ERR_NOT_FOUND,
 	    job->reason, 0, 0) != EG_OK)

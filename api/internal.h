@@ -183,8 +183,6 @@ struct pseudonym_req {
 const char *api_pseudonym_parse(json_t *j, struct pseudonym_req *q);
 /* On the job's thread: the lookup over the directory a. */
 void api_pseudonym_run(struct api_job *job, const struct dir_all *a);
-/* On the event loop, the job done: its record, then its answer. */
-enum MHD_Result api_pseudonym_answer(struct request *r);
 
 /* audit_api.c: is the user security officer of organisation org (NULL: no)? */
 int api_officer_of(const struct request *r, const char *org);

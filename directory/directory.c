@@ -716,20 +716,17 @@ static int
 holds_group(const void *key, size_t klen, const void *val, size_t vlen, void *arg)
 {
 	const struct dir_person *p = val;
-	const struct eg_grant *g = arg;
 	size_t i;
 
 	(void)key;
 	(void)klen;
 	(void)vlen;
 	for (i = 0; i < p->ngrants; i++)
-		if (p->grants[i].kind == g->kind && strcmp(p->grants[i].role, g->role) == 0 &&
-		    strcmp(p->grants[i].scope, g->scope) == 0)
+		if (dir_grant_same(&p->grants[i], arg))
 			return 1;
 	return 0;
 }
 
-/* A role group changed: whoever held it (cached with it) and whoever it names now. */
 /* What a changed group's members drop (dirw_each_member). */
 struct dropped {
 	struct dir_resolver *d;
@@ -746,6 +743,7 @@ drop_member(void *arg, const char *nrn)
 	return EG_OK;
 }
 
+/* A role group changed: whoever held it (cached with it) and whoever it names now. */
 static size_t
 drop_group(struct dir_resolver *d, LDAP *ld, LDAPMessage *e, struct eg_grant *g)
 {
