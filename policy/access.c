@@ -14,10 +14,6 @@
 #include "eidgate/policy.h"
 #include "eidgate/util.h"
 
-static const char *const method_names[] = { "GET", "HEAD", "POST", "PUT", "PATCH",
-	"DELETE", "OPTIONS" };
-#define NMETHODS (sizeof(method_names) / sizeof(method_names[0]))
-
 const char *
 policy_grant_org(const struct eg_grant *g)
 {
@@ -28,38 +24,15 @@ policy_grant_org(const struct eg_grant *g)
 	return NULL;
 }
 
-void
-policy_methods_text(unsigned m, char *out, size_t len)
-{
-	size_t i, used = 0;
-	int w;
-
-	if (len == 0)
-		return;
-	out[0] = '\0';
-	if (m == PM_ALL) {
-		eg_strlcpy(out, "*", len);
-		return;
-	}
-	for (i = 0; i < NMETHODS && used < len; i++)
-		if (m & (1u << i)) {
-			w = snprintf(out + used, len - used, "%s%s", used ? "," : "",
-			    method_names[i]);
-			if (w < 0)
-				return;
-			used += (size_t)w;
-		}
-}
-
 /* The method a route is probed with: its first. */
 static const char *
 first_method(unsigned m)
 {
-	size_t i;
+	unsigned bit;
 
-	for (i = 0; i < NMETHODS; i++)
-		if (m & (1u << i))
-			return method_names[i];
+	for (bit = 1; bit != 0 && bit <= m; bit <<= 1)
+		if ((m & bit) && policy_method_name(bit) != NULL)
+			return policy_method_name(bit);
 	return "GET";
 }
 

@@ -89,53 +89,16 @@ fill_decision(const struct explain *x, struct policy_decision *dec)
 }
 
 /* "GET,HEAD" or "*", as written in the policy. */
-static void
-put_methods(FILE *f, unsigned m)
-{
-	static const char *const names[] = {
-		"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS",
-	};
-	size_t i;
-	int first = 1;
-
-	if (m == PM_ALL) {
-		fputs("*", f);
-		return;
-	}
-	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-		if ((m & (1u << i)) == 0)
-			continue;
-		fprintf(f, "%s%s", first ? "" : ",", names[i]);
-		first = 0;
-	}
-}
-
-static void
-put_pattern(FILE *f, const struct policy_rule *r)
-{
-	size_t i;
-
-	if (r->nsegs == 0)
-		fputs("/", f);
-	for (i = 0; i < r->nsegs; i++) {
-		const struct policy_seg *g = &r->segs[i];
-		if (g->kind == SEG_LITERAL)
-			fprintf(f, "/%s", g->text);
-		else if (g->kind == SEG_PARAM)
-			fprintf(f, "/{%s}", g->text);
-		else
-			fputs(g->kind == SEG_STAR ? "/*" : "/**", f);
-	}
-}
-
 /* One line per rule: "  allow module-read (line 3) GET,HEAD /modules/x/{f} -> modules" */
 static void
 put_rule_head(FILE *f, const struct policy *p, const struct policy_rule *r)
 {
+	char methods[64], pattern[EG_MAX_LINE];
+
 	fprintf(f, "  %-5s %s (line %d) ", r->deny ? "deny" : "allow", r->id, r->line);
-	put_methods(f, r->methods);
-	fputc(' ', f);
-	put_pattern(f, r);
+	policy_methods_text(r->methods, methods, sizeof(methods));
+	policy_pattern_text(r, pattern, sizeof(pattern));
+	fprintf(f, "%s %s", methods, pattern);
 	if (!r->deny)
 		fprintf(f, " -> %s%s", p->backends[r->backend].name,
 		    r->signed_intent ? " signed" : "");

@@ -149,4 +149,8 @@ void policy_lint(struct pctx *c);
 
 void policy_rule_clear(struct policy_rule *r);
 
+/* routes.c: a rule's pattern as written ("/modules/facilities/{f}/" and so on, with
+ * its parameters and wildcards), cut to len. */
+void policy_pattern_text(const struct policy_rule *r, char *out, size_t len);
+
 #endif

@@ -38,6 +38,40 @@ policy_method_known(const char *method)
 	return policy_method_bit(method, strlen(method)) != 0;
 }
 
+const char *
+policy_method_name(unsigned bit)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(methods) / sizeof(methods[0]); i++)
+		if (methods[i].bit == bit)
+			return methods[i].name;
+	return NULL;
+}
+
+void
+policy_methods_text(unsigned m, char *out, size_t len)
+{
+	size_t i, used = 0;
+	int w;
+
+	if (len == 0)
+		return;
+	out[0] = '\0';
+	if (m == PM_ALL) {
+		eg_strlcpy(out, "*", len);
+		return;
+	}
+	for (i = 0; i < sizeof(methods) / sizeof(methods[0]) && used < len; i++)
+		if (m & methods[i].bit) {
+			w = snprintf(out + used, len - used, "%s%s", used ? "," : "",
+			    methods[i].name);
+			if (w < 0)
+				return;
+			used += (size_t)w;
+		}
+}
+
 /* "GET,HEAD" or "*". Method names are case-sensitive (RFC 9110 §9.1), so "get" is an
  * error rather than a rule that silently never matches. */
 static int

@@ -10,8 +10,8 @@
 #include "eidgate/util.h"
 #include "policy/internal.h"
 
-static void
-pattern_text(const struct policy_rule *r, char *out, size_t len)
+void
+policy_pattern_text(const struct policy_rule *r, char *out, size_t len)
 {
 	size_t i, o = 0;
 
@@ -57,7 +57,7 @@ policy_route(const struct policy *p, size_t i, struct policy_route *out)
 	out->backend = r->deny ? NULL : p->backends[r->backend].name;
 	out->methods = r->methods;
 	out->signed_intent = r->signed_intent;
-	pattern_text(r, out->pattern, sizeof(out->pattern));
+	policy_pattern_text(r, out->pattern, sizeof(out->pattern));
 	for (s = 0; s < r->nsegs && out->nparams < POLICY_ROUTE_PARAMS; s++) {
 		if (r->segs[s].kind != SEG_PARAM)
 			continue;

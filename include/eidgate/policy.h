@@ -256,8 +256,11 @@ struct policy_what_cb {
 };
 int policy_what_can(const struct policy *p, const struct dir_all *a, const char *org,
     const struct eg_grant *g, size_t n, const struct policy_what_cb *cb);
-/* "GET,POST" of PM_* bits into out ("*" for every method). */
+/* "GET,POST" of PM_* bits into out ("*" for every method); parse_rule.c, beside the one
+ * table of method names the parser reads. */
 void policy_methods_text(unsigned methods, char *out, size_t len);
+/* The name of one PM_* bit ("GET"), NULL for none. */
+const char *policy_method_name(unsigned bit);
 
 /* ==== Explanations (policy/explain.c, `eidgate policy explain`) ==== */
 
