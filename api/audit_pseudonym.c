@@ -84,18 +84,24 @@ api_pseudonym_parse(json_t *j, struct pseudonym_req *q)
 
 /* ---- the lookup, on the job's thread -------------------------------------------------- */
 
-/* Does person p hold a role in organisation org? */
+/* Does one of grants[0..n) belong to organisation org? */
 static int
-in_org(const struct dir_all *a, const struct dir_all_person *p, const char *org)
+holds_in(const struct eg_grant *g, size_t n, const char *org)
 {
 	const char *go;
 	size_t k;
 
-	for (k = 0; p != NULL && k < p->n; k++)
-		if ((go = policy_grant_org(&a->grants[p->first + k])) != NULL &&
-		    strcmp(go, org) == 0)
+	for (k = 0; k < n; k++)
+		if ((go = policy_grant_org(&g[k])) != NULL && strcmp(go, org) == 0)
 			return 1;
 	return 0;
+}
+
+/* Does person p hold a role in organisation org? */
+static int
+in_org(const struct dir_all *a, const struct dir_all_person *p, const char *org)
+{
+	return p != NULL && holds_in(&a->grants[p->first], p->n, org);
 }
 
 static void
@@ -106,44 +112,53 @@ keys_failed(struct api_job *job, int rc)
 }
 
 static void
-found(struct api_job *job, const struct dir_all_person *p, const char *ps)
+found(struct api_job *job, const char *nrn, const char *name, const char *ps)
 {
 	char masked[16];
 
-	log_mask_nrn(p->nrn, masked, sizeof(masked));
-	eg_strlcpy(job->ps.target, p->nrn, sizeof(job->ps.target));
+	log_mask_nrn(nrn, masked, sizeof(masked));
+	eg_strlcpy(job->ps.target, nrn, sizeof(job->ps.target));
 	job->ps.allow = 1;
 	job->answer = json_pack("{s:s, s:s, s:s, s:s, s:{s:s, s:s}}", "organisation",
 	    job->org, "backend", job->ps.backend, "key_id", job->ps.kid, "pseudonym", ps,
-	    "person", "name", p->name, "nrn_masked", masked);
+	    "person", "name", name, "nrn_masked", masked);
 	if (job->answer == NULL)
 		api_job_fail(job, 500, "internal");
 }
 
-/* National number -> pseudonym, for one of the organisation's people. */
-static void
-resolve(struct api_job *job, const struct dir_all *a)
+int
+api_pseudonym_one(const struct api_job *job)
 {
-	const struct dir_all_person *p = dir_all_person(a, job->nrn);
+	return job->op == JOB_PSEUDONYM && job->ps.pseudonym[0] == '\0';
+}
+
+/* National number -> pseudonym, for one of the organisation's people: that person's
+ * roles as the resolver has them (the directory's change feed keeps them current). */
+void
+api_pseudonym_resolve(struct api_job *job)
+{
+	const struct dir_person *p = NULL;
 	char ps[KEYS_PSEUDONYM_LEN + 1];
 	int rc;
 
 	eg_strlcpy(job->ps.target, job->nrn, sizeof(job->ps.target));
-	if (!in_org(a, p, job->org)) {
+	if (dir_person(job->dir, job->nrn, &p) != EG_OK) {
+		api_job_fail(job, 503, "directory-unavailable");
+		return;
+	}
+	if (!holds_in(p->grants, p->ngrants, job->org)) {
 		job->ps.reason = "not-in-organisation";
 		api_job_fail(job, 404, "not-in-organisation");
-		return;
-	}
-	rc = keys_pseudonym(job->keys, job->ps.key_id, job->ps.backend, job->nrn, job->ps.kid,
-	    ps);
-	if (rc != EG_OK) {
+	} else if ((rc = keys_pseudonym(job->keys, job->ps.key_id, job->ps.backend, job->nrn,
+	    job->ps.kid, ps)) != EG_OK) {
 		job->ps.kid[0] = '\0';
 		keys_failed(job, rc);
-		return;
+	} else {
+		job->ps.reason = "resolved";
+		found(job, job->nrn, p->name, ps);
 	}
-	job->ps.reason = "resolved";
-	found(job, p, ps);
 	explicit_bzero(ps, sizeof(ps));
+	dir_release(p);
 }
 
 /* Pseudonym -> person: the pseudonym of each of the organisation's people, compared. */
@@ -166,7 +181,7 @@ identify(struct api_job *job, const struct dir_all *a)
 		if (CRYPTO_memcmp(ps, job->ps.pseudonym, KEYS_PSEUDONYM_LEN) == 0) {
 			eg_strlcpy(job->ps.kid, kid, sizeof(job->ps.kid));
 			job->ps.reason = "identified";
-			found(job, p, job->ps.pseudonym);
+			found(job, p->nrn, p->name, job->ps.pseudonym);
 			explicit_bzero(ps, sizeof(ps));
 			return;
 		}
@@ -179,10 +194,7 @@ identify(struct api_job *job, const struct dir_all *a)
 void
 api_pseudonym_run(struct api_job *job, const struct dir_all *a)
 {
-	if (job->ps.pseudonym[0] != '\0')
-		identify(job, a);
-	else
-		resolve(job, a);
+	identify(job, a);
 }
 
 /* ---- the request, on the event loop ---------------------------------------------------- */

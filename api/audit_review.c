@@ -409,7 +409,9 @@ job_run(void *arg)
 
 	memset(&a, 0, sizeof(a));
 	job->status = 200;
-	if (dir_writer_open(job->cfg, &w) != EG_OK || dir_read_all(w, &a) != EG_OK) {
+	if (api_pseudonym_one(job)) {
+		api_pseudonym_resolve(job);
+	} else if (dir_writer_open(job->cfg, &w) != EG_OK || dir_read_all(w, &a) != EG_OK) {
 		log_warnx("access review: the directory cannot be read: %s",
 		    w != NULL ? dir_writer_error(w) : "no connection");
 		api_job_fail(job, 503, "directory-unavailable");
@@ -418,7 +420,7 @@ job_run(void *arg)
 	} else if (job->op == JOB_WHAT) {
 		job_what(job, &a);
 	} else if (job->op == JOB_PSEUDONYM) {
-		api_pseudonym_run(job, &a);
+		api_pseudonym_run(job, &a);     /* a pseudonym's person: everyone compared */
 	} else {
 		job_list(job, &a);
 	}
@@ -446,6 +448,7 @@ api_job_start(struct request *r, struct api_job *job)
 	job->now_us = eg_now_us();
 	job->running = &r->gw->review_jobs;
 	job->keys = r->gw->keys;
+	job->dir = r->gw->dir;
 	if (atomic_fetch_add(job->running, 1) >= EG_MAX_REVIEW_JOBS) {
 		atomic_fetch_sub(job->running, 1);
 		api_job_free(job);

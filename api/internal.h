@@ -148,6 +148,7 @@ struct api_job {
 	struct audit_log *audit;
 	struct audit_witness *witness;
 	struct keys *keys;              /* pseudonyms: asked of the key process */
+	struct dir_resolver *dir;       /* a number's pseudonym: one person, not all */
 	atomic_int *running;            /* the gateway's count of reviews running */
 	char org[EG_MAX_ID];
 	char method[16], target[EG_MAX_PATH], nrn[EG_NRN_LEN + 1];
@@ -183,6 +184,10 @@ struct pseudonym_req {
 const char *api_pseudonym_parse(json_t *j, struct pseudonym_req *q);
 /* On the job's thread: the lookup over the directory a. */
 void api_pseudonym_run(struct api_job *job, const struct dir_all *a);
+/* 1 when job is a lookup about one number: it needs that person only (the resolver),
+ * not the whole directory. api_pseudonym_resolve runs it, on the job's thread. */
+int api_pseudonym_one(const struct api_job *job);
+void api_pseudonym_resolve(struct api_job *job);
 
 /* audit_api.c: is the user security officer of organisation org (NULL: no)? */
 int api_officer_of(const struct request *r, const char *org);
