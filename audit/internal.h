@@ -92,7 +92,8 @@ audit_be64_get(const unsigned char *p)
 	return v;
 }
 
-/* record.c: the string fields, in id order; ids are part of the format and never reused. */
+/* record.c: the string fields, in id order; ids are part of the format and never reused.
+ * They run 1..audit_nfields without gaps: audit_fields[id - 1] has that id. */
 struct audit_field {
 	unsigned char id;
 	const char *name;       /* snake_case name used by JSON and CSV (PRODUCT §7) */

@@ -72,17 +72,6 @@ oom:
 	return -1;
 }
 
-static const char *
-item_instance(const struct item *it)
-{
-	size_t off, n;
-
-	/* The record's own name wins; the source's only for records from before field 25. */
-	if (audit_record_find(it->val, it->len, 25, &off, &n) == 0)
-		return NULL;
-	return it->instance != NULL ? it->instance : "";
-}
-
 static int
 cmp_items(const void *a, const void *b)
 {
@@ -117,14 +106,16 @@ emit(struct gather *g, const struct audit_filter *f,
 		n = (size_t)f->limit;
 	for (i = 0; i < n && rc == EG_OK; i++) {
 		struct audit_record r;
-		const char *why = NULL, *inst = item_instance(&g->it[i]);
+		const char *why = NULL, *inst = g->it[i].instance;
 
 		if (audit_record_decode_buf(g->it[i].val, g->it[i].len, &r, &b, &why) != 0) {
 			rc = EG_ERR_AUDIT;
 			break;
 		}
 		r.hash = g->it[i].hash[0] != '\0' ? g->it[i].hash : NULL;
-		if (inst != NULL && inst[0] != '\0')
+		/* The record's own name wins; the source's only for records from before
+		 * the instance field. */
+		if (r.instance == NULL && inst != NULL && inst[0] != '\0')
 			r.instance = inst;
 		rc = cb(&r, arg);
 	}
