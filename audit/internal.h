@@ -221,6 +221,11 @@ void audit_live_end(struct audit_log *log, MDB_txn *txn);
 
 /* mirror.c / merge.c: the merged view inside the gateway. */
 const char *audit_mirror_instance(const struct audit_mirror *m);
+/* Calls cb with the directory and name of each mirror under dir/peers whose name is a
+ * valid instance name, until cb returns nonzero (then that value); 0 when all were
+ * called or dir has no peers. */
+int audit_each_mirror(const char *dir, int (*cb)(const char *mdir, const char *name, void *),
+    void *arg);
 int audit_merge_live(struct audit_log *log, struct audit_mirror *const *ms, size_t n,
     const struct audit_filter *f, int (*cb)(const struct audit_record *, void *),
     void *arg);

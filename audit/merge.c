@@ -9,7 +9,6 @@
  * instances differ by what NTP leaves: the order between instances is as good as that,
  * the order inside one instance is its chain's.
  */
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -201,37 +200,44 @@ have_instance(const struct source *s, size_t n, const char *inst)
 	return 0;
 }
 
+struct sources {
+	struct source *s;
+	size_t n;
+};
+
+/* A mirror joins unless the list is full or its instance already has a log. */
+static int
+add_mirror(const char *mdir, const char *name, void *arg)
+{
+	struct sources *l = arg;
+	struct source *s = l->s;
+
+	if (l->n >= MERGE_MAX_SOURCES)
+		return 1;
+	if (have_instance(s, l->n, name))
+		return 0;
+	snprintf(s[l->n].dir, sizeof(s[l->n].dir), "%s", mdir);
+	snprintf(s[l->n].instance, sizeof(s[l->n].instance), "%s", name);
+	s[l->n++].mirror = 1;
+	return 0;
+}
+
 /* The given logs first, then the mirrors of instances none of them is. */
 static size_t
 list_sources(const char *const *dirs, size_t ndirs, int with_mirrors, struct source *s)
 {
-	size_t i, n = 0;
+	struct sources l = { s, 0 };
+	size_t i;
 	char err[256];
 
-	for (i = 0; i < ndirs && n < MERGE_MAX_SOURCES; i++, n++) {
-		snprintf(s[n].dir, sizeof(s[n].dir), "%s", dirs[i]);
-		(void)audit_instance_of(dirs[i], s[n].instance, sizeof(s[n].instance), err,
+	for (i = 0; i < ndirs && l.n < MERGE_MAX_SOURCES; i++, l.n++) {
+		snprintf(s[l.n].dir, sizeof(s[l.n].dir), "%s", dirs[i]);
+		(void)audit_instance_of(dirs[i], s[l.n].instance, sizeof(s[l.n].instance), err,
 		    sizeof(err));
 	}
-	for (i = 0; with_mirrors && i < ndirs; i++) {
-		char pdir[1100];
-		struct dirent *de;
-		DIR *dp;
-
-		snprintf(pdir, sizeof(pdir), "%s/peers", dirs[i]);
-		if ((dp = opendir(pdir)) == NULL)
-			continue;
-		while ((de = readdir(dp)) != NULL && n < MERGE_MAX_SOURCES) {
-			if (!audit_instance_valid(de->d_name) || de->d_name[0] == '.' ||
-			    have_instance(s, n, de->d_name))
-				continue;
-			snprintf(s[n].dir, sizeof(s[n].dir), "%s/%s", pdir, de->d_name);
-			snprintf(s[n].instance, sizeof(s[n].instance), "%s", de->d_name);
-			s[n++].mirror = 1;
-		}
-		closedir(dp);
-	}
-	return n;
+	for (i = 0; with_mirrors && i < ndirs; i++)
+		(void)audit_each_mirror(dirs[i], add_mirror, &l);
+	return l.n;
 }
 
 int

@@ -12,6 +12,7 @@
  * its hash is the mirror's hash at its seq. Together: each cosigned checkpoint extends the
  * one cosigned before it (the replay is the proof, see audit.h).
  */
+#include <dirent.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -152,6 +153,29 @@ audit_mirror_close(struct audit_mirror *m)
 	audit_key_free(m->key_prev);
 	free(m->dir);
 	free(m);
+}
+
+int
+audit_each_mirror(const char *dir, int (*cb)(const char *mdir, const char *name, void *),
+    void *arg)
+{
+	char pdir[1100], mdir[1400];
+	struct dirent *de;
+	DIR *dp;
+	int r = 0;
+
+	snprintf(pdir, sizeof(pdir), "%s/peers", dir);
+	if ((dp = opendir(pdir)) == NULL)
+		return 0;
+	while (r == 0 && (de = readdir(dp)) != NULL) {
+		/* Only names a peer can have: no ".", "..", hidden or stray entries. */
+		if (de->d_name[0] == '.' || !audit_instance_valid(de->d_name))
+			continue;
+		snprintf(mdir, sizeof(mdir), "%s/%s", pdir, de->d_name);
+		r = cb(mdir, de->d_name, arg);
+	}
+	closedir(dp);
+	return r;
 }
 
 const char *

@@ -34,23 +34,6 @@ parse_seq(const char *s, uint64_t *out)
 	return 0;
 }
 
-static int
-parse_hash(const char *s, unsigned char *out)
-{
-	size_t i;
-	int hi, lo;
-
-	if (strlen(s) != 2 * AUDIT_HASH_LEN)
-		return -1;
-	for (i = 0; i < AUDIT_HASH_LEN; i++) {
-		if ((hi = eg_hexval((unsigned char)s[2 * i])) < 0 ||
-		    (lo = eg_hexval((unsigned char)s[2 * i + 1])) < 0)
-			return -1;
-		out[i] = (unsigned char)(hi << 4 | lo);
-	}
-	return 0;
-}
-
 int
 audit_receipt_ask_parse(const char *instance, const char *seq, const char *hash,
     struct audit_receipt_ask *a, const char **why)
@@ -66,7 +49,7 @@ audit_receipt_ask_parse(const char *instance, const char *seq, const char *hash,
 		return EG_ERR_PARSE;
 	}
 	if (hash != NULL && hash[0] != '\0') {
-		if (parse_hash(hash, a->hash) != 0) {
+		if (eg_unhex(hash, a->hash, AUDIT_HASH_LEN) != EG_OK) {
 			*why = "hash: 64 hexadecimal digits";
 			return EG_ERR_PARSE;
 		}

@@ -8,7 +8,6 @@
  * no longer holds a cosigned (seq, hash) was rolled back (it ends before seq) or forked
  * (it has another hash at seq).
  */
-#include <dirent.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +27,7 @@ struct wlog {
 struct wctx {
 	struct wlog logs[WD_MAX_LOGS];
 	size_t nlogs;
+	size_t cur;                     /* the log whose peers are being checked */
 	const struct audit_key *const *wkeys;
 	size_t nwkeys;
 	void (*say)(int bad, const char *line, void *arg);
@@ -184,7 +184,7 @@ check_against(struct wctx *w, const struct wlog *l, const struct audit_cosig *c,
 }
 
 static void
-check_mirror(struct wctx *w, const char *mdir, const char *witness)
+check_cosigned(struct wctx *w, const char *mdir, const char *witness)
 {
 	struct audit_cosig c;
 	char fault[400];
@@ -206,6 +206,19 @@ check_mirror(struct wctx *w, const char *mdir, const char *witness)
 		}
 	say(w, 0, "instance %s: witness %s cosigned it up to seq %llu; its log was not "
 	    "given (--db)", c.instance, witness, (unsigned long long)c.seq);
+}
+
+/* A mirror under the current log's peers: that log's instance is the witness. */
+static int
+check_mirror(const char *mdir, const char *name, void *arg)
+{
+	struct wctx *w = arg;
+	const struct wlog *wl = &w->logs[w->cur];
+	const char *witness = wl->instance[0] ? wl->instance : wl->dir;
+
+	(void)name;
+	check_cosigned(w, mdir, witness);
+	return 0;
 }
 
 int
@@ -230,23 +243,8 @@ audit_verify_witnessed(const char *const *dirs, size_t ndirs,
 		    sizeof(w->logs[i].instance), err, sizeof(err));
 		w->nlogs++;
 	}
-	for (i = 0; i < w->nlogs; i++) {
-		char pdir[1100], mdir[1400];
-		struct dirent *de;
-		DIR *dp;
-
-		snprintf(pdir, sizeof(pdir), "%s/peers", dirs[i]);
-		if ((dp = opendir(pdir)) == NULL)
-			continue;
-		while ((de = readdir(dp)) != NULL) {
-			if (de->d_name[0] == '.' || !audit_instance_valid(de->d_name))
-				continue;
-			snprintf(mdir, sizeof(mdir), "%s/%s", pdir, de->d_name);
-			check_mirror(w, mdir, w->logs[i].instance[0] ? w->logs[i].instance :
-			    dirs[i]);
-		}
-		closedir(dp);
-	}
+	for (w->cur = 0; w->cur < w->nlogs; w->cur++)
+		(void)audit_each_mirror(dirs[w->cur], check_mirror, w);
 	bad = w->bad;
 	free(w);
 	return bad;
