@@ -154,6 +154,22 @@ int audit_txn_begin_ro(MDB_env *env, const char *dir, MDB_txn **txn, char *err,
  * code: MDB_NOTFOUND for readers means an empty log. A missing "checkpoints" DBI is not
  * an error for readers: d->has_ckpt says whether it exists. */
 int audit_dbis_open(MDB_txn *txn, unsigned int flags, struct audit_dbis *d);
+/* A log opened read-only with one read transaction (audit_read_open). */
+struct audit_read {
+	MDB_env *env;
+	MDB_txn *txn;
+	struct audit_dbis d;
+	int dbi_rc;             /* audit_dbis_open's code: 0; MDB_NOTFOUND: no records yet;
+	                         * another: the DBIs cannot be read (only when not strict) */
+};
+/* Opens dir read-only, begins a read transaction and opens the DBIs into rd->d. EG_OK
+ * with the transaction open (see rd->dbi_rc), or EG_ERR_AUDIT with err set and nothing
+ * left open. With strict, a DBI error other than MDB_NOTFOUND is EG_ERR_AUDIT too
+ * ("audit log DIR: ..."); without, it is the caller's to judge. */
+int audit_read_open(const char *dir, int strict, struct audit_read *rd, char *err,
+    size_t errlen);
+/* Ends what audit_read_open began; safe on a closed rd. */
+void audit_read_close(struct audit_read *rd);
 /* Is dir (by device and inode) open for writing in this process? (store.c) */
 int audit_dir_is_writing(dev_t dev, ino_t ino);
 

@@ -159,27 +159,20 @@ audit_merge_live(struct audit_log *log, struct audit_mirror *const *ms, size_t n
 int
 audit_instance_of(const char *dir, char *out, size_t outlen, char *err, size_t errlen)
 {
-	struct audit_dbis d;
-	MDB_env *env;
-	MDB_txn *txn;
+	struct audit_read rd;
 	MDB_val v;
 	int rc = EG_ERR_NOT_FOUND;
 
 	out[0] = '\0';
-	if (audit_env_open_ro(dir, &env, err, errlen) != EG_OK)
+	if (audit_read_open(dir, 0, &rd, err, errlen) != EG_OK)
 		return EG_ERR_AUDIT;
-	if (audit_txn_begin_ro(env, dir, &txn, err, errlen) != EG_OK) {
-		mdb_env_close(env);
-		return EG_ERR_AUDIT;
-	}
-	if (audit_dbis_open(txn, 0, &d) == 0 && audit_meta_get(d.meta, txn, "instance", &v) == 0 &&
+	if (rd.dbi_rc == 0 && audit_meta_get(rd.d.meta, rd.txn, "instance", &v) == 0 &&
 	    v.mv_size < outlen) {
 		memcpy(out, v.mv_data, v.mv_size);
 		out[v.mv_size] = '\0';
 		rc = EG_OK;
 	}
-	mdb_txn_abort(txn);
-	mdb_env_close(env);
+	audit_read_close(&rd);
 	return rc;
 }
 

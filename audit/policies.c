@@ -9,44 +9,6 @@
 #include "eidgate/err.h"
 #include "audit/internal.h"
 
-/* A read transaction and the DBIs of dir; *empty when the log has no records yet. */
-static int
-open_read(const char *dir, MDB_env **env, MDB_txn **txn, struct audit_dbis *d, int *empty,
-    char *err, size_t errlen)
-{
-	int rc;
-
-	*env = NULL;
-	*txn = NULL;
-	*empty = 0;
-	if (audit_env_open_ro(dir, env, err, errlen) != EG_OK)
-		return EG_ERR_AUDIT;
-	if (audit_txn_begin_ro(*env, dir, txn, err, errlen) != EG_OK) {
-		mdb_env_close(*env);
-		return EG_ERR_AUDIT;
-	}
-	memset(d, 0, sizeof(*d));
-	rc = audit_dbis_open(*txn, 0, d);
-	if (rc == MDB_NOTFOUND) {
-		*empty = 1;
-		return EG_OK;
-	}
-	if (rc != 0) {
-		eg_errf(err, errlen, "audit log %s: %s", dir, mdb_strerror(rc));
-		mdb_txn_abort(*txn);
-		mdb_env_close(*env);
-		return EG_ERR_AUDIT;
-	}
-	return EG_OK;
-}
-
-static void
-close_read(MDB_env *env, MDB_txn *txn)
-{
-	mdb_txn_abort(txn);
-	mdb_env_close(env);
-}
-
 static int
 walk_policies(MDB_txn *txn, const struct audit_dbis *d,
     int (*cb)(const char *, const char *, size_t, void *), void *arg)
@@ -78,17 +40,16 @@ int
 audit_policies(const char *dir, int (*cb)(const char *, const char *, size_t, void *),
     void *arg, char *err, size_t errlen)
 {
-	struct audit_dbis d;
-	MDB_env *env;
-	MDB_txn *txn;
-	int empty, r;
+	struct audit_read rd;
+	int r;
 
-	if (open_read(dir, &env, &txn, &d, &empty, err, errlen) != EG_OK)
+	if (audit_read_open(dir, 1, &rd, err, errlen) != EG_OK)
 		return EG_ERR_AUDIT;
-	r = empty || !d.has_policies ? EG_OK : walk_policies(txn, &d, cb, arg);
+	r = rd.dbi_rc == MDB_NOTFOUND || !rd.d.has_policies ? EG_OK :
+	    walk_policies(rd.txn, &rd.d, cb, arg);
 	if (r == EG_ERR_AUDIT)
 		eg_errf(err, errlen, "audit log %s: reading the policy versions failed", dir);
-	close_read(env, txn);
+	audit_read_close(&rd);
 	return r;
 }
 
@@ -120,16 +81,14 @@ audit_record_at(const char *dir, uint64_t seq,
     int (*cb)(const struct audit_record *, void *), void *arg, char *err, size_t errlen)
 {
 	unsigned char key[8];
-	struct audit_dbis d;
 	MDB_val k = { 8, key }, v;
-	MDB_env *env;
-	MDB_txn *txn;
-	int empty, rc, r;
+	struct audit_read rd;
+	int rc, r;
 
-	if (open_read(dir, &env, &txn, &d, &empty, err, errlen) != EG_OK)
+	if (audit_read_open(dir, 1, &rd, err, errlen) != EG_OK)
 		return EG_ERR_AUDIT;
 	audit_be64_put(key, seq);
-	rc = empty ? MDB_NOTFOUND : mdb_get(txn, d.log, &k, &v);
+	rc = rd.dbi_rc == MDB_NOTFOUND ? MDB_NOTFOUND : mdb_get(rd.txn, rd.d.log, &k, &v);
 	if (rc == MDB_NOTFOUND) {
 		eg_errf(err, errlen, "audit log %s: no record %llu", dir,
 		    (unsigned long long)seq);
@@ -140,7 +99,7 @@ audit_record_at(const char *dir, uint64_t seq,
 	} else {
 		r = emit_record(dir, &v, seq, cb, arg, err, errlen);
 	}
-	close_read(env, txn);
+	audit_read_close(&rd);
 	return r;
 }
 

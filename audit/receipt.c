@@ -211,32 +211,18 @@ audit_receipt_dir(const char *dir, uint64_t seq, struct audit_receipt *out, char
     size_t errlen)
 {
 	char instance[AUDIT_INSTANCE_MAX + 1] = "";
-	struct audit_dbis d;
-	MDB_env *env;
-	MDB_txn *txn;
+	struct audit_read rd;
 	int rc;
 
 	memset(out, 0, sizeof(*out));
 	rc = audit_instance_of(dir, instance, sizeof(instance), err, errlen);
 	if (rc == EG_ERR_AUDIT)
 		return rc;
-	if (audit_env_open_ro(dir, &env, err, errlen) != EG_OK)
+	if (audit_read_open(dir, 1, &rd, err, errlen) != EG_OK)
 		return EG_ERR_AUDIT;
-	if (audit_txn_begin_ro(env, dir, &txn, err, errlen) != EG_OK) {
-		mdb_env_close(env);
-		return EG_ERR_AUDIT;
-	}
-	memset(&d, 0, sizeof(d));
-	if ((rc = audit_dbis_open(txn, 0, &d)) == MDB_NOTFOUND) {
-		rc = EG_ERR_NOT_FOUND;
-	} else if (rc != 0) {
-		eg_errf(err, errlen, "audit log %s: %s", dir, mdb_strerror(rc));
-		rc = EG_ERR_AUDIT;
-	} else {
-		rc = receipt_txn(txn, &d, seq, instance, out, err, errlen);
-	}
-	mdb_txn_abort(txn);
-	mdb_env_close(env);
+	rc = rd.dbi_rc == MDB_NOTFOUND ? EG_ERR_NOT_FOUND :
+	    receipt_txn(rd.txn, &rd.d, seq, instance, out, err, errlen);
+	audit_read_close(&rd);
 	return rc;
 }
 

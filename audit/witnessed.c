@@ -58,68 +58,54 @@ log_at(const char *dir, uint64_t seq, unsigned char *hash, int *found, uint64_t 
 {
 	unsigned char sk[8];
 	MDB_val k = { 8, sk }, v;
-	struct audit_dbis d;
+	struct audit_read rd;
 	MDB_cursor *cur;
-	MDB_env *env;
-	MDB_txn *txn;
-	int rc = -1;
 
 	*found = 0;
 	*first = *last = 0;
-	if (audit_env_open_ro(dir, &env, err, errlen) != EG_OK)
+	if (audit_read_open(dir, 0, &rd, err, errlen) != EG_OK)
 		return -1;
-	if (audit_txn_begin_ro(env, dir, &txn, err, errlen) == EG_OK) {
-		if (audit_dbis_open(txn, 0, &d) != 0 || mdb_cursor_open(txn, d.log, &cur) != 0) {
-			rc = 0;         /* an empty log */
-		} else {
-			if (mdb_cursor_get(cur, &k, &v, MDB_FIRST) == 0)
-				*first = audit_be64_get(k.mv_data);
-			if (mdb_cursor_get(cur, &k, &v, MDB_LAST) == 0)
-				*last = audit_be64_get(k.mv_data);
-			audit_be64_put(sk, seq);
-			k.mv_data = sk;
-			k.mv_size = 8;
-			if (mdb_cursor_get(cur, &k, &v, MDB_SET_KEY) == 0 &&
-			    audit_chain_hash(v.mv_data, v.mv_size, hash) == EG_OK)
-				*found = 1;
-			mdb_cursor_close(cur);
-			rc = 0;
-		}
-		mdb_txn_abort(txn);
+	/* A log whose DBIs cannot be opened counts as empty. */
+	if (rd.dbi_rc == 0 && mdb_cursor_open(rd.txn, rd.d.log, &cur) == 0) {
+		if (mdb_cursor_get(cur, &k, &v, MDB_FIRST) == 0)
+			*first = audit_be64_get(k.mv_data);
+		if (mdb_cursor_get(cur, &k, &v, MDB_LAST) == 0)
+			*last = audit_be64_get(k.mv_data);
+		audit_be64_put(sk, seq);
+		k.mv_data = sk;
+		k.mv_size = 8;
+		if (mdb_cursor_get(cur, &k, &v, MDB_SET_KEY) == 0 &&
+		    audit_chain_hash(v.mv_data, v.mv_size, hash) == EG_OK)
+			*found = 1;
+		mdb_cursor_close(cur);
 	}
-	mdb_env_close(env);
-	return rc;
+	audit_read_close(&rd);
+	return 0;
 }
 
 /* The latest cosignature and the fault a mirror holds. 1 when a cosignature was found. */
 static int
 mirror_state(const char *dir, struct audit_cosig *c, char *fault, size_t faultlen)
 {
-	struct audit_dbis d;
+	struct audit_read rd;
 	MDB_cursor *cur;
 	MDB_dbi cos;
-	MDB_env *env;
-	MDB_txn *txn;
 	MDB_val k, v;
 	char err[256];
 	int found = 0;
 
 	fault[0] = '\0';
-	if (audit_env_open_ro(dir, &env, err, sizeof(err)) != EG_OK)
+	if (audit_read_open(dir, 0, &rd, err, sizeof(err)) != EG_OK)
 		return 0;
-	if (audit_txn_begin_ro(env, dir, &txn, err, sizeof(err)) == EG_OK) {
-		if (audit_dbis_open(txn, 0, &d) == 0 &&
-		    audit_meta_get(d.meta, txn, "fault", &v) == 0)
-			snprintf(fault, faultlen, "%.*s", (int)v.mv_size, (char *)v.mv_data);
-		if (mdb_dbi_open(txn, "cosigs", 0, &cos) == 0 &&
-		    mdb_cursor_open(txn, cos, &cur) == 0) {
-			found = mdb_cursor_get(cur, &k, &v, MDB_LAST) == 0 &&
-			    audit_cosig_decode(k.mv_data, k.mv_size, v.mv_data, v.mv_size, c) == 0;
-			mdb_cursor_close(cur);
-		}
-		mdb_txn_abort(txn);
+	if (rd.dbi_rc == 0 && audit_meta_get(rd.d.meta, rd.txn, "fault", &v) == 0)
+		snprintf(fault, faultlen, "%.*s", (int)v.mv_size, (char *)v.mv_data);
+	if (mdb_dbi_open(rd.txn, "cosigs", 0, &cos) == 0 &&
+	    mdb_cursor_open(rd.txn, cos, &cur) == 0) {
+		found = mdb_cursor_get(cur, &k, &v, MDB_LAST) == 0 &&
+		    audit_cosig_decode(k.mv_data, k.mv_size, v.mv_data, v.mv_size, c) == 0;
+		mdb_cursor_close(cur);
 	}
-	mdb_env_close(env);
+	audit_read_close(&rd);
 	return found;
 }
 
