@@ -138,6 +138,15 @@ int audit_record_find(const unsigned char *val, size_t len, unsigned id, size_t 
 int audit_chain_hash(const void *value, size_t len, unsigned char out[AUDIT_HASH_LEN]);
 /* The same as hex (AUDIT_HEX_LEN bytes), as records show it. EG_OK or EG_ERR_CRYPTO. */
 int audit_chain_hex(const void *value, size_t len, char hex[AUDIT_HEX_LEN]);
+/* The hash of record seq in the log DBI: EG_OK, EG_ERR_NOT_FOUND (no such record),
+ * EG_ERR_AUDIT (reading failed) or EG_ERR_CRYPTO. */
+int audit_hash_at(MDB_txn *txn, MDB_dbi log, uint64_t seq, unsigned char out[AUDIT_HASH_LEN]);
+/* Record seq of the log DBI, decoded into r (its strings in b; the caller frees b->p)
+ * with its hash. 0; an LMDB code (MDB_NOTFOUND: no such record); or AUDIT_CORRUPT when
+ * the stored value does not decode, names another seq or cannot be hashed (*why). */
+#define AUDIT_CORRUPT (-1)
+int audit_record_get(MDB_txn *txn, MDB_dbi log, uint64_t seq, struct audit_record *r,
+    struct audit_strbuf *b, unsigned char hash[AUDIT_HASH_LEN], const char **why);
 
 /* env.c: the read side shared by query and verify, and the DBI names. */
 struct audit_dbis {

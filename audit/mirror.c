@@ -308,19 +308,6 @@ replay_one(struct apply *a, const unsigned char *val, size_t len)
 	return rc;
 }
 
-/* The hash of the mirror's record seq, in this transaction. */
-static int
-hash_at(struct apply *a, uint64_t seq, unsigned char *out)
-{
-	unsigned char sk[8];
-	MDB_val k = { 8, sk }, v;
-
-	audit_be64_put(sk, seq);
-	if (mdb_get(a->txn, a->m->d.log, &k, &v) != 0)
-		return -1;
-	return audit_chain_hash(v.mv_data, v.mv_size, out) == EG_OK ? 0 : -1;
-}
-
 /* 1: signed by a key the log named; 0: by a key it never named (not cosigned, not a
  * fault: a key changed while no gateway ran has no record the witness saw); -1: fault. */
 static int
@@ -385,7 +372,7 @@ check_checkpoints(struct apply *a)
 
 		if (c->seq > a->last || c->seq <= a->m->cosigned_seq)
 			continue;
-		if (hash_at(a, c->seq, h) != 0)
+		if (audit_hash_at(a->txn, a->m->d.log, c->seq, h) != EG_OK)
 			return -1;
 		if (memcmp(h, c->hash, AUDIT_HASH_LEN) != 0) {
 			eg_hex(h, AUDIT_HASH_LEN, hex);

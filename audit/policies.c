@@ -53,54 +53,41 @@ audit_policies(const char *dir, int (*cb)(const char *, const char *, size_t, vo
 	return r;
 }
 
-static int
-emit_record(const char *dir, const MDB_val *v, uint64_t seq,
-    int (*cb)(const struct audit_record *, void *), void *arg, char *err, size_t errlen)
-{
-	struct audit_strbuf b = { NULL, 0 };
-	char hex[AUDIT_HEX_LEN];
-	struct audit_record r;
-	const char *why = "sequence mismatch";
-	int rc;
-
-	if (audit_record_decode_buf(v->mv_data, v->mv_size, &r, &b, &why) != 0 ||
-	    r.seq != seq || audit_chain_hex(v->mv_data, v->mv_size, hex) != EG_OK) {
-		eg_errf(err, errlen, "audit log %s: record seq %llu is corrupt: %s", dir,
-		    (unsigned long long)seq, why);
-		free(b.p);
-		return EG_ERR_AUDIT;
-	}
-	r.hash = hex;
-	rc = cb(&r, arg);
-	free(b.p);
-	return rc;
-}
-
 int
 audit_record_at(const char *dir, uint64_t seq,
     int (*cb)(const struct audit_record *, void *), void *arg, char *err, size_t errlen)
 {
-	unsigned char key[8];
-	MDB_val k = { 8, key }, v;
+	unsigned char h[AUDIT_HASH_LEN];
+	struct audit_strbuf b = { NULL, 0 };
+	char hex[AUDIT_HEX_LEN];
+	struct audit_record r;
 	struct audit_read rd;
-	int rc, r;
+	const char *why = NULL;
+	int rc, ret;
 
 	if (audit_read_open(dir, 1, &rd, err, errlen) != EG_OK)
 		return EG_ERR_AUDIT;
-	audit_be64_put(key, seq);
-	rc = rd.dbi_rc == MDB_NOTFOUND ? MDB_NOTFOUND : mdb_get(rd.txn, rd.d.log, &k, &v);
+	rc = rd.dbi_rc == MDB_NOTFOUND ? MDB_NOTFOUND :
+	    audit_record_get(rd.txn, rd.d.log, seq, &r, &b, h, &why);
 	if (rc == MDB_NOTFOUND) {
 		eg_errf(err, errlen, "audit log %s: no record %llu", dir,
 		    (unsigned long long)seq);
-		r = EG_ERR_NOT_FOUND;
+		ret = EG_ERR_NOT_FOUND;
+	} else if (rc == AUDIT_CORRUPT) {
+		eg_errf(err, errlen, "audit log %s: record seq %llu is corrupt: %s", dir,
+		    (unsigned long long)seq, why);
+		ret = EG_ERR_AUDIT;
 	} else if (rc != 0) {
 		eg_errf(err, errlen, "audit log %s: %s", dir, mdb_strerror(rc));
-		r = EG_ERR_AUDIT;
+		ret = EG_ERR_AUDIT;
 	} else {
-		r = emit_record(dir, &v, seq, cb, arg, err, errlen);
+		eg_hex(h, AUDIT_HASH_LEN, hex);
+		r.hash = hex;
+		ret = cb(&r, arg);
 	}
+	free(b.p);
 	audit_read_close(&rd);
-	return r;
+	return ret;
 }
 
 /* A kept text's version for a message: keys are attacker-writable bytes. */

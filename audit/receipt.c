@@ -70,24 +70,21 @@ read_record(MDB_txn *txn, const struct audit_dbis *d, uint64_t seq, const char *
     struct audit_receipt *out, char *err, size_t errlen)
 {
 	struct audit_strbuf b = { NULL, 0 };
-	unsigned char key[8];
-	MDB_val k = { 8, key }, v;
 	struct audit_record r;
-	const char *why = "sequence mismatch";
-	int rc;
+	const char *why = NULL;
+	int rc = audit_record_get(txn, d->log, seq, &r, &b, out->hash, &why);
 
-	audit_be64_put(key, seq);
-	if ((rc = mdb_get(txn, d->log, &k, &v)) == MDB_NOTFOUND)
+	if (rc == MDB_NOTFOUND) {
+		free(b.p);
 		return EG_ERR_NOT_FOUND;
-	if (rc != 0) {
-		eg_errf(err, errlen, "audit log: record %llu: %s", (unsigned long long)seq,
-		    mdb_strerror(rc));
-		return EG_ERR_AUDIT;
 	}
-	if (audit_record_decode_buf(v.mv_data, v.mv_size, &r, &b, &why) != 0 ||
-	    r.seq != seq || audit_chain_hash(v.mv_data, v.mv_size, out->hash) != EG_OK) {
-		eg_errf(err, errlen, "audit log: record %llu is corrupt: %s",
-		    (unsigned long long)seq, why);
+	if (rc != 0) {
+		if (rc == AUDIT_CORRUPT)
+			eg_errf(err, errlen, "audit log: record %llu is corrupt: %s",
+			    (unsigned long long)seq, why);
+		else
+			eg_errf(err, errlen, "audit log: record %llu: %s",
+			    (unsigned long long)seq, mdb_strerror(rc));
 		free(b.p);
 		return EG_ERR_AUDIT;
 	}

@@ -56,8 +56,7 @@ static int
 log_at(const char *dir, uint64_t seq, unsigned char *hash, int *found, uint64_t *first,
     uint64_t *last, char *err, size_t errlen)
 {
-	unsigned char sk[8];
-	MDB_val k = { 8, sk }, v;
+	MDB_val k, v;
 	struct audit_read rd;
 	MDB_cursor *cur;
 
@@ -71,13 +70,8 @@ log_at(const char *dir, uint64_t seq, unsigned char *hash, int *found, uint64_t 
 			*first = audit_be64_get(k.mv_data);
 		if (mdb_cursor_get(cur, &k, &v, MDB_LAST) == 0)
 			*last = audit_be64_get(k.mv_data);
-		audit_be64_put(sk, seq);
-		k.mv_data = sk;
-		k.mv_size = 8;
-		if (mdb_cursor_get(cur, &k, &v, MDB_SET_KEY) == 0 &&
-		    audit_chain_hash(v.mv_data, v.mv_size, hash) == EG_OK)
-			*found = 1;
 		mdb_cursor_close(cur);
+		*found = audit_hash_at(rd.txn, rd.d.log, seq, hash) == EG_OK;
 	}
 	audit_read_close(&rd);
 	return 0;
