@@ -238,8 +238,7 @@ audit_ckpt_sign(const struct audit_key *k, struct audit_ckpt *c)
 
 	audit_ckpt_message(c, msg);
 	memcpy(c->key_id, k->id, AUDIT_KEYID_LEN);
-	rc = k->keys != NULL ? keys_sign(k->keys, KEYS_SIGN_CHECKPOINT, k->id, msg, sizeof(msg),
-	    c->sig, &len) : eg_p256_sign(k->pkey, msg, sizeof(msg), c->sig, &len);
+	rc = audit_key_sign_msg(k, msg, sizeof(msg), c->sig, &len);
 	c->sig_len = rc == EG_OK ? len : 0;
 	return rc;
 }
@@ -252,7 +251,7 @@ audit_ckpt_check(const struct audit_key *k, const struct audit_ckpt *c)
 	if (memcmp(c->key_id, k->id, AUDIT_KEYID_LEN) != 0)
 		return 1;
 	audit_ckpt_message(c, msg);
-	return eg_p256_verify(k->pkey, msg, sizeof(msg), c->sig, c->sig_len) ? 0 : 2;
+	return audit_key_verify_msg(k, msg, sizeof(msg), c->sig, c->sig_len) ? 0 : 2;
 }
 
 size_t

@@ -1,4 +1,5 @@
-/* env.c - opening a log read-only, shared by audit_query and verify. */
+/* env.c - opening a log read-only, shared by audit_query, verify and the readers of
+ * single records, policies, receipts and mirrors. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -118,4 +119,36 @@ audit_dbis_open(MDB_txn *txn, unsigned int flags, struct audit_dbis *d)
 	rc = mdb_dbi_open(txn, "policies", flags, &d->policies);
 	d->has_policies = rc == 0;
 	return rc == MDB_NOTFOUND && !(flags & MDB_CREATE) ? 0 : rc;
+}
+
+int
+audit_read_open(const char *dir, int strict, struct audit_read *rd, char *err,
+    size_t errlen)
+{
+	memset(rd, 0, sizeof(*rd));
+	if (audit_env_open_ro(dir, &rd->env, err, errlen) != EG_OK)
+		return EG_ERR_AUDIT;
+	if (audit_txn_begin_ro(rd->env, dir, &rd->txn, err, errlen) != EG_OK) {
+		mdb_env_close(rd->env);
+		rd->env = NULL;
+		return EG_ERR_AUDIT;
+	}
+	rd->dbi_rc = audit_dbis_open(rd->txn, 0, &rd->d);
+	if (strict && rd->dbi_rc != 0 && rd->dbi_rc != MDB_NOTFOUND) {
+		eg_errf(err, errlen, "audit log %s: %s", dir, mdb_strerror(rd->dbi_rc));
+		audit_read_close(rd);
+		return EG_ERR_AUDIT;
+	}
+	return EG_OK;
+}
+
+void
+audit_read_close(struct audit_read *rd)
+{
+	if (rd->txn != NULL)
+		mdb_txn_abort(rd->txn);
+	if (rd->env != NULL)
+		mdb_env_close(rd->env);
+	rd->txn = NULL;
+	rd->env = NULL;
 }

@@ -109,13 +109,9 @@ add_records(MDB_txn *txn, const struct audit_dbis *d, uint64_t after, size_t lim
 	*last = after;
 	if (mdb_cursor_open(txn, d->log, &cur) != 0)
 		return -1;
-	audit_be64_put(kb, after);
-	if (after > 0 && mdb_cursor_get(cur, &k, &v, MDB_SET_KEY) == 0 &&
-	    audit_chain_hash(v.mv_data, v.mv_size, h) == EG_OK)
+	if (after > 0 && audit_hash_at(txn, d->log, after, h) == EG_OK)
 		add_hex(o, "after_hash", h);
 	audit_be64_put(kb, after + 1);
-	k.mv_data = kb;
-	k.mv_size = 8;
 	for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0 && n < limit;
 	    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT), n++) {
 		if (add_record(arr, &v) != 0) {

@@ -181,16 +181,16 @@ jstr(const char *s)
 	return j;
 }
 
-static int
-out_json(struct audit_out *o, const struct audit_record *r)
+char *
+audit_record_json(const struct audit_record *r)
 {
 	json_t *obj = json_object();
-	char buf[64], *line;
+	char buf[64], *line = NULL;
 	size_t i;
-	int num, rc = -1;
+	int num;
 
 	if (obj == NULL)
-		return -1;
+		return NULL;
 	for (i = 0; i < NCOLS; i++) {
 		const char *v = col_value(r, &cols[i], buf, sizeof(buf), &num);
 		json_t *j;
@@ -201,12 +201,22 @@ out_json(struct audit_out *o, const struct audit_record *r)
 		if (j == NULL || json_object_set_new(obj, col_name(&cols[i]), j) != 0)
 			goto out;
 	}
-	if ((line = json_dumps(obj, JSON_COMPACT | JSON_PRESERVE_ORDER)) == NULL)
-		goto out;
-	rc = fprintf(o->fp, "%s\n", line) < 0 ? -1 : 0;
-	free(line);
+	line = json_dumps(obj, JSON_COMPACT | JSON_PRESERVE_ORDER);
 out:
 	json_decref(obj);
+	return line;
+}
+
+static int
+out_json(struct audit_out *o, const struct audit_record *r)
+{
+	char *line = audit_record_json(r);
+	int rc;
+
+	if (line == NULL)
+		return -1;
+	rc = fprintf(o->fp, "%s\n", line) < 0 ? -1 : 0;
+	free(line);
 	return rc;
 }
 

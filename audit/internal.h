@@ -92,7 +92,8 @@ audit_be64_get(const unsigned char *p)
 	return v;
 }
 
-/* record.c: the string fields, in id order; ids are part of the format and never reused. */
+/* record.c: the string fields, in id order; ids are part of the format and never reused.
+ * They run 1..audit_nfields without gaps: audit_fields[id - 1] has that id. */
 struct audit_field {
 	unsigned char id;
 	const char *name;       /* snake_case name used by JSON and CSV (PRODUCT §7) */
@@ -137,6 +138,15 @@ int audit_record_find(const unsigned char *val, size_t len, unsigned id, size_t 
 int audit_chain_hash(const void *value, size_t len, unsigned char out[AUDIT_HASH_LEN]);
 /* The same as hex (AUDIT_HEX_LEN bytes), as records show it. EG_OK or EG_ERR_CRYPTO. */
 int audit_chain_hex(const void *value, size_t len, char hex[AUDIT_HEX_LEN]);
+/* The hash of record seq in the log DBI: EG_OK, EG_ERR_NOT_FOUND (no such record),
+ * EG_ERR_AUDIT (reading failed) or EG_ERR_CRYPTO. */
+int audit_hash_at(MDB_txn *txn, MDB_dbi log, uint64_t seq, unsigned char out[AUDIT_HASH_LEN]);
+/* Record seq of the log DBI, decoded into r (its strings in b; the caller frees b->p)
+ * with its hash. 0; an LMDB code (MDB_NOTFOUND: no such record); or AUDIT_CORRUPT when
+ * the stored value does not decode, names another seq or cannot be hashed (*why). */
+#define AUDIT_CORRUPT (-1)
+int audit_record_get(MDB_txn *txn, MDB_dbi log, uint64_t seq, struct audit_record *r,
+    struct audit_strbuf *b, unsigned char hash[AUDIT_HASH_LEN], const char **why);
 
 /* env.c: the read side shared by query and verify, and the DBI names. */
 struct audit_dbis {
@@ -153,6 +163,22 @@ int audit_txn_begin_ro(MDB_env *env, const char *dir, MDB_txn **txn, char *err,
  * code: MDB_NOTFOUND for readers means an empty log. A missing "checkpoints" DBI is not
  * an error for readers: d->has_ckpt says whether it exists. */
 int audit_dbis_open(MDB_txn *txn, unsigned int flags, struct audit_dbis *d);
+/* A log opened read-only with one read transaction (audit_read_open). */
+struct audit_read {
+	MDB_env *env;
+	MDB_txn *txn;
+	struct audit_dbis d;
+	int dbi_rc;             /* audit_dbis_open's code: 0; MDB_NOTFOUND: no records yet;
+	                         * another: the DBIs cannot be read (only when not strict) */
+};
+/* Opens dir read-only, begins a read transaction and opens the DBIs into rd->d. EG_OK
+ * with the transaction open (see rd->dbi_rc), or EG_ERR_AUDIT with err set and nothing
+ * left open. With strict, a DBI error other than MDB_NOTFOUND is EG_ERR_AUDIT too
+ * ("audit log DIR: ..."); without, it is the caller's to judge. */
+int audit_read_open(const char *dir, int strict, struct audit_read *rd, char *err,
+    size_t errlen);
+/* Ends what audit_read_open began; safe on a closed rd. */
+void audit_read_close(struct audit_read *rd);
 /* Is dir (by device and inode) open for writing in this process? (store.c) */
 int audit_dir_is_writing(dev_t dev, ino_t ino);
 
@@ -220,6 +246,11 @@ void audit_live_end(struct audit_log *log, MDB_txn *txn);
 
 /* mirror.c / merge.c: the merged view inside the gateway. */
 const char *audit_mirror_instance(const struct audit_mirror *m);
+/* Calls cb with the directory and name of each mirror under dir/peers whose name is a
+ * valid instance name, until cb returns nonzero (then that value); 0 when all were
+ * called or dir has no peers. */
+int audit_each_mirror(const char *dir, int (*cb)(const char *mdir, const char *name, void *),
+    void *arg);
 int audit_merge_live(struct audit_log *log, struct audit_mirror *const *ms, size_t n,
     const struct audit_filter *f, int (*cb)(const struct audit_record *, void *),
     void *arg);

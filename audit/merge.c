@@ -9,7 +9,6 @@
  * instances differ by what NTP leaves: the order between instances is as good as that,
  * the order inside one instance is its chain's.
  */
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,17 +71,6 @@ oom:
 	return -1;
 }
 
-static const char *
-item_instance(const struct item *it)
-{
-	size_t off, n;
-
-	/* The record's own name wins; the source's only for records from before field 25. */
-	if (audit_record_find(it->val, it->len, 25, &off, &n) == 0)
-		return NULL;
-	return it->instance != NULL ? it->instance : "";
-}
-
 static int
 cmp_items(const void *a, const void *b)
 {
@@ -117,14 +105,16 @@ emit(struct gather *g, const struct audit_filter *f,
 		n = (size_t)f->limit;
 	for (i = 0; i < n && rc == EG_OK; i++) {
 		struct audit_record r;
-		const char *why = NULL, *inst = item_instance(&g->it[i]);
+		const char *why = NULL, *inst = g->it[i].instance;
 
 		if (audit_record_decode_buf(g->it[i].val, g->it[i].len, &r, &b, &why) != 0) {
 			rc = EG_ERR_AUDIT;
 			break;
 		}
 		r.hash = g->it[i].hash[0] != '\0' ? g->it[i].hash : NULL;
-		if (inst != NULL && inst[0] != '\0')
+		/* The record's own name wins; the source's only for records from before
+		 * the instance field. */
+		if (r.instance == NULL && inst != NULL && inst[0] != '\0')
 			r.instance = inst;
 		rc = cb(&r, arg);
 	}
@@ -169,27 +159,20 @@ audit_merge_live(struct audit_log *log, struct audit_mirror *const *ms, size_t n
 int
 audit_instance_of(const char *dir, char *out, size_t outlen, char *err, size_t errlen)
 {
-	struct audit_dbis d;
-	MDB_env *env;
-	MDB_txn *txn;
+	struct audit_read rd;
 	MDB_val v;
 	int rc = EG_ERR_NOT_FOUND;
 
 	out[0] = '\0';
-	if (audit_env_open_ro(dir, &env, err, errlen) != EG_OK)
+	if (audit_read_open(dir, 0, &rd, err, errlen) != EG_OK)
 		return EG_ERR_AUDIT;
-	if (audit_txn_begin_ro(env, dir, &txn, err, errlen) != EG_OK) {
-		mdb_env_close(env);
-		return EG_ERR_AUDIT;
-	}
-	if (audit_dbis_open(txn, 0, &d) == 0 && audit_meta_get(d.meta, txn, "instance", &v) == 0 &&
+	if (rd.dbi_rc == 0 && audit_meta_get(rd.d.meta, rd.txn, "instance", &v) == 0 &&
 	    v.mv_size < outlen) {
 		memcpy(out, v.mv_data, v.mv_size);
 		out[v.mv_size] = '\0';
 		rc = EG_OK;
 	}
-	mdb_txn_abort(txn);
-	mdb_env_close(env);
+	audit_read_close(&rd);
 	return rc;
 }
 
@@ -210,37 +193,44 @@ have_instance(const struct source *s, size_t n, const char *inst)
 	return 0;
 }
 
+struct sources {
+	struct source *s;
+	size_t n;
+};
+
+/* A mirror joins unless the list is full or its instance already has a log. */
+static int
+add_mirror(const char *mdir, const char *name, void *arg)
+{
+	struct sources *l = arg;
+	struct source *s = l->s;
+
+	if (l->n >= MERGE_MAX_SOURCES)
+		return 1;
+	if (have_instance(s, l->n, name))
+		return 0;
+	snprintf(s[l->n].dir, sizeof(s[l->n].dir), "%s", mdir);
+	snprintf(s[l->n].instance, sizeof(s[l->n].instance), "%s", name);
+	s[l->n++].mirror = 1;
+	return 0;
+}
+
 /* The given logs first, then the mirrors of instances none of them is. */
 static size_t
 list_sources(const char *const *dirs, size_t ndirs, int with_mirrors, struct source *s)
 {
-	size_t i, n = 0;
+	struct sources l = { s, 0 };
+	size_t i;
 	char err[256];
 
-	for (i = 0; i < ndirs && n < MERGE_MAX_SOURCES; i++, n++) {
-		snprintf(s[n].dir, sizeof(s[n].dir), "%s", dirs[i]);
-		(void)audit_instance_of(dirs[i], s[n].instance, sizeof(s[n].instance), err,
+	for (i = 0; i < ndirs && l.n < MERGE_MAX_SOURCES; i++, l.n++) {
+		snprintf(s[l.n].dir, sizeof(s[l.n].dir), "%s", dirs[i]);
+		(void)audit_instance_of(dirs[i], s[l.n].instance, sizeof(s[l.n].instance), err,
 		    sizeof(err));
 	}
-	for (i = 0; with_mirrors && i < ndirs; i++) {
-		char pdir[1100];
-		struct dirent *de;
-		DIR *dp;
-
-		snprintf(pdir, sizeof(pdir), "%s/peers", dirs[i]);
-		if ((dp = opendir(pdir)) == NULL)
-			continue;
-		while ((de = readdir(dp)) != NULL && n < MERGE_MAX_SOURCES) {
-			if (!audit_instance_valid(de->d_name) || de->d_name[0] == '.' ||
-			    have_instance(s, n, de->d_name))
-				continue;
-			snprintf(s[n].dir, sizeof(s[n].dir), "%s/%s", pdir, de->d_name);
-			snprintf(s[n].instance, sizeof(s[n].instance), "%s", de->d_name);
-			s[n++].mirror = 1;
-		}
-		closedir(dp);
-	}
-	return n;
+	for (i = 0; with_mirrors && i < ndirs; i++)
+		(void)audit_each_mirror(dirs[i], add_mirror, &l);
+	return l.n;
 }
 
 int

@@ -12,6 +12,7 @@
  * its hash is the mirror's hash at its seq. Together: each cosigned checkpoint extends the
  * one cosigned before it (the replay is the proof, see audit.h).
  */
+#include <dirent.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -154,6 +155,29 @@ audit_mirror_close(struct audit_mirror *m)
 	free(m);
 }
 
+int
+audit_each_mirror(const char *dir, int (*cb)(const char *mdir, const char *name, void *),
+    void *arg)
+{
+	char pdir[1100], mdir[1400];
+	struct dirent *de;
+	DIR *dp;
+	int r = 0;
+
+	snprintf(pdir, sizeof(pdir), "%s/peers", dir);
+	if ((dp = opendir(pdir)) == NULL)
+		return 0;
+	while (r == 0 && (de = readdir(dp)) != NULL) {
+		/* Only names a peer can have: no ".", "..", hidden or stray entries. */
+		if (de->d_name[0] == '.' || !audit_instance_valid(de->d_name))
+			continue;
+		snprintf(mdir, sizeof(mdir), "%s/%s", pdir, de->d_name);
+		r = cb(mdir, de->d_name, arg);
+	}
+	closedir(dp);
+	return r;
+}
+
 const char *
 audit_mirror_instance(const struct audit_mirror *m)
 {
@@ -284,19 +308,6 @@ replay_one(struct apply *a, const unsigned char *val, size_t len)
 	return rc;
 }
 
-/* The hash of the mirror's record seq, in this transaction. */
-static int
-hash_at(struct apply *a, uint64_t seq, unsigned char *out)
-{
-	unsigned char sk[8];
-	MDB_val k = { 8, sk }, v;
-
-	audit_be64_put(sk, seq);
-	if (mdb_get(a->txn, a->m->d.log, &k, &v) != 0)
-		return -1;
-	return audit_chain_hash(v.mv_data, v.mv_size, out) == EG_OK ? 0 : -1;
-}
-
 /* 1: signed by a key the log named; 0: by a key it never named (not cosigned, not a
  * fault: a key changed while no gateway ran has no record the witness saw); -1: fault. */
 static int
@@ -361,7 +372,7 @@ check_checkpoints(struct apply *a)
 
 		if (c->seq > a->last || c->seq <= a->m->cosigned_seq)
 			continue;
-		if (hash_at(a, c->seq, h) != 0)
+		if (audit_hash_at(a->txn, a->m->d.log, c->seq, h) != EG_OK)
 			return -1;
 		if (memcmp(h, c->hash, AUDIT_HASH_LEN) != 0) {
 			eg_hex(h, AUDIT_HASH_LEN, hex);

@@ -9,44 +9,6 @@
 #include "eidgate/err.h"
 #include "audit/internal.h"
 
-/* A read transaction and the DBIs of dir; *empty when the log has no records yet. */
-static int
-open_read(const char *dir, MDB_env **env, MDB_txn **txn, struct audit_dbis *d, int *empty,
-    char *err, size_t errlen)
-{
-	int rc;
-
-	*env = NULL;
-	*txn = NULL;
-	*empty = 0;
-	if (audit_env_open_ro(dir, env, err, errlen) != EG_OK)
-		return EG_ERR_AUDIT;
-	if (audit_txn_begin_ro(*env, dir, txn, err, errlen) != EG_OK) {
-		mdb_env_close(*env);
-		return EG_ERR_AUDIT;
-	}
-	memset(d, 0, sizeof(*d));
-	rc = audit_dbis_open(*txn, 0, d);
-	if (rc == MDB_NOTFOUND) {
-		*empty = 1;
-		return EG_OK;
-	}
-	if (rc != 0) {
-		eg_errf(err, errlen, "audit log %s: %s", dir, mdb_strerror(rc));
-		mdb_txn_abort(*txn);
-		mdb_env_close(*env);
-		return EG_ERR_AUDIT;
-	}
-	return EG_OK;
-}
-
-static void
-close_read(MDB_env *env, MDB_txn *txn)
-{
-	mdb_txn_abort(txn);
-	mdb_env_close(env);
-}
-
 static int
 walk_policies(MDB_txn *txn, const struct audit_dbis *d,
     int (*cb)(const char *, const char *, size_t, void *), void *arg)
@@ -78,70 +40,54 @@ int
 audit_policies(const char *dir, int (*cb)(const char *, const char *, size_t, void *),
     void *arg, char *err, size_t errlen)
 {
-	struct audit_dbis d;
-	MDB_env *env;
-	MDB_txn *txn;
-	int empty, r;
+	struct audit_read rd;
+	int r;
 
-	if (open_read(dir, &env, &txn, &d, &empty, err, errlen) != EG_OK)
+	if (audit_read_open(dir, 1, &rd, err, errlen) != EG_OK)
 		return EG_ERR_AUDIT;
-	r = empty || !d.has_policies ? EG_OK : walk_policies(txn, &d, cb, arg);
+	r = rd.dbi_rc == MDB_NOTFOUND || !rd.d.has_policies ? EG_OK :
+	    walk_policies(rd.txn, &rd.d, cb, arg);
 	if (r == EG_ERR_AUDIT)
 		eg_errf(err, errlen, "audit log %s: reading the policy versions failed", dir);
-	close_read(env, txn);
+	audit_read_close(&rd);
 	return r;
-}
-
-static int
-emit_record(const char *dir, const MDB_val *v, uint64_t seq,
-    int (*cb)(const struct audit_record *, void *), void *arg, char *err, size_t errlen)
-{
-	struct audit_strbuf b = { NULL, 0 };
-	char hex[AUDIT_HEX_LEN];
-	struct audit_record r;
-	const char *why = "sequence mismatch";
-	int rc;
-
-	if (audit_record_decode_buf(v->mv_data, v->mv_size, &r, &b, &why) != 0 ||
-	    r.seq != seq || audit_chain_hex(v->mv_data, v->mv_size, hex) != EG_OK) {
-		eg_errf(err, errlen, "audit log %s: record seq %llu is corrupt: %s", dir,
-		    (unsigned long long)seq, why);
-		free(b.p);
-		return EG_ERR_AUDIT;
-	}
-	r.hash = hex;
-	rc = cb(&r, arg);
-	free(b.p);
-	return rc;
 }
 
 int
 audit_record_at(const char *dir, uint64_t seq,
     int (*cb)(const struct audit_record *, void *), void *arg, char *err, size_t errlen)
 {
-	unsigned char key[8];
-	struct audit_dbis d;
-	MDB_val k = { 8, key }, v;
-	MDB_env *env;
-	MDB_txn *txn;
-	int empty, rc, r;
+	unsigned char h[AUDIT_HASH_LEN];
+	struct audit_strbuf b = { NULL, 0 };
+	char hex[AUDIT_HEX_LEN];
+	struct audit_record r;
+	struct audit_read rd;
+	const char *why = NULL;
+	int rc, ret;
 
-	if (open_read(dir, &env, &txn, &d, &empty, err, errlen) != EG_OK)
+	if (audit_read_open(dir, 1, &rd, err, errlen) != EG_OK)
 		return EG_ERR_AUDIT;
-	audit_be64_put(key, seq);
-	rc = empty ? MDB_NOTFOUND : mdb_get(txn, d.log, &k, &v);
+	rc = rd.dbi_rc == MDB_NOTFOUND ? MDB_NOTFOUND :
+	    audit_record_get(rd.txn, rd.d.log, seq, &r, &b, h, &why);
 	if (rc == MDB_NOTFOUND) {
 		eg_errf(err, errlen, "audit log %s: no record %llu", dir,
 		    (unsigned long long)seq);
-		r = EG_ERR_NOT_FOUND;
+		ret = EG_ERR_NOT_FOUND;
+	} else if (rc == AUDIT_CORRUPT) {
+		eg_errf(err, errlen, "audit log %s: record seq %llu is corrupt: %s", dir,
+		    (unsigned long long)seq, why);
+		ret = EG_ERR_AUDIT;
 	} else if (rc != 0) {
 		eg_errf(err, errlen, "audit log %s: %s", dir, mdb_strerror(rc));
-		r = EG_ERR_AUDIT;
+		ret = EG_ERR_AUDIT;
 	} else {
-		r = emit_record(dir, &v, seq, cb, arg, err, errlen);
+		eg_hex(h, AUDIT_HASH_LEN, hex);
+		r.hash = hex;
+		ret = cb(&r, arg);
 	}
-	close_read(env, txn);
-	return r;
+	free(b.p);
+	audit_read_close(&rd);
+	return ret;
 }
 
 /* A kept text's version for a message: keys are attacker-writable bytes. */

@@ -34,23 +34,6 @@ parse_seq(const char *s, uint64_t *out)
 	return 0;
 }
 
-static int
-parse_hash(const char *s, unsigned char *out)
-{
-	size_t i;
-	int hi, lo;
-
-	if (strlen(s) != 2 * AUDIT_HASH_LEN)
-		return -1;
-	for (i = 0; i < AUDIT_HASH_LEN; i++) {
-		if ((hi = eg_hexval((unsigned char)s[2 * i])) < 0 ||
-		    (lo = eg_hexval((unsigned char)s[2 * i + 1])) < 0)
-			return -1;
-		out[i] = (unsigned char)(hi << 4 | lo);
-	}
-	return 0;
-}
-
 int
 audit_receipt_ask_parse(const char *instance, const char *seq, const char *hash,
     struct audit_receipt_ask *a, const char **why)
@@ -66,7 +49,7 @@ audit_receipt_ask_parse(const char *instance, const char *seq, const char *hash,
 		return EG_ERR_PARSE;
 	}
 	if (hash != NULL && hash[0] != '\0') {
-		if (parse_hash(hash, a->hash) != 0) {
+		if (eg_unhex(hash, a->hash, AUDIT_HASH_LEN) != EG_OK) {
 			*why = "hash: 64 hexadecimal digits";
 			return EG_ERR_PARSE;
 		}
@@ -87,24 +70,21 @@ read_record(MDB_txn *txn, const struct audit_dbis *d, uint64_t seq, const char *
     struct audit_receipt *out, char *err, size_t errlen)
 {
 	struct audit_strbuf b = { NULL, 0 };
-	unsigned char key[8];
-	MDB_val k = { 8, key }, v;
 	struct audit_record r;
-	const char *why = "sequence mismatch";
-	int rc;
+	const char *why = NULL;
+	int rc = audit_record_get(txn, d->log, seq, &r, &b, out->hash, &why);
 
-	audit_be64_put(key, seq);
-	if ((rc = mdb_get(txn, d->log, &k, &v)) == MDB_NOTFOUND)
+	if (rc == MDB_NOTFOUND) {
+		free(b.p);
 		return EG_ERR_NOT_FOUND;
-	if (rc != 0) {
-		eg_errf(err, errlen, "audit log: record %llu: %s", (unsigned long long)seq,
-		    mdb_strerror(rc));
-		return EG_ERR_AUDIT;
 	}
-	if (audit_record_decode_buf(v.mv_data, v.mv_size, &r, &b, &why) != 0 ||
-	    r.seq != seq || audit_chain_hash(v.mv_data, v.mv_size, out->hash) != EG_OK) {
-		eg_errf(err, errlen, "audit log: record %llu is corrupt: %s",
-		    (unsigned long long)seq, why);
+	if (rc != 0) {
+		if (rc == AUDIT_CORRUPT)
+			eg_errf(err, errlen, "audit log: record %llu is corrupt: %s",
+			    (unsigned long long)seq, why);
+		else
+			eg_errf(err, errlen, "audit log: record %llu: %s",
+			    (unsigned long long)seq, mdb_strerror(rc));
 		free(b.p);
 		return EG_ERR_AUDIT;
 	}
@@ -228,32 +208,18 @@ audit_receipt_dir(const char *dir, uint64_t seq, struct audit_receipt *out, char
     size_t errlen)
 {
 	char instance[AUDIT_INSTANCE_MAX + 1] = "";
-	struct audit_dbis d;
-	MDB_env *env;
-	MDB_txn *txn;
+	struct audit_read rd;
 	int rc;
 
 	memset(out, 0, sizeof(*out));
 	rc = audit_instance_of(dir, instance, sizeof(instance), err, errlen);
 	if (rc == EG_ERR_AUDIT)
 		return rc;
-	if (audit_env_open_ro(dir, &env, err, errlen) != EG_OK)
+	if (audit_read_open(dir, 1, &rd, err, errlen) != EG_OK)
 		return EG_ERR_AUDIT;
-	if (audit_txn_begin_ro(env, dir, &txn, err, errlen) != EG_OK) {
-		mdb_env_close(env);
-		return EG_ERR_AUDIT;
-	}
-	memset(&d, 0, sizeof(d));
-	if ((rc = audit_dbis_open(txn, 0, &d)) == MDB_NOTFOUND) {
-		rc = EG_ERR_NOT_FOUND;
-	} else if (rc != 0) {
-		eg_errf(err, errlen, "audit log %s: %s", dir, mdb_strerror(rc));
-		rc = EG_ERR_AUDIT;
-	} else {
-		rc = receipt_txn(txn, &d, seq, instance, out, err, errlen);
-	}
-	mdb_txn_abort(txn);
-	mdb_env_close(env);
+	rc = rd.dbi_rc == MDB_NOTFOUND ? EG_ERR_NOT_FOUND :
+	    receipt_txn(rd.txn, &rd.d, seq, instance, out, err, errlen);
+	audit_read_close(&rd);
 	return rc;
 }
 

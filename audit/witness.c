@@ -202,7 +202,9 @@ fetch(const struct audit_witness *w, struct peer *p, uint64_t after,
 	return 0;
 }
 
-/* The fault goes into this instance's own log too: the officers see it in their view. */
+/* The fault goes into this instance's own log too, where `eidgate audit query --kind
+ * witness` and the operators find it. It names no org, so no officer's view (always one
+ * org's) shows it. */
 static void
 record_fault(struct audit_witness *w, struct peer *p, const char *why)
 {

@@ -8,7 +8,6 @@
  * no longer holds a cosigned (seq, hash) was rolled back (it ends before seq) or forked
  * (it has another hash at seq).
  */
-#include <dirent.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +27,7 @@ struct wlog {
 struct wctx {
 	struct wlog logs[WD_MAX_LOGS];
 	size_t nlogs;
+	size_t cur;                     /* the log whose peers are being checked */
 	const struct audit_key *const *wkeys;
 	size_t nwkeys;
 	void (*say)(int bad, const char *line, void *arg);
@@ -56,70 +56,50 @@ static int
 log_at(const char *dir, uint64_t seq, unsigned char *hash, int *found, uint64_t *first,
     uint64_t *last, char *err, size_t errlen)
 {
-	unsigned char sk[8];
-	MDB_val k = { 8, sk }, v;
-	struct audit_dbis d;
+	MDB_val k, v;
+	struct audit_read rd;
 	MDB_cursor *cur;
-	MDB_env *env;
-	MDB_txn *txn;
-	int rc = -1;
 
 	*found = 0;
 	*first = *last = 0;
-	if (audit_env_open_ro(dir, &env, err, errlen) != EG_OK)
+	if (audit_read_open(dir, 0, &rd, err, errlen) != EG_OK)
 		return -1;
-	if (audit_txn_begin_ro(env, dir, &txn, err, errlen) == EG_OK) {
-		if (audit_dbis_open(txn, 0, &d) != 0 || mdb_cursor_open(txn, d.log, &cur) != 0) {
-			rc = 0;         /* an empty log */
-		} else {
-			if (mdb_cursor_get(cur, &k, &v, MDB_FIRST) == 0)
-				*first = audit_be64_get(k.mv_data);
-			if (mdb_cursor_get(cur, &k, &v, MDB_LAST) == 0)
-				*last = audit_be64_get(k.mv_data);
-			audit_be64_put(sk, seq);
-			k.mv_data = sk;
-			k.mv_size = 8;
-			if (mdb_cursor_get(cur, &k, &v, MDB_SET_KEY) == 0 &&
-			    audit_chain_hash(v.mv_data, v.mv_size, hash) == EG_OK)
-				*found = 1;
-			mdb_cursor_close(cur);
-			rc = 0;
-		}
-		mdb_txn_abort(txn);
+	/* A log whose DBIs cannot be opened counts as empty. */
+	if (rd.dbi_rc == 0 && mdb_cursor_open(rd.txn, rd.d.log, &cur) == 0) {
+		if (mdb_cursor_get(cur, &k, &v, MDB_FIRST) == 0)
+			*first = audit_be64_get(k.mv_data);
+		if (mdb_cursor_get(cur, &k, &v, MDB_LAST) == 0)
+			*last = audit_be64_get(k.mv_data);
+		mdb_cursor_close(cur);
+		*found = audit_hash_at(rd.txn, rd.d.log, seq, hash) == EG_OK;
 	}
-	mdb_env_close(env);
-	return rc;
+	audit_read_close(&rd);
+	return 0;
 }
 
 /* The latest cosignature and the fault a mirror holds. 1 when a cosignature was found. */
 static int
 mirror_state(const char *dir, struct audit_cosig *c, char *fault, size_t faultlen)
 {
-	struct audit_dbis d;
+	struct audit_read rd;
 	MDB_cursor *cur;
 	MDB_dbi cos;
-	MDB_env *env;
-	MDB_txn *txn;
 	MDB_val k, v;
 	char err[256];
 	int found = 0;
 
 	fault[0] = '\0';
-	if (audit_env_open_ro(dir, &env, err, sizeof(err)) != EG_OK)
+	if (audit_read_open(dir, 0, &rd, err, sizeof(err)) != EG_OK)
 		return 0;
-	if (audit_txn_begin_ro(env, dir, &txn, err, sizeof(err)) == EG_OK) {
-		if (audit_dbis_open(txn, 0, &d) == 0 &&
-		    audit_meta_get(d.meta, txn, "fault", &v) == 0)
-			snprintf(fault, faultlen, "%.*s", (int)v.mv_size, (char *)v.mv_data);
-		if (mdb_dbi_open(txn, "cosigs", 0, &cos) == 0 &&
-		    mdb_cursor_open(txn, cos, &cur) == 0) {
-			found = mdb_cursor_get(cur, &k, &v, MDB_LAST) == 0 &&
-			    audit_cosig_decode(k.mv_data, k.mv_size, v.mv_data, v.mv_size, c) == 0;
-			mdb_cursor_close(cur);
-		}
-		mdb_txn_abort(txn);
+	if (rd.dbi_rc == 0 && audit_meta_get(rd.d.meta, rd.txn, "fault", &v) == 0)
+		snprintf(fault, faultlen, "%.*s", (int)v.mv_size, (char *)v.mv_data);
+	if (mdb_dbi_open(rd.txn, "cosigs", 0, &cos) == 0 &&
+	    mdb_cursor_open(rd.txn, cos, &cur) == 0) {
+		found = mdb_cursor_get(cur, &k, &v, MDB_LAST) == 0 &&
+		    audit_cosig_decode(k.mv_data, k.mv_size, v.mv_data, v.mv_size, c) == 0;
+		mdb_cursor_close(cur);
 	}
-	mdb_env_close(env);
+	audit_read_close(&rd);
 	return found;
 }
 
@@ -184,7 +164,7 @@ check_against(struct wctx *w, const struct wlog *l, const struct audit_cosig *c,
 }
 
 static void
-check_mirror(struct wctx *w, const char *mdir, const char *witness)
+check_cosigned(struct wctx *w, const char *mdir, const char *witness)
 {
 	struct audit_cosig c;
 	char fault[400];
@@ -206,6 +186,19 @@ check_mirror(struct wctx *w, const char *mdir, const char *witness)
 		}
 	say(w, 0, "instance %s: witness %s cosigned it up to seq %llu; its log was not "
 	    "given (--db)", c.instance, witness, (unsigned long long)c.seq);
+}
+
+/* A mirror under the current log's peers: that log's instance is the witness. */
+static int
+check_mirror(const char *mdir, const char *name, void *arg)
+{
+	struct wctx *w = arg;
+	const struct wlog *wl = &w->logs[w->cur];
+	const char *witness = wl->instance[0] ? wl->instance : wl->dir;
+
+	(void)name;
+	check_cosigned(w, mdir, witness);
+	return 0;
 }
 
 int
@@ -230,23 +223,8 @@ audit_verify_witnessed(const char *const *dirs, size_t ndirs,
 		    sizeof(w->logs[i].instance), err, sizeof(err));
 		w->nlogs++;
 	}
-	for (i = 0; i < w->nlogs; i++) {
-		char pdir[1100], mdir[1400];
-		struct dirent *de;
-		DIR *dp;
-
-		snprintf(pdir, sizeof(pdir), "%s/peers", dirs[i]);
-		if ((dp = opendir(pdir)) == NULL)
-			continue;
-		while ((de = readdir(dp)) != NULL) {
-			if (de->d_name[0] == '.' || !audit_instance_valid(de->d_name))
-				continue;
-			snprintf(mdir, sizeof(mdir), "%s/%s", pdir, de->d_name);
-			check_mirror(w, mdir, w->logs[i].instance[0] ? w->logs[i].instance :
-			    dirs[i]);
-		}
-		closedir(dp);
-	}
+	for (w->cur = 0; w->cur < w->nlogs; w->cur++)
+		(void)audit_each_mirror(dirs[w->cur], check_mirror, w);
 	bad = w->bad;
 	free(w);
 	return bad;

@@ -58,6 +58,7 @@ struct sender {
 	char check_hash[AUDIT_HEX_LEN];
 	int mismatch;
 	char err[512];
+	char msg[SYSLOG_MAX_MSG + 16];  /* the message being sent */
 };
 
 static int
@@ -124,31 +125,6 @@ sd_value(char *out, size_t outlen, const char *v)
 	out[o] = '\0';
 }
 
-/* The record as one JSON line (the export's form), without its newline. */
-static char *
-record_json(const struct audit_record *r)
-{
-	struct audit_out *o;
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *mem = open_memstream(&buf, &len);
-
-	if (mem == NULL)
-		return NULL;
-	if ((o = audit_out_new(AUDIT_FMT_JSON, mem)) != NULL) {
-		(void)audit_out_record(r, o);
-		(void)audit_out_finish(o);
-		audit_out_free(o);
-	}
-	if (fclose(mem) != 0 || buf == NULL) {
-		free(buf);
-		return NULL;
-	}
-	while (len > 0 && buf[len - 1] == '\n')
-		buf[--len] = '\0';
-	return buf;
-}
-
 static int
 format_message(const struct audit_record *r, char *out, size_t outlen, size_t *n)
 {
@@ -164,7 +140,7 @@ format_message(const struct audit_record *r, char *out, size_t outlen, size_t *n
 	for (i = 0; i < sizeof(msgid) - 1 && k[i] != '\0'; i++)
 		msgid[i] = k[i] > 32 && k[i] < 127 ? k[i] : '_';
 	msgid[i] = '\0';
-	if ((json = record_json(r)) == NULL)
+	if ((json = audit_record_json(r)) == NULL)
 		return -1;
 	w = snprintf(out + 12, outlen - 12, "<%d>1 %s %s eidgate - %s [eidgate@32473 "
 	    "instance=\"%s\" seq=\"%" PRIu64 "\" hash=\"%s\"] %s", pri, ts,
@@ -184,7 +160,6 @@ static int
 send_record(const struct audit_record *r, void *arg)
 {
 	struct sender *s = arg;
-	static char msg[SYSLOG_MAX_MSG + 16];
 	size_t n = 0;
 
 	if (s->check_seq != 0) {
@@ -197,12 +172,12 @@ send_record(const struct audit_record *r, void *arg)
 		s->check_seq = 0;
 		return 0;
 	}
-	if (format_message(r, msg, sizeof(msg), &n) != 0) {
+	if (format_message(r, s->msg, sizeof(s->msg), &n) != 0) {
 		eg_errf(s->err, sizeof(s->err), "record seq %" PRIu64 ": too large for a "
 		    "message", r->seq);
 		return 1;
 	}
-	if (send_all(s->fd, msg, n) != 0) {
+	if (send_all(s->fd, s->msg, n) != 0) {
 		eg_errf(s->err, sizeof(s->err), "--to %s: %s", s->to, strerror(errno));
 		return 2;
 	}

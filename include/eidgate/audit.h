@@ -315,6 +315,9 @@ int audit_out_record(const struct audit_record *r, void *arg);
  * failed. The printer may be used again. */
 int audit_out_finish(struct audit_out *o);
 void audit_out_free(struct audit_out *o);
+/* One record as the JSON format prints it, without the newline: malloc'd (the caller
+ * frees it), NULL when out of memory. */
+char *audit_record_json(const struct audit_record *r);
 
 /* Signed checkpoints (see "Checkpoints" above). */
 struct audit_ckpt {

@@ -280,6 +280,20 @@ test_newest_first(const char *dir)
 	}
 }
 
+/* audit_field_by_id indexes the table directly: ids must run 1..n without gaps. */
+static void
+test_field_ids(void)
+{
+	size_t i;
+
+	for (i = 0; i < audit_nfields; i++) {
+		CHECK(audit_fields[i].id == i + 1);
+		CHECK(audit_field_by_id((unsigned)i + 1) == &audit_fields[i]);
+	}
+	CHECK(audit_field_by_id(0) == NULL);
+	CHECK(audit_field_by_id((unsigned)audit_nfields + 1) == NULL);
+}
+
 static void
 test_roundtrip(void)
 {
@@ -1035,6 +1049,7 @@ main(void)
 	}
 	test_queries(subdir("group"));
 	test_newest_first(subdir("group"));
+	test_field_ids();
 	test_roundtrip();
 	test_reopen(subdir("group"));
 	test_tamper(subdir("group"));
