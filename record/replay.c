@@ -117,18 +117,6 @@ record_text_pair(struct rec_text *t, const char *key, const char *value)
 
 /* ---- reading them back ---------------------------------------------------------- */
 
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 /* Unescapes s[0..n) into out (EG_MAX_ID). -1 when malformed, empty (no id is: an
  * empty item would not survive being written again) or too long. */
 static int
@@ -144,7 +132,8 @@ get_id(const char *s, size_t n, char *out)
 			int h, l;
 			if (i + 2 >= n)
 				return -1;
-			if ((h = hexval(s[i + 1])) < 0 || (l = hexval(s[i + 2])) < 0)
+			if ((h = eg_hexval((unsigned char)s[i + 1])) < 0 ||
+			    (l = eg_hexval((unsigned char)s[i + 2])) < 0)
 				return -1;
 			c = h * 16 + l;
 			i += 2;
