@@ -13,9 +13,10 @@
  * otherwise a Bearer session's carried certificate, else the TLS connection's. Another
  * card, even of the same person, does not match: the intent is then refused.
  *
- * Replay: each signature is good once. Its SHA-256 goes into a cache that refuses
- * rather than evicts when a set is full, for twice the window (an intent older than
- * the window is refused by its time anyway); a full set refuses the intent.
+ * Replay: each intent is good once, whatever signature of it comes (first_use). The
+ * SHA-256 of the certificate's fingerprint and the signed text goes into a cache that
+ * refuses rather than evicts when a set is full, for twice the window (an intent older
+ * than the window is refused by its time anyway); a full set refuses the intent.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -161,21 +162,36 @@ evidence(struct request *r, const struct auth_intent *in, const char *body_hex)
 	return EG_OK;
 }
 
-/* Single use: the first to present a signature wins it (atomic in the cache). */
+/*
+ * Single use: the first to present an intent wins it (atomic in the cache). The key is
+ * what was signed, with the certificate that signed it, not the signature's bytes: an
+ * ECDSA signature (r, s) has a twin (r, n - s) that verifies as well, and a card signs
+ * the same text again with another nonce, so keyed by its bytes the same intent would
+ * pass twice. The fingerprint (fixed length) comes first, so no two pairs hash alike.
+ */
 static int
-first_use(struct request *r, const struct auth_intent *in, int64_t now)
+first_use(struct request *r, const char *msg, size_t msglen)
 {
+	const char *fp = r->user.id.fingerprint;
 	unsigned char key[32];
+	unsigned int klen = 0;
+	EVP_MD_CTX *c = EVP_MD_CTX_new();
 	int64_t mono = eg_mono_ms();
 	char v = 1;
-	int e;
+	int e, ok;
 
-	SHA256(in->sig, in->siglen, key);
+	ok = c != NULL && EVP_DigestInit_ex(c, EVP_sha256(), NULL) == 1 &&
+	    EVP_DigestUpdate(c, fp, strlen(fp)) == 1 && EVP_DigestUpdate(c, msg, msglen) == 1 &&
+	    EVP_DigestFinal_ex(c, key, &klen) == 1 && klen == sizeof(key);
+	EVP_MD_CTX_free(c);
+	if (!ok) {
+		log_warnx("request %s: signed intents: cannot hash the intent, refusing", r->id);
+		return EG_ERR_INTENT_INVALID;
+	}
 	e = cache_add(r->gw->intents, key, sizeof(key), &v, 1,
 	    mono + 2 * (int64_t)EG_INTENT_WINDOW * 1000, mono);
 	if (e == EG_ERR_FULL)
 		log_warnx("request %s: signed intents: cache set full, refusing", r->id);
-	(void)now;
 	return e == EG_OK ? EG_OK : EG_ERR_INTENT_INVALID;
 }
 
@@ -208,8 +224,8 @@ check(struct request *r, const struct auth_intent *in, const char **why)
 	*why = e == EG_ERR_EXPIRED ? "time outside the window" : "signature does not verify";
 	if (e != EG_OK)
 		return EG_ERR_INTENT_INVALID;
-	*why = "signature used before";
-	return first_use(r, in, now);
+	*why = "intent used before";
+	return first_use(r, msg, msglen);
 }
 
 static enum MHD_Result
