@@ -249,6 +249,18 @@ void req_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 /* Frees a connection's context (MHD_CONNECTION_NOTIFY_CLOSED). */
 void req_conn_ctx_free(struct conn_ctx *cc);
 
+/*
+ * Ends sessions before their time (request/ended.c): with nrn every session of that
+ * person made until now, else the one session `session` (a public id), until `until`
+ * (when the last of them would have timed out); with both, both. At this instance at
+ * once, then in the directory (only the person's end when nrn is given), so that the
+ * other instances refuse them within a second. EG_ERR_NOMEM when the ended set here is
+ * full: nothing was ended and the caller refuses. Otherwise EG_OK, with *shared 1 when
+ * the directory has the end too, 0 when only this instance has it (logged).
+ */
+int req_end_sessions(struct request *r, const char *nrn, const char *session, int64_t now,
+    int64_t until, int *shared);
+
 /* The replay cache of signed intents (struct gateway intents; free with cache_free). */
 int intent_cache_new(struct cache **out);
 
