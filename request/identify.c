@@ -36,8 +36,8 @@ tls_session(struct MHD_Connection *conn)
 	return ci != NULL ? (gnutls_session_t)ci->tls_session : NULL;
 }
 
-static struct conn_ctx *
-conn_context(struct MHD_Connection *conn)
+struct conn_ctx *
+req_conn_context(struct MHD_Connection *conn)
 {
 	const union MHD_ConnectionInfo *ci =
 	    MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
@@ -102,7 +102,7 @@ identify_certificate(struct request *r)
 	struct req_user *u = &r->user;
 	gnutls_session_t s = tls_session(r->conn);
 	const gnutls_datum_t *certs;
-	struct conn_ctx *cc = conn_context(r->conn);
+	struct conn_ctx *cc = req_conn_context(r->conn);
 	struct conn_ctx local;
 	unsigned char h[32];
 	unsigned n = 0;
@@ -198,7 +198,7 @@ static int
 open_session(struct request *r, const char *token, struct eg_session *s, char *public_id,
     size_t idlen)
 {
-	struct conn_ctx *cc = conn_context(r->conn);
+	struct conn_ctx *cc = req_conn_context(r->conn);
 	size_t n = strlen(token);
 	int rc;
 

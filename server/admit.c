@@ -23,12 +23,11 @@
 #include "eidgate/util.h"
 #include "server/internal.h"
 
-#define ADDR_LEN 46             /* INET6_ADDRSTRLEN */
 #define MAX_NETS 64
 
 
 struct slot {
-	char addr[ADDR_LEN];    /* "" free */
+	char addr[INET6_ADDRSTRLEN];    /* "" free */
 	unsigned count;
 };
 
@@ -45,7 +44,7 @@ struct admit {
 static int
 nets_load(struct admit *a, const char *list)
 {
-	char item[ADDR_LEN + 8];
+	char item[INET6_ADDRSTRLEN + 8];
 	const char *e;
 	size_t n;
 

@@ -35,6 +35,7 @@
 #include <stdint.h>
 
 #include <microhttpd.h>
+#include <netinet/in.h>
 
 #include "eidgate/auth.h"
 #include "eidgate/config.h"
@@ -109,9 +110,12 @@ struct gw_snapshot *gw_snapshot_get(struct gateway *gw);
 void gw_snapshot_put(struct gw_snapshot *s);
 
 /* Per TLS connection (libmicrohttpd socket context, made and freed by the server): the
- * verdict on the client's certificate chain, so that keep-alive requests are not
- * re-verified each time, and the last session token opened on it. */
+ * client's address, known at accept, the verdict on the client's certificate chain, so
+ * that keep-alive requests are not re-verified each time, and the last session token
+ * opened on it. */
 struct conn_ctx {
+	char addr[INET6_ADDRSTRLEN];    /* the client's address, as accepted or as its
+	                                 * PROXY header named it (server/clients.c) */
 	unsigned char chain_hash[32];   /* SHA-256 over the DER chain the verdict is for */
 	int have_verdict;
 	int err;
