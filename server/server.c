@@ -377,13 +377,8 @@ add_ended(void *arg, const char *session, int64_t until)
 		log_warnx("ended session %s cannot be remembered: the set is full", session);
 }
 
-/* The change feed's hooks: sessions ended through any instance (directory.h). */
-static void
-feed_session_end(void *arg, const char *session, int64_t until)
-{
-	add_ended(arg, session, until);
-}
-
+/* The change feed's hooks: sessions ended through any instance (directory.h); one
+ * session's end is remembered as the access log's are (add_ended). */
 static void
 feed_person_end(void *arg, const char *nrn, int64_t before, int64_t until)
 {
@@ -400,7 +395,7 @@ feed_person_end(void *arg, const char *nrn, int64_t before, int64_t until)
 static int
 open_feed(struct gateway *gw, const struct eg_config *cfg)
 {
-	struct dir_feed_hooks hooks = { feed_session_end, feed_person_end, gw };
+	struct dir_feed_hooks hooks = { add_ended, feed_person_end, gw };
 
 	if (dir_sessions_open(cfg, &gw->dsessions) != EG_OK)
 		return -1;
