@@ -14,10 +14,8 @@
 
 #include "eidgate/auth.h"
 #include "eidgate/err.h"
-#include "eidgate/log.h"
 #include "eidgate/pages.h"
 #include "eidgate/record.h"
-#include "eidgate/session.h"
 #include "eidgate/util.h"
 #include "api/internal.h"
 
@@ -66,15 +64,11 @@ end_sessions(struct request *r, const struct admin_op *op)
 	int64_t until = now + r->snap->cfg.absolute_timeout_ms / 1000;
 	int shared;
 
-	if (session_end_person(r->gw->ends, op->target, now, until, now) != EG_OK) {
+	if (req_end_sessions(r, op->target, NULL, now, until, &shared) != EG_OK) {
 		(void)record_rights_outcome(r, "ends-full", 503, op->action, op->target, NULL,
 		    op->scope_text);
 		return admin_error(r, 503, "logout-unavailable", NULL, NULL);
 	}
-	shared = dir_sessions_end_person(r->gw->dsessions, op->target, now, until) == EG_OK;
-	if (!shared)
-		log_warnx("request %s: sessions ended here, but not in the directory: the other "
-		    "instances refuse them only when they learn it otherwise", r->id);
 	(void)record_rights_outcome(r, shared ? "ended" : "ended-here-only", 200, op->action,
 	    op->target, NULL, op->scope_text);
 	return admin_reply(r, 200, json_pack("{s:b,s:b}", "ended", 1, "all_instances", shared));

@@ -29,11 +29,11 @@ intent_time(const char *v, size_t n, int64_t *t)
 	long long x;
 
 	/* Seconds since the epoch, no sign, no leading zero: one spelling per time. */
-	if (n == 0 || n > 12 || strspn(v, "0123456789") < n || (v[0] == '0' && n > 1))
+	if (n == 0 || n > 12 || (v[0] == '0' && n > 1))
 		return -1;
 	memcpy(buf, v, n);
 	buf[n] = '\0';
-	if (eg_strtonum(buf, 0, 999999999999LL, &x) != EG_OK)
+	if (!eg_all_digits(buf, n) || eg_strtonum(buf, 0, 999999999999LL, &x) != EG_OK)
 		return -1;
 	*t = x;
 	return 0;

@@ -78,7 +78,6 @@ ocsp_evidence(OCSP_RESPONSE *resp, const ASN1_GENERALIZEDTIME *thisupd, char *ou
 	unsigned char *der = NULL, md[32];
 	char hex[65], when[32];
 	int len = i2d_OCSP_RESPONSE(resp, &der);
-	size_t i;
 
 	if (len <= 0 || SHA256(der, (size_t)len, md) == NULL) {
 		snprintf(out, EG_MAX_REVOCATION, "ocsp:? ?");
@@ -86,8 +85,7 @@ ocsp_evidence(OCSP_RESPONSE *resp, const ASN1_GENERALIZEDTIME *thisupd, char *ou
 		return;
 	}
 	OPENSSL_free(der);
-	for (i = 0; i < 32; i++)
-		snprintf(hex + 2 * i, 3, "%02x", md[i]);
+	eg_hex(md, sizeof(md), hex);
 	auth_asn1_time_iso(thisupd, when, sizeof(when));
 	snprintf(out, EG_MAX_REVOCATION, "ocsp:%s %s", hex, when);
 }

@@ -269,28 +269,6 @@ page_context(struct request *r)
 	return ret;
 }
 
-/* Also in the directory, so that every instance refuses it within a second (its change
- * feed). Failing that, the session has still ended here (and in the access log), and
- * the answer says it may live on at the other instances until they learn it. */
-#define LOGIN_AGAIN "{\"login\":true}"
-
-static int
-end_in_directory(struct request *r, int everywhere, int64_t until)
-{
-	struct req_user *u = &r->user;
-	int err;
-
-	if (everywhere)
-		err = dir_sessions_end_person(r->gw->dsessions, u->sess.nrn, eg_now_us() / 1000000,
-		    until);
-	else
-		err = dir_sessions_end(r->gw->dsessions, u->session_id, until);
-	if (err != EG_OK)
-		log_warnx("request %s: session %s ended here, but not in the directory: the other "
-		    "instances refuse it only when they learn it otherwise", r->id, u->session_id);
-	return err == EG_OK;
-}
-
 /* {"everywhere": true} in the body: every session of the person, not just this one. */
 static int
 wants_everywhere(const struct request *r)
@@ -302,18 +280,6 @@ wants_everywhere(const struct request *r)
 	return everywhere;
 }
 
-/* Ends this session (or all of the person's) here. EG_OK or EG_ERR_NOMEM (full). */
-static int
-end_here(struct request *r, int everywhere, int64_t until)
-{
-	struct req_user *u = &r->user;
-	int64_t now = eg_now_us() / 1000000;
-
-	if (everywhere && session_end_person(r->gw->ends, u->sess.nrn, now, until, now) != EG_OK)
-		return EG_ERR_NOMEM;
-	return session_end(r->gw->ends, u->session_id, until, now);
-}
-
 /*
  * POST /eidgate/logout: the session ends at the gateway, for good (its id is refused
  * until its absolute timeout, also after a restart: the logout record carries it), the
@@ -321,27 +287,27 @@ end_here(struct request *r, int everywhere, int64_t until)
  * presents does not log it in again on the next page (session.c). The browser keeps
  * the card's TLS session until the card is removed or the browser closed; the page says
  * so in words. With {"everywhere": true} every session of the person made until now
- * ends. The end is written to the directory too; "all_instances" in the answer says
- * whether that worked.
+ * ends. The end is written to the directory too (req_end_sessions), so that every
+ * instance refuses it within a second; "all_instances" in the answer says whether that
+ * worked: failing it, the session has still ended here and in the access log.
  */
 enum MHD_Result
 page_logout(struct request *r)
 {
 	struct req_user *u = &r->user;
 	int everywhere = u->has_session && wants_everywhere(r);
-	int64_t until = 0;
+	int64_t now = eg_now_us() / 1000000, until = 0;
 	int shared = 1;
 	char body[64];
 
 	if (u->has_session) {
-		until = u->sess.created + r->snap->cfg.absolute_timeout_ms / 1000;
-		if (everywhere)
-			until = eg_now_us() / 1000000 + r->snap->cfg.absolute_timeout_ms / 1000;
-		if (end_here(r, everywhere, until) != EG_OK) {
+		until = (everywhere ? now : u->sess.created) +
+		    r->snap->cfg.absolute_timeout_ms / 1000;
+		if (req_end_sessions(r, everywhere ? u->sess.nrn : NULL, u->session_id, now, until,
+		    &shared) != EG_OK) {
 			log_warnx("request %s: the ended sessions are full: logout refused", r->id);
 			return respond_error(r, 503, "logout-unavailable", NULL);
 		}
-		shared = end_in_directory(r, everywhere, until);
 	}
 	free(u->set_cookie);
 	u->set_cookie = strdup("__Host-eidgate=; Secure; HttpOnly; SameSite=Strict; Path=/; Max-Age=0");
@@ -352,6 +318,8 @@ page_logout(struct request *r)
 	return respond_buffer_cookie(r, 200, "application/json", body, strlen(body),
 	    u->via_bearer ? NULL : websession_signed_out_cookie(1));
 }
+
+#define LOGIN_AGAIN "{\"login\":true}"
 
 /* Only the gateway's own pages may log a card in again: a page elsewhere could
  * otherwise undo a logout behind the user's back. A browser says where a request comes

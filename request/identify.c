@@ -27,17 +27,25 @@ verdict_ttl_ms(const struct eg_config *cfg)
 	return 60000;
 }
 
-static gnutls_session_t
-tls_session(struct MHD_Connection *conn)
+/* The chain the TLS client presented on conn, leaf first, or NULL (then *n is 0). The
+ * certificates belong to the TLS session. */
+static const gnutls_datum_t *
+peer_chain(struct MHD_Connection *conn, unsigned *n)
 {
 	const union MHD_ConnectionInfo *ci =
 	    MHD_get_connection_info(conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+	gnutls_session_t s = ci != NULL ? (gnutls_session_t)ci->tls_session : NULL;
+	const gnutls_datum_t *certs = s != NULL ? gnutls_certificate_get_peers(s, n) : NULL;
 
-	return ci != NULL ? (gnutls_session_t)ci->tls_session : NULL;
+	if (certs == NULL || *n == 0) {
+		*n = 0;
+		return NULL;
+	}
+	return certs;
 }
 
-static struct conn_ctx *
-conn_context(struct MHD_Connection *conn)
+struct conn_ctx *
+req_conn_context(struct MHD_Connection *conn)
 {
 	const union MHD_ConnectionInfo *ci =
 	    MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
@@ -100,16 +108,15 @@ static void
 identify_certificate(struct request *r)
 {
 	struct req_user *u = &r->user;
-	gnutls_session_t s = tls_session(r->conn);
-	const gnutls_datum_t *certs;
-	struct conn_ctx *cc = conn_context(r->conn);
+	unsigned n = 0;
+	const gnutls_datum_t *certs = peer_chain(r->conn, &n);
+	struct conn_ctx *cc = req_conn_context(r->conn);
 	struct conn_ctx local;
 	unsigned char h[32];
-	unsigned n = 0;
 	uint64_t rev;
 
 	u->auth_err = EG_ERR_NO_CERT;
-	if (s == NULL || (certs = gnutls_certificate_get_peers(s, &n)) == NULL || n == 0)
+	if (certs == NULL)
 		return;
 	if (cc == NULL) {
 		memset(&local, 0, sizeof(local));
@@ -198,7 +205,7 @@ static int
 open_session(struct request *r, const char *token, struct eg_session *s, char *public_id,
     size_t idlen)
 {
-	struct conn_ctx *cc = conn_context(r->conn);
+	struct conn_ctx *cc = req_conn_context(r->conn);
 	size_t n = strlen(token);
 	int rc;
 
@@ -399,11 +406,10 @@ identify_person(struct request *r)
 int
 identify_tls_leaf(struct request *r, const unsigned char **der, size_t *len)
 {
-	gnutls_session_t s = tls_session(r->conn);
-	const gnutls_datum_t *certs;
 	unsigned n = 0;
+	const gnutls_datum_t *certs = peer_chain(r->conn, &n);
 
-	if (s == NULL || (certs = gnutls_certificate_get_peers(s, &n)) == NULL || n == 0)
+	if (certs == NULL)
 		return EG_ERR_NO_CERT;
 	*der = certs[0].data;
 	*len = certs[0].size;

@@ -13,9 +13,10 @@
  * otherwise a Bearer session's carried certificate, else the TLS connection's. Another
  * card, even of the same person, does not match: the intent is then refused.
  *
- * Replay: each signature is good once. Its SHA-256 goes into a cache that refuses
- * rather than evicts when a set is full, for twice the window (an intent older than
- * the window is refused by its time anyway); a full set refuses the intent.
+ * Replay: each intent is good once, whatever signature of it comes (first_use). The
+ * SHA-256 of the certificate's fingerprint and the signed text goes into a cache that
+ * refuses rather than evicts when a set is full, for twice the window (an intent older
+ * than the window is refused by its time anyway); a full set refuses the intent.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -140,42 +141,59 @@ cert_evidence(struct request *r, const struct auth_intent *in)
 	return EG_OK;
 }
 
-/* "v1;t=..;alg=..;body=<hex>;sig=<b64url>" for the record (audit.h intent). */
+/* "v1;t=..;alg=..;body=<hex>;sig=<b64url>" for the record (audit.h intent): the
+ * signature is encoded straight after the prefix. */
 static int
 evidence(struct request *r, const struct auth_intent *in, const char *body_hex)
 {
 	size_t cap = 128 + 64 + 4 * ((in->siglen + 2) / 3) + 1;
-	char *ev = malloc(cap), *sig = malloc(4 * ((in->siglen + 2) / 3) + 1);
+	char *ev = malloc(cap);
+	int n;
 
-	if (ev == NULL || sig == NULL) {
-		free(ev);
-		free(sig);
+	if (ev == NULL)
 		return EG_ERR_NOMEM;
+	n = snprintf(ev, cap, "v1;t=%lld;alg=%s;body=%s;sig=", (long long)in->t, in->alg,
+	    body_hex);
+	if (n < 0 || (size_t)n >= 128 + 64) {   /* t <= 12 digits, alg < 16, hex 64 */
+		free(ev);
+		return EG_ERR_INTERNAL;
 	}
-	eg_b64url(in->sig, in->siglen, sig);
-	snprintf(ev, cap, "v1;t=%lld;alg=%s;body=%s;sig=%s", (long long)in->t, in->alg,
-	    body_hex, sig);
-	free(sig);
+	eg_b64url(in->sig, in->siglen, ev + n);
 	free(r->intent_ev);
 	r->intent_ev = ev;
 	return EG_OK;
 }
 
-/* Single use: the first to present a signature wins it (atomic in the cache). */
+/*
+ * Single use: the first to present an intent wins it (atomic in the cache). The key is
+ * what was signed, with the certificate that signed it, not the signature's bytes: an
+ * ECDSA signature (r, s) has a twin (r, n - s) that verifies as well, and a card signs
+ * the same text again with another nonce, so keyed by its bytes the same intent would
+ * pass twice. The fingerprint (fixed length) comes first, so no two pairs hash alike.
+ */
 static int
-first_use(struct request *r, const struct auth_intent *in, int64_t now)
+first_use(struct request *r, const char *msg, size_t msglen)
 {
+	const char *fp = r->user.id.fingerprint;
 	unsigned char key[32];
+	unsigned int klen = 0;
+	EVP_MD_CTX *c = EVP_MD_CTX_new();
 	int64_t mono = eg_mono_ms();
 	char v = 1;
-	int e;
+	int e, ok;
 
-	SHA256(in->sig, in->siglen, key);
+	ok = c != NULL && EVP_DigestInit_ex(c, EVP_sha256(), NULL) == 1 &&
+	    EVP_DigestUpdate(c, fp, strlen(fp)) == 1 && EVP_DigestUpdate(c, msg, msglen) == 1 &&
+	    EVP_DigestFinal_ex(c, key, &klen) == 1 && klen == sizeof(key);
+	EVP_MD_CTX_free(c);
+	if (!ok) {
+		log_warnx("request %s: signed intents: cannot hash the intent, refusing", r->id);
+		return EG_ERR_INTENT_INVALID;
+	}
 	e = cache_add(r->gw->intents, key, sizeof(key), &v, 1,
 	    mono + 2 * (int64_t)EG_INTENT_WINDOW * 1000, mono);
 	if (e == EG_ERR_FULL)
 		log_warnx("request %s: signed intents: cache set full, refusing", r->id);
-	(void)now;
 	return e == EG_OK ? EG_OK : EG_ERR_INTENT_INVALID;
 }
 
@@ -208,14 +226,15 @@ check(struct request *r, const struct auth_intent *in, const char **why)
 	*why = e == EG_ERR_EXPIRED ? "time outside the window" : "signature does not verify";
 	if (e != EG_OK)
 		return EG_ERR_INTENT_INVALID;
-	*why = "signature used before";
-	return first_use(r, in, now);
+	*why = "intent used before";
+	return first_use(r, msg, msglen);
 }
 
+/* The body is read (r->body): checks the intent parsed from the header (in; the caller
+ * wipes it) and forwards, or refuses. */
 static enum MHD_Result
-finish(struct request *r)
+finish(struct request *r, const struct auth_intent *in)
 {
-	struct auth_intent in;
 	const char *why = "malformed header";
 	int e;
 
@@ -224,10 +243,8 @@ finish(struct request *r)
 	/* A signed form is still a form: its _method field is refused as anywhere else. */
 	if (req_form_overrides_method(r))
 		return respond_refused(r, REC_REQUEST, 400, EG_ERR_METHOD_OVERRIDE, NULL);
-	if ((e = read_header(r, &in)) == EG_OK)
-		e = check(r, &in, &why);
-	explicit_bzero(&in, sizeof(in));
-	if (e == EG_ERR_NOMEM)
+	e = check(r, in, &why);
+	if (e == EG_ERR_NOMEM || e == EG_ERR_INTERNAL)
 		return respond_error(r, 500, "internal", NULL);
 	if (e != EG_OK) {
 		log_info("request %s: signed intent refused: %s", r->id, why);
@@ -240,29 +257,44 @@ enum MHD_Result
 intent_start(struct request *r)
 {
 	struct auth_intent in;
+	enum MHD_Result ret;
 	int e = read_header(r, &in);
 
-	explicit_bzero(&in, sizeof(in));
 	/* Refused before the body is read: nobody need send megabytes to learn that. */
 	if (e != EG_OK) {
+		explicit_bzero(&in, sizeof(in));
 		log_info("request %s: signed intent %s", r->id, e == EG_ERR_INTENT_REQUIRED ?
 		    "missing" : "refused: malformed header");
 		return challenge(r, e);
 	}
 	if (r->has_body && r->body_len != 0) {
+		explicit_bzero(&in, sizeof(in));
 		r->phase = REQ_INTENT;      /* the body comes with the calls that follow */
 		return MHD_YES;
 	}
-	return finish(r);
+	ret = finish(r, &in);
+	explicit_bzero(&in, sizeof(in));
+	return ret;
 }
 
+/* The header is parsed again once the body is in: cheaper than keeping its few
+ * kilobytes with every request whose body is on its way. */
 enum MHD_Result
 intent_continue(struct request *r, const char *upload, size_t *upload_size)
 {
 	const struct policy_backend *b = r->decision.backend;
 	uint64_t max = b->max_body != 0 ? b->max_body : EG_DEFAULT_MAX_BODY;
+	struct auth_intent in;
+	enum MHD_Result ret;
 
 	if (!req_collect_body(r, upload, upload_size, (size_t)max))
 		return MHD_YES;
-	return finish(r);
+	if (read_header(r, &in) != EG_OK) {     /* it parsed in intent_start */
+		explicit_bzero(&in, sizeof(in));
+		log_info("request %s: signed intent refused: malformed header", r->id);
+		return challenge(r, EG_ERR_INTENT_INVALID);
+	}
+	ret = finish(r, &in);
+	explicit_bzero(&in, sizeof(in));
+	return ret;
 }

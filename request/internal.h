@@ -22,6 +22,8 @@ void identify_person(struct request *r);
 /* The leaf certificate (DER) the TLS client presented on r's connection: EG_OK, or
  * EG_ERR_NO_CERT. The bytes belong to the TLS session. */
 int identify_tls_leaf(struct request *r, const unsigned char **der, size_t *len);
+/* The connection's context (struct conn_ctx, made by the server), or NULL. */
+struct conn_ctx *req_conn_context(struct MHD_Connection *conn);
 
 /* request/intent.c: a request a `signed` rule allowed. intent_start checks the header
  * and, when the body follows, sets REQ_INTENT; intent_continue reads the body whole up

@@ -2,8 +2,6 @@
  * request.c - the pipeline of one request: target normalisation, identification,
  * directory, policy, then a built-in route or the backend (request.h).
  */
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,22 +17,14 @@
 #include "eidgate/util.h"
 #include "request/internal.h"
 
+/* The client's address text, as the server took it at accept (or from the PROXY
+ * header); "?" for a connection without its context (out of memory at its start). */
 static void
 client_address(struct MHD_Connection *conn, char *out, size_t outlen)
 {
-	const union MHD_ConnectionInfo *ci =
-	    MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-	const struct sockaddr *sa = ci != NULL ? ci->client_addr : NULL;
+	const struct conn_ctx *cc = req_conn_context(conn);
 
-	eg_strlcpy(out, "?", outlen);
-	if (sa == NULL)
-		return;
-	if (sa->sa_family == AF_INET)
-		inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, out,
-		    (socklen_t)outlen);
-	else if (sa->sa_family == AF_INET6)
-		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr,
-		    out, (socklen_t)outlen);
+	eg_strlcpy(out, cc != NULL && cc->addr[0] != '\0' ? cc->addr : "?", outlen);
 }
 
 /* A random prefix per gateway start and a counter: unique across restarts and

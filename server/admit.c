@@ -23,12 +23,11 @@
 #include "eidgate/util.h"
 #include "server/internal.h"
 
-#define ADDR_LEN 46             /* INET6_ADDRSTRLEN */
 #define MAX_NETS 64
 
 
 struct slot {
-	char addr[ADDR_LEN];    /* "" free */
+	char addr[INET6_ADDRSTRLEN];    /* "" free */
 	unsigned count;
 };
 
@@ -45,7 +44,7 @@ struct admit {
 static int
 nets_load(struct admit *a, const char *list)
 {
-	char item[ADDR_LEN + 8];
+	char item[INET6_ADDRSTRLEN + 8];
 	const char *e;
 	size_t n;
 
@@ -105,21 +104,18 @@ admit_free(struct admit *a)
 	free(a);
 }
 
+/* Where addr's probe sequence starts. */
 static size_t
-hash(const char *s)
+home(const struct admit *a, const char *addr)
 {
-	size_t h = 1469598103934665603ULL;
-
-	for (; *s != '\0'; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-	return h;
+	return eg_fnv1a(EG_FNV1A_INIT, addr, strlen(addr)) % a->nslots;
 }
 
 /* The slot of addr, or (create) the free slot where it goes; NULL when absent or full. */
 static struct slot *
 find(struct admit *a, const char *addr, int create)
 {
-	size_t i = hash(addr) % a->nslots, probes;
+	size_t i = home(a, addr), probes;
 	struct slot *s;
 
 	for (probes = 0; probes < a->nslots; probes++, i = (i + 1) % a->nslots) {
@@ -149,7 +145,7 @@ remove_slot(struct admit *a, struct slot *s)
 		j = (j + 1) % a->nslots;
 		if (a->slots[j].addr[0] == '\0')
 			break;
-		k = hash(a->slots[j].addr) % a->nslots;
+		k = home(a, a->slots[j].addr);
 		if ((j > i && (k <= i || k > j)) || (j < i && k <= i && k > j)) {
 			a->slots[i] = a->slots[j];
 			i = j;

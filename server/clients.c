@@ -42,7 +42,6 @@
 #include "eidgate/util.h"
 #include "server/internal.h"
 
-#define ADDR_LEN 46             /* INET6_ADDRSTRLEN */
 #define ACCEPT_BURST 64         /* accepts per wake: the other loops get their share */
 #define RECORDS_PER_S 20        /* refusal records per loop and second; beyond, counted
                                  * only: a flood must not fill the access log */
@@ -57,7 +56,8 @@ struct client {
 	int64_t deadline_ms;    /* 0: none */
 	struct sockaddr_storage sa;
 	socklen_t salen;
-	char addr[ADDR_LEN];    /* the client's address as records and limits name it */
+	char addr[INET6_ADDRSTRLEN];    /* the client's address as records and limits
+	                                 * name it */
 	struct clients *owner;
 };
 
@@ -604,10 +604,15 @@ conn_started(struct clients *c, struct client *cl, struct MHD_Connection *conn,
 	struct gateway *gw = c->gw;
 	const union MHD_ConnectionInfo *ci;
 	struct gw_snapshot *snap;
+	struct conn_ctx *cc;
 	gnutls_session_t s = NULL;
 
 	metrics_gauge_add(gw->metrics, MG_CONNECTIONS, 1);
-	*socket_context = calloc(1, sizeof(struct conn_ctx));
+	*socket_context = cc = calloc(1, sizeof(*cc));
+	/* The pipeline reads the address from here rather than asking libmicrohttpd and
+	 * formatting it again per request. */
+	if (cc != NULL && cl != NULL)
+		eg_strlcpy(cc->addr, cl->addr, sizeof(cc->addr));
 	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);
 	if (ci != NULL)
 		s = (gnutls_session_t)ci->tls_session;

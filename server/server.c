@@ -377,13 +377,8 @@ add_ended(void *arg, const char *session, int64_t until)
 		log_warnx("ended session %s cannot be remembered: the set is full", session);
 }
 
-/* The change feed's hooks: sessions ended through any instance (directory.h). */
-static void
-feed_session_end(void *arg, const char *session, int64_t until)
-{
-	add_ended(arg, session, until);
-}
-
+/* The change feed's hooks: sessions ended through any instance (directory.h); one
+ * session's end is remembered as the access log's are (add_ended). */
 static void
 feed_person_end(void *arg, const char *nrn, int64_t before, int64_t until)
 {
@@ -400,7 +395,7 @@ feed_person_end(void *arg, const char *nrn, int64_t before, int64_t until)
 static int
 open_feed(struct gateway *gw, const struct eg_config *cfg)
 {
-	struct dir_feed_hooks hooks = { feed_session_end, feed_person_end, gw };
+	struct dir_feed_hooks hooks = { add_ended, feed_person_end, gw };
 
 	if (dir_sessions_open(cfg, &gw->dsessions) != EG_OK)
 		return -1;
@@ -416,6 +411,69 @@ load_ended(struct gateway *gw)
 		log_warnx("[audit] db: the sessions ended earlier cannot be read");
 		return -1;
 	}
+	return 0;
+}
+
+/*
+ * An administrator's end of someone's sessions (api/admin_sessions.c) lives in memory
+ * and in the directory; when the directory write failed, only the access log has it:
+ * its decision record (kind "rights", action "end-sessions", allowed, the person in
+ * target), written before the end. Every session of that person made before it times
+ * out within absolute_timeout of it, so that span of the log is read again at start.
+ * (A record whose end was then refused for a full set is replayed too: ending what an
+ * administrator was allowed to end is the safe side.) A logout "everywhere" cannot be
+ * told from a plain logout in its record, so it is not restored here.
+ */
+struct person_ends {
+	struct gateway *gw;
+	int64_t span_s, now_s;
+	size_t n;
+	int full;
+};
+
+static int
+person_end_seen(const struct audit_record *rec, void *arg)
+{
+	struct person_ends *pe = arg;
+	int64_t before = rec->time_us / 1000000;
+
+	if (rec->action == NULL || strcmp(rec->action, "end-sessions") != 0 ||
+	    rec->target == NULL || before + pe->span_s <= pe->now_s)
+		return 0;
+	if (session_end_person(pe->gw->ends, rec->target, before, before + pe->span_s,
+	    pe->now_s) != EG_OK) {
+		pe->full = 1;
+		return 1;
+	}
+	pe->n++;
+	return 0;
+}
+
+static int
+load_person_ends(struct gateway *gw, const struct eg_config *cfg)
+{
+	struct person_ends pe = { gw, cfg->absolute_timeout_ms / 1000, eg_now_us() / 1000000,
+		0, 0 };
+	struct audit_filter f;
+	int rc;
+
+	memset(&f, 0, sizeof(f));
+	f.kind = "rights";
+	f.decision = "allow";
+	f.since_us = (pe.now_s - pe.span_s) * 1000000;
+	rc = audit_query_live(gw->audit, &f, person_end_seen, &pe);
+	if (rc != EG_OK && !pe.full) {
+		log_warnx("[audit] db: the sessions administrators ended cannot be read");
+		return -1;
+	}
+	if (pe.full) {
+		log_warnx("[audit] db: the sessions administrators ended do not fit the set of "
+		    "ended sessions");
+		return -1;
+	}
+	if (pe.n > 0)
+		log_info("%zu administrators' ends of someone's sessions restored from the "
+		    "access log", pe.n);
 	return 0;
 }
 
@@ -462,6 +520,7 @@ open_services(struct gateway *gw, const struct eg_config *cfg, int threads)
 	if (verdict_cache_new(verdict_ttl_ms(cfg), &gw->verdicts) != EG_OK ||
 	    verdict_cache_new(cfg->session_recheck_ms, &gw->card_checks) != EG_OK ||
 	    session_ends_new(&gw->ends) != EG_OK || load_ended(gw) != 0 ||
+	    load_person_ends(gw, cfg) != 0 ||
 	    open_feed(gw, cfg) != 0 ||
 	    forward_assertions_new(&gw->assertions) != EG_OK ||
 	    api_writer_new(&gw->writer) != EG_OK || ticket_key_new(gw) != 0 ||

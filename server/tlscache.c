@@ -77,12 +77,7 @@ tlscache_free(struct tls_cache *c)
 static struct tls_entry *
 slot_of(struct tls_cache *c, const gnutls_datum_t *key)
 {
-	size_t h = 1469598103934665603ULL;
-	unsigned i;
-
-	for (i = 0; i < key->size; i++)
-		h = (h ^ key->data[i]) * 1099511628211ULL;
-	return &c->slots[h % TLSCACHE_SLOTS];
+	return &c->slots[eg_fnv1a(EG_FNV1A_INIT, key->data, key->size) % TLSCACHE_SLOTS];
 }
 
 static int

@@ -35,6 +35,7 @@
 #include <stdint.h>
 
 #include <microhttpd.h>
+#include <netinet/in.h>
 
 #include "eidgate/auth.h"
 #include "eidgate/config.h"
@@ -109,9 +110,12 @@ struct gw_snapshot *gw_snapshot_get(struct gateway *gw);
 void gw_snapshot_put(struct gw_snapshot *s);
 
 /* Per TLS connection (libmicrohttpd socket context, made and freed by the server): the
- * verdict on the client's certificate chain, so that keep-alive requests are not
- * re-verified each time, and the last session token opened on it. */
+ * client's address, known at accept, the verdict on the client's certificate chain, so
+ * that keep-alive requests are not re-verified each time, and the last session token
+ * opened on it. */
 struct conn_ctx {
+	char addr[INET6_ADDRSTRLEN];    /* the client's address, as accepted or as its
+	                                 * PROXY header named it (server/clients.c) */
 	unsigned char chain_hash[32];   /* SHA-256 over the DER chain the verdict is for */
 	int have_verdict;
 	int err;
@@ -248,6 +252,18 @@ void req_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     enum MHD_RequestTerminationCode toe);
 /* Frees a connection's context (MHD_CONNECTION_NOTIFY_CLOSED). */
 void req_conn_ctx_free(struct conn_ctx *cc);
+
+/*
+ * Ends sessions before their time (request/ended.c): with nrn every session of that
+ * person made until now, else the one session `session` (a public id), until `until`
+ * (when the last of them would have timed out); with both, both. At this instance at
+ * once, then in the directory (only the person's end when nrn is given), so that the
+ * other instances refuse them within a second. EG_ERR_NOMEM when the ended set here is
+ * full: nothing was ended and the caller refuses. Otherwise EG_OK, with *shared 1 when
+ * the directory has the end too, 0 when only this instance has it (logged).
+ */
+int req_end_sessions(struct request *r, const char *nrn, const char *session, int64_t now,
+    int64_t until, int *shared);
 
 /* The replay cache of signed intents (struct gateway intents; free with cache_free). */
 int intent_cache_new(struct cache **out);

@@ -145,6 +145,63 @@ def test_refusals(stack):
     refused(stack, port, "vte-a", body, good)
 
 
+# The order of P-384, the curve of the EC cards' authentication keys.
+P384_N = int("ffffffffffffffffffffffffffffffffffffffffffffffffc7634d81f4372ddf"
+             "581a0db248b0a77aecec196accc52973", 16)
+
+
+def ec_intent(stack, who, port, body, t, other_form=False):
+    """The X-Eidgate-Intent value of an EC card's key (ECDSA-SHA384, DER); other_form
+    replaces s by n - s: another valid signature of the same text."""
+    p = stack.person(who)
+    sig = subprocess.run(["openssl", "dgst", "-sha384", "-sign", p["key_file"]],
+                         input=canonical(port, "POST", "/__echo", body, t), check=True,
+                         capture_output=True).stdout
+    if other_form:
+        r, s = der_ints(sig)
+        sig = der_seq(der_int(r) + der_int(P384_N - s))
+    return "v1;t=%d;alg=ECDSA-SHA384;sig=%s" % (t, harness.b64u(sig))
+
+
+def der_ints(sig):
+    """(r, s) of a DER ECDSA-Sig-Value (short or one-byte long form lengths)."""
+    i = 3 if sig[1] & 0x80 else 2
+    out = []
+    for _ in range(2):
+        assert sig[i] == 0x02
+        n = sig[i + 1]
+        out.append(int.from_bytes(sig[i + 2:i + 2 + n], "big"))
+        i += 2 + n
+    return out
+
+
+def der_int(v):
+    b = v.to_bytes((v.bit_length() + 8) // 8, "big")
+    return bytes([0x02, len(b)]) + b
+
+
+def der_seq(content):
+    n = len(content)
+    return bytes([0x30]) + (bytes([n]) if n < 0x80 else bytes([0x81, n])) + content
+
+
+def test_ec_signature_in_its_other_form_is_a_replay(stack):
+    """An ECDSA signature (r, s) has a twin (r, n - s) that verifies as well: the intent,
+    not the bytes of its signature, is good once."""
+    port = variant(stack)
+    body = b"close dossier 9"
+    t = int(time.time())
+    # The other form alone is a good signature...
+    assert post(stack, port, "mod-betlehem", b"x",
+                ec_intent(stack, "mod-betlehem", port, b"x", t, other_form=True)).status == 200
+    # ...but after the first form it is the same intent again, and so is a new signature.
+    assert post(stack, port, "mod-betlehem", body,
+                ec_intent(stack, "mod-betlehem", port, body, t)).status == 200
+    refused(stack, port, "mod-betlehem", body,
+            ec_intent(stack, "mod-betlehem", port, body, t, other_form=True))
+    refused(stack, port, "mod-betlehem", body, ec_intent(stack, "mod-betlehem", port, body, t))
+
+
 def test_query_body_limit_and_form(stack):
     port = variant(stack)
     # The query is part of what is signed.

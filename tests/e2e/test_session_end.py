@@ -4,11 +4,13 @@ A Bearer token or cookie made with a card is re-checked against the card's revoc
 status when the CRL it was checked against is replaced (and at least every [session]
 recheck): within 30 s of a CRL revoking the card landing in the CRL directory, its
 sessions are refused, with a session-revoked record. Logout ends the session at the
-gateway: its id is refused until its absolute timeout, also after a restart.
+gateway: its id is refused until its absolute timeout, also after a restart. So are the
+sessions an administrator ended for someone, even when the directory never got the end.
 """
 import json
 import os
 import signal
+import subprocess
 import time
 
 import harness
@@ -86,3 +88,55 @@ def test_logout_ends_the_bearer_token_and_the_cookie_also_after_a_restart(stack)
     r = harness.request_on(stack, port, "GET", "/eidgate/whoami", headers=bearer(token))
     assert r.status == 401 and r.json()["reason"] == "session-ended", r
     stack.stop_process("logout")
+
+
+SUFFIX = "dc=jeugdhulp,dc=example"
+ENDED_OU = "ou=ended-sessions," + SUFFIX
+
+
+def ldap_admin(stack, tool, args, stdin=None):
+    """An OpenLDAP tool bound as the test directory's rootdn."""
+    return subprocess.run([tool, "-x", "-H", "ldap://127.0.0.1:%d" % stack.ldap_port,
+                           "-D", "cn=admin," + SUFFIX, "-y",
+                           os.path.join(stack.ldap_dir(), "admin.secret")] + args,
+                          input=stdin, capture_output=True, text=True,
+                          env=dict(os.environ, LDAPNOINIT="1"))
+
+
+def test_sessions_an_administrator_ended_stay_ended_after_a_restart(stack):
+    """The directory cannot take the end (its ou=ended-sessions is gone): the sessions
+    end at this instance only ("all_instances": false), and a restart must not bring
+    them back: the access log's decision record carries the end."""
+    port = harness.gateway_variant(stack, "ends")
+    target = "foreigner-molenberg"          # member on ckg-molenberg
+    token = token_for(stack, port, who=target)
+    assert harness.request_on(stack, port, "GET", "/eidgate/whoami",
+                              headers=bearer(token)).status == 200
+    r = harness.request_on(stack, port, "GET", "/eidgate/whoami", who="lb-molenberg")
+    cookie, csrf = r.headers["set-cookie"].split(";")[0], r.json()["csrf"]
+    gone = ldap_admin(stack, "ldapdelete", ["-r", ENDED_OU])
+    assert gone.returncode == 0, gone.stderr
+    try:
+        r = harness.request_on(stack, port, "POST", "/eidgate/admin/api/sessions/end",
+                               who="lb-molenberg", body=json.dumps({
+                                   "nrn": stack.person(target)["nrn"],
+                                   "scope": "facility:ckg-molenberg"}), headers={
+                                   "Cookie": cookie, "X-Eidgate-CSRF": csrf,
+                                   "Content-Type": "application/json"})
+        assert r.status == 200 and r.json() == {"ended": True, "all_instances": False}, r
+    finally:
+        back = ldap_admin(stack, "ldapadd", [], stdin="dn: %s\nobjectClass: organizationalUnit\n"
+                          "ou: ended-sessions\n" % ENDED_OU)
+        assert back.returncode == 0, back.stderr
+    r = harness.request_on(stack, port, "GET", "/eidgate/whoami", headers=bearer(token))
+    assert r.status == 401 and r.json()["reason"] == "session-ended", r
+    stack.stop_process("ends")
+    port = harness.gateway_variant(stack, "ends", port=port)
+    r = harness.request_on(stack, port, "GET", "/eidgate/whoami", headers=bearer(token))
+    assert r.status == 401 and r.json()["reason"] == "session-ended", r
+    # A session made after the end is not touched by it.
+    time.sleep(1.1)     # sessions are dated in seconds
+    fresh = token_for(stack, port, who=target)
+    assert harness.request_on(stack, port, "GET", "/eidgate/whoami",
+                              headers=bearer(fresh)).status == 200
+    stack.stop_process("ends")

@@ -13,14 +13,7 @@
 #include "eidgate/limits.h"
 #include "server/internal.h"
 
-int
-LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-	(void)argc;
-	(void)argv;
-	fuzz_quiet();
-	return 0;
-}
+FUZZ_QUIET_INIT
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
