@@ -311,7 +311,8 @@ page_logout(struct request *r)
 	}
 	free(u->set_cookie);
 	u->set_cookie = strdup("__Host-eidgate=; Secure; HttpOnly; SameSite=Strict; Path=/; Max-Age=0");
-	if (record_session_end(r, REC_LOGOUT, EG_OK, until) != EG_OK)
+	if (record_session_end(r, REC_LOGOUT, EG_OK, until, everywhere ? u->sess.nrn : NULL) !=
+	    EG_OK)
 		return respond_audit_unavailable(r);
 	snprintf(body, sizeof(body), "{\"logged_out\":true,\"everywhere\":%s,\"all_instances\":%s}",
 	    everywhere ? "true" : "false", shared ? "true" : "false");

@@ -214,12 +214,19 @@ append_session_record(struct request *r, struct audit_record *rec)
 }
 
 int
-record_session_end(struct request *r, enum rec_kind kind, int reason_err, int64_t until)
+record_session_end(struct request *r, enum rec_kind kind, int reason_err, int64_t until,
+    const char *everyone_of)
 {
 	struct audit_record rec;
 
 	decision_record(r, &rec, kind, kind == REC_LOGOUT, reason_err, NULL);
 	rec.ends_session_until = until;
+	/* "log out everywhere": whose sessions, as an administrator's end says it, so that
+	 * a restart ends them again (server.c load_person_ends) */
+	if (everyone_of != NULL) {
+		rec.action = "end-sessions";
+		rec.target = everyone_of;
+	}
 	return append_session_record(r, &rec);
 }
 

@@ -380,7 +380,7 @@ start_request(struct request *r, const char *method, const char *upload, size_t 
 		return respond_refused(r, REC_REQUEST, 503, EG_ERR_KEYS, NULL);
 	if (r->user.session_revoked) {
 		if (record_session_end(r, REC_SESSION_REVOKED, r->user.auth_err,
-		    r->user.sess.created + r->snap->cfg.absolute_timeout_ms / 1000) != EG_OK)
+		    r->user.sess.created + r->snap->cfg.absolute_timeout_ms / 1000, NULL) != EG_OK)
 			return respond_audit_unavailable(r);
 		return respond_error(r, 403, eg_err_code(r->user.auth_err), "msg.session-revoked");
 	}

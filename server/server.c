@@ -437,7 +437,10 @@ person_end_seen(const struct audit_record *rec, void *arg)
 	struct person_ends *pe = arg;
 	int64_t before = rec->time_us / 1000000;
 
-	if (rec->action == NULL || strcmp(rec->action, "end-sessions") != 0 ||
+	/* an administrator's end (rights) or a "log out everywhere" (logout) */
+	if (rec->kind == NULL ||
+	    (strcmp(rec->kind, "rights") != 0 && strcmp(rec->kind, "logout") != 0) ||
+	    rec->action == NULL || strcmp(rec->action, "end-sessions") != 0 ||
 	    rec->target == NULL || before + pe->span_s <= pe->now_s)
 		return 0;
 	if (session_end_person(pe->gw->ends, rec->target, before, before + pe->span_s,
@@ -458,7 +461,6 @@ load_person_ends(struct gateway *gw, const struct eg_config *cfg)
 	int rc;
 
 	memset(&f, 0, sizeof(f));
-	f.kind = "rights";
 	f.decision = "allow";
 	f.since_us = (pe.now_s - pe.span_s) * 1000000;
 	rc = audit_query_live(gw->audit, &f, person_end_seen, &pe);

@@ -77,8 +77,12 @@ int record_position(const struct request *r, char *out, size_t len);
 
 /* A record of kind REC_LOGOUT (allowed) or REC_SESSION_REVOKED (a deny with reason
  * reason_err) that also ends r's session until `until` (seconds since the epoch), in the
- * same transaction (audit.h ends_session_until). EG_OK or EG_ERR_AUDIT. */
-int record_session_end(struct request *r, enum rec_kind kind, int reason_err, int64_t until);
+ * same transaction (audit.h ends_session_until). everyone_of (a national number, or
+ * NULL): a logout that ended every session of that person made until now; the record
+ * then says so as an administrator's end does (action "end-sessions", target).
+ * EG_OK or EG_ERR_AUDIT. */
+int record_session_end(struct request *r, enum rec_kind kind, int reason_err, int64_t until,
+    const char *everyone_of);
 
 /* An answered built-in read (who am I, the access log) under reason `what`: an allowed
  * REC_REQUEST. EG_OK or EG_ERR_AUDIT. */

@@ -140,3 +140,32 @@ def test_sessions_an_administrator_ended_stay_ended_after_a_restart(stack):
     assert harness.request_on(stack, port, "GET", "/eidgate/whoami",
                               headers=bearer(fresh)).status == 200
     stack.stop_process("ends")
+
+
+def test_log_out_everywhere_stays_so_after_a_restart(stack):
+    """"Log out everywhere" while the directory cannot take it: the person's other
+    sessions end at this instance, and a restart must not bring them back (the logout
+    record says whose sessions it ended)."""
+    port = harness.gateway_variant(stack, "everywhere")
+    who = "mod-molenberg"
+    other = token_for(stack, port, who=who)
+    mine = token_for(stack, port, who=who)
+    gone = ldap_admin(stack, "ldapdelete", ["-r", ENDED_OU])
+    assert gone.returncode == 0, gone.stderr
+    try:
+        r = harness.request_on(stack, port, "POST", "/eidgate/logout",
+                               body=json.dumps({"everywhere": True}),
+                               headers=dict(bearer(mine), **{"Content-Type": "application/json"}))
+        assert r.status == 200 and r.json()["everywhere"] is True, r
+        assert r.json()["all_instances"] is False, r
+    finally:
+        back = ldap_admin(stack, "ldapadd", [], stdin="dn: %s\nobjectClass: organizationalUnit\n"
+                                                       "ou: ended-sessions\n" % ENDED_OU)
+        assert back.returncode == 0, back.stderr
+    r = harness.request_on(stack, port, "GET", "/eidgate/whoami", headers=bearer(other))
+    assert r.status == 401 and r.json()["reason"] == "session-ended", r
+    stack.stop_process("everywhere")
+    port = harness.gateway_variant(stack, "everywhere", port=port)
+    r = harness.request_on(stack, port, "GET", "/eidgate/whoami", headers=bearer(other))
+    assert r.status == 401 and r.json()["reason"] == "session-ended", r
+    stack.stop_process("everywhere")
