@@ -162,15 +162,9 @@ def rss_kib(pid):
     """RSS of pid and its children (nginx's workers; the key process does not hold
     connections but is counted for the gateway too)."""
     total = 0
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
+    for member, _ in throughput.family(pid):
         try:
-            with open("/proc/%s/stat" % entry) as f:
-                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
-            if int(entry) != pid and ppid != pid:
-                continue
-            with open("/proc/%s/status" % entry) as f:
+            with open("/proc/%d/status" % member) as f:
                 total += int(re.search(r"VmRSS:\s+(\d+)", f.read()).group(1))
         except (OSError, AttributeError):
             continue

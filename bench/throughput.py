@@ -48,10 +48,9 @@ def session_token(stack, port):
     return r.json()["token"]
 
 
-def proc_cpu(pid):
-    """CPU seconds (user + system) a process and its child processes (nginx's workers)
-    have used so far."""
-    total = 0
+def family(pid):
+    """A process and its child processes (nginx's workers): (pid, its /proc stat fields
+    after the command name) for each."""
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
@@ -61,8 +60,12 @@ def proc_cpu(pid):
         except OSError:
             continue
         if int(entry) == pid or int(fields[1]) == pid:
-            total += int(fields[11]) + int(fields[12])
-    return total / os.sysconf("SC_CLK_TCK")
+            yield int(entry), fields
+
+
+def proc_cpu(pid):
+    """CPU seconds (user + system) a process and its child processes have used so far."""
+    return sum(int(f[11]) + int(f[12]) for _, f in family(pid)) / os.sysconf("SC_CLK_TCK")
 
 
 def machine_idle():
